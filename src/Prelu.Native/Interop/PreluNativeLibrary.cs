@@ -1,0 +1,183 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace Prelu.Native.Interop;
+
+/// <summary>The C library could not be loaded; the message says where it looked and how to build it.</summary>
+public sealed class NativeLibraryUnavailableException(string message, IReadOnlyList<string> searched, Exception? inner = null)
+    : Exception(message, inner)
+{
+    /// <summary>Every path tried, in order, with why each failed.</summary>
+    public IReadOnlyList<string> Searched { get; } = searched;
+}
+
+/// <summary>
+/// Finds and loads libprelu, checks that it speaks this assembly's ABI, and reports what it found.
+/// </summary>
+public static class PreluNativeLibrary
+{
+    /// <summary>An explicit path to the library, tried before anything else.</summary>
+    public const string PathEnvironmentVariable = "PRELU_NATIVE_LIBRARY";
+
+    /// <summary>The ABI that <see cref="NativeMethods"/> is written against (PRELU_ABI_VERSION in prelu.h).</summary>
+    public const int ExpectedAbiVersion = 1;
+
+    public static string FileName => OperatingSystem.IsWindows() ? "prelu.dll"
+        : OperatingSystem.IsMacOS() ? "libprelu.dylib" : "libprelu.so";
+
+    public const string BuildHint =
+        "Build it with `dotnet build` (which runs cmake), or by hand: " +
+        "`cmake -S . -B artifacts/native -DCMAKE_BUILD_TYPE=Release && cmake --build artifacts/native`, " +
+        $"then copy artifacts/native/libprelu.so next to the program or set {PathEnvironmentVariable} to its path.";
+
+    private static readonly Lock Gate = new();
+    private static nint _handle;
+    private static NativeLibraryUnavailableException? _failure;
+    private static bool _attempted;
+
+    /// <summary>Loads the library once; later calls return the first outcome.</summary>
+    /// <exception cref="NativeLibraryUnavailableException">It is nowhere to be found, or it speaks another ABI.</exception>
+    public static void EnsureLoaded()
+    {
+        if (!TryEnsureLoaded(out var failure))
+            throw failure;
+    }
+
+    /// <summary>Like <see cref="EnsureLoaded"/>, for a caller that falls back to another backend.</summary>
+    public static bool TryEnsureLoaded([System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out NativeLibraryUnavailableException? failure)
+    {
+        lock (Gate)
+        {
+            if (!_attempted)
+            {
+                _attempted = true;
+                try
+                {
+                    _handle = Locate(CandidatePaths());
+                    NativeLibrary.SetDllImportResolver(typeof(PreluNativeLibrary).Assembly, Resolve);
+                    CheckAbi();
+                }
+                catch (NativeLibraryUnavailableException e)
+                {
+                    _failure = e;
+                }
+            }
+            failure = _failure;
+            return failure is null;
+        }
+    }
+
+    /// <summary>The places the library is looked for, in order.</summary>
+    public static IReadOnlyList<string> CandidatePaths()
+    {
+        var paths = new List<string>();
+        var explicitPath = Environment.GetEnvironmentVariable(PathEnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(explicitPath))
+            paths.Add(Path.GetFullPath(explicitPath));
+        paths.Add(Path.Combine(AppContext.BaseDirectory, FileName));
+        // Then whatever the system loader finds on its own path (LD_LIBRARY_PATH, ldconfig).
+        paths.Add(FileName);
+        return paths;
+    }
+
+    /// <summary>Loads the first of <paramref name="candidates"/> that loads.</summary>
+    /// <exception cref="NativeLibraryUnavailableException">None does; the message lists each and why.</exception>
+    public static nint Locate(IEnumerable<string> candidates)
+    {
+        var searched = new List<string>();
+        foreach (var candidate in candidates)
+        {
+            bool isPath = candidate.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal);
+            if (isPath && !File.Exists(candidate))
+            {
+                searched.Add($"{candidate} (no such file)");
+                continue;
+            }
+            try
+            {
+                return NativeLibrary.Load(candidate);
+            }
+            catch (DllNotFoundException e)
+            {
+                searched.Add($"{(isPath ? candidate : candidate + " on the system library path")} ({e.Message.Trim()})");
+            }
+            catch (BadImageFormatException e)
+            {
+                searched.Add($"{candidate} (not a library for this platform: {e.Message.Trim()})");
+            }
+        }
+        throw new NativeLibraryUnavailableException(
+            "The native kernel library (libprelu) could not be loaded. Looked in:" + Environment.NewLine +
+            string.Join(Environment.NewLine, searched.Select(s => "  - " + s)) + Environment.NewLine + BuildHint,
+            searched);
+    }
+
+    /// <summary>The library's version, e.g. "0.1.0".</summary>
+    public static string Version
+    {
+        get
+        {
+            EnsureLoaded();
+            return Marshal.PtrToStringUTF8(NativeMethods.Version()) ?? "";
+        }
+    }
+
+    /// <summary>Whether the AVX2/FMA kernels are in use (else the portable C kernels).</summary>
+    public static bool UsesAvx2
+    {
+        get
+        {
+            EnsureLoaded();
+            return NativeMethods.UsesAvx2() != 0;
+        }
+    }
+
+    /// <summary>Forces the portable C kernels even where AVX2/FMA exist (for tests and comparisons).</summary>
+    public static void ForcePortableKernels(bool force)
+    {
+        EnsureLoaded();
+        NativeMethods.ForcePortable(force ? 1 : 0);
+    }
+
+    /// <summary>Threads the kernels use; setting 0 means one per core.</summary>
+    public static int Threads
+    {
+        get
+        {
+            EnsureLoaded();
+            return NativeMethods.GetThreads();
+        }
+        set
+        {
+            EnsureLoaded();
+            NativeMethods.SetThreads(value);
+        }
+    }
+
+    /// <summary>One line for logs: version, kernels, threads.</summary>
+    public static string Describe() =>
+        $"libprelu {Version}, {(UsesAvx2 ? "AVX2/FMA" : "portable C")} kernels, {Threads} thread(s)";
+
+    private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
+        libraryName == NativeMethods.LibraryName ? _handle : 0;
+
+    private static void CheckAbi()
+    {
+        int abi;
+        try
+        {
+            abi = NativeMethods.AbiVersion();
+        }
+        catch (EntryPointNotFoundException e)
+        {
+            throw new NativeLibraryUnavailableException(
+                "The library found as libprelu has no prelu_abi_version: it is not this project's library. " + BuildHint, [], e);
+        }
+        if (abi != ExpectedAbiVersion)
+        {
+            throw new NativeLibraryUnavailableException(
+                $"The native kernel library speaks ABI version {abi}; this program needs {ExpectedAbiVersion}. " +
+                "It is a library from another build: " + BuildHint, []);
+        }
+    }
+}

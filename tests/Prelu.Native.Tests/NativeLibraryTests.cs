@@ -1,0 +1,78 @@
+using Prelu.Native.Interop;
+
+namespace Prelu.Native.Tests;
+
+public sealed class NativeLibraryTests
+{
+    [Fact]
+    public void The_library_built_by_dotnet_build_loads_next_to_the_tests()
+    {
+        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, PreluNativeLibrary.FileName)));
+        Assert.True(PreluNativeLibrary.TryEnsureLoaded(out var failure), failure?.Message);
+    }
+
+    [Fact]
+    public void It_reports_its_version_and_kernels()
+    {
+        Assert.Matches(@"^\d+\.\d+\.\d+$", PreluNativeLibrary.Version);
+        Assert.Contains("libprelu", PreluNativeLibrary.Describe(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_thread_count_can_be_set()
+    {
+        int before = PreluNativeLibrary.Threads;
+        try
+        {
+            PreluNativeLibrary.Threads = 1;
+            Assert.Equal(1, PreluNativeLibrary.Threads);
+            PreluNativeLibrary.Threads = 0;
+            Assert.Equal(Environment.ProcessorCount, PreluNativeLibrary.Threads);
+        }
+        finally
+        {
+            PreluNativeLibrary.Threads = before;
+        }
+    }
+
+    [Fact]
+    public void The_portable_kernels_can_be_forced()
+    {
+        bool avx2 = PreluNativeLibrary.UsesAvx2;
+        try
+        {
+            PreluNativeLibrary.ForcePortableKernels(true);
+            Assert.False(PreluNativeLibrary.UsesAvx2);
+        }
+        finally
+        {
+            PreluNativeLibrary.ForcePortableKernels(false);
+        }
+        Assert.Equal(avx2, PreluNativeLibrary.UsesAvx2);
+    }
+
+    [Fact]
+    public void A_missing_library_is_a_message_that_says_where_it_looked_and_how_to_build_it()
+    {
+        var nowhere = Path.Combine(Path.GetTempPath(), "prelu-nowhere", PreluNativeLibrary.FileName);
+
+        var error = Assert.Throws<NativeLibraryUnavailableException>(
+            () => PreluNativeLibrary.Locate([nowhere, "libprelu-that-does-not-exist.so"]));
+
+        Assert.Equal(2, error.Searched.Count);
+        Assert.Contains($"{nowhere} (no such file)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("libprelu-that-does-not-exist.so on the system library path", error.Message, StringComparison.Ordinal);
+        Assert.Contains("cmake -S . -B artifacts/native", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_library_is_reported_as_such()
+    {
+        var fake = Path.Combine(Directory.CreateTempSubdirectory("prelu-fake-").FullName, PreluNativeLibrary.FileName);
+        File.WriteAllText(fake, "not an ELF file");
+
+        var error = Assert.Throws<NativeLibraryUnavailableException>(() => PreluNativeLibrary.Locate([fake]));
+
+        Assert.Contains(fake, error.Message, StringComparison.Ordinal);
+    }
+}
