@@ -1,0 +1,373 @@
+namespace Prelu.Kernels;
+
+/// <summary>Slots of the metrics buffer that loss kernels add into, read back once per epoch.</summary>
+public static class MetricSlot
+{
+    /// <summary>Sum over samples of each sample's loss (plus weighted penalties).</summary>
+    public const int LossSum = 0;
+
+    /// <summary>Samples whose prediction was right.</summary>
+    public const int Correct = 1;
+
+    public const int Count = 2;
+}
+
+/// <summary>
+/// The kernel contract: every operation the generated code calls, forward and backward, with explicit
+/// shapes. Backends (managed, native C, OpenCL) fill the protected <c>...Core</c> methods; the public
+/// methods check every buffer against its shape first, so that each backend refuses a wrong call with
+/// the same clear message instead of reading past an end.
+/// </summary>
+/// <remarks>
+/// Conventions. Tensors are float32, row-major, NHWC; Keras's layouts for weights (Conv2D kernel
+/// (KH, KW, Cin, Cout), Dense kernel (In, Out)). Backward methods overwrite their gradients. A fused
+/// layer (convolution or dense, then bias, then an activation) keeps its pre-activation z for backward,
+/// and its backward turns <c>outputGrad</c> into dL/dz in place. A null input gradient means "not
+/// needed" (the first layer).
+/// </remarks>
+public abstract class Backend : IDisposable
+{
+    /// <summary>"managed", "native", "opencl (device name)", ...</summary>
+    public abstract string Name { get; }
+
+    // ---- Buffers ---------------------------------------------------------------------------------
+
+    /// <summary>A zeroed buffer of <paramref name="length"/> floats.</summary>
+    public DeviceBuffer Allocate(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return AllocateCore(length);
+    }
+
+    /// <summary>A new buffer holding <paramref name="values"/>.</summary>
+    public DeviceBuffer Allocate(ReadOnlySpan<float> values)
+    {
+        var buffer = AllocateCore(values.Length);
+        UploadCore(values, buffer);
+        return buffer;
+    }
+
+    public void Upload(ReadOnlySpan<float> source, DeviceBuffer destination)
+    {
+        Own(destination, nameof(destination));
+        Same("upload", source.Length, destination);
+        UploadCore(source, destination);
+    }
+
+    public void Download(DeviceBuffer source, Span<float> destination)
+    {
+        Own(source, nameof(source));
+        Same("download", destination.Length, source);
+        DownloadCore(source, destination);
+    }
+
+    /// <summary>Downloads a whole buffer into a new array (tests, checkpoints; not for hot paths).</summary>
+    public float[] ToArray(DeviceBuffer source)
+    {
+        var values = new float[source.Length];
+        Download(source, values);
+        return values;
+    }
+
+    public void Fill(DeviceBuffer buffer, float value)
+    {
+        Own(buffer, nameof(buffer));
+        FillCore(buffer, value);
+    }
+
+    public void Copy(DeviceBuffer source, DeviceBuffer destination)
+    {
+        Own(source, nameof(source));
+        Own(destination, nameof(destination));
+        Same("copy", source.Length, destination);
+        CopyCore(source, destination);
+    }
+
+    protected abstract DeviceBuffer AllocateCore(int length);
+    protected abstract void UploadCore(ReadOnlySpan<float> source, DeviceBuffer destination);
+    protected abstract void DownloadCore(DeviceBuffer source, Span<float> destination);
+    protected abstract void FillCore(DeviceBuffer buffer, float value);
+    protected abstract void CopyCore(DeviceBuffer source, DeviceBuffer destination);
+
+    // ---- Conv2D (+ bias + activation) --------------------------------------------------------------
+
+    // input (N, H, W, Cin), kernel (KH, KW, Cin, F), bias (F)?, alpha (PReLU)?, -> preActivation z (N, OH, OW, F)
+    // (unless linear), output (N, OH, OW, F) = act(conv(input) + bias)
+    public void Conv2DForward(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
+        const string op = "Conv2D forward";
+        Lengths(op, (input, nameof(input), shape.InputLength), (kernel, nameof(kernel), shape.KernelLength), (output, nameof(output), shape.OutputLength));
+        Optional(op, bias, nameof(bias), shape.BiasLength);
+        Epilogue(op, activation, shape.Batch, shape.OutputLength / shape.Batch, alpha, preActivation, shape.OutputLength);
+        Conv2DForwardCore(shape, activation, input, kernel, bias, alpha, preActivation, output);
+    }
+
+    // input, kernel, alpha?, z?, outputGrad (N, OH, OW, F; becomes dL/dz) -> inputGrad (N, H, W, Cin)?,
+    // kernelGrad (KH, KW, Cin, F), biasGrad (F)?, alphaGrad?
+    public void Conv2DBackward(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        const string op = "Conv2D backward";
+        Lengths(op, (input, nameof(input), shape.InputLength), (kernel, nameof(kernel), shape.KernelLength),
+            (outputGrad, nameof(outputGrad), shape.OutputLength), (kernelGrad, nameof(kernelGrad), shape.KernelLength));
+        Optional(op, inputGrad, nameof(inputGrad), shape.InputLength);
+        Optional(op, biasGrad, nameof(biasGrad), shape.BiasLength);
+        Epilogue(op, activation, shape.Batch, shape.OutputLength / shape.Batch, alpha, preActivation, shape.OutputLength);
+        AlphaGrad(op, activation, alphaGrad);
+        Conv2DBackwardCore(shape, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
+    }
+
+    protected abstract void Conv2DForwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output);
+
+    protected abstract void Conv2DBackwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad);
+
+    // ---- MaxPooling2D ----------------------------------------------------------------------------
+
+    // input (N, H, W, C) -> output (N, OH, OW, C)
+    public void MaxPool2DForward(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
+    {
+        Lengths("MaxPooling2D forward", (input, nameof(input), shape.InputLength), (output, nameof(output), shape.OutputLength));
+        MaxPool2DForwardCore(shape, input, output);
+    }
+
+    // input (N, H, W, C), outputGrad (N, OH, OW, C) -> inputGrad (N, H, W, C)
+    public void MaxPool2DBackward(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
+    {
+        Lengths("MaxPooling2D backward", (input, nameof(input), shape.InputLength), (outputGrad, nameof(outputGrad), shape.OutputLength),
+            (inputGrad, nameof(inputGrad), shape.InputLength));
+        MaxPool2DBackwardCore(shape, input, outputGrad, inputGrad);
+    }
+
+    protected abstract void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output);
+    protected abstract void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad);
+
+    // ---- Dense (+ bias + activation) -------------------------------------------------------------
+
+    // input (B, I), kernel (I, U), bias (U)?, alpha? -> z (B, U) (unless linear), output (B, U)
+    public void DenseForward(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
+        const string op = "Dense forward";
+        Lengths(op, (input, nameof(input), shape.InputLength), (kernel, nameof(kernel), shape.KernelLength), (output, nameof(output), shape.OutputLength));
+        Optional(op, bias, nameof(bias), shape.BiasLength);
+        Epilogue(op, activation, shape.Batch, shape.Units, alpha, preActivation, shape.OutputLength);
+        DenseForwardCore(shape, activation, input, kernel, bias, alpha, preActivation, output);
+    }
+
+    // input, kernel, alpha?, z?, outputGrad (B, U; becomes dL/dz) -> inputGrad (B, I)?, kernelGrad (I, U), biasGrad (U)?, alphaGrad?
+    public void DenseBackward(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        const string op = "Dense backward";
+        Lengths(op, (input, nameof(input), shape.InputLength), (kernel, nameof(kernel), shape.KernelLength),
+            (outputGrad, nameof(outputGrad), shape.OutputLength), (kernelGrad, nameof(kernelGrad), shape.KernelLength));
+        Optional(op, inputGrad, nameof(inputGrad), shape.InputLength);
+        Optional(op, biasGrad, nameof(biasGrad), shape.BiasLength);
+        Epilogue(op, activation, shape.Batch, shape.Units, alpha, preActivation, shape.OutputLength);
+        AlphaGrad(op, activation, alphaGrad);
+        DenseBackwardCore(shape, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
+    }
+
+    protected abstract void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output);
+
+    protected abstract void DenseBackwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad);
+
+    // ---- Activations as layers of their own ---------------------------------------------------------
+
+    // x (L) -> y (L)
+    public void ActivationForward(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y)
+    {
+        const string op = "activation forward";
+        Own(x, nameof(x));
+        Lengths(op, (y, nameof(y), x.Length));
+        if (activation.Kind == ActivationKind.PRelu)
+        {
+            var shape = activation.PRelu ?? throw new ArgumentException($"{op}: PReLU needs its PReluShape");
+            Lengths(op, (x, nameof(x), shape.Length));
+            Optional(op, alpha, nameof(alpha), shape.AlphaLength, required: true);
+        }
+        ActivationForwardCore(activation, x, alpha, y);
+    }
+
+    // x (L), alpha?, dy (L) -> dx (L) (may be dy), alphaGrad?
+    public void ActivationBackward(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer? alphaGrad)
+    {
+        const string op = "activation backward";
+        Own(x, nameof(x));
+        Lengths(op, (dy, nameof(dy), x.Length), (dx, nameof(dx), x.Length));
+        if (activation.Kind == ActivationKind.PRelu)
+        {
+            var shape = activation.PRelu ?? throw new ArgumentException($"{op}: PReLU needs its PReluShape");
+            Lengths(op, (x, nameof(x), shape.Length));
+            Optional(op, alpha, nameof(alpha), shape.AlphaLength, required: true);
+        }
+        AlphaGrad(op, activation, alphaGrad);
+        ActivationBackwardCore(activation, x, alpha, dy, dx, alphaGrad);
+    }
+
+    protected abstract void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y);
+    protected abstract void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer? alphaGrad);
+
+    // ---- Dropout -------------------------------------------------------------------------------------
+
+    // x (L) -> mask (L), y (L); the mask for (seed, step) is the same on every backend
+    public void DropoutForward(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y)
+    {
+        if (!(rate >= 0f && rate < 1f))
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, "Dropout: rate must be in [0, 1)");
+        Own(x, nameof(x));
+        Lengths("Dropout forward", (mask, nameof(mask), x.Length), (y, nameof(y), x.Length));
+        DropoutForwardCore(rate, seed, step, x, mask, y);
+    }
+
+    // mask (L), dy (L) -> dx (L) (may be dy)
+    public void DropoutBackward(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx)
+    {
+        Own(mask, nameof(mask));
+        Lengths("Dropout backward", (dy, nameof(dy), mask.Length), (dx, nameof(dx), mask.Length));
+        DropoutBackwardCore(mask, dy, dx);
+    }
+
+    protected abstract void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y);
+    protected abstract void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx);
+
+    // ---- Loss ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Softmax + categorical cross-entropy: logits (B, K), labels (B, K) -> probabilities (B, K),
+    /// logitsGrad (B, K) = (p - y) / B unless null; adds the batch's loss sum and correct count into
+    /// <paramref name="metrics"/> (see <see cref="MetricSlot"/>), which stays on the device until read.
+    /// </summary>
+    public void SoftmaxCrossEntropy(int batch, int classes, DeviceBuffer logits, DeviceBuffer labels, DeviceBuffer probabilities,
+        DeviceBuffer? logitsGrad, DeviceBuffer metrics)
+    {
+        const string op = "softmax cross-entropy";
+        Reference.Check.Positive(op, nameof(batch), batch);
+        Reference.Check.Positive(op, nameof(classes), classes);
+        int length = batch * classes;
+        Lengths(op, (logits, nameof(logits), length), (labels, nameof(labels), length), (probabilities, nameof(probabilities), length),
+            (metrics, nameof(metrics), MetricSlot.Count));
+        Optional(op, logitsGrad, nameof(logitsGrad), length);
+        SoftmaxCrossEntropyCore(batch, classes, logits, labels, probabilities, logitsGrad, metrics);
+    }
+
+    protected abstract void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer labels, DeviceBuffer probabilities,
+        DeviceBuffer? logitsGrad, DeviceBuffer metrics);
+
+    // ---- Optimizers, penalties, constraints --------------------------------------------------------------
+
+    // param, grad, m, v (L): one call may cover every parameter when they share one arena
+    public void AdamUpdate(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
+        Own(param, nameof(param));
+        Lengths("Adam", (grad, nameof(grad), param.Length), (m, nameof(m), param.Length), (v, nameof(v), param.Length));
+        AdamUpdateCore(settings, step, param, grad, m, v);
+    }
+
+    // param, grad, velocity (L); velocity may be null without momentum
+    public void SgdUpdate(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity)
+    {
+        Own(param, nameof(param));
+        Lengths("SGD", (grad, nameof(grad), param.Length));
+        Optional("SGD", velocity, nameof(velocity), param.Length, required: settings.Momentum != 0f);
+        SgdUpdateCore(settings, param, grad, velocity);
+    }
+
+    /// <summary>grad += the penalty's gradient; metrics[LossSum] += lossWeight * penalty (the batch size, so that the loss sum stays a sum over samples).</summary>
+    public void AddRegularizer(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight)
+    {
+        Own(param, nameof(param));
+        Lengths("regularizer", (grad, nameof(grad), param.Length), (metrics, nameof(metrics), MetricSlot.Count));
+        AddRegularizerCore(regularizer, param, grad, metrics, lossWeight);
+    }
+
+    /// <summary>Applies a constraint to a parameter of shape <paramref name="dims"/>, after its update.</summary>
+    public void ApplyConstraint(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param)
+    {
+        Own(param, nameof(param));
+        Lengths($"{constraint.Kind} constraint", (param, nameof(param), dims.Aggregate(1, (a, b) => a * b)));
+        ApplyConstraintCore(constraint, dims, param);
+    }
+
+    protected abstract void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v);
+    protected abstract void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity);
+    protected abstract void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight);
+    protected abstract void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param);
+
+    /// <summary>Waits for every queued kernel (a no-op where kernels run synchronously).</summary>
+    public virtual void Synchronize()
+    {
+    }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    // ---- Checks ------------------------------------------------------------------------------------------
+
+    private void Own(DeviceBuffer buffer, string name)
+    {
+        ArgumentNullException.ThrowIfNull(buffer, name);
+        ObjectDisposedException.ThrowIf(buffer.IsDisposed, buffer);
+        if (!ReferenceEquals(buffer.Owner, this))
+            throw new ArgumentException($"{name} belongs to the {buffer.Owner.Name} backend, not to {Name}", name);
+    }
+
+    private static void Same(string op, int length, DeviceBuffer buffer)
+    {
+        if (length != buffer.Length)
+            throw new ArgumentException($"{op}: the host span holds {length} floats, the buffer {buffer.Length}");
+    }
+
+    private void Lengths(string op, params ReadOnlySpan<(DeviceBuffer Buffer, string Name, int Expected)> buffers)
+    {
+        foreach (var (buffer, name, expected) in buffers)
+        {
+            Own(buffer, name);
+            if (buffer.Length != expected)
+                throw new ArgumentException($"{op}: {name} holds {buffer.Length} floats, the shape needs {expected}", name);
+        }
+    }
+
+    private void Optional(string op, DeviceBuffer? buffer, string name, int expected, bool required = false)
+    {
+        if (buffer is null)
+        {
+            if (required)
+                throw new ArgumentException($"{op}: {name} is required here", name);
+            return;
+        }
+        Lengths(op, (buffer, name, expected));
+    }
+
+    // The fused epilogue's buffers: z unless linear, alpha for PReLU (of the activation's alpha length).
+    private void Epilogue(string op, FusedActivation activation, int batch, int featureLength, DeviceBuffer? alpha, DeviceBuffer? preActivation, int outputLength)
+    {
+        activation.CheckCovers(batch, featureLength, op);
+        Optional(op, preActivation, nameof(preActivation), outputLength, required: activation.Kind != ActivationKind.Linear);
+        if (activation.Kind == ActivationKind.PRelu)
+            Optional(op, alpha, nameof(alpha), activation.PRelu!.AlphaLength, required: true);
+    }
+
+    private void AlphaGrad(string op, FusedActivation activation, DeviceBuffer? alphaGrad)
+    {
+        if (activation.Kind == ActivationKind.PRelu)
+            Optional(op, alphaGrad, nameof(alphaGrad), activation.PRelu!.AlphaLength, required: true);
+    }
+}

@@ -1,0 +1,49 @@
+namespace Prelu.Kernels;
+
+/// <summary>
+/// A block of float32 memory that one backend owns: a managed array, 64-byte-aligned native memory, or
+/// an OpenCL buffer. A slice views part of its parent and frees nothing; the generated code slices one
+/// planned arena into every activation.
+/// </summary>
+public abstract class DeviceBuffer : IDisposable
+{
+    protected DeviceBuffer(Backend owner, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        Owner = owner;
+        Length = length;
+    }
+
+    /// <summary>The backend that allocated this buffer; only it may use the buffer.</summary>
+    public Backend Owner { get; }
+
+    /// <summary>Length in floats.</summary>
+    public int Length { get; }
+
+    public bool IsDisposed { get; private set; }
+
+    /// <summary>A view of <paramref name="length"/> floats from <paramref name="offset"/>.</summary>
+    public DeviceBuffer Slice(int offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (offset < 0 || length < 0 || (long)offset + length > Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"slice [{offset}, {(long)offset + length}) is outside a buffer of {Length} floats");
+        return SliceCore(offset, length);
+    }
+
+    protected abstract DeviceBuffer SliceCore(int offset, int length);
+
+    public void Dispose()
+    {
+        if (IsDisposed)
+            return;
+        IsDisposed = true;
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the memory; a slice releases nothing.</summary>
+    protected abstract void Free();
+
+    public override string ToString() => $"{Owner.Name} buffer of {Length} floats";
+}

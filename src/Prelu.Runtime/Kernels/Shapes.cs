@@ -1,0 +1,167 @@
+namespace Prelu.Kernels;
+
+/// <summary>Keras's padding: <c>valid</c> (no padding) or <c>same</c> (output size ceil(input / stride)).</summary>
+public enum Padding
+{
+    Valid,
+    Same,
+}
+
+/// <summary>Output size and leading padding of one spatial axis, as TensorFlow (and so Keras) computes them.</summary>
+public static class SpatialAxis
+{
+    /// <summary>
+    /// valid: out = floor((in - window) / stride) + 1, no padding. same: out = ceil(in / stride), and the
+    /// padding (out - 1) * stride + window - in is split with the smaller half before (TensorFlow's rule).
+    /// </summary>
+    public static (int Output, int PadBefore) Resolve(int input, int window, int stride, Padding padding)
+    {
+        if (padding == Padding.Same)
+        {
+            int output = (input + stride - 1) / stride;
+            int total = Math.Max((output - 1) * stride + window - input, 0);
+            return (output, total / 2);
+        }
+        return (input < window ? 0 : (input - window) / stride + 1, 0);
+    }
+}
+
+/// <summary>
+/// A 2-D convolution over NHWC input with a kernel stored as Keras stores it, (KH, KW, Cin, Cout).
+/// Input (Batch, Height, Width, InChannels); output (Batch, OutHeight, OutWidth, Filters).
+/// </summary>
+public readonly record struct Conv2DShape
+{
+    public Conv2DShape(int batch, int height, int width, int inChannels, int filters,
+        int kernelHeight, int kernelWidth, int strideY = 1, int strideX = 1, Padding padding = Padding.Valid)
+    {
+        ShapeChecks.Positive(nameof(Conv2DShape), (nameof(batch), batch), (nameof(height), height), (nameof(width), width),
+            (nameof(inChannels), inChannels), (nameof(filters), filters), (nameof(kernelHeight), kernelHeight),
+            (nameof(kernelWidth), kernelWidth), (nameof(strideY), strideY), (nameof(strideX), strideX));
+        Batch = batch;
+        Height = height;
+        Width = width;
+        InChannels = inChannels;
+        Filters = filters;
+        KernelHeight = kernelHeight;
+        KernelWidth = kernelWidth;
+        StrideY = strideY;
+        StrideX = strideX;
+        Padding = padding;
+        (OutHeight, PadTop) = SpatialAxis.Resolve(height, kernelHeight, strideY, padding);
+        (OutWidth, PadLeft) = SpatialAxis.Resolve(width, kernelWidth, strideX, padding);
+        if (OutHeight == 0 || OutWidth == 0)
+        {
+            throw new ArgumentException(
+                $"Conv2D: a {kernelHeight}x{kernelWidth} kernel does not fit a {height}x{width} input with 'valid' padding");
+        }
+    }
+
+    public int Batch { get; }
+    public int Height { get; }
+    public int Width { get; }
+    public int InChannels { get; }
+    public int Filters { get; }
+    public int KernelHeight { get; }
+    public int KernelWidth { get; }
+    public int StrideY { get; }
+    public int StrideX { get; }
+    public Padding Padding { get; }
+    public int OutHeight { get; }
+    public int OutWidth { get; }
+    public int PadTop { get; }
+    public int PadLeft { get; }
+
+    public int InputLength => Batch * Height * Width * InChannels;
+    public int KernelLength => KernelHeight * KernelWidth * InChannels * Filters;
+    public int BiasLength => Filters;
+    public int OutputLength => Batch * OutHeight * OutWidth * Filters;
+
+    /// <summary>The same convolution for another batch size (inference on a last, shorter batch).</summary>
+    public Conv2DShape WithBatch(int batch) =>
+        new(batch, Height, Width, InChannels, Filters, KernelHeight, KernelWidth, StrideY, StrideX, Padding);
+}
+
+/// <summary>
+/// Max pooling over NHWC input: (Batch, Height, Width, Channels) to (Batch, OutHeight, OutWidth, Channels).
+/// With 'valid' padding the last rows and columns that do not fill a window are dropped (floor), as in Keras.
+/// </summary>
+public readonly record struct Pool2DShape
+{
+    public Pool2DShape(int batch, int height, int width, int channels, int poolHeight, int poolWidth,
+        int strideY, int strideX, Padding padding = Padding.Valid)
+    {
+        ShapeChecks.Positive(nameof(Pool2DShape), (nameof(batch), batch), (nameof(height), height), (nameof(width), width),
+            (nameof(channels), channels), (nameof(poolHeight), poolHeight), (nameof(poolWidth), poolWidth),
+            (nameof(strideY), strideY), (nameof(strideX), strideX));
+        Batch = batch;
+        Height = height;
+        Width = width;
+        Channels = channels;
+        PoolHeight = poolHeight;
+        PoolWidth = poolWidth;
+        StrideY = strideY;
+        StrideX = strideX;
+        Padding = padding;
+        (OutHeight, PadTop) = SpatialAxis.Resolve(height, poolHeight, strideY, padding);
+        (OutWidth, PadLeft) = SpatialAxis.Resolve(width, poolWidth, strideX, padding);
+        if (OutHeight == 0 || OutWidth == 0)
+            throw new ArgumentException($"MaxPooling2D: a {poolHeight}x{poolWidth} pool does not fit a {height}x{width} input");
+    }
+
+    /// <summary>Keras's default: strides equal to the pool size.</summary>
+    public Pool2DShape(int batch, int height, int width, int channels, int poolHeight, int poolWidth)
+        : this(batch, height, width, channels, poolHeight, poolWidth, poolHeight, poolWidth)
+    {
+    }
+
+    public int Batch { get; }
+    public int Height { get; }
+    public int Width { get; }
+    public int Channels { get; }
+    public int PoolHeight { get; }
+    public int PoolWidth { get; }
+    public int StrideY { get; }
+    public int StrideX { get; }
+    public Padding Padding { get; }
+    public int OutHeight { get; }
+    public int OutWidth { get; }
+    public int PadTop { get; }
+    public int PadLeft { get; }
+
+    public int InputLength => Batch * Height * Width * Channels;
+    public int OutputLength => Batch * OutHeight * OutWidth * Channels;
+}
+
+/// <summary>A dense layer: input (Batch, Inputs), kernel (Inputs, Units) as Keras stores it, output (Batch, Units).</summary>
+public readonly record struct DenseShape
+{
+    public DenseShape(int batch, int inputs, int units)
+    {
+        ShapeChecks.Positive(nameof(DenseShape), (nameof(batch), batch), (nameof(inputs), inputs), (nameof(units), units));
+        Batch = batch;
+        Inputs = inputs;
+        Units = units;
+    }
+
+    public int Batch { get; }
+    public int Inputs { get; }
+    public int Units { get; }
+
+    public int InputLength => Batch * Inputs;
+    public int KernelLength => Inputs * Units;
+    public int BiasLength => Units;
+    public int OutputLength => Batch * Units;
+}
+
+internal static class ShapeChecks
+{
+    public static void Positive(string shape, params ReadOnlySpan<(string Name, int Value)> sizes)
+    {
+        foreach (var (name, value) in sizes)
+        {
+            if (value <= 0)
+                throw new ArgumentOutOfRangeException(name, value, $"{shape}: {name} must be at least 1, got {value}");
+        }
+    }
+}

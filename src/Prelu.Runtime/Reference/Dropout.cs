@@ -1,0 +1,53 @@
+using System.Numerics;
+
+namespace Prelu.Reference;
+
+/// <summary>
+/// Inverted dropout: at training time each element is kept with probability 1 - rate and scaled by
+/// 1 / (1 - rate); at inference it is the identity (the caller skips it). The mask is kept for backward.
+/// </summary>
+public static class Dropout
+{
+    // x (L) -> mask (L) in {0, 1 / (1 - rate)}, y (L) = x * mask
+    public static void Forward<T>(float rate, ulong seed, ulong step, ReadOnlySpan<T> x, Span<T> mask, Span<T> y)
+        where T : IFloatingPointIeee754<T>
+    {
+        Check.Lengths("Dropout forward", (nameof(mask), mask.Length, x.Length), (nameof(y), y.Length, x.Length));
+        if (!(rate >= 0f && rate < 1f))
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, "Dropout: rate must be in [0, 1)");
+        T scale = T.One / (T.One - T.CreateChecked(rate));
+        for (int i = 0; i < x.Length; i++)
+        {
+            mask[i] = DropoutRandom.Uniform(seed, step, (ulong)i) >= rate ? scale : T.Zero;
+            y[i] = x[i] * mask[i];
+        }
+    }
+
+    // mask (L), dy (L) -> dx (L) = dy * mask; dx may be dy
+    public static void Backward<T>(ReadOnlySpan<T> mask, ReadOnlySpan<T> dy, Span<T> dx)
+        where T : IFloatingPointIeee754<T>
+    {
+        Check.Lengths("Dropout backward", (nameof(dy), dy.Length, mask.Length), (nameof(dx), dx.Length, mask.Length));
+        for (int i = 0; i < mask.Length; i++)
+            dx[i] = dy[i] * mask[i];
+    }
+}
+
+/// <summary>
+/// The random numbers behind dropout masks: a counter-based hash of (seed, step, element), so that
+/// every backend (C with threads, OpenCL work-items) draws the very same mask in any order, and a run
+/// is reproducible to the bit.
+/// </summary>
+public static class DropoutRandom
+{
+    /// <summary>A float in [0, 1) with 24 random bits.</summary>
+    public static float Uniform(ulong seed, ulong step, ulong index)
+    {
+        ulong z = seed * 0x9E3779B97F4A7C15UL ^ step * 0xC2B2AE3D27D4EB4FUL ^ index * 0xD1B54A32D192ED03UL;
+        // SplitMix64's finaliser.
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (z >> 40) * (1f / (1 << 24));
+    }
+}

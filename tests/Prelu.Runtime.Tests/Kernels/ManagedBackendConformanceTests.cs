@@ -1,0 +1,7 @@
+using Prelu.Backends;
+using Prelu.Tests.Shared;
+
+namespace Prelu.Runtime.Tests.Kernels;
+
+/// <summary>The managed reference backend against PyTorch.</summary>
+public sealed class ManagedBackendConformanceTests() : BackendConformanceTests(new ManagedBackend());

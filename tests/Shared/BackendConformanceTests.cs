@@ -1,0 +1,361 @@
+using Prelu.Kernels;
+
+namespace Prelu.Tests.Shared;
+
+/// <summary>
+/// Every operation of the kernel contract against PyTorch's answers (tests/reference/fixture.safetensors),
+/// forward to 1e-5 and gradients to 1e-4 relative error. Each backend's test project derives from this
+/// class, so every backend is held to the same reference by the same code.
+/// </summary>
+public abstract class BackendConformanceTests : IDisposable
+{
+    private readonly Backend _backend;
+
+    protected BackendConformanceTests(Backend backend) => _backend = backend;
+
+    public void Dispose()
+    {
+        _backend.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private DeviceBuffer Up(float[] values) => _backend.Allocate(values);
+
+    private DeviceBuffer Zeros(int length) => _backend.Allocate(length);
+
+    private float[] Down(DeviceBuffer buffer) => _backend.ToArray(buffer);
+
+    [Fact]
+    public void The_test_data_generator_matches_the_fixture_script()
+    {
+        Assert.Equal(Fixture.Get("det.probe"), Det.Floats(64, 7));
+    }
+
+    [Theory]
+    [InlineData("conv_valid", 2, 7, 6, 3, 5, 3, 2, 1, 1, Padding.Valid, 100)]
+    [InlineData("conv_same_stride", 2, 9, 8, 2, 4, 3, 3, 2, 2, Padding.Same, 110)]
+    [InlineData("conv_same_odd", 3, 5, 7, 3, 2, 2, 4, 1, 3, Padding.Same, 120)]
+    [InlineData("conv_study1", 2, 28, 28, 1, 32, 3, 3, 1, 1, Padding.Valid, 130)]
+    [InlineData("conv_study2", 2, 13, 13, 32, 64, 3, 3, 1, 1, Padding.Valid, 140)]
+    public void Conv2D_matches_pytorch(string name, int n, int h, int w, int cin, int f, int kh, int kw, int sy, int sx, Padding padding, int seed)
+    {
+        var s = new Conv2DShape(n, h, w, cin, f, kh, kw, sy, sx, padding);
+        using var x = Up(Det.Floats(s.InputLength, (ulong)seed));
+        using var k = Up(Det.Floats(s.KernelLength, (ulong)seed + 1, -0.5, 0.5));
+        using var b = Up(Det.Floats(s.BiasLength, (ulong)seed + 2, -0.1, 0.1));
+        using var y = Zeros(s.OutputLength);
+        using var dy = Up(Det.Floats(s.OutputLength, (ulong)seed + 3));
+        using var dx = Zeros(s.InputLength);
+        using var dk = Zeros(s.KernelLength);
+        using var db = Zeros(s.BiasLength);
+
+        _backend.Conv2DForward(s, FusedActivation.Linear, x, k, b, null, null, y);
+        _backend.Conv2DBackward(s, FusedActivation.Linear, x, k, null, null, dy, dx, dk, db, null);
+
+        Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
+        Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+        Close.Assert(Fixture.Get($"{name}.dk"), Down(dk), Close.Gradient, $"{name} kernel gradient");
+        Close.Assert(Fixture.Get($"{name}.db"), Down(db), Close.Gradient, $"{name} bias gradient");
+    }
+
+    [Theory]
+    [InlineData("pool_valid", 2, 7, 5, 3, 2, 2, Padding.Valid, 200)]
+    [InlineData("pool_same_stride", 2, 7, 7, 2, 3, 2, Padding.Same, 210)]
+    [InlineData("pool_study", 2, 11, 11, 4, 2, 2, Padding.Valid, 220)]
+    public void MaxPooling2D_matches_pytorch(string name, int n, int h, int w, int c, int pool, int stride, Padding padding, int seed)
+    {
+        var s = new Pool2DShape(n, h, w, c, pool, pool, stride, stride, padding);
+        using var x = Up(Det.Floats(s.InputLength, (ulong)seed));
+        using var y = Zeros(s.OutputLength);
+        using var dy = Up(Det.Floats(s.OutputLength, (ulong)seed + 1));
+        using var dx = Zeros(s.InputLength);
+
+        _backend.MaxPool2DForward(s, x, y);
+        _backend.MaxPool2DBackward(s, x, dy, dx);
+
+        Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
+        Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+    }
+
+    [Fact]
+    public void Dense_matches_pytorch()
+    {
+        var s = new DenseShape(3, 17, 11);
+        using var x = Up(Det.Floats(s.InputLength, 300));
+        using var k = Up(Det.Floats(s.KernelLength, 301, -0.5, 0.5));
+        using var b = Up(Det.Floats(s.BiasLength, 302, -0.1, 0.1));
+        using var y = Zeros(s.OutputLength);
+        using var dy = Up(Det.Floats(s.OutputLength, 303));
+        using var dx = Zeros(s.InputLength);
+        using var dk = Zeros(s.KernelLength);
+        using var db = Zeros(s.BiasLength);
+
+        _backend.DenseForward(s, FusedActivation.Linear, x, k, b, null, null, y);
+        _backend.DenseBackward(s, FusedActivation.Linear, x, k, null, null, dy, dx, dk, db, null);
+
+        Close.Assert(Fixture.Get("dense.y"), Down(y), Close.Forward, "dense output");
+        Close.Assert(Fixture.Get("dense.dx"), Down(dx), Close.Gradient, "dense input gradient");
+        Close.Assert(Fixture.Get("dense.dk"), Down(dk), Close.Gradient, "dense kernel gradient");
+        Close.Assert(Fixture.Get("dense.db"), Down(db), Close.Gradient, "dense bias gradient");
+    }
+
+    [Theory]
+    [InlineData("prelu_element", new[] { 5, 4, 3 }, new int[0], 400)]
+    [InlineData("prelu_channel", new[] { 5, 4, 3 }, new[] { 1, 2 }, 410)]
+    [InlineData("prelu_shared", new[] { 5, 4, 3 }, new[] { 1, 2, 3 }, 420)]
+    [InlineData("prelu_width", new[] { 5, 4, 3 }, new[] { 2 }, 430)]
+    [InlineData("prelu_dense", new[] { 7 }, new int[0], 440)]
+    public void PReLU_matches_pytorch_in_every_sharing_mode(string name, int[] dims, int[] shared, int seed)
+    {
+        int batch = name == "prelu_dense" ? 3 : 2;
+        var s = new PReluShape(batch, dims, shared);
+        var act = FusedActivation.Parametric(s);
+        using var x = Up(Det.Floats(s.Length, (ulong)seed));
+        using var alpha = Up(Det.Floats(s.AlphaLength, (ulong)seed + 1, 0, 0.5));
+        using var y = Zeros(s.Length);
+        using var dy = Up(Det.Floats(s.Length, (ulong)seed + 2));
+        using var dx = Zeros(s.Length);
+        using var dalpha = Zeros(s.AlphaLength);
+
+        _backend.ActivationForward(act, x, alpha, y);
+        _backend.ActivationBackward(act, x, alpha, dy, dx, dalpha);
+
+        Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
+        Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+        Close.Assert(Fixture.Get($"{name}.dalpha"), Down(dalpha), Close.Gradient, $"{name} alpha gradient");
+    }
+
+    [Theory]
+    [InlineData("relu")]
+    [InlineData("leaky_relu")]
+    public void ReLU_and_LeakyReLU_match_pytorch(string name)
+    {
+        var act = name == "relu" ? FusedActivation.Relu : FusedActivation.Leaky(0.1f);
+        using var x = Up(Det.Floats(36, 500));
+        using var y = Zeros(36);
+        using var dy = Up(Det.Floats(36, 501));
+        using var dx = Zeros(36);
+
+        _backend.ActivationForward(act, x, null, y);
+        _backend.ActivationBackward(act, x, null, dy, dx, null);
+
+        Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
+        Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+    }
+
+    [Fact]
+    public void Dropout_draws_the_fixtures_mask_and_scales_by_one_over_keep()
+    {
+        using var x = Up(Det.Floats(150, 600));
+        using var mask = Zeros(150);
+        using var y = Zeros(150);
+        using var dy = Up(Det.Floats(150, 601));
+        using var dx = Zeros(150);
+
+        _backend.DropoutForward(0.25f, 42, 3, x, mask, y);
+        _backend.DropoutBackward(mask, dy, dx);
+
+        Assert.Equal(Fixture.Get("dropout.mask"), Down(mask));
+        Close.Assert(Fixture.Get("dropout.y"), Down(y), Close.Forward, "dropout output");
+        Close.Assert(Fixture.Get("dropout.dx"), Down(dx), Close.Gradient, "dropout input gradient");
+    }
+
+    [Fact]
+    public void Softmax_cross_entropy_matches_pytorch_and_accumulates_metrics()
+    {
+        using var z = Up(Det.Floats(50, 700, -3, 3));
+        using var labels = Up(Det.OneHot(5, 10));
+        using var p = Zeros(50);
+        using var dz = Zeros(50);
+        using var metrics = Up([1f, 2f]);
+
+        _backend.SoftmaxCrossEntropy(5, 10, z, labels, p, dz, metrics);
+
+        Close.Assert(Fixture.Get("softmax_ce.p"), Down(p), Close.Forward, "probabilities");
+        Close.Assert(Fixture.Get("softmax_ce.dz"), Down(dz), Close.Gradient, "logit gradient");
+        var m = Down(metrics);
+        Close.Assert([1f + 5 * Fixture.Get("softmax_ce.loss")[0]], [m[MetricSlot.LossSum]], Close.Forward, "loss sum");
+        Assert.Equal(2f + Fixture.Get("softmax_ce.correct")[0], m[MetricSlot.Correct]);
+    }
+
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("sgd")]
+    [InlineData("sgd_momentum")]
+    [InlineData("sgd_nesterov")]
+    public void Three_optimizer_steps_match_kerass_formulas(string name)
+    {
+        using var w = Up(Det.Floats(37, 800));
+        using var m = Zeros(37);
+        using var v = Zeros(37);
+        for (int step = 1; step <= 3; step++)
+        {
+            using var g = Up(Det.Floats(37, (ulong)(800 + step)));
+            switch (name)
+            {
+                case "adam":
+                    _backend.AdamUpdate(new AdamSettings(), step, w, g, m, v);
+                    break;
+                case "sgd":
+                    _backend.SgdUpdate(new SgdSettings(0.01f), w, g, null);
+                    break;
+                default:
+                    _backend.SgdUpdate(new SgdSettings(0.01f, 0.9f, name == "sgd_nesterov"), w, g, m);
+                    break;
+            }
+        }
+        Close.Assert(Fixture.Get($"{name}.w3"), Down(w), Close.Forward, $"{name} weights after 3 steps");
+    }
+
+    [Fact]
+    public void L1L2_penalty_and_gradient_match_pytorch()
+    {
+        using var w = Up(Det.Floats(72, 900));
+        using var g = Zeros(72);
+        using var metrics = Zeros(MetricSlot.Count);
+
+        _backend.AddRegularizer(new Regularizer(0.01f, 0.02f), w, g, metrics, lossWeight: 4f);
+
+        Close.Assert(Fixture.Get("l1l2.grad"), Down(g), Close.Gradient, "penalty gradient");
+        Close.Assert([4 * Fixture.Get("l1l2.penalty")[0]], [Down(metrics)[MetricSlot.LossSum]], Close.Forward, "weighted penalty");
+    }
+
+    [Theory]
+    [InlineData("nonneg")]
+    [InlineData("maxnorm")]
+    [InlineData("minmaxnorm")]
+    [InlineData("unitnorm")]
+    public void Constraints_match_kerass_formulas(string name)
+    {
+        int[] dims = [3, 3, 2, 4];
+        var constraint = name switch
+        {
+            "nonneg" => Constraint.NonNeg,
+            "maxnorm" => Constraint.MaxNorm(1.5f, 0, 1, 2),
+            "minmaxnorm" => Constraint.MinMaxNorm(0.2f, 0.9f, 0.5f, 0),
+            _ => Constraint.UnitNorm(3),
+        };
+        using var w = Up(Det.Floats(72, 910, -2, 2));
+
+        _backend.ApplyConstraint(constraint, dims, w);
+
+        Close.Assert(Fixture.Get($"{name}.w"), Down(w), Close.Forward, $"{name} weights");
+    }
+
+    [Theory]
+    [InlineData(ActivationKind.Relu)]
+    [InlineData(ActivationKind.LeakyRelu)]
+    [InlineData(ActivationKind.PRelu)]
+    public void A_fused_layer_equals_the_layer_then_its_activation(ActivationKind kind)
+    {
+        var s = new Conv2DShape(2, 6, 5, 3, 4, 3, 3, 1, 1, Padding.Same);
+        var prelu = new PReluShape(2, [6, 5, 4], [1, 2]);
+        var act = kind switch
+        {
+            ActivationKind.Relu => FusedActivation.Relu,
+            ActivationKind.LeakyRelu => FusedActivation.Leaky(0.2f),
+            _ => FusedActivation.Parametric(prelu),
+        };
+        using var x = Up(Det.Floats(s.InputLength, 1));
+        using var k = Up(Det.Floats(s.KernelLength, 2, -0.5, 0.5));
+        using var b = Up(Det.Floats(s.BiasLength, 3));
+        using var alpha = Up(Det.Floats(prelu.AlphaLength, 4, 0, 0.5));
+        using var alphaOrNull = kind == ActivationKind.PRelu ? alpha : null;
+
+        // Fused.
+        using var z = Zeros(s.OutputLength);
+        using var y = Zeros(s.OutputLength);
+        using var dy = Up(Det.Floats(s.OutputLength, 5));
+        using var dx = Zeros(s.InputLength);
+        using var dk = Zeros(s.KernelLength);
+        using var db = Zeros(s.BiasLength);
+        using var dalpha = Zeros(prelu.AlphaLength);
+        _backend.Conv2DForward(s, act, x, k, b, alphaOrNull, z, y);
+        _backend.Conv2DBackward(s, act, x, k, alphaOrNull, z, dy, dx, dk, db, kind == ActivationKind.PRelu ? dalpha : null);
+
+        // Separate.
+        using var z2 = Zeros(s.OutputLength);
+        using var y2 = Zeros(s.OutputLength);
+        using var dy2 = Up(Det.Floats(s.OutputLength, 5));
+        using var dz2 = Zeros(s.OutputLength);
+        using var dx2 = Zeros(s.InputLength);
+        using var dk2 = Zeros(s.KernelLength);
+        using var db2 = Zeros(s.BiasLength);
+        using var dalpha2 = Zeros(prelu.AlphaLength);
+        _backend.Conv2DForward(s, FusedActivation.Linear, x, k, b, null, null, z2);
+        _backend.ActivationForward(act, z2, alphaOrNull, y2);
+        _backend.ActivationBackward(act, z2, alphaOrNull, dy2, dz2, kind == ActivationKind.PRelu ? dalpha2 : null);
+        _backend.Conv2DBackward(s, FusedActivation.Linear, x, k, null, null, dz2, dx2, dk2, db2, null);
+
+        Close.Assert(Down(y2), Down(y), Close.Forward, "fused output");
+        Close.Assert(Down(z2), Down(z), Close.Forward, "fused pre-activation");
+        Close.Assert(Down(dx2), Down(dx), Close.Gradient, "fused input gradient");
+        Close.Assert(Down(dk2), Down(dk), Close.Gradient, "fused kernel gradient");
+        Close.Assert(Down(db2), Down(db), Close.Gradient, "fused bias gradient");
+        if (kind == ActivationKind.PRelu)
+            Close.Assert(Down(dalpha2), Down(dalpha), Close.Gradient, "fused alpha gradient");
+    }
+
+    [Fact]
+    public void Slices_of_one_arena_work_as_buffers()
+    {
+        using var arena = _backend.Allocate(100);
+        using var a = arena.Slice(10, 20);
+        using var b = arena.Slice(40, 20);
+        _backend.Upload(Det.Floats(20, 1), a);
+
+        _backend.ActivationForward(FusedActivation.Relu, a, null, b);
+
+        var all = Down(arena);
+        Assert.Equal(Det.Floats(20, 1).Select(v => Math.Max(v, 0f)), all[40..60]);
+        Assert.All(all[..10], v => Assert.Equal(0f, v));
+        Assert.All(all[60..], v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void Buffers_of_the_wrong_length_are_refused_with_the_name_and_the_sizes()
+    {
+        var s = new DenseShape(2, 3, 4);
+        using var x = Zeros(s.InputLength);
+        using var k = Zeros(s.KernelLength + 1);
+        using var y = Zeros(s.OutputLength);
+
+        var error = Assert.Throws<ArgumentException>(() => _backend.DenseForward(s, FusedActivation.Linear, x, k, null, null, null, y));
+
+        Assert.Contains("Dense forward: kernel holds 13 floats, the shape needs 12", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_fused_activation_without_its_buffers_is_refused()
+    {
+        var s = new DenseShape(2, 3, 4);
+        var prelu = new PReluShape(2, [4]);
+        using var x = Zeros(s.InputLength);
+        using var k = Zeros(s.KernelLength);
+        using var y = Zeros(s.OutputLength);
+        using var z = Zeros(s.OutputLength);
+
+        Assert.Contains("preActivation is required",
+            Assert.Throws<ArgumentException>(() => _backend.DenseForward(s, FusedActivation.Relu, x, k, null, null, null, y)).Message, StringComparison.Ordinal);
+        Assert.Contains("alpha is required",
+            Assert.Throws<ArgumentException>(() => _backend.DenseForward(s, FusedActivation.Parametric(prelu), x, k, null, null, z, y)).Message, StringComparison.Ordinal);
+        var wrongPRelu = FusedActivation.Parametric(new PReluShape(2, [5]));
+        Assert.Contains("covers 2 x 5 elements",
+            Assert.Throws<ArgumentException>(() => _backend.DenseForward(s, wrongPRelu, x, k, null, null, z, y)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_buffer_of_another_backend_or_a_disposed_one_is_refused()
+    {
+        using var other = new Prelu.Backends.ManagedBackend();
+        using var foreign = other.Allocate(4);
+        using var mine = Zeros(4);
+        var disposed = Zeros(4);
+        disposed.Dispose();
+
+        if (_backend.GetType() != other.GetType() || !ReferenceEquals(_backend, other))
+            Assert.Throws<ArgumentException>(() => _backend.ActivationForward(FusedActivation.Relu, foreign, null, mine));
+        Assert.Throws<ObjectDisposedException>(() => _backend.ActivationForward(FusedActivation.Relu, disposed, null, mine));
+        Assert.Throws<ArgumentException>(() => _backend.Upload(new float[3], mine));
+    }
+}

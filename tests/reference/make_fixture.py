@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""Writes tests/reference/fixture.safetensors: PyTorch's answers for every kernel of the contract.
+
+For fixed inputs and weights it computes each layer's outputs and gradients (autograd), Keras's
+optimizer, penalty and constraint formulas, the dropout mask generator, and one full training step
+of the study's model (Adam), and stores them as float32 tensors. The C# tests read the fixture and do
+not need PyTorch; this script regenerates it:
+
+    apt-get install -y python3-torch
+    /usr/bin/python3 tests/reference/make_fixture.py
+
+Inputs are not stored: both sides compute them with det() below (a hash of the element index), so
+that the fixture holds answers only and stays small.
+"""
+import json
+import os
+import struct
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+MASK32 = np.uint64(0xFFFFFFFF)
+OUT = {}
+
+
+def det(shape, seed, lo=-1.0, hi=1.0):
+    """Deterministic pseudo-random float32 values in [lo, hi): the same formula as the C# tests' Det."""
+    n = int(np.prod(shape)) if len(shape) else 1
+    with np.errstate(over="ignore"):
+        k = np.arange(1, n + 1, dtype=np.uint64)
+        h = (k * np.uint64(0x9E3779B1) + np.uint64(seed) * np.uint64(0x85EBCA77)) & MASK32
+        h ^= h >> np.uint64(15)
+        h = (h * np.uint64(0x2C1B3C6D)) & MASK32
+        h ^= h >> np.uint64(12)
+    u = h.astype(np.float64) / 4294967296.0
+    return (lo + (hi - lo) * u).astype(np.float32).reshape(shape)
+
+
+def t(array, grad=False):
+    return torch.tensor(np.ascontiguousarray(array), dtype=torch.float32, requires_grad=grad)
+
+
+def put(name, value):
+    if isinstance(value, torch.Tensor):
+        value = value.detach().numpy()
+    OUT[name] = np.ascontiguousarray(np.asarray(value, dtype=np.float32))
+
+
+def same_pads(size, window, stride):
+    out = (size + stride - 1) // stride
+    total = max((out - 1) * stride + window - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_nhwc(x, w, b, strides, padding):
+    """x (N,H,W,C), w (KH,KW,Cin,Cout) as Keras stores them; TensorFlow's 'same' padding."""
+    xn = x.permute(0, 3, 1, 2)
+    if padding == "same":
+        top, bottom = same_pads(x.shape[1], w.shape[0], strides[0])
+        left, right = same_pads(x.shape[2], w.shape[1], strides[1])
+        xn = F.pad(xn, (left, right, top, bottom))
+    y = F.conv2d(xn, w.permute(3, 2, 0, 1), b, stride=strides)
+    return y.permute(0, 2, 3, 1)
+
+
+def pool_nhwc(x, pool, strides, padding):
+    xn = x.permute(0, 3, 1, 2)
+    if padding == "same":
+        top, bottom = same_pads(x.shape[1], pool[0], strides[0])
+        left, right = same_pads(x.shape[2], pool[1], strides[1])
+        xn = F.pad(xn, (left, right, top, bottom), value=float("-inf"))
+    return F.max_pool2d(xn, pool, strides).permute(0, 2, 3, 1)
+
+
+def alpha_shape(feature_dims, shared_axes):
+    return [1 if (axis + 1) in shared_axes else size for axis, size in enumerate(feature_dims)]
+
+
+def prelu(x, alpha):
+    return torch.where(x > 0, x, alpha * x)
+
+
+def dropout_uniform(seed, step, n):
+    """The C# DropoutRandom.Uniform: SplitMix64's finaliser over a mix of (seed, step, index)."""
+    with np.errstate(over="ignore"):
+        i = np.arange(n, dtype=np.uint64)
+        z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)) ^ (np.uint64(step) * np.uint64(0xC2B2AE3D27D4EB4F)) \
+            ^ (i * np.uint64(0xD1B54A32D192ED03))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / (1 << 24))
+
+
+def dropout_mask(rate, seed, step, shape):
+    keep = dropout_uniform(seed, step, int(np.prod(shape))) >= np.float32(rate)
+    scale = np.float32(1.0) / (np.float32(1.0) - np.float32(rate))
+    return np.where(keep, scale, np.float32(0)).astype(np.float32).reshape(shape)
+
+
+# ---- the generator itself, so that the C# side can check it agrees --------------------------------
+put("det.probe", det([64], 7))
+put("dropout.uniform", dropout_uniform(42, 3, 1000))
+
+
+# ---- Conv2D -----------------------------------------------------------------------------------------
+def conv_case(name, n, h, w, cin, f, kh, kw, strides, padding, seed):
+    x = t(det([n, h, w, cin], seed), True)
+    k = t(det([kh, kw, cin, f], seed + 1, -0.5, 0.5), True)
+    b = t(det([f], seed + 2, -0.1, 0.1), True)
+    y = conv_nhwc(x, k, b, strides, padding)
+    dy = det(list(y.shape), seed + 3)
+    y.backward(t(dy))
+    put(f"{name}.y", y)
+    put(f"{name}.dx", x.grad)
+    put(f"{name}.dk", k.grad)
+    put(f"{name}.db", b.grad)
+
+
+conv_case("conv_valid", 2, 7, 6, 3, 5, 3, 2, (1, 1), "valid", 100)
+conv_case("conv_same_stride", 2, 9, 8, 2, 4, 3, 3, (2, 2), "same", 110)
+conv_case("conv_same_odd", 3, 5, 7, 3, 2, 2, 4, (1, 3), "same", 120)
+conv_case("conv_study1", 2, 28, 28, 1, 32, 3, 3, (1, 1), "valid", 130)
+conv_case("conv_study2", 2, 13, 13, 32, 64, 3, 3, (1, 1), "valid", 140)
+
+
+# ---- MaxPooling2D -----------------------------------------------------------------------------------
+def pool_case(name, n, h, w, c, pool, strides, padding, seed):
+    x = t(det([n, h, w, c], seed), True)
+    y = pool_nhwc(x, pool, strides, padding)
+    dy = det(list(y.shape), seed + 1)
+    y.backward(t(dy))
+    put(f"{name}.y", y)
+    put(f"{name}.dx", x.grad)
+
+
+pool_case("pool_valid", 2, 7, 5, 3, (2, 2), (2, 2), "valid", 200)
+pool_case("pool_same_stride", 2, 7, 7, 2, (3, 3), (2, 2), "same", 210)
+pool_case("pool_study", 2, 11, 11, 4, (2, 2), (2, 2), "valid", 220)
+
+
+# ---- Dense ------------------------------------------------------------------------------------------
+def dense_case(name, batch, inputs, units, seed):
+    x = t(det([batch, inputs], seed), True)
+    k = t(det([inputs, units], seed + 1, -0.5, 0.5), True)
+    b = t(det([units], seed + 2, -0.1, 0.1), True)
+    y = x @ k + b
+    y.backward(t(det([batch, units], seed + 3)))
+    put(f"{name}.y", y)
+    put(f"{name}.dx", x.grad)
+    put(f"{name}.dk", k.grad)
+    put(f"{name}.db", b.grad)
+
+
+dense_case("dense", 3, 17, 11, 300)
+
+
+# ---- Activations ------------------------------------------------------------------------------------
+def prelu_case(name, batch, dims, shared, seed):
+    x = t(det([batch] + dims, seed), True)
+    a = t(det(alpha_shape(dims, shared), seed + 1, 0.0, 0.5), True)
+    y = prelu(x, a)
+    y.backward(t(det([batch] + dims, seed + 2)))
+    put(f"{name}.y", y)
+    put(f"{name}.dx", x.grad)
+    put(f"{name}.dalpha", a.grad)
+
+
+prelu_case("prelu_element", 2, [5, 4, 3], [], 400)
+prelu_case("prelu_channel", 2, [5, 4, 3], [1, 2], 410)
+prelu_case("prelu_shared", 2, [5, 4, 3], [1, 2, 3], 420)
+prelu_case("prelu_width", 2, [5, 4, 3], [2], 430)
+prelu_case("prelu_dense", 3, [7], [], 440)
+
+for name, fn in [("relu", F.relu), ("leaky_relu", lambda v: F.leaky_relu(v, 0.1))]:
+    x = t(det([4, 9], 500), True)
+    y = fn(x)
+    y.backward(t(det([4, 9], 501)))
+    put(f"{name}.y", y)
+    put(f"{name}.dx", x.grad)
+
+# ---- Dropout ------------------------------------------------------------------------------------------
+x = t(det([3, 50], 600), True)
+mask = dropout_mask(0.25, 42, 3, [3, 50])
+y = x * t(mask)
+y.backward(t(det([3, 50], 601)))
+put("dropout.mask", mask)
+put("dropout.y", y)
+put("dropout.dx", x.grad)
+
+
+# ---- Softmax + categorical cross-entropy -----------------------------------------------------------------
+def one_hot(batch, classes):
+    labels = np.zeros([batch, classes], dtype=np.float32)
+    for b in range(batch):
+        labels[b, (3 * b + 1) % classes] = 1
+    return labels
+
+
+z = t(det([5, 10], 700, -3, 3), True)
+labels = one_hot(5, 10)
+loss = F.cross_entropy(z, torch.tensor(labels.argmax(1)))
+loss.backward()
+put("softmax_ce.p", torch.softmax(z, 1))
+put("softmax_ce.loss", loss.reshape(1))
+put("softmax_ce.dz", z.grad)
+put("softmax_ce.correct", [(torch.softmax(z, 1).argmax(1) == torch.tensor(labels.argmax(1))).sum().item()])
+
+
+# ---- Optimizers (Keras's formulas, float32) ------------------------------------------------------------------
+def keras_adam(w, grads, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):
+    w = w.copy()
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    f = np.float32
+    for step, g in enumerate(grads, start=1):
+        alpha = f(lr) * np.sqrt(f(1) - f(b2) ** f(step)) / (f(1) - f(b1) ** f(step))
+        m += (g - m) * (f(1) - f(b1))
+        v += (g * g - v) * (f(1) - f(b2))
+        w -= (m * alpha) / (np.sqrt(v) + f(eps))
+    return w
+
+
+def keras_sgd(w, grads, lr, momentum, nesterov):
+    w = w.copy()
+    vel = np.zeros_like(w)
+    f = np.float32
+    for g in grads:
+        if momentum == 0:
+            w -= f(lr) * g
+            continue
+        vel = -g * f(lr) + vel * f(momentum)
+        w += (-g * f(lr) + vel * f(momentum)) if nesterov else vel
+    return w
+
+
+w0 = det([37], 800)
+grads = [det([37], 801 + s) for s in range(3)]
+put("adam.w3", keras_adam(w0, grads))
+put("sgd.w3", keras_sgd(w0, grads, 0.01, 0.0, False))
+put("sgd_momentum.w3", keras_sgd(w0, grads, 0.01, 0.9, False))
+put("sgd_nesterov.w3", keras_sgd(w0, grads, 0.01, 0.9, True))
+
+# ---- Penalties and constraints ------------------------------------------------------------------------------
+w = t(det([3, 3, 2, 4], 900), True)
+penalty = 0.01 * w.abs().sum() + 0.02 * (w * w).sum()
+penalty.backward()
+put("l1l2.penalty", penalty.reshape(1))
+put("l1l2.grad", w.grad)
+
+
+def norms(w, axes):
+    return torch.sqrt((w * w).sum(dim=axes, keepdim=True))
+
+
+wc = t(det([3, 3, 2, 4], 910, -2, 2))
+eps = 1e-7
+put("nonneg.w", wc * (wc >= 0).float())
+n = norms(wc, [0, 1, 2])
+put("maxnorm.w", wc * (torch.clamp(n, 0, 1.5) / (eps + n)))
+n0 = norms(wc, [0])
+put("minmaxnorm.w", wc * ((0.5 * torch.clamp(n0, 0.2, 0.9) + 0.5 * n0) / (eps + n0)))
+n3 = norms(wc, [3])
+put("unitnorm.w", wc / (eps + n3))
+
+
+# ---- One training step of the study's model (per-element PReLU, Adam) ---------------------------------------
+def study_step(prefix, batch, seed):
+    x = t(det([batch, 28, 28, 1], seed, 0.0, 1.0))
+    y_true = one_hot(batch, 10)
+    p = {
+        "conv1.kernel": det([3, 3, 1, 32], seed + 1, -0.3, 0.3),
+        "conv1.bias": det([32], seed + 2, -0.1, 0.1),
+        "prelu1.alpha": det([26, 26, 32], seed + 3, 0.0, 0.5),
+        "conv2.kernel": det([3, 3, 32, 64], seed + 4, -0.08, 0.08),
+        "conv2.bias": det([64], seed + 5, -0.1, 0.1),
+        "prelu2.alpha": det([11, 11, 64], seed + 6, 0.0, 0.5),
+        "dense1.kernel": det([1600, 256], seed + 7, -0.05, 0.05),
+        "dense1.bias": det([256], seed + 8, -0.1, 0.1),
+        "prelu3.alpha": det([256], seed + 9, 0.0, 0.5),
+        "dense2.kernel": det([256, 10], seed + 10, -0.15, 0.15),
+        "dense2.bias": det([10], seed + 11, -0.1, 0.1),
+    }
+    P = {k: t(v, True) for k, v in p.items()}
+    h = prelu(conv_nhwc(x, P["conv1.kernel"], P["conv1.bias"], (1, 1), "valid"), P["prelu1.alpha"])
+    h = pool_nhwc(h, (2, 2), (2, 2), "valid")
+    h = h * t(dropout_mask(0.25, seed + 101, 1, list(h.shape)))
+    h = prelu(conv_nhwc(h, P["conv2.kernel"], P["conv2.bias"], (1, 1), "valid"), P["prelu2.alpha"])
+    h = pool_nhwc(h, (2, 2), (2, 2), "valid")
+    h = h * t(dropout_mask(0.25, seed + 102, 1, list(h.shape)))
+    h = h.reshape(batch, 1600)
+    h = prelu(h @ P["dense1.kernel"] + P["dense1.bias"], P["prelu3.alpha"])
+    logits = h @ P["dense2.kernel"] + P["dense2.bias"]
+    loss = F.cross_entropy(logits, torch.tensor(y_true.argmax(1)))
+    loss.backward()
+    put(f"{prefix}.logits", logits)
+    put(f"{prefix}.loss", loss.reshape(1))
+    for name, tensor in P.items():
+        grad = tensor.grad.numpy()
+        updated = keras_adam(p[name], [grad])
+        if name == "dense1.kernel":  # 409,600 values: keep every 97th, enough to catch any layout error
+            grad, updated = grad.reshape(-1)[::97], updated.reshape(-1)[::97]
+        put(f"{prefix}.grad.{name}", grad)
+        put(f"{prefix}.adam.{name}", updated)
+
+
+study_step("study", 4, 1000)
+
+
+# ---- write safetensors -----------------------------------------------------------------------------------------------
+def write_safetensors(path, tensors):
+    header, offset, blobs = {}, 0, []
+    for name in sorted(tensors):
+        data = tensors[name].astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    header["__metadata__"] = {"generator": "tests/reference/make_fixture.py", "torch": torch.__version__}
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for blob in blobs:
+            f.write(blob)
+
+
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixture.safetensors")
+write_safetensors(path, OUT)
+print(f"wrote {len(OUT)} tensors, {os.path.getsize(path):,} bytes to {path}")
