@@ -267,32 +267,34 @@ put("unitnorm.w", wc / (eps + n3))
 
 
 # ---- One training step of the study's model (per-element PReLU, Adam) ---------------------------------------
+# Parameters carry Keras's automatic layer names, as the generated model names them. The dropout seeds
+# are the generated model's: the model seed + 100 + the dropout layer's index (layers 3 and 7).
 def study_step(prefix, batch, seed):
     x = t(det([batch, 28, 28, 1], seed, 0.0, 1.0))
     y_true = one_hot(batch, 10)
     p = {
-        "conv1.kernel": det([3, 3, 1, 32], seed + 1, -0.3, 0.3),
-        "conv1.bias": det([32], seed + 2, -0.1, 0.1),
-        "prelu1.alpha": det([26, 26, 32], seed + 3, 0.0, 0.5),
-        "conv2.kernel": det([3, 3, 32, 64], seed + 4, -0.08, 0.08),
-        "conv2.bias": det([64], seed + 5, -0.1, 0.1),
-        "prelu2.alpha": det([11, 11, 64], seed + 6, 0.0, 0.5),
-        "dense1.kernel": det([1600, 256], seed + 7, -0.05, 0.05),
-        "dense1.bias": det([256], seed + 8, -0.1, 0.1),
-        "prelu3.alpha": det([256], seed + 9, 0.0, 0.5),
-        "dense2.kernel": det([256, 10], seed + 10, -0.15, 0.15),
-        "dense2.bias": det([10], seed + 11, -0.1, 0.1),
+        "conv2d.kernel": det([3, 3, 1, 32], seed + 1, -0.3, 0.3),
+        "conv2d.bias": det([32], seed + 2, -0.1, 0.1),
+        "p_re_lu.alpha": det([26, 26, 32], seed + 3, 0.0, 0.5),
+        "conv2d_1.kernel": det([3, 3, 32, 64], seed + 4, -0.08, 0.08),
+        "conv2d_1.bias": det([64], seed + 5, -0.1, 0.1),
+        "p_re_lu_1.alpha": det([11, 11, 64], seed + 6, 0.0, 0.5),
+        "dense.kernel": det([1600, 256], seed + 7, -0.05, 0.05),
+        "dense.bias": det([256], seed + 8, -0.1, 0.1),
+        "p_re_lu_2.alpha": det([256], seed + 9, 0.0, 0.5),
+        "dense_1.kernel": det([256, 10], seed + 10, -0.15, 0.15),
+        "dense_1.bias": det([10], seed + 11, -0.1, 0.1),
     }
     P = {k: t(v, True) for k, v in p.items()}
-    h = prelu(conv_nhwc(x, P["conv1.kernel"], P["conv1.bias"], (1, 1), "valid"), P["prelu1.alpha"])
+    h = prelu(conv_nhwc(x, P["conv2d.kernel"], P["conv2d.bias"], (1, 1), "valid"), P["p_re_lu.alpha"])
     h = pool_nhwc(h, (2, 2), (2, 2), "valid")
-    h = h * t(dropout_mask(0.25, seed + 101, 1, list(h.shape)))
-    h = prelu(conv_nhwc(h, P["conv2.kernel"], P["conv2.bias"], (1, 1), "valid"), P["prelu2.alpha"])
+    h = h * t(dropout_mask(0.25, seed + 103, 1, list(h.shape)))
+    h = prelu(conv_nhwc(h, P["conv2d_1.kernel"], P["conv2d_1.bias"], (1, 1), "valid"), P["p_re_lu_1.alpha"])
     h = pool_nhwc(h, (2, 2), (2, 2), "valid")
-    h = h * t(dropout_mask(0.25, seed + 102, 1, list(h.shape)))
+    h = h * t(dropout_mask(0.25, seed + 107, 1, list(h.shape)))
     h = h.reshape(batch, 1600)
-    h = prelu(h @ P["dense1.kernel"] + P["dense1.bias"], P["prelu3.alpha"])
-    logits = h @ P["dense2.kernel"] + P["dense2.bias"]
+    h = prelu(h @ P["dense.kernel"] + P["dense.bias"], P["p_re_lu_2.alpha"])
+    logits = h @ P["dense_1.kernel"] + P["dense_1.bias"]
     loss = F.cross_entropy(logits, torch.tensor(y_true.argmax(1)))
     loss.backward()
     put(f"{prefix}.logits", logits)
@@ -300,7 +302,7 @@ def study_step(prefix, batch, seed):
     for name, tensor in P.items():
         grad = tensor.grad.numpy()
         updated = keras_adam(p[name], [grad])
-        if name == "dense1.kernel":  # 409,600 values: keep every 97th, enough to catch any layout error
+        if name == "dense.kernel":  # 409,600 values: keep every 97th, enough to catch any layout error
             grad, updated = grad.reshape(-1)[::97], updated.reshape(-1)[::97]
         put(f"{prefix}.grad.{name}", grad)
         put(f"{prefix}.adam.{name}", updated)

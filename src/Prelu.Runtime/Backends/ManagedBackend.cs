@@ -86,10 +86,12 @@ public sealed class ManagedBackend : Backend
     protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y) =>
         ActivationForward(activation, S(x), Opt(alpha), S(y));
 
-    protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer? alphaGrad)
+    protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
     {
-        S(dy).CopyTo(S(dx));
-        ActivationBackward(activation, S(x), Opt(alpha), S(dx), Opt(alphaGrad));
+        var grad = S(dx ?? dy);
+        if (dx is not null)
+            S(dy).CopyTo(grad);
+        ActivationBackward(activation, S(x), Opt(alpha), grad, Opt(alphaGrad));
     }
 
     // z -> y = act(z); for a linear activation z already is y.
@@ -136,11 +138,16 @@ public sealed class ManagedBackend : Backend
     protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx) =>
         Dropout.Backward<float>(S(mask), S(dy), S(dx));
 
-    protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer metrics)
+    protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
+        DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
     {
+        if (labels is null)
+        {
+            Reference.SoftmaxCrossEntropy.Softmax<float>(batch, classes, S(logits), S(probabilities));
+            return;
+        }
         var (lossSum, correct) = Reference.SoftmaxCrossEntropy.ForwardBackward<float>(batch, classes, S(logits), S(labels), S(probabilities), Opt(logitsGrad));
-        var m = S(metrics);
+        var m = S(metrics!);
         m[MetricSlot.LossSum] += lossSum;
         m[MetricSlot.Correct] += correct;
     }

@@ -198,12 +198,13 @@ public abstract class Backend : IDisposable
         ActivationForwardCore(activation, x, alpha, y);
     }
 
-    // x (L), alpha?, dy (L) -> dx (L) (may be dy), alphaGrad?
-    public void ActivationBackward(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer? alphaGrad)
+    // x (L), alpha?, dy (L) -> dx (L) (may be dy; null when only alphaGrad is wanted, and dy may then be overwritten), alphaGrad?
+    public void ActivationBackward(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
     {
         const string op = "activation backward";
         Own(x, nameof(x));
-        Lengths(op, (dy, nameof(dy), x.Length), (dx, nameof(dx), x.Length));
+        Lengths(op, (dy, nameof(dy), x.Length));
+        Optional(op, dx, nameof(dx), x.Length);
         if (activation.Kind == ActivationKind.PRelu)
         {
             var shape = activation.PRelu ?? throw new ArgumentException($"{op}: PReLU needs its PReluShape");
@@ -215,7 +216,7 @@ public abstract class Backend : IDisposable
     }
 
     protected abstract void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y);
-    protected abstract void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer? alphaGrad);
+    protected abstract void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad);
 
     // ---- Dropout -------------------------------------------------------------------------------------
 
@@ -246,22 +247,26 @@ public abstract class Backend : IDisposable
     /// Softmax + categorical cross-entropy: logits (B, K), labels (B, K) -> probabilities (B, K),
     /// logitsGrad (B, K) = (p - y) / B unless null; adds the batch's loss sum and correct count into
     /// <paramref name="metrics"/> (see <see cref="MetricSlot"/>), which stays on the device until read.
+    /// Without labels (prediction) only the probabilities are computed, and gradient and metrics must be null.
     /// </summary>
-    public void SoftmaxCrossEntropy(int batch, int classes, DeviceBuffer logits, DeviceBuffer labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer metrics)
+    public void SoftmaxCrossEntropy(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
+        DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
     {
         const string op = "softmax cross-entropy";
         Reference.Check.Positive(op, nameof(batch), batch);
         Reference.Check.Positive(op, nameof(classes), classes);
         int length = batch * classes;
-        Lengths(op, (logits, nameof(logits), length), (labels, nameof(labels), length), (probabilities, nameof(probabilities), length),
-            (metrics, nameof(metrics), MetricSlot.Count));
+        Lengths(op, (logits, nameof(logits), length), (probabilities, nameof(probabilities), length));
+        Optional(op, labels, nameof(labels), length);
         Optional(op, logitsGrad, nameof(logitsGrad), length);
+        Optional(op, metrics, nameof(metrics), MetricSlot.Count, required: labels is not null);
+        if (labels is null && (logitsGrad is not null || metrics is not null))
+            throw new ArgumentException($"{op}: a gradient or metrics need labels", nameof(labels));
         SoftmaxCrossEntropyCore(batch, classes, logits, labels, probabilities, logitsGrad, metrics);
     }
 
-    protected abstract void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer metrics);
+    protected abstract void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
+        DeviceBuffer? logitsGrad, DeviceBuffer? metrics);
 
     // ---- Optimizers, penalties, constraints --------------------------------------------------------------
 

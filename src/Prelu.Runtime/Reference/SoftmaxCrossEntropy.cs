@@ -60,6 +60,29 @@ public static class SoftmaxCrossEntropy
         return (lossSum, correct);
     }
 
+    /// <summary>logits (B, K) -> probabilities (B, K): the softmax alone, for prediction.</summary>
+    public static void Softmax<T>(int batch, int classes, ReadOnlySpan<T> logits, Span<T> probabilities)
+        where T : IFloatingPointIeee754<T>
+    {
+        Check.Lengths("softmax", (nameof(logits), logits.Length, batch * classes), (nameof(probabilities), probabilities.Length, batch * classes));
+        for (int b = 0; b < batch; b++)
+        {
+            var z = logits.Slice(b * classes, classes);
+            var p = probabilities.Slice(b * classes, classes);
+            T max = z[0];
+            for (int k = 1; k < classes; k++)
+                max = T.Max(max, z[k]);
+            T sum = T.Zero;
+            for (int k = 0; k < classes; k++)
+            {
+                p[k] = T.Exp(z[k] - max);
+                sum += p[k];
+            }
+            for (int k = 0; k < classes; k++)
+                p[k] /= sum;
+        }
+    }
+
     private static int ArgMax<T>(ReadOnlySpan<T> values)
         where T : IFloatingPointIeee754<T>
     {

@@ -1,0 +1,449 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Prelu.Generators.Diagnostics;
+using Prelu.Generators.Model;
+
+namespace Prelu.Generators;
+
+// The model: names, shape inference, every check a user can fail, fusion, and the parameter layout.
+// Plain values in, plain values out; no Roslyn symbols, so it is cached and easy to test.
+public sealed partial class ModelGenerator
+{
+    private const int Alignment = 16; // floats: 64 bytes, for SIMD loads
+
+    internal static BuildResult Build(ParseResult parsed, CancellationToken cancellationToken)
+    {
+        if (parsed.Spec is not { } spec)
+            return new BuildResult(null, parsed.Diagnostics);
+        cancellationToken.ThrowIfCancellationRequested();
+        var diagnostics = new List<DiagnosticInfo>();
+        var layers = spec.Layers.ToList();
+
+        if (spec.InputShape.Count is not (1 or 3) || spec.InputShape.Any(d => d < 1))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadInputShape, spec.InputShapeLocation ?? spec.Location,
+                string.Join(", ", spec.InputShape), spec.ClassName));
+            return new BuildResult(null, diagnostics.ToEquatableArray());
+        }
+        if (layers.Count == 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoLayers, spec.Location, spec.ClassName));
+            return new BuildResult(null, diagnostics.ToEquatableArray());
+        }
+
+        var names = AssignNames(layers, diagnostics);
+        var shapes = InferShapes(spec, layers, names, diagnostics);
+        CheckOutput(spec, layers, names, diagnostics);
+        if (diagnostics.Count > 0 || shapes is null)
+            return new BuildResult(null, diagnostics.ToEquatableArray());
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var plan = PlanModel(spec, layers, names, shapes);
+        return new BuildResult(plan, diagnostics.ToEquatableArray());
+    }
+
+    // Keras's automatic names: the type in snake case, then _1, _2, ... for later layers of that type.
+    private static readonly Dictionary<LayerKind, string> KerasNames = new()
+    {
+        [LayerKind.Conv2D] = "conv2d",
+        [LayerKind.MaxPooling2D] = "max_pooling2d",
+        [LayerKind.Dropout] = "dropout",
+        [LayerKind.Flatten] = "flatten",
+        [LayerKind.Dense] = "dense",
+        [LayerKind.PReLU] = "p_re_lu",
+        [LayerKind.ReLU] = "re_lu",
+        [LayerKind.LeakyReLU] = "leaky_re_lu",
+    };
+
+    private static List<string> AssignNames(List<LayerSpec> layers, List<DiagnosticInfo> diagnostics)
+    {
+        var counts = new Dictionary<LayerKind, int>();
+        var names = new List<string>();
+        var firstUse = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            string name;
+            if (layer.Name is { Length: > 0 } given)
+            {
+                name = given;
+            }
+            else
+            {
+                counts.TryGetValue(layer.Kind, out int count);
+                counts[layer.Kind] = count + 1;
+                name = count == 0 ? KerasNames[layer.Kind] : $"{KerasNames[layer.Kind]}_{count}";
+            }
+            if (firstUse.TryGetValue(name, out int first))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateLayerName, layer.Location, name, first + 1, i + 1));
+            else
+                firstUse[name] = i;
+            names.Add(name);
+        }
+        return names;
+    }
+
+    /// <summary>Each layer's output shape (one sample), or null when a layer cannot be placed.</summary>
+    private static List<int[]>? InferShapes(ModelSpec spec, List<LayerSpec> layers, List<string> names, List<DiagnosticInfo> diagnostics)
+    {
+        var shapes = new List<int[]>();
+        int[] shape = spec.InputShape.ToArray();
+        bool placed = true;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            string name = names[i];
+            int errorsBefore = diagnostics.Count;
+            void Fail(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, params object[] args) =>
+                diagnostics.Add(DiagnosticInfo.Create(descriptor, layer.Location, args));
+            void Argument(string problem) => Fail(DiagnosticDescriptors.InvalidArgument, name, problem);
+            void WrongRank(string needs, string hint) => Fail(DiagnosticDescriptors.WrongInputRank, name, layer.Kind, needs, Dims(shape), hint);
+
+            int[] output = shape;
+            switch (layer.Kind)
+            {
+                case LayerKind.Conv2D:
+                {
+                    if (shape.Length != 3)
+                    {
+                        WrongRank("a (height, width, channels) map", "; Conv2D cannot follow Flatten or Dense");
+                        break;
+                    }
+                    if (layer.Size < 1)
+                        Argument($"filters is {layer.Size}; a convolution needs at least 1 filter");
+                    var kernel = Pair(layer.Window, "kernel_size", Argument);
+                    var strides = Pair(layer.Strides, "strides", Argument);
+                    bool same = Padding(layer, name, diagnostics);
+                    CheckActivation(layer, name, diagnostics, isLast: false, allowSoftmax: false);
+                    CheckWeights(layer, name, diagnostics, kernelRank: 4);
+                    if (kernel is null || strides is null || diagnostics.Count > errorsBefore)
+                        break;
+                    int oh = OutSize(shape[0], kernel.Value.A, strides.Value.A, same);
+                    int ow = OutSize(shape[1], kernel.Value.B, strides.Value.B, same);
+                    if (oh < 1 || ow < 1)
+                    {
+                        Fail(DiagnosticDescriptors.LayerDoesNotFit, name,
+                            $"a {kernel.Value.A}x{kernel.Value.B} kernel does not fit its {shape[0]}x{shape[1]} input with 'valid' padding");
+                        break;
+                    }
+                    output = new[] { oh, ow, layer.Size };
+                    break;
+                }
+                case LayerKind.MaxPooling2D:
+                {
+                    if (shape.Length != 3)
+                    {
+                        WrongRank("a (height, width, channels) map", "; MaxPooling2D cannot follow Flatten or Dense");
+                        break;
+                    }
+                    var pool = Pair(layer.Window, "pool_size", Argument);
+                    var strides = layer.Strides.Count == 0 ? pool : Pair(layer.Strides, "strides", Argument);
+                    bool same = Padding(layer, name, diagnostics);
+                    if (pool is null || strides is null || diagnostics.Count > errorsBefore)
+                        break;
+                    int oh = OutSize(shape[0], pool.Value.A, strides.Value.A, same);
+                    int ow = OutSize(shape[1], pool.Value.B, strides.Value.B, same);
+                    if (oh < 1 || ow < 1)
+                    {
+                        Fail(DiagnosticDescriptors.LayerDoesNotFit, name,
+                            $"a {pool.Value.A}x{pool.Value.B} pool reduces its {shape[0]}x{shape[1]} input to nothing with 'valid' padding");
+                        break;
+                    }
+                    output = new[] { oh, ow, shape[2] };
+                    break;
+                }
+                case LayerKind.Dropout:
+                    if (!(layer.Rate >= 0 && layer.Rate < 1))
+                        Argument($"rate is {layer.Rate.ToString(CultureInfo.InvariantCulture)}; it must be at least 0 and below 1");
+                    break;
+                case LayerKind.Flatten:
+                    output = new[] { shape.Aggregate(1, (a, b) => a * b) };
+                    break;
+                case LayerKind.Dense:
+                    if (shape.Length != 1)
+                    {
+                        WrongRank("a flat (features) input", "; put [Flatten] before it");
+                        break;
+                    }
+                    if (layer.Size < 1)
+                        Argument($"units is {layer.Size}; a dense layer needs at least 1 unit");
+                    CheckActivation(layer, name, diagnostics, isLast: i == layers.Count - 1, allowSoftmax: true);
+                    CheckWeights(layer, name, diagnostics, kernelRank: 2);
+                    output = new[] { layer.Size };
+                    break;
+                case LayerKind.PReLU:
+                    foreach (int axis in layer.SharedAxes)
+                    {
+                        if (axis < 1 || axis > shape.Length)
+                            Fail(DiagnosticDescriptors.SharedAxisOutOfRange, name, axis, shape.Length, Dims(shape));
+                    }
+                    if (layer.SharedAxes.Distinct().Count() != layer.SharedAxes.Count)
+                        Argument($"shared_axes [{string.Join(", ", layer.SharedAxes)}] lists an axis twice");
+                    CheckInitializer(name, "alpha_initializer", layer.AlphaInitializer, layer.Location, diagnostics);
+                    CheckRegularizer(name, "alpha_regularizer", layer.AlphaRegularizer, layer.Location, diagnostics);
+                    CheckConstraint(name, "alpha_constraint", layer.AlphaConstraint, shape.Length, layer.Location, diagnostics);
+                    break;
+                case LayerKind.ReLU:
+                    break;
+                case LayerKind.LeakyReLU:
+                    if (double.IsNaN(layer.Rate) || double.IsInfinity(layer.Rate))
+                        Argument("alpha must be a finite number");
+                    break;
+            }
+            if (diagnostics.Count > errorsBefore)
+                placed = false;
+            shape = output;
+            shapes.Add(output);
+        }
+        return placed ? shapes : null;
+    }
+
+    private static void CheckOutput(ModelSpec spec, List<LayerSpec> layers, List<string> names, List<DiagnosticInfo> diagnostics)
+    {
+        var last = layers[layers.Count - 1];
+        bool ok = last.Kind == LayerKind.Dense && last.Activation == "softmax" && last.Size >= 2;
+        if (!ok)
+        {
+            string what = last.Kind == LayerKind.Dense
+                ? $"Dense({last.Size}) with activation '{last.Activation}'"
+                : $"{last.Kind} '{names[layers.Count - 1]}'";
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.OutputCannotFeedCrossEntropy, last.Location ?? spec.Location, spec.ClassName, what));
+        }
+    }
+
+    private static (int A, int B)? Pair(EquatableArray<int> values, string what, Action<string> fail)
+    {
+        if (values.Count is not (1 or 2))
+        {
+            fail($"{what} needs one size or two (height, width); got {values.Count}");
+            return null;
+        }
+        if (values.Any(v => v < 1))
+        {
+            fail($"{what} ({string.Join(", ", values)}) must be at least 1");
+            return null;
+        }
+        return (values[0], values.Count == 2 ? values[1] : values[0]);
+    }
+
+    private static bool Padding(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics)
+    {
+        if (layer.Padding is not ("valid" or "same"))
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownPadding, layer.Location, name, layer.Padding));
+        return layer.Padding == "same";
+    }
+
+    private static void CheckActivation(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics, bool isLast, bool allowSoftmax)
+    {
+        switch (layer.Activation)
+        {
+            case "linear" or "relu" or "leaky_relu":
+                return;
+            case "softmax" when allowSoftmax && isLast:
+                return;
+            case "softmax" when allowSoftmax:
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SoftmaxNotLast, layer.Location, name));
+                return;
+            default:
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownActivation, layer.Location, name, layer.Activation,
+                    allowSoftmax ? "'linear', 'relu', 'leaky_relu', or 'softmax' on the output layer" : "'linear', 'relu' or 'leaky_relu'"));
+                return;
+        }
+    }
+
+    private static void CheckWeights(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics, int kernelRank)
+    {
+        CheckInitializer(name, "kernel_initializer", layer.KernelInitializer, layer.Location, diagnostics);
+        CheckRegularizer(name, "kernel_regularizer", layer.KernelRegularizer, layer.Location, diagnostics);
+        CheckConstraint(name, "kernel_constraint", layer.KernelConstraint, kernelRank, layer.Location, diagnostics);
+        if (layer.UseBias)
+        {
+            CheckInitializer(name, "bias_initializer", layer.BiasInitializer, layer.Location, diagnostics);
+            CheckRegularizer(name, "bias_regularizer", layer.BiasRegularizer, layer.Location, diagnostics);
+            CheckConstraint(name, "bias_constraint", layer.BiasConstraint, 1, layer.Location, diagnostics);
+        }
+    }
+
+    private static void CheckInitializer(string layer, string what, string text, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    {
+        if (KerasObjects.Initializer(text, out var error) is null)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownInitializer, location, layer, what, text, error ?? ""));
+    }
+
+    private static void CheckRegularizer(string layer, string what, string? text, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    {
+        if (text is not null && KerasObjects.Regularizer(text, out var error) is null)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownRegularizerOrConstraint, location, layer, what, text, error ?? ""));
+    }
+
+    private static void CheckConstraint(string layer, string what, string? text, int rank, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    {
+        if (text is not null && KerasObjects.Constraint(text, rank, out var error) is null)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownRegularizerOrConstraint, location, layer, what, text, error ?? ""));
+    }
+
+    /// <summary>TensorFlow's output size: valid floor((in - window) / stride) + 1, same ceil(in / stride).</summary>
+    private static int OutSize(int input, int window, int stride, bool same) =>
+        same ? (input + stride - 1) / stride : input < window ? 0 : (input - window) / stride + 1;
+
+    private static string Dims(IEnumerable<int> shape) => string.Join(", ", shape);
+
+    // ---- Planning: fusion, parameters, buffers ---------------------------------------------------------
+
+    private static ModelPlan PlanModel(ModelSpec spec, List<LayerSpec> layers, List<string> names, List<int[]> shapes)
+    {
+        var parameters = new List<ParameterPlan>();
+        var steps = new List<StepPlan>();
+        var summary = new List<SummaryRow>();
+        int offset = 0;
+
+        string AddParameter(string layerName, string role, int[] shape, string initializer, string? regularizer, string? constraint)
+        {
+            string field = "_" + Camel(layerName) + Pascal(role);
+            parameters.Add(new ParameterPlan($"{layerName}.{role}", field, shape.ToEquatableArray(), offset,
+                KerasObjects.Initializer(initializer, out _)!,
+                regularizer is null ? null : KerasObjects.Regularizer(regularizer, out _),
+                constraint is null ? null : KerasObjects.Constraint(constraint, shape.Length, out _)));
+            offset += (shape.Aggregate(1, (a, b) => a * b) + Alignment - 1) / Alignment * Alignment;
+            return field;
+        }
+
+        int[] current = spec.InputShape.ToArray();
+        string trainingBuffer = "Input", inferenceBuffer = "Input";
+        bool seenTrainable = false;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            string name = names[i];
+            int[] output = shapes[i];
+            int paramCount = 0;
+            int layerIndex = i;
+            string field = Pascal(name);
+            string? kernel = null, bias = null, alpha = null;
+            var activation = ActivationPlan.Linear;
+            double leaky = 0;
+            int[] sharedAxes = Array.Empty<int>();
+            string stepName = name;
+            StepKind kind;
+            int[] stepOutput = output;
+
+            switch (layer.Kind)
+            {
+                case LayerKind.Conv2D:
+                case LayerKind.Dense:
+                {
+                    kind = layer.Kind == LayerKind.Conv2D ? StepKind.Conv2D : StepKind.Dense;
+                    int[] kernelShape = kind == StepKind.Conv2D
+                        ? new[] { layer.Window[0], layer.Window.Count == 2 ? layer.Window[1] : layer.Window[0], current[2], layer.Size }
+                        : new[] { current[0], layer.Size };
+                    kernel = AddParameter(name, "kernel", kernelShape, layer.KernelInitializer, layer.KernelRegularizer, layer.KernelConstraint);
+                    paramCount += kernelShape.Aggregate(1, (a, b) => a * b);
+                    if (layer.UseBias)
+                    {
+                        bias = AddParameter(name, "bias", new[] { layer.Size }, layer.BiasInitializer, layer.BiasRegularizer, layer.BiasConstraint);
+                        paramCount += layer.Size;
+                    }
+                    activation = layer.Activation switch
+                    {
+                        "relu" => ActivationPlan.Relu,
+                        "leaky_relu" => ActivationPlan.LeakyRelu,
+                        _ => ActivationPlan.Linear, // linear, and softmax (fused with the loss instead)
+                    };
+                    leaky = 0.2; // Keras's leaky_relu activation function uses negative_slope 0.2
+                    summary.Add(new SummaryRow(name, layer.Kind.ToString(), OutputShape(output), paramCount));
+
+                    // Fuse a following activation layer into this layer's epilogue.
+                    if (activation == ActivationPlan.Linear && layer.Activation != "softmax" && i + 1 < layers.Count
+                        && layers[i + 1].Kind is LayerKind.PReLU or LayerKind.ReLU or LayerKind.LeakyReLU)
+                    {
+                        var next = layers[i + 1];
+                        string nextName = names[i + 1];
+                        (activation, leaky, sharedAxes, alpha, int alphaCount) = ActivationOf(next, nextName, output, AddParameter);
+                        summary.Add(new SummaryRow(nextName, next.Kind.ToString(), OutputShape(output), alphaCount));
+                        stepName = $"{name} + {nextName}";
+                        i++;
+                    }
+                    break;
+                }
+                case LayerKind.PReLU:
+                case LayerKind.ReLU:
+                case LayerKind.LeakyReLU:
+                {
+                    kind = StepKind.Activation;
+                    (activation, leaky, sharedAxes, alpha, int alphaCount) = ActivationOf(layer, name, output, AddParameter);
+                    summary.Add(new SummaryRow(name, layer.Kind.ToString(), OutputShape(output), alphaCount));
+                    break;
+                }
+                case LayerKind.MaxPooling2D:
+                    kind = StepKind.MaxPooling2D;
+                    summary.Add(new SummaryRow(name, "MaxPooling2D", OutputShape(output), 0));
+                    break;
+                case LayerKind.Dropout:
+                    kind = StepKind.Dropout;
+                    summary.Add(new SummaryRow(name, "Dropout", OutputShape(output), 0));
+                    break;
+                default:
+                    kind = StepKind.Flatten;
+                    summary.Add(new SummaryRow(name, "Flatten", OutputShape(output), 0));
+                    break;
+            }
+
+            bool trainable = kernel is not null || alpha is not null;
+            var window = layer.Window;
+            var strides = layer.Kind == LayerKind.MaxPooling2D && layer.Strides.Count == 0 ? layer.Window : layer.Strides;
+            steps.Add(new StepPlan(kind, layerIndex, stepName, field, current.ToEquatableArray(), stepOutput.ToEquatableArray(), trainingBuffer, inferenceBuffer,
+                layer.Size, window, strides, layer.Padding == "same", activation, leaky, sharedAxes.ToEquatableArray(), layer.Rate,
+                kernel, bias, alpha, FirstTrainable: trainable && !seenTrainable));
+            seenTrainable |= trainable;
+
+            if (kind == StepKind.Dropout)
+            {
+                trainingBuffer = field + "Y";
+            }
+            else if (kind != StepKind.Flatten)
+            {
+                trainingBuffer = inferenceBuffer = field + "Y";
+            }
+            current = stepOutput;
+        }
+
+        var rows = summary;
+        return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, shapes[shapes.Count - 1][0],
+            parameters.ToEquatableArray(), offset, steps.ToEquatableArray(), rows.ToEquatableArray());
+    }
+
+    private static (ActivationPlan, double, int[], string?, int) ActivationOf(LayerSpec layer, string name, int[] shape, Func<string, string, int[], string, string?, string?, string> add)
+    {
+        switch (layer.Kind)
+        {
+            case LayerKind.ReLU:
+                return (ActivationPlan.Relu, 0, Array.Empty<int>(), null, 0);
+            case LayerKind.LeakyReLU:
+                return (ActivationPlan.LeakyRelu, layer.Rate, Array.Empty<int>(), null, 0);
+            default:
+                int[] alphaShape = shape.Select((size, axis) => layer.SharedAxes.Contains(axis + 1) ? 1 : size).ToArray();
+                string alpha = add(name, "alpha", alphaShape, layer.AlphaInitializer, layer.AlphaRegularizer, layer.AlphaConstraint);
+                return (ActivationPlan.PRelu, 0, layer.SharedAxes.OrderBy(a => a).ToArray(), alpha, alphaShape.Aggregate(1, (a, b) => a * b));
+        }
+    }
+
+    private static string OutputShape(int[] shape) => $"(None, {Dims(shape)})";
+
+    /// <summary>"conv2d_1" -> "Conv2d1", "p_re_lu" -> "PReLu": identifiers from layer names.</summary>
+    internal static string Pascal(string name)
+    {
+        var parts = name.Split(new[] { '_', '-', '.', ' ' }, StringSplitOptions.RemoveEmptyEntries);
+        var text = string.Concat(parts.Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
+        var clean = new string(text.Where(c => char.IsLetterOrDigit(c)).ToArray());
+        return clean.Length == 0 || char.IsDigit(clean[0]) ? "Layer" + clean : clean;
+    }
+
+    private static string Camel(string name)
+    {
+        var pascal = Pascal(name);
+        return char.ToLowerInvariant(pascal[0]) + pascal.Substring(1);
+    }
+}

@@ -1,0 +1,202 @@
+using Prelu.Initializers;
+using Prelu.Kernels;
+
+namespace Prelu.Models;
+
+/// <summary>One trainable tensor of a model: where it lives in the parameter arena and how it is initialised, penalised and constrained.</summary>
+/// <param name="Name">"layer.kernel", "layer.bias", "layer.alpha": the name in summaries and checkpoints.</param>
+/// <param name="Shape">Keras's layout: Conv2D kernel (KH, KW, Cin, Cout), Dense kernel (In, Out), PReLU alpha (features with 1 on shared axes).</param>
+/// <param name="Offset">Offset in floats within the parameter (and gradient) arena; a multiple of 16 (64 bytes).</param>
+public sealed record ParameterInfo(string Name, IReadOnlyList<int> Shape, int Offset, Initializer Initializer,
+    Regularizer? Regularizer = null, Constraint? Constraint = null)
+{
+    public int Length => Shape.Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>
+/// What the source generator's code stands on: a model whose shapes are all known, with every buffer
+/// allocated once, on one backend. The generated partial class fills the layer-by-layer parts
+/// (<see cref="Forward"/>, <see cref="Backward"/>, the shapes and the parameter list); this class holds
+/// what every model shares: the arenas, initialisation, and the training, evaluation and prediction steps
+/// built from the generated parts.
+/// </summary>
+public abstract class CompiledModel : IDisposable
+{
+    /// <summary>Parameters are aligned to 16 floats (64 bytes) within the arena, for SIMD loads.</summary>
+    public const int Alignment = 16;
+
+    private ulong _seed;
+
+    /// <param name="backend">Where the model's buffers live and its kernels run.</param>
+    /// <param name="maxBatchSize">The largest batch a call may pass; every buffer is sized for it.</param>
+    /// <param name="parameterArenaLength">Floats in the parameter arena (the generated constant).</param>
+    protected CompiledModel(Backend backend, int maxBatchSize, int parameterArenaLength)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        Backend = backend;
+        MaxBatchSize = maxBatchSize;
+        ParameterArena = backend.Allocate(parameterArenaLength);
+        GradientArena = backend.Allocate(parameterArenaLength);
+    }
+
+    public Backend Backend { get; }
+    public int MaxBatchSize { get; }
+
+    /// <summary>Every parameter, contiguous (with alignment gaps, which stay zero): one optimizer call updates them all.</summary>
+    public DeviceBuffer ParameterArena { get; }
+
+    /// <summary>The gradients, laid out as <see cref="ParameterArena"/>.</summary>
+    public DeviceBuffer GradientArena { get; }
+
+    /// <summary>The class name of the declared model.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The shape of one input sample, e.g. (28, 28, 1).</summary>
+    public abstract IReadOnlyList<int> InputShape { get; }
+
+    /// <summary>Floats in one input sample.</summary>
+    public int InputLength => InputShape.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>Classes of the softmax output.</summary>
+    public abstract int ClassCount { get; }
+
+    /// <summary>Every trainable tensor, in layer order.</summary>
+    public abstract IReadOnlyList<ParameterInfo> Parameters { get; }
+
+    /// <summary>Trainable values, Keras's "Total params".</summary>
+    public int ParameterCount => Parameters.Sum(p => p.Length);
+
+    /// <summary>The table Keras's <c>model.summary()</c> prints: layer, output shape, parameter count, totals.</summary>
+    public abstract string Summary();
+
+    /// <summary>The logits of the last forward pass, (batch, ClassCount).</summary>
+    protected abstract DeviceBuffer Logits(int batchCount);
+
+    /// <summary>Scratch buffers of the loss for a batch: probabilities and the logit gradient, (batch, ClassCount) each.</summary>
+    protected abstract (DeviceBuffer Probabilities, DeviceBuffer LogitsGrad) LossBuffers(int batchCount);
+
+    /// <summary>Runs every layer on <paramref name="input"/> (batch, InputShape). Dropout is active only when <paramref name="training"/>; <paramref name="step"/> picks its masks.</summary>
+    public abstract void Forward(DeviceBuffer input, int batchCount, bool training, ulong step);
+
+    /// <summary>From dL/dlogits back to every parameter gradient, after a training forward pass on the same batch. Overwrites <see cref="GradientArena"/>.</summary>
+    public abstract void Backward(DeviceBuffer input, DeviceBuffer logitsGrad, int batchCount);
+
+    /// <summary>The seed of <see cref="Initialize"/>: parameters and dropout masks are drawn from it.</summary>
+    public ulong Seed => _seed;
+
+    /// <summary>
+    /// The seed of the dropout layer at <paramref name="layerIndex"/> (its position among the declared
+    /// layers, from 0): Seed + 100 + layerIndex. Masks are a hash of (this seed, step, element), the same on every backend.
+    /// </summary>
+    public ulong DropoutSeed(int layerIndex) => unchecked(_seed + 100 + (ulong)layerIndex);
+
+    /// <summary>Draws every parameter from its initializer, each from its own stream of <paramref name="seed"/>.</summary>
+    public void Initialize(ulong seed)
+    {
+        _seed = seed;
+        Backend.Fill(ParameterArena, 0f);
+        foreach (var parameter in Parameters)
+        {
+            var values = new float[parameter.Length];
+            parameter.Initializer.Fill(values, parameter.Shape, SeededRandom.ForStream(seed, parameter.Name));
+            Backend.Upload(values, ParameterArena.Slice(parameter.Offset, parameter.Length));
+        }
+    }
+
+    /// <summary>A parameter's values, by name (tests, checkpoints, reports of learned alphas).</summary>
+    public float[] GetParameter(string name)
+    {
+        var parameter = Find(name);
+        return Backend.ToArray(ParameterArena.Slice(parameter.Offset, parameter.Length));
+    }
+
+    public void SetParameter(string name, ReadOnlySpan<float> values)
+    {
+        var parameter = Find(name);
+        if (values.Length != parameter.Length)
+            throw new ArgumentException($"{name} holds {parameter.Length} values ({string.Join("x", parameter.Shape)}), got {values.Length}", nameof(values));
+        Backend.Upload(values, ParameterArena.Slice(parameter.Offset, parameter.Length));
+    }
+
+    public float[] GetGradient(string name)
+    {
+        var parameter = Find(name);
+        return Backend.ToArray(GradientArena.Slice(parameter.Offset, parameter.Length));
+    }
+
+    private ParameterInfo Find(string name) => Parameters.FirstOrDefault(p => p.Name == name)
+        ?? throw new KeyNotFoundException($"{Name} has no parameter '{name}'; it has {string.Join(", ", Parameters.Select(p => p.Name))}");
+
+    /// <summary>
+    /// One training step's gradients: forward (training), softmax cross-entropy, backward, and each
+    /// parameter's regularizer. Adds the batch's loss sum (penalties included) and correct count into
+    /// <paramref name="metrics"/>. The optimizer then updates <see cref="ParameterArena"/>.
+    /// </summary>
+    public void ComputeGradients(DeviceBuffer input, DeviceBuffer labels, int batchCount, ulong step, DeviceBuffer metrics)
+    {
+        CheckBatch(batchCount);
+        Forward(input, batchCount, training: true, step);
+        var (probabilities, logitsGrad) = LossBuffers(batchCount);
+        Backend.SoftmaxCrossEntropy(batchCount, ClassCount, Logits(batchCount), labels, probabilities, logitsGrad, metrics);
+        Backward(input, logitsGrad, batchCount);
+        foreach (var parameter in Parameters)
+        {
+            if (parameter.Regularizer is { } regularizer)
+            {
+                Backend.AddRegularizer(regularizer, ParameterArena.Slice(parameter.Offset, parameter.Length),
+                    GradientArena.Slice(parameter.Offset, parameter.Length), metrics, batchCount);
+            }
+        }
+    }
+
+    /// <summary>Applies every parameter's constraint (after an optimizer update).</summary>
+    public void ApplyConstraints()
+    {
+        foreach (var parameter in Parameters)
+        {
+            if (parameter.Constraint is { } constraint)
+                Backend.ApplyConstraint(constraint, parameter.Shape, ParameterArena.Slice(parameter.Offset, parameter.Length));
+        }
+    }
+
+    /// <summary>Inference forward and the loss, without gradients: adds the loss sum and correct count into <paramref name="metrics"/>.</summary>
+    public void Evaluate(DeviceBuffer input, DeviceBuffer labels, int batchCount, DeviceBuffer metrics)
+    {
+        CheckBatch(batchCount);
+        Forward(input, batchCount, training: false, step: 0);
+        var (probabilities, _) = LossBuffers(batchCount);
+        Backend.SoftmaxCrossEntropy(batchCount, ClassCount, Logits(batchCount), labels, probabilities, null, metrics);
+    }
+
+    /// <summary>Class probabilities for a batch: inference forward, then softmax into <paramref name="probabilities"/> (batch, ClassCount).</summary>
+    public void Predict(DeviceBuffer input, int batchCount, DeviceBuffer probabilities)
+    {
+        CheckBatch(batchCount);
+        Forward(input, batchCount, training: false, step: 0);
+        Backend.SoftmaxCrossEntropy(batchCount, ClassCount, Logits(batchCount), null, probabilities, null, null);
+    }
+
+    private void CheckBatch(int batchCount)
+    {
+        if (batchCount < 1 || batchCount > MaxBatchSize)
+            throw new ArgumentOutOfRangeException(nameof(batchCount), batchCount, $"{Name} was built for batches of 1 to {MaxBatchSize}");
+    }
+
+    /// <summary>Rounds a length up to <see cref="Alignment"/>.</summary>
+    protected static int Aligned(int length) => (length + Alignment - 1) / Alignment * Alignment;
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing)
+            return;
+        ParameterArena.Dispose();
+        GradientArena.Dispose();
+    }
+}

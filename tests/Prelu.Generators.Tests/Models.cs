@@ -1,0 +1,76 @@
+using Prelu;
+
+namespace Prelu.Generators.Tests;
+
+// The study's model, exactly as Keras declares it (per-element PReLU, alphas from zeros).
+[InputShape(28, 28, 1)]
+[Conv2D(32, 3)]
+[PReLU]
+[MaxPooling2D(2)]
+[Dropout(0.25)]
+[Conv2D(64, 3)]
+[PReLU]
+[MaxPooling2D(2)]
+[Dropout(0.25)]
+[Flatten]
+[Dense(256)]
+[PReLU]
+[Dense(10, Activation = "softmax")]
+public partial class StudyModel;
+
+// A plain multi-layer perceptron on flattened images.
+[InputShape(784)]
+[Dense(128, Activation = "relu")]
+[Dropout(0.2)]
+[Dense(64, Activation = "relu", KernelRegularizer = "l2(0.001)")]
+[Dense(10, Activation = "softmax")]
+public partial class Mlp;
+
+// The study's network with ReLU layers instead of PReLU.
+[InputShape(28, 28, 1)]
+[Conv2D(32, 3)]
+[ReLU]
+[MaxPooling2D(2)]
+[Dropout(0.25)]
+[Conv2D(64, 3, Activation = "relu")]
+[MaxPooling2D(2)]
+[Dropout(0.25)]
+[Flatten]
+[Dense(256, Activation = "relu")]
+[Dense(10, Activation = "softmax")]
+public partial class ReluCnn;
+
+// 'same' padding, strides, a non-square kernel and pooling with its own stride.
+[InputShape(28, 28, 1)]
+[Conv2D(16, 5, Padding = "same", Strides = [2], Activation = "relu", KernelInitializer = "he_normal")]
+[Conv2D(24, 3, 2, Padding = "same", KernelConstraint = "max_norm(3, axis=[0, 1, 2])")]
+[LeakyReLU(Alpha = 0.1)]
+[MaxPooling2D(3, Strides = [2], Padding = "same")]
+[Flatten]
+[Dense(10, Activation = "softmax")]
+public partial class StridedCnn;
+
+// The paper's preferred forms: channel-wise PReLU on maps, channel-shared after the dense layer,
+// alphas from 0.25 and without weight decay.
+[InputShape(28, 28, 1)]
+[Conv2D(32, 3)]
+[PReLU(SharedAxes = [1, 2], AlphaInitializer = "constant(0.25)")]
+[MaxPooling2D(2)]
+[Conv2D(64, 3)]
+[PReLU(SharedAxes = [1, 2], AlphaInitializer = "constant(0.25)")]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(256, KernelRegularizer = "l2(0.0001)")]
+[PReLU(SharedAxes = [1], AlphaInitializer = "constant(0.25)")]
+[Dense(10, Activation = "softmax")]
+public partial class ChannelPReluCnn;
+
+// A PReLU on the input itself and one after pooling: activation layers that cannot be fused.
+[InputShape(8, 8, 2)]
+[PReLU(SharedAxes = [1, 2, 3], AlphaInitializer = "constant(0.5)")]
+[Conv2D(4, 3, Padding = "same", Name = "conv")]
+[MaxPooling2D(2)]
+[PReLU(AlphaInitializer = "random_uniform(0, 0.5)")]
+[Flatten]
+[Dense(3, Activation = "softmax", Name = "out")]
+public partial class UnfusedPReluNet;
