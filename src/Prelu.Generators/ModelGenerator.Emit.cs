@@ -306,7 +306,10 @@ public sealed partial class ModelGenerator
     private static string SummaryText(ModelPlan plan)
     {
         var text = new StringBuilder();
-        string rule = new('_', 65), doubleRule = new('=', 65);
+        // Keras's columns (29, 26, then the count), widened when a layer's name and type need more.
+        int first = System.Math.Max(29, plan.Summary.Max(r => r.Layer.Length + r.Type.Length + 5));
+        int width = first + 36;
+        string rule = new('_', width), doubleRule = new('=', width);
         text.Append("Model: \"").Append(plan.ClassName).Append("\"\n").Append(rule).Append('\n');
         text.Append(Row("Layer (type)", "Output Shape", "Param #")).Append('\n').Append(doubleRule).Append('\n');
         for (int i = 0; i < plan.Summary.Count; i++)
@@ -321,7 +324,7 @@ public sealed partial class ModelGenerator
         text.Append("Non-trainable params: 0\n").Append(rule).Append('\n');
         return text.ToString();
 
-        static string Row(string a, string b, string c) => ((" " + a + " ").PadRight(29) + b.PadRight(26) + c).TrimEnd();
+        string Row(string a, string b, string c) => ((" " + a).PadRight(first) + b.PadRight(26) + c).TrimEnd();
     }
 
     private static string Ints(IEnumerable<int> values) => string.Join(", ", values);

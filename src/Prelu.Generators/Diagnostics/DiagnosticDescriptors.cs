@@ -62,7 +62,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor WrongInputRank = new(
         "PRELU011", "A layer gets an input of the wrong rank",
-        "Layer '{0}' ({1}) needs {2} input, but gets shape (batch, {3}){4}",
+        "Layer '{0}' ({1}) needs {2}, but gets shape (batch, {3}){4}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor InvalidArgument = new(
