@@ -153,10 +153,10 @@ public sealed class ManagedBackend : Backend
     }
 
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>
-        Optimizers.Adam<float>(settings, step, S(param), S(grad), S(m), S(v));
+        ParameterUpdates.Adam<float>(settings, step, S(param), S(grad), S(m), S(v));
 
     protected override void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity) =>
-        Optimizers.Sgd<float>(settings, S(param), S(grad), Opt(velocity));
+        ParameterUpdates.Sgd<float>(settings, S(param), S(grad), Opt(velocity));
 
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight)
     {

@@ -1,0 +1,112 @@
+using System.Globalization;
+using Prelu.Models;
+using Prelu.Optimizers;
+
+namespace Prelu.Checkpoints;
+
+/// <summary>A checkpoint that does not fit the model it is loaded into; the message names the file, the tensor and both shapes.</summary>
+public sealed class CheckpointMismatchException(string path, string tensor, string problem)
+    : IOException($"{path}: {tensor}: {problem}")
+{
+    public string FilePath { get; } = path;
+    public string Tensor { get; } = tensor;
+}
+
+/// <summary>
+/// Model (and optimizer) state in a safetensors file. Layout, so that PyTorch or numpy can read it:
+/// one float32 tensor per parameter, named "layer.kernel" / "layer.bias" / "layer.alpha" with Keras's
+/// shapes (Conv2D kernel (KH, KW, Cin, Cout), Dense kernel (In, Out), PReLU alpha (features, 1 on shared
+/// axes)); optimizer state as "optimizer.{state}.{parameter}" (Adam: m and v); metadata "format",
+/// "model", "optimizer", "iterations", "seed". Written through a temporary file and a rename.
+/// </summary>
+public static class Checkpoint
+{
+    public const string FormatName = "prelu-checkpoint/1";
+    private const string OptimizerPrefix = "optimizer.";
+
+    public static void Save(string path, CompiledModel model, Optimizer? optimizer = null, Action? beforeRename = null)
+    {
+        var tensors = model.Parameters.Select(p => new NamedTensor(p.Name, p.Shape, model.GetParameter(p.Name))).ToList();
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = FormatName,
+            ["model"] = model.Name,
+            ["seed"] = model.Seed.ToString(CultureInfo.InvariantCulture),
+        };
+        if (optimizer is not null)
+        {
+            metadata["optimizer"] = optimizer.Name;
+            metadata["iterations"] = optimizer.Iterations.ToString(CultureInfo.InvariantCulture);
+            foreach (var (state, buffer) in optimizer.State(model))
+            {
+                var values = model.Backend.ToArray(buffer);
+                foreach (var p in model.Parameters)
+                    tensors.Add(new NamedTensor($"{OptimizerPrefix}{state}.{p.Name}", p.Shape, values.AsSpan(p.Offset, p.Length).ToArray()));
+            }
+        }
+        SafeTensors.Write(path, tensors, metadata, beforeRename);
+    }
+
+    /// <summary>
+    /// Loads parameters (and, when given and present, optimizer state) into <paramref name="model"/>.
+    /// Every tensor is checked before anything is changed: a checkpoint that does not fit leaves the model as it was.
+    /// </summary>
+    /// <exception cref="SafeTensorsFormatException">The file is damaged.</exception>
+    /// <exception cref="CheckpointMismatchException">It holds another model's tensors.</exception>
+    public static void Load(string path, CompiledModel model, Optimizer? optimizer = null)
+    {
+        var (tensors, metadata) = SafeTensors.ReadWithMetadata(path);
+        foreach (var p in model.Parameters)
+        {
+            if (!tensors.TryGetValue(p.Name, out var tensor))
+                throw new CheckpointMismatchException(path, p.Name, $"missing; {model.Name} needs it with shape [{Dims(p.Shape)}] (the file holds {Names(tensors)})");
+            CheckShape(path, tensor, p);
+        }
+        var known = model.Parameters.Select(p => p.Name).ToHashSet();
+        foreach (var name in tensors.Keys)
+        {
+            if (!known.Contains(name) && !name.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+                throw new CheckpointMismatchException(path, name, $"is not a parameter of {model.Name} (it has {string.Join(", ", known)})");
+        }
+
+        bool restoreOptimizer = optimizer is not null && metadata.TryGetValue("optimizer", out var name2) && name2 == optimizer.Name;
+        var states = restoreOptimizer ? optimizer!.State(model) : [];
+        foreach (var (state, _) in states)
+        {
+            foreach (var p in model.Parameters)
+            {
+                var key = $"{OptimizerPrefix}{state}.{p.Name}";
+                if (!tensors.TryGetValue(key, out var tensor))
+                    throw new CheckpointMismatchException(path, key, $"missing; the {optimizer!.Name} state needs it");
+                CheckShape(path, tensor, p);
+            }
+        }
+        long iterations = 0;
+        if (restoreOptimizer && (!metadata.TryGetValue("iterations", out var text) || !long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out iterations)))
+            throw new CheckpointMismatchException(path, "__metadata__.iterations", "missing or not a count; the optimizer state cannot be resumed without it");
+
+        // Everything fits: now change the model.
+        foreach (var p in model.Parameters)
+            model.SetParameter(p.Name, tensors[p.Name].Values);
+        foreach (var (state, buffer) in states)
+        {
+            var values = new float[buffer.Length];
+            foreach (var p in model.Parameters)
+                tensors[$"{OptimizerPrefix}{state}.{p.Name}"].Values.CopyTo(values, p.Offset);
+            model.Backend.Upload(values, buffer);
+        }
+        if (restoreOptimizer)
+            optimizer!.RestoreIterations(iterations);
+    }
+
+    private static void CheckShape(string path, NamedTensor tensor, ParameterInfo parameter)
+    {
+        if (!tensor.Shape.SequenceEqual(parameter.Shape))
+            throw new CheckpointMismatchException(path, tensor.Name, $"shape [{Dims(tensor.Shape)}] in the file, the model's is [{Dims(parameter.Shape)}]");
+    }
+
+    private static string Dims(IEnumerable<int> shape) => string.Join(", ", shape);
+
+    private static string Names(IReadOnlyDictionary<string, NamedTensor> tensors) =>
+        tensors.Count == 0 ? "no tensors" : string.Join(", ", tensors.Keys.Where(k => !k.StartsWith(OptimizerPrefix, StringComparison.Ordinal)));
+}

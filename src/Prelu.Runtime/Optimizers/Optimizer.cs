@@ -1,0 +1,125 @@
+using Prelu.Kernels;
+using Prelu.Models;
+
+namespace Prelu.Optimizers;
+
+/// <summary>
+/// Updates a model's whole parameter arena from its gradient arena in one kernel call (the parameters
+/// are contiguous), then applies each parameter's constraint. Holds its state on the model's backend.
+/// </summary>
+public abstract class Optimizer : IDisposable
+{
+    /// <summary>Updates applied so far; Adam's bias correction counts from 1.</summary>
+    public long Iterations { get; protected set; }
+
+    /// <summary>"adam", "sgd": the name in checkpoints.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>One update of every parameter of <paramref name="model"/> from its gradients.</summary>
+    public void Step(CompiledModel model)
+    {
+        Iterations++;
+        Update(model);
+        model.ApplyConstraints();
+    }
+
+    protected abstract void Update(CompiledModel model);
+
+    /// <summary>Named state tensors (for checkpoints), laid out as the parameter arena.</summary>
+    public abstract IReadOnlyList<(string Name, DeviceBuffer Buffer)> State(CompiledModel model);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <summary>Restores the iteration count (checkpoints).</summary>
+    public void RestoreIterations(long iterations)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iterations);
+        Iterations = iterations;
+    }
+}
+
+/// <summary>Adam as Keras computes it (see <see cref="AdamSettings"/>).</summary>
+public sealed class Adam(AdamSettings settings) : Optimizer
+{
+    private DeviceBuffer? _m, _v;
+
+    public Adam() : this(new AdamSettings())
+    {
+    }
+
+    public AdamSettings Settings { get; } = settings;
+
+    public override string Name => "adam";
+
+    protected override void Update(CompiledModel model)
+    {
+        EnsureState(model);
+        model.Backend.AdamUpdate(Settings, Iterations, model.ParameterArena, model.GradientArena, _m!, _v!);
+    }
+
+    public override IReadOnlyList<(string Name, DeviceBuffer Buffer)> State(CompiledModel model)
+    {
+        EnsureState(model);
+        return [("m", _m!), ("v", _v!)];
+    }
+
+    private void EnsureState(CompiledModel model)
+    {
+        if (_m is not null && _m.Owner == model.Backend && _m.Length == model.ParameterArena.Length)
+            return;
+        _m?.Dispose();
+        _v?.Dispose();
+        _m = model.Backend.Allocate(model.ParameterArena.Length);
+        _v = model.Backend.Allocate(model.ParameterArena.Length);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _m?.Dispose();
+            _v?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>SGD as Keras computes it, with optional (Nesterov) momentum.</summary>
+public sealed class Sgd(SgdSettings settings) : Optimizer
+{
+    private DeviceBuffer? _velocity;
+
+    public SgdSettings Settings { get; } = settings;
+
+    public override string Name => "sgd";
+
+    protected override void Update(CompiledModel model)
+    {
+        if (Settings.Momentum != 0f && (_velocity is null || _velocity.Owner != model.Backend))
+            _velocity = model.Backend.Allocate(model.ParameterArena.Length);
+        model.Backend.SgdUpdate(Settings, model.ParameterArena, model.GradientArena, Settings.Momentum != 0f ? _velocity : null);
+    }
+
+    public override IReadOnlyList<(string Name, DeviceBuffer Buffer)> State(CompiledModel model)
+    {
+        if (Settings.Momentum == 0f)
+            return [];
+        _velocity ??= model.Backend.Allocate(model.ParameterArena.Length);
+        return [("velocity", _velocity)];
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _velocity?.Dispose();
+        base.Dispose(disposing);
+    }
+}
