@@ -21,7 +21,7 @@ extern "C" {
 
 /* Bumped whenever a signature in this header changes; the C# side refuses a library built
  * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 1
+#define PRELU_ABI_VERSION 2
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -52,6 +52,89 @@ PRELU_API void prelu_force_portable(int32_t force);
 /* Threads the kernels use; 0 or less means one per core. */
 PRELU_API void prelu_set_threads(int32_t threads);
 PRELU_API int32_t prelu_get_threads(void);
+
+/* ---- Kernels ------------------------------------------------------------------------------------
+ * Conventions (as the C# kernel contract): float32, row-major, NHWC; Keras's weight layouts (Conv2D
+ * kernel (KH, KW, Cin, Cout), Dense kernel (In, Out)); backward functions overwrite their gradients;
+ * a fused layer keeps z (the pre-activation) and its backward turns dy into dz in place; a NULL
+ * gradient pointer means "not needed". Shapes are checked by the caller. */
+
+/* A 2-D convolution (or, with filters/kernel unused, a pooling window) over NHWC. */
+typedef struct prelu_conv2d_shape {
+    int32_t batch, height, width, in_channels, filters;
+    int32_t kernel_h, kernel_w, stride_y, stride_x, pad_top, pad_left, out_h, out_w;
+} prelu_conv2d_shape;
+
+typedef enum prelu_activation_kind {
+    PRELU_LINEAR = 0,
+    PRELU_RELU = 1,
+    PRELU_LEAKY_RELU = 2,
+    PRELU_PRELU = 3,
+} prelu_activation_kind;
+
+/* How PReLU's alphas map onto one sample's features (length feature_length). */
+typedef enum prelu_alpha_sharing {
+    PRELU_ALPHA_PER_ELEMENT = 0, /* alpha[i] */
+    PRELU_ALPHA_CHANNEL_WISE = 1, /* alpha[i % channels] */
+    PRELU_ALPHA_SHARED = 2, /* alpha[0] */
+    PRELU_ALPHA_MAPPED = 3, /* alpha[alpha_map[i]] */
+} prelu_alpha_sharing;
+
+typedef struct prelu_activation {
+    int32_t kind; /* prelu_activation_kind */
+    float leaky_alpha;
+    int32_t sharing; /* prelu_alpha_sharing, PReLU only */
+    int32_t feature_length; /* elements per sample */
+    int32_t channels; /* for PRELU_ALPHA_CHANNEL_WISE */
+    int32_t alpha_length;
+    const int32_t *alpha_map; /* for PRELU_ALPHA_MAPPED, feature_length entries */
+} prelu_activation;
+
+/* input (N,H,W,Cin), kernel (KH,KW,Cin,F), bias (F) or NULL, alpha or NULL -> z (or NULL when linear), y (N,OH,OW,F) */
+PRELU_API void prelu_conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                                    const float *kernel, const float *bias, const float *alpha, float *z, float *y);
+
+/* dy (N,OH,OW,F) becomes dz; -> dx (N,H,W,Cin) or NULL, dkernel, dbias or NULL, dalpha or NULL */
+PRELU_API void prelu_conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                                     const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
+                                     float *dkernel, float *dbias, float *dalpha);
+
+/* input (B,I), kernel (I,U), bias (U) or NULL -> z, y (B,U) */
+PRELU_API void prelu_dense_forward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act,
+                                   const float *input, const float *kernel, const float *bias, const float *alpha,
+                                   float *z, float *y);
+
+PRELU_API void prelu_dense_backward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act,
+                                    const float *input, const float *kernel, const float *alpha, const float *z,
+                                    float *dy, float *dx, float *dkernel, float *dbias, float *dalpha);
+
+/* Max pooling; s->kernel_h/w are the pool size. input (N,H,W,C) -> y (N,OH,OW,C); backward finds the winners again. */
+PRELU_API void prelu_maxpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y);
+PRELU_API void prelu_maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, const float *dy, float *dx);
+
+/* An activation on its own over batch * act->feature_length elements. dx may equal dy, or be NULL (then dy is overwritten). */
+PRELU_API void prelu_activation_forward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y);
+PRELU_API void prelu_activation_backward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha,
+                                         float *dy, float *dx, float *dalpha);
+
+/* Inverted dropout with the counter-based mask of Prelu.Reference.DropoutRandom. */
+PRELU_API void prelu_dropout_forward(int64_t length, float rate, uint64_t seed, uint64_t step, const float *x, float *mask, float *y);
+PRELU_API void prelu_dropout_backward(int64_t length, const float *mask, const float *dy, float *dx);
+
+/* Softmax + categorical cross-entropy; labels NULL: probabilities only. metrics[0] += loss sum, metrics[1] += correct. */
+PRELU_API void prelu_softmax_cross_entropy(int32_t batch, int32_t classes, const float *logits, const float *labels,
+                                           float *probabilities, float *dlogits, float *metrics);
+
+/* Keras's Adam with step size alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) computed by the caller. */
+PRELU_API void prelu_adam(int64_t length, float alpha_t, float beta1, float beta2, float epsilon, float *param,
+                          const float *grad, float *m, float *v);
+
+/* Keras's SGD; velocity may be NULL when momentum is 0. */
+PRELU_API void prelu_sgd(int64_t length, float learning_rate, float momentum, int32_t nesterov, float *param,
+                         const float *grad, float *velocity);
+
+/* grad += l1 sign(w) + 2 l2 w; metrics[0] += weight * (l1 sum|w| + l2 sum w^2) */
+PRELU_API void prelu_regularizer(int64_t length, float l1, float l2, const float *param, float *grad, float *metrics, float weight);
 
 #ifdef __cplusplus
 }

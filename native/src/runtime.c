@@ -32,3 +32,42 @@ void prelu_set_threads(int32_t threads) {
 }
 
 int32_t prelu_get_threads(void) { return omp_get_max_threads(); }
+
+/* ---- Scratch memory ------------------------------------------------------------------------------- */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct scratch_buffer {
+    float *data;
+    size_t floats;
+} scratch_buffer;
+
+static scratch_buffer scratch[PRELU_MAX_THREADS][PRELU_SCRATCH_SLOTS];
+
+/* Each thread touches only its own row, so growing needs no lock. Contents are kept when the
+ * buffer does not grow (the kernels rely on that to read back per-thread sums). */
+float *prelu_scratch(int thread, int slot, size_t floats) {
+    scratch_buffer *b = &scratch[thread % PRELU_MAX_THREADS][slot];
+    if (b->floats < floats) {
+        size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+        float *grown = aligned_alloc(64, bytes);
+        if (!grown) abort(); /* out of memory: nothing sensible to return to a kernel */
+        if (b->data) {
+            memcpy(grown, b->data, b->floats * sizeof(float));
+            free(b->data);
+        }
+        b->data = grown;
+        b->floats = floats;
+    }
+    return b->data;
+}
+
+const prelu_kernels *prelu_active_kernels(void) {
+#ifdef PRELU_HAVE_AVX2_KERNELS
+    if (prelu_uses_avx2()) return &prelu_kernels_avx2;
+#endif
+    return &prelu_kernels_portable;
+}

@@ -2,6 +2,7 @@ using Prelu.Native.Interop;
 
 namespace Prelu.Native.Tests;
 
+[Collection(NativeSettings.Collection)]
 public sealed class NativeLibraryTests
 {
     [Fact]

@@ -7,7 +7,7 @@ namespace Prelu.Native.Interop;
 /// reflection, safe under Native AOT. Call <see cref="PreluNativeLibrary.EnsureLoaded"/> before any of
 /// these, so that a missing library is a clear message rather than a bare DllNotFoundException.
 /// </summary>
-internal static partial class NativeMethods
+internal static unsafe partial class NativeMethods
 {
     public const string LibraryName = "prelu";
 
@@ -31,4 +31,70 @@ internal static partial class NativeMethods
 
     [LibraryImport(LibraryName, EntryPoint = "prelu_get_threads")]
     public static partial int GetThreads();
+
+    // ---- Kernels (see prelu.h) ----------------------------------------------------------------------
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Conv2DShape
+    {
+        public int Batch, Height, Width, InChannels, Filters;
+        public int KernelH, KernelW, StrideY, StrideX, PadTop, PadLeft, OutH, OutW;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Activation
+    {
+        public int Kind;
+        public float LeakyAlpha;
+        public int Sharing;
+        public int FeatureLength;
+        public int Channels;
+        public int AlphaLength;
+        public int* AlphaMap;
+    }
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_conv2d_forward")]
+    public static partial void Conv2DForward(Conv2DShape* s, Activation* act, float* input, float* kernel, float* bias, float* alpha, float* z, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_conv2d_backward")]
+    public static partial void Conv2DBackward(Conv2DShape* s, Activation* act, float* input, float* kernel, float* alpha, float* z,
+        float* dy, float* dx, float* dkernel, float* dbias, float* dalpha);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_dense_forward")]
+    public static partial void DenseForward(int batch, int inputs, int units, Activation* act, float* input, float* kernel, float* bias,
+        float* alpha, float* z, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_dense_backward")]
+    public static partial void DenseBackward(int batch, int inputs, int units, Activation* act, float* input, float* kernel, float* alpha,
+        float* z, float* dy, float* dx, float* dkernel, float* dbias, float* dalpha);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_maxpool2d_forward")]
+    public static partial void MaxPool2DForward(Conv2DShape* s, float* input, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_maxpool2d_backward")]
+    public static partial void MaxPool2DBackward(Conv2DShape* s, float* input, float* dy, float* dx);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_activation_forward")]
+    public static partial void ActivationForward(int batch, Activation* act, float* x, float* alpha, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_activation_backward")]
+    public static partial void ActivationBackward(int batch, Activation* act, float* x, float* alpha, float* dy, float* dx, float* dalpha);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_dropout_forward")]
+    public static partial void DropoutForward(long length, float rate, ulong seed, ulong step, float* x, float* mask, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_dropout_backward")]
+    public static partial void DropoutBackward(long length, float* mask, float* dy, float* dx);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_softmax_cross_entropy")]
+    public static partial void SoftmaxCrossEntropy(int batch, int classes, float* logits, float* labels, float* probabilities, float* dlogits, float* metrics);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_adam")]
+    public static partial void Adam(long length, float alphaT, float beta1, float beta2, float epsilon, float* param, float* grad, float* m, float* v);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_sgd")]
+    public static partial void Sgd(long length, float learningRate, float momentum, int nesterov, float* param, float* grad, float* velocity);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_regularizer")]
+    public static partial void Regularizer(long length, float l1, float l2, float* param, float* grad, float* metrics, float weight);
 }

@@ -1,0 +1,122 @@
+/* api.c: the exported kernels. The hot ones go to the AVX2/FMA or the portable build, chosen at run
+ * time; the small ones (loss, SGD, penalties) are plain C here. */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "internal.h"
+
+void prelu_conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                          const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
+    prelu_active_kernels()->conv2d_forward(s, act, input, kernel, bias, alpha, z, y);
+}
+
+void prelu_conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                           const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
+                           float *dkernel, float *dbias, float *dalpha) {
+    prelu_active_kernels()->conv2d_backward(s, act, input, kernel, alpha, z, dy, dx, dkernel, dbias, dalpha);
+}
+
+void prelu_dense_forward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act, const float *input,
+                         const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
+    prelu_active_kernels()->dense_forward(batch, inputs, units, act, input, kernel, bias, alpha, z, y);
+}
+
+void prelu_dense_backward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act, const float *input,
+                          const float *kernel, const float *alpha, const float *z, float *dy, float *dx, float *dkernel,
+                          float *dbias, float *dalpha) {
+    prelu_active_kernels()->dense_backward(batch, inputs, units, act, input, kernel, alpha, z, dy, dx, dkernel, dbias, dalpha);
+}
+
+void prelu_maxpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y) {
+    prelu_active_kernels()->maxpool2d_forward(s, input, y);
+}
+
+void prelu_maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, const float *dy, float *dx) {
+    prelu_active_kernels()->maxpool2d_backward(s, input, dy, dx);
+}
+
+void prelu_activation_forward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y) {
+    prelu_active_kernels()->activation_forward(batch, act, x, alpha, y);
+}
+
+void prelu_activation_backward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *dy,
+                               float *dx, float *dalpha) {
+    prelu_active_kernels()->activation_backward(batch, act, x, alpha, dy, dx, dalpha);
+}
+
+void prelu_dropout_forward(int64_t length, float rate, uint64_t seed, uint64_t step, const float *x, float *mask, float *y) {
+    prelu_active_kernels()->dropout_forward(length, rate, seed, step, x, mask, y);
+}
+
+void prelu_dropout_backward(int64_t length, const float *mask, const float *dy, float *dx) {
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < length; i++) dx[i] = dy[i] * mask[i];
+}
+
+void prelu_softmax_cross_entropy(int32_t batch, int32_t classes, const float *logits, const float *labels,
+                                 float *probabilities, float *dlogits, float *metrics) {
+    float loss_sum = 0.0f, correct = 0.0f, inverse_batch = 1.0f / (float)batch;
+    for (int b = 0; b < batch; b++) {
+        const float *z = logits + (long)b * classes;
+        float *p = probabilities + (long)b * classes;
+        float max = z[0];
+        for (int k = 1; k < classes; k++) max = z[k] > max ? z[k] : max;
+        float sum = 0.0f;
+        for (int k = 0; k < classes; k++) {
+            p[k] = expf(z[k] - max);
+            sum += p[k];
+        }
+        float log_sum = logf(sum);
+        for (int k = 0; k < classes; k++) p[k] /= sum;
+        if (!labels) continue;
+        const float *y = labels + (long)b * classes;
+        float loss = 0.0f;
+        int predicted = 0, actual = 0;
+        for (int k = 0; k < classes; k++) {
+            loss -= y[k] * (z[k] - max - log_sum);
+            if (p[k] > p[predicted]) predicted = k;
+            if (y[k] > y[actual]) actual = k;
+        }
+        loss_sum += loss;
+        correct += predicted == actual ? 1.0f : 0.0f;
+        if (dlogits)
+            for (int k = 0; k < classes; k++) dlogits[(long)b * classes + k] = (p[k] - y[k]) * inverse_batch;
+    }
+    if (labels && metrics) {
+        metrics[0] += loss_sum;
+        metrics[1] += correct;
+    }
+}
+
+void prelu_adam(int64_t length, float alpha_t, float beta1, float beta2, float epsilon, float *param, const float *grad,
+                float *m, float *v) {
+    prelu_active_kernels()->adam(length, alpha_t, beta1, beta2, epsilon, param, grad, m, v);
+}
+
+void prelu_sgd(int64_t length, float learning_rate, float momentum, int32_t nesterov, float *param, const float *grad,
+               float *velocity) {
+    if (momentum == 0.0f || !velocity) {
+#pragma omp parallel for simd schedule(static)
+        for (int64_t i = 0; i < length; i++) param[i] -= learning_rate * grad[i];
+        return;
+    }
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < length; i++) {
+        velocity[i] = -grad[i] * learning_rate + velocity[i] * momentum;
+        param[i] += nesterov ? -grad[i] * learning_rate + velocity[i] * momentum : velocity[i];
+    }
+}
+
+void prelu_regularizer(int64_t length, float l1, float l2, const float *param, float *grad, float *metrics, float weight) {
+    double abs_sum = 0.0, square_sum = 0.0;
+#pragma omp parallel for reduction(+ : abs_sum, square_sum) schedule(static)
+    for (int64_t i = 0; i < length; i++) {
+        float w = param[i];
+        abs_sum += fabsf(w);
+        square_sum += (double)w * w;
+        float sign = (float)((w > 0.0f) - (w < 0.0f));
+        grad[i] += l1 * sign + 2.0f * l2 * w;
+    }
+    metrics[0] += weight * (float)(l1 * abs_sum + l2 * square_sum);
+}

@@ -1,0 +1,459 @@
+/* kernels_body.h: the hot kernels, written once and compiled twice: by kernels_avx2.c with -mavx2
+ * -mfma (PRELU_AVX2 defined, an intrinsic GEMM micro-kernel) and by kernels_portable.c for any x86-64
+ * (plain C). K(name) gives each build its own names. Everything here follows the C# reference
+ * (src/Prelu.Runtime/Reference), which the tests hold it to. */
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#ifdef PRELU_AVX2
+#include <immintrin.h>
+#endif
+
+#define MR 6
+#define NR 16
+#define KC 256
+
+static inline int K(min_int)(int a, int b) { return a < b ? a : b; }
+
+/* ---- GEMM ------------------------------------------------------------------------------------------
+ * C (M x N, row stride ldc) = [C +] A (M x K) * B (K x N, row stride ldb), with A read through strides:
+ * A(i, p) = A[i * ars + p * acs], so that both A and its transpose are read in place. */
+
+static void K(block_edge)(int mr, int nr, int kc, const float *A, long ars, long acs, const float *B, long ldb,
+                          float *C, long ldc, int accumulate) {
+    float acc[MR][NR];
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) acc[i][j] = accumulate ? C[i * ldc + j] : 0.0f;
+    for (int p = 0; p < kc; p++) {
+        const float *b = B + p * ldb;
+        for (int i = 0; i < mr; i++) {
+            float a = A[i * ars + p * acs];
+            for (int j = 0; j < nr; j++) acc[i][j] += a * b[j];
+        }
+    }
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) C[i * ldc + j] = acc[i][j];
+}
+
+#ifdef PRELU_AVX2
+/* 6 x 16 of C in 12 ymm registers; per step of p: 2 loads of B, 6 broadcasts of A, 12 FMAs. */
+static void K(block_6x16)(int kc, const float *A, long ars, long acs, const float *B, long ldb, float *C, long ldc,
+                          int accumulate) {
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (accumulate) {
+        c00 = _mm256_loadu_ps(C + 0 * ldc); c01 = _mm256_loadu_ps(C + 0 * ldc + 8);
+        c10 = _mm256_loadu_ps(C + 1 * ldc); c11 = _mm256_loadu_ps(C + 1 * ldc + 8);
+        c20 = _mm256_loadu_ps(C + 2 * ldc); c21 = _mm256_loadu_ps(C + 2 * ldc + 8);
+        c30 = _mm256_loadu_ps(C + 3 * ldc); c31 = _mm256_loadu_ps(C + 3 * ldc + 8);
+        c40 = _mm256_loadu_ps(C + 4 * ldc); c41 = _mm256_loadu_ps(C + 4 * ldc + 8);
+        c50 = _mm256_loadu_ps(C + 5 * ldc); c51 = _mm256_loadu_ps(C + 5 * ldc + 8);
+    } else {
+        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    }
+    const float *a0 = A, *a1 = A + ars, *a2 = A + 2 * ars, *a3 = A + 3 * ars, *a4 = A + 4 * ars, *a5 = A + 5 * ars;
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_loadu_ps(B), b1 = _mm256_loadu_ps(B + 8);
+        __m256 a;
+        long o = p * acs;
+        a = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(a2 + o); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(a3 + o); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(a4 + o); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(a5 + o); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+        B += ldb;
+    }
+    _mm256_storeu_ps(C + 0 * ldc, c00); _mm256_storeu_ps(C + 0 * ldc + 8, c01);
+    _mm256_storeu_ps(C + 1 * ldc, c10); _mm256_storeu_ps(C + 1 * ldc + 8, c11);
+    _mm256_storeu_ps(C + 2 * ldc, c20); _mm256_storeu_ps(C + 2 * ldc + 8, c21);
+    _mm256_storeu_ps(C + 3 * ldc, c30); _mm256_storeu_ps(C + 3 * ldc + 8, c31);
+    _mm256_storeu_ps(C + 4 * ldc, c40); _mm256_storeu_ps(C + 4 * ldc + 8, c41);
+    _mm256_storeu_ps(C + 5 * ldc, c50); _mm256_storeu_ps(C + 5 * ldc + 8, c51);
+}
+#else
+static void K(block_6x16)(int kc, const float *A, long ars, long acs, const float *B, long ldb, float *C, long ldc,
+                          int accumulate) {
+    K(block_edge)(MR, NR, kc, A, ars, acs, B, ldb, C, ldc, accumulate);
+}
+#endif
+
+/* Single-threaded; callers split the work between threads. */
+static void K(gemm)(int M, int N, int Kd, const float *A, long ars, long acs, const float *B, long ldb, float *C,
+                    long ldc, int accumulate) {
+    for (int p0 = 0; p0 < Kd; p0 += KC) {
+        int kc = K(min_int)(KC, Kd - p0);
+        int acc = accumulate || p0 > 0;
+        for (int j0 = 0; j0 < N; j0 += NR) {
+            int nr = K(min_int)(NR, N - j0);
+            for (int i0 = 0; i0 < M; i0 += MR) {
+                int mr = K(min_int)(MR, M - i0);
+                const float *a = A + i0 * ars + p0 * acs;
+                const float *b = B + p0 * ldb + j0;
+                float *c = C + i0 * ldc + j0;
+                if (mr == MR && nr == NR)
+                    K(block_6x16)(kc, a, ars, acs, b, ldb, c, ldc, acc);
+                else
+                    K(block_edge)(mr, nr, kc, a, ars, acs, b, ldb, c, ldc, acc);
+            }
+        }
+    }
+}
+
+/* The GEMM with its rows split between the threads (in blocks of MR rows). */
+static void K(gemm_parallel)(int M, int N, int Kd, const float *A, long ars, long acs, const float *B, long ldb,
+                             float *C, long ldc, int accumulate) {
+    int blocks = (M + MR - 1) / MR;
+#pragma omp parallel
+    {
+        int threads = omp_get_num_threads(), t = omp_get_thread_num();
+        int first = blocks * t / threads, last = blocks * (t + 1) / threads;
+        int i0 = first * MR, i1 = K(min_int)(last * MR, M);
+        if (i1 > i0) K(gemm)(i1 - i0, N, Kd, A + i0 * ars, ars, acs, B, ldb, C + i0 * ldc, ldc, accumulate);
+    }
+}
+
+/* ---- Activations --------------------------------------------------------------------------------- */
+
+static inline int K(alpha_index)(const prelu_activation *act, int feature) {
+    switch (act->sharing) {
+    case PRELU_ALPHA_PER_ELEMENT: return feature;
+    case PRELU_ALPHA_CHANNEL_WISE: return feature % act->channels;
+    case PRELU_ALPHA_SHARED: return 0;
+    default: return act->alpha_map[feature];
+    }
+}
+
+/* y = act(z) over one sample's features [first, first + count). */
+static inline void K(activate)(const prelu_activation *act, const float *alpha, int first, int count, const float *z,
+                               float *y) {
+    switch (act->kind) {
+    case PRELU_RELU:
+        for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : 0.0f;
+        break;
+    case PRELU_LEAKY_RELU:
+        for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : act->leaky_alpha * z[i];
+        break;
+    case PRELU_PRELU:
+        if (act->sharing == PRELU_ALPHA_PER_ELEMENT) {
+            const float *a = alpha + first;
+            for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : a[i] * z[i];
+        } else {
+            for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : alpha[K(alpha_index)(act, first + i)] * z[i];
+        }
+        break;
+    default:
+        if (y != z) memcpy(y, z, (size_t)count * sizeof(float));
+        break;
+    }
+}
+
+/* g: dL/dy in, dL/dz out, over one sample's features [first, first + count); dalpha accumulates. */
+static inline void K(activate_backward)(const prelu_activation *act, const float *alpha, int first, int count,
+                                        const float *z, float *g, float *dalpha) {
+    switch (act->kind) {
+    case PRELU_RELU:
+        for (int i = 0; i < count; i++) g[i] = z[i] > 0.0f ? g[i] : 0.0f;
+        break;
+    case PRELU_LEAKY_RELU:
+        for (int i = 0; i < count; i++) g[i] = z[i] > 0.0f ? g[i] : act->leaky_alpha * g[i];
+        break;
+    case PRELU_PRELU:
+        if (act->sharing == PRELU_ALPHA_PER_ELEMENT) {
+            const float *a = alpha + first;
+            float *da = dalpha + first;
+            for (int i = 0; i < count; i++) {
+                float zi = z[i], gi = g[i];
+                int negative = zi <= 0.0f;
+                da[i] += negative ? zi * gi : 0.0f;
+                g[i] = negative ? a[i] * gi : gi;
+            }
+        } else {
+            for (int i = 0; i < count; i++) {
+                if (z[i] <= 0.0f) {
+                    int ai = K(alpha_index)(act, first + i);
+                    dalpha[ai] += z[i] * g[i];
+                    g[i] *= alpha[ai];
+                }
+            }
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- Conv2D ------------------------------------------------------------------------------------------ */
+
+/* Rows of im2col for one image: row m = (oy, ox) holds the KH x KW x Cin window, zeros where padded. */
+static void K(im2col)(const prelu_conv2d_shape *s, const float *image, float *col) {
+    int cin = s->in_channels, kd = s->kernel_h * s->kernel_w * cin;
+    for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++) {
+            float *row = col + (long)(oy * s->out_w + ox) * kd;
+            for (int ky = 0; ky < s->kernel_h; ky++) {
+                int iy = oy * s->stride_y - s->pad_top + ky;
+                for (int kx = 0; kx < s->kernel_w; kx++) {
+                    int ix = ox * s->stride_x - s->pad_left + kx;
+                    float *dst = row + (ky * s->kernel_w + kx) * cin;
+                    if (iy < 0 || iy >= s->height || ix < 0 || ix >= s->width)
+                        memset(dst, 0, (size_t)cin * sizeof(float));
+                    else
+                        memcpy(dst, image + ((long)iy * s->width + ix) * cin, (size_t)cin * sizeof(float));
+                }
+            }
+        }
+}
+
+/* The inverse scatter: each window of dcol is added back into the image gradient. */
+static void K(col2im)(const prelu_conv2d_shape *s, const float *dcol, float *dimage) {
+    int cin = s->in_channels, kd = s->kernel_h * s->kernel_w * cin;
+    memset(dimage, 0, (size_t)s->height * s->width * cin * sizeof(float));
+    for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++) {
+            const float *row = dcol + (long)(oy * s->out_w + ox) * kd;
+            for (int ky = 0; ky < s->kernel_h; ky++) {
+                int iy = oy * s->stride_y - s->pad_top + ky;
+                if (iy < 0 || iy >= s->height) continue;
+                for (int kx = 0; kx < s->kernel_w; kx++) {
+                    int ix = ox * s->stride_x - s->pad_left + kx;
+                    if (ix < 0 || ix >= s->width) continue;
+                    const float *src = row + (ky * s->kernel_w + kx) * cin;
+                    float *dst = dimage + ((long)iy * s->width + ix) * cin;
+                    for (int c = 0; c < cin; c++) dst[c] += src[c];
+                }
+            }
+        }
+}
+
+static void K(conv2d_forward)(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                              const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
+    int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
+    long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
+    int linear = act->kind == PRELU_LINEAR;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s->batch; n++) {
+        float *col = prelu_scratch(omp_get_thread_num(), 0, (size_t)m * kd);
+        K(im2col)(s, input + n * in_size, col);
+        float *out = (linear ? y : z) + n * out_size;
+        K(gemm)(m, f, kd, col, kd, 1, kernel, f, out, f, 0);
+        /* Epilogue, while the image's output is in cache: bias, then the activation. */
+        for (int r = 0; r < m; r++) {
+            float *row = out + (long)r * f;
+            if (bias)
+                for (int c = 0; c < f; c++) row[c] += bias[c];
+            if (!linear) K(activate)(act, alpha, r * f, f, row, y + n * out_size + (long)r * f);
+        }
+    }
+}
+
+static void K(conv2d_backward)(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                               const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
+                               float *dkernel, float *dbias, float *dalpha) {
+    int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
+    long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
+    int threads = omp_get_max_threads();
+    int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
+    /* The kernel transposed, (F, KH*KW*Cin), so that dcol = dz * kernel^T reads rows. */
+    float *kernel_t = dx ? prelu_scratch(0, 4, (size_t)kd * f) : NULL;
+    if (dx)
+        for (int p = 0; p < kd; p++)
+            for (int c = 0; c < f; c++) kernel_t[(long)c * kd + p] = kernel[(long)p * f + c];
+
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num();
+        /* Per-thread sums, added once at the end: no atomics. */
+        float *dk = prelu_scratch(t, 1, (size_t)kd * f + f + alpha_length);
+        float *db = dk + (long)kd * f, *da = db + f;
+        memset(dk, 0, ((size_t)kd * f + f + alpha_length) * sizeof(float));
+        float *col = prelu_scratch(t, 0, (size_t)m * kd);
+        float *dcol = dx ? prelu_scratch(t, 2, (size_t)m * kd) : NULL;
+#pragma omp for schedule(static)
+        for (int n = 0; n < s->batch; n++) {
+            float *g = dy + n * out_size;
+            if (act->kind != PRELU_LINEAR)
+                for (int r = 0; r < m; r++)
+                    K(activate_backward)(act, alpha, r * f, f, z + n * out_size + (long)r * f, g + (long)r * f, da);
+            for (int r = 0; r < m; r++)
+                for (int c = 0; c < f; c++) db[c] += g[(long)r * f + c];
+            K(im2col)(s, input + n * in_size, col);
+            /* dkernel (KD x F) += col^T (KD x M) * g (M x F) */
+            K(gemm)(kd, f, m, col, 1, kd, g, f, dk, f, 1);
+            if (dx) {
+                /* dcol (M x KD) = g (M x F) * kernel^T (F x KD) */
+                K(gemm)(m, kd, f, g, f, 1, kernel_t, kd, dcol, kd, 0);
+                K(col2im)(s, dcol, dx + n * in_size);
+            }
+        }
+    }
+    long total = (long)kd * f + f + alpha_length;
+    memset(dkernel, 0, (size_t)kd * f * sizeof(float));
+    if (dbias) memset(dbias, 0, (size_t)f * sizeof(float));
+    if (dalpha) memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
+    for (int t = 0; t < threads; t++) {
+        const float *part = prelu_scratch(t, 1, (size_t)total);
+        for (long i = 0; i < (long)kd * f; i++) dkernel[i] += part[i];
+        if (dbias)
+            for (int c = 0; c < f; c++) dbias[c] += part[(long)kd * f + c];
+        if (dalpha)
+            for (int i = 0; i < alpha_length; i++) dalpha[i] += part[(long)kd * f + f + i];
+    }
+}
+
+/* ---- Dense ----------------------------------------------------------------------------------------------- */
+
+static void K(dense_forward)(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act,
+                             const float *input, const float *kernel, const float *bias, const float *alpha, float *z,
+                             float *y) {
+    int linear = act->kind == PRELU_LINEAR;
+    float *out = linear ? y : z;
+    K(gemm_parallel)(batch, units, inputs, input, inputs, 1, kernel, units, out, units, 0);
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < batch; b++) {
+        float *row = out + (long)b * units;
+        if (bias)
+            for (int u = 0; u < units; u++) row[u] += bias[u];
+        if (!linear) K(activate)(act, alpha, 0, units, row, y + (long)b * units);
+    }
+}
+
+static void K(dense_backward)(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act,
+                              const float *input, const float *kernel, const float *alpha, const float *z, float *dy,
+                              float *dx, float *dkernel, float *dbias, float *dalpha) {
+    if (act->kind != PRELU_LINEAR) {
+        if (dalpha) memset(dalpha, 0, (size_t)act->alpha_length * sizeof(float));
+        /* Small (batch x units): one pass, in order, so the alpha sums need no reduction. */
+        for (int b = 0; b < batch; b++)
+            K(activate_backward)(act, alpha, 0, units, z + (long)b * units, dy + (long)b * units, dalpha);
+    }
+    if (dbias) {
+        memset(dbias, 0, (size_t)units * sizeof(float));
+        for (int b = 0; b < batch; b++)
+            for (int u = 0; u < units; u++) dbias[u] += dy[(long)b * units + u];
+    }
+    /* dkernel (I x U) = input^T (I x B) * dy (B x U) */
+    K(gemm_parallel)(inputs, units, batch, input, 1, inputs, dy, units, dkernel, units, 0);
+    if (dx) {
+        /* dx (B x I) = dy (B x U) * kernel^T (U x I) */
+        float *kernel_t = prelu_scratch(0, 4, (size_t)inputs * units);
+#pragma omp parallel for schedule(static)
+        for (int u = 0; u < units; u++)
+            for (int i = 0; i < inputs; i++) kernel_t[(long)u * inputs + i] = kernel[(long)i * units + u];
+        K(gemm_parallel)(batch, inputs, units, dy, units, 1, kernel_t, inputs, dx, inputs, 0);
+    }
+}
+
+/* ---- Max pooling ------------------------------------------------------------------------------------------ */
+
+static inline long K(pool_argmax)(const prelu_conv2d_shape *s, const float *image, int oy, int ox, int c) {
+    long best = -1;
+    for (int py = 0; py < s->kernel_h; py++) {
+        int iy = oy * s->stride_y - s->pad_top + py;
+        if (iy < 0 || iy >= s->height) continue;
+        for (int px = 0; px < s->kernel_w; px++) {
+            int ix = ox * s->stride_x - s->pad_left + px;
+            if (ix < 0 || ix >= s->width) continue;
+            long index = ((long)iy * s->width + ix) * s->in_channels + c;
+            if (best < 0 || image[index] > image[best]) best = index;
+        }
+    }
+    return best;
+}
+
+static void K(maxpool2d_forward)(const prelu_conv2d_shape *s, const float *input, float *y) {
+    int ch = s->in_channels;
+    long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s->batch; n++) {
+        const float *image = input + n * in_size;
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++)
+                for (int c = 0; c < ch; c++)
+                    y[n * out_size + ((long)oy * s->out_w + ox) * ch + c] = image[K(pool_argmax)(s, image, oy, ox, c)];
+    }
+}
+
+static void K(maxpool2d_backward)(const prelu_conv2d_shape *s, const float *input, const float *dy, float *dx) {
+    int ch = s->in_channels;
+    long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s->batch; n++) {
+        const float *image = input + n * in_size;
+        float *dimage = dx + n * in_size;
+        memset(dimage, 0, (size_t)in_size * sizeof(float));
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++)
+                for (int c = 0; c < ch; c++)
+                    dimage[K(pool_argmax)(s, image, oy, ox, c)] += dy[n * out_size + ((long)oy * s->out_w + ox) * ch + c];
+    }
+}
+
+/* ---- Standalone activations, dropout, Adam ------------------------------------------------------------------ */
+
+static void K(activation_forward)(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y) {
+    long fl = act->feature_length;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < batch; n++) K(activate)(act, alpha, 0, (int)fl, x + n * fl, y + n * fl);
+}
+
+static void K(activation_backward)(int32_t batch, const prelu_activation *act, const float *x, const float *alpha,
+                                   float *dy, float *dx, float *dalpha) {
+    long fl = act->feature_length;
+    int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
+    float *g = dx ? dx : dy;
+    if (dx && dx != dy) memcpy(dx, dy, (size_t)batch * fl * sizeof(float));
+    int threads = omp_get_max_threads();
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num();
+        float *da = prelu_scratch(t, 3, (size_t)alpha_length + 1);
+        memset(da, 0, ((size_t)alpha_length + 1) * sizeof(float));
+#pragma omp for schedule(static)
+        for (int n = 0; n < batch; n++) K(activate_backward)(act, alpha, 0, (int)fl, x + n * fl, g + n * fl, da);
+    }
+    if (dalpha) {
+        memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
+        for (int t = 0; t < threads; t++) {
+            const float *da = prelu_scratch(t, 3, (size_t)alpha_length + 1);
+            for (int i = 0; i < alpha_length; i++) dalpha[i] += da[i];
+        }
+    }
+}
+
+static void K(dropout_forward)(int64_t length, float rate, uint64_t seed, uint64_t step, const float *x, float *mask, float *y) {
+    float scale = 1.0f / (1.0f - rate);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < length; i++) {
+        uint64_t h = seed * 0x9E3779B97F4A7C15ULL ^ step * 0xC2B2AE3D27D4EB4FULL ^ (uint64_t)i * 0xD1B54A32D192ED03ULL;
+        h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+        h ^= h >> 31;
+        float u = (float)(h >> 40) * (1.0f / 16777216.0f);
+        mask[i] = u >= rate ? scale : 0.0f;
+        y[i] = x[i] * mask[i];
+    }
+}
+
+static void K(adam)(int64_t length, float alpha_t, float beta1, float beta2, float epsilon, float *param,
+                    const float *grad, float *m, float *v) {
+    float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < length; i++) {
+        float g = grad[i];
+        float mi = m[i] + (g - m[i]) * one_minus_beta1;
+        float vi = v[i] + (g * g - v[i]) * one_minus_beta2;
+        m[i] = mi;
+        v[i] = vi;
+        param[i] -= mi * alpha_t / (sqrtf(vi) + epsilon);
+    }
+}
+
+const prelu_kernels PRELU_KERNEL_TABLE = {
+    K(conv2d_forward), K(conv2d_backward), K(dense_forward), K(dense_backward), K(maxpool2d_forward),
+    K(maxpool2d_backward), K(activation_forward), K(activation_backward), K(dropout_forward), K(adam),
+};

@@ -1,0 +1,216 @@
+using System.Runtime.InteropServices;
+using Prelu.Kernels;
+using Prelu.Native.Interop;
+using Prelu.Reference;
+using static Prelu.Native.Interop.NativeMethods;
+
+namespace Prelu.Native.Backends;
+
+/// <summary>
+/// The contract filled by libprelu's C kernels (AVX2/FMA where the CPU has them, portable C elsewhere),
+/// on 64-byte-aligned native memory, with OpenMP threads. Buffers are host memory, so the rare
+/// operations without a C kernel (constraints) run the managed reference on the same memory.
+/// </summary>
+public sealed unsafe class NativeBackend : Backend
+{
+    /// <param name="threads">Kernel threads; 0 means one per core.</param>
+    /// <exception cref="NativeLibraryUnavailableException">libprelu cannot be loaded.</exception>
+    public NativeBackend(int threads = 0)
+    {
+        PreluNativeLibrary.EnsureLoaded();
+        if (threads < 0)
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be 0 (one per core) or more");
+        PreluNativeLibrary.Threads = threads;
+    }
+
+    public override string Name => "native";
+
+    private sealed class NativeBuffer : DeviceBuffer
+    {
+        private readonly bool _owns;
+
+        public NativeBuffer(NativeBackend owner, float* pointer, int length, bool owns) : base(owner, length)
+        {
+            Pointer = pointer;
+            _owns = owns;
+        }
+
+        public float* Pointer { get; }
+
+        protected override DeviceBuffer SliceCore(int offset, int length) => new NativeBuffer((NativeBackend)Owner, Pointer + offset, length, owns: false);
+
+        protected override void Free()
+        {
+            if (_owns)
+                NativeMemory.AlignedFree(Pointer);
+        }
+
+        ~NativeBuffer()
+        {
+            if (_owns && !IsDisposed)
+                NativeMemory.AlignedFree(Pointer);
+        }
+    }
+
+    private static float* P(DeviceBuffer buffer) => ((NativeBuffer)buffer).Pointer;
+
+    private static float* P(DeviceBuffer? buffer, bool optional) => buffer is null ? null : ((NativeBuffer)buffer).Pointer;
+
+    private static Span<float> S(DeviceBuffer buffer) => new(P(buffer), buffer.Length);
+
+    protected override DeviceBuffer AllocateCore(int length)
+    {
+        nuint bytes = (nuint)Math.Max(length, 1) * sizeof(float);
+        var pointer = (float*)NativeMemory.AlignedAlloc(bytes, 64);
+        NativeMemory.Clear(pointer, bytes);
+        return new NativeBuffer(this, pointer, length, owns: true);
+    }
+
+    protected override void UploadCore(ReadOnlySpan<float> source, DeviceBuffer destination) => source.CopyTo(S(destination));
+
+    protected override void DownloadCore(DeviceBuffer source, Span<float> destination) => S(source).CopyTo(destination);
+
+    protected override void FillCore(DeviceBuffer buffer, float value) => S(buffer).Fill(value);
+
+    protected override void CopyCore(DeviceBuffer source, DeviceBuffer destination) => S(source).CopyTo(S(destination));
+
+    // ---- Shapes and activations as the C ABI takes them --------------------------------------------------
+
+    private static NativeMethods.Conv2DShape Shape(in Kernels.Conv2DShape s) => new()
+    {
+        Batch = s.Batch, Height = s.Height, Width = s.Width, InChannels = s.InChannels, Filters = s.Filters,
+        KernelH = s.KernelHeight, KernelW = s.KernelWidth, StrideY = s.StrideY, StrideX = s.StrideX,
+        PadTop = s.PadTop, PadLeft = s.PadLeft, OutH = s.OutHeight, OutW = s.OutWidth,
+    };
+
+    private static NativeMethods.Conv2DShape Shape(in Pool2DShape s) => new()
+    {
+        Batch = s.Batch, Height = s.Height, Width = s.Width, InChannels = s.Channels, Filters = s.Channels,
+        KernelH = s.PoolHeight, KernelW = s.PoolWidth, StrideY = s.StrideY, StrideX = s.StrideX,
+        PadTop = s.PadTop, PadLeft = s.PadLeft, OutH = s.OutHeight, OutW = s.OutWidth,
+    };
+
+    // The alpha map pointer must stay pinned while the kernel runs: callers use it inside Pin().
+    private static Activation Describe(FusedActivation activation, int featureLength, int* alphaMap)
+    {
+        var native = new Activation { Kind = (int)activation.Kind, LeakyAlpha = activation.LeakyAlpha, FeatureLength = featureLength };
+        if (activation.PRelu is { } prelu)
+        {
+            native.AlphaLength = prelu.AlphaLength;
+            native.Channels = prelu.FeatureDims[^1];
+            native.Sharing = prelu.Sharing switch
+            {
+                PReluSharing.PerElement => 0,
+                PReluSharing.ChannelWise => 1,
+                PReluSharing.ChannelShared => 2,
+                _ => 3,
+            };
+            native.AlphaMap = alphaMap;
+        }
+        return native;
+    }
+
+    private static ReadOnlySpan<int> AlphaMapOf(FusedActivation activation) => activation.PRelu is { } p ? p.AlphaMap : default;
+
+    protected override void Conv2DForwardCore(in Kernels.Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
+        var s = Shape(shape);
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.Filters, map);
+            NativeMethods.Conv2DForward(&s, &act, P(input), P(kernel), P(bias, true), P(alpha, true), P(preActivation, true), P(output));
+        }
+    }
+
+    protected override void Conv2DBackwardCore(in Kernels.Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        var s = Shape(shape);
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.Filters, map);
+            NativeMethods.Conv2DBackward(&s, &act, P(input), P(kernel), P(alpha, true), P(preActivation, true), P(outputGrad),
+                P(inputGrad, true), P(kernelGrad), P(biasGrad, true), P(alphaGrad, true));
+        }
+    }
+
+    protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
+    {
+        var s = Shape(shape);
+        NativeMethods.MaxPool2DForward(&s, P(input), P(output));
+    }
+
+    protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
+    {
+        var s = Shape(shape);
+        NativeMethods.MaxPool2DBackward(&s, P(input), P(outputGrad), P(inputGrad));
+    }
+
+    protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, shape.Units, map);
+            NativeMethods.DenseForward(shape.Batch, shape.Inputs, shape.Units, &act, P(input), P(kernel), P(bias, true), P(alpha, true),
+                P(preActivation, true), P(output));
+        }
+    }
+
+    protected override void DenseBackwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, shape.Units, map);
+            NativeMethods.DenseBackward(shape.Batch, shape.Inputs, shape.Units, &act, P(input), P(kernel), P(alpha, true), P(preActivation, true),
+                P(outputGrad), P(inputGrad, true), P(kernelGrad), P(biasGrad, true), P(alphaGrad, true));
+        }
+    }
+
+    protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y)
+    {
+        // Without PReLU's shape, treat the buffer as one sample of x.Length features.
+        int batch = activation.PRelu?.Batch ?? 1;
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, x.Length / batch, map);
+            NativeMethods.ActivationForward(batch, &act, P(x), P(alpha, true), P(y));
+        }
+    }
+
+    protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
+    {
+        int batch = activation.PRelu?.Batch ?? 1;
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, x.Length / batch, map);
+            NativeMethods.ActivationBackward(batch, &act, P(x), P(alpha, true), P(dy), P(dx, true), P(alphaGrad, true));
+        }
+    }
+
+    protected override void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y) =>
+        NativeMethods.DropoutForward(x.Length, rate, seed, step, P(x), P(mask), P(y));
+
+    protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx) =>
+        NativeMethods.DropoutBackward(mask.Length, P(mask), P(dy), P(dx));
+
+    protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
+        DeviceBuffer? logitsGrad, DeviceBuffer? metrics) =>
+        NativeMethods.SoftmaxCrossEntropy(batch, classes, P(logits), P(labels, true), P(probabilities), P(logitsGrad, true), P(metrics, true));
+
+    protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>
+        NativeMethods.Adam(param.Length, settings.StepSize(step), settings.Beta1, settings.Beta2, settings.Epsilon, P(param), P(grad), P(m), P(v));
+
+    protected override void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity) =>
+        NativeMethods.Sgd(param.Length, settings.LearningRate, settings.Momentum, settings.Nesterov ? 1 : 0, P(param), P(grad), P(velocity, true));
+
+    protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight) =>
+        NativeMethods.Regularizer(param.Length, regularizer.L1, regularizer.L2, P(param), P(grad), P(metrics), lossWeight);
+
+    protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param) =>
+        Regularization.ApplyConstraint<float>(constraint, dims, S(param));
+}

@@ -1,0 +1,180 @@
+using Prelu.Backends;
+using Prelu.Kernels;
+
+namespace Prelu.Tests.Shared;
+
+/// <summary>
+/// A backend against the managed reference on shapes drawn at random (odd sizes, strides, both
+/// paddings, every PReLU sharing, fused and not), forward to 1e-5 and gradients to 1e-4. Each backend's
+/// test project derives from this class, as from <see cref="BackendConformanceTests"/>.
+/// </summary>
+public abstract class BackendAgreementTests : IDisposable
+{
+    private readonly Backend _backend;
+    private readonly ManagedBackend _reference = new();
+
+    protected BackendAgreementTests(Backend backend) => _backend = backend;
+
+    public void Dispose()
+    {
+        _backend.Dispose();
+        _reference.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    public static TheoryData<int> Seeds => new() { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+    private static FusedActivation RandomActivation(Random random, int batch, int[] dims)
+    {
+        switch (random.Next(5))
+        {
+            case 0:
+                return FusedActivation.Linear;
+            case 1:
+                return FusedActivation.Relu;
+            case 2:
+                return FusedActivation.Leaky(0.1f + (float)random.NextDouble() * 0.3f);
+            default:
+                // Any subset of the axes may be shared: per element, channel-wise, channel-shared, mapped.
+                var shared = Enumerable.Range(1, dims.Length).Where(_ => random.Next(2) == 0).ToArray();
+                return FusedActivation.Parametric(new PReluShape(batch, dims, shared));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Conv2D_fused_agrees_on_random_shapes(int seed)
+    {
+        var random = new Random(seed);
+        var padding = random.Next(2) == 0 ? Padding.Valid : Padding.Same;
+        int kh = random.Next(1, 5), kw = random.Next(1, 5);
+        var s = new Conv2DShape(random.Next(1, 6), random.Next(kh, 14), random.Next(kw, 14), random.Next(1, 9), random.Next(1, 40),
+            kh, kw, random.Next(1, 3), random.Next(1, 3), padding);
+        var act = RandomActivation(random, s.Batch, [s.OutHeight, s.OutWidth, s.Filters]);
+        bool firstLayer = random.Next(3) == 0;
+
+        var results = new[] { _reference, _backend }.Select(backend =>
+        {
+            using var x = backend.Allocate(Det.Floats(s.InputLength, (ulong)seed));
+            using var k = backend.Allocate(Det.Floats(s.KernelLength, (ulong)seed + 1, -0.5, 0.5));
+            using var b = backend.Allocate(Det.Floats(s.BiasLength, (ulong)seed + 2));
+            int alphaLength = act.PRelu?.AlphaLength ?? 1;
+            using var alpha = backend.Allocate(Det.Floats(alphaLength, (ulong)seed + 3, 0, 0.5));
+            using var z = backend.Allocate(s.OutputLength);
+            using var y = backend.Allocate(s.OutputLength);
+            using var dy = backend.Allocate(Det.Floats(s.OutputLength, (ulong)seed + 4));
+            using var dx = backend.Allocate(s.InputLength);
+            using var dk = backend.Allocate(s.KernelLength);
+            using var db = backend.Allocate(s.BiasLength);
+            using var dalpha = backend.Allocate(alphaLength);
+            bool prelu = act.Kind == ActivationKind.PRelu;
+            bool linear = act.Kind == ActivationKind.Linear;
+            backend.Conv2DForward(s, act, x, k, b, prelu ? alpha : null, linear ? null : z, y);
+            backend.Conv2DBackward(s, act, x, k, prelu ? alpha : null, linear ? null : z, dy, firstLayer ? null : dx, dk, db, prelu ? dalpha : null);
+            return new[] { backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db), backend.ToArray(dalpha) };
+        }).ToArray();
+
+        string what = $"Conv2D {s} {act.Kind} shared [{string.Join(",", act.PRelu?.SharedAxes ?? [])}]";
+        Close.Assert(results[0][0], results[1][0], Close.Forward, what + " output");
+        Close.Assert(results[0][1], results[1][1], Close.Gradient, what + " input gradient");
+        Close.Assert(results[0][2], results[1][2], Close.Gradient, what + " kernel gradient");
+        Close.Assert(results[0][3], results[1][3], Close.Gradient, what + " bias gradient");
+        Close.Assert(results[0][4], results[1][4], Close.Gradient, what + " alpha gradient");
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Dense_fused_agrees_on_random_shapes(int seed)
+    {
+        var random = new Random(seed + 100);
+        var s = new DenseShape(random.Next(1, 40), random.Next(1, 300), random.Next(1, 70));
+        var act = RandomActivation(random, s.Batch, [s.Units]);
+
+        var results = new[] { _reference, _backend }.Select(backend =>
+        {
+            using var x = backend.Allocate(Det.Floats(s.InputLength, (ulong)seed));
+            using var k = backend.Allocate(Det.Floats(s.KernelLength, (ulong)seed + 1, -0.5, 0.5));
+            using var b = backend.Allocate(Det.Floats(s.BiasLength, (ulong)seed + 2));
+            int alphaLength = act.PRelu?.AlphaLength ?? 1;
+            using var alpha = backend.Allocate(Det.Floats(alphaLength, (ulong)seed + 3, 0, 0.5));
+            using var z = backend.Allocate(s.OutputLength);
+            using var y = backend.Allocate(s.OutputLength);
+            using var dy = backend.Allocate(Det.Floats(s.OutputLength, (ulong)seed + 4));
+            using var dx = backend.Allocate(s.InputLength);
+            using var dk = backend.Allocate(s.KernelLength);
+            using var db = backend.Allocate(s.BiasLength);
+            using var dalpha = backend.Allocate(alphaLength);
+            bool prelu = act.Kind == ActivationKind.PRelu;
+            bool linear = act.Kind == ActivationKind.Linear;
+            backend.DenseForward(s, act, x, k, b, prelu ? alpha : null, linear ? null : z, y);
+            backend.DenseBackward(s, act, x, k, prelu ? alpha : null, linear ? null : z, dy, dx, dk, db, prelu ? dalpha : null);
+            return new[] { backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db), backend.ToArray(dalpha) };
+        }).ToArray();
+
+        string what = $"Dense {s} {act.Kind}";
+        Close.Assert(results[0][0], results[1][0], Close.Forward, what + " output");
+        for (int i = 1; i < 5; i++)
+            Close.Assert(results[0][i], results[1][i], Close.Gradient, $"{what} gradient {i}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Pooling_activations_and_dropout_agree_on_random_shapes(int seed)
+    {
+        var random = new Random(seed + 200);
+        int ph = random.Next(1, 4), pw = random.Next(1, 4);
+        var s = new Pool2DShape(random.Next(1, 5), random.Next(ph, 15), random.Next(pw, 15), random.Next(1, 20), ph, pw,
+            random.Next(1, 4), random.Next(1, 4), random.Next(2) == 0 ? Padding.Valid : Padding.Same);
+        var act = RandomActivation(random, s.Batch, [s.Height, s.Width, s.Channels]);
+        float rate = (float)random.NextDouble() * 0.9f;
+
+        var results = new[] { _reference, _backend }.Select(backend =>
+        {
+            using var x = backend.Allocate(Det.Floats(s.InputLength, (ulong)seed));
+            using var y = backend.Allocate(s.OutputLength);
+            using var dy = backend.Allocate(Det.Floats(s.OutputLength, (ulong)seed + 1));
+            using var dx = backend.Allocate(s.InputLength);
+            backend.MaxPool2DForward(s, x, y);
+            backend.MaxPool2DBackward(s, x, dy, dx);
+
+            int alphaLength = act.PRelu?.AlphaLength ?? 1;
+            using var alpha = backend.Allocate(Det.Floats(alphaLength, (ulong)seed + 2, 0, 0.5));
+            using var ay = backend.Allocate(s.InputLength);
+            using var ady = backend.Allocate(Det.Floats(s.InputLength, (ulong)seed + 3));
+            using var adx = backend.Allocate(s.InputLength);
+            using var dalpha = backend.Allocate(alphaLength);
+            bool prelu = act.Kind == ActivationKind.PRelu;
+            backend.ActivationForward(act, x, prelu ? alpha : null, ay);
+            backend.ActivationBackward(act, x, prelu ? alpha : null, ady, adx, prelu ? dalpha : null);
+
+            using var mask = backend.Allocate(s.InputLength);
+            using var dropped = backend.Allocate(s.InputLength);
+            using var ddx = backend.Allocate(s.InputLength);
+            backend.DropoutForward(rate, (ulong)seed, 17, x, mask, dropped);
+            backend.DropoutBackward(mask, ady, ddx);
+            return new[] { backend.ToArray(y), backend.ToArray(dx), backend.ToArray(ay), backend.ToArray(adx), backend.ToArray(dalpha),
+                backend.ToArray(mask), backend.ToArray(dropped), backend.ToArray(ddx) };
+        }).ToArray();
+
+        string what = $"{s} {act.Kind}";
+        Close.Assert(results[0][0], results[1][0], Close.Forward, what + " pool output");
+        Close.Assert(results[0][1], results[1][1], Close.Gradient, what + " pool gradient");
+        Close.Assert(results[0][2], results[1][2], Close.Forward, what + " activation output");
+        Close.Assert(results[0][3], results[1][3], Close.Gradient, what + " activation gradient");
+        Close.Assert(results[0][4], results[1][4], Close.Gradient, what + " alpha gradient");
+        Assert.Equal(results[0][5], results[1][5]);
+        Close.Assert(results[0][6], results[1][6], Close.Forward, what + " dropout output");
+        Close.Assert(results[0][7], results[1][7], Close.Gradient, what + " dropout gradient");
+    }
+
+    [Fact]
+    public void The_study_step_agrees_with_the_reference()
+    {
+        var expected = StudyStep.HandWired(_reference);
+        var actual = StudyStep.HandWired(_backend);
+
+        Close.Assert(expected.Logits, actual.Logits, Close.Forward, "logits");
+        foreach (var (name, gradient) in expected.Gradients)
+            Close.Assert(gradient, actual.Gradients[name], Close.Gradient, $"gradient of {name}");
+    }
+}
