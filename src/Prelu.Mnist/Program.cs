@@ -1,88 +1,91 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Prelu.Checkpoints;
 using Prelu.Data;
+using Prelu.Mnist;
+using Prelu.Mnist.Models;
+using Prelu.Mnist.Reporting;
+using Prelu.Native.Backends;
 using Prelu.Native.Interop;
-using Spectre.Console;
 
-// The study app: the README's main command. Until training lands it loads MNIST (fetching it when
-// missing) and reports what it loaded, so that a newcomer sees the data path work end to end.
+// The study app, the README's main command: PReLU against ReLU on MNIST with the study's ConvNet.
 
+var runsOption = new Option<string[]>("--runs")
+{
+    Description = $"Configurations to train, in order: {string.Join(", ", StudyRuns.All.Select(r => r.Name))}",
+    DefaultValueFactory = _ => [.. StudyRuns.Default],
+    AllowMultipleArgumentsPerToken = true,
+};
+var epochsOption = new Option<int>("--epochs") { Description = "Epochs per run", DefaultValueFactory = _ => 25 };
+var batchOption = new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => 250 };
+var validationOption = new Option<double>("--validation-split") { Description = "Last fraction of the training set held out for validation", DefaultValueFactory = _ => 0.2 };
+var seedOption = new Option<ulong>("--seed") { Description = "Seed of the weights, dropout masks and shuffles", DefaultValueFactory = _ => 1 };
+var backendOption = new Option<string>("--backend") { Description = $"Kernels to run on: {string.Join(", ", BackendChoice.Names)}", DefaultValueFactory = _ => "auto" };
+var threadsOption = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
 var dataOption = new Option<DirectoryInfo?>("--data")
 {
     Description = $"Folder with the four MNIST files (default: ${DataFolders.MnistEnvironmentVariable}, else {DataFolders.DefaultMnistFolder()})",
 };
-var root = new RootCommand("Prelu MNIST study: PReLU against ReLU with a small ConvNet") { dataOption };
+var outputOption = new Option<DirectoryInfo>("--output") { Description = "Where results, plots and checkpoints go", DefaultValueFactory = _ => new DirectoryInfo("results") };
+var trainImagesOption = new Option<int>("--train-images") { Description = "Use only the first N training images (0: all 60,000); for quick looks", DefaultValueFactory = _ => 0 };
+
+var root = new RootCommand("Prelu MNIST study: PReLU against ReLU with a small ConvNet, as the Keras study ran it")
+{
+    runsOption, epochsOption, batchOption, validationOption, seedOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption,
+};
 root.SetAction(async (parse, cancellationToken) =>
 {
+    var errors = new List<string>();
+    if (parse.GetValue(epochsOption) < 1)
+        errors.Add("--epochs must be at least 1");
+    if (parse.GetValue(batchOption) < 1)
+        errors.Add("--batch-size must be at least 1");
+    var split = parse.GetValue(validationOption);
+    if (!(split >= 0 && split < 1))
+        errors.Add("--validation-split must be at least 0 and below 1");
+    foreach (var run in parse.GetValue(runsOption) ?? [])
+    {
+        if (StudyRuns.All.All(r => r.Name != run))
+            errors.Add($"--runs: unknown run '{run}'; choose from {string.Join(", ", StudyRuns.All.Select(r => r.Name))}");
+    }
+    if (!BackendChoice.Names.Contains(parse.GetValue(backendOption)))
+        errors.Add($"--backend must be one of {string.Join(", ", BackendChoice.Names)}");
+    if (parse.GetValue(threadsOption) < 0)
+        errors.Add("--threads must be 0 (one per core) or more");
+    if (errors.Count > 0)
+    {
+        errors.ForEach(Console.Error.WriteLine);
+        return 2;
+    }
+
     var folder = parse.GetValue(dataOption)?.FullName ?? DataFolders.DefaultMnistFolder();
     try
     {
-        return await RunAsync(folder, cancellationToken);
+        Console.WriteLine($"Prelu MNIST study, data folder {folder}");
+        await new MnistFetcher { Log = Console.WriteLine }.EnsureFilesAsync(folder, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        var mnist = MnistDataset.Load(folder);
+        Console.WriteLine($"Loaded {mnist.Train.Count:N0} training and {mnist.Test.Count:N0} test images in {clock.Elapsed.TotalMilliseconds:F0} ms");
+        int trainImages = parse.GetValue(trainImagesOption);
+        var train = trainImages > 0 ? mnist.Train.Slice(0, Math.Min(trainImages, mnist.Train.Count)) : mnist.Train;
+
+        using var backend = BackendChoice.Create(parse.GetValue(backendOption)!, parse.GetValue(threadsOption), Console.WriteLine);
+        var options = new StudyOptions(parse.GetValue(runsOption)!, parse.GetValue(epochsOption), parse.GetValue(batchOption),
+            parse.GetValue(validationOption), parse.GetValue(seedOption), parse.GetValue(outputOption)!.FullName,
+            "scripts/study " + string.Join(' ', args));
+        var results = StudyRunner.Run(backend, train == mnist.Train ? mnist : MnistDataset.WithTraining(mnist, train), options, cancellationToken);
+        Reports.WriteJson(Path.Combine(options.OutputFolder, "results.json"), results);
+        Reports.WriteMarkdown(Path.Combine(options.OutputFolder, "results.md"), results);
+        Console.WriteLine();
+        Console.WriteLine(Reports.Markdown(results));
+        Console.WriteLine($"Wrote results.json, results.md, the plots and the checkpoints to {options.OutputFolder}");
+        return 0;
     }
-    catch (Exception e) when (e is MnistUnavailableException or IdxFormatException or FileNotFoundException)
+    catch (Exception e) when (e is MnistUnavailableException or IdxFormatException or FileNotFoundException or NativeLibraryUnavailableException
+        or SafeTensorsFormatException or CheckpointMismatchException)
     {
         Console.Error.WriteLine(e.Message);
         return 2;
     }
 });
 return await root.Parse(args).InvokeAsync();
-
-static async Task<int> RunAsync(string folder, CancellationToken cancellationToken)
-{
-    AnsiConsole.MarkupLineInterpolated($"[bold]Prelu[/] MNIST study, data folder [blue]{folder}[/]");
-    ReportNativeLibrary();
-
-    var fetcher = new MnistFetcher
-    {
-        Log = line => AnsiConsole.WriteLine(line),
-        Progress = new ThrottledProgress(),
-    };
-    await fetcher.EnsureFilesAsync(folder, cancellationToken);
-
-    var clock = Stopwatch.StartNew();
-    var mnist = MnistDataset.Load(folder);
-    clock.Stop();
-    AnsiConsole.MarkupLineInterpolated($"Loaded {mnist.Train.Count + mnist.Test.Count:N0} images in {clock.Elapsed.TotalMilliseconds:F0} ms");
-
-    var (train, validation) = mnist.Train.SplitValidation(0.2);
-    var table = new Table().AddColumn("set").AddColumn("images (N, H, W, C)").AddColumn("labels one-hot");
-    foreach (var (name, set) in new[] { ("train", train), ("validation (last 20%)", validation), ("test", mnist.Test) })
-        table.AddRow(name, $"({string.Join(", ", set.Shape)})", $"({set.Count}, {set.ClassCount})");
-    AnsiConsole.Write(table);
-
-    var counts = new Table().AddColumn("class");
-    var sets = new[] { ("train", train), ("validation", validation), ("test", mnist.Test) };
-    foreach (var (name, _) in sets)
-        counts.AddColumn(new TableColumn(name).RightAligned());
-    var perClass = sets.Select(s => s.Item2.CountPerClass()).ToArray();
-    for (int digit = 0; digit < MnistFiles.ClassCount; digit++)
-        counts.AddRow([digit.ToString(), .. perClass.Select(c => c[digit].ToString("N0"))]);
-    AnsiConsole.Write(counts);
-    AnsiConsole.WriteLine("Training lands with the training runtime; this build loads and checks the data.");
-    return 0;
-}
-
-static void ReportNativeLibrary()
-{
-    if (PreluNativeLibrary.TryEnsureLoaded(out var failure))
-        AnsiConsole.WriteLine($"Native kernels: {PreluNativeLibrary.Describe()}");
-    else
-        AnsiConsole.WriteLine($"Native kernels unavailable, the managed backend will be used.{Environment.NewLine}{failure.Message}");
-}
-
-// Prints a download's progress every 10% instead of on every buffer.
-sealed class ThrottledProgress : IProgress<MnistFetchProgress>
-{
-    private readonly Dictionary<string, int> _lastTenth = [];
-
-    public void Report(MnistFetchProgress value)
-    {
-        if (value.TotalBytes is not > 0)
-            return;
-        int tenth = (int)(10 * value.Bytes / value.TotalBytes.Value);
-        if (_lastTenth.TryGetValue(value.File, out var last) && last == tenth)
-            return;
-        _lastTenth[value.File] = tenth;
-        Console.WriteLine($"  {value.File} from {value.Source}: {10 * tenth}% of {value.TotalBytes.Value:N0} bytes");
-    }
-}

@@ -29,6 +29,9 @@ public sealed class MnistDataset
         return Load(folder);
     }
 
+    /// <summary>The same test set with another training set (a subset, for quick runs).</summary>
+    public static MnistDataset WithTraining(MnistDataset dataset, LabeledImages train) => new(dataset.Folder, train, dataset.Test);
+
     /// <summary>Loads the four files from <paramref name="folder"/> (raw or gzip).</summary>
     /// <exception cref="FileNotFoundException">A file is in neither form.</exception>
     /// <exception cref="IdxFormatException">A file is damaged or does not hold what MNIST holds.</exception>

@@ -1,0 +1,37 @@
+using System.Text.Json.Serialization;
+using Prelu.Training;
+
+namespace Prelu.Mnist.Reporting;
+
+/// <summary>Learned PReLU coefficients of one layer, as the paper tabulates them.</summary>
+public sealed record AlphaSummary(string Layer, int Count, double Mean, double Min, double Max);
+
+/// <summary>One run of the study: its history, its test score, and what its PReLU layers learned.</summary>
+public sealed record RunResult(
+    string Name,
+    string Label,
+    string Model,
+    int Parameters,
+    IReadOnlyList<EpochMetrics> History,
+    double TestLoss,
+    double TestAccuracy,
+    double SecondsPerEpoch,
+    double ImagesPerSecond,
+    IReadOnlyList<AlphaSummary> Alphas,
+    string Checkpoint);
+
+/// <summary>The whole study, as results.json holds it.</summary>
+public sealed record StudyResults(
+    string Backend,
+    string Machine,
+    int Epochs,
+    int BatchSize,
+    double ValidationSplit,
+    ulong Seed,
+    string Command,
+    IReadOnlyList<RunResult> Runs);
+
+/// <summary>System.Text.Json's source-generated serializer: no reflection, safe under Native AOT.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(StudyResults))]
+internal sealed partial class StudyJsonContext : JsonSerializerContext;
