@@ -50,7 +50,7 @@ void prelu_dropout_forward(int64_t length, float rate, uint64_t seed, uint64_t s
 }
 
 void prelu_dropout_backward(int64_t length, const float *mask, const float *dy, float *dx) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
     for (int64_t i = 0; i < length; i++) dx[i] = dy[i] * mask[i];
 }
 
@@ -97,11 +97,11 @@ void prelu_adam(int64_t length, float alpha_t, float beta1, float beta2, float e
 void prelu_sgd(int64_t length, float learning_rate, float momentum, int32_t nesterov, float *param, const float *grad,
                float *velocity) {
     if (momentum == 0.0f || !velocity) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
         for (int64_t i = 0; i < length; i++) param[i] -= learning_rate * grad[i];
         return;
     }
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
     for (int64_t i = 0; i < length; i++) {
         velocity[i] = -grad[i] * learning_rate + velocity[i] * momentum;
         param[i] += nesterov ? -grad[i] * learning_rate + velocity[i] * momentum : velocity[i];
@@ -109,14 +109,31 @@ void prelu_sgd(int64_t length, float learning_rate, float momentum, int32_t nest
 }
 
 void prelu_regularizer(int64_t length, float l1, float l2, const float *param, float *grad, float *metrics, float weight) {
-    double abs_sum = 0.0, square_sum = 0.0;
-#pragma omp parallel for reduction(+ : abs_sum, square_sum) schedule(static)
-    for (int64_t i = 0; i < length; i++) {
-        float w = param[i];
-        abs_sum += fabsf(w);
-        square_sum += (double)w * w;
-        float sign = (float)((w > 0.0f) - (w < 0.0f));
-        grad[i] += l1 * sign + 2.0f * l2 * w;
+    /* Per-thread partial sums added in thread order (not an OpenMP reduction, whose order may vary),
+     * so that a run is reproducible to the bit. */
+    enum { MAX_THREADS = 256 };
+    double abs_sums[MAX_THREADS] = {0}, square_sums[MAX_THREADS] = {0};
+    int threads = prelu_thread_count();
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num();
+        double abs_sum = 0.0, square_sum = 0.0;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < length; i++) {
+            float w = param[i];
+            abs_sum += fabsf(w);
+            square_sum += (double)w * w;
+            float sign = (float)((w > 0.0f) - (w < 0.0f));
+            grad[i] += l1 * sign + 2.0f * l2 * w;
+        }
+        abs_sums[t] = abs_sum;
+        square_sums[t] = square_sum;
     }
-    metrics[0] += weight * (float)(l1 * abs_sum + l2 * square_sum);
+    double abs_total = 0.0, square_total = 0.0;
+    for (int t = 0; t < threads; t++) {
+        abs_total += abs_sums[t];
+        square_total += square_sums[t];
+    }
+    metrics[0] += weight * (float)(l1 * abs_total + l2 * square_total);
 }

@@ -7,10 +7,21 @@
 
 #include "prelu.h"
 
-/* Per-thread scratch memory that only grows: kernels ask for it on every call and allocate nothing
- * once the first step has sized it. slot picks one of a few independent buffers per thread. */
-enum { PRELU_SCRATCH_SLOTS = 6, PRELU_MAX_THREADS = 256 };
-float *prelu_scratch(int thread, int slot, size_t floats);
+/* Scratch memory of the calling thread that only grows: kernels ask for it on every call and allocate
+ * nothing once the first step has sized it. It is thread-local, so that two callers running kernels at
+ * once (two models, two test classes) never share it; per-thread partial sums that must be added up
+ * after a parallel region live in one block that the calling thread owns. */
+enum {
+    PRELU_SCRATCH_COLUMNS = 0,     /* im2col rows of one image (inside parallel regions) */
+    PRELU_SCRATCH_DCOLUMNS = 1,    /* their gradient */
+    PRELU_SCRATCH_PARTIALS = 2,    /* per-thread sums, owned by the caller */
+    PRELU_SCRATCH_TRANSPOSED = 3,  /* a kernel transposed, owned by the caller */
+    PRELU_SCRATCH_SLOTS = 4,
+};
+float *prelu_scratch(int slot, size_t floats);
+
+/* Threads every parallel region uses (prelu_set_threads; one per core by default). */
+int prelu_thread_count(void);
 
 /* The kernel set for one instruction set; runtime.c picks one at run time. */
 typedef struct prelu_kernels {

@@ -108,7 +108,7 @@ static void K(gemm)(int M, int N, int Kd, const float *A, long ars, long acs, co
 static void K(gemm_parallel)(int M, int N, int Kd, const float *A, long ars, long acs, const float *B, long ldb,
                              float *C, long ldc, int accumulate) {
     int blocks = (M + MR - 1) / MR;
-#pragma omp parallel
+#pragma omp parallel num_threads(prelu_thread_count())
     {
         int threads = omp_get_num_threads(), t = omp_get_thread_num();
         int first = blocks * t / threads, last = blocks * (t + 1) / threads;
@@ -235,9 +235,9 @@ static void K(conv2d_forward)(const prelu_conv2d_shape *s, const prelu_activatio
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     int linear = act->kind == PRELU_LINEAR;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (int n = 0; n < s->batch; n++) {
-        float *col = prelu_scratch(omp_get_thread_num(), 0, (size_t)m * kd);
+        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)m * kd);
         K(im2col)(s, input + n * in_size, col);
         float *out = (linear ? y : z) + n * out_size;
         K(gemm)(m, f, kd, col, kd, 1, kernel, f, out, f, 0);
@@ -256,23 +256,25 @@ static void K(conv2d_backward)(const prelu_conv2d_shape *s, const prelu_activati
                                float *dkernel, float *dbias, float *dalpha) {
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
-    int threads = omp_get_max_threads();
+    int threads = prelu_thread_count();
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     /* The kernel transposed, (F, KH*KW*Cin), so that dcol = dz * kernel^T reads rows. */
-    float *kernel_t = dx ? prelu_scratch(0, 4, (size_t)kd * f) : NULL;
+    float *kernel_t = dx ? prelu_scratch(PRELU_SCRATCH_TRANSPOSED, (size_t)kd * f) : NULL;
     if (dx)
         for (int p = 0; p < kd; p++)
             for (int c = 0; c < f; c++) kernel_t[(long)c * kd + p] = kernel[(long)p * f + c];
+    /* Per-thread sums of dkernel, dbias and dalpha, added once at the end: no atomics. */
+    long per_thread = (long)kd * f + f + alpha_length;
+    float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
+    memset(partials, 0, (size_t)threads * per_thread * sizeof(float));
 
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num();
-        /* Per-thread sums, added once at the end: no atomics. */
-        float *dk = prelu_scratch(t, 1, (size_t)kd * f + f + alpha_length);
+        float *dk = partials + t * per_thread;
         float *db = dk + (long)kd * f, *da = db + f;
-        memset(dk, 0, ((size_t)kd * f + f + alpha_length) * sizeof(float));
-        float *col = prelu_scratch(t, 0, (size_t)m * kd);
-        float *dcol = dx ? prelu_scratch(t, 2, (size_t)m * kd) : NULL;
+        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)m * kd);
+        float *dcol = dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)m * kd) : NULL;
 #pragma omp for schedule(static)
         for (int n = 0; n < s->batch; n++) {
             float *g = dy + n * out_size;
@@ -291,12 +293,12 @@ static void K(conv2d_backward)(const prelu_conv2d_shape *s, const prelu_activati
             }
         }
     }
-    long total = (long)kd * f + f + alpha_length;
-    memset(dkernel, 0, (size_t)kd * f * sizeof(float));
-    if (dbias) memset(dbias, 0, (size_t)f * sizeof(float));
-    if (dalpha) memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
-    for (int t = 0; t < threads; t++) {
-        const float *part = prelu_scratch(t, 1, (size_t)total);
+    /* Added in thread order, so a run is reproducible to the bit. */
+    memcpy(dkernel, partials, (size_t)kd * f * sizeof(float));
+    if (dbias) memcpy(dbias, partials + (long)kd * f, (size_t)f * sizeof(float));
+    if (dalpha) memcpy(dalpha, partials + (long)kd * f + f, (size_t)alpha_length * sizeof(float));
+    for (int t = 1; t < threads; t++) {
+        const float *part = partials + t * per_thread;
         for (long i = 0; i < (long)kd * f; i++) dkernel[i] += part[i];
         if (dbias)
             for (int c = 0; c < f; c++) dbias[c] += part[(long)kd * f + c];
@@ -313,7 +315,7 @@ static void K(dense_forward)(int32_t batch, int32_t inputs, int32_t units, const
     int linear = act->kind == PRELU_LINEAR;
     float *out = linear ? y : z;
     K(gemm_parallel)(batch, units, inputs, input, inputs, 1, kernel, units, out, units, 0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (int b = 0; b < batch; b++) {
         float *row = out + (long)b * units;
         if (bias)
@@ -340,8 +342,8 @@ static void K(dense_backward)(int32_t batch, int32_t inputs, int32_t units, cons
     K(gemm_parallel)(inputs, units, batch, input, 1, inputs, dy, units, dkernel, units, 0);
     if (dx) {
         /* dx (B x I) = dy (B x U) * kernel^T (U x I) */
-        float *kernel_t = prelu_scratch(0, 4, (size_t)inputs * units);
-#pragma omp parallel for schedule(static)
+        float *kernel_t = prelu_scratch(PRELU_SCRATCH_TRANSPOSED, (size_t)inputs * units);
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
         for (int u = 0; u < units; u++)
             for (int i = 0; i < inputs; i++) kernel_t[(long)u * inputs + i] = kernel[(long)i * units + u];
         K(gemm_parallel)(batch, inputs, units, dy, units, 1, kernel_t, inputs, dx, inputs, 0);
@@ -368,7 +370,7 @@ static inline long K(pool_argmax)(const prelu_conv2d_shape *s, const float *imag
 static void K(maxpool2d_forward)(const prelu_conv2d_shape *s, const float *input, float *y) {
     int ch = s->in_channels;
     long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (int n = 0; n < s->batch; n++) {
         const float *image = input + n * in_size;
         for (int oy = 0; oy < s->out_h; oy++)
@@ -381,7 +383,7 @@ static void K(maxpool2d_forward)(const prelu_conv2d_shape *s, const float *input
 static void K(maxpool2d_backward)(const prelu_conv2d_shape *s, const float *input, const float *dy, float *dx) {
     int ch = s->in_channels;
     long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (int n = 0; n < s->batch; n++) {
         const float *image = input + n * in_size;
         float *dimage = dx + n * in_size;
@@ -397,7 +399,7 @@ static void K(maxpool2d_backward)(const prelu_conv2d_shape *s, const float *inpu
 
 static void K(activation_forward)(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y) {
     long fl = act->feature_length;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (int n = 0; n < batch; n++) K(activate)(act, alpha, 0, (int)fl, x + n * fl, y + n * fl);
 }
 
@@ -407,27 +409,26 @@ static void K(activation_backward)(int32_t batch, const prelu_activation *act, c
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     float *g = dx ? dx : dy;
     if (dx && dx != dy) memcpy(dx, dy, (size_t)batch * fl * sizeof(float));
-    int threads = omp_get_max_threads();
+    int threads = prelu_thread_count();
+    long per_thread = alpha_length + 1;
+    float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
+    memset(partials, 0, (size_t)threads * per_thread * sizeof(float));
 #pragma omp parallel num_threads(threads)
     {
-        int t = omp_get_thread_num();
-        float *da = prelu_scratch(t, 3, (size_t)alpha_length + 1);
-        memset(da, 0, ((size_t)alpha_length + 1) * sizeof(float));
+        float *da = partials + omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
         for (int n = 0; n < batch; n++) K(activate_backward)(act, alpha, 0, (int)fl, x + n * fl, g + n * fl, da);
     }
     if (dalpha) {
         memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
-        for (int t = 0; t < threads; t++) {
-            const float *da = prelu_scratch(t, 3, (size_t)alpha_length + 1);
-            for (int i = 0; i < alpha_length; i++) dalpha[i] += da[i];
-        }
+        for (int t = 0; t < threads; t++)
+            for (int i = 0; i < alpha_length; i++) dalpha[i] += partials[t * per_thread + i];
     }
 }
 
 static void K(dropout_forward)(int64_t length, float rate, uint64_t seed, uint64_t step, const float *x, float *mask, float *y) {
     float scale = 1.0f / (1.0f - rate);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (int64_t i = 0; i < length; i++) {
         uint64_t h = seed * 0x9E3779B97F4A7C15ULL ^ step * 0xC2B2AE3D27D4EB4FULL ^ (uint64_t)i * 0xD1B54A32D192ED03ULL;
         h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -442,7 +443,7 @@ static void K(dropout_forward)(int64_t length, float rate, uint64_t seed, uint64
 static void K(adam)(int64_t length, float alpha_t, float beta1, float beta2, float epsilon, float *param,
                     const float *grad, float *m, float *v) {
     float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
     for (int64_t i = 0; i < length; i++) {
         float g = grad[i];
         float mi = m[i] + (g - m[i]) * one_minus_beta1;

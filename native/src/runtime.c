@@ -1,8 +1,10 @@
 /* runtime.c: what the library says about itself and the machine: ABI version, CPU features,
  * kernel selection and thread count. */
-#include "prelu.h"
-
 #include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
 
 static int32_t forced_portable = 0;
 
@@ -27,39 +29,36 @@ int32_t prelu_uses_avx2(void) {
 
 void prelu_force_portable(int32_t force) { forced_portable = force != 0; }
 
-void prelu_set_threads(int32_t threads) {
-    omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
+/* A process-wide setting that every parallel region names explicitly (num_threads), rather than
+ * OpenMP's own per-thread default, which a caller on another thread would not see. */
+static int32_t configured_threads = 0;
+
+void prelu_set_threads(int32_t threads) { configured_threads = threads > 0 ? threads : 0; }
+
+int32_t prelu_get_threads(void) { return prelu_thread_count(); }
+
+int prelu_thread_count(void) {
+    int threads = configured_threads > 0 ? configured_threads : omp_get_num_procs();
+    return threads < 1 ? 1 : threads;
 }
 
-int32_t prelu_get_threads(void) { return omp_get_max_threads(); }
-
 /* ---- Scratch memory ------------------------------------------------------------------------------- */
-
-#include <stdlib.h>
-#include <string.h>
-
-#include "internal.h"
 
 typedef struct scratch_buffer {
     float *data;
     size_t floats;
 } scratch_buffer;
 
-static scratch_buffer scratch[PRELU_MAX_THREADS][PRELU_SCRATCH_SLOTS];
+/* One set per thread; a thread's buffers live as long as the thread (kernels run on long-lived pool threads). */
+static __thread scratch_buffer scratch[PRELU_SCRATCH_SLOTS];
 
-/* Each thread touches only its own row, so growing needs no lock. Contents are kept when the
- * buffer does not grow (the kernels rely on that to read back per-thread sums). */
-float *prelu_scratch(int thread, int slot, size_t floats) {
-    scratch_buffer *b = &scratch[thread % PRELU_MAX_THREADS][slot];
+float *prelu_scratch(int slot, size_t floats) {
+    scratch_buffer *b = &scratch[slot];
     if (b->floats < floats) {
         size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-        float *grown = aligned_alloc(64, bytes);
-        if (!grown) abort(); /* out of memory: nothing sensible to return to a kernel */
-        if (b->data) {
-            memcpy(grown, b->data, b->floats * sizeof(float));
-            free(b->data);
-        }
-        b->data = grown;
+        free(b->data);
+        b->data = aligned_alloc(64, bytes);
+        if (!b->data) abort(); /* out of memory: nothing sensible to return to a kernel */
         b->floats = floats;
     }
     return b->data;

@@ -1,0 +1,152 @@
+using Prelu.Checkpoints;
+using Prelu.Mnist.Models;
+using Prelu.Native.Backends;
+using Prelu.Optimizers;
+
+namespace Prelu.Mnist.Tests;
+
+public sealed class CheckpointTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("prelu-checkpoint-").FullName;
+    private readonly NativeBackend _backend = new();
+
+    public void Dispose()
+    {
+        _backend.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private string PathOf(string name) => Path.Combine(_folder, name);
+
+    // A model with some Adam state, so that every tensor of a checkpoint holds something.
+    private (StudyPRelu Model, Adam Optimizer) Trained(ulong seed)
+    {
+        var model = new StudyPRelu(_backend, 8);
+        model.Initialize(seed);
+        var optimizer = new Adam();
+        using var input = _backend.Allocate(new float[8 * 784].Select((_, i) => (i % 29) / 29f).ToArray());
+        using var labels = _backend.Allocate(new float[80].Select((_, i) => i % 11 == 0 ? 1f : 0f).ToArray());
+        using var metrics = _backend.Allocate(2);
+        model.ComputeGradients(input, labels, 8, 1, metrics);
+        optimizer.Step(model);
+        return (model, optimizer);
+    }
+
+    [Fact]
+    public void A_checkpoint_round_trips_parameters_and_optimizer_state_exactly()
+    {
+        var (model, optimizer) = Trained(1);
+        var (other, otherOptimizer) = Trained(2);
+        using (model)
+        using (optimizer)
+        using (other)
+        using (otherOptimizer)
+        {
+            Checkpoint.Save(PathOf("a.safetensors"), model, optimizer);
+            Checkpoint.Load(PathOf("a.safetensors"), other, otherOptimizer);
+
+            Assert.Equal(_backend.ToArray(model.ParameterArena), _backend.ToArray(other.ParameterArena));
+            foreach (var ((_, mine), (_, theirs)) in optimizer.State(model).Zip(otherOptimizer.State(other)))
+                Assert.Equal(_backend.ToArray(mine), _backend.ToArray(theirs));
+            Assert.Equal(optimizer.Iterations, otherOptimizer.Iterations);
+        }
+    }
+
+    [Fact]
+    public void The_file_is_plain_safetensors_with_kerass_names_and_shapes()
+    {
+        var (model, optimizer) = Trained(1);
+        using (model)
+        using (optimizer)
+        {
+            Checkpoint.Save(PathOf("a.safetensors"), model, optimizer);
+            var (tensors, metadata) = SafeTensors.ReadWithMetadata(PathOf("a.safetensors"));
+
+            Assert.Equal([3, 3, 1, 32], tensors["conv2d.kernel"].Shape);
+            Assert.Equal([26, 26, 32], tensors["p_re_lu.alpha"].Shape);
+            Assert.Equal([1600, 256], tensors["dense.kernel"].Shape);
+            Assert.Equal([26, 26, 32], tensors["optimizer.m.p_re_lu.alpha"].Shape);
+            Assert.Equal("adam", metadata["optimizer"]);
+            Assert.Equal("1", metadata["iterations"]);
+            Assert.Equal("StudyPRelu", metadata["model"]);
+        }
+    }
+
+    [Fact]
+    public void Loading_into_a_model_of_another_shape_is_a_clear_error_and_changes_nothing()
+    {
+        var (model, optimizer) = Trained(1);
+        using (model)
+        using (optimizer)
+        {
+            Checkpoint.Save(PathOf("prelu.safetensors"), model, optimizer);
+            using var channelWise = new StudyPReluChannelWise(_backend, 8);
+            channelWise.Initialize(5);
+            var before = _backend.ToArray(channelWise.ParameterArena);
+
+            var error = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(PathOf("prelu.safetensors"), channelWise));
+
+            Assert.Equal("p_re_lu.alpha", error.Tensor);
+            Assert.Contains("shape [26, 26, 32] in the file, the model's is [1, 1, 32]", error.Message, StringComparison.Ordinal);
+            Assert.Equal(before, _backend.ToArray(channelWise.ParameterArena));
+
+            using var relu = new StudyRelu(_backend, 8);
+            var extra = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(PathOf("prelu.safetensors"), relu));
+            Assert.Contains("is not a parameter of StudyRelu", extra.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("bad header")]
+    [InlineData("wrong dtype")]
+    public void A_damaged_checkpoint_is_a_clear_error(string damage)
+    {
+        var (model, optimizer) = Trained(1);
+        using (model)
+        using (optimizer)
+        {
+            var path = PathOf("damaged.safetensors");
+            Checkpoint.Save(path, model);
+            var bytes = File.ReadAllBytes(path);
+            int headerLength = (int)BitConverter.ToUInt64(bytes, 0);
+            switch (damage)
+            {
+                case "truncated":
+                    bytes = bytes[..(bytes.Length / 2)];
+                    break;
+                case "bad header":
+                    bytes[8] = (byte)'x'; // the header's opening brace
+                    break;
+                default:
+                    var header = System.Text.Encoding.UTF8.GetString(bytes, 8, headerLength).Replace("\"F32\"", "\"F64\"", StringComparison.Ordinal);
+                    System.Text.Encoding.UTF8.GetBytes(header).CopyTo(bytes, 8);
+                    break;
+            }
+            File.WriteAllBytes(path, bytes);
+
+            var error = Assert.Throws<SafeTensorsFormatException>(() => Checkpoint.Load(path, model));
+
+            Assert.StartsWith(path, error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_crash_between_writing_and_renaming_leaves_the_previous_checkpoint_intact()
+    {
+        var (model, optimizer) = Trained(1);
+        using (model)
+        using (optimizer)
+        {
+            var path = PathOf("checkpoint.safetensors");
+            Checkpoint.Save(path, model, optimizer);
+            var good = File.ReadAllBytes(path);
+            optimizer.Step(model); // the model moves on
+
+            Assert.Throws<IOException>(() => Checkpoint.Save(path, model, optimizer, beforeRename: () => throw new IOException("simulated crash")));
+
+            Assert.Equal(good, File.ReadAllBytes(path));
+            Assert.Single(Directory.GetFiles(_folder));
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using Prelu.Data;
+using Prelu.Kernels;
+using Prelu.Mnist.Models;
+using Prelu.Native.Backends;
+using Prelu.Optimizers;
+using Prelu.Training;
+
+namespace Prelu.Mnist.Tests;
+
+/// <summary>Loads (and on a new machine fetches) MNIST once for the training tests.</summary>
+public sealed class MnistFixture : IAsyncLifetime
+{
+    public MnistDataset Mnist { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Mnist = await MnistDataset.LoadOrFetchAsync(DataFolders.DefaultMnistFolder());
+
+    public Task DisposeAsync() => Task.CompletedTask;
+}
+
+[CollectionDefinition(Name)]
+public sealed class MnistCollection : ICollectionFixture<MnistFixture>
+{
+    public const string Name = "MNIST";
+}
+
+/// <summary>Short real-MNIST training runs of the study's model on the C kernels (the full study is the app's job).</summary>
+[Collection(MnistCollection.Name)]
+public sealed class TrainingTests(MnistFixture fixture)
+{
+    private readonly MnistDataset _mnist = fixture.Mnist;
+
+    [Fact]
+    public void One_epoch_on_2000_images_learns_far_above_chance_on_images_it_did_not_see()
+    {
+        using var backend = new NativeBackend();
+        using var model = new StudyPRelu(backend, 250);
+        model.Initialize(1);
+        using var trainer = new Trainer(model, new Adam());
+        var observer = new RecordingObserver();
+
+        var history = trainer.Fit(_mnist.Train.Slice(0, 2000), new FitOptions(Epochs: 1, BatchSize: 250, Seed: 1), observer);
+        var (testLoss, testAccuracy) = trainer.Evaluate(_mnist.Test.Slice(0, 2000), 250);
+
+        Assert.Single(history.Epochs);
+        Assert.True(testAccuracy > 0.6, $"test accuracy {testAccuracy} after one epoch on 2,000 images (chance is 0.1)");
+        Assert.True(testLoss < 1.5, $"test loss {testLoss}");
+        Assert.True(history.Epochs[0].Loss < 2.3, $"training loss {history.Epochs[0].Loss}");
+        Assert.Equal(8, observer.Batches.Max());
+        Assert.Equal(1, observer.EpochsCompleted);
+    }
+
+    [Fact]
+    public void The_same_seed_twice_gives_the_same_history_to_the_last_bit()
+    {
+        History Train()
+        {
+            using var backend = new NativeBackend();
+            using var model = new StudyPRelu25(backend, 100);
+            model.Initialize(7);
+            using var trainer = new Trainer(model, new Adam());
+            return trainer.Fit(_mnist.Train.Slice(0, 1000), new FitOptions(Epochs: 2, BatchSize: 100, ValidationSplit: 0.2, Seed: 3));
+        }
+
+        var first = Train().Epochs.Select(e => (e.Loss, e.Accuracy, e.ValidationLoss, e.ValidationAccuracy)).ToList();
+        var second = Train().Epochs.Select(e => (e.Loss, e.Accuracy, e.ValidationLoss, e.ValidationAccuracy)).ToList();
+
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public void Validation_holds_out_the_last_fraction_and_a_short_last_batch_counts()
+    {
+        using var backend = new NativeBackend();
+        using var model = new StudyRelu(backend, 64);
+        model.Initialize(2);
+        using var trainer = new Trainer(model, new Adam());
+        var observer = new RecordingObserver();
+
+        // 500 images, 20% held out: 400 trained in batches of 64 (six full, one of 16).
+        var history = trainer.Fit(_mnist.Train.Slice(0, 500), new FitOptions(Epochs: 1, BatchSize: 64, ValidationSplit: 0.2, Seed: 1), observer);
+
+        Assert.Equal(7, observer.Batches.Max());
+        var (valLoss, valAccuracy) = trainer.Evaluate(_mnist.Train.Slice(400, 100), 64);
+        Assert.Equal(valLoss, history.Epochs[0].ValidationLoss!.Value, 5);
+        Assert.Equal(valAccuracy, history.Epochs[0].ValidationAccuracy!.Value, 5);
+    }
+
+    [Fact]
+    public void Predict_gives_probabilities_that_agree_with_evaluate()
+    {
+        using var backend = new NativeBackend();
+        using var model = new StudyRelu(backend, 100);
+        model.Initialize(4);
+        using var trainer = new Trainer(model, new Adam());
+        trainer.Fit(_mnist.Train.Slice(0, 1000), new FitOptions(Epochs: 1, BatchSize: 100, Seed: 1));
+        var test = _mnist.Test.Slice(0, 250);
+
+        var probabilities = trainer.Predict(test, 100);
+        var (_, accuracy) = trainer.Evaluate(test, 100);
+
+        var labels = test.Labels.ToArray();
+        int correct = Enumerable.Range(0, test.Count).Count(i =>
+        {
+            var row = probabilities.AsSpan(i * 10, 10);
+            int best = 0;
+            for (int k = 1; k < 10; k++)
+                best = row[k] > row[best] ? k : best;
+            return best == labels[i];
+        });
+        Assert.Equal(accuracy, correct / 250.0, 6);
+        Assert.All(Enumerable.Range(0, test.Count), i => Assert.Equal(1.0, probabilities.AsSpan(i * 10, 10).ToArray().Sum(), 4));
+    }
+
+    [Fact]
+    public void Data_that_does_not_fit_the_model_is_refused()
+    {
+        using var backend = new NativeBackend();
+        using var model = new StudyRelu(backend, 10);
+        using var trainer = new Trainer(model, new Adam());
+        var wrong = new LabeledImages(new byte[2 * 16], new byte[2], 4, 4, 1, 10);
+
+        Assert.Throws<ArgumentException>(() => trainer.Fit(wrong, new FitOptions(1, 10)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => trainer.Fit(_mnist.Train.Slice(0, 100), new FitOptions(1, 11)));
+    }
+
+    private sealed class RecordingObserver : ITrainingObserver
+    {
+        public List<int> Batches { get; } = [];
+        public int EpochsCompleted { get; private set; }
+
+        public void EpochStarted(int epoch, int epochs, int batches)
+        {
+        }
+
+        public void BatchCompleted(int epoch, int batch, int batches, double loss, double accuracy, double imagesPerSecond) => Batches.Add(batch);
+
+        public void EpochCompleted(EpochMetrics metrics) => EpochsCompleted++;
+    }
+}
