@@ -16,7 +16,7 @@
 
 #define MR 6
 #define NR 16
-#define KC 256
+#define KC 512
 
 static inline int K(min_int)(int a, int b) { return a < b ? a : b; }
 
@@ -119,6 +119,68 @@ static void K(gemm_parallel)(int M, int N, int Kd, const float *A, long ars, lon
 
 /* ---- Activations --------------------------------------------------------------------------------- */
 
+/* PReLU over a row whose alphas are contiguous, as compares and blends: no branch (a branch on the
+ * sign of z mispredicts half the time on real activations). GCC does not if-convert these loops, so
+ * the AVX2 build spells them out. */
+static inline void K(prelu_row)(const float *restrict z, const float *restrict a, float *restrict y, int count) {
+    int i = 0;
+#ifdef PRELU_AVX2
+    const __m256 zero = _mm256_setzero_ps();
+    for (; i + 8 <= count; i += 8) {
+        __m256 zi = _mm256_loadu_ps(z + i);
+        __m256 negative = _mm256_mul_ps(_mm256_loadu_ps(a + i), zi);
+        _mm256_storeu_ps(y + i, _mm256_blendv_ps(negative, zi, _mm256_cmp_ps(zi, zero, _CMP_GT_OQ)));
+    }
+#endif
+    for (; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : a[i] * z[i];
+}
+
+/* Its backward: da += (z > 0 ? 0 : z * g); g = z > 0 ? g : a * g. */
+static inline void K(prelu_row_backward)(const float *restrict z, const float *restrict a, float *restrict g,
+                                         float *restrict da, int count) {
+    int i = 0;
+#ifdef PRELU_AVX2
+    const __m256 zero = _mm256_setzero_ps();
+    for (; i + 8 <= count; i += 8) {
+        __m256 zi = _mm256_loadu_ps(z + i), gi = _mm256_loadu_ps(g + i);
+        __m256 positive = _mm256_cmp_ps(zi, zero, _CMP_GT_OQ);
+        _mm256_storeu_ps(da + i, _mm256_add_ps(_mm256_loadu_ps(da + i), _mm256_blendv_ps(_mm256_mul_ps(zi, gi), zero, positive)));
+        _mm256_storeu_ps(g + i, _mm256_blendv_ps(_mm256_mul_ps(_mm256_loadu_ps(a + i), gi), gi, positive));
+    }
+#endif
+    for (; i < count; i++) {
+        float zi = z[i], gi = g[i];
+        if (zi > 0.0f) continue;
+        da[i] += zi * gi;
+        g[i] = a[i] * gi;
+    }
+}
+
+/* LeakyReLU and ReLU (slope 0) rows, the same way. */
+static inline void K(leaky_row)(const float *restrict z, float slope, float *restrict y, int count) {
+    int i = 0;
+#ifdef PRELU_AVX2
+    const __m256 zero = _mm256_setzero_ps(), s = _mm256_set1_ps(slope);
+    for (; i + 8 <= count; i += 8) {
+        __m256 zi = _mm256_loadu_ps(z + i);
+        _mm256_storeu_ps(y + i, _mm256_blendv_ps(_mm256_mul_ps(s, zi), zi, _mm256_cmp_ps(zi, zero, _CMP_GT_OQ)));
+    }
+#endif
+    for (; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : slope * z[i];
+}
+
+static inline void K(leaky_row_backward)(const float *restrict z, float slope, float *restrict g, int count) {
+    int i = 0;
+#ifdef PRELU_AVX2
+    const __m256 zero = _mm256_setzero_ps(), s = _mm256_set1_ps(slope);
+    for (; i + 8 <= count; i += 8) {
+        __m256 zi = _mm256_loadu_ps(z + i), gi = _mm256_loadu_ps(g + i);
+        _mm256_storeu_ps(g + i, _mm256_blendv_ps(_mm256_mul_ps(s, gi), gi, _mm256_cmp_ps(zi, zero, _CMP_GT_OQ)));
+    }
+#endif
+    for (; i < count; i++) g[i] = z[i] > 0.0f ? g[i] : slope * g[i];
+}
+
 static inline int K(alpha_index)(const prelu_activation *act, int feature) {
     switch (act->sharing) {
     case PRELU_ALPHA_PER_ELEMENT: return feature;
@@ -133,15 +195,16 @@ static inline void K(activate)(const prelu_activation *act, const float *alpha, 
                                float *y) {
     switch (act->kind) {
     case PRELU_RELU:
-        for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : 0.0f;
+        K(leaky_row)(z, 0.0f, y, count);
         break;
     case PRELU_LEAKY_RELU:
-        for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : act->leaky_alpha * z[i];
+        K(leaky_row)(z, act->leaky_alpha, y, count);
         break;
     case PRELU_PRELU:
         if (act->sharing == PRELU_ALPHA_PER_ELEMENT) {
-            const float *a = alpha + first;
-            for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : a[i] * z[i];
+            K(prelu_row)(z, alpha + first, y, count);
+        } else if (act->sharing == PRELU_ALPHA_CHANNEL_WISE && first % act->channels == 0 && count % act->channels == 0) {
+            for (int i = 0; i < count; i += act->channels) K(prelu_row)(z + i, alpha, y + i, act->channels);
         } else {
             for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : alpha[K(alpha_index)(act, first + i)] * z[i];
         }
@@ -157,21 +220,16 @@ static inline void K(activate_backward)(const prelu_activation *act, const float
                                         const float *z, float *g, float *dalpha) {
     switch (act->kind) {
     case PRELU_RELU:
-        for (int i = 0; i < count; i++) g[i] = z[i] > 0.0f ? g[i] : 0.0f;
+        K(leaky_row_backward)(z, 0.0f, g, count);
         break;
     case PRELU_LEAKY_RELU:
-        for (int i = 0; i < count; i++) g[i] = z[i] > 0.0f ? g[i] : act->leaky_alpha * g[i];
+        K(leaky_row_backward)(z, act->leaky_alpha, g, count);
         break;
     case PRELU_PRELU:
         if (act->sharing == PRELU_ALPHA_PER_ELEMENT) {
-            const float *a = alpha + first;
-            float *da = dalpha + first;
-            for (int i = 0; i < count; i++) {
-                float zi = z[i], gi = g[i];
-                int negative = zi <= 0.0f;
-                da[i] += negative ? zi * gi : 0.0f;
-                g[i] = negative ? a[i] * gi : gi;
-            }
+            K(prelu_row_backward)(z, alpha + first, g, dalpha + first, count);
+        } else if (act->sharing == PRELU_ALPHA_CHANNEL_WISE && first % act->channels == 0 && count % act->channels == 0) {
+            for (int i = 0; i < count; i += act->channels) K(prelu_row_backward)(z + i, alpha, g + i, dalpha, act->channels);
         } else {
             for (int i = 0; i < count; i++) {
                 if (z[i] <= 0.0f) {
@@ -200,10 +258,14 @@ static void K(im2col)(const prelu_conv2d_shape *s, const float *image, float *co
                 for (int kx = 0; kx < s->kernel_w; kx++) {
                     int ix = ox * s->stride_x - s->pad_left + kx;
                     float *dst = row + (ky * s->kernel_w + kx) * cin;
-                    if (iy < 0 || iy >= s->height || ix < 0 || ix >= s->width)
-                        memset(dst, 0, (size_t)cin * sizeof(float));
-                    else
-                        memcpy(dst, image + ((long)iy * s->width + ix) * cin, (size_t)cin * sizeof(float));
+                    /* Plain loops: with few channels (the first layer has one) a memcpy call per
+                     * window position costs more than the copy. */
+                    if (iy < 0 || iy >= s->height || ix < 0 || ix >= s->width) {
+                        for (int c = 0; c < cin; c++) dst[c] = 0.0f;
+                    } else {
+                        const float *src = image + ((long)iy * s->width + ix) * cin;
+                        for (int c = 0; c < cin; c++) dst[c] = src[c];
+                    }
                 }
             }
         }
@@ -352,21 +414,8 @@ static void K(dense_backward)(int32_t batch, int32_t inputs, int32_t units, cons
 
 /* ---- Max pooling ------------------------------------------------------------------------------------------ */
 
-static inline long K(pool_argmax)(const prelu_conv2d_shape *s, const float *image, int oy, int ox, int c) {
-    long best = -1;
-    for (int py = 0; py < s->kernel_h; py++) {
-        int iy = oy * s->stride_y - s->pad_top + py;
-        if (iy < 0 || iy >= s->height) continue;
-        for (int px = 0; px < s->kernel_w; px++) {
-            int ix = ox * s->stride_x - s->pad_left + px;
-            if (ix < 0 || ix >= s->width) continue;
-            long index = ((long)iy * s->width + ix) * s->in_channels + c;
-            if (best < 0 || image[index] > image[best]) best = index;
-        }
-    }
-    return best;
-}
-
+/* Pooling works on one output position at a time with the channels innermost (NHWC keeps them
+ * contiguous), so every loop runs over contiguous floats. Ties go to the first window position. */
 static void K(maxpool2d_forward)(const prelu_conv2d_shape *s, const float *input, float *y) {
     int ch = s->in_channels;
     long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
@@ -374,9 +423,26 @@ static void K(maxpool2d_forward)(const prelu_conv2d_shape *s, const float *input
     for (int n = 0; n < s->batch; n++) {
         const float *image = input + n * in_size;
         for (int oy = 0; oy < s->out_h; oy++)
-            for (int ox = 0; ox < s->out_w; ox++)
-                for (int c = 0; c < ch; c++)
-                    y[n * out_size + ((long)oy * s->out_w + ox) * ch + c] = image[K(pool_argmax)(s, image, oy, ox, c)];
+            for (int ox = 0; ox < s->out_w; ox++) {
+                float *out = y + n * out_size + ((long)oy * s->out_w + ox) * ch;
+                int first = 1;
+                for (int py = 0; py < s->kernel_h; py++) {
+                    int iy = oy * s->stride_y - s->pad_top + py;
+                    if (iy < 0 || iy >= s->height) continue;
+                    for (int px = 0; px < s->kernel_w; px++) {
+                        int ix = ox * s->stride_x - s->pad_left + px;
+                        if (ix < 0 || ix >= s->width) continue;
+                        const float *in = image + ((long)iy * s->width + ix) * ch;
+                        if (first) {
+                            for (int c = 0; c < ch; c++) out[c] = in[c];
+                            first = 0;
+                        } else {
+#pragma omp simd
+                            for (int c = 0; c < ch; c++) out[c] = in[c] > out[c] ? in[c] : out[c];
+                        }
+                    }
+                }
+            }
     }
 }
 
@@ -388,10 +454,38 @@ static void K(maxpool2d_backward)(const prelu_conv2d_shape *s, const float *inpu
         const float *image = input + n * in_size;
         float *dimage = dx + n * in_size;
         memset(dimage, 0, (size_t)in_size * sizeof(float));
+        float *best = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)2 * ch);
+        int32_t *where = (int32_t *)(best + ch);
         for (int oy = 0; oy < s->out_h; oy++)
-            for (int ox = 0; ox < s->out_w; ox++)
-                for (int c = 0; c < ch; c++)
-                    dimage[K(pool_argmax)(s, image, oy, ox, c)] += dy[n * out_size + ((long)oy * s->out_w + ox) * ch + c];
+            for (int ox = 0; ox < s->out_w; ox++) {
+                int first = 1;
+                for (int py = 0; py < s->kernel_h; py++) {
+                    int iy = oy * s->stride_y - s->pad_top + py;
+                    if (iy < 0 || iy >= s->height) continue;
+                    for (int px = 0; px < s->kernel_w; px++) {
+                        int ix = ox * s->stride_x - s->pad_left + px;
+                        if (ix < 0 || ix >= s->width) continue;
+                        int32_t offset = (iy * s->width + ix) * ch;
+                        const float *in = image + offset;
+                        if (first) {
+                            for (int c = 0; c < ch; c++) {
+                                best[c] = in[c];
+                                where[c] = offset + c;
+                            }
+                            first = 0;
+                        } else {
+#pragma omp simd
+                            for (int c = 0; c < ch; c++) {
+                                int better = in[c] > best[c];
+                                best[c] = better ? in[c] : best[c];
+                                where[c] = better ? offset + c : where[c];
+                            }
+                        }
+                    }
+                }
+                const float *g = dy + n * out_size + ((long)oy * s->out_w + ox) * ch;
+                for (int c = 0; c < ch; c++) dimage[where[c]] += g[c];
+            }
     }
 }
 
