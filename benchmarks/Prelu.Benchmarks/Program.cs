@@ -1,5 +1,11 @@
 using BenchmarkDotNet.Running;
+using Prelu.Benchmarks;
 
-// Pick benchmarks with --filter, e.g.:
-//   dotnet run -c Release --project benchmarks/Prelu.Benchmarks -- --filter '*Mnist*' --job short
+// Two ways in:
+//   step [--threads N] [--steps N]   times training steps of the study's models back to back (the figure
+//                                     benchmarks/tools/compare-with-pytorch.sh sets beside PyTorch's)
+//   anything else                     BenchmarkDotNet, e.g. --filter '*Perf_Kernels*' --job short
+if (args.Length > 0 && args[0] == "step")
+    return StepTiming.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -75,10 +75,49 @@ static void K(block_6x16)(int kc, const float *A, long ars, long acs, const floa
     _mm256_storeu_ps(C + 4 * ldc, c40); _mm256_storeu_ps(C + 4 * ldc + 8, c41);
     _mm256_storeu_ps(C + 5 * ldc, c50); _mm256_storeu_ps(C + 5 * ldc + 8, c51);
 }
+
+/* Fewer than 6 rows (the bottom edge of a matrix), full 16 columns: the same loop on mr rows. Called
+ * with a constant mr, so that the compiler unrolls it and keeps the accumulators in registers. */
+static inline __attribute__((always_inline)) void K(block_rows_x16)(const int mr, int kc, const float *A, long ars, long acs,
+                                                                    const float *B, long ldb, float *C, long ldc, int accumulate) {
+    __m256 c[MR][2];
+    for (int r = 0; r < mr; r++) {
+        c[r][0] = accumulate ? _mm256_loadu_ps(C + r * ldc) : _mm256_setzero_ps();
+        c[r][1] = accumulate ? _mm256_loadu_ps(C + r * ldc + 8) : _mm256_setzero_ps();
+    }
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_loadu_ps(B + p * ldb), b1 = _mm256_loadu_ps(B + p * ldb + 8);
+        for (int r = 0; r < mr; r++) {
+            __m256 a = _mm256_broadcast_ss(A + r * ars + p * acs);
+            c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
+            c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm256_storeu_ps(C + r * ldc, c[r][0]);
+        _mm256_storeu_ps(C + r * ldc + 8, c[r][1]);
+    }
+}
+
+static void K(block_edge_rows)(int mr, int kc, const float *A, long ars, long acs, const float *B, long ldb, float *C,
+                               long ldc, int accumulate) {
+    switch (mr) {
+    case 1: K(block_rows_x16)(1, kc, A, ars, acs, B, ldb, C, ldc, accumulate); break;
+    case 2: K(block_rows_x16)(2, kc, A, ars, acs, B, ldb, C, ldc, accumulate); break;
+    case 3: K(block_rows_x16)(3, kc, A, ars, acs, B, ldb, C, ldc, accumulate); break;
+    case 4: K(block_rows_x16)(4, kc, A, ars, acs, B, ldb, C, ldc, accumulate); break;
+    default: K(block_rows_x16)(5, kc, A, ars, acs, B, ldb, C, ldc, accumulate); break;
+    }
+}
 #else
 static void K(block_6x16)(int kc, const float *A, long ars, long acs, const float *B, long ldb, float *C, long ldc,
                           int accumulate) {
     K(block_edge)(MR, NR, kc, A, ars, acs, B, ldb, C, ldc, accumulate);
+}
+
+static void K(block_edge_rows)(int mr, int kc, const float *A, long ars, long acs, const float *B, long ldb, float *C,
+                               long ldc, int accumulate) {
+    K(block_edge)(mr, NR, kc, A, ars, acs, B, ldb, C, ldc, accumulate);
 }
 #endif
 
@@ -97,6 +136,8 @@ static void K(gemm)(int M, int N, int Kd, const float *A, long ars, long acs, co
                 float *c = C + i0 * ldc + j0;
                 if (mr == MR && nr == NR)
                     K(block_6x16)(kc, a, ars, acs, b, ldb, c, ldc, acc);
+                else if (nr == NR)
+                    K(block_edge_rows)(mr, kc, a, ars, acs, b, ldb, c, ldc, acc);
                 else
                     K(block_edge)(mr, nr, kc, a, ars, acs, b, ldb, c, ldc, acc);
             }
@@ -521,16 +562,22 @@ static void K(activation_backward)(int32_t batch, const prelu_activation *act, c
 }
 
 static void K(dropout_forward)(int64_t length, float rate, uint64_t seed, uint64_t step, const float *x, float *mask, float *y) {
-    float scale = 1.0f / (1.0f - rate);
-#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    /* Prelu.Reference.DropoutRandom, in 32-bit arithmetic so that the loop vectorises (vpmulld). */
+    const float scale = 1.0f / (1.0f - rate);
+    const uint32_t base = (uint32_t)seed * 0x9E3779B1u ^ (uint32_t)(seed >> 32) * 0x85EBCA77u ^
+                          (uint32_t)step * 0xC2B2AE3Du ^ (uint32_t)(step >> 32) * 0x27D4EB2Fu;
+#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
     for (int64_t i = 0; i < length; i++) {
-        uint64_t h = seed * 0x9E3779B97F4A7C15ULL ^ step * 0xC2B2AE3D27D4EB4FULL ^ (uint64_t)i * 0xD1B54A32D192ED03ULL;
-        h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
-        h ^= h >> 31;
-        float u = (float)(h >> 40) * (1.0f / 16777216.0f);
-        mask[i] = u >= rate ? scale : 0.0f;
-        y[i] = x[i] * mask[i];
+        uint32_t h = base ^ (uint32_t)i * 0x165667B1u;
+        h ^= h >> 16;
+        h *= 0x85EBCA6Bu;
+        h ^= h >> 13;
+        h *= 0xC2B2AE35u;
+        h ^= h >> 16;
+        float u = (float)(h >> 8) * (1.0f / 16777216.0f);
+        float keep = u >= rate ? scale : 0.0f;
+        mask[i] = keep;
+        y[i] = x[i] * keep;
     }
 }
 

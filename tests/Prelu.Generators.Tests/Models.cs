@@ -3,6 +3,7 @@ using Prelu;
 namespace Prelu.Generators.Tests;
 
 // The study's model, exactly as Keras declares it (per-element PReLU, alphas from zeros).
+#region readme: study-model
 [InputShape(28, 28, 1)]
 [Conv2D(32, 3)]
 [PReLU]
@@ -17,6 +18,7 @@ namespace Prelu.Generators.Tests;
 [PReLU]
 [Dense(10, Activation = "softmax")]
 public partial class StudyModel;
+#endregion
 
 // A plain multi-layer perceptron on flattened images.
 [InputShape(784)]

@@ -137,3 +137,28 @@ public sealed class TrainingTests(MnistFixture fixture)
         public void EpochCompleted(EpochMetrics metrics) => EpochsCompleted++;
     }
 }
+
+/// <summary>The study's configurations are the same network: PReLU with alphas at 0 is ReLU, step for step.</summary>
+public sealed class StudyModelTests
+{
+    [Fact]
+    public void PReLU_with_alphas_at_zero_gives_relus_gradients()
+    {
+        using var backend = new NativeBackend();
+        using var relu = new StudyRelu(backend, 16);
+        using var prelu = new StudyPRelu(backend, 16);
+        relu.Initialize(9);
+        prelu.Initialize(9); // the same seed draws the same kernels; PReLU's alphas start at 0
+        var random = new Random(3);
+        using var input = backend.Allocate(Enumerable.Range(0, 16 * 784).Select(_ => (float)random.NextDouble()).ToArray());
+        using var labels = backend.Allocate(Enumerable.Range(0, 160).Select(i => i % 10 == i / 10 % 10 ? 1f : 0f).ToArray());
+        using var metrics = backend.Allocate(2);
+
+        relu.ComputeGradients(input, labels, 16, step: 4, metrics);
+        prelu.ComputeGradients(input, labels, 16, step: 4, metrics);
+
+        foreach (var p in relu.Parameters)
+            Assert.Equal(relu.GetGradient(p.Name), prelu.GetGradient(p.Name));
+        Assert.Equal(new[] { 320, 21_632, 18_496, 7_744, 409_856, 256, 2_570 }.Sum(), prelu.ParameterCount);
+    }
+}

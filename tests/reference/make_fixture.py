@@ -83,15 +83,18 @@ def prelu(x, alpha):
 
 
 def dropout_uniform(seed, step, n):
-    """The C# DropoutRandom.Uniform: SplitMix64's finaliser over a mix of (seed, step, index)."""
+    """The C# DropoutRandom.Uniform: murmur3's 32-bit finaliser over a mix of (seed, step, index)."""
+    m = np.uint32
     with np.errstate(over="ignore"):
-        i = np.arange(n, dtype=np.uint64)
-        z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)) ^ (np.uint64(step) * np.uint64(0xC2B2AE3D27D4EB4F)) \
-            ^ (i * np.uint64(0xD1B54A32D192ED03))
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    return (z >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / (1 << 24))
+        base = (m(seed & 0xFFFFFFFF) * m(0x9E3779B1)) ^ (m(seed >> 32) * m(0x85EBCA77)) \
+            ^ (m(step & 0xFFFFFFFF) * m(0xC2B2AE3D)) ^ (m(step >> 32) * m(0x27D4EB2F))
+        h = base ^ (np.arange(n, dtype=np.uint32) * m(0x165667B1))
+        h ^= h >> m(16)
+        h *= m(0x85EBCA6B)
+        h ^= h >> m(13)
+        h *= m(0xC2B2AE35)
+        h ^= h >> m(16)
+    return (h >> m(8)).astype(np.float32) * np.float32(1.0 / (1 << 24))
 
 
 def dropout_mask(rate, seed, step, shape):

@@ -16,9 +16,10 @@ public static class Dropout
         if (!(rate >= 0f && rate < 1f))
             throw new ArgumentOutOfRangeException(nameof(rate), rate, "Dropout: rate must be in [0, 1)");
         T scale = T.One / (T.One - T.CreateChecked(rate));
+        uint @base = DropoutRandom.Base(seed, step);
         for (int i = 0; i < x.Length; i++)
         {
-            mask[i] = DropoutRandom.Uniform(seed, step, (ulong)i) >= rate ? scale : T.Zero;
+            mask[i] = DropoutRandom.Uniform(@base, (uint)i) >= rate ? scale : T.Zero;
             y[i] = x[i] * mask[i];
         }
     }
@@ -35,19 +36,27 @@ public static class Dropout
 
 /// <summary>
 /// The random numbers behind dropout masks: a counter-based hash of (seed, step, element), so that
-/// every backend (C with threads, OpenCL work-items) draws the very same mask in any order, and a run
-/// is reproducible to the bit.
+/// every backend (C with threads and SIMD, OpenCL work-items) draws the very same mask in any order,
+/// and a run is reproducible to the bit. 32-bit arithmetic (murmur3's finaliser) so that the C kernel
+/// vectorises it.
 /// </summary>
 public static class DropoutRandom
 {
+    /// <summary>What (seed, step) contribute, the same for every element of a mask.</summary>
+    public static uint Base(ulong seed, ulong step) =>
+        (uint)seed * 0x9E3779B1u ^ (uint)(seed >> 32) * 0x85EBCA77u ^ (uint)step * 0xC2B2AE3Du ^ (uint)(step >> 32) * 0x27D4EB2Fu;
+
     /// <summary>A float in [0, 1) with 24 random bits.</summary>
-    public static float Uniform(ulong seed, ulong step, ulong index)
+    public static float Uniform(ulong seed, ulong step, ulong index) => Uniform(Base(seed, step), (uint)index);
+
+    public static float Uniform(uint @base, uint index)
     {
-        ulong z = seed * 0x9E3779B97F4A7C15UL ^ step * 0xC2B2AE3D27D4EB4FUL ^ index * 0xD1B54A32D192ED03UL;
-        // SplitMix64's finaliser.
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        return (z >> 40) * (1f / (1 << 24));
+        uint h = @base ^ index * 0x165667B1u;
+        h ^= h >> 16;
+        h *= 0x85EBCA6Bu;
+        h ^= h >> 13;
+        h *= 0xC2B2AE35u;
+        h ^= h >> 16;
+        return (h >> 8) * (1f / (1 << 24));
     }
 }
