@@ -72,7 +72,7 @@ root.SetAction(async (parse, cancellationToken) =>
         using var backend = BackendChoice.Create(parse.GetValue(backendOption)!, parse.GetValue(threadsOption), Console.WriteLine);
         var options = new StudyOptions(parse.GetValue(runsOption)!, parse.GetValue(epochsOption), parse.GetValue(batchOption),
             parse.GetValue(validationOption), parse.GetValue(seedOption), parse.GetValue(outputOption)!.FullName,
-            "scripts/study " + string.Join(' ', args));
+            ("scripts/study " + string.Join(' ', args)).TrimEnd());
         var results = StudyRunner.Run(backend, train == mnist.Train ? mnist : MnistDataset.WithTraining(mnist, train), options, cancellationToken);
         Reports.WriteJson(Path.Combine(options.OutputFolder, "results.json"), results);
         Reports.WriteMarkdown(Path.Combine(options.OutputFolder, "results.md"), results);
