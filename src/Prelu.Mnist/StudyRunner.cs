@@ -36,8 +36,8 @@ public static class StudyRunner
             Console.Write(model.Summary());
             using var optimizer = new Adam();
             using var trainer = new Trainer(model, optimizer);
-            var history = trainer.Fit(mnist.Train, new FitOptions(options.Epochs, options.BatchSize, options.ValidationSplit, Seed: options.Seed),
-                ConsoleProgress.ForThisConsole(), cancellationToken);
+            var history = ConsoleProgress.Show(observer => trainer.Fit(mnist.Train,
+                new FitOptions(options.Epochs, options.BatchSize, options.ValidationSplit, Seed: options.Seed), observer, cancellationToken));
             var (testLoss, testAccuracy) = trainer.Evaluate(mnist.Test, options.BatchSize);
             Console.WriteLine($"test loss {testLoss:F4}, test accuracy {testAccuracy:F4}");
 

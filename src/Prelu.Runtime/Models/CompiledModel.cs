@@ -125,6 +125,12 @@ public abstract class CompiledModel : IDisposable
         return Backend.ToArray(GradientArena.Slice(parameter.Offset, parameter.Length));
     }
 
+    private (DeviceBuffer Parameter, DeviceBuffer Gradient)[]? _views;
+
+    // Each parameter's view of the two arenas, made on first use: a step allocates nothing.
+    private (DeviceBuffer Parameter, DeviceBuffer Gradient)[] Views() => _views ??=
+        Parameters.Select(p => (ParameterArena.Slice(p.Offset, p.Length), GradientArena.Slice(p.Offset, p.Length))).ToArray();
+
     private ParameterInfo Find(string name) => Parameters.FirstOrDefault(p => p.Name == name)
         ?? throw new KeyNotFoundException($"{Name} has no parameter '{name}'; it has {string.Join(", ", Parameters.Select(p => p.Name))}");
 
@@ -140,23 +146,22 @@ public abstract class CompiledModel : IDisposable
         var (probabilities, logitsGrad) = LossBuffers(batchCount);
         Backend.SoftmaxCrossEntropy(batchCount, ClassCount, Logits(batchCount), labels, probabilities, logitsGrad, metrics);
         Backward(input, logitsGrad, batchCount);
-        foreach (var parameter in Parameters)
+        var views = Views();
+        for (int i = 0; i < views.Length; i++)
         {
-            if (parameter.Regularizer is { } regularizer)
-            {
-                Backend.AddRegularizer(regularizer, ParameterArena.Slice(parameter.Offset, parameter.Length),
-                    GradientArena.Slice(parameter.Offset, parameter.Length), metrics, batchCount);
-            }
+            if (Parameters[i].Regularizer is { } regularizer)
+                Backend.AddRegularizer(regularizer, views[i].Parameter, views[i].Gradient, metrics, batchCount);
         }
     }
 
     /// <summary>Applies every parameter's constraint (after an optimizer update).</summary>
     public void ApplyConstraints()
     {
-        foreach (var parameter in Parameters)
+        var views = Views();
+        for (int i = 0; i < views.Length; i++)
         {
-            if (parameter.Constraint is { } constraint)
-                Backend.ApplyConstraint(constraint, parameter.Shape, ParameterArena.Slice(parameter.Offset, parameter.Length));
+            if (Parameters[i].Constraint is { } constraint)
+                Backend.ApplyConstraint(constraint, Parameters[i].Shape, views[i].Parameter);
         }
     }
 

@@ -24,6 +24,7 @@ public sealed class Trainer : IDisposable
     private readonly CompiledModel _model;
     private readonly Optimizer _optimizer;
     private readonly DeviceBuffer _input, _labels, _metrics;
+    private readonly DeviceBuffer _fullInput, _fullLabels; // full-batch views, made once: a step allocates nothing
     private readonly float[] _hostPixels, _hostLabels, _hostMetrics = new float[MetricSlot.Count];
 
     public Trainer(CompiledModel model, Optimizer optimizer)
@@ -36,7 +37,14 @@ public sealed class Trainer : IDisposable
         _input = model.Backend.Allocate(_hostPixels.Length);
         _labels = model.Backend.Allocate(_hostLabels.Length);
         _metrics = model.Backend.Allocate(MetricSlot.Count);
+        _fullInput = _input.Slice(0, _input.Length);
+        _fullLabels = _labels.Slice(0, _labels.Length);
     }
+
+    // The device input and labels of a batch of `count`: the full-batch views, or (a last, shorter batch) new ones.
+    private (DeviceBuffer Input, DeviceBuffer Labels) Batch(int count) => count == _model.MaxBatchSize
+        ? (_fullInput, _fullLabels)
+        : (_input.Slice(0, count * _model.InputLength), _labels.Slice(0, count * _model.ClassCount));
 
     public CompiledModel Model => _model;
     public Optimizer Optimizer => _optimizer;
@@ -67,8 +75,8 @@ public sealed class Trainer : IDisposable
                 int count = Math.Min(options.BatchSize, train.Count - start);
                 Upload(train, order.AsSpan(start, count));
                 // Dropout masks depend on the global step, so every batch of every epoch draws its own.
-                _model.ComputeGradients(_input.Slice(0, count * _model.InputLength), _labels.Slice(0, count * _model.ClassCount),
-                    count, (ulong)_optimizer.Iterations + 1, _metrics);
+                var (input, labels) = Batch(count);
+                _model.ComputeGradients(input, labels, count, (ulong)_optimizer.Iterations + 1, _metrics);
                 _optimizer.Step(_model);
                 if (observer is not null && (clock.Elapsed - lastReport >= interval || b == batches - 1))
                 {
@@ -102,7 +110,8 @@ public sealed class Trainer : IDisposable
             for (int i = 0; i < count; i++)
                 indices[i] = start + i;
             Upload(data, indices.AsSpan(0, count));
-            _model.Evaluate(_input.Slice(0, count * _model.InputLength), _labels.Slice(0, count * _model.ClassCount), count, _metrics);
+            var (input, labels) = Batch(count);
+            _model.Evaluate(input, labels, count, _metrics);
         }
         return ReadMetrics(data.Count);
     }
@@ -121,7 +130,7 @@ public sealed class Trainer : IDisposable
                 indices[i] = start + i;
             Upload(data, indices.AsSpan(0, count));
             var output = device.Slice(0, count * _model.ClassCount);
-            _model.Predict(_input.Slice(0, count * _model.InputLength), count, output);
+            _model.Predict(Batch(count).Input, count, output);
             _model.Backend.Download(output, probabilities.AsSpan(start * _model.ClassCount, count * _model.ClassCount));
         }
         return probabilities;
