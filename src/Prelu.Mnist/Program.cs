@@ -62,7 +62,7 @@ root.SetAction(async (parse, cancellationToken) =>
     try
     {
         Console.WriteLine($"Prelu MNIST study, data folder {folder}");
-        await new MnistFetcher { Log = Console.WriteLine }.EnsureFilesAsync(folder, cancellationToken);
+        await new MnistFetcher { Log = Console.WriteLine, Progress = new FetchProgress() }.EnsureFilesAsync(folder, cancellationToken);
         var clock = Stopwatch.StartNew();
         var mnist = MnistDataset.Load(folder);
         Console.WriteLine($"Loaded {mnist.Train.Count:N0} training and {mnist.Test.Count:N0} test images in {clock.Elapsed.TotalMilliseconds:F0} ms");
