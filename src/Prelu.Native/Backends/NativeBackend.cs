@@ -54,7 +54,8 @@ public sealed unsafe class NativeBackend : Backend
 
     private static float* P(DeviceBuffer buffer) => ((NativeBuffer)buffer).Pointer;
 
-    private static float* P(DeviceBuffer? buffer, bool optional) => buffer is null ? null : ((NativeBuffer)buffer).Pointer;
+    // An optional buffer: NULL when absent, which the C kernels read as "none".
+    private static float* Opt(DeviceBuffer? buffer) => buffer is null ? null : ((NativeBuffer)buffer).Pointer;
 
     private static Span<float> S(DeviceBuffer buffer) => new(P(buffer), buffer.Length);
 
@@ -119,7 +120,7 @@ public sealed unsafe class NativeBackend : Backend
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.Filters, map);
-            NativeMethods.Conv2DForward(&s, &act, P(input), P(kernel), P(bias, true), P(alpha, true), P(preActivation, true), P(output));
+            NativeMethods.Conv2DForward(&s, &act, P(input), P(kernel), Opt(bias), Opt(alpha), Opt(preActivation), P(output));
         }
     }
 
@@ -131,8 +132,8 @@ public sealed unsafe class NativeBackend : Backend
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.Filters, map);
-            NativeMethods.Conv2DBackward(&s, &act, P(input), P(kernel), P(alpha, true), P(preActivation, true), P(outputGrad),
-                P(inputGrad, true), P(kernelGrad), P(biasGrad, true), P(alphaGrad, true));
+            NativeMethods.Conv2DBackward(&s, &act, P(input), P(kernel), Opt(alpha), Opt(preActivation), P(outputGrad),
+                Opt(inputGrad), P(kernelGrad), Opt(biasGrad), Opt(alphaGrad));
         }
     }
 
@@ -154,8 +155,8 @@ public sealed unsafe class NativeBackend : Backend
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.Units, map);
-            NativeMethods.DenseForward(shape.Batch, shape.Inputs, shape.Units, &act, P(input), P(kernel), P(bias, true), P(alpha, true),
-                P(preActivation, true), P(output));
+            NativeMethods.DenseForward(shape.Batch, shape.Inputs, shape.Units, &act, P(input), P(kernel), Opt(bias), Opt(alpha),
+                Opt(preActivation), P(output));
         }
     }
 
@@ -166,8 +167,8 @@ public sealed unsafe class NativeBackend : Backend
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.Units, map);
-            NativeMethods.DenseBackward(shape.Batch, shape.Inputs, shape.Units, &act, P(input), P(kernel), P(alpha, true), P(preActivation, true),
-                P(outputGrad), P(inputGrad, true), P(kernelGrad), P(biasGrad, true), P(alphaGrad, true));
+            NativeMethods.DenseBackward(shape.Batch, shape.Inputs, shape.Units, &act, P(input), P(kernel), Opt(alpha), Opt(preActivation),
+                P(outputGrad), Opt(inputGrad), P(kernelGrad), Opt(biasGrad), Opt(alphaGrad));
         }
     }
 
@@ -178,7 +179,7 @@ public sealed unsafe class NativeBackend : Backend
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, x.Length / batch, map);
-            NativeMethods.ActivationForward(batch, &act, P(x), P(alpha, true), P(y));
+            NativeMethods.ActivationForward(batch, &act, P(x), Opt(alpha), P(y));
         }
     }
 
@@ -188,7 +189,7 @@ public sealed unsafe class NativeBackend : Backend
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, x.Length / batch, map);
-            NativeMethods.ActivationBackward(batch, &act, P(x), P(alpha, true), P(dy), P(dx, true), P(alphaGrad, true));
+            NativeMethods.ActivationBackward(batch, &act, P(x), Opt(alpha), P(dy), Opt(dx), Opt(alphaGrad));
         }
     }
 
@@ -200,13 +201,13 @@ public sealed unsafe class NativeBackend : Backend
 
     protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
         DeviceBuffer? logitsGrad, DeviceBuffer? metrics) =>
-        NativeMethods.SoftmaxCrossEntropy(batch, classes, P(logits), P(labels, true), P(probabilities), P(logitsGrad, true), P(metrics, true));
+        NativeMethods.SoftmaxCrossEntropy(batch, classes, P(logits), Opt(labels), P(probabilities), Opt(logitsGrad), Opt(metrics));
 
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>
         NativeMethods.Adam(param.Length, settings.StepSize(step), settings.Beta1, settings.Beta2, settings.Epsilon, P(param), P(grad), P(m), P(v));
 
     protected override void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity) =>
-        NativeMethods.Sgd(param.Length, settings.LearningRate, settings.Momentum, settings.Nesterov ? 1 : 0, P(param), P(grad), P(velocity, true));
+        NativeMethods.Sgd(param.Length, settings.LearningRate, settings.Momentum, settings.Nesterov ? 1 : 0, P(param), P(grad), Opt(velocity));
 
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight) =>
         NativeMethods.Regularizer(param.Length, regularizer.L1, regularizer.L2, P(param), P(grad), P(metrics), lossWeight);

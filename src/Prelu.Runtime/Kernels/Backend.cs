@@ -253,8 +253,7 @@ public abstract class Backend : IDisposable
         DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
     {
         const string op = "softmax cross-entropy";
-        Reference.Check.Positive(op, nameof(batch), batch);
-        Reference.Check.Positive(op, nameof(classes), classes);
+        ShapeChecks.Positive(op, (nameof(batch), batch), (nameof(classes), classes));
         int length = batch * classes;
         Lengths(op, (logits, nameof(logits), length), (probabilities, nameof(probabilities), length));
         Optional(op, labels, nameof(labels), length);
