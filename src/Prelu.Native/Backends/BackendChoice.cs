@@ -1,17 +1,20 @@
 using Prelu.Backends;
 using Prelu.Kernels;
 using Prelu.Native.Interop;
+using Prelu.Native.OpenCL;
 
 namespace Prelu.Native.Backends;
 
-/// <summary>Picks the backend a program runs on: by name, or automatically (the C library when it loads, else managed).</summary>
+/// <summary>Picks the backend a program runs on: by name, or automatically (an OpenCL GPU, else the C library, else managed).</summary>
 public static class BackendChoice
 {
-    public static IReadOnlyList<string> Names { get; } = ["auto", "native", "managed"];
+    public static IReadOnlyList<string> Names { get; } = ["auto", "opencl", "native", "managed"];
 
     /// <summary>
-    /// Creates the named backend. "auto" takes the native C library when it loads and says why when it
-    /// falls back to managed; <paramref name="log"/> receives that line and the choice.
+    /// Creates the named backend. "auto" takes an OpenCL GPU when there is one, else the native C library
+    /// when it loads, else managed, and says why it passed each over; <paramref name="log"/> receives those
+    /// lines and the choice. "opencl" takes the device PRELU_OPENCL_DEVICE names (default: the first GPU,
+    /// else the first device, such as PoCL on a CPU).
     /// </summary>
     public static Backend Create(string name, int threads, Action<string>? log = null)
     {
@@ -20,11 +23,29 @@ public static class BackendChoice
             case "managed":
                 log?.Invoke("backend: managed (plain C#, the reference)");
                 return new ManagedBackend();
+            case "opencl":
+                var opencl = OpenClBackend.Create();
+                log?.Invoke($"backend: {opencl.Name}");
+                return opencl;
             case "native":
                 var native = new NativeBackend(threads);
                 log?.Invoke($"backend: native ({PreluNativeLibrary.Describe()})");
                 return native;
             case "auto":
+                var gpu = OpenClDevices.All().FirstOrDefault(d => d.IsGpu);
+                if (gpu is not null)
+                {
+                    try
+                    {
+                        var backend = new OpenClBackend(gpu);
+                        log?.Invoke($"backend: {backend.Name}");
+                        return backend;
+                    }
+                    catch (ClException e)
+                    {
+                        log?.Invoke($"The OpenCL GPU {gpu.Name} could not be used ({e.Message}); trying the native library.");
+                    }
+                }
                 if (PreluNativeLibrary.TryEnsureLoaded(out var failure))
                     return Create("native", threads, log);
                 log?.Invoke($"The native kernel library is unavailable, so the managed backend is used instead.{Environment.NewLine}{failure.Message}");

@@ -1,0 +1,100 @@
+using Prelu.Native.OpenCL;
+using Prelu.Tests.Shared;
+
+namespace Prelu.Native.Tests;
+
+// The OpenCL kernels against PyTorch and against the managed reference, on the device OpenClDevices
+// picks (PoCL on a CPU in CI; PRELU_OPENCL_DEVICE chooses another). Without an OpenCL device these
+// tests fail and say so: CI installs PoCL, so there they must run.
+
+public sealed class OpenClBackendConformanceTests() : BackendConformanceTests(OpenClBackend.Create());
+
+public sealed class OpenClBackendAgreementTests() : BackendAgreementTests(OpenClBackend.Create());
+
+public sealed class OpenClDeviceTests
+{
+    [Fact]
+    public void A_device_is_found_and_named()
+    {
+        var devices = OpenClDevices.All();
+        Assert.True(devices.Count > 0, "no OpenCL device: install pocl-opencl-icd (scripts/test does, as root)");
+        using var backend = OpenClBackend.Create();
+        Assert.StartsWith("opencl (", backend.Name, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_choice_that_names_no_device_says_which_there_are()
+    {
+        Assert.Null(OpenClDevices.Choose("42", out var reason));
+        Assert.Contains("names no device", reason, StringComparison.Ordinal);
+        var error = Assert.Throws<InvalidOperationException>(() => OpenClBackend.Create("no-such-device"));
+        Assert.Contains("No OpenCL backend", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CL_errors_name_the_call_and_the_error()
+    {
+        var error = new ClException("clCreateBuffer", -61);
+        Assert.Equal("OpenCL clCreateBuffer failed with CL_INVALID_BUFFER_SIZE (-61)", error.Message);
+    }
+}
+
+/// <summary>Thousands of steps allocate and free device buffers and run every kind of kernel: the process's memory stays flat.</summary>
+public sealed class OpenClLeakTests
+{
+    [Fact]
+    public void Three_thousand_steps_leave_the_process_memory_flat()
+    {
+        using var backend = OpenClBackend.Create();
+        var conv = new Prelu.Kernels.Conv2DShape(2, 8, 8, 2, 4, 3, 3);
+        var pool = new Prelu.Kernels.Pool2DShape(2, 6, 6, 4, 2, 2);
+        var dense = new Prelu.Kernels.DenseShape(2, 36, 3);
+        var prelu = Prelu.Kernels.FusedActivation.Parametric(new Prelu.Kernels.PReluShape(2, [6, 6, 4], [1, 2]));
+        using var x = backend.Allocate(Det.Floats(conv.InputLength, 1));
+        using var k = backend.Allocate(Det.Floats(conv.KernelLength, 2));
+        using var alpha = backend.Allocate(Det.Floats(4, 3, 0, 0.5));
+        using var dk = backend.Allocate(conv.KernelLength);
+        using var dalpha = backend.Allocate(4);
+        using var dw = backend.Allocate(dense.KernelLength);
+        using var w = backend.Allocate(Det.Floats(dense.KernelLength, 4));
+        using var labels = backend.Allocate(Det.OneHot(2, 3));
+        using var metrics = backend.Allocate(2);
+        using var m = backend.Allocate(dense.KernelLength);
+        using var v = backend.Allocate(dense.KernelLength);
+
+        void Step(int i)
+        {
+            // Fresh buffers every step, as a careless caller would make them: each must be released.
+            using var z = backend.Allocate(conv.OutputLength);
+            using var y = backend.Allocate(conv.OutputLength);
+            using var p = backend.Allocate(pool.OutputLength);
+            using var logits = backend.Allocate(dense.OutputLength);
+            using var probabilities = backend.Allocate(dense.OutputLength);
+            using var dlogits = backend.Allocate(dense.OutputLength);
+            using var dp = backend.Allocate(pool.OutputLength);
+            using var dy = backend.Allocate(conv.OutputLength);
+            backend.Conv2DForward(conv, prelu, x, k, null, alpha, z, y);
+            backend.MaxPool2DForward(pool, y, p);
+            backend.DenseForward(dense, Prelu.Kernels.FusedActivation.Linear, p, w, null, null, null, logits);
+            backend.SoftmaxCrossEntropy(2, 3, logits, labels, probabilities, dlogits, metrics);
+            backend.DenseBackward(dense, Prelu.Kernels.FusedActivation.Linear, p, w, null, null, dlogits, dp, dw, null, null);
+            backend.MaxPool2DBackward(pool, y, dp, dy);
+            backend.Conv2DBackward(conv, prelu, x, k, alpha, z, dy, null, dk, null, dalpha);
+            backend.AdamUpdate(new Prelu.Kernels.AdamSettings(), i + 1, w, dw, m, v);
+        }
+
+        for (int i = 0; i < 300; i++)
+            Step(i);
+        backend.Synchronize();
+        GC.Collect();
+        long before = Environment.WorkingSet;
+        for (int i = 300; i < 3000; i++)
+            Step(i);
+        backend.Synchronize();
+        GC.Collect();
+        long grown = Environment.WorkingSet - before;
+
+        Assert.True(grown < 16 << 20, $"the working set grew by {grown / 1024:N0} KB over 2,700 steps");
+        Assert.True(backend.ToArray(metrics)[1] > 0);
+    }
+}
