@@ -27,11 +27,12 @@ var dataOption = new Option<DirectoryInfo?>("--data")
     Description = $"Folder with the four MNIST files (default: ${DataFolders.MnistEnvironmentVariable}, else {DataFolders.DefaultMnistFolder()})",
 };
 var outputOption = new Option<DirectoryInfo>("--output") { Description = "Where results, plots and checkpoints go", DefaultValueFactory = _ => new DirectoryInfo("results") };
+var checkOption = new Option<string?>("--check-backend") { Description = "Only compare one training step on this backend with the managed reference, and exit" };
 var trainImagesOption = new Option<int>("--train-images") { Description = "Use only the first N training images (0: all 60,000); for quick looks", DefaultValueFactory = _ => 0 };
 
 var root = new RootCommand("Prelu MNIST study: PReLU against ReLU with a small ConvNet, as the Keras study ran it")
 {
-    runsOption, epochsOption, batchOption, validationOption, seedOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption,
+    runsOption, epochsOption, batchOption, validationOption, seedOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption, checkOption,
 };
 root.SetAction(async (parse, cancellationToken) =>
 {
@@ -66,6 +67,11 @@ root.SetAction(async (parse, cancellationToken) =>
         var clock = Stopwatch.StartNew();
         var mnist = MnistDataset.Load(folder);
         Console.WriteLine($"Loaded {mnist.Train.Count:N0} training and {mnist.Test.Count:N0} test images in {clock.Elapsed.TotalMilliseconds:F0} ms");
+        if (parse.GetValue(checkOption) is { } check)
+        {
+            using var checkedBackend = BackendChoice.Create(check, parse.GetValue(threadsOption), Console.WriteLine);
+            return BackendCheck.Run(checkedBackend, mnist);
+        }
         int trainImages = parse.GetValue(trainImagesOption);
         var train = trainImages > 0 ? mnist.Train.Slice(0, Math.Min(trainImages, mnist.Train.Count)) : mnist.Train;
 
@@ -82,6 +88,7 @@ root.SetAction(async (parse, cancellationToken) =>
         return 0;
     }
     catch (Exception e) when (e is MnistUnavailableException or IdxFormatException or FileNotFoundException or NativeLibraryUnavailableException
+        or Prelu.Native.OpenCL.ClException or InvalidOperationException
         or SafeTensorsFormatException or CheckpointMismatchException)
     {
         Console.Error.WriteLine(e.Message);

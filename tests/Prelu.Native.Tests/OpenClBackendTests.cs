@@ -11,6 +11,11 @@ public sealed class OpenClBackendConformanceTests() : BackendConformanceTests(Op
 
 public sealed class OpenClBackendAgreementTests() : BackendAgreementTests(OpenClBackend.Create());
 
+// It changes PRELU_OPENCL_CACHE for the process: nothing else runs beside it.
+[CollectionDefinition(nameof(OpenClDeviceTests), DisableParallelization = true)]
+public sealed class OpenClSettings;
+
+[Collection(nameof(OpenClDeviceTests))]
 public sealed class OpenClDeviceTests
 {
     [Fact]
@@ -29,6 +34,32 @@ public sealed class OpenClDeviceTests
         Assert.Contains("names no device", reason, StringComparison.Ordinal);
         var error = Assert.Throws<InvalidOperationException>(() => OpenClBackend.Create("no-such-device"));
         Assert.Contains("No OpenCL backend", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_built_kernels_are_cached_on_disk_and_used_again()
+    {
+        var folder = Directory.CreateTempSubdirectory("prelu-opencl-cache-").FullName;
+        var before = Environment.GetEnvironmentVariable("PRELU_OPENCL_CACHE");
+        Environment.SetEnvironmentVariable("PRELU_OPENCL_CACHE", folder);
+        try
+        {
+            using (var first = OpenClBackend.Create())
+                Assert.False(first.ProgramFromCache);
+            Assert.Single(Directory.GetFiles(folder, "*.bin"));
+
+            using var second = OpenClBackend.Create();
+            Assert.True(second.ProgramFromCache);
+            using var x = second.Allocate([-1f, 2f]);
+            using var y = second.Allocate(2);
+            second.ActivationForward(Prelu.Kernels.FusedActivation.Relu, x, null, y);
+            Assert.Equal([0f, 2f], second.ToArray(y));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PRELU_OPENCL_CACHE", before);
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]

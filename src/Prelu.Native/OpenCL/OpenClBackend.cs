@@ -47,11 +47,38 @@ public sealed unsafe class OpenClBackend : Backend
 
     public override string Name => $"opencl ({Device.Name})";
 
+    /// <summary>Where built programs are kept: $PRELU_OPENCL_CACHE, else ~/.cache/prelu/opencl.</summary>
+    public static string CacheFolder =>
+        Environment.GetEnvironmentVariable("PRELU_OPENCL_CACHE") is { Length: > 0 } folder ? folder
+        : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg)
+            ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "prelu", "opencl");
+
+    /// <summary>Whether the last program came from the on-disk cache (for tests and logs).</summary>
+    public bool ProgramFromCache { get; private set; }
+
+    // The kernels, built for this device: from the cache when a binary for this device, driver and source
+    // is there, else from source (and the binary is then cached, written to a temporary file and renamed).
     private nint BuildProgram(nint device)
     {
         using var stream = typeof(OpenClBackend).Assembly.GetManifestResourceStream("Prelu.Native.OpenCL.prelu.cl")
             ?? throw new InvalidOperationException("the OpenCL kernels (prelu.cl) are not embedded in Prelu.Native");
         var source = new StreamReader(stream).ReadToEnd();
+        const string options = "-cl-std=CL1.2";
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n",
+            Device.PlatformName, Device.Name, OpenClDevices.DeviceText(_cl, device, DeviceInfo.DriverVersion), options, source))));
+        var cached = Path.Combine(CacheFolder, key + ".bin");
+        if (File.Exists(cached) && TryBuildFromBinary(device, File.ReadAllBytes(cached), options) is { } fromCache)
+        {
+            ProgramFromCache = true;
+            return fromCache;
+        }
+        var program = BuildFromSource(device, source, options);
+        TryCache(program, cached);
+        return program;
+    }
+
+    private nint BuildFromSource(nint device, string source, string options)
+    {
         var bytes = Encoding.UTF8.GetBytes(source);
         int error;
         nint program;
@@ -62,9 +89,7 @@ public sealed unsafe class OpenClBackend : Backend
             program = _cl.CreateProgramWithSource(_context, 1, &texts, &length, &error);
         }
         ClException.Check(error, "clCreateProgramWithSource");
-        var options = Encoding.UTF8.GetBytes("-cl-std=CL1.2\0");
-        fixed (byte* o = options)
-            error = _cl.BuildProgram(program, 1, &device, o, default, null);
+        error = Build(program, device, options);
         if (error != 0)
         {
             nuint size = 0;
@@ -76,6 +101,61 @@ public sealed unsafe class OpenClBackend : Backend
             throw new ClException("clBuildProgram(prelu.cl)", error, Encoding.UTF8.GetString(log).TrimEnd('\0'));
         }
         return program;
+    }
+
+    private nint? TryBuildFromBinary(nint device, byte[] binary, string options)
+    {
+        int error, status;
+        nint program;
+        fixed (byte* b = binary)
+        {
+            byte* binaries = b;
+            nuint length = (nuint)binary.Length;
+            program = _cl.CreateProgramWithBinary(_context, 1, &device, &length, &binaries, &status, &error);
+        }
+        if (error != 0 || status != 0)
+            return null; // a stale or foreign binary: build from source instead
+        if (Build(program, device, options) != 0)
+        {
+            _cl.ReleaseProgram(program);
+            return null;
+        }
+        return program;
+    }
+
+    private int Build(nint program, nint device, string options)
+    {
+        var bytes = Encoding.UTF8.GetBytes(options + "\0");
+        fixed (byte* o = bytes)
+            return _cl.BuildProgram(program, 1, &device, o, default, null);
+    }
+
+    private void TryCache(nint program, string path)
+    {
+        try
+        {
+            nuint size = 0;
+            if (_cl.GetProgramInfo(program, ProgramInfo.BinarySizes, (nuint)sizeof(nuint), &size, null) != 0 || size == 0)
+                return;
+            var binary = new byte[size];
+            fixed (byte* b = binary)
+            {
+                byte* binaries = b;
+                if (_cl.GetProgramInfo(program, ProgramInfo.Binaries, (nuint)sizeof(nint), &binaries, null) != 0)
+                    return;
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temporary = $"{path}.{Environment.ProcessId}.tmp";
+            File.WriteAllBytes(temporary, binary);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (IOException)
+        {
+            // The cache only saves time; a folder that cannot be written costs a build next time, nothing more.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
     }
 
     // ---- Buffers: a cl_mem and an offset in floats ------------------------------------------------------------

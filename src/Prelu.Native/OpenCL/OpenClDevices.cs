@@ -96,7 +96,7 @@ public static unsafe class OpenClDevices
         return Encoding.UTF8.GetString(bytes).TrimEnd('\0');
     }
 
-    private static string DeviceText(CL cl, nint device, DeviceInfo info)
+    internal static string DeviceText(CL cl, nint device, DeviceInfo info)
     {
         nuint size = 0;
         ClException.Check(cl.GetDeviceInfo(device, info, 0, null, &size), "clGetDeviceInfo");
