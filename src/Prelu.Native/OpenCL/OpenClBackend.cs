@@ -253,21 +253,29 @@ public sealed unsafe class OpenClBackend : Backend
             _index = 0;
         }
 
+        // The call's name is built only when it failed: a launch allocates nothing.
+        private void Set(nuint size, void* value)
+        {
+            int code = _backend._cl.SetKernelArg(_kernel, _index++, size, value);
+            if (code != 0)
+                throw new ClException($"clSetKernelArg({_name}, argument {_index - 1})", code);
+        }
+
         public Launch Int(int value)
         {
-            ClException.Check(_backend._cl.SetKernelArg(_kernel, _index++, sizeof(int), &value), $"clSetKernelArg({_name}, {_index - 1})");
+            Set(sizeof(int), &value);
             return this;
         }
 
         public Launch UInt(uint value)
         {
-            ClException.Check(_backend._cl.SetKernelArg(_kernel, _index++, sizeof(uint), &value), $"clSetKernelArg({_name}, {_index - 1})");
+            Set(sizeof(uint), &value);
             return this;
         }
 
         public Launch Float(float value)
         {
-            ClException.Check(_backend._cl.SetKernelArg(_kernel, _index++, sizeof(float), &value), $"clSetKernelArg({_name}, {_index - 1})");
+            Set(sizeof(float), &value);
             return this;
         }
 
@@ -276,7 +284,7 @@ public sealed unsafe class OpenClBackend : Backend
         {
             var b = B(buffer ?? _backend._dummy);
             nint memory = b.Memory;
-            ClException.Check(_backend._cl.SetKernelArg(_kernel, _index++, (nuint)sizeof(nint), &memory), $"clSetKernelArg({_name}, {_index - 1})");
+            Set((nuint)sizeof(nint), &memory);
             return Int(b.Offset);
         }
 
@@ -284,7 +292,7 @@ public sealed unsafe class OpenClBackend : Backend
         public Launch Memory(DeviceBuffer buffer)
         {
             nint memory = B(buffer).Memory;
-            ClException.Check(_backend._cl.SetKernelArg(_kernel, _index++, (nuint)sizeof(nint), &memory), $"clSetKernelArg({_name}, {_index - 1})");
+            Set((nuint)sizeof(nint), &memory);
             return this;
         }
 
@@ -293,7 +301,9 @@ public sealed unsafe class OpenClBackend : Backend
             if (global <= 0)
                 return;
             nuint size = (nuint)global;
-            ClException.Check(_backend._cl.EnqueueNdrangeKernel(_backend._queue, _kernel, 1, null, &size, null, 0, null, null), $"clEnqueueNDRangeKernel({_name})");
+            int code = _backend._cl.EnqueueNdrangeKernel(_backend._queue, _kernel, 1, null, &size, null, 0, null, null);
+            if (code != 0)
+                throw new ClException($"clEnqueueNDRangeKernel({_name})", code);
         }
     }
 
