@@ -71,9 +71,10 @@ public sealed class OpenClDeviceTests
 }
 
 /// <summary>
-/// Thousands of steps allocate and free device buffers and run every kind of kernel: the process's
-/// memory stays flat. It runs alone (the working set is the whole process's), and compares the two
-/// halves of the run: a leak grows in both, warm-up and other noise do not.
+/// Thousands of steps allocate and free device buffers and run every kind of kernel: every cl_mem is
+/// released (counted exactly), and the process's memory stays flat (the working set, which the GC and
+/// the driver's allocator move by a few megabytes either way, so the bound is loose: a leaked buffer
+/// per step would cost far more). It runs alone: the working set is the whole process's.
 /// </summary>
 [Collection(nameof(OpenClDeviceTests))]
 public sealed class OpenClLeakTests
@@ -129,11 +130,11 @@ public sealed class OpenClLeakTests
             return Environment.WorkingSet;
         }
         long warm = Measure(0, 1000);
-        long middle = Measure(1000, 2000);
-        long end = Measure(2000, 3000);
+        int buffers = backend.LiveBuffers; // after warm-up: the backend's own scratch exists by now
+        long end = Measure(1000, 3000);
 
-        // Eight buffers a step: a leak of even one small cl_mem per step would add megabytes per thousand steps.
-        Assert.True(end - middle < 4 << 20, $"the working set grew by {(end - middle) / 1024:N0} KB over steps 2,000 to 3,000 (by {(middle - warm) / 1024:N0} KB over 1,000 to 2,000)");
+        Assert.Equal(buffers, backend.LiveBuffers);
+        Assert.True(end - warm < 32 << 20, $"the working set grew by {(end - warm) / 1024:N0} KB over steps 1,000 to 3,000");
         Assert.True(backend.ToArray(metrics)[1] > 0);
     }
 }

@@ -16,11 +16,16 @@ namespace Prelu.Native.OpenCL;
 public sealed unsafe class OpenClBackend : Backend
 {
     private readonly CL _cl;
-    private readonly nint _context, _queue, _program;
-    private readonly Dictionary<string, nint> _kernels = [];
+    private readonly nint _context, _queue, _device;
+    private readonly Dictionary<string, nint> _programs = [];   // by the -D defines of a layer shape ("" for any shape)
+    private readonly Dictionary<(string Defines, string Name), nint> _kernels = [];
     private readonly DeviceBuffer _dummy;
     private DeviceBuffer? _rows;
     private bool _disposed;
+    private int _liveBuffers;
+
+    /// <summary>cl_mem objects this backend holds now (allocated and not yet disposed): what a leak test watches.</summary>
+    public int LiveBuffers => Volatile.Read(ref _liveBuffers);
 
     /// <summary>Creates a backend on <paramref name="device"/>.</summary>
     /// <exception cref="ClException">A CL call failed; the kernels' build log is in the message.</exception>
@@ -34,7 +39,8 @@ public sealed unsafe class OpenClBackend : Backend
         ClException.Check(error, "clCreateContext");
         _queue = _cl.CreateCommandQueue(_context, id, CommandQueueProperties.None, &error);
         ClException.Check(error, "clCreateCommandQueue");
-        _program = BuildProgram(id);
+        _device = id;
+        _programs[""] = BuildProgram(id, "");
         _dummy = AllocateCore(1);
     }
 
@@ -53,23 +59,23 @@ public sealed unsafe class OpenClBackend : Backend
         : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg)
             ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "prelu", "opencl");
 
-    /// <summary>Whether the last program came from the on-disk cache (for tests and logs).</summary>
+    /// <summary>Whether the shape-generic program came from the on-disk cache (for tests and logs).</summary>
     public bool ProgramFromCache { get; private set; }
 
     // The kernels, built for this device: from the cache when a binary for this device, driver and source
     // is there, else from source (and the binary is then cached, written to a temporary file and renamed).
-    private nint BuildProgram(nint device)
+    private nint BuildProgram(nint device, string defines)
     {
         using var stream = typeof(OpenClBackend).Assembly.GetManifestResourceStream("Prelu.Native.OpenCL.prelu.cl")
             ?? throw new InvalidOperationException("the OpenCL kernels (prelu.cl) are not embedded in Prelu.Native");
         var source = new StreamReader(stream).ReadToEnd();
-        const string options = "-cl-std=CL1.2";
+        string options = ("-cl-std=CL1.2 " + defines).Trim();
         var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n",
             Device.PlatformName, Device.Name, OpenClDevices.DeviceText(_cl, device, DeviceInfo.DriverVersion), options, source))));
         var cached = Path.Combine(CacheFolder, key + ".bin");
         if (File.Exists(cached) && TryBuildFromBinary(device, File.ReadAllBytes(cached), options) is { } fromCache)
         {
-            ProgramFromCache = true;
+            ProgramFromCache |= defines.Length == 0;
             return fromCache;
         }
         var program = BuildFromSource(device, source, options);
@@ -169,8 +175,11 @@ public sealed unsafe class OpenClBackend : Backend
 
         protected override void Free()
         {
-            if (owns)
-                ((OpenClBackend)Owner)._cl.ReleaseMemObject(Memory);
+            if (!owns)
+                return;
+            var backend = (OpenClBackend)Owner;
+            ClException.Check(backend._cl.ReleaseMemObject(Memory), "clReleaseMemObject");
+            Interlocked.Decrement(ref backend._liveBuffers);
         }
     }
 
@@ -182,6 +191,7 @@ public sealed unsafe class OpenClBackend : Backend
         var memory = _cl.CreateBuffer(_context, MemFlags.ReadWrite, (nuint)Math.Max(length, 1) * sizeof(float), null, &error);
         ClException.Check(error, "clCreateBuffer");
         var buffer = new ClBuffer(this, memory, 0, length, owns: true);
+        Interlocked.Increment(ref _liveBuffers);
         FillCore(buffer, 0f);
         return buffer;
     }
@@ -225,17 +235,30 @@ public sealed unsafe class OpenClBackend : Backend
 
     // ---- Launching kernels -----------------------------------------------------------------------------------
 
-    private nint Kernel(string name)
+    // A kernel from the program built for these defines (a layer shape), built on first use.
+    private nint Kernel(string name, string defines)
     {
-        if (_kernels.TryGetValue(name, out var kernel))
+        if (_kernels.TryGetValue((defines, name), out var kernel))
             return kernel;
+        if (!_programs.TryGetValue(defines, out var program))
+            program = _programs[defines] = BuildProgram(_device, defines);
         var bytes = Encoding.UTF8.GetBytes(name + "\0");
         int error;
         fixed (byte* n = bytes)
-            kernel = _cl.CreateKernel(_program, n, &error);
+            kernel = _cl.CreateKernel(program, n, &error);
         ClException.Check(error, $"clCreateKernel({name})");
-        return _kernels[name] = kernel;
+        return _kernels[(defines, name)] = kernel;
     }
+
+    private static string Defines(in Conv2DShape s) =>
+        $"-D S_CONV -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.InChannels} -D S_F={s.Filters} -D S_KH={s.KernelHeight} " +
+        $"-D S_KW={s.KernelWidth} -D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}";
+
+    private static string Defines(in Pool2DShape s) =>
+        $"-D S_POOL -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.Channels} -D S_KH={s.PoolHeight} -D S_KW={s.PoolWidth} " +
+        $"-D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}";
+
+    private static string Defines(in DenseShape s) => $"-D S_DENSE -D S_B={s.Batch} -D S_I={s.Inputs} -D S_U={s.Units}";
 
     /// <summary>Sets a kernel's arguments in order and runs it over <paramref name="global"/> work-items.</summary>
     private ref struct Launch
@@ -245,11 +268,11 @@ public sealed unsafe class OpenClBackend : Backend
         private readonly string _name;
         private uint _index;
 
-        public Launch(OpenClBackend backend, string name)
+        public Launch(OpenClBackend backend, string name, string defines)
         {
             _backend = backend;
             _name = name;
-            _kernel = backend.Kernel(name);
+            _kernel = backend.Kernel(name, defines);
             _index = 0;
         }
 
@@ -307,7 +330,7 @@ public sealed unsafe class OpenClBackend : Backend
         }
     }
 
-    private Launch Run(string name) => new(this, name);
+    private Launch Run(string name, string defines = "") => new(this, name, defines);
 
     private static Launch Conv(Launch launch, in Conv2DShape s) => launch.Int(s.Batch).Int(s.Height).Int(s.Width).Int(s.InChannels).Int(s.Filters)
         .Int(s.KernelHeight).Int(s.KernelWidth).Int(s.StrideY).Int(s.StrideX).Int(s.PadTop).Int(s.PadLeft).Int(s.OutHeight).Int(s.OutWidth);
@@ -344,7 +367,7 @@ public sealed unsafe class OpenClBackend : Backend
             OnHost([input, kernel, bias, alpha], [preActivation, output], (m, h) => m.Conv2DForward(s, activation, h[0]!, h[1]!, h[2], h[3], h[4], h[5]!));
             return;
         }
-        Conv(Run("conv_forward"), shape).Buffer(input).Buffer(kernel).Buffer(bias).Int(bias is null ? 0 : 1)
+        Conv(Run("conv_forward", Defines(shape)), shape).Buffer(input).Buffer(kernel).Buffer(bias).Int(bias is null ? 0 : 1)
             .Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels).Buffer(alpha)
             .Buffer(preActivation).Int(preActivation is null ? 0 : 1).Buffer(output).Run(shape.OutputLength);
     }
@@ -361,11 +384,11 @@ public sealed unsafe class OpenClBackend : Backend
             return;
         }
         EpilogueBackward(activation, shape.Batch, shape.OutputLength / shape.Batch, preActivation, alpha, outputGrad, alphaGrad);
-        Conv(Run("conv_backward_kernel"), shape).Buffer(input).Buffer(outputGrad).Buffer(kernelGrad).Run(shape.KernelLength);
+        Conv(Run("conv_backward_kernel", Defines(shape)), shape).Buffer(input).Buffer(outputGrad).Buffer(kernelGrad).Run(shape.KernelLength);
         if (biasGrad is not null)
             Run("bias_grad").Int(shape.Batch * shape.OutHeight * shape.OutWidth).Int(shape.Filters).Buffer(outputGrad).Buffer(biasGrad).Run(shape.Filters);
         if (inputGrad is not null)
-            Conv(Run("conv_backward_input"), shape).Buffer(kernel).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
+            Conv(Run("conv_backward_input", Defines(shape)), shape).Buffer(kernel).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
     }
 
     // dL/dy -> dL/dz in place, the alpha gradient first (it needs dL/dy).
@@ -384,10 +407,10 @@ public sealed unsafe class OpenClBackend : Backend
     }
 
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
-        Pool(Run("maxpool_forward"), shape).Buffer(input).Buffer(output).Run(shape.OutputLength);
+        Pool(Run("maxpool_forward", Defines(shape)), shape).Buffer(input).Buffer(output).Run(shape.OutputLength);
 
     protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
-        Pool(Run("maxpool_backward"), shape).Buffer(input).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
+        Pool(Run("maxpool_backward", Defines(shape)), shape).Buffer(input).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
 
     protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
@@ -398,7 +421,7 @@ public sealed unsafe class OpenClBackend : Backend
             OnHost([input, kernel, bias, alpha], [preActivation, output], (m, h) => m.DenseForward(s, activation, h[0]!, h[1]!, h[2], h[3], h[4], h[5]!));
             return;
         }
-        Run("dense_forward").Int(shape.Batch).Int(shape.Inputs).Int(shape.Units).Buffer(input).Buffer(kernel).Buffer(bias).Int(bias is null ? 0 : 1)
+        Run("dense_forward", Defines(shape)).Int(shape.Batch).Int(shape.Inputs).Int(shape.Units).Buffer(input).Buffer(kernel).Buffer(bias).Int(bias is null ? 0 : 1)
             .Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels).Buffer(alpha)
             .Buffer(preActivation).Int(preActivation is null ? 0 : 1).Buffer(output).Run(shape.OutputLength);
     }
@@ -415,11 +438,11 @@ public sealed unsafe class OpenClBackend : Backend
             return;
         }
         EpilogueBackward(activation, shape.Batch, shape.Units, preActivation, alpha, outputGrad, alphaGrad);
-        Run("dense_backward_kernel").Int(shape.Batch).Int(shape.Inputs).Int(shape.Units).Buffer(input).Buffer(outputGrad).Buffer(kernelGrad).Run(shape.KernelLength);
+        Run("dense_backward_kernel", Defines(shape)).Int(shape.Batch).Int(shape.Inputs).Int(shape.Units).Buffer(input).Buffer(outputGrad).Buffer(kernelGrad).Run(shape.KernelLength);
         if (biasGrad is not null)
             Run("bias_grad").Int(shape.Batch).Int(shape.Units).Buffer(outputGrad).Buffer(biasGrad).Run(shape.Units);
         if (inputGrad is not null)
-            Run("dense_backward_input").Int(shape.Batch).Int(shape.Inputs).Int(shape.Units).Buffer(kernel).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
+            Run("dense_backward_input", Defines(shape)).Int(shape.Batch).Int(shape.Inputs).Int(shape.Units).Buffer(kernel).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
     }
 
     protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y)
@@ -519,7 +542,8 @@ public sealed unsafe class OpenClBackend : Backend
         _dummy.Dispose();
         foreach (var kernel in _kernels.Values)
             _cl.ReleaseKernel(kernel);
-        _cl.ReleaseProgram(_program);
+        foreach (var program in _programs.Values)
+            _cl.ReleaseProgram(program);
         _cl.ReleaseCommandQueue(_queue);
         _cl.ReleaseContext(_context);
         base.Dispose(disposing);

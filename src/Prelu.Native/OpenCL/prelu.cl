@@ -3,6 +3,26 @@
 // (pointer, offset in floats) pairs, so that slices of one arena need no sub-buffers. The same math as
 // src/Prelu.Runtime/Reference, which the tests hold this file to.
 
+// Shape-specialised builds: for each layer shape it meets (the generated code's constants), the host
+// builds this file again with -D S_CONV / S_POOL / S_DENSE and the sizes, and the kernels below replace
+// their size arguments with those constants, so that every loop bound is known to the compiler. Built
+// without the defines, the kernels use the arguments as passed (any shape).
+#ifdef S_CONV
+#define CONV_SHAPE() N = S_N; H = S_H; W = S_W; C = S_C; F = S_F; KH = S_KH; KW = S_KW; SY = S_SY; SX = S_SX; PT = S_PT; PL = S_PL; OH = S_OH; OW = S_OW;
+#else
+#define CONV_SHAPE()
+#endif
+#ifdef S_POOL
+#define POOL_SHAPE() N = S_N; H = S_H; W = S_W; C = S_C; KH = S_KH; KW = S_KW; SY = S_SY; SX = S_SX; PT = S_PT; PL = S_PL; OH = S_OH; OW = S_OW;
+#else
+#define POOL_SHAPE()
+#endif
+#ifdef S_DENSE
+#define DENSE_SHAPE() B = S_B; I = S_I; U = S_U;
+#else
+#define DENSE_SHAPE()
+#endif
+
 // Activation kinds and alpha sharing, as prelu.h numbers them.
 #define LINEAR 0
 #define RELU 1
@@ -26,6 +46,7 @@ __kernel void conv_forward(int N, int H, int W, int C, int F, int KH, int KW, in
                            __global const float *x, int xo, __global const float *k, int ko, __global const float *b, int bo, int has_bias,
                            int kind, float leaky, int sharing, int channels, __global const float *al, int alo,
                            __global float *z, int zo, int has_z, __global float *y, int yo) {
+    CONV_SHAPE()
     int i = get_global_id(0);
     int f = i % F, ox = i / F % OW, oy = i / F / OW % OH, n = i / F / OW / OH;
     float sum = has_bias ? b[bo + f] : 0.0f;
@@ -49,6 +70,7 @@ __kernel void conv_forward(int N, int H, int W, int C, int F, int KH, int KW, in
 // dinput (N, H, W, C) = sum over the outputs whose window holds it of dz * kernel.
 __kernel void conv_backward_input(int N, int H, int W, int C, int F, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
                                   __global const float *k, int ko, __global const float *dz, int dzo, __global float *dx, int dxo) {
+    CONV_SHAPE()
     int i = get_global_id(0);
     int c = i % C, ix = i / C % W, iy = i / C / W % H, n = i / C / W / H;
     float sum = 0.0f;
@@ -69,6 +91,7 @@ __kernel void conv_backward_input(int N, int H, int W, int C, int F, int KH, int
 // dkernel (KH, KW, C, F) = sum over the batch and the outputs of input * dz.
 __kernel void conv_backward_kernel(int N, int H, int W, int C, int F, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
                                    __global const float *x, int xo, __global const float *dz, int dzo, __global float *dk, int dko) {
+    CONV_SHAPE()
     int i = get_global_id(0);
     int f = i % F, c = i / F % C, kx = i / F / C % KW, ky = i / F / C / KW;
     float sum = 0.0f;
@@ -97,6 +120,7 @@ __kernel void bias_grad(int rows, int F, __global const float *dz, int dzo, __gl
 __kernel void dense_forward(int B, int I, int U, __global const float *x, int xo, __global const float *k, int ko,
                             __global const float *b, int bo, int has_bias, int kind, float leaky, int sharing, int channels,
                             __global const float *al, int alo, __global float *z, int zo, int has_z, __global float *y, int yo) {
+    DENSE_SHAPE()
     int i = get_global_id(0);
     int u = i % U, row = i / U;
     float sum = has_bias ? b[bo + u] : 0.0f;
@@ -108,6 +132,7 @@ __kernel void dense_forward(int B, int I, int U, __global const float *x, int xo
 
 __kernel void dense_backward_input(int B, int I, int U, __global const float *k, int ko, __global const float *dz, int dzo,
                                    __global float *dx, int dxo) {
+    DENSE_SHAPE()
     int i = get_global_id(0);
     int j = i % I, row = i / I;
     float sum = 0.0f;
@@ -117,6 +142,7 @@ __kernel void dense_backward_input(int B, int I, int U, __global const float *k,
 
 __kernel void dense_backward_kernel(int B, int I, int U, __global const float *x, int xo, __global const float *dz, int dzo,
                                     __global float *dk, int dko) {
+    DENSE_SHAPE()
     int i = get_global_id(0);
     int u = i % U, j = i / U;
     float sum = 0.0f;
@@ -177,6 +203,7 @@ inline int pool_argmax(int H, int W, int C, int KH, int KW, int SY, int SX, int 
 
 __kernel void maxpool_forward(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
                               __global const float *x, int xo, __global float *y, int yo) {
+    POOL_SHAPE()
     int i = get_global_id(0);
     int c = i % C, ox = i / C % OW, oy = i / C / OW % OH, n = i / C / OW / OH;
     int base = xo + n * H * W * C;
@@ -186,6 +213,7 @@ __kernel void maxpool_forward(int N, int H, int W, int C, int KH, int KW, int SY
 // Each input element gathers the gradient of every window it won.
 __kernel void maxpool_backward(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
                                __global const float *x, int xo, __global const float *dy, int dyo, __global float *dx, int dxo) {
+    POOL_SHAPE()
     int i = get_global_id(0);
     int c = i % C, ix = i / C % W, iy = i / C / W % H, n = i / C / W / H;
     int base = xo + n * H * W * C, self = (iy * W + ix) * C + c;
