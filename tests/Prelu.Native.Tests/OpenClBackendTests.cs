@@ -71,16 +71,19 @@ public sealed class OpenClDeviceTests
 }
 
 /// <summary>
-/// Thousands of steps allocate and free device buffers and run every kind of kernel: every cl_mem is
-/// released (counted exactly), and the process's memory stays flat (the working set, which the GC and
-/// the driver's allocator move by a few megabytes either way, so the bound is loose: a leaked buffer
-/// per step would cost far more). It runs alone: the working set is the whole process's.
+/// Ten thousand steps allocate and free device buffers and run every kind of kernel: every cl_mem is
+/// released (counted exactly), the managed heap stays flat, and so does the process's working set once
+/// the driver's own pools have grown to their working size (PoCL's settle within a few tens of
+/// thousands of launches, hence the long warm-up). PoCL's allocator still moves the working set by
+/// 10-25 MB either way from run to run, so that bound is loose (64 MB over 48,000 buffer allocations
+/// and 64,000 launches); the exact cl_mem count and the managed heap are the tight checks. It runs
+/// alone: the working set is the whole process's.
 /// </summary>
 [Collection(nameof(OpenClDeviceTests))]
 public sealed class OpenClLeakTests
 {
     [Fact]
-    public void Three_thousand_steps_leave_the_process_memory_flat()
+    public void Ten_thousand_steps_release_every_buffer_and_leave_the_process_memory_flat()
     {
         using var backend = OpenClBackend.Create();
         var conv = new Prelu.Kernels.Conv2DShape(2, 8, 8, 2, 4, 3, 3);
@@ -120,21 +123,22 @@ public sealed class OpenClLeakTests
             backend.AdamUpdate(new Prelu.Kernels.AdamSettings(), i + 1, w, dw, m, v);
         }
 
-        long Measure(int from, int to)
+        (long WorkingSet, long Managed) Measure(int from, int to)
         {
             for (int i = from; i < to; i++)
                 Step(i);
             backend.Synchronize();
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            return Environment.WorkingSet;
+            return (Environment.WorkingSet, GC.GetTotalMemory(forceFullCollection: true));
         }
-        long warm = Measure(0, 1000);
+        var warm = Measure(0, 4_000);
         int buffers = backend.LiveBuffers; // after warm-up: the backend's own scratch exists by now
-        long end = Measure(1000, 3000);
+        var end = Measure(4_000, 10_000);
 
         Assert.Equal(buffers, backend.LiveBuffers);
-        Assert.True(end - warm < 32 << 20, $"the working set grew by {(end - warm) / 1024:N0} KB over steps 1,000 to 3,000");
+        Assert.True(end.Managed - warm.Managed < 1 << 20, $"the managed heap grew by {(end.Managed - warm.Managed) / 1024:N0} KB over steps 4,000 to 10,000");
+        Assert.True(end.WorkingSet - warm.WorkingSet < 64 << 20, $"the working set grew by {(end.WorkingSet - warm.WorkingSet) / 1024:N0} KB over steps 4,000 to 10,000");
         Assert.True(backend.ToArray(metrics)[1] > 0);
     }
 }
