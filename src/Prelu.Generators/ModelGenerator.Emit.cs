@@ -162,18 +162,15 @@ public sealed partial class ModelGenerator
                     var buffer = layout.Buffers[name];
                     w.Line($"{name} = arena.Slice({buffer.Offset} * maxBatch, {buffer.Length} * batch);");
                 }
-                // Input gradients, last step first: a fresh slice of GradA or GradB, or (dropout,
-                // flatten) the very buffer of the output gradient.
-                string outputGrad = "LogitsGrad";
-                for (int i = plan.Steps.Count - 1; i >= 0; i--)
+                // Input gradients, last step first (an alias must follow what it aliases): a fresh slice of
+                // GradA or GradB, or (dropout, flatten) the very buffer of the output gradient.
+                foreach (var step in plan.Steps.Reverse())
                 {
-                    var step = plan.Steps[i];
                     if (!layout.InputGradSource.TryGetValue(step.Field, out var source))
-                        break;
+                        continue;
                     w.Line(step.Kind is StepKind.Dropout or StepKind.Flatten
-                        ? $"{step.Field}InputGrad = {outputGrad};"
+                        ? $"{step.Field}InputGrad = {layout.OutputGradOf[step.Field]};"
                         : $"{step.Field}InputGrad = {source}.Slice(0, {step.InputLength} * batch);");
-                    outputGrad = step.Field + "InputGrad";
                 }
             }
         }
@@ -231,10 +228,10 @@ public sealed partial class ModelGenerator
         {
             w.Line("var p = PlanFor(batchCount);");
             w.Line("var backend = Backend;");
-            string outputGrad = "logitsGrad";
             for (int i = plan.Steps.Count - 1; i >= 0; i--)
             {
                 var s = plan.Steps[i];
+                string outputGrad = layout.OutputGradOf[s.Field] is "LogitsGrad" ? "logitsGrad" : "p." + layout.OutputGradOf[s.Field];
                 string input = s.InputBuffer == "Input" ? "input" : "p." + s.InputBuffer;
                 string inputGrad = s.FirstTrainable ? "null" : $"p.{s.Field}InputGrad";
                 if (s.Kind != StepKind.Flatten)
@@ -266,7 +263,6 @@ public sealed partial class ModelGenerator
                     w.Line("// Nothing before this layer has parameters: backward ends here.");
                     break;
                 }
-                outputGrad = $"p.{s.Field}InputGrad";
             }
         }
     }

@@ -42,15 +42,17 @@ internal sealed class ArenaLayout
 
         // Backward, from the last step to the first trainable one: each step's dL/d(input) goes to the
         // gradient buffer its dL/d(output) is not in; dropout and flatten work in place.
-        string current = "LogitsGrad";
+        string current = "LogitsGrad", outputGrad = "LogitsGrad";
         for (int i = plan.Steps.Count - 1; i >= 0; i--)
         {
             var step = plan.Steps[i];
+            OutputGradOf[step.Field] = outputGrad;
             if (step.FirstTrainable)
                 break;
             string target = step.Kind is StepKind.Dropout or StepKind.Flatten ? current : current == "GradA" ? "GradB" : "GradA";
             InputGradSource[step.Field] = target;
             current = target;
+            outputGrad = step.Field + "InputGrad";
         }
     }
 
@@ -61,4 +63,7 @@ internal sealed class ArenaLayout
 
     /// <summary>For each step whose input gradient is needed: the buffer ("GradA", "GradB" or "LogitsGrad") that holds it.</summary>
     public Dictionary<string, string> InputGradSource { get; } = new();
+
+    /// <summary>For each step that backward visits: the Plan field that holds its dL/d(output) ("LogitsGrad" for the last).</summary>
+    public Dictionary<string, string> OutputGradOf { get; } = new();
 }

@@ -56,8 +56,7 @@ public sealed unsafe class OpenClBackend : Backend
     /// <summary>Where built programs are kept: $PRELU_OPENCL_CACHE, else ~/.cache/prelu/opencl.</summary>
     public static string CacheFolder =>
         Environment.GetEnvironmentVariable("PRELU_OPENCL_CACHE") is { Length: > 0 } folder ? folder
-        : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg)
-            ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "prelu", "opencl");
+        : Path.Combine(Prelu.Data.DataFolders.UserCacheFolder(), "prelu", "opencl");
 
     /// <summary>Whether the shape-generic program came from the on-disk cache (for tests and logs).</summary>
     public bool ProgramFromCache { get; private set; }
@@ -250,15 +249,28 @@ public sealed unsafe class OpenClBackend : Backend
         return _kernels[(defines, name)] = kernel;
     }
 
-    private static string Defines(in Conv2DShape s) =>
+    // The -D defines of each shape met, made once: a launch builds no string.
+    private readonly Dictionary<Conv2DShape, string> _convDefines = [];
+    private readonly Dictionary<Pool2DShape, string> _poolDefines = [];
+    private readonly Dictionary<DenseShape, string> _denseDefines = [];
+
+    private string Defines(in Conv2DShape s) =>
+        _convDefines.TryGetValue(s, out var defines) ? defines : _convDefines[s] = ConvDefines(s);
+
+    private string Defines(in Pool2DShape s) =>
+        _poolDefines.TryGetValue(s, out var defines) ? defines : _poolDefines[s] = PoolDefines(s);
+
+    private string Defines(in DenseShape s) =>
+        _denseDefines.TryGetValue(s, out var defines) ? defines : _denseDefines[s] = $"-D S_DENSE -D S_B={s.Batch} -D S_I={s.Inputs} -D S_U={s.Units}";
+
+    private static string ConvDefines(in Conv2DShape s) =>
         $"-D S_CONV -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.InChannels} -D S_F={s.Filters} -D S_KH={s.KernelHeight} " +
         $"-D S_KW={s.KernelWidth} -D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}";
 
-    private static string Defines(in Pool2DShape s) =>
+    private static string PoolDefines(in Pool2DShape s) =>
         $"-D S_POOL -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.Channels} -D S_KH={s.PoolHeight} -D S_KW={s.PoolWidth} " +
         $"-D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}";
 
-    private static string Defines(in DenseShape s) => $"-D S_DENSE -D S_B={s.Batch} -D S_I={s.Inputs} -D S_U={s.Units}";
 
     /// <summary>Sets a kernel's arguments in order and runs it over <paramref name="global"/> work-items.</summary>
     private ref struct Launch

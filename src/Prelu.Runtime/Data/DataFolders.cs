@@ -19,7 +19,8 @@ public static class DataFolders
         return Path.Combine(UserCacheFolder(), "prelu", "mnist");
     }
 
-    private static string UserCacheFolder()
+    /// <summary>The per-user cache folder Prelu keeps its caches under: <c>$XDG_CACHE_HOME</c>, <c>~/.cache</c>, or the local application data folder on Windows.</summary>
+    public static string UserCacheFolder()
     {
         if (OperatingSystem.IsWindows())
             return Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);

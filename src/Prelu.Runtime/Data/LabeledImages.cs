@@ -11,6 +11,13 @@ namespace Prelu.Data;
 public sealed class LabeledImages
 {
     public LabeledImages(ReadOnlyMemory<byte> pixels, ReadOnlyMemory<byte> labels, int height, int width, int channels, int classCount)
+        : this(pixels, labels, height, width, channels, classCount, checkLabels: true)
+    {
+    }
+
+    // A slice of a set already checked, or a set whose loader checked the labels with the file's name in
+    // the message, needs no second pass over its labels.
+    internal LabeledImages(ReadOnlyMemory<byte> pixels, ReadOnlyMemory<byte> labels, int height, int width, int channels, int classCount, bool checkLabels)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
@@ -21,10 +28,13 @@ public sealed class LabeledImages
             throw new ArgumentException(
                 $"{pixels.Length} pixels do not make {labels.Length} images of {height}x{width}x{channels}", nameof(pixels));
         }
-        foreach (var label in labels.Span)
+        if (checkLabels)
         {
-            if (label >= classCount)
-                throw new ArgumentException($"label {label} is not a class of {classCount}", nameof(labels));
+            foreach (var label in labels.Span)
+            {
+                if (label >= classCount)
+                    throw new ArgumentException($"label {label} is not a class of {classCount}", nameof(labels));
+            }
         }
         RawPixels = pixels;
         Labels = labels;
@@ -110,7 +120,7 @@ public sealed class LabeledImages
         ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Count);
         return new LabeledImages(
             RawPixels.Slice(start * PixelsPerImage, count * PixelsPerImage), Labels.Slice(start, count),
-            Height, Width, Channels, ClassCount);
+            Height, Width, Channels, ClassCount, checkLabels: false);
     }
 
     /// <summary>
