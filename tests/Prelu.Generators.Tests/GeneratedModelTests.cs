@@ -15,6 +15,7 @@ public sealed class GeneratedModelTests
     [InlineData(typeof(StridedCnn), (5 * 5 * 1 * 16 + 16) + (3 * 2 * 16 * 24 + 24) + (7 * 7 * 24 * 10 + 10))]
     [InlineData(typeof(ChannelPReluCnn), 320 + 32 + 18_496 + 64 + 409_856 + 1 + 2_570)]
     [InlineData(typeof(UnfusedPReluNet), 1 + 76 + 64 + 195)]
+    [InlineData(typeof(IrregularPReluNet), (3 * 3 * 1 * 16 + 16) + 6 * 16 + 3 + (3 * 3 * 16 * 3 + 3))]
     public void Parameter_counts_match_the_study_and_hand_counts(Type model, int expected)
     {
         using var backend = new ManagedBackend();
@@ -116,46 +117,7 @@ public sealed class GeneratedModelTests
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Predict(full, 5, fullProbabilities));
     }
 
-    public static TheoryData<Type> AllModels => new() { typeof(StudyModel), typeof(Mlp), typeof(ReluCnn), typeof(StridedCnn), typeof(ChannelPReluCnn), typeof(UnfusedPReluNet) };
-
-    // The study's model is left out: with its 27,000 ReLU-like units at initialisation (alphas 0),
-    // dropout and max-pooling, a float32 finite difference crosses too many kinks to converge at any
-    // step size; its backward is held to PyTorch and to the hand-wired step above instead.
-    public static TheoryData<Type> ModelsForFiniteDifferences => new() { typeof(Mlp), typeof(ReluCnn), typeof(StridedCnn), typeof(ChannelPReluCnn), typeof(UnfusedPReluNet) };
-
-    [Theory]
-    [MemberData(nameof(ModelsForFiniteDifferences))]
-    public void Backward_agrees_with_a_finite_difference_of_the_loss_along_a_random_direction(Type type)
-    {
-        using var backend = new ManagedBackend();
-        using var model = Create(type, backend, 3);
-        model.Initialize(11);
-        var (input, labels) = Batch(model, 3);
-        using var metrics = backend.Allocate(MetricSlot.Count);
-
-        model.ComputeGradients(input, labels, 3, step: 5, metrics);
-        var gradient = backend.ToArray(model.GradientArena);
-        var start = backend.ToArray(model.ParameterArena);
-        var direction = Det.Floats(start.Length, 99);
-        double analytic = 0;
-        for (int i = 0; i < start.Length; i++)
-            analytic += gradient[i] * (double)direction[i];
-
-        // The same dropout masks (same step) on both sides. In float32, across ReLU kinks and max-pool
-        // switches, the two agree to a few percent; a backward wired to the wrong buffer is off by far more.
-        const float epsilon = 1e-4f;
-        double Loss(float sign)
-        {
-            backend.Upload(start.Select((w, i) => w + sign * epsilon * direction[i]).ToArray(), model.ParameterArena);
-            backend.Fill(metrics, 0f);
-            model.ComputeGradients(input, labels, 3, step: 5, metrics);
-            return backend.ToArray(metrics)[MetricSlot.LossSum] / 3.0;
-        }
-        double numeric = (Loss(+1) - Loss(-1)) / (2 * epsilon);
-
-        Assert.True(Math.Abs(numeric - analytic) <= 0.1 * Math.Abs(analytic) + 1e-3,
-            $"{type.Name}: directional derivative {analytic:G6} from backward, {numeric:G6} from the loss");
-    }
+    public static TheoryData<Type> AllModels => new(TestModels.All);
 
     [Theory]
     [MemberData(nameof(AllModels))]
@@ -205,16 +167,7 @@ public sealed class GeneratedModelTests
         Assert.All(c.GetParameter("p_re_lu.alpha"), alpha => Assert.Equal(0.25f, alpha));
     }
 
-    private static CompiledModel Create(Type type, Backend backend, int batch) => type.Name switch
-    {
-        nameof(StudyModel) => new StudyModel(backend, batch),
-        nameof(Mlp) => new Mlp(backend, batch),
-        nameof(ReluCnn) => new ReluCnn(backend, batch),
-        nameof(StridedCnn) => new StridedCnn(backend, batch),
-        nameof(ChannelPReluCnn) => new ChannelPReluCnn(backend, batch),
-        nameof(UnfusedPReluNet) => new UnfusedPReluNet(backend, batch),
-        _ => throw new ArgumentException(type.Name),
-    };
+    private static CompiledModel Create(Type type, Backend backend, int batch) => TestModels.Create(type, backend, batch);
 
     private static (DeviceBuffer Input, DeviceBuffer Labels) Batch(CompiledModel model, int batch) =>
         (model.Backend.Allocate(Det.Floats(batch * model.InputLength, 5, 0, 1)),

@@ -76,3 +76,34 @@ public partial class ChannelPReluCnn;
 [Flatten]
 [Dense(3, Activation = "softmax", Name = "out")]
 public partial class UnfusedPReluNet;
+
+// PReLU shared along one spatial axis only (alpha (1, W, C)) after a convolution, and along height and
+// channels (alpha (1, W, 1)) after pooling: the sharing patterns that are neither per element,
+// channel-wise nor a single alpha.
+[InputShape(8, 8, 1)]
+[Conv2D(16, 3, Name = "conv")]
+[PReLU(SharedAxes = [1], AlphaInitializer = "random_uniform(0.05, 0.3)")]
+[MaxPooling2D(2)]
+[PReLU(SharedAxes = [1, 3], AlphaInitializer = "constant(0.2)")]
+[Flatten]
+[Dense(3, Activation = "softmax", Name = "out")]
+public partial class IrregularPReluNet;
+
+/// <summary>Every model above, by type: the theories that cover all of them.</summary>
+internal static class TestModels
+{
+    public static readonly Type[] All =
+        [typeof(StudyModel), typeof(Mlp), typeof(ReluCnn), typeof(StridedCnn), typeof(ChannelPReluCnn), typeof(UnfusedPReluNet), typeof(IrregularPReluNet)];
+
+    public static Prelu.Models.CompiledModel Create(Type type, Prelu.Kernels.Backend backend, int batch) => type.Name switch
+    {
+        nameof(StudyModel) => new StudyModel(backend, batch),
+        nameof(Mlp) => new Mlp(backend, batch),
+        nameof(ReluCnn) => new ReluCnn(backend, batch),
+        nameof(StridedCnn) => new StridedCnn(backend, batch),
+        nameof(ChannelPReluCnn) => new ChannelPReluCnn(backend, batch),
+        nameof(UnfusedPReluNet) => new UnfusedPReluNet(backend, batch),
+        nameof(IrregularPReluNet) => new IrregularPReluNet(backend, batch),
+        _ => throw new ArgumentException($"no test model {type.Name}", nameof(type)),
+    };
+}
