@@ -7,9 +7,19 @@ namespace Prelu.Native.Tests;
 // picks (PoCL on a CPU in CI; PRELU_OPENCL_DEVICE chooses another). Without an OpenCL device these
 // tests fail and say so: CI installs PoCL, so there they must run.
 
-public sealed class OpenClBackendConformanceTests() : BackendConformanceTests(OpenClBackend.Create());
+public sealed class OpenClBackendConformanceTests() : BackendConformanceTests(OpenClBackend.Create(), OpenClHost.Fallbacks);
 
-public sealed class OpenClBackendAgreementTests() : BackendAgreementTests(OpenClBackend.Create());
+public sealed class OpenClBackendAgreementTests() : BackendAgreementTests(OpenClBackend.Create(), OpenClHost.Fallbacks);
+
+internal static class OpenClHost
+{
+    /// <summary>
+    /// What the OpenCL backend still downloads and runs through the reference: PReLU sharings other than
+    /// per element, channel-wise and one alpha, the regularizers and the constraints. Every case of the
+    /// suites checks this both ways, so the list shrinks as the device kernels grow.
+    /// </summary>
+    public static readonly HostFallbackDeclaration Fallbacks = new(OtherPReluSharing: true, Regularizers: true, Constraints: true);
+}
 
 // It changes PRELU_OPENCL_CACHE for the process: nothing else runs beside it.
 [CollectionDefinition(nameof(OpenClDeviceTests), DisableParallelization = true)]
@@ -72,18 +82,17 @@ public sealed class OpenClDeviceTests
 
 /// <summary>
 /// Ten thousand steps allocate and free device buffers and run every kind of kernel: every cl_mem is
-/// released (counted exactly), the managed heap stays flat, and so does the process's working set once
-/// the driver's own pools have grown to their working size (PoCL's settle within a few tens of
-/// thousands of launches, hence the long warm-up). PoCL's allocator still moves the working set by
-/// 10-25 MB either way from run to run, so that bound is loose (64 MB over 48,000 buffer allocations
-/// and 64,000 launches); the exact cl_mem count and the managed heap are the tight checks. It runs
-/// alone: the working set is the whole process's.
+/// released (counted exactly) and the managed heap stays flat. Those are the only objects a step
+/// creates: kernels and programs are built once per shape and kept, and no launch makes an event. The
+/// process's working set is not bounded: PoCL's own pools keep growing for some 20,000 steps before
+/// they level off (near 290 MB in a 60,000-step probe), moving 10-25 MB either way from run to run, so
+/// no bound that a ten-second test can afford tells a leak of ours from the driver settling.
 /// </summary>
 [Collection(nameof(OpenClDeviceTests))]
 public sealed class OpenClLeakTests
 {
     [Fact]
-    public void Ten_thousand_steps_release_every_buffer_and_leave_the_process_memory_flat()
+    public void Ten_thousand_steps_release_every_buffer_and_leave_the_managed_heap_flat()
     {
         using var backend = OpenClBackend.Create();
         var conv = new Prelu.Kernels.Conv2DShape(2, 8, 8, 2, 4, 3, 3);
@@ -123,22 +132,22 @@ public sealed class OpenClLeakTests
             backend.AdamUpdate(new Prelu.Kernels.AdamSettings(), i + 1, w, dw, m, v);
         }
 
-        (long WorkingSet, long Managed) Measure(int from, int to)
+        long Measure(int from, int to)
         {
             for (int i = from; i < to; i++)
                 Step(i);
             backend.Synchronize();
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            return (Environment.WorkingSet, GC.GetTotalMemory(forceFullCollection: true));
+            return GC.GetTotalMemory(forceFullCollection: true);
         }
         var warm = Measure(0, 4_000);
         int buffers = backend.LiveBuffers; // after warm-up: the backend's own scratch exists by now
         var end = Measure(4_000, 10_000);
 
         Assert.Equal(buffers, backend.LiveBuffers);
-        Assert.True(end.Managed - warm.Managed < 1 << 20, $"the managed heap grew by {(end.Managed - warm.Managed) / 1024:N0} KB over steps 4,000 to 10,000");
-        Assert.True(end.WorkingSet - warm.WorkingSet < 64 << 20, $"the working set grew by {(end.WorkingSet - warm.WorkingSet) / 1024:N0} KB over steps 4,000 to 10,000");
+        Assert.True(end - warm < 1 << 20, $"the managed heap grew by {(end - warm) / 1024:N0} KB over steps 4,000 to 10,000");
+        Assert.Equal(0, backend.HostFallbacks); // every step ran on the device: no host copies hide in the count
         Assert.True(backend.ToArray(metrics)[1] > 0);
     }
 }

@@ -11,9 +11,16 @@ namespace Prelu.Tests.Shared;
 public abstract class BackendAgreementTests : IDisposable
 {
     private readonly Backend _backend;
+    private readonly HostFallbackDeclaration _onHost;
     private readonly ManagedBackend _reference = new();
 
-    protected BackendAgreementTests(Backend backend) => _backend = backend;
+    /// <param name="backend">The backend under test; the suite disposes it.</param>
+    /// <param name="onHost">What the backend still runs through the host reference; every case checks it.</param>
+    protected BackendAgreementTests(Backend backend, HostFallbackDeclaration? onHost = null)
+    {
+        _backend = backend;
+        _onHost = onHost ?? HostFallbackDeclaration.None;
+    }
 
     public void Dispose()
     {
@@ -45,6 +52,7 @@ public abstract class BackendAgreementTests : IDisposable
     [MemberData(nameof(Seeds))]
     public void Conv2D_fused_agrees_on_random_shapes(int seed)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         var random = new Random(seed);
         var padding = random.Next(2) == 0 ? Padding.Valid : Padding.Same;
         int kh = random.Next(1, 5), kw = random.Next(1, 5);
@@ -80,12 +88,15 @@ public abstract class BackendAgreementTests : IDisposable
         Close.Assert(results[0][2], results[1][2], Close.Gradient, what + " kernel gradient");
         Close.Assert(results[0][3], results[1][3], Close.Gradient, what + " bias gradient");
         Close.Assert(results[0][4], results[1][4], Close.Gradient, what + " alpha gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Covers(act), $"Conv2D {s} {act.Kind}");
     }
 
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Dense_fused_agrees_on_random_shapes(int seed)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         var random = new Random(seed + 100);
         var s = new DenseShape(random.Next(1, 40), random.Next(1, 300), random.Next(1, 70));
         var act = RandomActivation(random, s.Batch, [s.Units]);
@@ -115,12 +126,15 @@ public abstract class BackendAgreementTests : IDisposable
         Close.Assert(results[0][0], results[1][0], Close.Forward, what + " output");
         for (int i = 1; i < 5; i++)
             Close.Assert(results[0][i], results[1][i], Close.Gradient, $"{what} gradient {i}");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Covers(act), $"Dense {s} {act.Kind}");
     }
 
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Pooling_activations_and_dropout_agree_on_random_shapes(int seed)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         var random = new Random(seed + 200);
         int ph = random.Next(1, 4), pw = random.Next(1, 4);
         var s = new Pool2DShape(random.Next(1, 5), random.Next(ph, 15), random.Next(pw, 15), random.Next(1, 20), ph, pw,
@@ -165,16 +179,21 @@ public abstract class BackendAgreementTests : IDisposable
         Assert.Equal(results[0][5], results[1][5]);
         Close.Assert(results[0][6], results[1][6], Close.Forward, what + " dropout output");
         Close.Assert(results[0][7], results[1][7], Close.Gradient, what + " dropout gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Covers(act), $"{s} {act.Kind}");
     }
 
     [Fact]
     public void The_study_step_agrees_with_the_reference()
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         var expected = StudyStep.HandWired(_reference);
         var actual = StudyStep.HandWired(_backend);
 
         Close.Assert(expected.Logits, actual.Logits, Close.Forward, "logits");
         foreach (var (name, gradient) in expected.Gradients)
             Close.Assert(gradient, actual.Gradients[name], Close.Gradient, $"gradient of {name}");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, "the study's step");
     }
 }

@@ -10,8 +10,15 @@ namespace Prelu.Tests.Shared;
 public abstract class BackendConformanceTests : IDisposable
 {
     private readonly Backend _backend;
+    private readonly HostFallbackDeclaration _onHost;
 
-    protected BackendConformanceTests(Backend backend) => _backend = backend;
+    /// <param name="backend">The backend under test; the suite disposes it.</param>
+    /// <param name="onHost">What the backend still runs through the host reference; every case checks it.</param>
+    protected BackendConformanceTests(Backend backend, HostFallbackDeclaration? onHost = null)
+    {
+        _backend = backend;
+        _onHost = onHost ?? HostFallbackDeclaration.None;
+    }
 
     public void Dispose()
     {
@@ -39,6 +46,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData("conv_study2", 2, 13, 13, 32, 64, 3, 3, 1, 1, Padding.Valid, 140)]
     public void Conv2D_matches_pytorch(string name, int n, int h, int w, int cin, int f, int kh, int kw, int sy, int sx, Padding padding, int seed)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         var s = new Conv2DShape(n, h, w, cin, f, kh, kw, sy, sx, padding);
         using var x = Up(Det.Floats(s.InputLength, (ulong)seed));
         using var k = Up(Det.Floats(s.KernelLength, (ulong)seed + 1, -0.5, 0.5));
@@ -56,6 +64,8 @@ public abstract class BackendConformanceTests : IDisposable
         Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
         Close.Assert(Fixture.Get($"{name}.dk"), Down(dk), Close.Gradient, $"{name} kernel gradient");
         Close.Assert(Fixture.Get($"{name}.db"), Down(db), Close.Gradient, $"{name} bias gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
     }
 
     [Theory]
@@ -64,6 +74,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData("pool_study", 2, 11, 11, 4, 2, 2, Padding.Valid, 220)]
     public void MaxPooling2D_matches_pytorch(string name, int n, int h, int w, int c, int pool, int stride, Padding padding, int seed)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         var s = new Pool2DShape(n, h, w, c, pool, pool, stride, stride, padding);
         using var x = Up(Det.Floats(s.InputLength, (ulong)seed));
         using var y = Zeros(s.OutputLength);
@@ -75,11 +86,14 @@ public abstract class BackendConformanceTests : IDisposable
 
         Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
         Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
     }
 
     [Fact]
     public void Dense_matches_pytorch()
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         var s = new DenseShape(3, 17, 11);
         using var x = Up(Det.Floats(s.InputLength, 300));
         using var k = Up(Det.Floats(s.KernelLength, 301, -0.5, 0.5));
@@ -97,6 +111,8 @@ public abstract class BackendConformanceTests : IDisposable
         Close.Assert(Fixture.Get("dense.dx"), Down(dx), Close.Gradient, "dense input gradient");
         Close.Assert(Fixture.Get("dense.dk"), Down(dk), Close.Gradient, "dense kernel gradient");
         Close.Assert(Fixture.Get("dense.db"), Down(db), Close.Gradient, "dense bias gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, "dense");
     }
 
     [Theory]
@@ -107,6 +123,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData("prelu_dense", new[] { 7 }, new int[0], 440)]
     public void PReLU_matches_pytorch_in_every_sharing_mode(string name, int[] dims, int[] shared, int seed)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         int batch = name == "prelu_dense" ? 3 : 2;
         var s = new PReluShape(batch, dims, shared);
         var act = FusedActivation.Parametric(s);
@@ -123,6 +140,8 @@ public abstract class BackendConformanceTests : IDisposable
         Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
         Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
         Close.Assert(Fixture.Get($"{name}.dalpha"), Down(dalpha), Close.Gradient, $"{name} alpha gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Covers(act), name);
     }
 
     [Theory]
@@ -130,6 +149,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData("leaky_relu")]
     public void ReLU_and_LeakyReLU_match_pytorch(string name)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         var act = name == "relu" ? FusedActivation.Relu : FusedActivation.Leaky(0.1f);
         using var x = Up(Det.Floats(36, 500));
         using var y = Zeros(36);
@@ -141,11 +161,14 @@ public abstract class BackendConformanceTests : IDisposable
 
         Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
         Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
     }
 
     [Fact]
     public void Dropout_draws_the_fixtures_mask_and_scales_by_one_over_keep()
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         using var x = Up(Det.Floats(150, 600));
         using var mask = Zeros(150);
         using var y = Zeros(150);
@@ -158,11 +181,14 @@ public abstract class BackendConformanceTests : IDisposable
         Assert.Equal(Fixture.Get("dropout.mask"), Down(mask));
         Close.Assert(Fixture.Get("dropout.y"), Down(y), Close.Forward, "dropout output");
         Close.Assert(Fixture.Get("dropout.dx"), Down(dx), Close.Gradient, "dropout input gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, "dropout");
     }
 
     [Fact]
     public void Softmax_cross_entropy_matches_pytorch_and_accumulates_metrics()
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         using var z = Up(Det.Floats(50, 700, -3, 3));
         using var labels = Up(Det.OneHot(5, 10));
         using var p = Zeros(50);
@@ -176,6 +202,8 @@ public abstract class BackendConformanceTests : IDisposable
         var m = Down(metrics);
         Close.Assert([1f + 5 * Fixture.Get("softmax_ce.loss")[0]], [m[MetricSlot.LossSum]], Close.Forward, "loss sum");
         Assert.Equal(2f + Fixture.Get("softmax_ce.correct")[0], m[MetricSlot.Correct]);
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, "softmax cross-entropy");
     }
 
     [Theory]
@@ -185,6 +213,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData("sgd_nesterov")]
     public void Three_optimizer_steps_match_kerass_formulas(string name)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         using var w = Up(Det.Floats(37, 800));
         using var m = Zeros(37);
         using var v = Zeros(37);
@@ -205,11 +234,14 @@ public abstract class BackendConformanceTests : IDisposable
             }
         }
         Close.Assert(Fixture.Get($"{name}.w3"), Down(w), Close.Forward, $"{name} weights after 3 steps");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
     }
 
     [Fact]
     public void L1L2_penalty_and_gradient_match_pytorch()
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         using var w = Up(Det.Floats(72, 900));
         using var g = Zeros(72);
         using var metrics = Zeros(MetricSlot.Count);
@@ -218,6 +250,8 @@ public abstract class BackendConformanceTests : IDisposable
 
         Close.Assert(Fixture.Get("l1l2.grad"), Down(g), Close.Gradient, "penalty gradient");
         Close.Assert([4 * Fixture.Get("l1l2.penalty")[0]], [Down(metrics)[MetricSlot.LossSum]], Close.Forward, "weighted penalty");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Regularizers, "l1_l2 regularizer");
     }
 
     [Theory]
@@ -227,6 +261,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData("unitnorm")]
     public void Constraints_match_kerass_formulas(string name)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         int[] dims = [3, 3, 2, 4];
         var constraint = name switch
         {
@@ -240,6 +275,8 @@ public abstract class BackendConformanceTests : IDisposable
         _backend.ApplyConstraint(constraint, dims, w);
 
         Close.Assert(Fixture.Get($"{name}.w"), Down(w), Close.Forward, $"{name} weights");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Constraints, name);
     }
 
     [Theory]
@@ -248,6 +285,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData(ActivationKind.PRelu)]
     public void A_fused_layer_equals_the_layer_then_its_activation(ActivationKind kind)
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         var s = new Conv2DShape(2, 6, 5, 3, 4, 3, 3, 1, 1, Padding.Same);
         var prelu = new PReluShape(2, [6, 5, 4], [1, 2]);
         var act = kind switch
@@ -294,11 +332,14 @@ public abstract class BackendConformanceTests : IDisposable
         Close.Assert(Down(db2), Down(db), Close.Gradient, "fused bias gradient");
         if (kind == ActivationKind.PRelu)
             Close.Assert(Down(dalpha2), Down(dalpha), Close.Gradient, "fused alpha gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Covers(act), $"fused {kind}");
     }
 
     [Fact]
     public void Slices_of_one_arena_work_as_buffers()
     {
+        long fallbacksBefore = _backend.HostFallbacks;
         using var arena = _backend.Allocate(100);
         using var a = arena.Slice(10, 20);
         using var b = arena.Slice(40, 20);
@@ -310,6 +351,8 @@ public abstract class BackendConformanceTests : IDisposable
         Assert.Equal(Det.Floats(20, 1).Select(v => Math.Max(v, 0f)), all[40..60]);
         Assert.All(all[..10], v => Assert.Equal(0f, v));
         Assert.All(all[60..], v => Assert.Equal(0f, v));
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, "slices");
     }
 
     [Fact]

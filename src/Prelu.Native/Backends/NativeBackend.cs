@@ -212,6 +212,10 @@ public sealed unsafe class NativeBackend : Backend
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight) =>
         NativeMethods.Regularizer(param.Length, regularizer.L1, regularizer.L2, P(param), P(grad), P(metrics), lossWeight);
 
-    protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param) =>
+    // The constraints run through the reference, in place on the native memory: once per step, and cheap.
+    protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param)
+    {
+        CountHostFallback();
         Regularization.ApplyConstraint<float>(constraint, dims, S(param));
+    }
 }

@@ -528,6 +528,7 @@ public sealed unsafe class OpenClBackend : Backend
     /// </summary>
     private void OnHost(DeviceBuffer?[] inputs, DeviceBuffer?[] outputs, Action<ManagedBackend, DeviceBuffer?[]> operation, (int Input, int Output)[]? inPlace = null)
     {
+        CountHostFallback();
         using var host = new ManagedBackend();
         int n = inputs.Length;
         var copies = new DeviceBuffer?[n + outputs.Length];

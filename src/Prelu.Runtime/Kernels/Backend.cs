@@ -308,6 +308,19 @@ public abstract class Backend : IDisposable
     protected abstract void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight);
     protected abstract void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param);
 
+    private long _hostFallbacks;
+
+    /// <summary>
+    /// Operations this backend handed to the managed reference on the host instead of running its own
+    /// kernels (a device backend downloads, computes and uploads again). Zero for a backend that runs
+    /// everything itself; tests check it against what each backend declares, so that a case claimed for
+    /// a backend's own kernels cannot be passed by the reference in disguise.
+    /// </summary>
+    public long HostFallbacks => Interlocked.Read(ref _hostFallbacks);
+
+    /// <summary>Counts one operation run on the host through the reference (see <see cref="HostFallbacks"/>).</summary>
+    protected void CountHostFallback() => Interlocked.Increment(ref _hostFallbacks);
+
     /// <summary>Waits for every queued kernel (a no-op where kernels run synchronously).</summary>
     public virtual void Synchronize()
     {
