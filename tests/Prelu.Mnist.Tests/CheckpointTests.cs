@@ -97,10 +97,10 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData("truncated")]
-    [InlineData("bad header")]
-    [InlineData("wrong dtype")]
-    public void A_damaged_checkpoint_is_a_clear_error(string damage)
+    [InlineData("truncated", ".data_offsets", "the file is truncated or the header is wrong")]
+    [InlineData("bad header", "header", "is not valid JSON")]
+    [InlineData("wrong dtype", ".dtype", "is F64; expected F32 (float32)")]
+    public void A_damaged_checkpoint_is_a_clear_error(string damage, string field, string problem)
     {
         var (model, optimizer) = Trained(1);
         using (model)
@@ -125,9 +125,14 @@ public sealed class CheckpointTests : IDisposable
             }
             File.WriteAllBytes(path, bytes);
 
+            var before = _backend.ToArray(model.ParameterArena);
+
             var error = Assert.Throws<SafeTensorsFormatException>(() => Checkpoint.Load(path, model));
 
-            Assert.StartsWith(path, error.Message, StringComparison.Ordinal);
+            Assert.Equal(path, error.FilePath);
+            Assert.EndsWith(field, error.Field, StringComparison.Ordinal);
+            Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+            Assert.Equal(before, _backend.ToArray(model.ParameterArena)); // nothing loaded from a damaged file
         }
     }
 

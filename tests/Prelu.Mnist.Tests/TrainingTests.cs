@@ -4,6 +4,7 @@ using Prelu.Mnist.Models;
 using Prelu.Native.Backends;
 using Prelu.Optimizers;
 using Prelu.Training;
+using Prelu.Tests.Shared;
 
 namespace Prelu.Mnist.Tests;
 
@@ -50,21 +51,35 @@ public sealed class TrainingTests(MnistFixture fixture)
     }
 
     [Fact]
-    public void The_same_seed_twice_gives_the_same_history_to_the_last_bit()
+    public void The_same_seed_twice_gives_the_same_history_weights_and_optimizer_state_to_the_last_bit()
     {
-        History Train()
+        (List<(double, double, double?, double?)> History, float[] Weights, Dictionary<string, float[]> OptimizerState, long Iterations) Train()
         {
             using var backend = new NativeBackend();
             using var model = new StudyPRelu25(backend, 100);
             model.Initialize(7);
-            using var trainer = new Trainer(model, new Adam());
-            return trainer.Fit(_mnist.Train.Slice(0, 1000), new FitOptions(Epochs: 2, BatchSize: 100, ValidationSplit: 0.2, Seed: 3));
+            using var optimizer = new Adam();
+            using var trainer = new Trainer(model, optimizer);
+            var history = trainer.Fit(_mnist.Train.Slice(0, 1000), new FitOptions(Epochs: 2, BatchSize: 100, ValidationSplit: 0.2, Seed: 3));
+            return (history.Epochs.Select(e => (e.Loss, e.Accuracy, e.ValidationLoss, e.ValidationAccuracy)).ToList(),
+                backend.ToArray(model.ParameterArena),
+                optimizer.State(model).ToDictionary(s => s.Name, s => backend.ToArray(s.Buffer)),
+                optimizer.Iterations);
         }
 
-        var first = Train().Epochs.Select(e => (e.Loss, e.Accuracy, e.ValidationLoss, e.ValidationAccuracy)).ToList();
-        var second = Train().Epochs.Select(e => (e.Loss, e.Accuracy, e.ValidationLoss, e.ValidationAccuracy)).ToList();
+        var first = Train();
+        var second = Train();
 
-        Assert.Equal(first, second);
+        Assert.Equal(2, first.History.Count);
+        Assert.Equal(first.History, second.History);
+        Assert.Equal(2 * 8, first.Iterations); // 800 training images in batches of 100, twice
+        Assert.Equal(first.Iterations, second.Iterations);
+        Assert.Equal(first.Weights, second.Weights); // float equality: the same bits (no NaN can hide here)
+        Assert.All(first.Weights, w => Assert.True(float.IsFinite(w)));
+        Assert.Equal(first.OptimizerState.Keys, second.OptimizerState.Keys);
+        Assert.NotEmpty(first.OptimizerState);
+        foreach (var (name, values) in first.OptimizerState)
+            Assert.Equal(values, second.OptimizerState[name]);
     }
 
     [Fact]
@@ -119,8 +134,9 @@ public sealed class TrainingTests(MnistFixture fixture)
         using var trainer = new Trainer(model, new Adam());
         var wrong = new LabeledImages(new byte[2 * 16], new byte[2], 4, 4, 1, 10);
 
-        Assert.Throws<ArgumentException>(() => trainer.Fit(wrong, new FitOptions(1, 10)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => trainer.Fit(_mnist.Train.Slice(0, 100), new FitOptions(1, 11)));
+        Refused.Assert<ArgumentException>(() => trainer.Fit(wrong, new FitOptions(1, 10)), "data", "StudyRelu takes samples of 28x28x1, the data has 4x4x1");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_mnist.Train.Slice(0, 100), new FitOptions(1, 11)), "batchSize",
+            "StudyRelu was built for batches of 1 to 10", "11");
     }
 
     private sealed class RecordingObserver : ITrainingObserver

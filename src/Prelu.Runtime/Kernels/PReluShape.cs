@@ -35,6 +35,9 @@ public sealed class PReluShape
                     $"PReLU: shared axis {axis} is outside 1..{featureDims.Count} for an input of shape (batch, {string.Join(", ", featureDims)})");
             }
         }
+        var repeated = sharedAxes.GroupBy(axis => axis).FirstOrDefault(g => g.Count() > 1);
+        if (repeated is not null)
+            throw new ArgumentException($"PReLU: shared axis {repeated.Key} is listed twice in [{string.Join(", ", sharedAxes)}]", nameof(sharedAxes));
         Batch = batch;
         Groups = new AxisGroups(featureDims, sharedAxes.Select(axis => axis - 1).ToList());
         SharedAxes = Groups.ReducedAxes.Select(axis => axis + 1).ToArray();

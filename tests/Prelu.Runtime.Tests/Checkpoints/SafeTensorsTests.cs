@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Prelu.Checkpoints;
+using Prelu.Tests.Shared;
 
 namespace Prelu.Runtime.Tests.Checkpoints;
 
@@ -71,8 +72,10 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void Values_that_do_not_fit_their_shape_are_refused_before_writing()
     {
-        Assert.Throws<ArgumentException>(() => SafeTensors.Write(PathOf("x"), [new NamedTensor("w", [2, 2], [1f])]));
-        Assert.Throws<ArgumentException>(() => SafeTensors.Write(PathOf("x"), [new NamedTensor("w", [1], [1f]), new NamedTensor("w", [1], [1f])]));
+        Refused.Assert<ArgumentException>(() => SafeTensors.Write(PathOf("x"), [new NamedTensor("w", [2, 2], [1f])]), "tensors",
+            "tensor 'w' holds 1 values, shape [2, 2] needs 4");
+        Refused.Assert<ArgumentException>(() => SafeTensors.Write(PathOf("x"), [new NamedTensor("w", [1], [1f]), new NamedTensor("w", [1], [1f])]), "tensors",
+            "tensor 'w' is given twice");
         Assert.False(File.Exists(PathOf("x")));
     }
 

@@ -1,4 +1,5 @@
 using Prelu.Data;
+using Prelu.Tests.Shared;
 
 namespace Prelu.Runtime.Tests.Data;
 
@@ -71,9 +72,12 @@ public sealed class LabeledImagesTests
     {
         var set = Images(labels: [1, 2]);
 
-        Assert.Throws<ArgumentException>(() => set.GatherBatch([0], new float[5], new float[10]));
-        Assert.Throws<ArgumentException>(() => set.GatherBatch([0], new float[set.PixelsPerImage], new float[9]));
-        Assert.Throws<ArgumentOutOfRangeException>(() => set.GatherBatch([2], new float[set.PixelsPerImage], new float[10]));
+        Refused.Assert<ArgumentException>(() => set.GatherBatch([0], new float[5], new float[10]), "pixels",
+            $"the pixel batch holds 5 floats; 1 images need {set.PixelsPerImage}");
+        Refused.Assert<ArgumentException>(() => set.GatherBatch([0], new float[set.PixelsPerImage], new float[9]), "oneHot",
+            "the label batch holds 9 floats; 1 labels need 10");
+        Refused.Assert<ArgumentOutOfRangeException>(() => set.GatherBatch([2], new float[set.PixelsPerImage], new float[10]), "indices",
+            "index 0 of the batch is outside 0..1", "2");
     }
 
     [Fact]
@@ -114,7 +118,8 @@ public sealed class LabeledImagesTests
     {
         var set = Images(labels: [1, 2, 3]);
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => set.SplitValidation(fraction));
+        var error = Refused.Assert<ArgumentOutOfRangeException>(() => set.SplitValidation(fraction), "fraction", "validation_split");
+        Assert.Matches(fraction is > 0 and < 1 ? "leaves an empty training or validation set of 3 images" : @"must be in \(0, 1\)", error.Message);
     }
 
     [Fact]
@@ -126,8 +131,8 @@ public sealed class LabeledImagesTests
     [Fact]
     public void Pixels_and_labels_must_agree()
     {
-        Assert.Throws<ArgumentException>(() => new LabeledImages(new byte[10], new byte[2], 2, 2, 1, 10));
-        Assert.Throws<ArgumentException>(() => new LabeledImages(new byte[4], new byte[] { 10 }, 2, 2, 1, 10));
+        Refused.Assert<ArgumentException>(() => new LabeledImages(new byte[10], new byte[2], 2, 2, 1, 10), "pixels", "10 pixels do not make 2 images of 2x2x1");
+        Refused.Assert<ArgumentException>(() => new LabeledImages(new byte[4], new byte[] { 10 }, 2, 2, 1, 10), "labels", "label 10 is not a class of 10");
     }
 
     private static LabeledImages Images(byte[] labels) =>

@@ -64,15 +64,43 @@ public sealed class RealMnistTests(RealMnistFixture fixture)
     }
 
     [Fact]
-    public void The_cached_files_match_their_checksums()
+    public void The_cached_files_match_their_checksums_raw_or_gzip()
     {
-        foreach (var file in MnistFiles.All)
+        var gzipped = Directory.CreateTempSubdirectory("prelu-mnist-gz-").FullName;
+        try
         {
-            var path = MnistFiles.Find(_mnist.Folder, file)!;
-            if (path.EndsWith(".gz", StringComparison.Ordinal))
-                continue; // checked when fetched; a hand-placed gzip is read as is
-            using var stream = File.OpenRead(path);
-            Assert.Equal(file.Sha256, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream)));
+            foreach (var file in MnistFiles.All)
+            {
+                var path = MnistFiles.Find(_mnist.Folder, file);
+                Assert.True(path is not null, $"{file.Name} is not in {_mnist.Folder}");
+                Assert.Equal(file.Sha256, UncompressedSha256(path));
+
+                // The other form too: the same file gzip-compressed, as a mirror serves it (or raw, if the cache holds gzip).
+                var other = Path.Combine(gzipped, path.EndsWith(".gz", StringComparison.Ordinal) ? file.Name : file.CompressedName);
+                using (var source = OpenUncompressed(path))
+                using (var target = File.Create(other))
+                using (Stream sink = other.EndsWith(".gz", StringComparison.Ordinal) ? new System.IO.Compression.GZipStream(target, System.IO.Compression.CompressionLevel.Fastest) : target)
+                    source.CopyTo(sink);
+                Assert.Equal(other, MnistFiles.Find(gzipped, file));
+                Assert.Equal(file.Sha256, UncompressedSha256(other));
+            }
         }
+        finally
+        {
+            Directory.Delete(gzipped, recursive: true);
+        }
+    }
+
+    // MnistFile.Sha256 is of the uncompressed bytes, whichever form is on disk.
+    private static string UncompressedSha256(string path)
+    {
+        using var stream = OpenUncompressed(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
+    private static Stream OpenUncompressed(string path)
+    {
+        var file = File.OpenRead(path);
+        return path.EndsWith(".gz", StringComparison.Ordinal) ? new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress) : file;
     }
 }

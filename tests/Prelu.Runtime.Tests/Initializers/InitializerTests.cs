@@ -1,4 +1,5 @@
 using Prelu.Initializers;
+using Prelu.Tests.Shared;
 
 namespace Prelu.Runtime.Tests.Initializers;
 
@@ -92,7 +93,8 @@ public sealed class InitializerTests
     [Fact]
     public void A_shape_that_does_not_match_the_values_is_refused()
     {
-        Assert.Throws<ArgumentException>(() => new Zeros().Fill(new float[5], [2, 3], new SeededRandom(1)));
+        Refused.Assert<ArgumentException>(() => new Zeros().Fill(new float[5], [2, 3], new SeededRandom(1)), "values",
+            "the tensor holds 5 values, shape (2, 3) needs 6");
     }
 
     [Fact]

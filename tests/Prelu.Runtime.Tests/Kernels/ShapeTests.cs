@@ -1,4 +1,5 @@
 using Prelu.Kernels;
+using Prelu.Tests.Shared;
 
 namespace Prelu.Runtime.Tests.Kernels;
 
@@ -21,28 +22,26 @@ public sealed class ShapeTests
     [Fact]
     public void Zero_sizes_are_refused_with_the_name()
     {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2DShape(1, 28, 28, 1, 0, 3, 3));
-        Assert.Contains("filters must be at least 1, got 0", error.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new DenseShape(0, 3, 4));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Pool2DShape(1, 4, 4, 1, 2, 2, 0, 2));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new PReluShape(0, [3]));
+        Refused.Assert<ArgumentOutOfRangeException>(() => new Conv2DShape(1, 28, 28, 1, 0, 3, 3), "filters", "Conv2DShape: filters must be at least 1, got 0");
+        Refused.Assert<ArgumentOutOfRangeException>(() => new DenseShape(0, 3, 4), "batch", "DenseShape: batch must be at least 1, got 0");
+        Refused.Assert<ArgumentOutOfRangeException>(() => new Pool2DShape(1, 4, 4, 1, 2, 2, 0, 2), "strideY", "Pool2DShape: strideY must be at least 1, got 0");
+        Refused.Assert<ArgumentOutOfRangeException>(() => new PReluShape(0, [3]), "batch", "PReluShape: batch must be at least 1, got 0");
     }
 
     [Fact]
     public void A_kernel_larger_than_its_valid_input_is_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => new Conv2DShape(1, 2, 5, 1, 4, 3, 3));
-        Assert.Contains("a 3x3 kernel does not fit a 2x5 input", error.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => new Pool2DShape(1, 1, 1, 3, 2, 2));
+        Refused.Assert<ArgumentException>(() => new Conv2DShape(1, 2, 5, 1, 4, 3, 3), null, "a 3x3 kernel does not fit a 2x5 input");
+        Refused.Assert<ArgumentException>(() => new Pool2DShape(1, 1, 1, 3, 2, 2), null, "MaxPooling2D: a 2x2 pool does not fit a 1x1 input");
     }
 
     [Fact]
     public void Shared_axes_must_be_axes_of_the_input()
     {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new PReluShape(2, [26, 26, 32], [0]));
-        Assert.Contains("shared axis 0 is outside 1..3", error.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new PReluShape(2, [26, 26, 32], [4]));
-        Assert.Throws<ArgumentException>(() => new PReluShape(2, [26, 26, 32], [1, 1]));
+        Refused.Assert<ArgumentOutOfRangeException>(() => new PReluShape(2, [26, 26, 32], [0]), "sharedAxes",
+            "PReLU: shared axis 0 is outside 1..3 for an input of shape (batch, 26, 26, 32)");
+        Refused.Assert<ArgumentOutOfRangeException>(() => new PReluShape(2, [26, 26, 32], [4]), "sharedAxes", "shared axis 4 is outside 1..3");
+        Refused.Assert<ArgumentException>(() => new PReluShape(2, [26, 26, 32], [1, 1]), "sharedAxes", "PReLU: shared axis 1 is listed twice");
     }
 
     [Fact]
@@ -60,7 +59,7 @@ public sealed class ShapeTests
     {
         using var backend = new Prelu.Backends.ManagedBackend();
         using var x = backend.Allocate(4);
-        Assert.Throws<ArgumentOutOfRangeException>(() => backend.DropoutForward(1f, 1, 1, x, x, x));
-        Assert.Throws<ArgumentOutOfRangeException>(() => backend.DropoutForward(-0.1f, 1, 1, x, x, x));
+        Refused.Assert<ArgumentOutOfRangeException>(() => backend.DropoutForward(1f, 1, 1, x, x, x), "rate", "Dropout: rate must be in [0, 1)", "1");
+        Refused.Assert<ArgumentOutOfRangeException>(() => backend.DropoutForward(-0.1f, 1, 1, x, x, x), "rate", "Dropout: rate must be in [0, 1)", "-0.1");
     }
 }
