@@ -148,7 +148,8 @@ public sealed class Trainer : IDisposable
     private (double Loss, double Accuracy) ReadMetrics(int samples)
     {
         _model.Backend.Download(_metrics, _hostMetrics);
-        return (_hostMetrics[MetricSlot.LossSum] / samples, _hostMetrics[MetricSlot.Correct] / samples);
+        // In double: the correct count is exact in float, and 3 / 10 should read 0.3, not float's 0.30000001.
+        return (_hostMetrics[MetricSlot.LossSum] / (double)samples, _hostMetrics[MetricSlot.Correct] / (double)samples);
     }
 
     private void CheckData(LabeledImages data, int batchSize)

@@ -1,0 +1,190 @@
+using Prelu.Backends;
+using Prelu.Data;
+using Prelu.Optimizers;
+using Prelu.Tests.Shared;
+using Prelu.Training;
+
+namespace Prelu.Generators.Tests;
+
+/// <summary>
+/// The training loop's own logic on a small generated model and made-up images, on the managed backend:
+/// shuffling, batching with a short last batch, what the observer hears and when, cancellation, and
+/// evaluate / predict across batch sizes. Training on real MNIST is in Prelu.Mnist.Tests.
+/// </summary>
+public sealed class TrainerTests : IDisposable
+{
+    private const int Images = 50;
+    private readonly ManagedBackend _backend = new();
+    private readonly LabeledImages _data;
+
+    public TrainerTests()
+    {
+        var pixels = Det.Floats(Images * 784, 9, 0, 256).Select(v => (byte)v).ToArray();
+        var labels = Enumerable.Range(0, Images).Select(i => (byte)(i * 7 % 10)).ToArray();
+        _data = new LabeledImages(pixels, labels, 28, 28, 1, 10);
+    }
+
+    public void Dispose() => _backend.Dispose();
+
+    private (Mlp Model, Trainer Trainer) Make(int batch = 8, ulong seed = 1)
+    {
+        var model = new Mlp(_backend, batch);
+        model.Initialize(seed);
+        return (model, new Trainer(model, new Adam()));
+    }
+
+    [Fact]
+    public void The_shuffle_follows_its_seed_and_without_shuffling_the_seed_changes_nothing()
+    {
+        float[] Weights(bool shuffle, ulong fitSeed)
+        {
+            var (model, trainer) = Make();
+            using (model)
+            using (trainer)
+            {
+                trainer.Fit(_data, new FitOptions(Epochs: 2, BatchSize: 8, Shuffle: shuffle, Seed: fitSeed));
+                return _backend.ToArray(model.ParameterArena);
+            }
+        }
+
+        Assert.Equal(Weights(shuffle: false, fitSeed: 1), Weights(shuffle: false, fitSeed: 2));
+        Assert.Equal(Weights(shuffle: true, fitSeed: 1), Weights(shuffle: true, fitSeed: 1));
+        Assert.NotEqual(Weights(shuffle: true, fitSeed: 1), Weights(shuffle: true, fitSeed: 2));
+        Assert.NotEqual(Weights(shuffle: false, fitSeed: 1), Weights(shuffle: true, fitSeed: 1));
+    }
+
+    [Fact]
+    public void The_observer_hears_every_epoch_and_with_a_zero_interval_every_batch_with_running_means()
+    {
+        var (model, trainer) = Make();
+        using var _ = model;
+        using var __ = trainer;
+        var observer = new Recorder();
+
+        // 50 images, 20% held out: 40 trained in batches of 8 (five), validated on 10.
+        var history = trainer.Fit(_data, new FitOptions(Epochs: 3, BatchSize: 8, ValidationSplit: 0.2, Seed: 4, ProgressInterval: TimeSpan.Zero), observer);
+
+        Assert.Equal([(1, 3, 5), (2, 3, 5), (3, 3, 5)], observer.Started);
+        Assert.Equal(Enumerable.Range(1, 3).SelectMany(e => Enumerable.Range(1, 5).Select(b => (e, b))), observer.Batches.Select(b => (b.Epoch, b.Batch)));
+        Assert.Equal(history.Epochs, observer.Completed);
+        Assert.Equal([1, 2, 3], history.Epochs.Select(e => e.Epoch));
+        Assert.Equal(15, trainer.Optimizer.Iterations);
+        foreach (var epoch in history.Epochs)
+        {
+            var last = observer.Batches.Last(b => b.Epoch == epoch.Epoch);
+            Assert.Equal(epoch.Loss, last.Loss, 6); // the running mean after the last batch is the epoch's
+            Assert.Equal(epoch.Accuracy, last.Accuracy, 6);
+            Assert.InRange(epoch.Accuracy, 0, 1);
+            Assert.True(epoch.Seconds > 0 && epoch.ImagesPerSecond > 0);
+            Assert.Equal(40 / epoch.Seconds, epoch.ImagesPerSecond, 3);
+            var (valLoss, valAccuracy) = (epoch.ValidationLoss!.Value, epoch.ValidationAccuracy!.Value);
+            Assert.True(valLoss > 0);
+            Assert.Equal(Math.Round(valAccuracy * 10), valAccuracy * 10, 9); // a count out of 10 images
+        }
+        Assert.All(observer.Batches, b => Assert.True(b.ImagesPerSecond > 0));
+        Assert.Equal(history.Loss, history.Epochs.Select(e => e.Loss));
+        Assert.Equal(history.Accuracy, history.Epochs.Select(e => e.Accuracy));
+        Assert.Equal(history.ValidationLoss, history.Epochs.Select(e => e.ValidationLoss));
+        Assert.Equal(history.ValidationAccuracy, history.Epochs.Select(e => e.ValidationAccuracy));
+        Assert.True(history.Loss.Last() < history.Loss.First(), $"loss {string.Join(" -> ", history.Loss)}");
+    }
+
+    [Fact]
+    public void With_a_long_interval_the_observer_hears_only_each_epochs_last_batch_and_no_validation_is_none()
+    {
+        var (model, trainer) = Make();
+        using var _ = model;
+        using var __ = trainer;
+        var observer = new Recorder();
+
+        var history = trainer.Fit(_data, new FitOptions(Epochs: 2, BatchSize: 8, ProgressInterval: TimeSpan.FromHours(1)), observer);
+
+        Assert.Equal([(1, 7), (2, 7)], observer.Batches.Select(b => (b.Epoch, b.Batch))); // 50 images: six of 8 and one of 2
+        Assert.All(history.Epochs, e => Assert.Null(e.ValidationLoss));
+        Assert.All(history.Epochs, e => Assert.Null(e.ValidationAccuracy));
+    }
+
+    [Fact]
+    public void A_cancelled_fit_stops_before_the_next_batch()
+    {
+        var (model, trainer) = Make();
+        using var _ = model;
+        using var __ = trainer;
+        using var cancel = new CancellationTokenSource();
+        var observer = new Recorder { AfterBatch = b => { if (b == 2) cancel.Cancel(); } };
+
+        Assert.Throws<OperationCanceledException>(() =>
+            trainer.Fit(_data, new FitOptions(Epochs: 1, BatchSize: 8, ProgressInterval: TimeSpan.Zero), observer, cancel.Token));
+
+        Assert.Equal(2, trainer.Optimizer.Iterations);
+        Assert.Empty(observer.Completed);
+    }
+
+    [Fact]
+    public void Evaluate_and_predict_give_the_same_answers_for_any_batch_size()
+    {
+        var (model, trainer) = Make(batch: 8);
+        using var _ = model;
+        using var __ = trainer;
+        trainer.Fit(_data, new FitOptions(Epochs: 1, BatchSize: 8));
+
+        var (loss8, accuracy8) = trainer.Evaluate(_data, 8); // six batches of 8 and one of 2
+        var (loss1, accuracy1) = trainer.Evaluate(_data, 1);
+        var (loss7, accuracy7) = trainer.Evaluate(_data.Slice(0, 5), 7); // one batch, shorter than asked
+
+        Assert.Equal(loss1, loss8, 5);
+        Assert.Equal(accuracy1, accuracy8);
+        var predicted8 = trainer.Predict(_data, 8);
+        var predicted1 = trainer.Predict(_data, 1);
+        Assert.Equal(Images * 10, predicted8.Length);
+        Assert.Equal(predicted1, predicted8);
+        // Accuracy and loss recomputed from the predictions.
+        var labels = _data.Labels.ToArray();
+        int correct = Enumerable.Range(0, Images).Count(i => ArgMax(predicted8.AsSpan(i * 10, 10)) == labels[i]);
+        double meanLoss = Enumerable.Range(0, Images).Average(i => -Math.Log(predicted8[i * 10 + labels[i]]));
+        Assert.Equal(correct / (double)Images, accuracy8, 9);
+        Assert.Equal(meanLoss, loss8, 4);
+        Assert.Equal(Enumerable.Range(0, 5).Average(i => -Math.Log(predicted8[i * 10 + labels[i]])), loss7, 4);
+        Assert.Equal(Enumerable.Range(0, 5).Count(i => ArgMax(predicted8.AsSpan(i * 10, 10)) == labels[i]) / 5.0, accuracy7, 9);
+    }
+
+    [Fact]
+    public void Data_of_another_class_count_or_none_at_all_is_refused()
+    {
+        var (model, trainer) = Make();
+        using var _ = model;
+        using var __ = trainer;
+        var fiveClasses = new LabeledImages(new byte[2 * 784], new byte[] { 0, 4 }, 28, 28, 1, 5);
+        var none = new LabeledImages(Array.Empty<byte>(), Array.Empty<byte>(), 28, 28, 1, 10);
+
+        Refused.Assert<ArgumentException>(() => trainer.Evaluate(fiveClasses, 8), "data", "Mlp predicts 10 classes, the data has 5");
+        Refused.Assert<ArgumentException>(() => trainer.Predict(none, 8), "data", "the data set is empty");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 0)), "batchSize", "Mlp was built for batches of 1 to 8");
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> row)
+    {
+        int best = 0;
+        for (int k = 1; k < row.Length; k++)
+            best = row[k] > row[best] ? k : best;
+        return best;
+    }
+
+    private sealed class Recorder : ITrainingObserver
+    {
+        public List<(int Epoch, int Epochs, int Batches)> Started { get; } = [];
+        public List<(int Epoch, int Batch, double Loss, double Accuracy, double ImagesPerSecond)> Batches { get; } = [];
+        public List<EpochMetrics> Completed { get; } = [];
+        public Action<int>? AfterBatch { get; init; }
+
+        public void EpochStarted(int epoch, int epochs, int batches) => Started.Add((epoch, epochs, batches));
+
+        public void BatchCompleted(int epoch, int batch, int batches, double loss, double accuracy, double imagesPerSecond)
+        {
+            Batches.Add((epoch, batch, loss, accuracy, imagesPerSecond));
+            AfterBatch?.Invoke(batch);
+        }
+
+        public void EpochCompleted(EpochMetrics metrics) => Completed.Add(metrics);
+    }
+}
