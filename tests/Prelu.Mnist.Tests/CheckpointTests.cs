@@ -154,4 +154,98 @@ public sealed class CheckpointTests : IDisposable
             Assert.Single(Directory.GetFiles(_folder));
         }
     }
+
+    // The saved file again, with a tensor or a metadata entry taken out or changed.
+    private static void Rewrite(string path, Func<string, bool> keepTensor, Action<Dictionary<string, string>>? editMetadata = null)
+    {
+        var (tensors, metadata) = SafeTensors.ReadWithMetadata(path);
+        var newMetadata = metadata.ToDictionary();
+        editMetadata?.Invoke(newMetadata);
+        SafeTensors.Write(path, tensors.Values.Where(t => keepTensor(t.Name)), newMetadata);
+    }
+
+    [Theory]
+    [InlineData("dense.bias", "missing; StudyPRelu needs it with shape [256]")]
+    [InlineData("optimizer.v.dense_1.kernel", "missing; the adam state needs it")]
+    public void A_checkpoint_missing_a_tensor_is_refused_by_name_and_changes_nothing(string missing, string problem)
+    {
+        var (model, optimizer) = Trained(1);
+        var (other, otherOptimizer) = Trained(2);
+        using (model)
+        using (optimizer)
+        using (other)
+        using (otherOptimizer)
+        {
+            var path = PathOf("partial.safetensors");
+            Checkpoint.Save(path, model, optimizer);
+            Rewrite(path, name => name != missing);
+            var before = _backend.ToArray(other.ParameterArena);
+
+            var error = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(path, other, otherOptimizer));
+
+            Assert.Equal(path, error.FilePath);
+            Assert.Equal(missing, error.Tensor);
+            Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+            Assert.Equal(before, _backend.ToArray(other.ParameterArena));
+            Assert.Equal(1, otherOptimizer.Iterations);
+        }
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("-3")]
+    [InlineData("many")]
+    public void Optimizer_state_without_a_valid_step_count_is_refused(string? iterations)
+    {
+        var (model, optimizer) = Trained(1);
+        using (model)
+        using (optimizer)
+        {
+            var path = PathOf("steps.safetensors");
+            Checkpoint.Save(path, model, optimizer);
+            Rewrite(path, _ => true, metadata =>
+            {
+                metadata.Remove("iterations");
+                if (iterations is not null)
+                    metadata["iterations"] = iterations;
+            });
+
+            var error = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(path, model, optimizer));
+
+            Assert.Equal("__metadata__.iterations", error.Tensor);
+            Assert.Contains("missing or not a count", error.Message, StringComparison.Ordinal);
+            Checkpoint.Load(path, model); // the weights alone load
+        }
+    }
+
+    [Fact]
+    public void Weights_saved_without_an_optimizer_or_with_another_load_and_leave_the_optimizer_fresh()
+    {
+        var (model, optimizer) = Trained(1);
+        var (other, otherOptimizer) = Trained(2);
+        using (model)
+        using (optimizer)
+        using (other)
+        using (otherOptimizer)
+        {
+            Checkpoint.Save(PathOf("weights.safetensors"), model);
+            var (tensors, metadata) = SafeTensors.ReadWithMetadata(PathOf("weights.safetensors"));
+            Assert.DoesNotContain(tensors.Keys, name => name.StartsWith("optimizer.", StringComparison.Ordinal));
+            Assert.False(metadata.ContainsKey("optimizer"));
+            Assert.Equal("1", metadata["seed"]);
+            Assert.Equal(Checkpoint.FormatName, metadata["format"]);
+
+            using var sgd = new Sgd(new Prelu.Kernels.SgdSettings(0.1f, 0.9f));
+            Checkpoint.Save(PathOf("sgd.safetensors"), model, sgd);
+            foreach (var file in new[] { "weights.safetensors", "sgd.safetensors" })
+            {
+                using var fresh = new Adam();
+                Checkpoint.Load(PathOf(file), other, fresh);
+
+                Assert.Equal(_backend.ToArray(model.ParameterArena), _backend.ToArray(other.ParameterArena));
+                Assert.Equal(0, fresh.Iterations);
+                Assert.All(fresh.State(other), s => Assert.All(_backend.ToArray(s.Buffer), v => Assert.Equal(0f, v)));
+            }
+        }
+    }
 }
