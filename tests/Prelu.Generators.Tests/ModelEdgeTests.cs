@@ -118,6 +118,28 @@ public sealed class ModelEdgeTests
         Assert.Contains("_layer1stKernel", source, StringComparison.Ordinal); // a C# name for a layer named "1st"
     }
 
+    [Fact]
+    public void An_activation_layer_fuses_only_into_a_linear_layer_before_it()
+    {
+        var source = Generated("""
+            [InputShape(6)]
+            [Dense(4, Activation = "relu")]
+            [PReLU]
+            [Dense(4)]
+            [ReLU]
+            [Dense(4, Activation = "leaky_relu")]
+            [Dense(2, Activation = "softmax")]
+            public partial class Activations;
+            """);
+
+        Assert.Contains("DenseActivation = global::Prelu.Kernels.FusedActivation.Relu;", source, StringComparison.Ordinal);
+        Assert.Contains("backend.ActivationForward(p.PReLuActivation, h, _pReLuAlpha, p.PReLuY);", source, StringComparison.Ordinal); // a step of its own
+        Assert.Contains("Dense1Activation = global::Prelu.Kernels.FusedActivation.Relu;", source, StringComparison.Ordinal); // [ReLU] fused
+        Assert.DoesNotContain("p.ReLuActivation", source, StringComparison.Ordinal);
+        Assert.Contains("Dense2Activation = global::Prelu.Kernels.FusedActivation.Leaky(0.2f);", source, StringComparison.Ordinal); // Keras's leaky_relu slope
+        Assert.Contains("Dense3Activation = global::Prelu.Kernels.FusedActivation.Linear;", source, StringComparison.Ordinal); // softmax goes with the loss
+    }
+
     public static TheoryData<string, string, string> OneStepTooFar => new()
     {
         { "[InputShape(4, 4, 1)] [Conv2D(0, 3)] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU012", "filters is 0; a convolution needs at least 1 filter" },
