@@ -42,9 +42,12 @@ public sealed class CheckpointTests : IDisposable
         using (other)
         using (otherOptimizer)
         {
+            optimizer.Step(model); // three steps against the other's one: the count must come from the file
+            optimizer.Step(model);
             Checkpoint.Save(PathOf("a.safetensors"), model, optimizer);
             Checkpoint.Load(PathOf("a.safetensors"), other, otherOptimizer);
 
+            Assert.Equal(3, otherOptimizer.Iterations);
             Assert.Equal(_backend.ToArray(model.ParameterArena), _backend.ToArray(other.ParameterArena));
             foreach (var ((_, mine), (_, theirs)) in optimizer.State(model).Zip(otherOptimizer.State(other)))
                 Assert.Equal(_backend.ToArray(mine), _backend.ToArray(theirs));
