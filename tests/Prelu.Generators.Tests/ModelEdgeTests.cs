@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 using Prelu.Generators.Diagnostics;
@@ -247,6 +246,5 @@ public sealed class ModelEdgeTests
         var info = LocationInfo.From(tree.GetRoot());
         Assert.Equal("C.cs", info!.FilePath);
         Assert.Equal(new TextSpan(0, 11), info.Span);
-        _ = ImmutableArray<int>.Empty;
     }
 }
