@@ -4,8 +4,11 @@ using Prelu.Benchmarks;
 // Two ways in:
 //   step [--threads N] [--steps N]   times training steps of the study's models back to back (the figure
 //                                     benchmarks/tools/compare-with-pytorch.sh sets beside PyTorch's)
+//   peak [iterations]                the managed peak-FMA probe, a check on benchmarks/probe/fma_peak.c
 //   anything else                     BenchmarkDotNet, e.g. --filter '*Perf_Kernels*' --job short
 if (args.Length > 0 && args[0] == "step")
     return StepTiming.Run(args[1..]);
+if (args.Length > 0 && args[0] == "peak")
+    return PeakProbe.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

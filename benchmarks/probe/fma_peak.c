@@ -1,56 +1,105 @@
-/* fma_peak: this machine's peak float32 FMA rate with AVX2, on 1 thread and on every core.
- * Each thread runs chains of independent fused multiply-adds on 12 ymm registers (enough to cover
- * the FMA latency on two FMA pipes), so the figure is the arithmetic ceiling the kernels are measured
- * against in docs/performance.md. Built by the top-level CMakeLists.txt as prelu_fma_peak. */
+/* fma_peak: this machine's peak float32 FMA rate, per core and on every core, with 256-bit (AVX2) and,
+ * where the CPU has AVX-512F, 512-bit vectors. It is the denominator of the efficiency figures in
+ * docs/performance.md and docs/benchmarks.md. Built by the top-level CMakeLists.txt as prelu_fma_peak.
+ *
+ * Each thread runs independent chains acc = acc * m + c. Two things keep the compiler from merging them:
+ * every chain starts from its own value, and those values (and m, c) come from the command line's seed at
+ * run time, so nothing is a compile-time constant. A chain waits for its previous FMA (latency ~4 cycles),
+ * so a core's pipes (two here) stay full only with latency x pipes = 8 or more chains in flight:
+ *   - AVX2: 14 chains, which with m and c fill the 16 ymm registers an AVX2-only CPU has;
+ *   - AVX-512: 28 chains of the 32 zmm registers.
+ * tests/Prelu.Native.Tests/FmaProbeTests.cs disassembles this binary and checks that each measured loop
+ * holds exactly CHAINS distinct FMAs, and the FLOP count below is derived from the same constants:
+ *   FLOPs = threads x iterations x chains x lanes x 2.
+ *
+ *   prelu_fma_peak [iterations] [seed]     prints one line per instruction set and thread count
+ *   prelu_fma_peak --shape                 prints "<function> <chains> <lanes>" per variant, measures nothing */
 #include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#define ITERATIONS 200000000L
+#define AVX2_CHAINS 14
+#define AVX2_LANES 8
+#define AVX512_CHAINS 28
+#define AVX512_LANES 16
+#define ITERATIONS 100000000L
 
-__attribute__((target("avx2,fma"))) static float run(long iterations) {
-    __m256 a0 = _mm256_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-    __m256 a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+/* The chains live in an array that the fully unrolled loops keep in registers (the test checks that no
+ * FMA in the loop reads memory). Returns a sum of the chains so that none of them is dead. */
+__attribute__((noinline, target("avx2,fma"))) float fma_chains_avx2(long iterations, float start, float step) {
+    __m256 acc[AVX2_CHAINS];
+#pragma GCC unroll 32
+    for (int j = 0; j < AVX2_CHAINS; j++) acc[j] = _mm256_set1_ps(start + step * (float)j);
+    const __m256 m = _mm256_set1_ps(1.0f - step * 1e-3f), c = _mm256_set1_ps(step * 1e-4f);
     for (long i = 0; i < iterations; i++) {
-        a0 = _mm256_fmadd_ps(a0, m, c); a1 = _mm256_fmadd_ps(a1, m, c); a2 = _mm256_fmadd_ps(a2, m, c);
-        a3 = _mm256_fmadd_ps(a3, m, c); a4 = _mm256_fmadd_ps(a4, m, c); a5 = _mm256_fmadd_ps(a5, m, c);
-        a6 = _mm256_fmadd_ps(a6, m, c); a7 = _mm256_fmadd_ps(a7, m, c); a8 = _mm256_fmadd_ps(a8, m, c);
-        a9 = _mm256_fmadd_ps(a9, m, c); a10 = _mm256_fmadd_ps(a10, m, c); a11 = _mm256_fmadd_ps(a11, m, c);
+#pragma GCC unroll 32
+        for (int j = 0; j < AVX2_CHAINS; j++) acc[j] = _mm256_fmadd_ps(acc[j], m, c);
     }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    return out[0];
+    __m256 sum = acc[0];
+    for (int j = 1; j < AVX2_CHAINS; j++) sum = _mm256_add_ps(sum, acc[j]);
+    float out[AVX2_LANES];
+    _mm256_storeu_ps(out, sum);
+    return out[0] + out[AVX2_LANES - 1];
 }
 
-static double measure(int threads, long iterations) {
+__attribute__((noinline, target("avx512f"))) float fma_chains_avx512(long iterations, float start, float step) {
+    __m512 acc[AVX512_CHAINS];
+#pragma GCC unroll 32
+    for (int j = 0; j < AVX512_CHAINS; j++) acc[j] = _mm512_set1_ps(start + step * (float)j);
+    const __m512 m = _mm512_set1_ps(1.0f - step * 1e-3f), c = _mm512_set1_ps(step * 1e-4f);
+    for (long i = 0; i < iterations; i++) {
+#pragma GCC unroll 32
+        for (int j = 0; j < AVX512_CHAINS; j++) acc[j] = _mm512_fmadd_ps(acc[j], m, c);
+    }
+    __m512 sum = acc[0];
+    for (int j = 1; j < AVX512_CHAINS; j++) sum = _mm512_add_ps(sum, acc[j]);
+    return _mm512_reduce_add_ps(sum);
+}
+
+typedef float (*chains_fn)(long, float, float);
+
+/* The best of three timed runs on `threads` threads, in GFLOP/s. */
+static double measure(chains_fn run, int chains, int lanes, int threads, long iterations, float seed) {
     double best = 0;
     for (int attempt = 0; attempt < 3; attempt++) {
         float sink = 0;
         double start = omp_get_wtime();
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
-        sink += run(iterations);
+        sink += run(iterations, seed + (float)omp_get_thread_num(), seed * 1e-3f);
         double seconds = omp_get_wtime() - start;
-        double gflops = (double)threads * iterations * 12 * 8 * 2 / seconds / 1e9;
+        double gflops = (double)threads * iterations * chains * lanes * 2 / seconds / 1e9;
         if (gflops > best) best = gflops;
-        if (sink == 12345.0f) printf(" "); /* keep the work */
+        if (sink == 12345.0f) printf(" "); /* keeps the result alive */
     }
     return best;
 }
 
+static void report(const char *isa, chains_fn run, int chains, int lanes, long iterations, float seed) {
+    int cores = omp_get_num_procs();
+    printf("peak float32 FMA %s (%d chains of %d lanes), 1 thread: %.1f GFLOP/s\n", isa, chains, lanes,
+           measure(run, chains, lanes, 1, iterations, seed));
+    printf("peak float32 FMA %s (%d chains of %d lanes), %d threads: %.1f GFLOP/s\n", isa, chains, lanes, cores,
+           measure(run, chains, lanes, cores, iterations, seed));
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--shape") == 0) {
+        printf("fma_chains_avx2 %d %d\nfma_chains_avx512 %d %d\n", AVX2_CHAINS, AVX2_LANES, AVX512_CHAINS, AVX512_LANES);
+        return 0;
+    }
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-        printf("this CPU has no AVX2/FMA; the probe measures the AVX2/FMA peak only\n");
+        printf("this CPU has no AVX2/FMA; the probe measures AVX2 and AVX-512 FMAs only\n");
         return 1;
     }
     long iterations = argc > 1 ? atol(argv[1]) : ITERATIONS;
-    int cores = omp_get_num_procs();
-    printf("peak float32 FMA, 1 thread: %.0f GFLOP/s\n", measure(1, iterations));
-    printf("peak float32 FMA, %d threads: %.0f GFLOP/s\n", cores, measure(cores, iterations));
+    float seed = argc > 2 ? (float)atof(argv[2]) : 1.0f;
+    report("avx2", fma_chains_avx2, AVX2_CHAINS, AVX2_LANES, iterations, seed);
+    if (__builtin_cpu_supports("avx512f"))
+        report("avx512", fma_chains_avx512, AVX512_CHAINS, AVX512_LANES, iterations, seed);
+    else
+        printf("peak float32 FMA avx512: this CPU has no AVX-512F\n");
     return 0;
 }
