@@ -20,7 +20,7 @@ public sealed class ReadmeTests(MnistFixture fixture)
         try
         {
             #region readme: training
-            using var backend = BackendChoice.Create("auto", threads: 0, Console.WriteLine); // native C kernels, else managed
+            using var backend = BackendChoice.Create("auto", threads: 0, Console.WriteLine); // native C kernels, else managed SIMD
             using var model = new StudyPRelu(backend, maxBatchSize: 250);
             model.Initialize(seed: 1);
             using var trainer = new Trainer(model, new Adam()); // Keras's defaults

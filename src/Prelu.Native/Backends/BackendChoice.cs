@@ -5,14 +5,14 @@ using Prelu.Native.OpenCL;
 
 namespace Prelu.Native.Backends;
 
-/// <summary>Picks the backend a program runs on: by name, or automatically (an OpenCL GPU, else the C library, else managed).</summary>
+/// <summary>Picks the backend a program runs on: by name, or automatically (an OpenCL GPU, else the C library, else managed SIMD).</summary>
 public static class BackendChoice
 {
-    public static IReadOnlyList<string> Names { get; } = ["auto", "opencl", "native", "managed"];
+    public static IReadOnlyList<string> Names { get; } = ["auto", "opencl", "native", "simd", "managed"];
 
     /// <summary>
     /// Creates the named backend. "auto" takes an OpenCL GPU when there is one, else the native C library
-    /// when it loads, else managed, and says why it passed each over; <paramref name="log"/> receives those
+    /// when it loads, else the managed SIMD kernels, and says why it passed each over; <paramref name="log"/> receives those
     /// lines and the choice. "opencl" takes the device PRELU_OPENCL_DEVICE names (default: the first GPU,
     /// else the first device, such as PoCL on a CPU).
     /// </summary>
@@ -23,6 +23,10 @@ public static class BackendChoice
             case "managed":
                 log?.Invoke("backend: managed (plain C#, the reference)");
                 return new ManagedBackend();
+            case "simd":
+                var simd = new SimdBackend(threads);
+                log?.Invoke($"backend: simd (managed, {simd.VectorBits}-bit vectors, {simd.Threads} threads)");
+                return simd;
             case "opencl":
                 var opencl = OpenClBackend.Create();
                 log?.Invoke($"backend: {opencl.Name}");
@@ -48,8 +52,8 @@ public static class BackendChoice
                 }
                 if (PreluNativeLibrary.TryEnsureLoaded(out var failure))
                     return Create("native", threads, log);
-                log?.Invoke($"The native kernel library is unavailable, so the managed backend is used instead.{Environment.NewLine}{failure.Message}");
-                return Create("managed", threads, log);
+                log?.Invoke($"The native kernel library is unavailable, so the managed SIMD backend is used instead.{Environment.NewLine}{failure.Message}");
+                return Create("simd", threads, log);
             default:
                 throw new ArgumentException($"unknown backend '{name}'; choose {string.Join(", ", Names)}", nameof(name));
         }

@@ -18,6 +18,8 @@ public abstract class ReferenceBackend<T> : Backend
     {
         public Span<T> Span => array.AsSpan(offset, Length);
 
+        public Memory<T> Memory => array.AsMemory(offset, Length);
+
         protected override DeviceBuffer SliceCore(int start, int count) => new ReferenceBuffer((ReferenceBackend<T>)Owner, array, offset + start, count);
 
         // The GC frees the array; a disposed buffer only refuses further use.
@@ -40,6 +42,9 @@ public abstract class ReferenceBackend<T> : Backend
     }
 
     private static Span<T> S(DeviceBuffer buffer) => ((ReferenceBuffer)buffer).Span;
+
+    /// <summary>A buffer's values as memory that a parallel kernel's tasks can hold; empty for an absent buffer.</summary>
+    private protected static Memory<T> MemoryOf(DeviceBuffer? buffer) => buffer is null ? default : ((ReferenceBuffer)buffer).Memory;
 
     // An optional buffer as a span: empty when absent, which the reference kernels read as "none".
     private static Span<T> Opt(DeviceBuffer? buffer) => buffer is null ? default : ((ReferenceBuffer)buffer).Span;
