@@ -6,14 +6,16 @@ namespace Prelu.Runtime.Tests.Kernels;
 
 /// <summary>
 /// The study's model wired by hand through the kernel contract (per-element PReLU, dropout, batch 4):
-/// one forward pass, backward pass and Adam step, against PyTorch's autograd on the same weights.
+/// one forward pass, backward pass and Adam step, against PyTorch's autograd on the same weights, on both managed backends.
 /// </summary>
 public sealed class StudyModelStepTests
 {
-    [Fact]
-    public void One_training_step_matches_pytorch()
+    [Theory]
+    [InlineData("managed")]
+    [InlineData("simd")]
+    public void One_training_step_matches_pytorch(string backendName)
     {
-        using var backend = new ManagedBackend();
+        using Backend backend = backendName == "simd" ? new SimdBackend() : new ManagedBackend();
 
         var step = StudyStep.HandWired(backend);
 
