@@ -18,24 +18,34 @@ internal static class PeakProbe
     public static int Run(string[] args)
     {
         long iterations = args.Length > 0 ? long.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 100_000_000;
-        Report("Vector256", Chains256, Vector256<float>.Count, Run256, iterations);
-        if (Vector512.IsHardwareAccelerated)
-            Report("Vector512", Chains512, Vector512<float>.Count, Run512, iterations);
-        else
-            Console.WriteLine("managed peak Vector512: not hardware-accelerated on this CPU");
+        foreach (var line in Measure(iterations))
+            Console.WriteLine(line);
         return 0;
     }
 
-    private static void Report(string name, int chains, int lanes, Func<long, float, float, float> run, long iterations)
+    /// <summary>One line per vector width and thread count (1, every core), in the C probe's words.</summary>
+    public static List<string> Measure(long iterations = 100_000_000)
+    {
+        var lines = Report("Vector256", Chains256, Vector256<float>.Count, Run256, iterations);
+        if (Vector512.IsHardwareAccelerated)
+            lines.AddRange(Report("Vector512", Chains512, Vector512<float>.Count, Run512, iterations));
+        else
+            lines.Add("managed peak Vector512: not hardware-accelerated on this CPU");
+        return lines;
+    }
+
+    private static List<string> Report(string name, int chains, int lanes, Func<long, float, float, float> run, long iterations)
     {
         run(1000, 1f, 1e-3f); // compiled before it is timed
+        var lines = new List<string>();
         foreach (int threads in new[] { 1, Environment.ProcessorCount })
         {
             double half = Best(run, threads, iterations / 2), full = Best(run, threads, iterations);
             double gflops = (double)threads * iterations * chains * lanes * 2 / full / 1e9;
-            Console.WriteLine($"managed peak {name} ({chains} chains of {lanes} lanes), {threads} thread{(threads == 1 ? "" : "s")}: " +
+            lines.Add($"managed peak {name} ({chains} chains of {lanes} lanes), {threads} thread{(threads == 1 ? "" : "s")}: " +
                 $"{gflops:F1} GFLOP/s (time for 2x the iterations: {full / half:F2}x)");
         }
+        return lines;
     }
 
     // The best of three runs, in seconds, of `threads` threads each running the chains.

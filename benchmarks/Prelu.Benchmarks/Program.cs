@@ -5,9 +5,12 @@ using Prelu.Benchmarks;
 //   step [--threads N] [--steps N]   times training steps of the study's models back to back (the figure
 //                                     benchmarks/tools/compare-with-pytorch.sh sets beside PyTorch's)
 //   peak [iterations]                the managed peak-FMA probe, a check on benchmarks/probe/fma_peak.c
+//   run [--full]                     every Perf_ class, then docs/benchmarks.md from the results (benchmarks/run)
 //   anything else                     BenchmarkDotNet, e.g. --filter '*Perf_Kernels*' --job short
 if (args.Length > 0 && args[0] == "step")
     return StepTiming.Run(args[1..]);
+if (args.Length > 0 && args[0] == "run")
+    return BenchmarkTables.Run(args[1..]);
 if (args.Length > 0 && args[0] == "peak")
     return PeakProbe.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using Prelu.Kernels;
 
@@ -36,6 +37,7 @@ internal static class Activations
                     for (int n = first; n < last; n++)
                         PReluForward(z.Span.Slice(n * features, features), perFeature, y.Span.Slice(n * features, features));
                 });
+                ArrayPool<float>.Shared.Return(perFeature);
                 break;
         }
     }
@@ -66,11 +68,12 @@ internal static class Activations
         Parallelism.ForRanges(length, ranges, (_, start, end) => body(start, end), Vector<float>.Count);
     }
 
+    // One alpha per feature, in a pooled array (return it when done).
     private static float[] Expand(PReluShape shape, ReadOnlySpan<float> alpha)
     {
-        var perFeature = new float[shape.FeatureLength];
+        var perFeature = ArrayPool<float>.Shared.Rent(shape.FeatureLength);
         var map = shape.AlphaMap;
-        for (int i = 0; i < perFeature.Length; i++)
+        for (int i = 0; i < shape.FeatureLength; i++)
             perFeature[i] = alpha[map[i]];
         return perFeature;
     }
@@ -120,10 +123,11 @@ internal static class Activations
         int features = shape.FeatureLength;
         var perFeature = Expand(shape, alpha.Span);
         int ranges = Parallelism.RangeCount(shape.Batch, threads);
-        var partial = new float[ranges * features];
+        var partial = ArrayPool<float>.Shared.Rent(ranges * features);
         Parallelism.ForRanges(shape.Batch, threads, (range, first, last) =>
         {
             var sums = partial.AsSpan(range * features, features);
+            sums.Clear(); // pooled: it holds an earlier call's sums
             for (int n = first; n < last; n++)
                 PReluBackwardSample(z.Span.Slice(n * features, features), perFeature, grad.Span.Slice(n * features, features), sums);
         });
@@ -135,6 +139,8 @@ internal static class Activations
         var map = shape.AlphaMap;
         for (int i = 0; i < features; i++)
             groups[map[i]] += total[i];
+        ArrayPool<float>.Shared.Return(partial);
+        ArrayPool<float>.Shared.Return(perFeature);
     }
 
     // grad = z > 0 ? grad : alpha * grad; sums += z > 0 ? 0 : z * grad (the incoming grad)

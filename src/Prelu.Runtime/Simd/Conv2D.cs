@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using Prelu.Kernels;
 
@@ -40,11 +41,12 @@ internal static class Conv2D
     {
         int positions = s.OutHeight * s.OutWidth, patch = PatchLength(s), f = s.Filters;
         int ranges = Parallelism.RangeCount(s.Batch, settings.Threads), length = s.KernelLength + f;
-        var partial = new float[ranges * length];
+        var partial = ArrayPool<float>.Shared.Rent(ranges * length);
         Parallelism.ForRanges(s.Batch, settings.Threads, (range, first, last) =>
         {
             var kernelSum = partial.AsSpan(range * length, s.KernelLength);
             var biasSum = partial.AsSpan(range * length + s.KernelLength, f);
+            partial.AsSpan(range * length, length).Clear(); // pooled: it holds an earlier call's sums
             for (int n = first; n < last; n++)
             {
                 var columns = Columns(s, input.Span.Slice(n * s.Height * s.Width * s.InChannels, s.Height * s.Width * s.InChannels));
@@ -58,6 +60,7 @@ internal static class Conv2D
         SumRanges(partial, ranges, length, 0, kernelGrad.Span);
         if (!biasGrad.IsEmpty)
             SumRanges(partial, ranges, length, s.KernelLength, biasGrad.Span);
+        ArrayPool<float>.Shared.Return(partial);
     }
 
     // kernel (KH, KW, Cin, F), outputGrad (N, OH, OW, F) -> inputGrad (N, H, W, Cin), overwritten
