@@ -213,6 +213,7 @@ internal static partial class BenchmarkTables
         plot.YLabel("images / s");
         plot.Title("The study's PReLU training step: images per second");
         plot.ShowLegend(Alignment.UpperLeft);
+        plot.Axes.Margins(bottom: 0);
         plot.SavePng(Path.Combine(root, "docs", "benchmarks-scaling.png"), 900, 550);
     }
 
