@@ -49,6 +49,9 @@ public static class SafeTensors
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
 
+        // The format's header is UTF-8 JSON; checked first, so that the JSON reader never meets bad bytes.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new SafeTensorsFormatException(path, "header", "is not valid UTF-8; a safetensors header is UTF-8 JSON");
         JsonDocument document;
         try
         {
@@ -64,10 +67,15 @@ public static class SafeTensors
                 throw new SafeTensorsFormatException(path, "header", "is not a JSON object");
             var metadata = new Dictionary<string, string>();
             var entries = new List<(string Name, int[] Shape, long Begin, long End)>();
+            var seen = new HashSet<string>();
             foreach (var property in document.RootElement.EnumerateObject())
             {
+                if (!seen.Add(property.Name))
+                    throw new SafeTensorsFormatException(path, property.Name, "appears twice in the header");
                 if (property.Name == "__metadata__")
                 {
+                    if (property.Value.ValueKind != JsonValueKind.Object)
+                        throw new SafeTensorsFormatException(path, "__metadata__", $"is a JSON {property.Value.ValueKind}; expected an object of strings");
                     foreach (var item in property.Value.EnumerateObject())
                         metadata[item.Name] = item.Value.ValueKind == JsonValueKind.String ? item.Value.GetString()! : item.Value.GetRawText();
                     continue;
@@ -75,12 +83,22 @@ public static class SafeTensors
                 entries.Add(ParseEntry(path, property, dataLength));
             }
 
-            // Ranges must not overlap: a file whose tensors share bytes is damaged.
-            var ordered = entries.OrderBy(e => e.Begin).ToList();
-            for (int i = 1; i < ordered.Count; i++)
+            // The data buffer is indexed entirely, without holes or shared bytes (the format's rule): tensors,
+            // in offset order, start where the previous one ended, the first at 0, the last at the file's end.
+            var ordered = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+            long expectedBegin = 0;
+            for (int i = 0; i < ordered.Count; i++)
             {
-                if (ordered[i].Begin < ordered[i - 1].End)
+                if (ordered[i].Begin < expectedBegin)
                     throw new SafeTensorsFormatException(path, ordered[i].Name, $"its bytes overlap those of '{ordered[i - 1].Name}'");
+                if (ordered[i].Begin > expectedBegin)
+                    throw new SafeTensorsFormatException(path, ordered[i].Name, $"starts at byte {ordered[i].Begin:N0} of the data, leaving bytes {expectedBegin:N0} to {ordered[i].Begin:N0} unindexed");
+                expectedBegin = ordered[i].End;
+            }
+            if (expectedBegin != dataLength)
+            {
+                throw new SafeTensorsFormatException(path, "data", $"holds {dataLength:N0} bytes, the tensors index {expectedBegin:N0}: " +
+                    "bytes after the last tensor (the file is damaged or was appended to)");
             }
 
             var tensors = new Dictionary<string, NamedTensor>();

@@ -38,7 +38,18 @@ public sealed class SafeTensorsTests : IDisposable
         { "header not JSON", bytes => Replace(bytes, "{", "["), "header", "not" },
         { "wrong dtype", bytes => Replace(bytes, "\"F32\"", "\"F16\""), "a.dtype", "is F16; expected F32" },
         { "shape that disagrees with the bytes", bytes => Replace(bytes, "[2,3]", "[3,3]"), "a.data_offsets", "needs 36" },
+        { "bytes after the last tensor", bytes => [.. bytes, 0, 0, 0, 0], "data", "holds 28 bytes, the tensors index 24" },
+        { "header not UTF-8", bytes => NotUtf8(bytes), "header", "is not valid UTF-8" },
     };
+
+    // The tensor's name "a" becomes the byte 0xFF, which no UTF-8 text holds.
+    private static byte[] NotUtf8(byte[] bytes)
+    {
+        var copy = bytes.ToArray();
+        int at = copy.AsSpan(8).IndexOf("\"a\""u8);
+        copy[8 + at + 1] = 0xFF;
+        return copy;
+    }
 
     [Theory]
     [MemberData(nameof(Damages))]
