@@ -24,7 +24,15 @@ public static class Checkpoint
     public const string FormatName = "prelu-checkpoint/1";
     private const string OptimizerPrefix = "optimizer.";
 
-    public static void Save(string path, CompiledModel model, Optimizer? optimizer = null, Action? beforeRename = null)
+    /// <summary>Tensors and metadata keys under this prefix belong to the training loop (see <see cref="Training.Trainer"/>'s resume).</summary>
+    internal const string TrainerPrefix = "trainer.";
+
+    public static void Save(string path, CompiledModel model, Optimizer? optimizer = null, Action? beforeRename = null) =>
+        Save(path, model, optimizer, new Dictionary<string, string>(), [], beforeRename);
+
+    /// <summary>A checkpoint with the training loop's state beside the model's and the optimizer's.</summary>
+    internal static void Save(string path, CompiledModel model, Optimizer? optimizer, IReadOnlyDictionary<string, string> trainerMetadata,
+        IReadOnlyList<NamedTensor> trainerTensors, Action? beforeRename)
     {
         var tensors = model.Parameters.Select(p => new NamedTensor(p.Name, p.Shape, model.GetParameter(p.Name))).ToList();
         var metadata = new Dictionary<string, string>
@@ -33,6 +41,9 @@ public static class Checkpoint
             ["model"] = model.Name,
             ["seed"] = model.Seed.ToString(CultureInfo.InvariantCulture),
         };
+        foreach (var (key, value) in trainerMetadata)
+            metadata[key] = value;
+        tensors.AddRange(trainerTensors);
         if (optimizer is not null)
         {
             metadata["optimizer"] = optimizer.Name;
@@ -65,7 +76,7 @@ public static class Checkpoint
         var known = model.Parameters.Select(p => p.Name).ToHashSet();
         foreach (var name in tensors.Keys)
         {
-            if (!known.Contains(name) && !name.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+            if (!known.Contains(name) && !name.StartsWith(OptimizerPrefix, StringComparison.Ordinal) && !name.StartsWith(TrainerPrefix, StringComparison.Ordinal))
                 throw new CheckpointMismatchException(path, name, $"is not a parameter of {model.Name} (it has {string.Join(", ", known)})");
         }
 
@@ -108,5 +119,5 @@ public static class Checkpoint
     private static string Dims(IEnumerable<int> shape) => string.Join(", ", shape);
 
     private static string Names(IReadOnlyDictionary<string, NamedTensor> tensors) =>
-        tensors.Count == 0 ? "no tensors" : string.Join(", ", tensors.Keys.Where(k => !k.StartsWith(OptimizerPrefix, StringComparison.Ordinal)));
+        tensors.Count == 0 ? "no tensors" : string.Join(", ", tensors.Keys.Where(k => !k.StartsWith(OptimizerPrefix, StringComparison.Ordinal) && !k.StartsWith(TrainerPrefix, StringComparison.Ordinal)));
 }

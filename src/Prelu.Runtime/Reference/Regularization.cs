@@ -21,10 +21,15 @@ public static class Regularization
             T w = param[i];
             absSum += T.Abs(w);
             squareSum += w * w;
-            grad[i] += l1 * T.CreateChecked(T.Sign(w)) + two * l2 * w;
+            grad[i] += l1 * Sign(w) + two * l2 * w;
         }
         return l1 * absSum + l2 * squareSum;
     }
+
+    // sign(w) as TensorFlow's: -1, 0 or 1, and NaN for NaN (T.Sign throws there; a NaN must reach the loss check, not crash).
+    private static T Sign<T>(T w)
+        where T : IFloatingPointIeee754<T> =>
+        w > T.Zero ? T.One : w < T.Zero ? -T.One : w == T.Zero ? T.Zero : w;
 
     /// <summary>
     /// Applies <paramref name="constraint"/> to a parameter of shape <paramref name="dims"/>.

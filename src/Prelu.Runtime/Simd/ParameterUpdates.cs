@@ -77,12 +77,14 @@ internal static class ParameterUpdates
         for (; i <= param.Length - width; i += width)
         {
             var w = new Vector<float>(param[i..]);
+            // l1 sign(w), NaN where w is NaN (as the reference)
             var sign = Vector.ConditionalSelect(Vector.GreaterThan(w, Vector<float>.Zero), scaledL1,
-                Vector.ConditionalSelect(Vector.LessThan(w, Vector<float>.Zero), -scaledL1, Vector<float>.Zero));
+                Vector.ConditionalSelect(Vector.LessThan(w, Vector<float>.Zero), -scaledL1,
+                    Vector.ConditionalSelect(Vector.Equals(w, w), Vector<float>.Zero, w)));
             (new Vector<float>(grad[i..]) + sign + w * (2f * l2)).CopyTo(grad[i..]);
         }
         for (; i < param.Length; i++)
-            grad[i] += l1 * MathF.Sign(param[i]) + 2f * l2 * param[i];
+            grad[i] += l1 * (param[i] > 0f ? 1f : param[i] < 0f ? -1f : param[i] == 0f ? 0f : param[i]) + 2f * l2 * param[i];
         return penalty;
     }
 

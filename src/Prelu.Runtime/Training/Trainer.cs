@@ -7,12 +7,43 @@ using Prelu.Optimizers;
 
 namespace Prelu.Training;
 
-/// <summary>Keras's <c>fit</c> arguments.</summary>
+/// <summary>Keras's <c>fit</c> arguments, and where to keep a run that must survive being stopped.</summary>
 /// <param name="ValidationSplit">The last fraction of the training set, taken before shuffling, is held out for validation (0: none).</param>
 /// <param name="Seed">Seeds the shuffles (the model's own seed draws weights and dropout masks).</param>
 /// <param name="ProgressInterval">How often running loss and accuracy are read back for the observer.</param>
+/// <param name="CheckpointPath">
+/// When set, the run is checkpointed there (atomically) at the end of every epoch and when it is cancelled:
+/// weights, optimizer state, where it stands, the history so far.
+/// </param>
+/// <param name="Resume">Continue from <paramref name="CheckpointPath"/> when that file exists (else start afresh): the same bits as a run never stopped.</param>
+/// <param name="CheckNumerics">Check every parameter and gradient after every step (slow: for debugging), not only the loss.</param>
 public sealed record FitOptions(int Epochs, int BatchSize, double ValidationSplit = 0, bool Shuffle = true, ulong Seed = 0,
-    TimeSpan? ProgressInterval = null);
+    TimeSpan? ProgressInterval = null, string? CheckpointPath = null, bool Resume = false, bool CheckNumerics = false);
+
+/// <summary>A fit stopped by its cancellation token; the run up to the last finished batch is in <see cref="CheckpointPath"/> when one was set.</summary>
+public sealed class TrainingInterruptedException(string? checkpointPath, int epoch, int batch)
+    : OperationCanceledException(checkpointPath is null
+        ? $"training stopped before batch {batch + 1} of epoch {epoch}; no checkpoint path was set, so it cannot be resumed"
+        : $"training stopped before batch {batch + 1} of epoch {epoch}; the run so far is saved in {checkpointPath}")
+{
+    public string? CheckpointPath { get; } = checkpointPath;
+    public int Epoch { get; } = epoch;
+
+    /// <summary>The next batch to train, 0-based.</summary>
+    public int Batch { get; } = batch;
+}
+
+/// <summary>
+/// The loss (or, with <see cref="FitOptions.CheckNumerics"/>, a tensor) stopped being finite. The message
+/// names the first tensor found holding NaN or Inf; the last checkpoint is left as it was.
+/// </summary>
+public sealed class NumericalFaultException(string message, string? tensor, int epoch, int batch) : ArithmeticException(message)
+{
+    /// <summary>The first parameter or gradient found holding a NaN or an Inf ("conv.kernel", "gradient of dense.bias"), or null when none does.</summary>
+    public string? Tensor { get; } = tensor;
+    public int Epoch { get; } = epoch;
+    public int Batch { get; } = batch;
+}
 
 /// <summary>
 /// The training loop, with Keras's <c>fit</c> / <c>evaluate</c> / <c>predict</c> semantics, for any
@@ -49,40 +80,69 @@ public sealed class Trainer : IDisposable
     public CompiledModel Model => _model;
     public Optimizer Optimizer => _optimizer;
 
-    /// <summary>Trains for <see cref="FitOptions.Epochs"/> epochs and returns the history.</summary>
+    /// <summary>
+    /// Trains for <see cref="FitOptions.Epochs"/> epochs and returns the history. With a checkpoint path, the
+    /// run is saved after every epoch and when <paramref name="cancellationToken"/> stops it (after the batch in
+    /// flight, then <see cref="TrainingInterruptedException"/>); with <see cref="FitOptions.Resume"/> it goes on
+    /// from that file. A loss that is not finite stops the run with a <see cref="NumericalFaultException"/>.
+    /// </summary>
     public History Fit(LabeledImages data, FitOptions options, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         CheckData(data, options.BatchSize);
+        if (options.Epochs < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be at least 1");
+        if (options.Resume && options.CheckpointPath is null)
+            throw new ArgumentException("FitOptions.Resume needs FitOptions.CheckpointPath: the file to resume from", nameof(options));
         var (train, validation) = options.ValidationSplit > 0 ? data.SplitValidation(options.ValidationSplit) : (data, null);
-        var history = new History();
-        var order = Enumerable.Range(0, train.Count).ToArray();
-        var shuffle = SeededRandom.ForStream(options.Seed, "shuffle");
         int batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var interval = options.ProgressInterval ?? TimeSpan.FromMilliseconds(250);
 
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        var position = options.Resume && File.Exists(options.CheckpointPath)
+            ? TrainingCheckpoint.Load(options.CheckpointPath!, _model, _optimizer, options, train.Count)
+            : new TrainingPosition(1, 0, new float[MetricSlot.Count], []);
+        var history = new History();
+        foreach (var epoch in position.History)
+            history.Add(epoch);
+        // The shuffles of the epochs already trained, replayed: the order is a function of the seed and the epoch.
+        var order = Enumerable.Range(0, train.Count).ToArray();
+        var shuffle = SeededRandom.ForStream(options.Seed, "shuffle");
+        for (int epoch = 1; epoch < position.Epoch && options.Shuffle; epoch++)
+            shuffle.Shuffle(order);
+
+        for (int epoch = position.Epoch; epoch <= options.Epochs; epoch++)
         {
             if (options.Shuffle)
                 shuffle.Shuffle(order);
             observer?.EpochStarted(epoch, options.Epochs, batches);
-            _model.Backend.Fill(_metrics, 0f);
+            int firstBatch = epoch == position.Epoch ? position.Batch : 0;
+            if (firstBatch > 0)
+                _model.Backend.Upload(position.MetricSums, _metrics); // the interrupted epoch's running sums
+            else
+                _model.Backend.Fill(_metrics, 0f);
             var clock = Stopwatch.StartNew();
             var lastReport = TimeSpan.Zero;
-            for (int b = 0; b < batches; b++)
+            for (int b = firstBatch; b < batches; b++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    if (options.CheckpointPath is { } path)
+                        SaveRun(path, options, train.Count, new TrainingPosition(epoch, b, _model.Backend.ToArray(_metrics), history.Epochs));
+                    throw new TrainingInterruptedException(options.CheckpointPath, epoch, b);
+                }
                 int start = b * options.BatchSize;
                 int count = Math.Min(options.BatchSize, train.Count - start);
                 Upload(train, order.AsSpan(start, count));
                 // Dropout masks depend on the global step, so every batch of every epoch draws its own.
                 var (input, labels) = Batch(count);
                 _model.ComputeGradients(input, labels, count, (ulong)_optimizer.Iterations + 1, _metrics);
+                CheckNumerics(options, epoch, b);
                 _optimizer.Step(_model);
                 if (observer is not null && (clock.Elapsed - lastReport >= interval || b == batches - 1))
                 {
                     lastReport = clock.Elapsed;
                     var (loss, accuracy) = ReadMetrics(start + count);
-                    observer.BatchCompleted(epoch, b + 1, batches, loss, accuracy, (start + count) / clock.Elapsed.TotalSeconds);
+                    observer.BatchCompleted(epoch, b + 1, batches, loss, accuracy, (start + count - firstBatch * options.BatchSize) / clock.Elapsed.TotalSeconds);
                 }
             }
             var (epochLoss, epochAccuracy) = ReadMetrics(train.Count);
@@ -90,12 +150,61 @@ public sealed class Trainer : IDisposable
             double? valLoss = null, valAccuracy = null;
             if (validation is not null)
                 (valLoss, valAccuracy) = Evaluate(validation, options.BatchSize);
+            int trained = train.Count - firstBatch * options.BatchSize;
             var metrics = new EpochMetrics(epoch, epochLoss, epochAccuracy, valLoss, valAccuracy, clock.Elapsed.TotalSeconds,
-                train.Count / clock.Elapsed.TotalSeconds);
+                trained / clock.Elapsed.TotalSeconds);
             history.Add(metrics);
+            if (options.CheckpointPath is { } checkpoint)
+                SaveRun(checkpoint, options, train.Count, new TrainingPosition(epoch + 1, 0, new float[MetricSlot.Count], history.Epochs));
             observer?.EpochCompleted(metrics);
         }
         return history;
+    }
+
+    private void SaveRun(string path, FitOptions options, int trainCount, TrainingPosition position) =>
+        TrainingCheckpoint.Save(path, _model, _optimizer, options, trainCount, position);
+
+    // The loss of every step must be finite (the running sum is, then); with CheckNumerics every parameter
+    // and gradient too. A fault names the first tensor holding a NaN or an Inf, before the optimizer spreads it.
+    private void CheckNumerics(FitOptions options, int epoch, int batch)
+    {
+        _model.Backend.Download(_metrics, _hostMetrics);
+        float loss = _hostMetrics[MetricSlot.LossSum];
+        bool lossFinite = float.IsFinite(loss);
+        if (lossFinite && !options.CheckNumerics)
+            return;
+        var culprit = FirstNonFinite();
+        if (lossFinite && culprit is null)
+            return;
+        string where = culprit is null
+            ? "no parameter or gradient holds one, so the forward pass overflowed or the input holds NaN or Inf"
+            : $"the first tensor holding one is {culprit.Value.Description}";
+        string kept = options.CheckpointPath is { } path
+            ? $"{path} still holds the run as it was after epoch {epoch - 1}{(File.Exists(path) ? "" : " (none was written yet)")}"
+            : "no checkpoint path was set";
+        throw new NumericalFaultException(
+            $"training stopped in epoch {epoch}, batch {batch + 1}: {(lossFinite ? "a tensor" : $"the loss ({loss})")} is not finite; {where}. {kept}. " +
+            "A smaller learning rate, gradient-friendly initial weights, or inputs checked for NaN usually cure it.",
+            culprit?.Tensor, epoch, batch);
+    }
+
+    private (string Tensor, string Description)? FirstNonFinite()
+    {
+        foreach (var (kind, read) in new (string, Func<string, float[]>)[] { ("parameter", _model.GetParameter), ("gradient", _model.GetGradient) })
+        {
+            foreach (var parameter in _model.Parameters)
+            {
+                var values = read(parameter.Name);
+                int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+                if (bad < 0)
+                    continue;
+                string layer = parameter.Name[..parameter.Name.LastIndexOf('.')];
+                int count = values.Count(v => !float.IsFinite(v));
+                string tensor = kind == "parameter" ? parameter.Name : $"gradient of {parameter.Name}";
+                return (tensor, $"the {kind} {parameter.Name} of layer {layer} ({count:N0} of {values.Length:N0} values NaN or Inf, the first {values[bad]} at index {bad})");
+            }
+        }
+        return null;
     }
 
     /// <summary>Keras's <c>evaluate</c>: mean loss (penalties excluded) and accuracy over <paramref name="data"/>, in inference mode.</summary>

@@ -1,0 +1,109 @@
+using System.Globalization;
+using Prelu.Checkpoints;
+using Prelu.Models;
+using Prelu.Optimizers;
+
+namespace Prelu.Training;
+
+/// <summary>Where a <see cref="Trainer.Fit"/> stopped: the next epoch (1-based) and batch (0-based), the epoch's running metric sums, and the history so far.</summary>
+internal sealed record TrainingPosition(int Epoch, int Batch, float[] MetricSums, IReadOnlyList<EpochMetrics> History);
+
+/// <summary>
+/// The training loop's part of a checkpoint: beside the weights and the optimizer state (which
+/// <see cref="Checkpoint"/> writes), where the loop stands and the settings it must be resumed with. The
+/// shuffle order is not stored: it is a function of the fit seed and the epoch, replayed on resume. With the
+/// model seed (dropout masks) and the optimizer's step count, that is all a run needs to continue to the bit.
+/// </summary>
+internal static class TrainingCheckpoint
+{
+    private const string Prefix = Checkpoint.TrainerPrefix;
+    private const string MetricsTensor = Prefix + "metrics";
+
+    public static void Save(string path, CompiledModel model, Optimizer optimizer, FitOptions options, int trainCount, TrainingPosition position)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            [Prefix + "epoch"] = Text(position.Epoch),
+            [Prefix + "batch"] = Text(position.Batch),
+            [Prefix + "history"] = HistoryText(position.History),
+        };
+        foreach (var (key, value) in Settings(options, trainCount))
+            metadata[key] = value;
+        Checkpoint.Save(path, model, optimizer, metadata, [new NamedTensor(MetricsTensor, [position.MetricSums.Length], position.MetricSums)], beforeRename: null);
+    }
+
+    /// <summary>
+    /// Checks that the checkpoint at <paramref name="path"/> continues this very fit (model, seed, data size,
+    /// batch size, shuffling, validation split, fit seed), then loads weights and optimizer state and returns
+    /// the position. Nothing is changed when a check fails.
+    /// </summary>
+    /// <exception cref="CheckpointMismatchException">The checkpoint belongs to another model or another fit.</exception>
+    public static TrainingPosition Load(string path, CompiledModel model, Optimizer optimizer, FitOptions options, int trainCount)
+    {
+        var (tensors, metadata) = SafeTensors.ReadWithMetadata(path);
+        string Field(string key) => metadata.TryGetValue(key, out var value)
+            ? value
+            : throw new CheckpointMismatchException(path, $"__metadata__.{key}", "missing: this is not a checkpoint written by Trainer.Fit, so there is nothing to resume");
+        if (Field("model") != model.Name)
+            throw new CheckpointMismatchException(path, "__metadata__.model", $"is {Field("model")}; resuming {model.Name}");
+        if (Field("seed") != model.Seed.ToString(CultureInfo.InvariantCulture))
+            throw new CheckpointMismatchException(path, "__metadata__.seed", $"the run was initialised with seed {Field("seed")}, this model with {model.Seed}: its dropout masks would differ");
+        foreach (var (key, expected) in Settings(options, trainCount))
+        {
+            if (Field(key) != expected)
+                throw new CheckpointMismatchException(path, $"__metadata__.{key}", $"is {Field(key)}, this fit has {expected}: the run cannot continue with other settings");
+        }
+        int epoch = Count(path, Prefix + "epoch", Field(Prefix + "epoch"), 1, options.Epochs + 1);
+        int batches = (trainCount + options.BatchSize - 1) / options.BatchSize;
+        int batch = Count(path, Prefix + "batch", Field(Prefix + "batch"), 0, batches - 1);
+        var history = ParseHistory(path, Field(Prefix + "history"));
+        if (history.Count != epoch - 1)
+            throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"holds {history.Count} epochs; the run stopped in epoch {epoch}");
+        if (!tensors.TryGetValue(MetricsTensor, out var sums) || sums.Values.Length != Kernels.MetricSlot.Count)
+            throw new CheckpointMismatchException(path, MetricsTensor, $"missing or not {Kernels.MetricSlot.Count} values");
+        Checkpoint.Load(path, model, optimizer);
+        return new TrainingPosition(epoch, batch, sums.Values, history);
+    }
+
+    // What must be the same for a resumed fit to be the fit that was interrupted.
+    private static IEnumerable<(string Key, string Value)> Settings(FitOptions options, int trainCount)
+    {
+        yield return (Prefix + "train_count", Text(trainCount));
+        yield return (Prefix + "batch_size", Text(options.BatchSize));
+        yield return (Prefix + "shuffle", options.Shuffle ? "true" : "false");
+        yield return (Prefix + "fit_seed", options.Seed.ToString(CultureInfo.InvariantCulture));
+        yield return (Prefix + "validation_split", options.ValidationSplit.ToString("R", CultureInfo.InvariantCulture));
+    }
+
+    private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static int Count(string path, string key, string text, int min, int max) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max
+            ? value
+            : throw new CheckpointMismatchException(path, $"__metadata__.{key}", $"is '{text}'; expected a count from {min} to {max}");
+
+    // One epoch per line: epoch, loss, accuracy, validation loss and accuracy ("-" when none), seconds, images/s;
+    // doubles in round-trip form, so that a resumed history is the interrupted one to the bit.
+    private static string HistoryText(IReadOnlyList<EpochMetrics> history) => string.Join("\n", history.Select(e => string.Join(" ",
+        Text(e.Epoch), R(e.Loss), R(e.Accuracy), e.ValidationLoss is { } vl ? R(vl) : "-", e.ValidationAccuracy is { } va ? R(va) : "-",
+        R(e.Seconds), R(e.ImagesPerSecond))));
+
+    private static string R(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static List<EpochMetrics> ParseHistory(string path, string text)
+    {
+        var epochs = new List<EpochMetrics>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split(' ');
+            double? Optional(string s) => s == "-" ? null : Number(s);
+            double Number(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+                ? v
+                : throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"line '{line}' holds '{s}', not a number");
+            if (f.Length != 7 || !int.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out int epoch) || epoch != epochs.Count + 1)
+                throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"line '{line}' is not epoch {epochs.Count + 1} with its 6 figures");
+            epochs.Add(new EpochMetrics(epoch, Number(f[1]), Number(f[2]), Optional(f[3]), Optional(f[4]), Number(f[5]), Number(f[6])));
+        }
+        return epochs;
+    }
+}

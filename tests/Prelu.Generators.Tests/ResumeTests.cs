@@ -1,0 +1,186 @@
+using Prelu.Backends;
+using Prelu.Checkpoints;
+using Prelu.Data;
+using Prelu.Optimizers;
+using Prelu.Tests.Shared;
+using Prelu.Training;
+
+namespace Prelu.Generators.Tests;
+
+/// <summary>
+/// A fit that is stopped and resumed ends with the very bits of one that never stopped: weights, Adam's
+/// state and step, the history (everything but wall times). Stopped by cancellation mid-epoch (the checkpoint
+/// written then) and by a kill after an epoch (the per-epoch checkpoint, copied as it stood). Also: a
+/// checkpoint of another fit is refused before anything changes, and a NaN is traced to its layer.
+/// </summary>
+public sealed class ResumeTests : IDisposable
+{
+    private const int Images = 60, Batch = 8, Epochs = 3;
+    private readonly ManagedBackend _backend = new();
+    private readonly LabeledImages _data;
+    private readonly string _folder = Directory.CreateTempSubdirectory("prelu-resume-").FullName;
+
+    public ResumeTests()
+    {
+        var pixels = Det.Floats(Images * 784, 11, 0, 256).Select(v => (byte)v).ToArray();
+        var labels = Enumerable.Range(0, Images).Select(i => (byte)(i * 3 % 10)).ToArray();
+        _data = new LabeledImages(pixels, labels, 28, 28, 1, 10);
+    }
+
+    public void Dispose()
+    {
+        _backend.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static FitOptions Options(string? checkpoint = null, bool resume = false) =>
+        new(Epochs, Batch, ValidationSplit: 0.2, Seed: 7, ProgressInterval: TimeSpan.Zero, CheckpointPath: checkpoint, Resume: resume);
+
+    private sealed record Outcome(float[] Weights, float[] M, float[] V, long Steps, List<(double, double, double?, double?)> History);
+
+    private Outcome Train(FitOptions options, ITrainingObserver? observer = null, CancellationToken token = default)
+    {
+        using var model = new Mlp(_backend, Batch);
+        model.Initialize(3);
+        using var optimizer = new Adam();
+        using var trainer = new Trainer(model, optimizer);
+        var history = trainer.Fit(_data, options, observer, token);
+        var state = optimizer.State(model);
+        return new Outcome(_backend.ToArray(model.ParameterArena), _backend.ToArray(state[0].Buffer), _backend.ToArray(state[1].Buffer),
+            optimizer.Iterations, history.Epochs.Select(e => (e.Loss, e.Accuracy, e.ValidationLoss, e.ValidationAccuracy)).ToList());
+    }
+
+    private static void AssertSameBits(Outcome expected, Outcome actual)
+    {
+        Assert.Equal(expected.Steps, actual.Steps);
+        Assert.True(expected.Weights.AsSpan().SequenceEqual(actual.Weights), "weights differ");
+        Assert.True(expected.M.AsSpan().SequenceEqual(actual.M), "Adam's m differs");
+        Assert.True(expected.V.AsSpan().SequenceEqual(actual.V), "Adam's v differs");
+        Assert.Equal(expected.History, actual.History);
+    }
+
+    /// <summary>Cancels the fit when it reaches a given batch of a given epoch.</summary>
+    private sealed class StopAt(int epoch, int batch, CancellationTokenSource source) : ITrainingObserver
+    {
+        public void EpochStarted(int e, int epochs, int batches)
+        {
+        }
+
+        public void BatchCompleted(int e, int b, int batches, double loss, double accuracy, double imagesPerSecond)
+        {
+            if (e == epoch && b == batch)
+                source.Cancel();
+        }
+
+        public void EpochCompleted(EpochMetrics metrics)
+        {
+        }
+    }
+
+    [Fact]
+    public void Cancelled_mid_epoch_and_resumed_it_ends_with_the_bits_of_a_run_never_stopped()
+    {
+        var expected = Train(Options());
+        var path = Path.Combine(_folder, "run.safetensors");
+
+        using var cancel = new CancellationTokenSource();
+        var stopped = Assert.Throws<TrainingInterruptedException>(() => Train(Options(path), new StopAt(2, 3, cancel), cancel.Token));
+        Assert.Equal((2, 3, path), (stopped.Epoch, stopped.Batch, stopped.CheckpointPath));
+        Assert.Contains("before batch 4 of epoch 2", stopped.Message, StringComparison.Ordinal);
+
+        AssertSameBits(expected, Train(Options(path, resume: true)));
+        // Resuming a finished run trains nothing more and returns its history.
+        AssertSameBits(expected, Train(Options(path, resume: true)));
+    }
+
+    [Fact]
+    public void Killed_after_an_epoch_and_resumed_from_its_checkpoint_it_ends_with_the_same_bits()
+    {
+        var expected = Train(Options());
+        var path = Path.Combine(_folder, "run.safetensors");
+        var afterEpoch1 = Path.Combine(_folder, "after-epoch-1.safetensors");
+        Train(Options(path), new CopyAfterEpoch(1, path, afterEpoch1)); // what a kill in epoch 2 would have left
+
+        AssertSameBits(expected, Train(Options(afterEpoch1, resume: true)));
+    }
+
+    private sealed class CopyAfterEpoch(int epoch, string from, string to) : ITrainingObserver
+    {
+        public void EpochStarted(int e, int epochs, int batches)
+        {
+        }
+
+        public void BatchCompleted(int e, int b, int batches, double loss, double accuracy, double imagesPerSecond)
+        {
+        }
+
+        public void EpochCompleted(EpochMetrics metrics)
+        {
+            if (metrics.Epoch == epoch)
+                File.Copy(from, to);
+        }
+    }
+
+    [Fact]
+    public void Resume_without_a_checkpoint_starts_afresh_and_without_a_path_is_refused()
+    {
+        var expected = Train(Options());
+        AssertSameBits(expected, Train(Options(Path.Combine(_folder, "none-yet.safetensors"), resume: true)));
+        var e = Assert.Throws<ArgumentException>(() => Train(Options() with { Resume = true }));
+        Assert.Contains("Resume needs FitOptions.CheckpointPath", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("batch size", "trainer.batch_size")]
+    [InlineData("fit seed", "trainer.fit_seed")]
+    [InlineData("model seed", "seed")]
+    public void A_checkpoint_of_another_fit_is_refused_before_anything_changes(string change, string field)
+    {
+        var path = Path.Combine(_folder, "run.safetensors");
+        Train(Options(path) with { Epochs = 1 });
+
+        using var model = new Mlp(_backend, Batch);
+        model.Initialize(change == "model seed" ? 4UL : 3UL);
+        var before = _backend.ToArray(model.ParameterArena);
+        using var optimizer = new Adam();
+        using var trainer = new Trainer(model, optimizer);
+        var options = change switch
+        {
+            "batch size" => Options(path, resume: true) with { BatchSize = 4 },
+            "fit seed" => Options(path, resume: true) with { Seed = 8 },
+            _ => Options(path, resume: true),
+        };
+        var error = Assert.Throws<CheckpointMismatchException>(() => trainer.Fit(_data, options));
+        Assert.Equal(path, error.FilePath);
+        Assert.Equal($"__metadata__.{field}", error.Tensor);
+        Assert.Equal(before, _backend.ToArray(model.ParameterArena));
+    }
+
+    [Theory]
+    [InlineData("dense_1.kernel", float.NaN)]
+    [InlineData("dense.bias", float.PositiveInfinity)]
+    public void A_nan_in_a_layers_weights_stops_the_run_naming_that_layer_and_keeps_the_last_checkpoint(string parameter, float bad)
+    {
+        var path = Path.Combine(_folder, "run.safetensors");
+        using var model = new Mlp(_backend, Batch);
+        model.Initialize(3);
+        using var optimizer = new Adam();
+        using var trainer = new Trainer(model, optimizer);
+        trainer.Fit(_data, Options(path) with { Epochs = 1 });
+        var kept = File.ReadAllBytes(path);
+
+        var values = model.GetParameter(parameter);
+        values[values.Length / 2] = bad;
+        model.SetParameter(parameter, values);
+        // Training on (not resuming: that would load the good weights back) with the damaged weights.
+        var fault = Assert.Throws<NumericalFaultException>(() => trainer.Fit(_data, Options(path)));
+
+        Assert.Equal(parameter, fault.Tensor);
+        string layer = parameter[..parameter.IndexOf('.', StringComparison.Ordinal)];
+        Assert.Contains($"the parameter {parameter} of layer {layer} (1 of ", fault.Message, StringComparison.Ordinal);
+        Assert.Contains("the loss (NaN) is not finite", fault.Message, StringComparison.Ordinal);
+        Assert.Equal((1, 0), (fault.Epoch, fault.Batch));
+        Assert.Contains($"{path} still holds the run as it was after epoch 0", fault.Message, StringComparison.Ordinal);
+        Assert.Equal(kept, File.ReadAllBytes(path));
+    }
+}
