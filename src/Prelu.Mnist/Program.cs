@@ -7,6 +7,7 @@ using Prelu.Mnist.Models;
 using Prelu.Mnist.Reporting;
 using Prelu.Native.Backends;
 using Prelu.Native.Interop;
+using Prelu.Training;
 
 // The study app, the README's main command: PReLU against ReLU on MNIST with the study's ConvNet.
 
@@ -29,13 +30,30 @@ var dataOption = new Option<DirectoryInfo?>("--data")
 var outputOption = new Option<DirectoryInfo>("--output") { Description = "Where results, plots and checkpoints go", DefaultValueFactory = _ => new DirectoryInfo("results") };
 var checkOption = new Option<string?>("--check-backend") { Description = "Only compare one training step on this backend with the managed reference, and exit" };
 var trainImagesOption = new Option<int>("--train-images") { Description = "Use only the first N training images (0: all 60,000); for quick looks", DefaultValueFactory = _ => 0 };
+var resumeOption = new Option<bool>("--resume") { Description = "Continue an interrupted study from the checkpoints in the output folder (same arguments otherwise)" };
+var checkNumericsOption = new Option<bool>("--check-numerics") { Description = "Check every parameter and gradient for NaN and Inf after every step (slow; the loss is always checked)" };
 
 var root = new RootCommand("Prelu MNIST study: PReLU against ReLU with a small ConvNet, as the Keras study ran it")
 {
     runsOption, epochsOption, batchOption, validationOption, seedOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption, checkOption,
+    resumeOption, checkNumericsOption,
 };
-root.SetAction(async (parse, cancellationToken) =>
+
+// Ctrl-C: the first stops the study after the batch in flight, with a checkpoint to resume from; a second
+// ends the process at once (checkpoints are written to a temporary file and renamed, so the last one stays whole).
+using var interrupt = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
 {
+    if (interrupt.IsCancellationRequested)
+        return; // the default: the process ends now
+    e.Cancel = true;
+    interrupt.Cancel();
+    Console.Error.WriteLine();
+    Console.Error.WriteLine("Stopping after the batch in flight and saving a checkpoint (Ctrl-C again to quit at once)...");
+};
+root.SetAction(async (parse, _) =>
+{
+    var cancellationToken = interrupt.Token;
     var errors = new List<string>();
     if (parse.GetValue(epochsOption) < 1)
         errors.Add("--epochs must be at least 1");
@@ -78,7 +96,7 @@ root.SetAction(async (parse, cancellationToken) =>
         using var backend = BackendChoice.Create(parse.GetValue(backendOption)!, parse.GetValue(threadsOption), Console.WriteLine);
         var options = new StudyOptions(parse.GetValue(runsOption)!, parse.GetValue(epochsOption), parse.GetValue(batchOption),
             parse.GetValue(validationOption), parse.GetValue(seedOption), parse.GetValue(outputOption)!.FullName,
-            ("scripts/study " + string.Join(' ', args)).TrimEnd());
+            ("scripts/study " + string.Join(' ', args.Where(a => a != "--resume"))).TrimEnd(), parse.GetValue(resumeOption), parse.GetValue(checkNumericsOption));
         var results = StudyRunner.Run(backend, train == mnist.Train ? mnist : MnistDataset.WithTraining(mnist, train), options, cancellationToken);
         Reports.WriteJson(Path.Combine(options.OutputFolder, "results.json"), results);
         Reports.WriteMarkdown(Path.Combine(options.OutputFolder, "results.md"), results);
@@ -86,6 +104,17 @@ root.SetAction(async (parse, cancellationToken) =>
         Console.WriteLine(Reports.Markdown(results));
         Console.WriteLine($"Wrote results.json, results.md, the plots and the checkpoints to {options.OutputFolder}");
         return 0;
+    }
+    catch (TrainingInterruptedException e)
+    {
+        Console.Error.WriteLine($"Interrupted: {e.Message}.");
+        Console.Error.WriteLine($"To go on where it stopped: scripts/study {string.Join(' ', args.Where(a => a != "--resume"))} --resume".Replace("  ", " ", StringComparison.Ordinal));
+        return 130;
+    }
+    catch (NumericalFaultException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 3;
     }
     catch (Exception e) when (e is MnistUnavailableException or IdxFormatException or FileNotFoundException or NativeLibraryUnavailableException
         or Prelu.Native.OpenCL.ClException or InvalidOperationException
@@ -95,4 +124,5 @@ root.SetAction(async (parse, cancellationToken) =>
         return 2;
     }
 });
-return await root.Parse(args).InvokeAsync();
+// The app handles Ctrl-C itself (above): System.CommandLine must not end the process while a checkpoint is written.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -17,9 +17,16 @@ public sealed record StudyOptions(
     double ValidationSplit,
     ulong Seed,
     string OutputFolder,
-    string Command);
+    string Command,
+    bool Resume = false,
+    bool CheckNumerics = false);
 
-/// <summary>Trains each configuration on identical data and settings, and writes what it found.</summary>
+/// <summary>
+/// Trains each configuration on identical data and settings, and writes what it found. Each run keeps its
+/// checkpoint (weights, Adam's state, where training stands, the history) in the output folder, rewritten
+/// after every epoch; with <see cref="StudyOptions.Resume"/> a run goes on from it, and a finished run is
+/// only evaluated again, so an interrupted study continues where it stopped, run by run.
+/// </summary>
 public static class StudyRunner
 {
     public static StudyResults Run(Backend backend, MnistDataset mnist, StudyOptions options, CancellationToken cancellationToken)
@@ -36,13 +43,15 @@ public static class StudyRunner
             Console.Write(model.Summary());
             using var optimizer = new Adam();
             using var trainer = new Trainer(model, optimizer);
+            var checkpoint = Path.Combine(options.OutputFolder, $"{run.Name}.safetensors");
+            if (options.Resume && File.Exists(checkpoint))
+                Console.WriteLine($"Resuming from {checkpoint}");
             var history = ConsoleProgress.Show(observer => trainer.Fit(mnist.Train,
-                new FitOptions(options.Epochs, options.BatchSize, options.ValidationSplit, Seed: options.Seed), observer, cancellationToken));
+                new FitOptions(options.Epochs, options.BatchSize, options.ValidationSplit, Seed: options.Seed, CheckpointPath: checkpoint,
+                    Resume: options.Resume, CheckNumerics: options.CheckNumerics), observer, cancellationToken));
             var (testLoss, testAccuracy) = trainer.Evaluate(mnist.Test, options.BatchSize);
             Console.WriteLine($"test loss {testLoss:F4}, test accuracy {testAccuracy:F4}");
 
-            var checkpoint = Path.Combine(options.OutputFolder, $"{run.Name}.safetensors");
-            Checkpoint.Save(checkpoint, model, optimizer);
             Plots.SaveRun(Path.Combine(options.OutputFolder, $"{run.Name}.png"), run.Label, history.Epochs);
 
             var epochs = history.Epochs;

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using Prelu.Checkpoints;
+using Prelu.Data;
+
+namespace Prelu.Mnist.Tests;
+
+/// <summary>
+/// The study app stopped in the middle of an epoch, in a child process, and run again with --resume: its
+/// checkpoint (weights, Adam's m, v and step, the epoch's running sums) and history end bit for bit as those
+/// of a run never stopped. Killed with SIGKILL (what a crash or an out-of-memory kill does: the per-epoch
+/// checkpoint is what is left), and stopped with SIGINT (Ctrl-C: the app saves where it stands and says how
+/// to go on). 3,000 real MNIST images, 3 epochs, batch 50, the C kernels.
+/// </summary>
+[Collection(MnistCollection.Name)]
+public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("prelu-app-resume-").FullName;
+    private readonly MnistFixture _ = fixture; // MNIST is in its folder before the app starts
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static readonly string App = Path.Combine(AppContext.BaseDirectory, "prelu-mnist.dll");
+
+    private string[] Arguments(string output) =>
+        ["--runs", "prelu", "--epochs", "3", "--train-images", "3000", "--batch-size", "50", "--backend", "native",
+         "--data", DataFolders.DefaultMnistFolder(), "--output", Path.Combine(_folder, output)];
+
+    [Fact]
+    public void Killed_with_sigkill_in_epoch_2_and_resumed_it_ends_as_a_run_never_stopped()
+    {
+        var expected = Finished(Run(Arguments("whole")), "whole");
+
+        using (var child = Start(Arguments("killed")))
+        {
+            WaitForLine(child, "Epoch 2/3");
+            Thread.Sleep(150);
+            Assert.False(child.HasExited, "the run ended before it could be killed: give it more work");
+            child.Kill(); // SIGKILL
+            child.WaitForExit();
+        }
+        var left = SafeTensors.ReadWithMetadata(Path.Combine(_folder, "killed", "prelu.safetensors")).Metadata;
+        Assert.Equal(("2", "0"), (left["trainer.epoch"], left["trainer.batch"])); // the checkpoint of epoch 1
+
+        var (code, output) = Run([.. Arguments("killed"), "--resume"]);
+        Assert.True(code == 0, output);
+        Assert.Contains("Resuming from", output, StringComparison.Ordinal);
+        AssertSame(expected, Finished((code, output), "killed"));
+    }
+
+    [Fact]
+    public void Stopped_with_sigint_it_saves_says_how_to_resume_and_resumed_it_ends_as_a_run_never_stopped()
+    {
+        var expected = Finished(Run(Arguments("whole")), "whole");
+
+        string text;
+        int code;
+        using (var child = Start(Arguments("stopped")))
+        {
+            WaitForLine(child, "Epoch 2/3");
+            Thread.Sleep(150);
+            Assert.False(child.HasExited, "the run ended before it could be stopped: give it more work");
+            using (var kill = Process.Start("kill", ["-INT", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                kill.WaitForExit();
+            text = child.StandardOutput.ReadToEnd() + child.StandardError.ReadToEnd();
+            child.WaitForExit();
+            code = child.ExitCode;
+        }
+        Assert.True(code == 130, $"exit code {code}: {text}");
+        Assert.Contains("Stopping after the batch in flight", text, StringComparison.Ordinal);
+        Assert.Contains("of epoch 2; the run so far is saved in", text, StringComparison.Ordinal);
+        Assert.Contains("--output " + Path.Combine(_folder, "stopped") + " --resume", text, StringComparison.Ordinal);
+        var left = SafeTensors.ReadWithMetadata(Path.Combine(_folder, "stopped", "prelu.safetensors")).Metadata;
+        Assert.Equal("2", left["trainer.epoch"]);
+        Assert.NotEqual("0", left["trainer.batch"]); // mid-epoch: where the Ctrl-C came
+
+        var resumed = Run([.. Arguments("stopped"), "--resume"]);
+        Assert.True(resumed.Code == 0, resumed.Output);
+        AssertSame(expected, Finished(resumed, "stopped"));
+    }
+
+    private sealed record Final(Dictionary<string, float[]> Tensors, string[] History, string Iterations);
+
+    private Final Finished((int Code, string Output) run, string output)
+    {
+        Assert.True(run.Code == 0, run.Output);
+        var (tensors, metadata) = SafeTensors.ReadWithMetadata(Path.Combine(_folder, output, "prelu.safetensors"));
+        // Every figure of the history but the wall times (the last two of each line).
+        var history = metadata["trainer.history"].Split('\n').Select(line => string.Join(' ', line.Split(' ')[..5])).ToArray();
+        return new Final(tensors.ToDictionary(t => t.Key, t => t.Value.Values), history, metadata["iterations"]);
+    }
+
+    private static void AssertSame(Final expected, Final actual)
+    {
+        Assert.Equal(expected.Iterations, actual.Iterations);
+        Assert.Equal(expected.History, actual.History);
+        Assert.Equal(expected.Tensors.Keys.Order(), actual.Tensors.Keys.Order());
+        foreach (var (name, values) in expected.Tensors)
+            Assert.True(values.AsSpan().SequenceEqual(actual.Tensors[name]), $"{name} differs");
+    }
+
+    private static Process Start(string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(App);
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        start.Environment["CI"] = "true"; // plain progress lines
+        return Process.Start(start)!;
+    }
+
+    private static (int Code, string Output) Run(string[] arguments)
+    {
+        using var child = Start(arguments);
+        var error = child.StandardError.ReadToEndAsync();
+        string output = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        return (child.ExitCode, output + error.Result);
+    }
+
+    private static void WaitForLine(Process child, string text)
+    {
+        string? line;
+        while ((line = child.StandardOutput.ReadLine()) is not null)
+        {
+            if (line.Contains(text, StringComparison.Ordinal))
+                return;
+        }
+        Assert.Fail($"the app ended without printing '{text}': {child.StandardError.ReadToEnd()}");
+    }
+}
