@@ -92,6 +92,7 @@ public sealed partial class ModelGenerator
         var shapes = new List<int[]>();
         int[] shape = spec.InputShape.ToArray();
         bool placed = true;
+        long parameterFloats = 0, activationFloats = Elements(shape);
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
@@ -160,7 +161,7 @@ public sealed partial class ModelGenerator
                         Argument($"rate is {layer.Rate.ToString(CultureInfo.InvariantCulture)}; it must be at least 0 and below 1");
                     break;
                 case LayerKind.Flatten:
-                    output = new[] { shape.Aggregate(1, (a, b) => a * b) };
+                    output = new[] { (int)Math.Min(Elements(shape), int.MaxValue) }; // too large: reported below
                     break;
                 case LayerKind.Dense:
                     if (shape.Length != 1)
@@ -193,12 +194,68 @@ public sealed partial class ModelGenerator
                         Argument("alpha must be a finite number");
                     break;
             }
+            if (diagnostics.Count == errorsBefore)
+            {
+                // Sizes in 64 bits: a tensor past what an array holds is a diagnostic, not a negative constant.
+                foreach (var (what, floats) in Tensors(layer, shape, output))
+                {
+                    if (floats > MaxFloats)
+                        Fail(DiagnosticDescriptors.TooLarge, $"Layer '{name}'", what, Count(floats), Count(MaxFloats));
+                    parameterFloats += what == "its output" ? 0 : (floats + Alignment - 1) / Alignment * Alignment;
+                }
+                activationFloats += 4 * Elements(output); // the arena holds a few buffers per layer: a bound
+            }
             if (diagnostics.Count > errorsBefore)
+            {
                 placed = false;
+                if (diagnostics.Skip(errorsBefore).Any(d => d.Descriptor == DiagnosticDescriptors.TooLarge))
+                    return null; // every later size would follow from this one
+            }
             shape = output;
             shapes.Add(output);
         }
+        if (placed && parameterFloats > MaxFloats)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TooLarge, spec.Location, $"Model '{spec.ClassName}'",
+                "its parameter arena", Count(parameterFloats), Count(MaxFloats)));
+            return null;
+        }
+        if (placed && activationFloats > MaxFloats)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TooLarge, spec.Location, $"Model '{spec.ClassName}'",
+                "the activations of one sample (about)", Count(activationFloats), Count(MaxFloats)));
+            return null;
+        }
         return placed ? shapes : null;
+    }
+
+    /// <summary>The most floats one buffer holds: .NET's largest array (Array.MaxLength), and so every backend's.</summary>
+    private const long MaxFloats = 0x7FFFFFC7;
+
+    private static long Elements(IEnumerable<int> shape) => shape.Aggregate(1L, (a, b) => a * b);
+
+    private static string Count(long floats) => floats.ToString("N0", CultureInfo.InvariantCulture);
+
+    // A placed layer's tensors and their sizes: its output (one sample), and its kernel, bias or alphas.
+    private static IEnumerable<(string What, long Floats)> Tensors(LayerSpec layer, int[] input, int[] output)
+    {
+        yield return ("its output", layer.Kind == LayerKind.Flatten ? Elements(input) : Elements(output)); // Flatten's was clamped
+        switch (layer.Kind)
+        {
+            case LayerKind.Conv2D:
+                yield return ("its kernel", (long)layer.Window[0] * (layer.Window.Count == 2 ? layer.Window[1] : layer.Window[0]) * input[2] * layer.Size);
+                if (layer.UseBias)
+                    yield return ("its bias", layer.Size);
+                break;
+            case LayerKind.Dense:
+                yield return ("its kernel", (long)input[0] * layer.Size);
+                if (layer.UseBias)
+                    yield return ("its bias", layer.Size);
+                break;
+            case LayerKind.PReLU:
+                yield return ("its alphas", Enumerable.Range(1, input.Length).Where(axis => !layer.SharedAxes.Contains(axis)).Aggregate(1L, (a, axis) => a * input[axis - 1]));
+                break;
+        }
     }
 
     private static void CheckOutput(ModelSpec spec, List<LayerSpec> layers, List<string> names, List<DiagnosticInfo> diagnostics)

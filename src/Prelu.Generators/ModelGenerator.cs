@@ -44,24 +44,26 @@ public sealed partial class ModelGenerator : IIncrementalGenerator
                 spc.AddSource($"{(plan.Namespace is null ? "" : plan.Namespace + ".")}{plan.ClassName}.g.cs", Emit(plan));
         });
 
-        // Layers without [InputShape]: the class is not a model yet, which deserves a word. Every model
-        // ends in a Dense layer, so a Dense attribute is the sign to look for.
-        var missing = context.SyntaxProvider
-            .ForAttributeWithMetadataName("Prelu.DenseAttribute",
-                predicate: static (node, _) => node is ClassDeclarationSyntax,
-                transform: static (ctx, ct) => MissingInputShape(ctx, ct))
-            .Where(static diagnostic => diagnostic is not null)
-            .WithTrackingName(Steps.MissingInputShape);
-
-        context.RegisterSourceOutput(missing, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic!.ToDiagnostic()));
+        // Layers without [InputShape]: the class is not a model yet, which deserves a word, whatever its
+        // layers. One pipeline per layer attribute; a class is reported by the one of its first layer only.
+        foreach (var attribute in LayerAttributes.Keys)
+        {
+            var missing = context.SyntaxProvider
+                .ForAttributeWithMetadataName(attribute,
+                    predicate: static (node, _) => node is ClassDeclarationSyntax,
+                    transform: (ctx, ct) => MissingInputShape(ctx, attribute, ct))
+                .Where(static diagnostic => diagnostic is not null)
+                .WithTrackingName(Steps.MissingInputShape);
+            context.RegisterSourceOutput(missing, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic!.ToDiagnostic()));
+        }
     }
 
-    private static DiagnosticInfo? MissingInputShape(GeneratorAttributeSyntaxContext context, System.Threading.CancellationToken cancellationToken)
+    private static DiagnosticInfo? MissingInputShape(GeneratorAttributeSyntaxContext context, string attribute, System.Threading.CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var type = (INamedTypeSymbol)context.TargetSymbol;
-        bool hasInputShape = type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == InputShapeAttribute);
-        if (hasInputShape)
+        var names = type.GetAttributes().Select(a => a.AttributeClass?.ToDisplayString()).ToList();
+        if (names.Contains(InputShapeAttribute) || names.FirstOrDefault(n => n is not null && LayerAttributes.ContainsKey(n)) != attribute)
             return null;
         var node = (ClassDeclarationSyntax)context.TargetNode;
         return DiagnosticInfo.Create(Diagnostics.DiagnosticDescriptors.NoInputShape, LocationInfo.From(node.Identifier.GetLocation()), type.Name);

@@ -53,6 +53,16 @@ public sealed class DiagnosticTests
     }
 
     [Theory]
+    [InlineData("[PReLU]")]
+    [InlineData("[Conv2D(8, 3)]\n[MaxPooling2D(2)]")]
+    [InlineData("[Flatten]\n[Dropout(0.5)]\n[ReLU]\n[LeakyReLU]")]
+    public void PRELU002_whatever_the_layers_once_per_class(string layers)
+    {
+        var d = Single($"{layers}\npublic partial class Net;\n", "PRELU002");
+        Assert.Equal("Net", Text(d));
+    }
+
+    [Theory]
     [InlineData("28, 28")]
     [InlineData("28, 0, 1")]
     public void PRELU003_an_input_shape_of_the_wrong_rank_or_size(string shape)
@@ -289,6 +299,24 @@ public sealed class DiagnosticTests
         var d = Single(source, "PRELU016");
         Assert.Equal("Net", Text(d));
         Assert.Contains(message, d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("[InputShape(100000)] [Dense(100000)] [Dense(10, Activation = \"softmax\")]",
+        "Layer 'dense': its kernel holds 10,000,000,000 floats, more than the 2,147,483,591 one buffer can address")]
+    [InlineData("[InputShape(50000, 50000, 2)] [Flatten] [Dense(10, Activation = \"softmax\")]",
+        "Layer 'flatten': its output holds 5,000,000,000 floats")]
+    [InlineData("[InputShape(30000, 30000, 3)] [Conv2D(8, 3, Padding = \"same\")] [Flatten] [Dense(10, Activation = \"softmax\")]",
+        "Layer 'conv2d': its output holds 7,200,000,000 floats")]
+    [InlineData("[InputShape(40000)] [Dense(40000)] [Dense(40000)] [Dense(10, Activation = \"softmax\")]",
+        "Model 'Net': its parameter arena holds 3,200,")]
+    public void PRELU017_sizes_past_what_a_buffer_holds_are_counted_in_64_bits_and_reported(string layers, string message)
+    {
+        var (diagnostics, sources, _) = GeneratorDriverHarness.Run(Usings + layers + " public partial class Net;");
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("PRELU017", d.Id);
+        Assert.Contains(message, d.GetMessage(), StringComparison.Ordinal);
+        Assert.Empty(sources); // no code with negative constants
     }
 
     [Fact]

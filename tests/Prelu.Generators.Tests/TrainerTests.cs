@@ -113,9 +113,11 @@ public sealed class TrainerTests : IDisposable
         using var cancel = new CancellationTokenSource();
         var observer = new Recorder { AfterBatch = b => { if (b == 2) cancel.Cancel(); } };
 
-        Assert.Throws<OperationCanceledException>(() =>
+        var stopped = Assert.Throws<TrainingInterruptedException>(() =>
             trainer.Fit(_data, new FitOptions(Epochs: 1, BatchSize: 8, ProgressInterval: TimeSpan.Zero), observer, cancel.Token));
 
+        Assert.IsAssignableFrom<OperationCanceledException>(stopped);
+        Assert.Equal((1, 2, null), (stopped.Epoch, stopped.Batch, stopped.CheckpointPath));
         Assert.Equal(2, trainer.Optimizer.Iterations);
         Assert.Empty(observer.Completed);
     }

@@ -41,6 +41,43 @@ public sealed class ReadmeTests(MnistFixture fixture)
     }
 
     [Fact]
+    public void Resuming_a_run()
+    {
+        var data = fixture.Mnist.Train.Slice(0, 1000);
+        int epochs = 2;
+        var folder = Directory.CreateTempSubdirectory("prelu-readme-resume-").FullName;
+        var checkpointPath = Path.Combine(folder, "run.safetensors");
+        try
+        {
+            using var backend = new NativeBackend();
+            using var model = new StudyPRelu(backend, maxBatchSize: 250);
+            model.Initialize(seed: 1);
+            using var trainer = new Trainer(model, new Adam());
+            using var stop = new CancellationTokenSource();
+            stop.Cancel(); // as a Ctrl-C handler would: the fit saves before its first batch and stops
+            #region readme: resume
+            var options = new FitOptions(epochs, BatchSize: 250, ValidationSplit: 0.2, Seed: 1,
+                CheckpointPath: checkpointPath, Resume: true); // saved every epoch; goes on from the file when it exists
+            try
+            {
+                trainer.Fit(data, options, cancellationToken: stop.Token);
+            }
+            catch (TrainingInterruptedException stopped) // cancelled: saved after the batch in flight
+            {
+                Console.WriteLine($"{stopped.Message}; run again to go on");
+            }
+            #endregion
+            Assert.True(File.Exists(checkpointPath));
+            var history = trainer.Fit(data, options); // goes on
+            Assert.Equal(2, history.Epochs.Count);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Every_readme_example_of_this_file_is_in_the_readme() =>
         Readme.AssertContainsRegions("tests/Prelu.Mnist.Tests/ReadmeTests.cs");
 }

@@ -89,4 +89,9 @@ internal static class DiagnosticDescriptors
         "PRELU016", "Unsupported model class",
         "Model class '{0}' {1}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor TooLarge = new(
+        "PRELU017", "A tensor is larger than a buffer can hold",
+        "{0}: {1} holds {2} floats, more than the {3} one buffer can address",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 }
