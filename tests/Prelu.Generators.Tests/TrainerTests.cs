@@ -164,6 +164,42 @@ public sealed class TrainerTests : IDisposable
         Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 0)), "batchSize", "Mlp was built for batches of 1 to 8");
     }
 
+    [Fact]
+    public void A_disposed_trainer_model_or_backend_is_refused_before_any_kernel_runs()
+    {
+        var options = new FitOptions(1, 8);
+        var (model, trainer) = Make();
+        trainer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => trainer.Fit(_data, options));
+        model.Dispose();
+
+        (model, trainer) = Make();
+        model.Dispose();
+        var e = Assert.Throws<ObjectDisposedException>(() => trainer.Evaluate(_data, 8));
+        Assert.Equal(typeof(Mlp).FullName, e.ObjectName);
+
+        using var backend = new ManagedBackend();
+        using var onDisposed = new Mlp(backend, 8);
+        using var trainer2 = new Trainer(onDisposed, new Adam());
+        backend.Dispose();
+        e = Assert.Throws<ObjectDisposedException>(() => trainer2.Predict(_data, 8));
+        Assert.Contains("Mlp runs on the managed backend, which was disposed", e.Message, StringComparison.Ordinal);
+        Assert.True(backend.IsDisposed);
+    }
+
+    [Fact]
+    public void Fit_options_that_cannot_run_are_refused_naming_the_option()
+    {
+        var (model, trainer) = Make();
+        using var _ = model;
+        using var __ = trainer;
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(0, 8)), "options", "FitOptions.Epochs must be at least 1");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 9)), "batchSize", "Mlp was built for batches of 1 to 8");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, ValidationSplit: 1.5)), "fraction", "validation_split must be in (0, 1)");
+        Refused.Assert<ArgumentNullException>(() => trainer.Evaluate(null!, 8), "data", "");
+        Assert.Equal(0, trainer.Optimizer.Iterations);
+    }
+
     private static int ArgMax(ReadOnlySpan<float> row)
     {
         int best = 0;

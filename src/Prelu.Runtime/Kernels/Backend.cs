@@ -326,8 +326,14 @@ public abstract class Backend : IDisposable
     {
     }
 
+    /// <summary>True once disposed; models refuse to run on it.</summary>
+    public bool IsDisposed { get; private set; }
+
     public void Dispose()
     {
+        if (IsDisposed)
+            return;
+        IsDisposed = true;
         Dispose(true);
         GC.SuppressFinalize(this);
     }

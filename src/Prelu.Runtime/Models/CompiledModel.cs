@@ -184,12 +184,24 @@ public abstract class CompiledModel : IDisposable
 
     private void CheckBatch(int batchCount)
     {
+        ThrowIfUnusable();
         if (batchCount < 1 || batchCount > MaxBatchSize)
             throw new ArgumentOutOfRangeException(nameof(batchCount), batchCount, $"{Name} was built for batches of 1 to {MaxBatchSize}");
     }
 
     /// <summary>Rounds a length up to <see cref="Alignment"/>.</summary>
     protected static int Aligned(int length) => (length + Alignment - 1) / Alignment * Alignment;
+
+    /// <summary>True once disposed: its buffers are freed, and every call refuses to run.</summary>
+    public bool IsDisposed { get; private set; }
+
+    /// <summary>Refuses use of a disposed model, or of a live one whose backend was disposed, before any kernel runs.</summary>
+    public void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (Backend.IsDisposed)
+            throw new ObjectDisposedException(Backend.GetType().Name, $"{Name} runs on the {Backend.Name} backend, which was disposed");
+    }
 
     public void Dispose()
     {
@@ -199,8 +211,9 @@ public abstract class CompiledModel : IDisposable
 
     protected virtual void Dispose(bool disposing)
     {
-        if (!disposing)
+        if (!disposing || IsDisposed)
             return;
+        IsDisposed = true;
         ParameterArena.Dispose();
         GradientArena.Dispose();
     }

@@ -263,6 +263,9 @@ public sealed class Trainer : IDisposable
 
     private void CheckData(LabeledImages data, int batchSize)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _model.ThrowIfUnusable();
+        ArgumentNullException.ThrowIfNull(data);
         if (batchSize < 1 || batchSize > _model.MaxBatchSize)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{_model.Name} was built for batches of 1 to {_model.MaxBatchSize}");
         if (data.PixelsPerImage != _model.InputLength)
@@ -273,8 +276,11 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException("the data set is empty", nameof(data));
     }
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        _disposed = true;
         _input.Dispose();
         _labels.Dispose();
         _metrics.Dispose();
