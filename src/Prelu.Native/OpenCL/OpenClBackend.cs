@@ -336,13 +336,21 @@ public sealed unsafe class OpenClBackend : Backend
             if (global <= 0)
                 return;
             nuint size = (nuint)global;
-            int code = _backend._cl.EnqueueNdrangeKernel(_backend._queue, _kernel, 1, null, &size, null, 0, null, null);
+            int code = _backend.FaultInjection?.Invoke(_name) ?? 0;
+            if (code == 0)
+                code = _backend._cl.EnqueueNdrangeKernel(_backend._queue, _kernel, 1, null, &size, null, 0, null, null);
             if (code != 0)
                 throw new ClException($"clEnqueueNDRangeKernel({_name})", code);
         }
     }
 
     private Launch Run(string name, string defines = "") => new(this, name, defines);
+
+    /// <summary>
+    /// A test seam for device faults: given a kernel's name, the CL error its launch should fail with
+    /// (0: launch it). Tests make a device fail mid-run to check that the fault is reported and nothing is lost.
+    /// </summary>
+    internal Func<string, int>? FaultInjection { get; set; }
 
     private static Launch Conv(Launch launch, in Conv2DShape s) => launch.Int(s.Batch).Int(s.Height).Int(s.Width).Int(s.InChannels).Int(s.Filters)
         .Int(s.KernelHeight).Int(s.KernelWidth).Int(s.StrideY).Int(s.StrideX).Int(s.PadTop).Int(s.PadLeft).Int(s.OutHeight).Int(s.OutWidth);
