@@ -128,3 +128,25 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
         Assert.Fail($"the app ended without printing '{text}': {child.StandardError.ReadToEnd()}");
     }
 }
+
+/// <summary>The study app's arguments: every problem listed at once, exit code 2, before anything loads.</summary>
+public sealed class AppArgumentTests
+{
+    [Fact]
+    public void Bad_arguments_are_each_named_and_nothing_runs()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "prelu-mnist.dll"), "--epochs", "0", "--batch-size", "0",
+            "--validation-split", "1", "--runs", "nope", "--backend", "cuda", "--threads", "-1" })
+            start.ArgumentList.Add(argument);
+        using var app = Process.Start(start)!;
+        string output = app.StandardOutput.ReadToEnd(), error = app.StandardError.ReadToEnd();
+        app.WaitForExit();
+
+        Assert.Equal(2, app.ExitCode);
+        foreach (var problem in new[] { "--epochs must be at least 1", "--batch-size must be at least 1", "--validation-split must be at least 0 and below 1",
+            "--runs: unknown run 'nope'", "--backend must be one of auto, opencl, native, simd, managed", "--threads must be 0 (one per core) or more" })
+            Assert.Contains(problem, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("data folder", output, StringComparison.Ordinal); // nothing loaded
+    }
+}
