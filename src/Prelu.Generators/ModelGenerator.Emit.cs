@@ -34,8 +34,32 @@ public sealed partial class ModelGenerator
             EmitPlanClass(w, plan, layout);
             EmitForward(w, plan);
             EmitBackward(w, plan, layout);
+            EmitLayerOutputs(w, plan, layout);
         }
         return w.ToString();
+    }
+
+    // Each layer's output buffer in forward order, for the numerical diagnosis: a fused step's pre-activation
+    // is its first layer's output, its result the activation layer's.
+    private static void EmitLayerOutputs(IndentedWriter w, ModelPlan plan, ArenaLayout layout)
+    {
+        w.Line();
+        w.Line("/// <inheritdoc/>");
+        using (w.Block($"public override global::System.Collections.Generic.IReadOnlyList<(string Layer, {K}DeviceBuffer Output)> LayerOutputs(int batchCount)"))
+        {
+            w.Line("var p = PlanFor(batchCount);");
+            w.Line($"return new (string, {K}DeviceBuffer)[]");
+            w.Line("{");
+            foreach (var step in plan.Steps)
+            {
+                var layers = step.Name.Split(new[] { " + " }, System.StringSplitOptions.None);
+                if (layout.Buffers.ContainsKey(step.Field + "Z"))
+                    w.Line($"    (\"{layers[0]}\", p.{step.Field}Z),");
+                if (layout.Buffers.ContainsKey(step.Field + "Y"))
+                    w.Line($"    (\"{layers[layers.Length - 1]}\", p.{step.Field}Y),");
+            }
+            w.Line("};");
+        }
     }
 
     private static void EmitConstants(IndentedWriter w, ModelPlan plan, ArenaLayout layout)

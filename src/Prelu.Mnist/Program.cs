@@ -31,7 +31,7 @@ var outputOption = new Option<DirectoryInfo>("--output") { Description = "Where 
 var checkOption = new Option<string?>("--check-backend") { Description = "Only compare one training step on this backend with the managed reference, and exit" };
 var trainImagesOption = new Option<int>("--train-images") { Description = "Use only the first N training images (0: all 60,000); for quick looks", DefaultValueFactory = _ => 0 };
 var resumeOption = new Option<bool>("--resume") { Description = "Continue an interrupted study from the checkpoints in the output folder (same arguments otherwise)" };
-var checkNumericsOption = new Option<bool>("--check-numerics") { Description = "Check every parameter and gradient for NaN and Inf after every step (slow; the loss is always checked)" };
+var checkNumericsOption = new Option<bool>("--check-numerics") { Description = "Check every parameter, layer output and gradient for NaN and Inf after every step (slow; the loss is always checked)" };
 
 var root = new RootCommand("Prelu MNIST study: PReLU against ReLU with a small ConvNet, as the Keras study ran it")
 {

@@ -183,4 +183,19 @@ public sealed class ResumeTests : IDisposable
         Assert.Contains($"{path} still holds the run as it was after epoch 0", fault.Message, StringComparison.Ordinal);
         Assert.Equal(kept, File.ReadAllBytes(path));
     }
+
+    [Fact]
+    public void Weights_that_overflow_a_layers_output_are_traced_to_that_output()
+    {
+        using var model = new Mlp(_backend, Batch);
+        model.Initialize(3);
+        using var trainer = new Trainer(model, new Adam());
+        // Finite weights whose products overflow: the parameters pass, dense's output holds Inf.
+        model.SetParameter("dense.kernel", Enumerable.Repeat(3e38f, model.GetParameter("dense.kernel").Length).ToArray());
+
+        var fault = Assert.Throws<NumericalFaultException>(() => trainer.Fit(_data, Options()));
+
+        Assert.Equal("output of dense", fault.Tensor);
+        Assert.Contains("the first tensor holding one is the output of layer dense (", fault.Message, StringComparison.Ordinal);
+    }
 }

@@ -82,6 +82,12 @@ public abstract class CompiledModel : IDisposable
     /// <summary>From dL/dlogits back to every parameter gradient, after a training forward pass on the same batch. Overwrites <see cref="GradientArena"/>.</summary>
     public abstract void Backward(DeviceBuffer input, DeviceBuffer logitsGrad, int batchCount);
 
+    /// <summary>
+    /// Each layer's output of the last forward pass on a batch of <paramref name="batchCount"/>, in forward
+    /// order (a fused step gives its pre-activation as its first layer's output): where a numerical fault is traced.
+    /// </summary>
+    public virtual IReadOnlyList<(string Layer, DeviceBuffer Output)> LayerOutputs(int batchCount) => [];
+
     /// <summary>The seed of <see cref="Initialize"/>: parameters and dropout masks are drawn from it.</summary>
     public ulong Seed => _seed;
 

@@ -16,7 +16,7 @@ namespace Prelu.Training;
 /// weights, optimizer state, where it stands, the history so far.
 /// </param>
 /// <param name="Resume">Continue from <paramref name="CheckpointPath"/> when that file exists (else start afresh): the same bits as a run never stopped.</param>
-/// <param name="CheckNumerics">Check every parameter and gradient after every step (slow: for debugging), not only the loss.</param>
+/// <param name="CheckNumerics">Check every parameter, layer output and gradient after every step (slow: for debugging), not only the loss.</param>
 public sealed record FitOptions(int Epochs, int BatchSize, double ValidationSplit = 0, bool Shuffle = true, ulong Seed = 0,
     TimeSpan? ProgressInterval = null, string? CheckpointPath = null, bool Resume = false, bool CheckNumerics = false);
 
@@ -39,7 +39,7 @@ public sealed class TrainingInterruptedException(string? checkpointPath, int epo
 /// </summary>
 public sealed class NumericalFaultException(string message, string? tensor, int epoch, int batch) : ArithmeticException(message)
 {
-    /// <summary>The first parameter or gradient found holding a NaN or an Inf ("conv.kernel", "gradient of dense.bias"), or null when none does.</summary>
+    /// <summary>The first tensor found holding a NaN or an Inf ("conv.kernel", "output of dense", "gradient of dense.bias"), or null when none does.</summary>
     public string? Tensor { get; } = tensor;
     public int Epoch { get; } = epoch;
     public int Batch { get; } = batch;
@@ -136,7 +136,7 @@ public sealed class Trainer : IDisposable
                 // Dropout masks depend on the global step, so every batch of every epoch draws its own.
                 var (input, labels) = Batch(count);
                 _model.ComputeGradients(input, labels, count, (ulong)_optimizer.Iterations + 1, _metrics);
-                CheckNumerics(options, epoch, b);
+                CheckNumerics(options, epoch, b, count);
                 _optimizer.Step(_model);
                 if (observer is not null && (clock.Elapsed - lastReport >= interval || b == batches - 1))
                 {
@@ -166,18 +166,18 @@ public sealed class Trainer : IDisposable
 
     // The loss of every step must be finite (the running sum is, then); with CheckNumerics every parameter
     // and gradient too. A fault names the first tensor holding a NaN or an Inf, before the optimizer spreads it.
-    private void CheckNumerics(FitOptions options, int epoch, int batch)
+    private void CheckNumerics(FitOptions options, int epoch, int batch, int batchCount)
     {
         _model.Backend.Download(_metrics, _hostMetrics);
         float loss = _hostMetrics[MetricSlot.LossSum];
         bool lossFinite = float.IsFinite(loss);
         if (lossFinite && !options.CheckNumerics)
             return;
-        var culprit = FirstNonFinite();
+        var culprit = FirstNonFinite(batchCount);
         if (lossFinite && culprit is null)
             return;
         string where = culprit is null
-            ? "no parameter or gradient holds one, so the forward pass overflowed or the input holds NaN or Inf"
+            ? "no parameter, layer output or gradient holds one, so the input or the labels do"
             : $"the first tensor holding one is {culprit.Value.Description}";
         string kept = options.CheckpointPath is { } path
             ? $"{path} still holds the run as it was after epoch {epoch - 1}{(File.Exists(path) ? "" : " (none was written yet)")}"
@@ -188,23 +188,41 @@ public sealed class Trainer : IDisposable
             culprit?.Tensor, epoch, batch);
     }
 
-    private (string Tensor, string Description)? FirstNonFinite()
+    // Layer by layer in forward order, each layer's parameters then its output; then every gradient (backward
+    // spreads a NaN from the last layer to the first, so any gradient found is reported with its layer).
+    private (string Tensor, string Description)? FirstNonFinite(int batchCount)
     {
-        foreach (var (kind, read) in new (string, Func<string, float[]>)[] { ("parameter", _model.GetParameter), ("gradient", _model.GetGradient) })
+        var checkedParameters = new HashSet<string>();
+        string LayerOf(ParameterInfo p) => p.Name[..p.Name.LastIndexOf('.')];
+        (string, string)? Parameters(Func<ParameterInfo, bool> which, string kind, Func<string, float[]> read)
         {
-            foreach (var parameter in _model.Parameters)
+            foreach (var parameter in _model.Parameters.Where(which))
             {
-                var values = read(parameter.Name);
-                int bad = Array.FindIndex(values, v => !float.IsFinite(v));
-                if (bad < 0)
-                    continue;
-                string layer = parameter.Name[..parameter.Name.LastIndexOf('.')];
-                int count = values.Count(v => !float.IsFinite(v));
-                string tensor = kind == "parameter" ? parameter.Name : $"gradient of {parameter.Name}";
-                return (tensor, $"the {kind} {parameter.Name} of layer {layer} ({count:N0} of {values.Length:N0} values NaN or Inf, the first {values[bad]} at index {bad})");
+                checkedParameters.Add(parameter.Name + kind);
+                if (Find(read(parameter.Name)) is { } bad)
+                {
+                    return (kind == "parameter" ? parameter.Name : $"gradient of {parameter.Name}",
+                        $"the {kind} {parameter.Name} of layer {LayerOf(parameter)} ({bad})");
+                }
             }
+            return null;
         }
-        return null;
+        foreach (var (layer, output) in _model.LayerOutputs(batchCount))
+        {
+            if (Parameters(p => LayerOf(p) == layer && !checkedParameters.Contains(p.Name + "parameter"), "parameter", _model.GetParameter) is { } parameter)
+                return parameter;
+            if (Find(_model.Backend.ToArray(output)) is { } bad)
+                return ($"output of {layer}", $"the output of layer {layer} ({bad})");
+        }
+        return Parameters(p => !checkedParameters.Contains(p.Name + "parameter"), "parameter", _model.GetParameter)
+            ?? Parameters(_ => true, "gradient", _model.GetGradient);
+    }
+
+    // "3 of 1,024 values NaN or Inf, the first NaN at index 17", or null when every value is finite.
+    private static string? Find(float[] values)
+    {
+        int first = Array.FindIndex(values, v => !float.IsFinite(v));
+        return first < 0 ? null : $"{values.Count(v => !float.IsFinite(v)):N0} of {values.Length:N0} values NaN or Inf, the first {values[first]} at index {first}";
     }
 
     /// <summary>Keras's <c>evaluate</c>: mean loss (penalties excluded) and accuracy over <paramref name="data"/>, in inference mode.</summary>
