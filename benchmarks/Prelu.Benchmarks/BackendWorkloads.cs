@@ -14,6 +14,21 @@ public sealed class Workload(Action run, params DeviceBuffer[] results)
 {
     public Action Run { get; } = run;
     public IReadOnlyList<DeviceBuffer> Results { get; } = results;
+
+    /// <summary>Runs once and reads every result back: what is compared with the reference.</summary>
+    public List<float[]> RunAndRead(Backend backend)
+    {
+        Run();
+        return Results.Select(backend.ToArray).ToList();
+    }
+
+    /// <summary>Runs once and reads one value back: the work is done (OpenCL queues it) and nothing can be optimised away.</summary>
+    public float RunTimed(Backend backend, float[] sink)
+    {
+        Run();
+        backend.Download(Results[0].Slice(0, 1), sink);
+        return sink[0];
+    }
 }
 
 /// <summary>
@@ -54,16 +69,9 @@ public abstract class BackendWorkloads
             var work = Build(backend);
             _work[name] = (backend, work);
         }
-        var reference = Outputs("managed");
+        var reference = _work["managed"].Work.RunAndRead(_work["managed"].Backend);
         foreach (var name in BackendNames.Skip(1))
-            Agreement.Check(GetType().Name, name, reference, Outputs(name));
-    }
-
-    private List<float[]> Outputs(string name)
-    {
-        var (backend, work) = _work[name];
-        work.Run();
-        return work.Results.Select(backend.ToArray).ToList();
+            Agreement.Check(GetType().Name, name, reference, _work[name].Work.RunAndRead(_work[name].Backend));
     }
 
     [GlobalCleanup]
@@ -90,14 +98,7 @@ public abstract class BackendWorkloads
     [Benchmark]
     public float OpenCl() => Time("opencl");
 
-    private float Time(string name)
-    {
-        var (backend, work) = _work[name];
-        work.Run();
-        // One value back: the work is done (OpenCL queues it) and nothing can be optimised away.
-        backend.Download(work.Results[0].Slice(0, 1), _sink);
-        return _sink[0];
-    }
+    private float Time(string name) => _work[name].Work.RunTimed(_work[name].Backend, _sink);
 
     /// <summary>A buffer of <paramref name="length"/> values in [low, high), the same for every backend; freed at cleanup.</summary>
     protected DeviceBuffer Data(Backend backend, int length, int seed, float low = -0.5f, float high = 0.5f)

@@ -50,7 +50,7 @@ public class Perf_StepScaling
         var (name, threads, batch) = Parse(Case);
         _backend = BackendWorkloads.CreateBackend(name, threads);
         _work = Perf_TrainingStep.Step(_backend, "prelu", batch, Own);
-        var results = Results(_backend, _work);
+        var results = _work.RunAndRead(_backend);
         if (name == "managed")
         {
             ReferenceResults[batch] = results;
@@ -61,7 +61,7 @@ public class Perf_StepScaling
             using var managed = BackendWorkloads.CreateBackend("managed");
             var disposables = new List<IDisposable>();
             var work = Perf_TrainingStep.Step(managed, "prelu", batch, d => { disposables.Add(d); return d; });
-            reference = ReferenceResults[batch] = Results(managed, work);
+            reference = ReferenceResults[batch] = work.RunAndRead(managed);
             disposables.ForEach(d => d.Dispose());
         }
         Agreement.Check($"{nameof(Perf_StepScaling)} {Case}", name, reference, results);
@@ -71,12 +71,6 @@ public class Perf_StepScaling
     {
         _owned.Add(disposable);
         return disposable;
-    }
-
-    private static List<float[]> Results(Backend backend, Workload work)
-    {
-        work.Run();
-        return work.Results.Select(backend.ToArray).ToList();
     }
 
     [GlobalCleanup]
@@ -89,10 +83,5 @@ public class Perf_StepScaling
     }
 
     [Benchmark]
-    public float Step()
-    {
-        _work!.Run();
-        _backend!.Download(_work.Results[0].Slice(0, 1), _sink);
-        return _sink[0];
-    }
+    public float Step() => _work!.RunTimed(_backend!, _sink);
 }
