@@ -14,25 +14,16 @@ public static unsafe class OpenClDevices
 {
     public const string EnvironmentVariable = "PRELU_OPENCL_DEVICE";
 
-    private static readonly Lazy<CL?> Api = new(() =>
-    {
-        try
-        {
-            return CL.GetApi();
-        }
-        catch (Exception e) when (e is DllNotFoundException or FileNotFoundException or InvalidOperationException)
-        {
-            return null;
-        }
-    });
+    private static readonly Lazy<(CL? Api, string Tried)> Api = new(() => (OpenClLibrary.TryLoad(out var tried), tried));
 
-    internal static CL ApiOrThrow() => Api.Value ?? throw new ClException("loading libOpenCL.so.1", -1001,
-        "no OpenCL ICD loader; install one (apt-get install ocl-icd-libopencl1 pocl-opencl-icd for CPUs)");
+    internal static CL ApiOrThrow() => Api.Value.Api ?? throw new ClException("loading the OpenCL library", -1001,
+        $"no OpenCL ICD loader found (tried {Api.Value.Tried}); install one (apt-get install ocl-icd-libopencl1 pocl-opencl-icd for CPUs) " +
+        $"or point {OpenClLibrary.EnvironmentVariable} at it");
 
     /// <summary>Every device of every platform; empty when there is no OpenCL.</summary>
     public static IReadOnlyList<OpenClDevice> All()
     {
-        var cl = Api.Value;
+        var cl = Api.Value.Api;
         if (cl is null)
             return [];
         uint platformCount = 0;

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Prelu.Data;
+using Prelu.Tests.Shared;
+
+namespace Prelu.Mnist.Tests;
+
+/// <summary>
+/// The README's Native AOT command, run as written: it publishes the study app with no warning at all, and the
+/// binary trains and tests on the C kernels and on OpenCL (PoCL here). What broke it once (Silk.NET's
+/// reflection-based library search) cannot come back unseen.
+/// </summary>
+[Collection(MnistCollection.Name)]
+public sealed partial class NativeAotTests(MnistFixture fixture) : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("prelu-aot-").FullName;
+    private readonly MnistFixture _ = fixture; // MNIST is in its folder before the binary runs
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void The_readme_command_publishes_without_warnings_and_the_binary_trains_on_native_and_opencl()
+    {
+        var command = AotCommand().Match(Readme.Text());
+        Assert.True(command.Success, "README.md has no `dotnet publish ... -p:PublishAot=true -o out` command");
+        var arguments = command.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+        arguments[^1] = Path.Combine(_folder, "out"); // `-o out`, in a folder of the test's own
+
+        var (code, output) = Run("dotnet", Readme.RepositoryRoot(), [.. arguments, "-nologo"]);
+        Assert.True(code == 0, output);
+        var warnings = output.Split('\n').Where(line => WarningLine().IsMatch(line)).Distinct().ToList();
+        Assert.True(warnings.Count == 0, $"the AOT publish printed warnings:\n{string.Join('\n', warnings)}");
+
+        var binary = Path.Combine(_folder, "out", "prelu-mnist");
+        Assert.True(File.Exists(Path.Combine(_folder, "out", "libprelu.so")), "libprelu.so is not beside the binary");
+        foreach (var backend in new[] { "native", "opencl" })
+        {
+            var (runCode, runOutput) = Run(binary, _folder, ["--runs", "prelu", "--epochs", "1", "--train-images", "500", "--backend", backend,
+                "--data", DataFolders.DefaultMnistFolder(), "--output", Path.Combine(_folder, backend)]);
+            Assert.True(runCode == 0, runOutput);
+            Assert.Contains($"backend: {backend}", runOutput, StringComparison.Ordinal);
+            Assert.Matches(@"test loss \d\.\d{4}, test accuracy 0\.[2-9]\d{3}", runOutput); // learned something from 400 images
+        }
+    }
+
+    private static (int Code, string Output) Run(string file, string folder, string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        start.Environment["CI"] = "true";
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output + error.Result);
+    }
+
+    // `dotnet publish src/Prelu.Mnist -c Release -r linux-x64 -p:PublishAot=true -o out`
+    [GeneratedRegex(@"`dotnet (publish [^`]*-p:PublishAot=true -o out)`")]
+    private static partial Regex AotCommand();
+
+    [GeneratedRegex(@"\bwarning [A-Z]+\d+|: warning\b", RegexOptions.IgnoreCase)]
+    private static partial Regex WarningLine();
+}
