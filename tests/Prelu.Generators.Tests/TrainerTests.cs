@@ -165,6 +165,31 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Predict_on_spans_gives_the_trainers_answers_and_allocates_nothing_once_warm()
+    {
+        var (model, trainer) = Make();
+        using var _ = model;
+        using var __ = trainer;
+        var expected = trainer.Predict(_data, 8);
+        var pixels = _data.PixelsAsFloat32();
+
+        var one = new float[10];
+        model.Predict(pixels.AsSpan(0, 784), one);
+        Assert.Equal(expected.AsSpan(0, 10).ToArray(), one);
+        var five = new float[50];
+        model.Predict(pixels.AsSpan(784, 5 * 784), five);
+        Assert.Equal(expected.AsSpan(10, 50).ToArray(), five);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+            model.Predict(pixels.AsSpan(784, 5 * 784), five);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        Refused.Assert<ArgumentException>(() => model.Predict(pixels.AsSpan(0, 9 * 784), new float[90]), "inputs", "Mlp takes 1 to 8 samples of 784 floats");
+        Refused.Assert<ArgumentException>(() => model.Predict(pixels.AsSpan(0, 784), new float[9]), "probabilities", "1 samples need 10 probabilities");
+    }
+
+    [Fact]
     public void A_disposed_trainer_model_or_backend_is_refused_before_any_kernel_runs()
     {
         var options = new FitOptions(1, 8);

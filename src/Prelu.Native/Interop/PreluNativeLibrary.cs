@@ -75,6 +75,8 @@ public static class PreluNativeLibrary
         if (!string.IsNullOrWhiteSpace(explicitPath))
             paths.Add(Path.GetFullPath(explicitPath));
         paths.Add(Path.Combine(AppContext.BaseDirectory, FileName));
+        // Where NuGet puts a package's native asset in a build for no particular runtime.
+        paths.Add(Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", FileName));
         // Then whatever the system loader finds on its own path (LD_LIBRARY_PATH, ldconfig).
         paths.Add(FileName);
         return paths;

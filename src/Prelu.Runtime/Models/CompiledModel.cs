@@ -188,6 +188,35 @@ public abstract class CompiledModel : IDisposable
         Backend.SoftmaxCrossEntropy(batchCount, ClassCount, Logits(batchCount), null, probabilities, null, null);
     }
 
+    private DeviceBuffer? _predictInput, _predictOutput;
+    private (DeviceBuffer Input, DeviceBuffer Output)?[]? _predictViews;
+
+    /// <summary>
+    /// Class probabilities for samples prepared as the model's input: <paramref name="inputs"/> holds
+    /// (count, InputShape) float32 values (pixels in [0, 1] for images), <paramref name="probabilities"/>
+    /// receives (count, ClassCount); count is 1 to <see cref="MaxBatchSize"/>. Inference mode (no dropout).
+    /// The device buffers are made on the first call and kept: later calls of a count already seen allocate nothing.
+    /// </summary>
+    public void Predict(ReadOnlySpan<float> inputs, Span<float> probabilities)
+    {
+        ThrowIfUnusable();
+        int count = inputs.Length / InputLength;
+        if (count < 1 || count > MaxBatchSize || inputs.Length != count * InputLength)
+        {
+            throw new ArgumentException($"{Name} takes 1 to {MaxBatchSize} samples of {InputLength} floats ({string.Join("x", InputShape)}); " +
+                $"got {inputs.Length} floats", nameof(inputs));
+        }
+        if (probabilities.Length != count * ClassCount)
+            throw new ArgumentException($"{count} samples need {count * ClassCount} probabilities ({count} x {ClassCount}); got room for {probabilities.Length}", nameof(probabilities));
+        _predictInput ??= Backend.Allocate(MaxBatchSize * InputLength);
+        _predictOutput ??= Backend.Allocate(MaxBatchSize * ClassCount);
+        _predictViews ??= new (DeviceBuffer, DeviceBuffer)?[MaxBatchSize + 1];
+        var (input, output) = _predictViews[count] ??= (_predictInput.Slice(0, count * InputLength), _predictOutput.Slice(0, count * ClassCount));
+        Backend.Upload(inputs, input);
+        Predict(input, count, output);
+        Backend.Download(output, probabilities);
+    }
+
     private void CheckBatch(int batchCount)
     {
         ThrowIfUnusable();
@@ -220,6 +249,8 @@ public abstract class CompiledModel : IDisposable
         if (!disposing || IsDisposed)
             return;
         IsDisposed = true;
+        _predictInput?.Dispose();
+        _predictOutput?.Dispose();
         ParameterArena.Dispose();
         GradientArena.Dispose();
     }
