@@ -1,0 +1,139 @@
+using Classifier;
+using Prelu.Checkpoints;
+using Prelu.Data;
+using Prelu.Kernels;
+using Prelu.Models;
+using Prelu.Native.Backends;
+using Prelu.Optimizers;
+using Prelu.Training;
+using StbImageSharp;
+using StbImageWriteSharp;
+
+// Classifier: train a network of your own on MNIST, save it, and classify images with it.
+//   train   [--model mlp|cnn] [--epochs N] [--images N] [--checkpoint FILE] [--backend NAME]
+//   predict [--model mlp|cnn] --checkpoint FILE IMAGE...     (28x28 PNGs, or IDX image files)
+//   evaluate [--model mlp|cnn] --checkpoint FILE [--images N] (loss and accuracy on the first N MNIST test images)
+//   export  --count N FOLDER                                  (MNIST test images as PNG, to try predict on)
+const int Batch = 100;
+if (args.Length == 0 || args[0] is not ("train" or "predict" or "evaluate" or "export"))
+{
+    Console.Error.WriteLine("usage: Classifier train|predict|evaluate|export [options]; see Program.cs");
+    return 2;
+}
+var options = Options(args[1..], out var files);
+string modelName = options.GetValueOrDefault("--model", "cnn");
+string checkpoint = options.GetValueOrDefault("--checkpoint", $"{modelName}.safetensors");
+try
+{
+    switch (args[0])
+    {
+        case "train":
+        {
+            var mnist = await MnistDataset.LoadOrFetchAsync(DataFolders.DefaultMnistFolder());
+            int images = int.Parse(options.GetValueOrDefault("--images", "60000"), System.Globalization.CultureInfo.InvariantCulture);
+            var train = mnist.Train.Slice(0, Math.Min(images, mnist.Train.Count));
+            using var backend = BackendChoice.Create(options.GetValueOrDefault("--backend", "auto"), threads: 0, Console.WriteLine);
+            using var model = Create(modelName, backend);
+            model.Initialize(seed: 1);
+            using var trainer = new Trainer(model, new Adam());
+            int epochs = int.Parse(options.GetValueOrDefault("--epochs", "1"), System.Globalization.CultureInfo.InvariantCulture);
+            var history = trainer.Fit(train, new FitOptions(epochs, Batch, ValidationSplit: 0.1, Seed: 1));
+            var (loss, accuracy) = trainer.Evaluate(mnist.Test, Batch);
+            Checkpoint.Save(checkpoint, model, trainer.Optimizer);
+            Console.WriteLine($"{model.Name}: {model.ParameterCount:N0} parameters, {epochs} epoch(s) on {train.Count:N0} images, " +
+                $"training loss {history.Epochs[^1].Loss:F4}; test loss {loss:F4}, test accuracy {accuracy:F4}; saved {checkpoint}");
+            return 0;
+        }
+        case "predict":
+        {
+            using var backend = BackendChoice.Create(options.GetValueOrDefault("--backend", "auto"), threads: 0);
+            using var model = Create(modelName, backend);
+            Checkpoint.Load(checkpoint, model);
+            var probabilities = new float[Batch * model.ClassCount];
+            foreach (var (label, pixels) in files.SelectMany(Images))
+            {
+                var p = probabilities.AsSpan(0, model.ClassCount);
+                model.Predict(pixels, p);
+                int best = 0;
+                for (int k = 1; k < p.Length; k++)
+                    best = p[k] > p[best] ? k : best;
+                Console.WriteLine($"{label}: {best} ({p[best]:F4})");
+            }
+            return 0;
+        }
+        case "evaluate":
+        {
+            var mnist = await MnistDataset.LoadOrFetchAsync(DataFolders.DefaultMnistFolder());
+            int images = int.Parse(options.GetValueOrDefault("--images", "10000"), System.Globalization.CultureInfo.InvariantCulture);
+            using var backend = BackendChoice.Create(options.GetValueOrDefault("--backend", "auto"), threads: 0);
+            using var model = Create(modelName, backend);
+            Checkpoint.Load(checkpoint, model);
+            using var trainer = new Trainer(model, new Adam());
+            var (loss, accuracy) = trainer.Evaluate(mnist.Test.Slice(0, Math.Min(images, mnist.Test.Count)), Batch);
+            Console.WriteLine($"test loss {loss:F4}, test accuracy {accuracy:F4} on {Math.Min(images, mnist.Test.Count):N0} images");
+            return 0;
+        }
+        default:
+        {
+            var mnist = await MnistDataset.LoadOrFetchAsync(DataFolders.DefaultMnistFolder());
+            int count = int.Parse(options.GetValueOrDefault("--count", "10"), System.Globalization.CultureInfo.InvariantCulture);
+            string folder = files.Count > 0 ? files[0] : "digits";
+            Directory.CreateDirectory(folder);
+            var raw = mnist.Test.RawPixels.Span;
+            for (int i = 0; i < count; i++)
+            {
+                var path = Path.Combine(folder, $"test-{i:D5}-label-{mnist.Test.Labels.Span[i]}.png");
+                using var file = File.Create(path);
+                new ImageWriter().WritePng(raw.Slice(i * 784, 784).ToArray(), 28, 28, StbImageWriteSharp.ColorComponents.Grey, file);
+                Console.WriteLine(path);
+            }
+            return 0;
+        }
+    }
+}
+catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or KeyNotFoundException)
+{
+    // Damaged or mismatched checkpoints, unreadable images, unknown options: the message says which and why.
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+static CompiledModel Create(string name, Backend backend) => name switch
+{
+    "mlp" => new DigitMlp(backend, Batch),
+    "cnn" => new DigitCnn(backend, Batch),
+    _ => throw new ArgumentException($"--model: '{name}' is not a model of this sample; choose mlp or cnn"),
+};
+
+// A PNG (one 28x28 grey image) or an IDX image file (every image in it), as float32 pixels in [0, 1].
+static IEnumerable<(string Label, float[] Pixels)> Images(string path)
+{
+    if (path.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+    {
+        using var stream = File.OpenRead(path);
+        var image = ImageResult.FromStream(stream, StbImageSharp.ColorComponents.Grey);
+        if (image.Width != 28 || image.Height != 28)
+            throw new ArgumentException($"{path}: the image is {image.Width}x{image.Height}; the models take 28x28 grey digits");
+        yield return (path, image.Data.Select(b => b / 255f).ToArray());
+        yield break;
+    }
+    var idx = IdxReader.Read(path);
+    if (idx.Dimensions.Count != 3 || idx.Dimensions[1] != 28 || idx.Dimensions[2] != 28)
+        throw new ArgumentException($"{path}: dimensions [{string.Join(", ", idx.Dimensions)}]; expected (images, 28, 28)");
+    for (int i = 0; i < idx.Dimensions[0]; i++)
+        yield return ($"{path}#{i}", idx.Data.AsSpan(i * 784, 784).ToArray().Select(b => b / 255f).ToArray());
+}
+
+static Dictionary<string, string> Options(string[] args, out List<string> files)
+{
+    var options = new Dictionary<string, string>();
+    files = [];
+    for (int i = 0; i < args.Length; i++)
+    {
+        if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
+            options[args[i]] = args[++i];
+        else
+            files.Add(args[i]);
+    }
+    return options;
+}

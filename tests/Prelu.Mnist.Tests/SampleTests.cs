@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Prelu.Tests.Shared;
+
+namespace Prelu.Mnist.Tests;
+
+/// <summary>
+/// The package as an app uses it: `scripts/pack`, then samples/Classifier (its own models, no reference to
+/// this repository but the package from the local folder feed) restored afresh, published with Native AOT
+/// without warnings, and its binary run: train on a few hundred images, export PNGs, predict them and the
+/// same images from the IDX file, and evaluate, whose accuracy the predictions must reproduce. The README's
+/// "Use it in your app" section shows this very sample.
+/// </summary>
+[Collection(MnistCollection.Name)]
+public sealed partial class SampleTests(MnistFixture fixture) : IDisposable
+{
+    private static readonly string Root = Readme.RepositoryRoot();
+    private static readonly string Sample = Path.Combine(Root, "samples", "Classifier");
+    private readonly string _folder = Directory.CreateTempSubdirectory("prelu-sample-").FullName;
+    private readonly MnistFixture _ = fixture; // MNIST is in its folder before the sample runs
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void The_packed_package_builds_the_sample_ahead_of_time_and_its_predictions_match_evaluate()
+    {
+        Assert.DoesNotContain("ProjectReference", File.ReadAllText(Path.Combine(Sample, "Classifier.csproj")), StringComparison.Ordinal);
+        Check(Run(Path.Combine(Root, "scripts", "pack"), Root, []));
+        // The package just packed, not one a previous run left in NuGet's cache under the same version.
+        string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        if (Directory.Exists(Path.Combine(cache, "prelu")))
+            Directory.Delete(Path.Combine(cache, "prelu"), recursive: true);
+
+        var publish = PublishCommand().Match(Readme.Text());
+        Assert.True(publish.Success, "README.md has no `dotnet publish samples/Classifier ...` command");
+        var arguments = publish.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+        arguments[^1] = Path.Combine(_folder, "out");
+        var (code, output) = Run("dotnet", Root, [.. arguments, "-nologo"]);
+        Check((code, output));
+        Assert.DoesNotMatch(@"\bwarning [A-Z]+\d+", output);
+
+        string app = Path.Combine(_folder, "out", "Classifier"), checkpoint = Path.Combine(_folder, "mlp.safetensors");
+        Assert.Contains("test accuracy", Check(Run(app, _folder, ["train", "--model", "mlp", "--images", "600", "--checkpoint", checkpoint])), StringComparison.Ordinal);
+        var pngs = Check(Run(app, _folder, ["export", "--count", "40", Path.Combine(_folder, "digits")]))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).ToArray();
+        Assert.Equal(40, pngs.Length);
+
+        var fromPng = Predictions(Check(Run(app, _folder, ["predict", "--model", "mlp", "--checkpoint", checkpoint, .. pngs])));
+        var idx = Path.Combine(Prelu.Data.DataFolders.DefaultMnistFolder(), "t10k-images-idx3-ubyte");
+        var fromIdx = Predictions(Check(Run(app, _folder, ["predict", "--model", "mlp", "--checkpoint", checkpoint, idx]))).Take(40).ToList();
+        Assert.Equal(fromIdx, fromPng);
+
+        // Evaluate's accuracy on the same 40 images is the share the predictions get right (labels are in the PNG names).
+        int right = pngs.Zip(fromPng).Count(p => LabelInName().Match(p.First).Groups[1].Value == p.Second.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var evaluate = Check(Run(app, _folder, ["evaluate", "--model", "mlp", "--checkpoint", checkpoint, "--images", "40"]));
+        Assert.Contains($"test accuracy {right / 40.0:F4} on 40 images", evaluate, StringComparison.Ordinal);
+
+        // A checkpoint of the other model is refused, naming the tensor.
+        var (mismatch, message) = Run(app, _folder, ["predict", "--model", "cnn", "--checkpoint", checkpoint, pngs[0]]);
+        Assert.Equal(2, mismatch);
+        Assert.Contains($"{checkpoint}: ", message, StringComparison.Ordinal);
+        Assert.Contains("conv2d.kernel: missing; DigitCnn needs it with shape [3, 3, 1, 16]", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_readme_shows_the_samples_package_reference_and_model()
+    {
+        string readme = Readme.Text();
+        Assert.Contains("<PackageReference Include=\"Prelu\" Version=\"0.1.0\" />", readme, StringComparison.Ordinal);
+        var models = File.ReadAllText(Path.Combine(Sample, "Models.cs")).ReplaceLineEndings("\n");
+        var cnn = models[models.IndexOf("[InputShape", models.IndexOf("DigitCnn", StringComparison.Ordinal) - 250, StringComparison.Ordinal)..];
+        cnn = cnn[..(cnn.IndexOf("public partial class DigitCnn;", StringComparison.Ordinal) + "public partial class DigitCnn;".Length)];
+        Assert.Contains(cnn, readme, StringComparison.Ordinal);
+        Assert.Contains("<Version>0.1.0</Version>", File.ReadAllText(Path.Combine(Root, "Directory.Build.props")), StringComparison.Ordinal);
+    }
+
+    private static List<int> Predictions(string output) =>
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => int.Parse(PredictedClass().Match(line).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+
+    private static string Check((int Code, string Output) run)
+    {
+        Assert.True(run.Code == 0, run.Output);
+        return run.Output;
+    }
+
+    private static (int Code, string Output) Run(string file, string folder, string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output + error.Result);
+    }
+
+    [GeneratedRegex(@"`dotnet (publish samples/Classifier [^`]*-o out)`")]
+    private static partial Regex PublishCommand();
+
+    [GeneratedRegex(@": (\d) \(\d\.\d{4}\)$")]
+    private static partial Regex PredictedClass();
+
+    [GeneratedRegex(@"label-(\d)\.png$")]
+    private static partial Regex LabelInName();
+}
