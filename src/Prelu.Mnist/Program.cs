@@ -39,6 +39,28 @@ var root = new RootCommand("Prelu MNIST study: PReLU against ReLU with a small C
     resumeOption, checkNumericsOption,
 };
 
+// `predict`: classify images with a checkpoint the study wrote.
+var checkpointOption = new Option<FileInfo>("--checkpoint") { Description = "A checkpoint the study wrote (results/<run>.safetensors)", Required = true };
+var imagesArgument = new Argument<string[]>("images") { Description = "28x28 PNG files or IDX image files", Arity = ArgumentArity.OneOrMore };
+var predictBackendOption = new Option<string>("--backend") { Description = $"Kernels to run on: {string.Join(", ", BackendChoice.Names)}", DefaultValueFactory = _ => "auto" };
+var predict = new Command("predict", "Classify images with a trained checkpoint: one line per image, its class and probability")
+{
+    checkpointOption, imagesArgument, predictBackendOption,
+};
+predict.SetAction(parse =>
+{
+    try
+    {
+        return Predict.Run(parse.GetValue(checkpointOption)!.FullName, parse.GetValue(imagesArgument)!, parse.GetValue(predictBackendOption)!, Console.Out);
+    }
+    catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or InvalidOperationException)
+    {
+        Console.Error.WriteLine(e.Message); // the file, the tensor or field, and what was expected
+        return 2;
+    }
+});
+root.Subcommands.Add(predict);
+
 // Ctrl-C: the first stops the study after the batch in flight, with a checkpoint to resume from; a second
 // ends the process at once (checkpoints are written to a temporary file and renamed, so the last one stays whole).
 using var interrupt = new CancellationTokenSource();
