@@ -30,7 +30,7 @@ internal static partial class BenchmarkTables
     private static readonly Type[] Areas =
     [
         typeof(Perf_Conv2D), typeof(Perf_Dense), typeof(Perf_PRelu), typeof(Perf_MaxPool2D),
-        typeof(Perf_SoftmaxCrossEntropy), typeof(Perf_Adam), typeof(Perf_TrainingStep), typeof(Perf_StepScaling),
+        typeof(Perf_SoftmaxCrossEntropy), typeof(Perf_Adam), typeof(Perf_Predict), typeof(Perf_TrainingStep), typeof(Perf_StepScaling),
     ];
 
     private static readonly string[] Methods = ["Managed", "Simd", "Native", "OpenCl"];
@@ -121,7 +121,7 @@ internal static partial class BenchmarkTables
         WriteScaling(md, root, summaries.Single(s => s.BenchmarksCases.First().Descriptor.Type == typeof(Perf_StepScaling)));
         md.AppendLine("## Layers and operations");
         md.AppendLine();
-        md.AppendLine("Batch 250 throughout; speed-ups are the scalar reference's time (and the managed SIMD backend's) over the row's.");
+        md.AppendLine("Batch 250 throughout (Perf_Predict: 1 and 100 images); speed-ups are the scalar reference's time (and the managed SIMD backend's) over the row's.");
         foreach (var summary in summaries.Where(s => s != step && s.BenchmarksCases.First().Descriptor.Type != typeof(Perf_StepScaling)))
             WriteArea(md, summary);
         WriteRoofline(md, peak, bandwidth);
