@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Prelu.Checkpoints;
 using Prelu.Data;
 using Prelu.Mnist.Models;
@@ -25,7 +24,7 @@ public sealed class AppPredictTests(MnistFixture fixture) : IDisposable
     {
         const int count = 60;
         var output = Path.Combine(_folder, "run");
-        Assert.Equal(0, App("--runs", "prelu", "--epochs", "1", "--train-images", "500", "--backend", "native",
+        Assert.Equal(0, ChildProcess.RunApp("--runs", "prelu", "--epochs", "1", "--train-images", "500", "--backend", "native",
             "--data", DataFolders.DefaultMnistFolder(), "--output", output).Code);
         var checkpoint = Path.Combine(output, "prelu.safetensors");
 
@@ -34,7 +33,7 @@ public sealed class AppPredictTests(MnistFixture fixture) : IDisposable
         var idx = Path.Combine(_folder, "images.idx");
         File.WriteAllBytes(idx, [0, 0, 8, 3, 0, 0, 0, count, 0, 0, 0, 28, 0, 0, 0, 28, .. test.RawPixels.ToArray()]);
 
-        var (code, text) = App("predict", "--checkpoint", checkpoint, "--backend", "native", idx);
+        var (code, text) = ChildProcess.RunApp("predict", "--checkpoint", checkpoint, "--backend", "native", idx);
         Assert.True(code == 0, text);
         var classes = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => int.Parse(line.Split(": ")[1][..1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
@@ -56,7 +55,7 @@ public sealed class AppPredictTests(MnistFixture fixture) : IDisposable
     {
         var path = Path.Combine(_folder, "other.safetensors");
         SafeTensors.Write(path, [new NamedTensor("w", [1], [0f])], new Dictionary<string, string> { ["model"] = "SomethingElse" });
-        var (code, text) = App("predict", "--checkpoint", path, path);
+        var (code, text) = ChildProcess.RunApp("predict", "--checkpoint", path, path);
         Assert.Equal(2, code);
         Assert.Contains($"{path}: __metadata__.model: is 'SomethingElse', not one of the study's models", text, StringComparison.Ordinal);
     }
@@ -67,19 +66,5 @@ public sealed class AppPredictTests(MnistFixture fixture) : IDisposable
         for (int k = 1; k < row.Length; k++)
             best = row[k] > row[best] ? k : best;
         return best;
-    }
-
-    private static (int Code, string Output) App(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "prelu-mnist.dll"));
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        start.Environment["CI"] = "true";
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + error.Result);
     }
 }

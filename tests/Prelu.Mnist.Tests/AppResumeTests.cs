@@ -19,8 +19,6 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private static readonly string App = Path.Combine(AppContext.BaseDirectory, "prelu-mnist.dll");
-
     private string[] Arguments(string output) =>
         ["--runs", "prelu", "--epochs", "3", "--train-images", "3000", "--batch-size", "50", "--backend", "native",
          "--data", DataFolders.DefaultMnistFolder(), "--output", Path.Combine(_folder, output)];
@@ -28,9 +26,9 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
     [Fact]
     public void Killed_with_sigkill_in_epoch_2_and_resumed_it_ends_as_a_run_never_stopped()
     {
-        var expected = Finished(Run(Arguments("whole")), "whole");
+        var expected = Finished(ChildProcess.RunApp(Arguments("whole")), "whole");
 
-        using (var child = Start(Arguments("killed")))
+        using (var child = ChildProcess.Start("dotnet", null, [ChildProcess.App, .. Arguments("killed")]))
         {
             WaitForLine(child, "Epoch 2/3");
             Thread.Sleep(150);
@@ -41,7 +39,7 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
         var left = SafeTensors.ReadWithMetadata(Path.Combine(_folder, "killed", "prelu.safetensors")).Metadata;
         Assert.Equal(("2", "0"), (left["trainer.epoch"], left["trainer.batch"])); // the checkpoint of epoch 1
 
-        var (code, output) = Run([.. Arguments("killed"), "--resume"]);
+        var (code, output) = ChildProcess.RunApp([.. Arguments("killed"), "--resume"]);
         Assert.True(code == 0, output);
         Assert.Contains("Resuming from", output, StringComparison.Ordinal);
         AssertSame(expected, Finished((code, output), "killed"));
@@ -50,11 +48,11 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
     [Fact]
     public void Stopped_with_sigint_it_saves_says_how_to_resume_and_resumed_it_ends_as_a_run_never_stopped()
     {
-        var expected = Finished(Run(Arguments("whole")), "whole");
+        var expected = Finished(ChildProcess.RunApp(Arguments("whole")), "whole");
 
         string text;
         int code;
-        using (var child = Start(Arguments("stopped")))
+        using (var child = ChildProcess.Start("dotnet", null, [ChildProcess.App, .. Arguments("stopped")]))
         {
             WaitForLine(child, "Epoch 2/3");
             Thread.Sleep(150);
@@ -73,7 +71,7 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
         Assert.Equal("2", left["trainer.epoch"]);
         Assert.NotEqual("0", left["trainer.batch"]); // mid-epoch: where the Ctrl-C came
 
-        var resumed = Run([.. Arguments("stopped"), "--resume"]);
+        var resumed = ChildProcess.RunApp([.. Arguments("stopped"), "--resume"]);
         Assert.True(resumed.Code == 0, resumed.Output);
         AssertSame(expected, Finished(resumed, "stopped"));
     }
@@ -98,25 +96,6 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
             Assert.True(values.AsSpan().SequenceEqual(actual.Tensors[name]), $"{name} differs");
     }
 
-    private static Process Start(string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(App);
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        start.Environment["CI"] = "true"; // plain progress lines
-        return Process.Start(start)!;
-    }
-
-    private static (int Code, string Output) Run(string[] arguments)
-    {
-        using var child = Start(arguments);
-        var error = child.StandardError.ReadToEndAsync();
-        string output = child.StandardOutput.ReadToEnd();
-        child.WaitForExit();
-        return (child.ExitCode, output + error.Result);
-    }
-
     private static void WaitForLine(Process child, string text)
     {
         string? line;
@@ -135,18 +114,13 @@ public sealed class AppArgumentTests
     [Fact]
     public void Bad_arguments_are_each_named_and_nothing_runs()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "prelu-mnist.dll"), "--epochs", "0", "--batch-size", "0",
-            "--validation-split", "1", "--runs", "nope", "--backend", "cuda", "--threads", "-1" })
-            start.ArgumentList.Add(argument);
-        using var app = Process.Start(start)!;
-        string output = app.StandardOutput.ReadToEnd(), error = app.StandardError.ReadToEnd();
-        app.WaitForExit();
+        var (code, error) = ChildProcess.RunApp("--epochs", "0", "--batch-size", "0", "--validation-split", "1", "--runs", "nope",
+            "--backend", "cuda", "--threads", "-1");
 
-        Assert.Equal(2, app.ExitCode);
+        Assert.Equal(2, code);
         foreach (var problem in new[] { "--epochs must be at least 1", "--batch-size must be at least 1", "--validation-split must be at least 0 and below 1",
             "--runs: unknown run 'nope'", "--backend must be one of auto, opencl, native, simd, managed", "--threads must be 0 (one per core) or more" })
             Assert.Contains(problem, error, StringComparison.Ordinal);
-        Assert.DoesNotContain("data folder", output, StringComparison.Ordinal); // nothing loaded
+        Assert.DoesNotContain("data folder", error, StringComparison.Ordinal); // nothing loaded
     }
 }

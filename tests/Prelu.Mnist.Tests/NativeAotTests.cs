@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Prelu.Data;
 using Prelu.Tests.Shared;
@@ -26,7 +25,7 @@ public sealed partial class NativeAotTests(MnistFixture fixture) : IDisposable
         var arguments = command.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
         arguments[^1] = Path.Combine(_folder, "out"); // `-o out`, in a folder of the test's own
 
-        var (code, output) = Run("dotnet", Readme.RepositoryRoot(), [.. arguments, "-nologo"]);
+        var (code, output) = ChildProcess.Run("dotnet", Readme.RepositoryRoot(), [.. arguments, "-nologo"]);
         Assert.True(code == 0, output);
         var warnings = output.Split('\n').Where(line => WarningLine().IsMatch(line)).Distinct().ToList();
         Assert.True(warnings.Count == 0, $"the AOT publish printed warnings:\n{string.Join('\n', warnings)}");
@@ -35,25 +34,12 @@ public sealed partial class NativeAotTests(MnistFixture fixture) : IDisposable
         Assert.True(File.Exists(Path.Combine(_folder, "out", "libprelu.so")), "libprelu.so is not beside the binary");
         foreach (var backend in new[] { "native", "opencl" })
         {
-            var (runCode, runOutput) = Run(binary, _folder, ["--runs", "prelu", "--epochs", "1", "--train-images", "500", "--backend", backend,
+            var (runCode, runOutput) = ChildProcess.Run(binary, _folder, ["--runs", "prelu", "--epochs", "1", "--train-images", "500", "--backend", backend,
                 "--data", DataFolders.DefaultMnistFolder(), "--output", Path.Combine(_folder, backend)]);
             Assert.True(runCode == 0, runOutput);
             Assert.Contains($"backend: {backend}", runOutput, StringComparison.Ordinal);
             Assert.Matches(@"test loss \d\.\d{4}, test accuracy 0\.[2-9]\d{3}", runOutput); // learned something from 400 images
         }
-    }
-
-    private static (int Code, string Output) Run(string file, string folder, string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        start.Environment["CI"] = "true";
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + error.Result);
     }
 
     // `dotnet publish src/Prelu.Mnist -c Release -r linux-x64 -p:PublishAot=true -o out`

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Prelu.Tests.Shared;
 
@@ -25,7 +24,7 @@ public sealed partial class SampleTests(MnistFixture fixture) : IDisposable
     public void The_packed_package_builds_the_sample_ahead_of_time_and_its_predictions_match_evaluate()
     {
         Assert.DoesNotContain("ProjectReference", File.ReadAllText(Path.Combine(Sample, "Classifier.csproj")), StringComparison.Ordinal);
-        Check(Run(Path.Combine(Root, "scripts", "pack"), Root, []));
+        Check(ChildProcess.Run(Path.Combine(Root, "scripts", "pack"), Root, []));
         // The package just packed, not one a previous run left in NuGet's cache under the same version.
         string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
@@ -36,28 +35,28 @@ public sealed partial class SampleTests(MnistFixture fixture) : IDisposable
         Assert.True(publish.Success, "README.md has no `dotnet publish samples/Classifier ...` command");
         var arguments = publish.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
         arguments[^1] = Path.Combine(_folder, "out");
-        var (code, output) = Run("dotnet", Root, [.. arguments, "-nologo"]);
+        var (code, output) = ChildProcess.Run("dotnet", Root, [.. arguments, "-nologo"]);
         Check((code, output));
         Assert.DoesNotMatch(@"\bwarning [A-Z]+\d+", output);
 
         string app = Path.Combine(_folder, "out", "Classifier"), checkpoint = Path.Combine(_folder, "mlp.safetensors");
-        Assert.Contains("test accuracy", Check(Run(app, _folder, ["train", "--model", "mlp", "--images", "600", "--checkpoint", checkpoint])), StringComparison.Ordinal);
-        var pngs = Check(Run(app, _folder, ["export", "--count", "40", Path.Combine(_folder, "digits")]))
+        Assert.Contains("test accuracy", Check(ChildProcess.Run(app, _folder, ["train", "--model", "mlp", "--images", "600", "--checkpoint", checkpoint])), StringComparison.Ordinal);
+        var pngs = Check(ChildProcess.Run(app, _folder, ["export", "--count", "40", Path.Combine(_folder, "digits")]))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).ToArray();
         Assert.Equal(40, pngs.Length);
 
-        var fromPng = Predictions(Check(Run(app, _folder, ["predict", "--model", "mlp", "--checkpoint", checkpoint, .. pngs])));
+        var fromPng = Predictions(Check(ChildProcess.Run(app, _folder, ["predict", "--model", "mlp", "--checkpoint", checkpoint, .. pngs])));
         var idx = Path.Combine(Prelu.Data.DataFolders.DefaultMnistFolder(), "t10k-images-idx3-ubyte");
-        var fromIdx = Predictions(Check(Run(app, _folder, ["predict", "--model", "mlp", "--checkpoint", checkpoint, idx]))).Take(40).ToList();
+        var fromIdx = Predictions(Check(ChildProcess.Run(app, _folder, ["predict", "--model", "mlp", "--checkpoint", checkpoint, idx]))).Take(40).ToList();
         Assert.Equal(fromIdx, fromPng);
 
         // Evaluate's accuracy on the same 40 images is the share the predictions get right (labels are in the PNG names).
         int right = pngs.Zip(fromPng).Count(p => LabelInName().Match(p.First).Groups[1].Value == p.Second.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var evaluate = Check(Run(app, _folder, ["evaluate", "--model", "mlp", "--checkpoint", checkpoint, "--images", "40"]));
+        var evaluate = Check(ChildProcess.Run(app, _folder, ["evaluate", "--model", "mlp", "--checkpoint", checkpoint, "--images", "40"]));
         Assert.Contains($"test accuracy {right / 40.0:F4} on 40 images", evaluate, StringComparison.Ordinal);
 
         // A checkpoint of the other model is refused, naming the tensor.
-        var (mismatch, message) = Run(app, _folder, ["predict", "--model", "cnn", "--checkpoint", checkpoint, pngs[0]]);
+        var (mismatch, message) = ChildProcess.Run(app, _folder, ["predict", "--model", "cnn", "--checkpoint", checkpoint, pngs[0]]);
         Assert.Equal(2, mismatch);
         Assert.Contains($"{checkpoint}: ", message, StringComparison.Ordinal);
         Assert.Contains("conv2d.kernel: missing; DigitCnn needs it with shape [3, 3, 1, 16]", message, StringComparison.Ordinal);
@@ -82,18 +81,6 @@ public sealed partial class SampleTests(MnistFixture fixture) : IDisposable
     {
         Assert.True(run.Code == 0, run.Output);
         return run.Output;
-    }
-
-    private static (int Code, string Output) Run(string file, string folder, string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + error.Result);
     }
 
     [GeneratedRegex(@"`dotnet (publish samples/Classifier [^`]*-o out)`")]
