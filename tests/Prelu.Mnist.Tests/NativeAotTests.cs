@@ -6,14 +6,13 @@ namespace Prelu.Mnist.Tests;
 
 /// <summary>
 /// The README's Native AOT command, run as written: it publishes the study app with no warning at all, and the
-/// binary trains and tests on the C kernels and on OpenCL (PoCL here). What broke it once (Silk.NET's
+/// binary trains and tests on the C kernels and on OpenCL (PoCL here), then classifies images with its checkpoint. What broke it once (Silk.NET's
 /// reflection-based library search) cannot come back unseen.
 /// </summary>
 [Collection(MnistCollection.Name)]
 public sealed partial class NativeAotTests(MnistFixture fixture) : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("prelu-aot-").FullName;
-    private readonly MnistFixture _ = fixture; // MNIST is in its folder before the binary runs
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
@@ -40,11 +39,21 @@ public sealed partial class NativeAotTests(MnistFixture fixture) : IDisposable
             Assert.Contains($"backend: {backend}", runOutput, StringComparison.Ordinal);
             Assert.Matches(@"test loss \d\.\d{4}, test accuracy 0\.[2-9]\d{3}", runOutput); // learned something from 400 images
         }
+
+        // The binary classifies with the checkpoint it wrote: 20 test images from the IDX file.
+        var idx = Path.Combine(_folder, "images.idx");
+        File.WriteAllBytes(idx, [0, 0, 8, 3, 0, 0, 0, 20, 0, 0, 0, 28, 0, 0, 0, 28, .. fixture.Mnist.Test.RawPixels[..(20 * 784)].ToArray()]);
+        var (predictCode, predictions) = ChildProcess.Run(binary, _folder, ["predict", "--checkpoint", Path.Combine(_folder, "native", "prelu.safetensors"), idx]);
+        Assert.True(predictCode == 0, predictions);
+        Assert.Equal(20, predictions.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(line => PredictionLine().IsMatch(line)));
     }
 
     // `dotnet publish src/Prelu.Mnist -c Release -r linux-x64 -p:PublishAot=true -o out`
     [GeneratedRegex(@"`dotnet (publish src/Prelu.Mnist [^`]*-p:PublishAot=true -o out)`")]
     private static partial Regex AotCommand();
+
+    [GeneratedRegex(@"^.+#\d+: \d \(\d\.\d{4}\)$")]
+    private static partial Regex PredictionLine();
 
     [GeneratedRegex(@"\bwarning [A-Z]+\d+|: warning\b", RegexOptions.IgnoreCase)]
     private static partial Regex WarningLine();
