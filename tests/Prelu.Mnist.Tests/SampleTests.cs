@@ -72,6 +72,8 @@ public sealed partial class SampleTests(MnistFixture fixture) : IDisposable
         cnn = cnn[..(cnn.IndexOf("public partial class DigitCnn;", StringComparison.Ordinal) + "public partial class DigitCnn;".Length)];
         Assert.Contains(cnn, readme, StringComparison.Ordinal);
         Assert.Contains("<Version>0.1.0</Version>", File.ReadAllText(Path.Combine(Root, "Directory.Build.props")), StringComparison.Ordinal);
+        // The sample asks for the version that is packed.
+        Assert.Contains("<PackageVersion Include=\"Prelu\" Version=\"0.1.0\" />", File.ReadAllText(Path.Combine(Root, "samples", "Directory.Packages.props")), StringComparison.Ordinal);
     }
 
     private static List<int> Predictions(string output) =>

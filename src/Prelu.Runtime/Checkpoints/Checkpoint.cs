@@ -67,6 +67,13 @@ public static class Checkpoint
     public static void Load(string path, CompiledModel model, Optimizer? optimizer = null)
     {
         var (tensors, metadata) = SafeTensors.ReadWithMetadata(path);
+        Load(path, tensors, metadata, model, optimizer);
+    }
+
+    /// <summary>As <see cref="Load(string, CompiledModel, Optimizer?)"/>, from a file already read (the training loop reads its own state from it too).</summary>
+    internal static void Load(string path, IReadOnlyDictionary<string, NamedTensor> tensors, IReadOnlyDictionary<string, string> metadata,
+        CompiledModel model, Optimizer? optimizer)
+    {
         foreach (var p in model.Parameters)
         {
             if (!tensors.TryGetValue(p.Name, out var tensor))

@@ -83,7 +83,8 @@ public static class SoftmaxCrossEntropy
         }
     }
 
-    private static int ArgMax<T>(ReadOnlySpan<T> values)
+    // The first index of the largest value: Keras's accuracy gives ties to the first class. (The SIMD backend counts with it too.)
+    internal static int ArgMax<T>(ReadOnlySpan<T> values)
         where T : IFloatingPointIeee754<T>
     {
         int best = 0;

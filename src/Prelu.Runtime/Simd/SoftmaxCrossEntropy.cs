@@ -23,7 +23,7 @@ internal static class SoftmaxCrossEntropy
             TensorPrimitives.Divide(p, sum, p);
             // -sum_k y_k (z_k - max - log sum)
             lossSum += (max + MathF.Log(sum)) * TensorPrimitives.Sum(y) - TensorPrimitives.Dot(y, z);
-            if (ArgMax(p) == ArgMax(y))
+            if (Reference.SoftmaxCrossEntropy.ArgMax<float>(p) == Reference.SoftmaxCrossEntropy.ArgMax<float>(y))
                 correct++;
             if (!logitsGrad.IsEmpty)
             {
@@ -40,17 +40,5 @@ internal static class SoftmaxCrossEntropy
     {
         for (int b = 0; b < batch; b++)
             TensorPrimitives.SoftMax(logits.Slice(b * classes, classes), probabilities.Slice(b * classes, classes));
-    }
-
-    // The first index of the largest value: Keras's accuracy gives ties to the first class.
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int k = 1; k < values.Length; k++)
-        {
-            if (values[k] > values[best])
-                best = k;
-        }
-        return best;
     }
 }

@@ -141,7 +141,7 @@ public sealed class Trainer : IDisposable
                 if (observer is not null && (clock.Elapsed - lastReport >= interval || b == batches - 1))
                 {
                     lastReport = clock.Elapsed;
-                    var (loss, accuracy) = ReadMetrics(start + count);
+                    var (loss, accuracy) = Means(start + count); // read back by the loss check above
                     observer.BatchCompleted(epoch, b + 1, batches, loss, accuracy, (start + count - firstBatch * options.BatchSize) / clock.Elapsed.TotalSeconds);
                 }
             }
@@ -188,17 +188,16 @@ public sealed class Trainer : IDisposable
             culprit?.Tensor, epoch, batch);
     }
 
-    // Layer by layer in forward order, each layer's parameters then its output; then every gradient (backward
-    // spreads a NaN from the last layer to the first, so any gradient found is reported with its layer).
+    // Layer by layer in forward order, each layer's parameters then its output; then the parameters of no
+    // listed layer, then every gradient (backward spreads a NaN from the last layer to the first, so any
+    // gradient found is reported with its layer).
     private (string Tensor, string Description)? FirstNonFinite(int batchCount)
     {
-        var checkedParameters = new HashSet<string>();
-        string LayerOf(ParameterInfo p) => p.Name[..p.Name.LastIndexOf('.')];
-        (string, string)? Parameters(Func<ParameterInfo, bool> which, string kind, Func<string, float[]> read)
+        static string LayerOf(ParameterInfo p) => p.Name[..p.Name.LastIndexOf('.')];
+        (string, string)? Check(IEnumerable<ParameterInfo> parameters, string kind, Func<string, float[]> read)
         {
-            foreach (var parameter in _model.Parameters.Where(which))
+            foreach (var parameter in parameters)
             {
-                checkedParameters.Add(parameter.Name + kind);
                 if (Find(read(parameter.Name)) is { } bad)
                 {
                     return (kind == "parameter" ? parameter.Name : $"gradient of {parameter.Name}",
@@ -207,15 +206,17 @@ public sealed class Trainer : IDisposable
             }
             return null;
         }
+        var notYetChecked = _model.Parameters.ToList();
         foreach (var (layer, output) in _model.LayerOutputs(batchCount))
         {
-            if (Parameters(p => LayerOf(p) == layer && !checkedParameters.Contains(p.Name + "parameter"), "parameter", _model.GetParameter) is { } parameter)
+            var own = notYetChecked.Where(p => LayerOf(p) == layer).ToList();
+            notYetChecked.RemoveAll(own.Contains);
+            if (Check(own, "parameter", _model.GetParameter) is { } parameter)
                 return parameter;
             if (Find(_model.Backend.ToArray(output)) is { } bad)
                 return ($"output of {layer}", $"the output of layer {layer} ({bad})");
         }
-        return Parameters(p => !checkedParameters.Contains(p.Name + "parameter"), "parameter", _model.GetParameter)
-            ?? Parameters(_ => true, "gradient", _model.GetGradient);
+        return Check(notYetChecked, "parameter", _model.GetParameter) ?? Check(_model.Parameters, "gradient", _model.GetGradient);
     }
 
     // "3 of 1,024 values NaN or Inf, the first NaN at index 17", or null when every value is finite.
@@ -275,9 +276,13 @@ public sealed class Trainer : IDisposable
     private (double Loss, double Accuracy) ReadMetrics(int samples)
     {
         _model.Backend.Download(_metrics, _hostMetrics);
-        // In double: the correct count is exact in float, and 3 / 10 should read 0.3, not float's 0.30000001.
-        return (_hostMetrics[MetricSlot.LossSum] / (double)samples, _hostMetrics[MetricSlot.Correct] / (double)samples);
+        return Means(samples);
     }
+
+    // The metrics last read back, as means over `samples`. In double: the correct count is exact in float,
+    // and 3 / 10 should read 0.3, not float's 0.30000001.
+    private (double Loss, double Accuracy) Means(int samples) =>
+        (_hostMetrics[MetricSlot.LossSum] / (double)samples, _hostMetrics[MetricSlot.Correct] / (double)samples);
 
     private void CheckData(LabeledImages data, int batchSize)
     {

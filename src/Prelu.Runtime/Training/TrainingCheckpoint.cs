@@ -61,7 +61,7 @@ internal static class TrainingCheckpoint
             throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"holds {history.Count} epochs; the run stopped in epoch {epoch}");
         if (!tensors.TryGetValue(MetricsTensor, out var sums) || sums.Values.Length != Kernels.MetricSlot.Count)
             throw new CheckpointMismatchException(path, MetricsTensor, $"missing or not {Kernels.MetricSlot.Count} values");
-        Checkpoint.Load(path, model, optimizer);
+        Checkpoint.Load(path, tensors, metadata, model, optimizer);
         return new TrainingPosition(epoch, batch, sums.Values, history);
     }
 
