@@ -31,6 +31,9 @@ public sealed partial class NativeAotTests(MnistFixture fixture) : IDisposable
 
         var binary = Path.Combine(_folder, "out", "prelu-mnist");
         Assert.True(File.Exists(Path.Combine(_folder, "out", "libprelu.so")), "libprelu.so is not beside the binary");
+        // The README's aim: the app, without ScottPlot's native assets, under 15 MB.
+        long size = new FileInfo(binary).Length + new FileInfo(Path.Combine(_folder, "out", "libprelu.so")).Length;
+        Assert.True(size < 15_000_000, $"the binary and libprelu.so take {size:N0} bytes");
         foreach (var backend in new[] { "native", "opencl" })
         {
             var (runCode, runOutput) = ChildProcess.Run(binary, _folder, ["--runs", "prelu", "--epochs", "1", "--train-images", "500", "--backend", backend,
