@@ -1,5 +1,3 @@
-using System.Text;
-using Prelu.Backends;
 using Prelu.Kernels;
 using Prelu.Reference;
 using Silk.NET.OpenCL;
@@ -8,19 +6,19 @@ namespace Prelu.Native.OpenCL;
 
 /// <summary>
 /// The kernel contract on an OpenCL device (a GPU, or a CPU through PoCL), through Silk.NET.OpenCL. All
-/// tensors live in device memory; uploads and downloads are the only copies. The kernels (prelu.cl,
-/// embedded) are built once per backend. PReLU with an irregular set of shared axes, regularizers and
-/// constraints run on the host through the reference kernels (rare, and correct). One thread at a time
-/// may use a backend (its CL kernels hold their arguments).
+/// tensors live in device memory; uploads and downloads are the only copies, and every operation of a
+/// training step, penalties and constraints included, runs as device kernels queued without a wait.
+/// Convolutions and dense layers are register-blocked products (gemm.cl, built per product shape, with
+/// bias and activation in the epilogue); the rest is prelu.cl, built once and again per layer shape.
+/// One thread at a time may use a backend (its CL kernels hold their arguments).
 /// </summary>
-public sealed unsafe class OpenClBackend : Backend
+public sealed unsafe partial class OpenClBackend : Backend
 {
     private readonly CL _cl;
     private readonly nint _context, _queue, _device;
-    private readonly Dictionary<string, nint> _programs = [];   // by the -D defines of a layer shape ("" for any shape)
-    private readonly Dictionary<(string Defines, string Name), nint> _kernels = [];
+    private readonly Dictionary<ProgramKey, nint> _programs = [];
+    private readonly Dictionary<(ProgramKey Program, string Name), nint> _kernels = [];
     private readonly DeviceBuffer _dummy;
-    private DeviceBuffer? _rows;
     private bool _disposed;
     private int _liveBuffers;
 
@@ -40,7 +38,8 @@ public sealed unsafe class OpenClBackend : Backend
         _queue = _cl.CreateCommandQueue(_context, id, CommandQueueProperties.None, &error);
         ClException.Check(error, "clCreateCommandQueue");
         _device = id;
-        _programs[""] = BuildProgram(id, "");
+        ReadDeviceLimits();
+        _programs[AnyShape] = BuildProgram(id, AnyShape);
         _dummy = AllocateCore(1);
     }
 
@@ -52,116 +51,6 @@ public sealed unsafe class OpenClBackend : Backend
     public OpenClDevice Device { get; }
 
     public override string Name => $"opencl ({Device.Name})";
-
-    /// <summary>Where built programs are kept: $PRELU_OPENCL_CACHE, else ~/.cache/prelu/opencl.</summary>
-    public static string CacheFolder =>
-        Environment.GetEnvironmentVariable("PRELU_OPENCL_CACHE") is { Length: > 0 } folder ? folder
-        : Path.Combine(Prelu.Data.DataFolders.UserCacheFolder(), "prelu", "opencl");
-
-    /// <summary>Whether the shape-generic program came from the on-disk cache (for tests and logs).</summary>
-    public bool ProgramFromCache { get; private set; }
-
-    // The kernels, built for this device: from the cache when a binary for this device, driver and source
-    // is there, else from source (and the binary is then cached, written to a temporary file and renamed).
-    private nint BuildProgram(nint device, string defines)
-    {
-        using var stream = typeof(OpenClBackend).Assembly.GetManifestResourceStream("Prelu.Native.OpenCL.prelu.cl")
-            ?? throw new InvalidOperationException("the OpenCL kernels (prelu.cl) are not embedded in Prelu.Native");
-        var source = new StreamReader(stream).ReadToEnd();
-        string options = ("-cl-std=CL1.2 " + defines).Trim();
-        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n",
-            Device.PlatformName, Device.Name, OpenClDevices.DeviceText(_cl, device, DeviceInfo.DriverVersion), options, source))));
-        var cached = Path.Combine(CacheFolder, key + ".bin");
-        if (File.Exists(cached) && TryBuildFromBinary(device, File.ReadAllBytes(cached), options) is { } fromCache)
-        {
-            ProgramFromCache |= defines.Length == 0;
-            return fromCache;
-        }
-        var program = BuildFromSource(device, source, options);
-        TryCache(program, cached);
-        return program;
-    }
-
-    private nint BuildFromSource(nint device, string source, string options)
-    {
-        var bytes = Encoding.UTF8.GetBytes(source);
-        int error;
-        nint program;
-        fixed (byte* text = bytes)
-        {
-            byte* texts = text;
-            nuint length = (nuint)bytes.Length;
-            program = _cl.CreateProgramWithSource(_context, 1, &texts, &length, &error);
-        }
-        ClException.Check(error, "clCreateProgramWithSource");
-        error = Build(program, device, options);
-        if (error != 0)
-        {
-            nuint size = 0;
-            _cl.GetProgramBuildInfo(program, device, ProgramBuildInfo.BuildLog, 0, null, &size);
-            var log = new byte[size];
-            fixed (byte* l = log)
-                _cl.GetProgramBuildInfo(program, device, ProgramBuildInfo.BuildLog, size, l, null);
-            _cl.ReleaseProgram(program);
-            throw new ClException("clBuildProgram(prelu.cl)", error, Encoding.UTF8.GetString(log).TrimEnd('\0'));
-        }
-        return program;
-    }
-
-    private nint? TryBuildFromBinary(nint device, byte[] binary, string options)
-    {
-        int error, status;
-        nint program;
-        fixed (byte* b = binary)
-        {
-            byte* binaries = b;
-            nuint length = (nuint)binary.Length;
-            program = _cl.CreateProgramWithBinary(_context, 1, &device, &length, &binaries, &status, &error);
-        }
-        if (error != 0 || status != 0)
-            return null; // a stale or foreign binary: build from source instead
-        if (Build(program, device, options) != 0)
-        {
-            _cl.ReleaseProgram(program);
-            return null;
-        }
-        return program;
-    }
-
-    private int Build(nint program, nint device, string options)
-    {
-        var bytes = Encoding.UTF8.GetBytes(options + "\0");
-        fixed (byte* o = bytes)
-            return _cl.BuildProgram(program, 1, &device, o, default, null);
-    }
-
-    private void TryCache(nint program, string path)
-    {
-        try
-        {
-            nuint size = 0;
-            if (_cl.GetProgramInfo(program, ProgramInfo.BinarySizes, (nuint)sizeof(nuint), &size, null) != 0 || size == 0)
-                return;
-            var binary = new byte[size];
-            fixed (byte* b = binary)
-            {
-                byte* binaries = b;
-                if (_cl.GetProgramInfo(program, ProgramInfo.Binaries, (nuint)sizeof(nint), &binaries, null) != 0)
-                    return;
-            }
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temporary = $"{path}.{Environment.ProcessId}.tmp";
-            File.WriteAllBytes(temporary, binary);
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch (IOException)
-        {
-            // The cache only saves time; a folder that cannot be written costs a build next time, nothing more.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     // ---- Buffers: a cl_mem and an offset in floats ------------------------------------------------------------
 
@@ -232,125 +121,31 @@ public sealed unsafe class OpenClBackend : Backend
 
     public override void Synchronize() => ClException.Check(_cl.Finish(_queue), "clFinish");
 
-    // ---- Launching kernels -----------------------------------------------------------------------------------
 
-    // A kernel from the program built for these defines (a layer shape), built on first use.
-    private nint Kernel(string name, string defines)
+    // ---- The contract ---------------------------------------------------------------------------------------------
+
+    // The sharing code the kernels know (0 per element, 1 channel-wise, 2 one alpha, 3 mapped through an
+    // index table), the channel count, and the map (0 when the kernels need none).
+    private int Sharing(FusedActivation activation, out int channels, out nint map)
     {
-        if (_kernels.TryGetValue((defines, name), out var kernel))
-            return kernel;
-        if (!_programs.TryGetValue(defines, out var program))
-            program = _programs[defines] = BuildProgram(_device, defines);
-        var bytes = Encoding.UTF8.GetBytes(name + "\0");
-        int error;
-        fixed (byte* n = bytes)
-            kernel = _cl.CreateKernel(program, n, &error);
-        ClException.Check(error, $"clCreateKernel({name})");
-        return _kernels[(defines, name)] = kernel;
-    }
-
-    // The -D defines of each shape met, made once: a launch builds no string.
-    private readonly Dictionary<Conv2DShape, string> _convDefines = [];
-    private readonly Dictionary<Pool2DShape, string> _poolDefines = [];
-    private readonly Dictionary<DenseShape, string> _denseDefines = [];
-
-    private string Defines(in Conv2DShape s) =>
-        _convDefines.TryGetValue(s, out var defines) ? defines : _convDefines[s] = ConvDefines(s);
-
-    private string Defines(in Pool2DShape s) =>
-        _poolDefines.TryGetValue(s, out var defines) ? defines : _poolDefines[s] = PoolDefines(s);
-
-    private string Defines(in DenseShape s) =>
-        _denseDefines.TryGetValue(s, out var defines) ? defines : _denseDefines[s] = $"-D S_DENSE -D S_B={s.Batch} -D S_I={s.Inputs} -D S_U={s.Units}";
-
-    private static string ConvDefines(in Conv2DShape s) =>
-        $"-D S_CONV -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.InChannels} -D S_F={s.Filters} -D S_KH={s.KernelHeight} " +
-        $"-D S_KW={s.KernelWidth} -D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}";
-
-    private static string PoolDefines(in Pool2DShape s) =>
-        $"-D S_POOL -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.Channels} -D S_KH={s.PoolHeight} -D S_KW={s.PoolWidth} " +
-        $"-D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}";
-
-
-    /// <summary>Sets a kernel's arguments in order and runs it over <paramref name="global"/> work-items.</summary>
-    private ref struct Launch
-    {
-        private readonly OpenClBackend _backend;
-        private readonly nint _kernel;
-        private readonly string _name;
-        private uint _index;
-
-        public Launch(OpenClBackend backend, string name, string defines)
+        channels = 1;
+        map = 0;
+        if (activation.PRelu is not { } prelu)
+            return 0;
+        channels = prelu.FeatureDims[^1];
+        switch (prelu.Sharing)
         {
-            _backend = backend;
-            _name = name;
-            _kernel = backend.Kernel(name, defines);
-            _index = 0;
-        }
-
-        // The call's name is built only when it failed: a launch allocates nothing.
-        private void Set(nuint size, void* value)
-        {
-            int code = _backend._cl.SetKernelArg(_kernel, _index++, size, value);
-            if (code != 0)
-                throw new ClException($"clSetKernelArg({_name}, argument {_index - 1})", code);
-        }
-
-        public Launch Int(int value)
-        {
-            Set(sizeof(int), &value);
-            return this;
-        }
-
-        public Launch UInt(uint value)
-        {
-            Set(sizeof(uint), &value);
-            return this;
-        }
-
-        public Launch Float(float value)
-        {
-            Set(sizeof(float), &value);
-            return this;
-        }
-
-        /// <summary>A buffer as (cl_mem, offset); null passes a one-float dummy that the kernel does not read.</summary>
-        public Launch Buffer(DeviceBuffer? buffer)
-        {
-            var b = B(buffer ?? _backend._dummy);
-            nint memory = b.Memory;
-            Set((nuint)sizeof(nint), &memory);
-            return Int(b.Offset);
-        }
-
-        /// <summary>A buffer without an offset argument (scratch that is never a slice).</summary>
-        public Launch Memory(DeviceBuffer buffer)
-        {
-            nint memory = B(buffer).Memory;
-            Set((nuint)sizeof(nint), &memory);
-            return this;
-        }
-
-        public readonly void Run(long global)
-        {
-            if (global <= 0)
-                return;
-            nuint size = (nuint)global;
-            int code = _backend.FaultInjection?.Invoke(_name) ?? 0;
-            if (code == 0)
-                code = _backend._cl.EnqueueNdrangeKernel(_backend._queue, _kernel, 1, null, &size, null, 0, null, null);
-            if (code != 0)
-                throw new ClException($"clEnqueueNDRangeKernel({_name})", code);
+            case PReluSharing.PerElement:
+                return 0;
+            case PReluSharing.ChannelWise:
+                return 1;
+            case PReluSharing.ChannelShared:
+                return 2;
+            default:
+                map = Table(prelu.FeatureDims, prelu.SharedAxes.Select(axis => axis - 1).ToArray()).Map;
+                return 3;
         }
     }
-
-    private Launch Run(string name, string defines = "") => new(this, name, defines);
-
-    /// <summary>
-    /// A test seam for device faults: given a kernel's name, the CL error its launch should fail with
-    /// (0: launch it). Tests make a device fail mid-run to check that the fault is reported and nothing is lost.
-    /// </summary>
-    internal Func<string, int>? FaultInjection { get; set; }
 
     private static Launch Conv(Launch launch, in Conv2DShape s) => launch.Int(s.Batch).Int(s.Height).Int(s.Width).Int(s.InChannels).Int(s.Filters)
         .Int(s.KernelHeight).Int(s.KernelWidth).Int(s.StrideY).Int(s.StrideX).Int(s.PadTop).Int(s.PadLeft).Int(s.OutHeight).Int(s.OutWidth);
@@ -358,132 +153,160 @@ public sealed unsafe class OpenClBackend : Backend
     private static Launch Pool(Launch launch, in Pool2DShape s) => launch.Int(s.Batch).Int(s.Height).Int(s.Width).Int(s.Channels)
         .Int(s.PoolHeight).Int(s.PoolWidth).Int(s.StrideY).Int(s.StrideX).Int(s.PadTop).Int(s.PadLeft).Int(s.OutHeight).Int(s.OutWidth);
 
-    // (kind, leaky, sharing, channels) of an activation the device kernels handle; false for mapped PReLU sharing.
-    private static bool Regular(FusedActivation activation, out int sharing, out int channels)
-    {
-        sharing = 0;
-        channels = 1;
-        if (activation.PRelu is not { } prelu)
-            return true;
-        channels = prelu.FeatureDims[^1];
-        sharing = prelu.Sharing switch
-        {
-            PReluSharing.PerElement => 0,
-            PReluSharing.ChannelWise => 1,
-            PReluSharing.ChannelShared => 2,
-            _ => -1,
-        };
-        return sharing >= 0;
-    }
+    // A convolution whose im2col matrix is its input: 1x1 windows, stride 1, no padding.
+    private static bool IsPointwise(in Conv2DShape s) =>
+        s.KernelHeight == 1 && s.KernelWidth == 1 && s.StrideY == 1 && s.StrideX == 1 && s.PadTop == 0 && s.PadLeft == 0;
 
-    // ---- The contract ---------------------------------------------------------------------------------------------
+    // The im2col matrix of the input, (N * OH * OW, KH * KW * C).
+    private DeviceBuffer Columns(in Conv2DShape s, DeviceBuffer input)
+    {
+        if (IsPointwise(s))
+            return input;
+        long rows = (long)s.Batch * s.OutHeight * s.OutWidth;
+        var columns = Scratch(ScratchSlot.Columns, rows * s.KernelHeight * s.KernelWidth * s.InChannels);
+        Conv(Run("im2col", Program(s)), s).Buffer(input).Memory(columns).Run(rows);
+        return columns;
+    }
 
     protected override void Conv2DForwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
-        if (!Regular(activation, out int sharing, out int channels))
-        {
-            var s = shape;
-            OnHost([input, kernel, bias, alpha], [preActivation, output], (m, h) => m.Conv2DForward(s, activation, h[0]!, h[1]!, h[2], h[3], h[4], h[5]!));
-            return;
-        }
-        Conv(Run("conv_forward", Defines(shape)), shape).Buffer(input).Buffer(kernel).Buffer(bias).Int(bias is null ? 0 : 1)
-            .Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels).Buffer(alpha)
-            .Buffer(preActivation).Int(preActivation is null ? 0 : 1).Buffer(output).Run(shape.OutputLength);
+        int rows = shape.Batch * shape.OutHeight * shape.OutWidth, window = shape.KernelHeight * shape.KernelWidth * shape.InChannels;
+        var columns = Columns(shape, input);
+        Gemm(new GemmProduct(rows, shape.Filters, window, window, 1, shape.Filters, shape.OutHeight * shape.OutWidth, Epilogue: true),
+            columns, kernel, output, activation, bias, alpha, preActivation);
     }
 
     protected override void Conv2DBackwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
     {
-        if (!Regular(activation, out _, out _))
+        int rows = shape.Batch * shape.OutHeight * shape.OutWidth, window = shape.KernelHeight * shape.KernelWidth * shape.InChannels;
+        int filters = shape.Filters;
+        EpilogueBackward(activation, shape.Batch, shape.OutputLength / shape.Batch, preActivation, alpha, outputGrad, alphaGrad);
+        // dkernel (window, F) = columns^T * dz, columns read transposed in place.
+        Gemm(new GemmProduct(window, filters, rows, 1, window, filters, 1, Epilogue: false), Columns(shape, input), outputGrad, kernelGrad);
+        if (biasGrad is not null)
+            ColumnSums(rows, filters, outputGrad, biasGrad);
+        if (inputGrad is null)
+            return;
+        // dcolumns (rows, window) = dz * kernel^T, then col2im adds each input position's entries.
+        var transposed = Scratch(ScratchSlot.TransposedKernel, shape.KernelLength);
+        Run("transpose").Int(window).Int(filters).Buffer(kernel).Memory(transposed).Run(shape.KernelLength);
+        var product = new GemmProduct(rows, window, filters, filters, 1, window, 1, Epilogue: false);
+        if (IsPointwise(shape))
         {
-            var s = shape;
-            OnHost([input, kernel, alpha, preActivation, outputGrad], [outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad],
-                (m, h) => m.Conv2DBackward(s, activation, h[0]!, h[1]!, h[2], h[3], h[4]!, h[6], h[7]!, h[8], h[9]), inPlace: [(4, 0)]);
+            Gemm(product, outputGrad, transposed, inputGrad);
             return;
         }
-        EpilogueBackward(activation, shape.Batch, shape.OutputLength / shape.Batch, preActivation, alpha, outputGrad, alphaGrad);
-        Conv(Run("conv_backward_kernel", Defines(shape)), shape).Buffer(input).Buffer(outputGrad).Buffer(kernelGrad).Run(shape.KernelLength);
-        if (biasGrad is not null)
-            Run("bias_grad").Int(shape.Batch * shape.OutHeight * shape.OutWidth).Int(shape.Filters).Buffer(outputGrad).Buffer(biasGrad).Run(shape.Filters);
-        if (inputGrad is not null)
-            Conv(Run("conv_backward_input", Defines(shape)), shape).Buffer(kernel).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
+        var columnGrads = Scratch(ScratchSlot.ColumnGradients, (long)rows * window);
+        Gemm(product, outputGrad, transposed, columnGrads);
+        Conv(Run("col2im", Program(shape)), shape).Memory(columnGrads).Buffer(inputGrad).Run((long)shape.Batch * shape.Height * shape.Width);
     }
 
-    // dL/dy -> dL/dz in place, the alpha gradient first (it needs dL/dy).
+    // out (cols) = the sums down the columns of a (rows, cols) matrix g (a bias gradient). Partial sums
+    // over fixed chunks of rows, then the chunks in order: enough work-items for any device, the same bits
+    // every run.
+    private void ColumnSums(int rows, int cols, DeviceBuffer g, DeviceBuffer sums)
+    {
+        var (chunks, perChunk) = Chunks(rows, cols);
+        var partials = Scratch(ScratchSlot.Partials, (long)chunks * cols);
+        Run("column_partials").Int(rows).Int(cols).Int(perChunk).Buffer(g).Memory(partials).Run(cols, chunks, 1);
+        Run("column_finish").Int(chunks).Int(cols).Memory(partials).Buffer(sums).Run(cols);
+    }
+
+    private static (int Chunks, int PerChunk) Chunks(int rows, int cols)
+    {
+        const int WorkItems = 4096;
+        int perChunk = Ceiling(rows, Math.Clamp(Ceiling(WorkItems, cols), 1, rows));
+        return (Ceiling(rows, perChunk), perChunk);
+    }
+
+    // dL/dy -> dL/dz in place; for PReLU, the alpha gradient in the same pass.
     private void EpilogueBackward(FusedActivation activation, int batch, int features, DeviceBuffer? z, DeviceBuffer? alpha, DeviceBuffer grad, DeviceBuffer? alphaGrad)
     {
         if (activation.Kind == ActivationKind.Linear)
             return;
-        Regular(activation, out int sharing, out int channels);
-        if (activation.Kind == ActivationKind.PRelu && alphaGrad is not null)
+        int sharing = Sharing(activation, out int channels, out var map);
+        if (activation.PRelu is not { } prelu)
         {
-            Run("prelu_alpha_grad").Int(batch).Int(features).Int(sharing).Int(channels).Buffer(z).Buffer(grad).Buffer(alphaGrad)
-                .Run(activation.PRelu!.AlphaLength);
+            Run("activation_backward").Int(features).Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels)
+                .Buffer(z).Buffer(alpha).Memory(map).Buffer(grad).Run((long)batch * features);
+            return;
         }
-        Run("activation_backward").Int(features).Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels)
-            .Buffer(z).Buffer(alpha).Buffer(grad).Run((long)batch * features);
+        // The input as (rows, cols) with one alpha per column.
+        var (rows, cols) = prelu.Sharing switch
+        {
+            PReluSharing.ChannelWise => (batch * (features / channels), channels),
+            PReluSharing.ChannelShared => (batch * features, 1),
+            _ => (batch, features),
+        };
+        var (chunks, perChunk) = Chunks(rows, cols);
+        var partials = Scratch(ScratchSlot.Partials, (long)chunks * cols);
+        Run("prelu_backward").Int(rows).Int(cols).Int(perChunk).Int(sharing).Buffer(z).Buffer(alpha).Memory(map).Buffer(grad).Memory(partials)
+            .Run(cols, chunks, 1);
+        if (alphaGrad is null)
+            return;
+        if (prelu.Sharing != PReluSharing.Other)
+        {
+            Run("column_finish").Int(chunks).Int(cols).Memory(partials).Buffer(alphaGrad).Run(cols);
+            return;
+        }
+        // Irregular shared axes: per-feature sums, then each alpha's features in ascending order.
+        var table = Table(prelu.FeatureDims, prelu.SharedAxes.Select(axis => axis - 1).ToArray());
+        var featureSums = Scratch(ScratchSlot.FeatureSums, features);
+        Run("column_finish").Int(chunks).Int(cols).Memory(partials).Memory(featureSums).Int(0).Run(cols);
+        Run("group_sums").Int(0).Memory(table.Offsets).Memory(table.Members).Buffer(featureSums).Buffer(alphaGrad).Run(table.Groups);
     }
 
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
-        Pool(Run("maxpool_forward", Defines(shape)), shape).Buffer(input).Buffer(output).Run(shape.OutputLength);
+        Pool(Run("maxpool_forward", Program(shape)), shape).Buffer(input).Buffer(output).Run(shape.OutputLength / shape.Channels);
 
-    protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
-        Pool(Run("maxpool_backward", Defines(shape)), shape).Buffer(input).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
-
-    protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
-        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
     {
-        if (!Regular(activation, out int sharing, out int channels))
+        if (shape.StrideY >= shape.PoolHeight && shape.StrideX >= shape.PoolWidth)
         {
-            var s = shape;
-            OnHost([input, kernel, bias, alpha], [preActivation, output], (m, h) => m.DenseForward(s, activation, h[0]!, h[1]!, h[2], h[3], h[4], h[5]!));
+            // Windows do not overlap: each hands its gradient to its winner; every other element is zero.
+            FillCore(inputGrad, 0f);
+            Pool(Run("maxpool_backward_scatter", Program(shape)), shape).Buffer(input).Buffer(outputGrad).Buffer(inputGrad)
+                .Run(shape.OutputLength / shape.Channels);
             return;
         }
-        Run("dense_forward", Defines(shape)).Int(shape.Batch).Int(shape.Inputs).Int(shape.Units).Buffer(input).Buffer(kernel).Buffer(bias).Int(bias is null ? 0 : 1)
-            .Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels).Buffer(alpha)
-            .Buffer(preActivation).Int(preActivation is null ? 0 : 1).Buffer(output).Run(shape.OutputLength);
+        Pool(Run("maxpool_backward", Program(shape)), shape).Buffer(input).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
     }
+
+    protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output) =>
+        Gemm(new GemmProduct(shape.Batch, shape.Units, shape.Inputs, shape.Inputs, 1, shape.Units, 1, Epilogue: true),
+            input, kernel, output, activation, bias, alpha, preActivation);
 
     protected override void DenseBackwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
     {
-        if (!Regular(activation, out _, out _))
-        {
-            var s = shape;
-            OnHost([input, kernel, alpha, preActivation, outputGrad], [outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad],
-                (m, h) => m.DenseBackward(s, activation, h[0]!, h[1]!, h[2], h[3], h[4]!, h[6], h[7]!, h[8], h[9]), inPlace: [(4, 0)]);
-            return;
-        }
         EpilogueBackward(activation, shape.Batch, shape.Units, preActivation, alpha, outputGrad, alphaGrad);
-        Run("dense_backward_kernel", Defines(shape)).Int(shape.Batch).Int(shape.Inputs).Int(shape.Units).Buffer(input).Buffer(outputGrad).Buffer(kernelGrad).Run(shape.KernelLength);
+        // dkernel (I, U) = x^T * dz, x read transposed in place.
+        Gemm(new GemmProduct(shape.Inputs, shape.Units, shape.Batch, 1, shape.Inputs, shape.Units, 1, Epilogue: false), input, outputGrad, kernelGrad);
         if (biasGrad is not null)
-            Run("bias_grad").Int(shape.Batch).Int(shape.Units).Buffer(outputGrad).Buffer(biasGrad).Run(shape.Units);
-        if (inputGrad is not null)
-            Run("dense_backward_input", Defines(shape)).Int(shape.Batch).Int(shape.Inputs).Int(shape.Units).Buffer(kernel).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
+            ColumnSums(shape.Batch, shape.Units, outputGrad, biasGrad);
+        if (inputGrad is null)
+            return;
+        // dx (B, I) = dz * kernel^T.
+        var transposed = Scratch(ScratchSlot.TransposedKernel, shape.KernelLength);
+        Run("transpose").Int(shape.Inputs).Int(shape.Units).Buffer(kernel).Memory(transposed).Run(shape.KernelLength);
+        Gemm(new GemmProduct(shape.Batch, shape.Inputs, shape.Units, shape.Units, 1, shape.Inputs, 1, Epilogue: false), outputGrad, transposed, inputGrad);
     }
 
     protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y)
     {
-        if (!Regular(activation, out int sharing, out int channels))
-        {
-            OnHost([x, alpha], [y], (m, h) => m.ActivationForward(activation, h[0]!, h[1], h[2]!));
-            return;
-        }
+        int sharing = Sharing(activation, out int channels, out var map);
         int features = activation.PRelu?.FeatureLength ?? x.Length;
         Run("activation_forward").Int(features).Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels)
-            .Buffer(x).Buffer(alpha).Buffer(y).Run(x.Length);
+            .Buffer(x).Buffer(alpha).Memory(map).Buffer(y).Run(x.Length);
     }
 
     protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
     {
-        if (!Regular(activation, out _, out _))
-        {
-            OnHost([x, alpha, dy], [dy, dx, alphaGrad], (m, h) => m.ActivationBackward(activation, h[0]!, h[1], h[3]!, h[4], h[5]), inPlace: [(2, 0)]);
-            return;
-        }
         var grad = dx ?? dy;
         if (dx is not null && !ReferenceEquals(dx, dy))
             CopyCore(dy, dx);
@@ -500,15 +323,11 @@ public sealed unsafe class OpenClBackend : Backend
     protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
         DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
     {
-        if (_rows is null || _rows.Length < 2 * batch)
-        {
-            _rows?.Dispose();
-            _rows = AllocateCore(2 * batch);
-        }
+        var rows = Scratch(ScratchSlot.Rows, 2 * batch);
         Run("softmax_cross_entropy").Int(batch).Int(classes).Buffer(logits).Buffer(labels).Int(labels is null ? 0 : 1).Buffer(probabilities)
-            .Buffer(logitsGrad).Int(logitsGrad is null ? 0 : 1).Memory(_rows).Run(batch);
+            .Buffer(logitsGrad).Int(logitsGrad is null ? 0 : 1).Memory(rows).Run(batch);
         if (labels is not null && metrics is not null)
-            Run("add_metrics").Int(batch).Memory(_rows).Buffer(metrics).Run(1);
+            Run("add_metrics").Int(batch).Memory(rows).Buffer(metrics).Run(1);
     }
 
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>
@@ -521,37 +340,26 @@ public sealed unsafe class OpenClBackend : Backend
 
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight)
     {
-        var r = regularizer;
-        OnHost([param, grad, metrics], [grad, metrics], (m, h) => m.AddRegularizer(r, h[0]!, h[3]!, h[4]!, lossWeight), inPlace: [(1, 0), (2, 1)]);
+        int perChunk = Math.Max(256, Ceiling(param.Length, 256));
+        int chunks = Ceiling(param.Length, perChunk);
+        var partials = Scratch(ScratchSlot.Partials, 2L * chunks);
+        Run("penalty_partials").Int(param.Length).Int(perChunk).Buffer(param).Memory(partials).Run(chunks);
+        Run("add_penalty").Int(chunks).Float(regularizer.L1).Float(regularizer.L2).Float(lossWeight).Memory(partials).Buffer(metrics).Run(1);
+        Run("penalty_gradient").Float(regularizer.L1).Float(regularizer.L2).Buffer(param).Buffer(grad).Run(param.Length);
     }
 
-    protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param) =>
-        OnHost([param], [param], (m, h) => m.ApplyConstraint(constraint, dims, h[1]!), inPlace: [(0, 0)]);
-
-    /// <summary>
-    /// Runs <paramref name="operation"/> on host copies through the reference kernels: the inputs are
-    /// downloaded, then the outputs allocated (one list, inputs first), and the outputs uploaded after.
-    /// <paramref name="inPlace"/> pairs an input with the output (index among the outputs) that is the
-    /// same buffer, so that both name one host copy.
-    /// </summary>
-    private void OnHost(DeviceBuffer?[] inputs, DeviceBuffer?[] outputs, Action<ManagedBackend, DeviceBuffer?[]> operation, (int Input, int Output)[]? inPlace = null)
+    protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param)
     {
-        CountHostFallback();
-        using var host = new ManagedBackend();
-        int n = inputs.Length;
-        var copies = new DeviceBuffer?[n + outputs.Length];
-        for (int i = 0; i < n; i++)
-            copies[i] = inputs[i] is { } b ? host.Allocate(ToArray(b)) : null;
-        for (int o = 0; o < outputs.Length; o++)
-            copies[n + o] = outputs[o] is { } b ? host.Allocate(b.Length) : null;
-        foreach (var (input, output) in inPlace ?? [])
-            copies[n + output] = copies[input];
-        operation(host, copies);
-        for (int o = 0; o < outputs.Length; o++)
+        if (constraint.Kind == ConstraintKind.NonNeg)
         {
-            if (outputs[o] is { } target)
-                Upload(host.ToArray(copies[n + o]!), target);
+            Run("non_neg").Buffer(param).Run(param.Length);
+            return;
         }
+        var table = Table(dims, constraint.NormAxes);
+        var norms = Scratch(ScratchSlot.Norms, table.Groups);
+        Run("group_sums").Int(1).Memory(table.Offsets).Memory(table.Members).Buffer(param).Memory(norms).Int(0).Run(table.Groups);
+        Run("scale_to_norm").Int((int)constraint.Kind).Float(constraint.MinValue).Float(constraint.MaxValue).Float(constraint.Rate)
+            .Float(Constraint.Epsilon).Memory(table.Map).Memory(norms).Buffer(param).Run(param.Length);
     }
 
     protected override void Dispose(bool disposing)
@@ -559,7 +367,7 @@ public sealed unsafe class OpenClBackend : Backend
         if (_disposed)
             return;
         _disposed = true;
-        _rows?.Dispose();
+        ReleaseScratch();
         _dummy.Dispose();
         foreach (var kernel in _kernels.Values)
             _cl.ReleaseKernel(kernel);

@@ -1,11 +1,13 @@
-// prelu.cl: the kernel contract on OpenCL. One work-item per output element, no atomics: every sum
-// (over a window, a batch, a channel) is a loop inside the work-item that owns the result. Buffers are
+// prelu.cl: the kernel contract on OpenCL, beside gemm.cl (the products of convolutions and dense
+// layers). One work-item per output element, no atomics: every sum (over a window, a batch, a channel,
+// a group) is a loop inside the work-item that owns the result, or partial sums over fixed chunks added
+// in order by a second kernel, so a run gives the same bits every time on one device. Buffers are
 // (pointer, offset in floats) pairs, so that slices of one arena need no sub-buffers. The same math as
 // src/Prelu.Runtime/Reference, which the tests hold this file to.
 
 // Shape-specialised builds: for each layer shape it meets (the generated code's constants), the host
-// builds this file again with -D S_CONV / S_POOL / S_DENSE and the sizes, and the kernels below replace
-// their size arguments with those constants, so that every loop bound is known to the compiler. Built
+// builds this file again with -D S_CONV / S_POOL and the sizes, and the kernels below replace their
+// size arguments with those constants, so that every loop bound is known to the compiler. Built
 // without the defines, the kernels use the arguments as passed (any shape).
 #ifdef S_CONV
 #define CONV_SHAPE() N = S_N; H = S_H; W = S_W; C = S_C; F = S_F; KH = S_KH; KW = S_KW; SY = S_SY; SX = S_SX; PT = S_PT; PL = S_PL; OH = S_OH; OW = S_OW;
@@ -17,11 +19,6 @@
 #else
 #define POOL_SHAPE()
 #endif
-#ifdef S_DENSE
-#define DENSE_SHAPE() B = S_B; I = S_I; U = S_U;
-#else
-#define DENSE_SHAPE()
-#endif
 
 // Activation kinds and alpha sharing, as prelu.h numbers them.
 #define LINEAR 0
@@ -31,9 +28,11 @@
 #define PER_ELEMENT 0
 #define CHANNEL_WISE 1
 #define SHARED 2
+#define MAPPED 3
 
-inline int alpha_index(int sharing, int channels, int feature) {
-    return sharing == PER_ELEMENT ? feature : sharing == CHANNEL_WISE ? feature % channels : 0;
+// The alpha of a feature (flat index within a sample): MAPPED reads the feature's alpha from map.
+inline float alpha_of(int sharing, int channels, int feature, __global const float *al, __global const int *map) {
+    return al[sharing == PER_ELEMENT ? feature : sharing == CHANNEL_WISE ? feature % channels : sharing == SHARED ? 0 : map[feature]];
 }
 
 inline float activate(int kind, float leaky, float z, float alpha) {
@@ -41,150 +40,172 @@ inline float activate(int kind, float leaky, float z, float alpha) {
     return kind == RELU ? 0.0f : kind == LEAKY ? leaky * z : alpha * z;
 }
 
-// z (N, OH, OW, F) from input (N, H, W, C) and kernel (KH, KW, C, F); y = act(z + bias).
-__kernel void conv_forward(int N, int H, int W, int C, int F, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
-                           __global const float *x, int xo, __global const float *k, int ko, __global const float *b, int bo, int has_bias,
-                           int kind, float leaky, int sharing, int channels, __global const float *al, int alo,
-                           __global float *z, int zo, int has_z, __global float *y, int yo) {
+// ---- Convolution as a product: im2col, col2im ----------------------------------------------------------
+
+// Kernels over NHWC tensors take one spatial position per work-item and loop over its channels, in
+// blocks of CB held in private arrays: the channel loop is contiguous memory the compiler vectorises,
+// and the position's index arithmetic is paid once for all its channels.
+#define CB 16
+
+// cols (N * OH * OW, KH * KW * C): row (n, oy, ox) holds the input window of output (oy, ox), zero where
+// the window leaves the padded input. The forward product is cols * kernel, the kernel gradient cols^T * dz.
+// One work-item per row.
+__kernel void im2col(int N, int H, int W, int C, int F, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
+                     __global const float *x, int xo, __global float *cols) {
     CONV_SHAPE()
-    int i = get_global_id(0);
-    int f = i % F, ox = i / F % OW, oy = i / F / OW % OH, n = i / F / OW / OH;
-    float sum = has_bias ? b[bo + f] : 0.0f;
+    int row = get_global_id(0);
+    int ox = row % OW, oy = row / OW % OH, n = row / OW / OH;
+    __global float *out = cols + (long)row * (KH * KW * C);
     for (int ky = 0; ky < KH; ky++) {
         int iy = oy * SY - PT + ky;
-        if (iy < 0 || iy >= H) continue;
         for (int kx = 0; kx < KW; kx++) {
             int ix = ox * SX - PL + kx;
-            if (ix < 0 || ix >= W) continue;
-            __global const float *in = x + xo + ((n * H + iy) * W + ix) * C;
-            __global const float *w = k + ko + (ky * KW + kx) * C * F + f;
-            for (int c = 0; c < C; c++) sum += in[c] * w[c * F];
-        }
-    }
-    if (has_z) z[zo + i] = sum;
-    int feature = i % (OH * OW * F);
-    float a = kind == PRELU ? al[alo + alpha_index(sharing, channels, feature)] : 0.0f;
-    y[yo + i] = activate(kind, leaky, sum, a);
-}
-
-// dinput (N, H, W, C) = sum over the outputs whose window holds it of dz * kernel.
-__kernel void conv_backward_input(int N, int H, int W, int C, int F, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
-                                  __global const float *k, int ko, __global const float *dz, int dzo, __global float *dx, int dxo) {
-    CONV_SHAPE()
-    int i = get_global_id(0);
-    int c = i % C, ix = i / C % W, iy = i / C / W % H, n = i / C / W / H;
-    float sum = 0.0f;
-    for (int ky = 0; ky < KH; ky++) {
-        int ty = iy + PT - ky;
-        if (ty < 0 || ty % SY != 0 || ty / SY >= OH) continue;
-        for (int kx = 0; kx < KW; kx++) {
-            int tx = ix + PL - kx;
-            if (tx < 0 || tx % SX != 0 || tx / SX >= OW) continue;
-            __global const float *g = dz + dzo + ((n * OH + ty / SY) * OW + tx / SX) * F;
-            __global const float *w = k + ko + ((ky * KW + kx) * C + c) * F;
-            for (int f = 0; f < F; f++) sum += g[f] * w[f];
-        }
-    }
-    dx[dxo + i] = sum;
-}
-
-// dkernel (KH, KW, C, F) = sum over the batch and the outputs of input * dz.
-__kernel void conv_backward_kernel(int N, int H, int W, int C, int F, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
-                                   __global const float *x, int xo, __global const float *dz, int dzo, __global float *dk, int dko) {
-    CONV_SHAPE()
-    int i = get_global_id(0);
-    int f = i % F, c = i / F % C, kx = i / F / C % KW, ky = i / F / C / KW;
-    float sum = 0.0f;
-    for (int n = 0; n < N; n++)
-        for (int oy = 0; oy < OH; oy++) {
-            int iy = oy * SY - PT + ky;
-            if (iy < 0 || iy >= H) continue;
-            for (int ox = 0; ox < OW; ox++) {
-                int ix = ox * SX - PL + kx;
-                if (ix < 0 || ix >= W) continue;
-                sum += x[xo + ((n * H + iy) * W + ix) * C + c] * dz[dzo + ((n * OH + oy) * OW + ox) * F + f];
+            __global float *to = out + (ky * KW + kx) * C;
+            if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
+                __global const float *from = x + xo + ((n * H + iy) * W + ix) * C;
+                for (int c = 0; c < C; c++) to[c] = from[c];
+            } else {
+                for (int c = 0; c < C; c++) to[c] = 0.0f;
             }
         }
-    dk[dko + i] = sum;
+    }
 }
 
-// dbias (F) = the sum of dz (rows, F) over its rows.
-__kernel void bias_grad(int rows, int F, __global const float *dz, int dzo, __global float *db, int dbo) {
-    int f = get_global_id(0);
-    float sum = 0.0f;
-    for (int r = 0; r < rows; r++) sum += dz[dzo + r * F + f];
-    db[dbo + f] = sum;
+// dinput (N, H, W, C) = for each input element, the sum of the column-gradient entries (dz * kernel^T)
+// that its position fed, in (ky, kx) order. One work-item per input position.
+__kernel void col2im(int N, int H, int W, int C, int F, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
+                     __global const float *dcols, __global float *dx, int dxo) {
+    CONV_SHAPE()
+    int position = get_global_id(0);
+    int ix = position % W, iy = position / W % H, n = position / W / H;
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int count = min(CB, C - c0);
+        float sum[CB];
+        for (int c = 0; c < count; c++) sum[c] = 0.0f;
+        for (int ky = 0; ky < KH; ky++) {
+            int ty = iy + PT - ky;
+            if (ty < 0 || ty % SY != 0 || ty / SY >= OH) continue;
+            for (int kx = 0; kx < KW; kx++) {
+                int tx = ix + PL - kx;
+                if (tx < 0 || tx % SX != 0 || tx / SX >= OW) continue;
+                __global const float *from = dcols + (long)((n * OH + ty / SY) * OW + tx / SX) * (KH * KW * C) + (ky * KW + kx) * C + c0;
+                for (int c = 0; c < count; c++) sum[c] += from[c];
+            }
+        }
+        for (int c = 0; c < count; c++) dx[dxo + position * C + c0 + c] = sum[c];
+    }
 }
 
-// y (B, U) = act(x (B, I) * kernel (I, U) + bias); z keeps the pre-activation.
-__kernel void dense_forward(int B, int I, int U, __global const float *x, int xo, __global const float *k, int ko,
-                            __global const float *b, int bo, int has_bias, int kind, float leaky, int sharing, int channels,
-                            __global const float *al, int alo, __global float *z, int zo, int has_z, __global float *y, int yo) {
-    DENSE_SHAPE()
+// out (cols, rows) = in (rows, cols) transposed: a kernel's transpose is B of the input-gradient product.
+__kernel void transpose(int rows, int cols, __global const float *in, int io, __global float *out) {
     int i = get_global_id(0);
-    int u = i % U, row = i / U;
-    float sum = has_bias ? b[bo + u] : 0.0f;
-    for (int j = 0; j < I; j++) sum += x[xo + row * I + j] * k[ko + j * U + u];
-    if (has_z) z[zo + i] = sum;
-    float a = kind == PRELU ? al[alo + alpha_index(sharing, channels, u)] : 0.0f;
-    y[yo + i] = activate(kind, leaky, sum, a);
+    int r = i % rows, c = i / rows;
+    out[i] = in[io + r * cols + c];
 }
 
-__kernel void dense_backward_input(int B, int I, int U, __global const float *k, int ko, __global const float *dz, int dzo,
-                                   __global float *dx, int dxo) {
-    DENSE_SHAPE()
-    int i = get_global_id(0);
-    int j = i % I, row = i / I;
+// ---- Sums down the columns of a (rows, cols) matrix, in two fixed-order passes ---------------------------
+
+// PReLU's backward over its input seen as (rows, cols), where every element of column j uses one alpha
+// (per element: (batch, features); channel-wise: (batch * positions, channels); one alpha: (all, 1);
+// irregular axes: (batch, features) through map). In one pass over each element: the alpha gradient's
+// partial sum over a chunk of rows, partials (chunks, cols), of z <= 0 ? z * g : 0 (column_finish adds
+// the chunks), and g = dL/dy turned into dL/dz in place.
+__kernel void prelu_backward(int rows, int cols, int rows_per_chunk, int sharing, __global const float *z, int zo,
+                             __global const float *al, int alo, __global const int *map, __global float *g, int go,
+                             __global float *partials) {
+    int j = get_global_id(0), chunk = get_global_id(1);
+    float alpha = al[alo + (sharing == SHARED ? 0 : sharing == MAPPED ? map[j] : j)];
+    int end = min(rows, (chunk + 1) * rows_per_chunk);
     float sum = 0.0f;
-    for (int u = 0; u < U; u++) sum += dz[dzo + row * U + u] * k[ko + j * U + u];
-    dx[dxo + i] = sum;
+    for (int r = chunk * rows_per_chunk; r < end; r++) {
+        int i = r * cols + j;
+        float zi = z[zo + i], gi = g[go + i];
+        bool negative = zi <= 0.0f; // branch-free, so that the compiler vectorises across work-items
+        sum += negative ? zi * gi : 0.0f;
+        g[go + i] = negative ? gi * alpha : gi;
+    }
+    partials[chunk * cols + j] = sum;
 }
 
-__kernel void dense_backward_kernel(int B, int I, int U, __global const float *x, int xo, __global const float *dz, int dzo,
-                                    __global float *dk, int dko) {
-    DENSE_SHAPE()
-    int i = get_global_id(0);
-    int u = i % U, j = i / U;
+// partials (chunks, cols): the sum of column j of g over rows [chunk * rows_per_chunk, ...) (a bias gradient).
+__kernel void column_partials(int rows, int cols, int rows_per_chunk, __global const float *g, int go, __global float *partials) {
+    int j = get_global_id(0), chunk = get_global_id(1);
+    int end = min(rows, (chunk + 1) * rows_per_chunk);
     float sum = 0.0f;
-    for (int row = 0; row < B; row++) sum += x[xo + row * I + j] * dz[dzo + row * U + u];
-    dk[dko + i] = sum;
+    for (int r = chunk * rows_per_chunk; r < end; r++) sum += g[go + r * cols + j];
+    partials[chunk * cols + j] = sum;
+}
+
+// out (cols) = the chunks' partial sums of each column, added in chunk order.
+__kernel void column_finish(int chunks, int cols, __global const float *partials, __global float *out, int oo) {
+    int j = get_global_id(0);
+    float sum = 0.0f;
+    for (int chunk = 0; chunk < chunks; chunk++) sum += partials[chunk * cols + j];
+    out[oo + j] = sum;
+}
+
+// out (groups) = for each group, the sum of in over its members (members[offsets[g] .. offsets[g + 1]),
+// ascending), squared when square is set: PReLU alphas shared along irregular axes, constraint norms.
+__kernel void group_sums(int square, __global const int *offsets, __global const int *members, __global const float *in, int io,
+                         __global float *out, int oo) {
+    int g = get_global_id(0);
+    float sum = 0.0f;
+    for (int m = offsets[g]; m < offsets[g + 1]; m++) {
+        float v = in[io + members[m]];
+        sum += square ? v * v : v;
+    }
+    out[oo + g] = sum;
 }
 
 // y = act(x) over batch * features elements.
 __kernel void activation_forward(int features, int kind, float leaky, int sharing, int channels,
-                                 __global const float *x, int xo, __global const float *al, int alo, __global float *y, int yo) {
+                                 __global const float *x, int xo, __global const float *al, int alo, __global const int *map,
+                                 __global float *y, int yo) {
     int i = get_global_id(0);
-    float a = kind == PRELU ? al[alo + alpha_index(sharing, channels, i % features)] : 0.0f;
+    float a = kind == PRELU ? alpha_of(sharing, channels, i % features, al + alo, map) : 0.0f;
     y[yo + i] = activate(kind, leaky, x[xo + i], a);
 }
 
 // g: dL/dy in, dL/dz out, in place.
 __kernel void activation_backward(int features, int kind, float leaky, int sharing, int channels,
-                                  __global const float *z, int zo, __global const float *al, int alo, __global float *g, int go) {
+                                  __global const float *z, int zo, __global const float *al, int alo, __global const int *map,
+                                  __global float *g, int go) {
     int i = get_global_id(0);
     float zi = z[zo + i];
     if (kind == LINEAR || zi > 0.0f) return;
-    float slope = kind == RELU ? 0.0f : kind == LEAKY ? leaky : al[alo + alpha_index(sharing, channels, i % features)];
+    float slope = kind == RELU ? 0.0f : kind == LEAKY ? leaky : alpha_of(sharing, channels, i % features, al + alo, map);
     g[go + i] *= slope;
 }
 
-// dalpha[a] = sum over the batch and the features that share alpha a of (z > 0 ? 0 : z * dy). Run before
-// activation_backward turns dy into dz.
-__kernel void prelu_alpha_grad(int batch, int features, int sharing, int channels, __global const float *z, int zo,
-                               __global const float *g, int go, __global float *da, int dao) {
-    int a = get_global_id(0);
-    int step = sharing == PER_ELEMENT ? features : sharing == CHANNEL_WISE ? channels : 1;
-    float sum = 0.0f;
-    for (int n = 0; n < batch; n++)
-        for (int f = sharing == SHARED ? 0 : a; f < features; f += step) {
-            int i = n * features + f;
-            float zi = z[zo + i];
-            if (zi <= 0.0f) sum += zi * g[go + i];
+// Max pooling, channels innermost, one work-item per output position. Ties go to the first window
+// position, and a NaN wins only as the first (nothing compares greater than it, it compares greater than
+// nothing): the reference's rule.
+__kernel void maxpool_forward(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
+                              __global const float *x, int xo, __global float *y, int yo) {
+    POOL_SHAPE()
+    int position = get_global_id(0);
+    int ox = position % OW, oy = position / OW % OH, n = position / OW / OH;
+    __global const float *in = x + xo + n * H * W * C;
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int count = min(CB, C - c0);
+        float best[CB];
+        bool first = true;
+        for (int py = 0; py < KH; py++) {
+            int iy = oy * SY - PT + py;
+            if (iy < 0 || iy >= H) continue;
+            for (int px = 0; px < KW; px++) {
+                int ix = ox * SX - PL + px;
+                if (ix < 0 || ix >= W) continue;
+                __global const float *p = in + (iy * W + ix) * C + c0;
+                for (int c = 0; c < count; c++) best[c] = first || p[c] > best[c] ? p[c] : best[c];
+                first = false;
+            }
         }
-    da[dao + a] = sum;
+        for (int c = 0; c < count; c++) y[yo + position * C + c0 + c] = best[c];
+    }
 }
 
-// Max pooling, channels innermost; ties go to the first window position.
+// Overlapping windows: each input element gathers the gradient of every window it won.
 inline int pool_argmax(int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL,
                        __global const float *x, int base, int oy, int ox, int c) {
     int best = -1;
@@ -201,16 +222,6 @@ inline int pool_argmax(int H, int W, int C, int KH, int KW, int SY, int SX, int 
     return best;
 }
 
-__kernel void maxpool_forward(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
-                              __global const float *x, int xo, __global float *y, int yo) {
-    POOL_SHAPE()
-    int i = get_global_id(0);
-    int c = i % C, ox = i / C % OW, oy = i / C / OW % OH, n = i / C / OW / OH;
-    int base = xo + n * H * W * C;
-    y[yo + i] = x[base + pool_argmax(H, W, C, KH, KW, SY, SX, PT, PL, x, base, oy, ox, c)];
-}
-
-// Each input element gathers the gradient of every window it won.
 __kernel void maxpool_backward(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
                                __global const float *x, int xo, __global const float *dy, int dyo, __global float *dx, int dxo) {
     POOL_SHAPE()
@@ -230,6 +241,40 @@ __kernel void maxpool_backward(int N, int H, int W, int C, int KH, int KW, int S
         }
     }
     dx[dxo + i] = sum;
+}
+
+// Windows that do not overlap (strides at least the pool size): each window hands its gradient to its
+// winner, into an input gradient the host has zeroed; no two windows write one element. One work-item
+// per output position.
+__kernel void maxpool_backward_scatter(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
+                                       __global const float *x, int xo, __global const float *dy, int dyo, __global float *dx, int dxo) {
+    POOL_SHAPE()
+    int position = get_global_id(0);
+    int ox = position % OW, oy = position / OW % OH, n = position / OW / OH;
+    int base = n * H * W * C;
+    __global const float *in = x + xo + base;
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int count = min(CB, C - c0);
+        float best[CB];
+        int winner[CB];
+        bool first = true;
+        for (int py = 0; py < KH; py++) {
+            int iy = oy * SY - PT + py;
+            if (iy < 0 || iy >= H) continue;
+            for (int px = 0; px < KW; px++) {
+                int ix = ox * SX - PL + px;
+                if (ix < 0 || ix >= W) continue;
+                int offset = (iy * W + ix) * C + c0;
+                for (int c = 0; c < count; c++) {
+                    bool better = first || in[offset + c] > best[c];
+                    best[c] = better ? in[offset + c] : best[c];
+                    winner[c] = better ? offset : winner[c];
+                }
+                first = false;
+            }
+        }
+        for (int c = 0; c < count; c++) dx[dxo + base + winner[c] + c] = dy[dyo + position * C + c0 + c];
+    }
 }
 
 // Prelu.Reference.DropoutRandom: murmur3's finaliser over base ^ index * 0x165667B1.
@@ -303,6 +348,58 @@ __kernel void adam(float alpha_t, float beta1, float beta2, float epsilon, __glo
     m[mo + i] = mi;
     v[vo + i] = vi;
     p[po + i] -= mi * alpha_t / (sqrt(vi) + epsilon);
+}
+
+// ---- Weight penalties and constraints ------------------------------------------------------------------
+
+// grad += l1 sign(w) + 2 l2 w (sign(NaN) = NaN, so a NaN weight reaches the loss check).
+__kernel void penalty_gradient(float l1, float l2, __global const float *p, int po, __global float *g, int go) {
+    int i = get_global_id(0);
+    float w = p[po + i];
+    float sign = w > 0.0f ? 1.0f : w < 0.0f ? -1.0f : w == 0.0f ? 0.0f : w;
+    g[go + i] += l1 * sign + 2.0f * l2 * w;
+}
+
+// partials (chunks, 2): sum |w| and sum w^2 over each chunk of the parameter.
+__kernel void penalty_partials(int length, int per_chunk, __global const float *p, int po, __global float *partials) {
+    int chunk = get_global_id(0);
+    int end = min(length, (chunk + 1) * per_chunk);
+    float abs_sum = 0.0f, square_sum = 0.0f;
+    for (int i = chunk * per_chunk; i < end; i++) {
+        float w = p[po + i];
+        abs_sum += fabs(w);
+        square_sum += w * w;
+    }
+    partials[2 * chunk] = abs_sum;
+    partials[2 * chunk + 1] = square_sum;
+}
+
+// metrics[loss] += weight * (l1 sum|w| + l2 sum w^2), the chunks added in order; one work-item.
+__kernel void add_penalty(int chunks, float l1, float l2, float weight, __global const float *partials, __global float *m, int mo) {
+    float abs_sum = 0.0f, square_sum = 0.0f;
+    for (int chunk = 0; chunk < chunks; chunk++) {
+        abs_sum += partials[2 * chunk];
+        square_sum += partials[2 * chunk + 1];
+    }
+    m[mo] += weight * (l1 * abs_sum + l2 * square_sum);
+}
+
+__kernel void non_neg(__global float *p, int po) {
+    int i = get_global_id(0);
+    float w = p[po + i];
+    p[po + i] = w >= 0.0f ? w : 0.0f;
+}
+
+// Scales every weight by its group's factor from the group's squared norm (Regularization.ApplyConstraint):
+// kind 1 MaxNorm clip(n, 0, max), 2 MinMaxNorm rate clip(n, min, max) + (1 - rate) n, 3 UnitNorm 1; over eps + n.
+__kernel void scale_to_norm(int kind, float min_value, float max_value, float rate, float epsilon, __global const int *map,
+                            __global const float *square_norms, __global float *p, int po) {
+    int i = get_global_id(0);
+    float norm = sqrt(square_norms[map[i]]);
+    float desired = kind == 1 ? clamp(norm, 0.0f, max_value)
+                  : kind == 2 ? rate * clamp(norm, min_value, max_value) + (1.0f - rate) * norm
+                  : 1.0f;
+    p[po + i] *= desired / (epsilon + norm);
 }
 
 __kernel void sgd(float lr, float momentum, int nesterov, __global float *p, int po, __global const float *g, int go,

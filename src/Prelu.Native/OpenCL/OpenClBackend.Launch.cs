@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Text;
+using Prelu.Kernels;
+
+namespace Prelu.Native.OpenCL;
+
+// Finding kernels and launching them.
+public sealed unsafe partial class OpenClBackend
+{
+    private static readonly ProgramKey AnyShape = new("prelu.cl", "");
+
+    // A kernel from the program built for this key, built on first use.
+    private nint Kernel(string name, ProgramKey program)
+    {
+        if (_kernels.TryGetValue((program, name), out var kernel))
+            return kernel;
+        if (!_programs.TryGetValue(program, out var built))
+            built = _programs[program] = BuildProgram(_device, program);
+        var bytes = Encoding.UTF8.GetBytes(name + "\0");
+        int error;
+        fixed (byte* n = bytes)
+            kernel = _cl.CreateKernel(built, n, &error);
+        ClException.Check(error, $"clCreateKernel({name})");
+        return _kernels[(program, name)] = kernel;
+    }
+
+    // The program of each layer shape met, keyed once: a launch builds no string.
+    private readonly Dictionary<Conv2DShape, ProgramKey> _convPrograms = [];
+    private readonly Dictionary<Pool2DShape, ProgramKey> _poolPrograms = [];
+
+    private ProgramKey Program(in Conv2DShape s) =>
+        _convPrograms.TryGetValue(s, out var key) ? key : _convPrograms[s] = new("prelu.cl",
+            $"-D S_CONV -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.InChannels} -D S_F={s.Filters} -D S_KH={s.KernelHeight} " +
+            $"-D S_KW={s.KernelWidth} -D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}");
+
+    private ProgramKey Program(in Pool2DShape s) =>
+        _poolPrograms.TryGetValue(s, out var key) ? key : _poolPrograms[s] = new("prelu.cl",
+            $"-D S_POOL -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.Channels} -D S_KH={s.PoolHeight} -D S_KW={s.PoolWidth} " +
+            $"-D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}");
+
+    /// <summary>Sets a kernel's arguments in order and runs it over a 1-, 2- or 3-dimensional range of work-items.</summary>
+    private ref struct Launch
+    {
+        private readonly OpenClBackend _backend;
+        private readonly nint _kernel;
+        private readonly string _name;
+        private uint _index;
+
+        public Launch(OpenClBackend backend, string name, ProgramKey program)
+        {
+            _backend = backend;
+            _name = name;
+            _kernel = backend.Kernel(name, program);
+            _index = 0;
+        }
+
+        // The call's name is built only when it failed: a launch allocates nothing.
+        private void Set(nuint size, void* value)
+        {
+            int code = _backend._cl.SetKernelArg(_kernel, _index++, size, value);
+            if (code != 0)
+                throw new ClException($"clSetKernelArg({_name}, argument {_index - 1})", code);
+        }
+
+        public Launch Int(int value)
+        {
+            Set(sizeof(int), &value);
+            return this;
+        }
+
+        public Launch UInt(uint value)
+        {
+            Set(sizeof(uint), &value);
+            return this;
+        }
+
+        public Launch Float(float value)
+        {
+            Set(sizeof(float), &value);
+            return this;
+        }
+
+        /// <summary>A buffer as (cl_mem, offset); null passes a one-float dummy that the kernel does not read.</summary>
+        public Launch Buffer(DeviceBuffer? buffer)
+        {
+            var b = B(buffer ?? _backend._dummy);
+            nint memory = b.Memory;
+            Set((nuint)sizeof(nint), &memory);
+            return Int(b.Offset);
+        }
+
+        /// <summary>A buffer without an offset argument (scratch that is never a slice).</summary>
+        public Launch Memory(DeviceBuffer buffer) => Memory(B(buffer).Memory);
+
+        /// <summary>A cl_mem without an offset argument (an index table; 0 passes the dummy).</summary>
+        public Launch Memory(nint memory)
+        {
+            if (memory == 0)
+                memory = B(_backend._dummy).Memory;
+            Set((nuint)sizeof(nint), &memory);
+            return this;
+        }
+
+        public readonly void Run(long global) => Run(global, 1, 1);
+
+        public readonly void Run(long x, long y, long z)
+        {
+            if (x <= 0 || y <= 0 || z <= 0)
+                return;
+            var size = stackalloc nuint[] { (nuint)x, (nuint)y, (nuint)z };
+            uint dimensions = z > 1 ? 3u : y > 1 ? 2u : 1u;
+            int code = _backend.FaultInjection?.Invoke(_name) ?? 0;
+            if (code == 0)
+            {
+                var local = stackalloc nuint[] { 64, 1, 1 };
+                bool fixedLocal = dimensions == 1 && x % 64 == 0 && Environment.GetEnvironmentVariable("EXP_LOCAL") == "1";
+                code = _backend._cl.EnqueueNdrangeKernel(_backend._queue, _kernel, dimensions, null, size, fixedLocal ? local : null, 0, null, null);
+            }
+            if (code != 0)
+                throw new ClException($"clEnqueueNDRangeKernel({_name}, global size {x} x {y} x {z}, local size chosen by the driver)", code);
+            if (_backend.KernelTimes is { } times)
+            {
+                long start = Stopwatch.GetTimestamp();
+                _backend.Synchronize();
+                times[_name] = times.GetValueOrDefault(_name) + Stopwatch.GetElapsedTime(start).TotalSeconds;
+            }
+        }
+    }
+
+    private Launch Run(string name) => new(this, name, AnyShape);
+
+    private Launch Run(string name, ProgramKey program) => new(this, name, program);
+
+    /// <summary>
+    /// A test seam for device faults: given a kernel's name, the CL error its launch should fail with
+    /// (0: launch it). Tests make a device fail mid-run to check that the fault is reported and nothing is lost.
+    /// </summary>
+    internal Func<string, int>? FaultInjection { get; set; }
+
+    /// <summary>
+    /// When set, every launch waits for its kernel and adds the seconds it took under the kernel's name:
+    /// a breakdown of a step for benchmarks (it serialises host and device, so the step itself is slower).
+    /// </summary>
+    public Dictionary<string, double>? KernelTimes { get; set; }
+}

@@ -1,0 +1,137 @@
+using System.Text;
+using Silk.NET.OpenCL;
+
+namespace Prelu.Native.OpenCL;
+
+/// <summary>A program: an embedded .cl file built with a set of -D defines (empty: any shape).</summary>
+internal readonly record struct ProgramKey(string File, string Defines);
+
+// Building programs and keeping their binaries on disk.
+public sealed unsafe partial class OpenClBackend
+{
+    /// <summary>Where built programs are kept: $PRELU_OPENCL_CACHE, else ~/.cache/prelu/opencl.</summary>
+    public static string CacheFolder =>
+        Environment.GetEnvironmentVariable("PRELU_OPENCL_CACHE") is { Length: > 0 } folder ? folder
+        : Path.Combine(Prelu.Data.DataFolders.UserCacheFolder(), "prelu", "opencl");
+
+    /// <summary>Whether the shape-generic program came from the on-disk cache (for tests and logs).</summary>
+    public bool ProgramFromCache { get; private set; }
+
+    private static readonly Dictionary<string, string> Sources = [];
+
+    // An embedded .cl file's text, read once per process.
+    private static string Source(string file)
+    {
+        lock (Sources)
+        {
+            if (Sources.TryGetValue(file, out var text))
+                return text;
+            using var stream = typeof(OpenClBackend).Assembly.GetManifestResourceStream("Prelu.Native.OpenCL." + file)
+                ?? throw new InvalidOperationException($"the OpenCL kernels ({file}) are not embedded in Prelu.Native");
+            return Sources[file] = new StreamReader(stream).ReadToEnd();
+        }
+    }
+
+    // A program of one .cl file with one set of -D defines (a layer or product shape), built for this
+    // device: from the cache when a binary for this device, driver, source and defines is there, else from
+    // source (and the binary is then cached, written to a temporary file and renamed).
+    private nint BuildProgram(nint device, ProgramKey key)
+    {
+        var (file, defines) = key;
+        var source = Source(file);
+        string options = ("-cl-std=CL1.2 " + defines).Trim();
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n",
+            Device.PlatformName, Device.Name, OpenClDevices.DeviceText(_cl, device, DeviceInfo.DriverVersion), options, source))));
+        var cached = Path.Combine(CacheFolder, hash + ".bin");
+        if (File.Exists(cached) && TryBuildFromBinary(device, File.ReadAllBytes(cached), options) is { } fromCache)
+        {
+            ProgramFromCache |= defines.Length == 0;
+            return fromCache;
+        }
+        var program = BuildFromSource(device, source, options, file);
+        TryCache(program, cached);
+        return program;
+    }
+
+    private nint BuildFromSource(nint device, string source, string options, string file)
+    {
+        var bytes = Encoding.UTF8.GetBytes(source);
+        int error;
+        nint program;
+        fixed (byte* text = bytes)
+        {
+            byte* texts = text;
+            nuint length = (nuint)bytes.Length;
+            program = _cl.CreateProgramWithSource(_context, 1, &texts, &length, &error);
+        }
+        ClException.Check(error, "clCreateProgramWithSource");
+        error = Build(program, device, options);
+        if (error != 0)
+        {
+            nuint size = 0;
+            _cl.GetProgramBuildInfo(program, device, ProgramBuildInfo.BuildLog, 0, null, &size);
+            var log = new byte[size];
+            fixed (byte* l = log)
+                _cl.GetProgramBuildInfo(program, device, ProgramBuildInfo.BuildLog, size, l, null);
+            _cl.ReleaseProgram(program);
+            throw new ClException($"clBuildProgram({file} {options})", error, Encoding.UTF8.GetString(log).TrimEnd('\0'));
+        }
+        return program;
+    }
+
+    private nint? TryBuildFromBinary(nint device, byte[] binary, string options)
+    {
+        int error, status;
+        nint program;
+        fixed (byte* b = binary)
+        {
+            byte* binaries = b;
+            nuint length = (nuint)binary.Length;
+            program = _cl.CreateProgramWithBinary(_context, 1, &device, &length, &binaries, &status, &error);
+        }
+        if (error != 0 || status != 0)
+            return null; // a stale or foreign binary: build from source instead
+        if (Build(program, device, options) != 0)
+        {
+            _cl.ReleaseProgram(program);
+            return null;
+        }
+        return program;
+    }
+
+    private int Build(nint program, nint device, string options)
+    {
+        var bytes = Encoding.UTF8.GetBytes(options + "\0");
+        fixed (byte* o = bytes)
+            return _cl.BuildProgram(program, 1, &device, o, default, null);
+    }
+
+    private void TryCache(nint program, string path)
+    {
+        try
+        {
+            nuint size = 0;
+            if (_cl.GetProgramInfo(program, ProgramInfo.BinarySizes, (nuint)sizeof(nuint), &size, null) != 0 || size == 0)
+                return;
+            var binary = new byte[size];
+            fixed (byte* b = binary)
+            {
+                byte* binaries = b;
+                if (_cl.GetProgramInfo(program, ProgramInfo.Binaries, (nuint)sizeof(nint), &binaries, null) != 0)
+                    return;
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temporary = $"{path}.{Environment.ProcessId}.tmp";
+            File.WriteAllBytes(temporary, binary);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (IOException)
+        {
+            // The cache only saves time; a folder that cannot be written costs a build next time, nothing more.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+}

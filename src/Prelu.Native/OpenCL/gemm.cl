@@ -1,0 +1,129 @@
+// gemm.cl: C (M x N) = A (M x K) * B (K x N), register-blocked, built once per product shape.
+//
+// Every convolution and dense product (forward, input gradient, kernel gradient) is one of these. The
+// host builds this file with the product's sizes and strides as -D constants, so every loop bound and
+// index is known to the compiler:
+//   M, N, K       the product's sizes
+//   A_RS, A_KS    A(i, k) = a[i * A_RS + k * A_KS]: a row-major A has (K, 1), a transposed one (1, M_OF_A)
+//   B_KS          B(k, j) = b[k * B_KS + j]: B's rows are contiguous, so they load as vectors
+//   MR            rows of C per work-item
+//   VW, NV        each work-item holds NV vectors of VW floats of each of its rows (VW divides N)
+//   KCHUNK        the K range of one slice along the third NDRange axis (split K; KCHUNK = K: no split)
+//   EPILOGUE      1: C = act(A * B + bias), keeping the pre-activation; 0: C = A * B (or a slice's partial sum)
+//   ROWS_PER_SAMPLE  rows of C that make one sample (OH * OW of a convolution, 1 for dense): PReLU's
+//                 per-element alpha of C(i, j) is alpha[(i % ROWS_PER_SAMPLE) * N + j]
+//
+// Each work-item keeps MR x NV vector accumulators in registers and, for every k, loads NV vectors of
+// B's row k and MR scalars of A's column k: MR * NV vector FMAs per MR + NV loads. Work-items at the
+// edges clamp their loads to the last row and vector and skip the stores outside C, so any M works; N
+// must be a multiple of VW (the host picks VW so). The sums run over k in order within a slice, and the
+// slices are added in order by gemm_sum_slices: the same bits on every run on one device.
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if VW == 1
+#define VT float
+#define VLOAD(p) (*(p))
+#define VSTORE(v, p) (*(p) = (v))
+#else
+#define VT CAT(float, VW)
+#define VLOAD(p) CAT(vload, VW)(0, (p))
+#define VSTORE(v, p) CAT(vstore, VW)((v), 0, (p))
+#endif
+
+#define NVEC (N / VW)
+#define SLICES ((K + KCHUNK - 1) / KCHUNK)
+
+// Activation kinds and alpha sharing, as prelu.cl and prelu.h number them.
+#define LINEAR 0
+#define RELU 1
+#define LEAKY 2
+#define PRELU 3
+#define PER_ELEMENT 0
+#define CHANNEL_WISE 1
+#define SHARED 2
+#define MAPPED 3
+
+// The activation of one vector of C's row i, columns j..j+VW-1, given its pre-activation z.
+inline VT epilogue_activate(VT z, int i, int j, int kind, float leaky, int sharing,
+                            __global const float *al, __global const int *map) {
+    if (kind == LINEAR)
+        return z;
+    if (kind == RELU)
+        return z > (VT)(0.0f) ? z : (VT)(0.0f);
+    VT slope;
+    if (kind == LEAKY) {
+        slope = (VT)(leaky);
+    } else if (sharing == PER_ELEMENT) {
+        slope = VLOAD(al + (i % ROWS_PER_SAMPLE) * N + j);
+    } else if (sharing == CHANNEL_WISE) {
+        slope = VLOAD(al + j); // the channels are C's columns
+    } else if (sharing == SHARED) {
+        slope = (VT)(al[0]);
+    } else {
+        float lanes[VW];
+        int feature = (i % ROWS_PER_SAMPLE) * N + j;
+        for (int l = 0; l < VW; l++) lanes[l] = al[map[feature + l]];
+        slope = VLOAD(lanes);
+    }
+    return z > (VT)(0.0f) ? z : z * slope;
+}
+
+__kernel void gemm(__global const float *a, int ao, __global const float *b, int bo, __global float *c, int co,
+                   __global const float *bias, int biaso, int has_bias, int kind, float leaky, int sharing,
+                   __global const float *al, int alo, __global const int *map, __global float *z, int zo, int has_z) {
+    const int v0 = get_global_id(0) * NV, i0 = get_global_id(1) * MR;
+    const int k0 = get_global_id(2) * KCHUNK, k1 = min(K, k0 + KCHUNK);
+    __global const float *arow[MR];
+#pragma unroll
+    for (int r = 0; r < MR; r++) arow[r] = a + ao + min(i0 + r, M - 1) * A_RS;
+    int column[NV];
+#pragma unroll
+    for (int v = 0; v < NV; v++) column[v] = min(v0 + v, NVEC - 1) * VW;
+    VT acc[MR][NV];
+#pragma unroll
+    for (int r = 0; r < MR; r++)
+#pragma unroll
+        for (int v = 0; v < NV; v++) acc[r][v] = (VT)(0.0f);
+
+    for (int k = k0; k < k1; k++) {
+        __global const float *brow = b + bo + k * B_KS;
+        VT bv[NV];
+#pragma unroll
+        for (int v = 0; v < NV; v++) bv[v] = VLOAD(brow + column[v]);
+#pragma unroll
+        for (int r = 0; r < MR; r++) {
+            VT av = (VT)(arow[r][k * A_KS]);
+#pragma unroll
+            for (int v = 0; v < NV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);
+        }
+    }
+
+    // A slice of a split K writes its partial sums to its own M x N block of c.
+    __global float *out = c + co + get_global_id(2) * M * N;
+#pragma unroll
+    for (int r = 0; r < MR; r++) {
+        int i = i0 + r;
+        if (i >= M) break;
+#pragma unroll
+        for (int v = 0; v < NV; v++) {
+            if (v0 + v >= NVEC) break;
+            int j = (v0 + v) * VW;
+            VT sum = acc[r][v];
+#if EPILOGUE
+            if (has_bias) sum += VLOAD(bias + biaso + j);
+            if (has_z) VSTORE(sum, z + zo + i * N + j);
+            sum = epilogue_activate(sum, i, j, kind, leaky, sharing, al + alo, map);
+#endif
+            VSTORE(sum, out + i * N + j);
+        }
+    }
+}
+
+// C = the sum of the SLICES partial products that gemm wrote to consecutive M x N blocks, in slice order.
+__kernel void gemm_sum_slices(__global const float *partials, __global float *c, int co) {
+    int index = get_global_id(0);
+    float sum = 0.0f;
+    for (int s = 0; s < SLICES; s++) sum += partials[s * M * N + index];
+    c[co + index] = sum;
+}

@@ -1,0 +1,94 @@
+using Prelu.Backends;
+using Prelu.Kernels;
+using Prelu.Native.OpenCL;
+using Prelu.Tests.Shared;
+
+namespace Prelu.Native.Tests;
+
+/// <summary>
+/// The OpenCL products (gemm.cl) with every kind of tile against the managed reference: single rows and
+/// columns, vector widths that do and do not fit the shape's edges, K split into slices, at batch 1 and 7
+/// on shapes that are no multiple of any tile. The conformance and agreement suites cover the tiles the
+/// backend chooses itself; these cover the ones another device or shape would get.
+/// </summary>
+public sealed class OpenClTileTests
+{
+    // Rows x vectors x width, slices; "chosen" is the backend's own choice.
+    public static TheoryData<string, int> Tiles()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var tile in new[] { "chosen", "1x1x1/1", "3x5x1/1", "6x2x16/1", "4x2x4/3", "5x3x2/7", "8x1x8/2" })
+        {
+            foreach (int batch in new[] { 1, 7 })
+                data.Add(tile, batch);
+        }
+        return data;
+    }
+
+    private static Func<GemmProduct, GemmTile>? Parse(string tile)
+    {
+        if (tile == "chosen")
+            return null;
+        var parts = tile.Split('x', '/').Select(int.Parse).ToArray();
+        return p =>
+        {
+            int width = parts[2];
+            while (p.N % width != 0)
+                width /= 2;
+            return new GemmTile(parts[0], width, parts[1], p.Epilogue ? 1 : parts[3]);
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Tiles))]
+    public void Convolution_and_dense_products_agree_with_the_reference_for_any_tile(string tile, int batch)
+    {
+        using var reference = new ManagedBackend();
+        using var opencl = OpenClBackend.Create();
+        opencl.TileChoice = Parse(tile);
+        var conv = new Conv2DShape(batch, 9, 8, 3, 6, 3, 2, 1, 1, Padding.Same);
+        var convAct = FusedActivation.Parametric(new PReluShape(batch, [conv.OutHeight, conv.OutWidth, conv.Filters]));
+        var dense = new DenseShape(batch, 37, 10);
+        var denseAct = FusedActivation.Parametric(new PReluShape(batch, [dense.Units], [1]));
+
+        var results = new Backend[] { reference, opencl }.Select(backend => Run(backend, conv, convAct, dense, denseAct)).ToArray();
+        for (int i = 0; i < results[0].Length; i++)
+            Close.Assert(results[0][i], results[1][i], i is 0 or 5 ? Close.Forward : Close.Gradient, $"tile {tile}, batch {batch}, result {i}");
+    }
+
+    // conv then dense on the conv's output flattened: outputs and every gradient.
+    private static float[][] Run(Backend backend, Conv2DShape conv, FusedActivation convAct, DenseShape dense, FusedActivation denseAct)
+    {
+        var outputs = new List<float[]>();
+        using var x = backend.Allocate(Det.Floats(conv.InputLength, 1));
+        using var k = backend.Allocate(Det.Floats(conv.KernelLength, 2, -0.5, 0.5));
+        using var b = backend.Allocate(Det.Floats(conv.BiasLength, 3));
+        using var alpha = backend.Allocate(Det.Floats(convAct.PRelu!.AlphaLength, 4, 0, 0.5));
+        using var z = backend.Allocate(conv.OutputLength);
+        using var y = backend.Allocate(conv.OutputLength);
+        using var dy = backend.Allocate(Det.Floats(conv.OutputLength, 5));
+        using var dx = backend.Allocate(conv.InputLength);
+        using var dk = backend.Allocate(conv.KernelLength);
+        using var db = backend.Allocate(conv.BiasLength);
+        using var dalpha = backend.Allocate(convAct.PRelu.AlphaLength);
+        backend.Conv2DForward(conv, convAct, x, k, b, alpha, z, y);
+        backend.Conv2DBackward(conv, convAct, x, k, alpha, z, dy, dx, dk, db, dalpha);
+        outputs.AddRange([backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db), backend.ToArray(dalpha)]);
+
+        using var dxIn = backend.Allocate(Det.Floats(dense.InputLength, 6));
+        using var dk2 = backend.Allocate(Det.Floats(dense.KernelLength, 7, -0.5, 0.5));
+        using var db2 = backend.Allocate(Det.Floats(dense.BiasLength, 8));
+        using var alpha2 = backend.Allocate([0.2f]);
+        using var z2 = backend.Allocate(dense.OutputLength);
+        using var y2 = backend.Allocate(dense.OutputLength);
+        using var dy2 = backend.Allocate(Det.Floats(dense.OutputLength, 9));
+        using var dx2 = backend.Allocate(dense.InputLength);
+        using var gk2 = backend.Allocate(dense.KernelLength);
+        using var gb2 = backend.Allocate(dense.BiasLength);
+        using var galpha2 = backend.Allocate(1);
+        backend.DenseForward(dense, denseAct, dxIn, dk2, db2, alpha2, z2, y2);
+        backend.DenseBackward(dense, denseAct, dxIn, dk2, alpha2, z2, dy2, dx2, gk2, gb2, galpha2);
+        outputs.AddRange([backend.ToArray(y2), backend.ToArray(dx2), backend.ToArray(gk2), backend.ToArray(gb2), backend.ToArray(galpha2)]);
+        return [.. outputs];
+    }
+}
