@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using Prelu.Checkpoints;
 using Prelu.Data;
 using Prelu.Mnist;
@@ -29,13 +30,14 @@ var dataOption = new Option<DirectoryInfo?>("--data")
 };
 var outputOption = new Option<DirectoryInfo>("--output") { Description = "Where results, plots and checkpoints go", DefaultValueFactory = _ => new DirectoryInfo("results") };
 var checkOption = new Option<string?>("--check-backend") { Description = "Only compare one training step on this backend with the managed reference, and exit" };
+var timeStepsOption = new Option<bool>("--time-steps") { Description = "Only time training steps of the first run's model on the backend (random data), print images/s, and exit" };
 var trainImagesOption = new Option<int>("--train-images") { Description = "Use only the first N training images (0: all 60,000); for quick looks", DefaultValueFactory = _ => 0 };
 var resumeOption = new Option<bool>("--resume") { Description = "Continue an interrupted study from the checkpoints in the output folder (same arguments otherwise)" };
 var checkNumericsOption = new Option<bool>("--check-numerics") { Description = "Check every parameter, layer output and gradient for NaN and Inf after every step (slow; the loss is always checked)" };
 
 var root = new RootCommand("Prelu MNIST study: PReLU against ReLU with a small ConvNet, as the Keras study ran it")
 {
-    runsOption, epochsOption, batchOption, validationOption, seedOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption, checkOption,
+    runsOption, epochsOption, batchOption, validationOption, seedOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption, checkOption, timeStepsOption,
     resumeOption, checkNumericsOption,
 };
 
@@ -115,7 +117,19 @@ root.SetAction(async (parse, _) =>
         int trainImages = parse.GetValue(trainImagesOption);
         var train = trainImages > 0 ? mnist.Train.Slice(0, Math.Min(trainImages, mnist.Train.Count)) : mnist.Train;
 
-        using var backend = BackendChoice.Create(parse.GetValue(backendOption)!, parse.GetValue(threadsOption), Console.WriteLine);
+        // auto times a step of the first run's model on each candidate backend.
+        var firstRun = StudyRuns.Find(parse.GetValue(runsOption)![0]);
+        int batch = parse.GetValue(batchOption);
+        var measure = new StepMeasure($"{firstRun.ModelName} at batch {batch}",
+            candidate => BackendChoice.TimeSteps(candidate, b => firstRun.Create(b, batch), batch, mnist.Train.PixelsPerImage, mnist.Train.ClassCount));
+        using var backend = BackendChoice.Create(parse.GetValue(backendOption)!, parse.GetValue(threadsOption), Console.WriteLine, measure);
+        if (parse.GetValue(timeStepsOption))
+        {
+            double seconds = measure.SecondsPerStep(backend);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{measure.ModelKey} on {backend.Name}: {seconds * 1000:F2} ms per training step (forward, loss, backward), {batch / seconds:N0} images/s"));
+            return 0;
+        }
         var options = new StudyOptions(parse.GetValue(runsOption)!, parse.GetValue(epochsOption), parse.GetValue(batchOption),
             parse.GetValue(validationOption), parse.GetValue(seedOption), parse.GetValue(outputOption)!.FullName,
             ("scripts/study " + string.Join(' ', args.Where(a => a != "--resume"))).TrimEnd(), parse.GetValue(resumeOption), parse.GetValue(checkNumericsOption));

@@ -1,3 +1,7 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Prelu.Backends;
 using Prelu.Kernels;
 using Prelu.Native.Interop;
@@ -5,18 +9,32 @@ using Prelu.Native.OpenCL;
 
 namespace Prelu.Native.Backends;
 
-/// <summary>Picks the backend a program runs on: by name, or automatically (an OpenCL GPU, else the C library, else managed SIMD).</summary>
+/// <summary>
+/// What <c>auto</c> measures: one training step of the model in hand on a backend, in seconds, after
+/// whatever warm-up the step needs (kernel builds, first-touch allocations). <paramref name="ModelKey"/>
+/// names the model and batch for the cache of decisions.
+/// </summary>
+public sealed record StepMeasure(string ModelKey, Func<Backend, double> SecondsPerStep);
+
+/// <summary>Picks the backend a program runs on: by name, or automatically by measuring a training step on each.</summary>
 public static class BackendChoice
 {
     public static IReadOnlyList<string> Names { get; } = ["auto", "opencl", "native", "simd", "managed"];
 
+    /// <summary>Where auto's decisions are kept: $PRELU_BACKEND_CACHE, else ~/.cache/prelu/backend-choice.</summary>
+    public static string CacheFolder =>
+        Environment.GetEnvironmentVariable("PRELU_BACKEND_CACHE") is { Length: > 0 } folder ? folder
+        : Path.Combine(Prelu.Data.DataFolders.UserCacheFolder(), "prelu", "backend-choice");
+
     /// <summary>
-    /// Creates the named backend. "auto" takes an OpenCL GPU when there is one, else the native C library
-    /// when it loads, else the managed SIMD kernels, and says why it passed each over; <paramref name="log"/> receives those
-    /// lines and the choice. "opencl" takes the device PRELU_OPENCL_DEVICE names (default: the first GPU,
-    /// else the first device, such as PoCL on a CPU).
+    /// Creates the named backend; <paramref name="log"/> receives what was chosen and why. "opencl" takes
+    /// the device PRELU_OPENCL_DEVICE names (default: the first GPU, else the first device, such as PoCL on
+    /// a CPU). "auto" considers the C library (the managed SIMD kernels when it does not load) and that same
+    /// OpenCL device: given <paramref name="measure"/>, it times one training step of the caller's model on
+    /// each, takes the fastest, prints both times, and keeps the decision for this machine and model;
+    /// without it, it takes the C library, which it never trades for an unmeasured device.
     /// </summary>
-    public static Backend Create(string name, int threads, Action<string>? log = null)
+    public static Backend Create(string name, int threads, Action<string>? log = null, StepMeasure? measure = null)
     {
         switch (name)
         {
@@ -36,26 +54,130 @@ public static class BackendChoice
                 log?.Invoke($"backend: native ({PreluNativeLibrary.Describe()})");
                 return native;
             case "auto":
-                var gpu = OpenClDevices.All().FirstOrDefault(d => d.IsGpu);
-                if (gpu is not null)
-                {
-                    try
-                    {
-                        var backend = new OpenClBackend(gpu);
-                        log?.Invoke($"backend: {backend.Name}");
-                        return backend;
-                    }
-                    catch (ClException e)
-                    {
-                        log?.Invoke($"The OpenCL GPU {gpu.Name} could not be used ({e.Message}); trying the native library.");
-                    }
-                }
-                if (PreluNativeLibrary.TryEnsureLoaded(out var failure))
-                    return Create("native", threads, log);
-                log?.Invoke($"The native kernel library is unavailable, so the managed SIMD backend is used instead.{Environment.NewLine}{failure.Message}");
-                return Create("simd", threads, log);
+                return Auto(threads, log, measure);
             default:
                 throw new ArgumentException($"unknown backend '{name}'; choose {string.Join(", ", Names)}", nameof(name));
         }
+    }
+
+    private sealed record Candidate(string Name, string Label, string Identity, Func<Backend> Create);
+
+    private static Backend Auto(int threads, Action<string>? log, StepMeasure? measure)
+    {
+        var candidates = new List<Candidate>();
+        if (PreluNativeLibrary.TryEnsureLoaded(out var failure))
+        {
+            candidates.Add(new("native", "native", $"native {PreluNativeLibrary.Describe()} threads {threads}", () => Create("native", threads)));
+        }
+        else
+        {
+            log?.Invoke($"The native kernel library is unavailable, so the managed SIMD backend stands in for it.{Environment.NewLine}{failure.Message}");
+            candidates.Add(new("simd", "simd", $"simd threads {threads} cores {Environment.ProcessorCount}", () => Create("simd", threads)));
+        }
+        var device = OpenClDevices.Choose(null, out var reason);
+        if (device is not null)
+            candidates.Add(new("opencl", $"opencl ({device.Name})", $"opencl {device.PlatformName} {device.Name}", () => new OpenClBackend(device)));
+        else
+            log?.Invoke($"auto: no OpenCL device to consider ({reason})");
+
+        if (candidates.Count == 1 || measure is null)
+        {
+            if (candidates.Count > 1)
+                log?.Invoke($"auto: OpenCL ({device!.Name}) was not measured (nothing to measure it with), so it is not taken; name it with --backend opencl");
+            return Take(candidates[0], log);
+        }
+
+        string cacheFile = Path.Combine(CacheFolder, Key(measure.ModelKey, candidates) + ".txt");
+        if (ReadDecision(cacheFile) is { } cached && candidates.FirstOrDefault(c => c.Name == cached.Name) is { } known)
+        {
+            log?.Invoke($"auto: {cached.Summary} (measured before on this machine for this model; delete {cacheFile} to measure again)");
+            return Take(known, log);
+        }
+
+        var times = new List<(Candidate Candidate, double Seconds)>();
+        foreach (var candidate in candidates)
+        {
+            try
+            {
+                using var backend = candidate.Create();
+                times.Add((candidate, measure.SecondsPerStep(backend)));
+            }
+            catch (Exception e) when (e is ClException or InvalidOperationException or NativeLibraryUnavailableException)
+            {
+                log?.Invoke($"auto: {candidate.Name} could not run a step ({e.Message}); it is not considered");
+            }
+        }
+        if (times.Count == 0)
+            return Take(candidates[0], log);
+        var fastest = times.MinBy(t => t.Seconds);
+        string summary = $"one training step of {measure.ModelKey}: " +
+            string.Join(", ", times.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Candidate.Label} {t.Seconds * 1000:F1} ms"))) +
+            $"; {fastest.Candidate.Label} is the fastest";
+        log?.Invoke($"auto: {summary}");
+        WriteDecision(cacheFile, fastest.Candidate.Name, summary);
+        return Take(fastest.Candidate, log);
+    }
+
+    private static Backend Take(Candidate candidate, Action<string>? log)
+    {
+        var backend = candidate.Create();
+        log?.Invoke($"backend: {(backend is NativeBackend ? $"native ({PreluNativeLibrary.Describe()})" : backend.Name)}");
+        return backend;
+    }
+
+    // The decision's key: the model, and every candidate as this machine has it (library build, device, driver).
+    private static string Key(string modelKey, List<Candidate> candidates) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", [modelKey, Environment.MachineName, .. candidates.Select(c => c.Identity)]))))[..24];
+
+    private static (string Name, string Summary)? ReadDecision(string path)
+    {
+        try
+        {
+            var lines = File.Exists(path) ? File.ReadAllLines(path) : [];
+            return lines.Length >= 2 && Names.Contains(lines[0]) ? (lines[0], lines[1]) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteDecision(string path, string name, string summary)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temporary = $"{path}.{Environment.ProcessId}.tmp";
+            File.WriteAllLines(temporary, [name, summary]);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The cache only saves a measurement; without it, the next run measures again.
+        }
+    }
+
+    /// <summary>
+    /// Seconds per training step of <paramref name="model"/>'s kind on a backend: <paramref name="create"/>
+    /// builds the model there; one step warms up (kernel builds, first allocations), then the median of
+    /// three, each waited for. Inputs are random: only the time matters.
+    /// </summary>
+    public static double TimeSteps(Backend backend, Func<Backend, Prelu.Models.CompiledModel> create, int batch, int inputLength, int classes)
+    {
+        using var model = create(backend);
+        model.Initialize(1);
+        var random = new Random(1);
+        using var input = backend.Allocate(Enumerable.Range(0, batch * inputLength).Select(_ => (float)random.NextDouble()).ToArray());
+        using var labels = backend.Allocate(Enumerable.Range(0, batch * classes).Select(i => i % classes == i / classes % classes ? 1f : 0f).ToArray());
+        using var metrics = backend.Allocate(MetricSlot.Count);
+        var times = new double[4];
+        for (int step = 0; step < times.Length; step++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            model.ComputeGradients(input, labels, batch, (ulong)step + 1, metrics);
+            backend.Synchronize();
+            times[step] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        return times[1..].Order().ElementAt(1);
     }
 }
