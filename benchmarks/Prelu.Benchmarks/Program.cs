@@ -2,8 +2,11 @@ using BenchmarkDotNet.Running;
 using Prelu.Benchmarks;
 
 // Two ways in:
-//   step [--threads N] [--steps N]   times training steps of the study's models back to back (the figure
-//                                     benchmarks/tools/compare-with-pytorch.sh sets beside PyTorch's)
+//   step [--backend A[,B...]] [--threads N] [--steps N] [--breakdown]
+//                                    times training steps of the study's models back to back on each backend
+//                                    named (native by default; ratios to the first), the figure
+//                                    benchmarks/tools/compare-with-pytorch.sh sets beside PyTorch's;
+//                                    --breakdown adds OpenCL's time per kernel
 //   peak [iterations]                the managed peak-FMA probe, a check on benchmarks/probe/fma_peak.c
 //   run [--full]                     every Perf_ class, then docs/benchmarks.md from the results (benchmarks/run)
 //   anything else                     BenchmarkDotNet, e.g. --filter '*Perf_Kernels*' --job short

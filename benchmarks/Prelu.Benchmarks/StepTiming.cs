@@ -4,6 +4,7 @@ using Prelu.Mnist.Models;
 using Prelu.Models;
 using Prelu.Native.Backends;
 using Prelu.Native.Interop;
+using Prelu.Native.OpenCL;
 using Prelu.Optimizers;
 
 namespace Prelu.Benchmarks;
@@ -20,9 +21,30 @@ internal static class StepTiming
     public static int Run(string[] args)
     {
         int threads = Option(args, "--threads", 2), steps = Option(args, "--steps", 30);
+        var backends = TextOption(args, "--backend", "native").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var medians = new Dictionary<(string Backend, string Run), double>();
+        foreach (var name in backends)
+        {
+            foreach (var (run, median) in Time(name, threads, steps, args.Contains("--breakdown")))
+                medians[(name, run)] = median;
+        }
+        // Back to back in one process: the ratios of each backend to the first one named.
+        foreach (var name in backends.Skip(1))
+        {
+            foreach (var run in medians.Keys.Where(k => k.Backend == name).Select(k => k.Run))
+            {
+                double ratio = medians[(backends[0], run)] / medians[(name, run)];
+                Console.WriteLine($"prelu {run}: {name} runs at {ratio:F2}x the speed of {backends[0]} ({medians[(name, run)] * 1000:F1} ms against {medians[(backends[0], run)] * 1000:F1} ms)");
+            }
+        }
+        return 0;
+    }
+
+    private static List<(string Run, double Median)> Time(string backendName, int threads, int steps, bool breakdown)
+    {
         const int batch = 250;
-        using var backend = new NativeBackend(threads);
-        Console.WriteLine($"prelu native: {PreluNativeLibrary.Describe()}, batch {batch}");
+        using var backend = BackendChoice.Create(backendName, threads);
+        Console.WriteLine($"prelu {backendName}: {Describe(backend)}, batch {batch}");
         var runs = new (string Name, CompiledModel Model, Adam Optimizer)[]
         {
             ("relu", new StudyRelu(backend, batch), new Adam()),
@@ -43,26 +65,64 @@ internal static class StepTiming
                 var clock = Stopwatch.StartNew();
                 runs[r].Model.ComputeGradients(input, labels, batch, (ulong)step, metrics);
                 runs[r].Optimizer.Step(runs[r].Model);
+                backend.Synchronize();
                 if (step > 5)
                     times[r].Add(clock.Elapsed.TotalSeconds);
             }
         }
+        if (breakdown && backend is OpenClBackend opencl)
+            PrintKernelTimes(opencl, runs, input, labels, metrics, batch);
         double reluMedian = Median(times[0]);
+        var medians = new List<(string, double)>();
         for (int r = 0; r < runs.Length; r++)
         {
             double median = Median(times[r]);
+            medians.Add((runs[r].Name, median));
             Console.WriteLine($"prelu {runs[r].Name}: {median * 1000:F1} ms per step, {batch / median:N0} images/s, " +
                 $"{StepFlops / median / 1e9:F0} GFLOP/s, {(median / reluMedian - 1) * 100:+0.0;-0.0}% against relu");
             runs[r].Model.Dispose();
             runs[r].Optimizer.Dispose();
         }
-        return 0;
+        return medians;
+    }
+
+    // Seconds per step of each kernel, over a few steps with every launch waited for.
+    private static void PrintKernelTimes(OpenClBackend backend, (string Name, CompiledModel Model, Adam Optimizer)[] runs,
+        DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch)
+    {
+        const int steps = 3;
+        foreach (var run in runs)
+        {
+            backend.KernelTimes = [];
+            for (int step = 1; step <= steps; step++)
+            {
+                run.Model.ComputeGradients(input, labels, batch, (ulong)step, metrics);
+                run.Optimizer.Step(run.Model);
+            }
+            double total = backend.KernelTimes.Values.Sum();
+            Console.WriteLine($"opencl kernels, {run.Name} ({total / steps * 1000:F1} ms per step, launches waited for):");
+            foreach (var (kernel, seconds) in backend.KernelTimes.OrderByDescending(k => k.Value))
+                Console.WriteLine($"  {kernel,-28} {seconds / steps * 1000,8:F2} ms  {seconds / total,6:P0}");
+            backend.KernelTimes = null;
+        }
     }
 
     private static double Median(List<double> values)
     {
         values.Sort();
         return values[values.Count / 2];
+    }
+
+    private static string Describe(Backend backend) => backend switch
+    {
+        NativeBackend => PreluNativeLibrary.Describe(),
+        _ => backend.Name,
+    };
+
+    private static string TextOption(string[] args, string name, string fallback)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
     }
 
     private static int Option(string[] args, string name, int fallback)
