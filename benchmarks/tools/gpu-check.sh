@@ -41,10 +41,10 @@ run)
     # GPU_CHECK_DEVICE=cpu runs the same check on a CPU's OpenCL (PoCL), to try the script without a GPU.
     export PRELU_MNIST_DIR="$PWD/$out/mnist" PRELU_OPENCL_DEVICE="${GPU_CHECK_DEVICE:-gpu}" PRELU_OPENCL_CACHE="$PWD/$out/opencl-cache" CI=true
     app="$out/app/prelu-mnist"
-    timeout 120 "$app" --check-backend opencl
+    timeout 90 "$app" --check-backend opencl
     for batch in 250 1000; do
-        timeout 60 "$app" --time-steps --backend native --runs prelu --batch-size "$batch" | tail -n 1
-        timeout 60 "$app" --time-steps --backend opencl --runs prelu --batch-size "$batch" | tail -n 1
+        timeout 45 "$app" --time-steps --backend native --runs prelu --batch-size "$batch" | tail -n 1
+        timeout 45 "$app" --time-steps --backend opencl --runs prelu --batch-size "$batch" | tail -n 1
     done
     ;;
 *)

@@ -19,17 +19,22 @@ public sealed unsafe partial class OpenClBackend
 
     private static readonly Dictionary<string, string> Sources = [];
 
-    // An embedded .cl file's text, read once per process.
+    // An embedded .cl file's text after common.cl's, read once per process.
     private static string Source(string file)
     {
         lock (Sources)
         {
             if (Sources.TryGetValue(file, out var text))
                 return text;
-            using var stream = typeof(OpenClBackend).Assembly.GetManifestResourceStream("Prelu.Native.OpenCL." + file)
-                ?? throw new InvalidOperationException($"the OpenCL kernels ({file}) are not embedded in Prelu.Native");
-            return Sources[file] = new StreamReader(stream).ReadToEnd();
+            return Sources[file] = Embedded("common.cl") + "\n" + Embedded(file);
         }
+    }
+
+    private static string Embedded(string file)
+    {
+        using var stream = typeof(OpenClBackend).Assembly.GetManifestResourceStream("Prelu.Native.OpenCL." + file)
+            ?? throw new InvalidOperationException($"the OpenCL kernels ({file}) are not embedded in Prelu.Native");
+        return new StreamReader(stream).ReadToEnd();
     }
 
     // A program of one .cl file with one set of -D defines (a layer or product shape), built for this

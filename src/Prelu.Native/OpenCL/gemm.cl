@@ -34,16 +34,6 @@
 #define NVEC (N / VW)
 #define SLICES ((K + KCHUNK - 1) / KCHUNK)
 
-// Activation kinds and alpha sharing, as prelu.cl and prelu.h number them.
-#define LINEAR 0
-#define RELU 1
-#define LEAKY 2
-#define PRELU 3
-#define PER_ELEMENT 0
-#define CHANNEL_WISE 1
-#define SHARED 2
-#define MAPPED 3
-
 // The activation of one vector of C's row i, columns j..j+VW-1, given its pre-activation z.
 inline VT epilogue_activate(VT z, int i, int j, int kind, float leaky, int sharing,
                             __global const float *al, __global const int *map) {

@@ -20,16 +20,6 @@
 #define POOL_SHAPE()
 #endif
 
-// Activation kinds and alpha sharing, as prelu.h numbers them.
-#define LINEAR 0
-#define RELU 1
-#define LEAKY 2
-#define PRELU 3
-#define PER_ELEMENT 0
-#define CHANNEL_WISE 1
-#define SHARED 2
-#define MAPPED 3
-
 // The alpha of a feature (flat index within a sample): MAPPED reads the feature's alpha from map.
 inline float alpha_of(int sharing, int channels, int feature, __global const float *al, __global const int *map) {
     return al[sharing == PER_ELEMENT ? feature : sharing == CHANNEL_WISE ? feature % channels : sharing == SHARED ? 0 : map[feature]];
