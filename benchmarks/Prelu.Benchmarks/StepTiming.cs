@@ -71,7 +71,11 @@ internal static class StepTiming
             }
         }
         if (breakdown && backend is OpenClBackend opencl)
+        {
+            foreach (var line in opencl.TuningLog)
+                Console.WriteLine($"opencl tuner: {line}");
             PrintKernelTimes(opencl, runs, input, labels, metrics, batch);
+        }
         double reluMedian = Median(times[0]);
         var medians = new List<(string, double)>();
         for (int r = 0; r < runs.Length; r++)

@@ -91,4 +91,50 @@ public sealed class OpenClTileTests
         outputs.AddRange([backend.ToArray(y2), backend.ToArray(dx2), backend.ToArray(gk2), backend.ToArray(gb2), backend.ToArray(galpha2)]);
         return [.. outputs];
     }
+
+    [Fact]
+    public void The_tuner_times_every_candidate_keeps_the_fastest_and_a_second_backend_reads_its_choice()
+    {
+        var shape = new DenseShape(13, 29, 24); // a shape no other test uses, so no other test's choice is read
+        var act = FusedActivation.Parametric(new PReluShape(13, [24]));
+        using var reference = new ManagedBackend();
+        var expected = RunDense(reference, shape, act);
+
+        using (var first = OpenClBackend.Create())
+        {
+            first.Tune = true;
+            var actual = RunDense(first, shape, act);
+            for (int i = 0; i < expected.Length; i++)
+                Close.Assert(expected[i], actual[i], i == 0 ? Close.Forward : Close.Gradient, $"tuned dense, result {i}");
+            // Forward, kernel gradient and input gradient: three products, each timed or read back.
+            Assert.Equal(3, first.TuningLog.Count);
+            Assert.All(first.TuningLog, line => Assert.Matches(@"(; took \d+x\d+x\d+.* s with the build\)$)|(\(tuned before; .+\.tile\)$)", line));
+        }
+
+        using var second = OpenClBackend.Create();
+        second.Tune = true;
+        var again = RunDense(second, shape, act);
+        for (int i = 0; i < expected.Length; i++)
+            Close.Assert(expected[i], again[i], i == 0 ? Close.Forward : Close.Gradient, $"tuned dense read back, result {i}");
+        Assert.Equal(3, second.TuningLog.Count);
+        Assert.All(second.TuningLog, line => Assert.Contains("(tuned before; ", line, StringComparison.Ordinal));
+    }
+
+    private static float[][] RunDense(Backend backend, DenseShape s, FusedActivation act)
+    {
+        using var x = backend.Allocate(Det.Floats(s.InputLength, 11));
+        using var k = backend.Allocate(Det.Floats(s.KernelLength, 12, -0.5, 0.5));
+        using var b = backend.Allocate(Det.Floats(s.BiasLength, 13));
+        using var alpha = backend.Allocate(Det.Floats(act.PRelu!.AlphaLength, 14, 0, 0.5));
+        using var z = backend.Allocate(s.OutputLength);
+        using var y = backend.Allocate(s.OutputLength);
+        using var dy = backend.Allocate(Det.Floats(s.OutputLength, 15));
+        using var dx = backend.Allocate(s.InputLength);
+        using var dk = backend.Allocate(s.KernelLength);
+        using var db = backend.Allocate(s.BiasLength);
+        using var dalpha = backend.Allocate(act.PRelu.AlphaLength);
+        backend.DenseForward(s, act, x, k, b, alpha, z, y);
+        backend.DenseBackward(s, act, x, k, alpha, z, dy, dx, dk, db, dalpha);
+        return [backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db), backend.ToArray(dalpha)];
+    }
 }

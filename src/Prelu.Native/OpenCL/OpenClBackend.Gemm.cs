@@ -1,3 +1,7 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Prelu.Kernels;
 using Silk.NET.OpenCL;
 
@@ -9,18 +13,32 @@ namespace Prelu.Native.OpenCL;
 /// <see cref="Epilogue"/>, C = act(A * B + bias) and the pre-activation is kept; RowsPerSample says
 /// which rows make one sample (for per-element PReLU alphas).
 /// </summary>
-internal readonly record struct GemmProduct(int M, int N, int K, int ARowStride, int AKStride, int BKStride, int RowsPerSample, bool Epilogue);
+internal readonly record struct GemmProduct(int M, int N, int K, int ARowStride, int AKStride, int BKStride, int RowsPerSample, bool Epilogue)
+{
+    public override string ToString() => $"{M}x{K} * {K}x{N}";
+}
 
 /// <summary>How gemm.cl splits a product: Rows x (VectorWidth x Vectors) outputs per work-item, K in Slices.</summary>
 internal readonly record struct GemmTile(int Rows, int VectorWidth, int Vectors, int Slices)
 {
-    public override string ToString() => $"{Rows}x{Vectors}x{VectorWidth}" + (Slices > 1 ? $", K in {Slices} slices" : "");
+    public override string ToString() => $"{Rows}x{Vectors}x{VectorWidth}" + (Slices > 1 ? $" (K in {Slices} slices)" : "");
 }
 
-// The products of convolutions and dense layers: one program per product shape and tile.
+// The products of convolutions and dense layers: one program per product shape holding a few tiles,
+// the fastest of which a small tuner picks on first use.
 public sealed unsafe partial class OpenClBackend
 {
-    private sealed record GemmPlan(ProgramKey Program, GemmTile Tile, int KChunk, long Columns, long Rows);
+    /// <summary>PRELU_OPENCL_TUNE=0 skips the tuner: every product takes the first candidate tile.</summary>
+    public const string TuneVariable = "PRELU_OPENCL_TUNE";
+
+    /// <summary>
+    /// Whether a product's first use times its candidate tiles and keeps the fastest (cached per device,
+    /// driver, source and shape beside the program binaries). Default: on, unless PRELU_OPENCL_TUNE=0.
+    /// On PoCL the candidates' builds cost a few seconds per product shape, once per machine.
+    /// </summary>
+    public bool Tune { get; set; } = Environment.GetEnvironmentVariable(TuneVariable) != "0";
+
+    private sealed record GemmPlan(ProgramKey Program, string Kernel, GemmTile Tile, int KChunk, long Columns, long Rows);
 
     private readonly Dictionary<GemmProduct, GemmPlan> _gemmPlans = [];
 
@@ -36,42 +54,151 @@ public sealed unsafe partial class OpenClBackend
         _computeUnits = (int)Math.Max(1, units);
     }
 
+    /// <summary>A test seam: the one tile for each product, instead of the candidates and the tuner (its vector width must divide N).</summary>
+    internal Func<GemmProduct, GemmTile>? TileChoice { get; set; }
+
+    /// <summary>What the tuner did, one line per product: the tiles' times and the choice, or the cached choice.</summary>
+    public IReadOnlyList<string> TuningLog => _tuningLog;
+
+    private readonly List<string> _tuningLog = [];
+
     /// <summary>
-    /// The tile for a product on this device. A CPU (PoCL) gets the shape of a CPU micro-kernel: 6 rows of
-    /// two of its widest vectors, enough accumulators to hide the FMA latency in its registers. A GPU gets
-    /// 4 x 8 per work-item (float4 loads) and many more work-items. Weight gradients (long K, few outputs)
-    /// split K into slices when the outputs alone would leave compute units idle.
+    /// The tiles worth trying for a product on this device, the first being the untuned choice. A CPU
+    /// (PoCL) gets the shapes of CPU micro-kernels (6 x 32 outputs of its widest vectors first: enough
+    /// accumulators to hide the FMA latency in registers); a GPU 4 x 8 per work-item of float4 and
+    /// neighbours. Weight gradients (long K, few outputs) split K into slices when the outputs alone would
+    /// leave compute units idle.
     /// </summary>
-    internal GemmTile ChooseTile(in GemmProduct p)
+    internal IReadOnlyList<GemmTile> Candidates(in GemmProduct p)
     {
-        int widest = Device.IsGpu ? 4 : Math.Clamp(_preferredVectorWidth, 4, 16);
-        int width = widest;
+        int width = Device.IsGpu ? 4 : Math.Clamp(_preferredVectorWidth, 4, 16);
         while (p.N % width != 0)
             width /= 2;
-        int vectors = Math.Min(p.N / width, Math.Max(1, (Device.IsGpu ? 8 : 2 * widest) / width));
-        int rows = Device.IsGpu ? 4 : 6;
-        long items = (long)Ceiling(p.N / width, vectors) * Ceiling(p.M, rows);
-        long wanted = (long)_computeUnits * (Device.IsGpu ? 256 : 8);
-        int slices = p.Epilogue ? 1 : (int)Math.Clamp((wanted + items - 1) / items, 1, Math.Max(1, p.K / 64));
-        return new GemmTile(rows, width, vectors, slices);
+        (int Rows, int Columns)[] shapes = Device.IsGpu
+            ? [(4, 8), (4, 4), (8, 4), (2, 8), (8, 8)]
+            : [(6, 2 * width), (4, 2 * width), (8, width), (4, 4 * width), (2, 4 * width)];
+        var tiles = new List<GemmTile>();
+        foreach (var (rows, columns) in shapes)
+        {
+            int vectors = Math.Clamp(columns / width, 1, Math.Min(8, p.N / width));
+            long items = (long)Ceiling(p.N / width, vectors) * Ceiling(p.M, rows);
+            long wanted = (long)_computeUnits * (Device.IsGpu ? 256 : 8);
+            int slices = p.Epilogue ? 1 : (int)Math.Clamp((wanted + items - 1) / items, 1, Math.Max(1, p.K / 64));
+            var tile = new GemmTile(rows, width, vectors, slices);
+            if (!tiles.Contains(tile))
+                tiles.Add(tile);
+        }
+        return tiles;
     }
-
-    /// <summary>A test seam: the tile for each product instead of <see cref="ChooseTile"/> (its vector width must divide N).</summary>
-    internal Func<GemmProduct, GemmTile>? TileChoice { get; set; }
 
     private GemmPlan Plan(in GemmProduct p)
     {
         if (_gemmPlans.TryGetValue(p, out var plan))
             return plan;
-        var tile = TileChoice?.Invoke(p) ?? ChooseTile(p);
-        if (p.N % tile.VectorWidth != 0 || (p.Epilogue && tile.Slices > 1))
-            throw new ArgumentException($"tile {tile} does not fit the product {p}: its vector width must divide N, and a fused epilogue needs one slice");
-        int kChunk = Ceiling(p.K, tile.Slices);
-        string defines = $"-D M={p.M} -D N={p.N} -D K={p.K} -D A_RS={p.ARowStride} -D A_KS={p.AKStride} -D B_KS={p.BKStride} " +
-            $"-D MR={tile.Rows} -D VW={tile.VectorWidth} -D NV={tile.Vectors} -D KCHUNK={kChunk} -D EPILOGUE={(p.Epilogue ? 1 : 0)} " +
-            $"-D ROWS_PER_SAMPLE={p.RowsPerSample}";
-        return _gemmPlans[p] = new GemmPlan(new ProgramKey("gemm.cl", defines), tile with { Slices = Ceiling(p.K, kChunk) }, kChunk,
-            Ceiling(p.N / tile.VectorWidth, tile.Vectors), Ceiling(p.M, tile.Rows));
+        IReadOnlyList<GemmTile> tiles = TileChoice is { } choose ? [choose(p)] : Candidates(p);
+        if (tiles.Count == 1 || !Tune)
+            return _gemmPlans[p] = Plans(p, [tiles[0]])[0];
+        // The tuner's pick; if no variant of the program could build or run, the first tile alone.
+        return _gemmPlans[p] = Tuned(p, Plans(p, tiles)) ?? Plans(p, [tiles[0]])[0];
+    }
+
+    // One program holding the tiles as kernels gemm_0, gemm_1, ..., and a plan for each.
+    private static GemmPlan[] Plans(GemmProduct p, IReadOnlyList<GemmTile> tiles)
+    {
+        foreach (var tile in tiles)
+        {
+            if (p.N % tile.VectorWidth != 0 || (p.Epilogue && tile.Slices > 1) || tile.Rows > 8 || tile.Vectors > 8 || tile.VectorWidth != tiles[0].VectorWidth)
+            {
+                throw new ArgumentException($"tile {tile} does not fit the product {p}: its vector width must divide N (and be the same for " +
+                    "every tile of a program), a fused epilogue needs one slice, and a work-item holds at most 8 rows of 8 vectors");
+            }
+        }
+        var defines = new StringBuilder().Append(CultureInfo.InvariantCulture, $"-D M={p.M} -D N={p.N} -D K={p.K} -D A_RS={p.ARowStride} -D A_KS={p.AKStride} " +
+            $"-D B_KS={p.BKStride} -D VW={tiles[0].VectorWidth} -D EPILOGUE={(p.Epilogue ? 1 : 0)} -D ROWS_PER_SAMPLE={p.RowsPerSample} -D VARIANTS={tiles.Count}");
+        for (int v = 0; v < tiles.Count; v++)
+            defines.Append(CultureInfo.InvariantCulture, $" -D MR_{v}={tiles[v].Rows} -D NV_{v}={tiles[v].Vectors}");
+        var program = new ProgramKey("gemm.cl", defines.ToString());
+        return tiles.Select((tile, v) => new GemmPlan(program, $"gemm_{v}", tile, Ceiling(p.K, tile.Slices),
+            Ceiling(p.N / tile.VectorWidth, tile.Vectors), Ceiling(p.M, tile.Rows))).ToArray();
+    }
+
+    // The fastest of the plans for this product: from the cache of decisions (beside the program binaries,
+    // keyed like them), else timed on scratch operands (one warm-up launch, best of two). A variant that
+    // fails to build or run is skipped; null when none could.
+    private GemmPlan? Tuned(in GemmProduct p, GemmPlan[] plans)
+    {
+        string file = Path.Combine(CacheFolder, ProgramHash(plans[0].Program) + ".tile");
+        if (ReadChoice(file) is int cached && cached < plans.Length)
+        {
+            _tuningLog.Add($"{p}: {plans[cached].Tile} (tuned before; {file})");
+            return plans[cached];
+        }
+        long tuningStart = Stopwatch.GetTimestamp();
+        long aLength = (long)(p.M - 1) * p.ARowStride + (long)(p.K - 1) * p.AKStride + 1;
+        long bLength = (long)(p.K - 1) * p.BKStride + p.N;
+        long cLength = plans.Max(plan => (long)plan.Tile.Slices) * p.M * p.N;
+        using var a = AllocateCore(checked((int)aLength));
+        using var b = AllocateCore(checked((int)bLength));
+        using var c = AllocateCore(checked((int)cLength));
+        using var z = AllocateCore(p.Epilogue ? p.M * p.N : 1);
+        var times = new double[plans.Length];
+        for (int v = 0; v < plans.Length; v++)
+        {
+            try
+            {
+                times[v] = double.PositiveInfinity;
+                for (int run = 0; run < 3; run++)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    LaunchGemm(plans[v], a, b, c, FusedActivation.Relu, null, null, p.Epilogue ? z : null, plans[v].Tile.Slices);
+                    Synchronize();
+                    if (run > 0)
+                        times[v] = Math.Min(times[v], Stopwatch.GetElapsedTime(start).TotalSeconds);
+                }
+            }
+            catch (ClException)
+            {
+                times[v] = double.PositiveInfinity; // a variant the device cannot build or run is not a choice
+            }
+        }
+        int best = Array.IndexOf(times, times.Min());
+        if (double.IsPositiveInfinity(times[best]))
+        {
+            _tuningLog.Add($"{p}: no tile could be built or run; the first is used alone");
+            return null;
+        }
+        _tuningLog.Add($"{p}: " + string.Join(", ", plans.Select((plan, v) =>
+            string.Create(CultureInfo.InvariantCulture, $"{plan.Tile} {times[v] * 1000:F2} ms"))) +
+            string.Create(CultureInfo.InvariantCulture, $"; took {plans[best].Tile} ({Stopwatch.GetElapsedTime(tuningStart).TotalSeconds:F2} s with the build)"));
+        WriteChoice(file, best);
+        return plans[best];
+    }
+
+    private static int? ReadChoice(string path)
+    {
+        try
+        {
+            return File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), CultureInfo.InvariantCulture, out int index) && index >= 0 ? index : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteChoice(string path, int index)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temporary = $"{path}.{Environment.ProcessId}.tmp";
+            File.WriteAllText(temporary, index.ToString(CultureInfo.InvariantCulture));
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Without the file the next backend tunes again; nothing else is lost.
+        }
     }
 
     private static int Ceiling(int value, int divisor) => (value + divisor - 1) / divisor;
@@ -82,26 +209,25 @@ public sealed unsafe partial class OpenClBackend
         var plan = Plan(p);
         if (plan.Tile.Slices == 1)
         {
-            GemmLaunch(plan, a, b, c).Buffer(null).Int(0).Int(0).Float(0).Int(0).Buffer(null).Memory(0).Buffer(null).Int(0)
-                .Run(plan.Columns, plan.Rows, 1);
+            LaunchGemm(plan, a, b, c, FusedActivation.Linear, null, null, null, slices: 1);
             return;
         }
-        var partials = Scratch(ScratchSlot.GemmSlices, plan.Tile.Slices * p.M * p.N);
-        GemmLaunch(plan, a, b, partials).Buffer(null).Int(0).Int(0).Float(0).Int(0).Buffer(null).Memory(0).Buffer(null).Int(0)
-            .Run(plan.Columns, plan.Rows, plan.Tile.Slices);
-        Run("gemm_sum_slices", plan.Program).Memory(partials).Buffer(c).Run((long)p.M * p.N);
+        var partials = Scratch(ScratchSlot.GemmSlices, (long)plan.Tile.Slices * p.M * p.N);
+        LaunchGemm(plan, a, b, partials, FusedActivation.Linear, null, null, null, plan.Tile.Slices);
+        Run("gemm_sum_slices", plan.Program).Int(plan.Tile.Slices).Memory(partials).Buffer(c).Run((long)p.M * p.N);
     }
 
     /// <summary>output = act(a * b + bias), keeping the pre-activation in z when given (a layer's forward).</summary>
     private void Gemm(in GemmProduct p, DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, FusedActivation activation, DeviceBuffer? bias,
-        DeviceBuffer? alpha, DeviceBuffer? z)
-    {
-        var plan = Plan(p);
-        var sharing = Sharing(activation, out _, out var map);
-        GemmLaunch(plan, a, b, output).Buffer(bias).Int(bias is null ? 0 : 1).Int((int)activation.Kind).Float(activation.LeakyAlpha)
-            .Int(sharing).Buffer(alpha).Memory(map).Buffer(z).Int(z is null ? 0 : 1).Run(plan.Columns, plan.Rows, 1);
-    }
+        DeviceBuffer? alpha, DeviceBuffer? z) =>
+        LaunchGemm(Plan(p), a, b, output, activation, bias, alpha, z, slices: 1);
 
-    private Launch GemmLaunch(GemmPlan plan, DeviceBuffer a, DeviceBuffer b, DeviceBuffer c) =>
-        Run("gemm", plan.Program).Buffer(a).Buffer(b).Buffer(c);
+    private void LaunchGemm(GemmPlan plan, DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, FusedActivation activation, DeviceBuffer? bias,
+        DeviceBuffer? alpha, DeviceBuffer? z, int slices)
+    {
+        int sharing = Sharing(activation, out _, out var map);
+        Run(plan.Kernel, plan.Program).Buffer(a).Buffer(b).Buffer(c).Buffer(bias).Int(bias is null ? 0 : 1).Int((int)activation.Kind)
+            .Float(activation.LeakyAlpha).Int(sharing).Buffer(alpha).Memory(map).Buffer(z).Int(z is null ? 0 : 1).Int(plan.KChunk)
+            .Run(plan.Columns, plan.Rows, slices);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Silk.NET.OpenCL;
 
@@ -26,8 +27,29 @@ public sealed unsafe partial class OpenClBackend
         {
             if (Sources.TryGetValue(file, out var text))
                 return text;
-            return Sources[file] = Embedded("common.cl") + "\n" + Embedded(file);
+            return Sources[file] = Embedded("common.cl") + "\n" + RepeatVariants(Embedded(file));
         }
+    }
+
+    /// <summary>How many tile variants one gemm.cl program can hold (the tuner's candidates).</summary>
+    internal const int MaxVariants = 5;
+
+    // gemm.cl's section between "// VARIANT BEGIN" and "// VARIANT END", once per variant i: inside
+    // #if VARIANTS > i, with MR, NV and GEMM_NAME standing for MR_i, NV_i and gemm_i.
+    private static string RepeatVariants(string text)
+    {
+        const string Begin = "// VARIANT BEGIN\n", End = "// VARIANT END\n";
+        int begin = text.IndexOf(Begin, StringComparison.Ordinal), end = text.IndexOf(End, StringComparison.Ordinal);
+        if (begin < 0 || end < begin)
+            return text;
+        var section = text[(begin + Begin.Length)..end];
+        var repeated = new StringBuilder();
+        for (int i = 0; i < MaxVariants; i++)
+        {
+            repeated.Append(CultureInfo.InvariantCulture, $"#if VARIANTS > {i}\n#define MR MR_{i}\n#define NV NV_{i}\n#define GEMM_NAME gemm_{i}\n")
+                .Append(section).Append("#undef MR\n#undef NV\n#undef GEMM_NAME\n#endif\n");
+        }
+        return text[..begin] + repeated + text[(end + End.Length)..];
     }
 
     private static string Embedded(string file)
@@ -37,6 +59,13 @@ public sealed unsafe partial class OpenClBackend
         return new StreamReader(stream).ReadToEnd();
     }
 
+    private static string Options(ProgramKey key) => ("-cl-std=CL1.2 " + key.Defines).Trim();
+
+    // What a program's cached files are named by: the device, its driver, the options and the source.
+    private string ProgramHash(ProgramKey key) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n",
+            Device.PlatformName, Device.Name, OpenClDevices.DeviceText(_cl, _device, DeviceInfo.DriverVersion), Options(key), Source(key.File)))));
+
     // A program of one .cl file with one set of -D defines (a layer or product shape), built for this
     // device: from the cache when a binary for this device, driver, source and defines is there, else from
     // source (and the binary is then cached, written to a temporary file and renamed).
@@ -44,10 +73,8 @@ public sealed unsafe partial class OpenClBackend
     {
         var (file, defines) = key;
         var source = Source(file);
-        string options = ("-cl-std=CL1.2 " + defines).Trim();
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n",
-            Device.PlatformName, Device.Name, OpenClDevices.DeviceText(_cl, device, DeviceInfo.DriverVersion), options, source))));
-        var cached = Path.Combine(CacheFolder, hash + ".bin");
+        string options = Options(key);
+        var cached = Path.Combine(CacheFolder, ProgramHash(key) + ".bin");
         if (File.Exists(cached) && TryBuildFromBinary(device, File.ReadAllBytes(cached), options) is { } fromCache)
         {
             ProgramFromCache |= defines.Length == 0;

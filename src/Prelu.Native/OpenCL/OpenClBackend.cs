@@ -84,13 +84,48 @@ public sealed unsafe partial class OpenClBackend : Backend
         return buffer;
     }
 
+    // Uploads go through two pinned staging arrays in turn, written to the device without a wait: the host
+    // copies the next batch while the device still runs the step before it, and waits only when it comes
+    // back to a staging array whose last write has not finished (the event between them).
+    private readonly float[]?[] _staging = new float[]?[2];
+    private readonly nint[] _stagingWritten = new nint[2];
+    private int _nextStaging;
+
     protected override void UploadCore(ReadOnlySpan<float> source, DeviceBuffer destination)
     {
         if (source.IsEmpty)
             return;
+        int slot = _nextStaging;
+        _nextStaging = 1 - slot;
+        WaitForStaging(slot);
+        ref var staging = ref _staging[slot];
+        if (staging is null || staging.Length < source.Length)
+            staging = GC.AllocateUninitializedArray<float>(source.Length, pinned: true);
+        source.CopyTo(staging);
         var b = B(destination);
-        fixed (float* s = source)
-            ClException.Check(_cl.EnqueueWriteBuffer(_queue, b.Memory, true, (nuint)b.Offset * sizeof(float), (nuint)source.Length * sizeof(float), s, 0, null, null), "clEnqueueWriteBuffer");
+        nint written;
+        fixed (float* s = staging)
+        {
+            ClException.Check(_cl.EnqueueWriteBuffer(_queue, b.Memory, false, (nuint)b.Offset * sizeof(float), (nuint)source.Length * sizeof(float), s,
+                0, null, &written), "clEnqueueWriteBuffer");
+        }
+        _stagingWritten[slot] = written;
+    }
+
+    private void WaitForStaging(int slot)
+    {
+        nint written = _stagingWritten[slot];
+        if (written == 0)
+            return;
+        _stagingWritten[slot] = 0;
+        try
+        {
+            ClException.Check(_cl.WaitForEvents(1, &written), "clWaitForEvents(upload)");
+        }
+        finally
+        {
+            _cl.ReleaseEvent(written);
+        }
     }
 
     protected override void DownloadCore(DeviceBuffer source, Span<float> destination)
@@ -367,6 +402,16 @@ public sealed unsafe partial class OpenClBackend : Backend
         if (_disposed)
             return;
         _disposed = true;
+        _cl.Finish(_queue); // the staging arrays must outlive their writes
+        try
+        {
+            WaitForStaging(0);
+            WaitForStaging(1);
+        }
+        catch (ClException)
+        {
+            // A write that failed has been reported by the call that waited on the queue; nothing to keep.
+        }
         ReleaseScratch();
         _dummy.Dispose();
         foreach (var kernel in _kernels.Values)

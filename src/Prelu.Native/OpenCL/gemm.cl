@@ -6,9 +6,9 @@
 //   M, N, K       the product's sizes
 //   A_RS, A_KS    A(i, k) = a[i * A_RS + k * A_KS]: a row-major A has (K, 1), a transposed one (1, M_OF_A)
 //   B_KS          B(k, j) = b[k * B_KS + j]: B's rows are contiguous, so they load as vectors
-//   MR            rows of C per work-item
-//   VW, NV        each work-item holds NV vectors of VW floats of each of its rows (VW divides N)
-//   KCHUNK        the K range of one slice along the third NDRange axis (split K; KCHUNK = K: no split)
+//   VW            the vector width (it divides N)
+//   VARIANTS, MR_i, NV_i  the tiles of kernels gemm_0 .. gemm_{VARIANTS-1}: MR_i rows of C per work-item,
+//                 each holding NV_i vectors of VW floats of its rows
 //   EPILOGUE      1: C = act(A * B + bias), keeping the pre-activation; 0: C = A * B (or a slice's partial sum)
 //   ROWS_PER_SAMPLE  rows of C that make one sample (OH * OW of a convolution, 1 for dense): PReLU's
 //                 per-element alpha of C(i, j) is alpha[(i % ROWS_PER_SAMPLE) * N + j]
@@ -17,7 +17,8 @@
 // B's row k and MR scalars of A's column k: MR * NV vector FMAs per MR + NV loads. Work-items at the
 // edges clamp their loads to the last row and vector and skip the stores outside C, so any M works; N
 // must be a multiple of VW (the host picks VW so). The sums run over k in order within a slice, and the
-// slices are added in order by gemm_sum_slices: the same bits on every run on one device.
+// slices are added in order by gemm_sum_slices: the same bits on every run on one device. A kernel's
+// kchunk argument is the K range of one slice along the third NDRange axis (kchunk = K: no split).
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -32,7 +33,6 @@
 #endif
 
 #define NVEC (N / VW)
-#define SLICES ((K + KCHUNK - 1) / KCHUNK)
 
 // The activation of one vector of C's row i, columns j..j+VW-1, given its pre-activation z.
 inline VT epilogue_activate(VT z, int i, int j, int kind, float leaky, int sharing,
@@ -59,11 +59,17 @@ inline VT epilogue_activate(VT z, int i, int j, int kind, float leaky, int shari
     return z > (VT)(0.0f) ? z : z * slope;
 }
 
-__kernel void gemm(__global const float *a, int ao, __global const float *b, int bo, __global float *c, int co,
-                   __global const float *bias, int biaso, int has_bias, int kind, float leaky, int sharing,
-                   __global const float *al, int alo, __global const int *map, __global float *z, int zo, int has_z) {
+// The variants: gemm_0 is the host's first choice; the tuner times the others (VARIANTS of them, each with
+// its MR_i and NV_i) on first use and keeps the fastest. One program holds them all: one build per product.
+// The host repeats the section between the markers for i = 0 .. 4, inside #if VARIANTS > i, with MR, NV
+// and GEMM_NAME defined as MR_i, NV_i and gemm_i, so each variant's accumulators have its exact size.
+// VARIANT BEGIN
+__kernel void GEMM_NAME(__global const float *a, int ao, __global const float *b, int bo, __global float *c, int co,
+                        __global const float *bias, int biaso, int has_bias, int kind, float leaky, int sharing,
+                        __global const float *al, int alo, __global const int *map, __global float *z, int zo, int has_z,
+                        int kchunk) {
     const int v0 = get_global_id(0) * NV, i0 = get_global_id(1) * MR;
-    const int k0 = get_global_id(2) * KCHUNK, k1 = min(K, k0 + KCHUNK);
+    const int k0 = get_global_id(2) * kchunk, k1 = min(K, k0 + kchunk);
     __global const float *arow[MR];
 #pragma unroll
     for (int r = 0; r < MR; r++) arow[r] = a + ao + min(i0 + r, M - 1) * A_RS;
@@ -109,11 +115,12 @@ __kernel void gemm(__global const float *a, int ao, __global const float *b, int
         }
     }
 }
+// VARIANT END
 
-// C = the sum of the SLICES partial products that gemm wrote to consecutive M x N blocks, in slice order.
-__kernel void gemm_sum_slices(__global const float *partials, __global float *c, int co) {
+// C = the sum of the partial products that gemm wrote to consecutive M x N blocks, in slice order.
+__kernel void gemm_sum_slices(int slices, __global const float *partials, __global float *c, int co) {
     int index = get_global_id(0);
     float sum = 0.0f;
-    for (int s = 0; s < SLICES; s++) sum += partials[s * M * N + index];
+    for (int s = 0; s < slices; s++) sum += partials[s * M * N + index];
     c[co + index] = sum;
 }
