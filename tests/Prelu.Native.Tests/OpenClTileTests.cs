@@ -13,11 +13,11 @@ namespace Prelu.Native.Tests;
 /// </summary>
 public sealed class OpenClTileTests
 {
-    // Rows x vectors x width, slices; "chosen" is the backend's own choice.
+    // Rows x vectors x width, slices; "chosen" is the backend's own choice; "local" the local-memory tile GPUs try.
     public static TheoryData<string, int> Tiles()
     {
         var data = new TheoryData<string, int>();
-        foreach (var tile in new[] { "chosen", "1x1x1/1", "3x5x1/1", "6x2x16/1", "4x2x4/3", "5x3x2/7", "8x1x8/2" })
+        foreach (var tile in new[] { "chosen", "1x1x1/1", "3x5x1/1", "6x2x16/1", "4x2x4/3", "5x3x2/7", "8x1x8/2", "local/1", "local/3" })
         {
             foreach (int batch in new[] { 1, 7 })
                 data.Add(tile, batch);
@@ -29,6 +29,18 @@ public sealed class OpenClTileTests
     {
         if (tile == "chosen")
             return null;
+        if (tile.StartsWith("local/", StringComparison.Ordinal))
+        {
+            // GPUs' work-group tile in local memory, of float4 where the shape allows.
+            int slices = int.Parse(tile["local/".Length..]);
+            return p =>
+            {
+                int width = 4;
+                while (p.N % width != 0)
+                    width /= 2;
+                return GemmTile.InLocalMemory(width, p.Epilogue ? 1 : slices);
+            };
+        }
         var parts = tile.Split('x', '/').Select(int.Parse).ToArray();
         return p =>
         {

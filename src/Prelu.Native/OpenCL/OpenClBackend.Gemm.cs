@@ -18,10 +18,19 @@ internal readonly record struct GemmProduct(int M, int N, int K, int ARowStride,
     public override string ToString() => $"{M}x{K} * {K}x{N}";
 }
 
-/// <summary>How gemm.cl splits a product: Rows x (VectorWidth x Vectors) outputs per work-item, K in Slices.</summary>
-internal readonly record struct GemmTile(int Rows, int VectorWidth, int Vectors, int Slices)
+/// <summary>
+/// How gemm.cl splits a product: Rows x (VectorWidth x Vectors) outputs per work-item, K in Slices. A
+/// <see cref="Local"/> tile is gemm_local's: work-groups of 8 x 8 work-items staging A and B in local memory,
+/// 4 rows of one vector each (Rows 4, Vectors 1).
+/// </summary>
+internal readonly record struct GemmTile(int Rows, int VectorWidth, int Vectors, int Slices, bool Local = false)
 {
-    public override string ToString() => $"{Rows}x{Vectors}x{VectorWidth}" + (Slices > 1 ? $" (K in {Slices} slices)" : "");
+    /// <summary>gemm_local's work-group: LX x LY work-items (gemm.cl's LX, LY).</summary>
+    public const int LocalX = 8, LocalY = 8;
+
+    public static GemmTile InLocalMemory(int vectorWidth, int slices) => new(4, vectorWidth, 1, slices, Local: true);
+
+    public override string ToString() => (Local ? "local " : "") + $"{Rows}x{Vectors}x{VectorWidth}" + (Slices > 1 ? $" (K in {Slices} slices)" : "");
 }
 
 // The products of convolutions and dense layers: one program per product shape holding a few tiles,
@@ -38,6 +47,7 @@ public sealed unsafe partial class OpenClBackend
     /// </summary>
     public bool Tune { get; set; } = Environment.GetEnvironmentVariable(TuneVariable) != "0";
 
+    // Columns and Rows: the NDRange's first two sizes; a local tile's launch also gives its work-group size.
     private sealed record GemmPlan(ProgramKey Program, string Kernel, GemmTile Tile, int KChunk, long Columns, long Rows);
 
     private readonly Dictionary<GemmProduct, GemmPlan> _gemmPlans = [];
@@ -88,6 +98,12 @@ public sealed unsafe partial class OpenClBackend
             if (!tiles.Contains(tile))
                 tiles.Add(tile);
         }
+        if (Device.IsGpu)
+        {
+            long groups = (long)Ceiling(p.N, GemmTile.LocalX * width) * Ceiling(p.M, GemmTile.LocalY * 4) * GemmTile.LocalX * GemmTile.LocalY;
+            long wanted = (long)_computeUnits * 256;
+            tiles.Add(GemmTile.InLocalMemory(width, p.Epilogue ? 1 : (int)Math.Clamp((wanted + groups - 1) / groups, 1, Math.Max(1, p.K / 64))));
+        }
         return tiles;
     }
 
@@ -107,19 +123,26 @@ public sealed unsafe partial class OpenClBackend
     {
         foreach (var tile in tiles)
         {
-            if (p.N % tile.VectorWidth != 0 || (p.Epilogue && tile.Slices > 1) || tile.Rows > 8 || tile.Vectors > 8 || tile.VectorWidth != tiles[0].VectorWidth)
+            if (p.N % tile.VectorWidth != 0 || (p.Epilogue && tile.Slices > 1) || tile.Rows > 8 || tile.Vectors > 8 || tile.VectorWidth != tiles[0].VectorWidth
+                || (tile.Local && (tile.Rows, tile.Vectors) != (4, 1)))
             {
                 throw new ArgumentException($"tile {tile} does not fit the product {p}: its vector width must divide N (and be the same for " +
-                    "every tile of a program), a fused epilogue needs one slice, and a work-item holds at most 8 rows of 8 vectors");
+                    "every tile of a program), a fused epilogue needs one slice, a work-item holds at most 8 rows of 8 vectors, and a local tile is 4 x 1");
             }
         }
+        var numbered = tiles.Where(tile => !tile.Local).ToList();
         var defines = new StringBuilder().Append(CultureInfo.InvariantCulture, $"-D M={p.M} -D N={p.N} -D K={p.K} -D A_RS={p.ARowStride} -D A_KS={p.AKStride} " +
-            $"-D B_KS={p.BKStride} -D VW={tiles[0].VectorWidth} -D EPILOGUE={(p.Epilogue ? 1 : 0)} -D ROWS_PER_SAMPLE={p.RowsPerSample} -D VARIANTS={tiles.Count}");
-        for (int v = 0; v < tiles.Count; v++)
-            defines.Append(CultureInfo.InvariantCulture, $" -D MR_{v}={tiles[v].Rows} -D NV_{v}={tiles[v].Vectors}");
+            $"-D B_KS={p.BKStride} -D VW={tiles[0].VectorWidth} -D EPILOGUE={(p.Epilogue ? 1 : 0)} -D ROWS_PER_SAMPLE={p.RowsPerSample} -D VARIANTS={numbered.Count}");
+        for (int v = 0; v < numbered.Count; v++)
+            defines.Append(CultureInfo.InvariantCulture, $" -D MR_{v}={numbered[v].Rows} -D NV_{v}={numbered[v].Vectors}");
+        if (numbered.Count < tiles.Count)
+            defines.Append(" -D LOCAL_TILE");
         var program = new ProgramKey("gemm.cl", defines.ToString());
-        return tiles.Select((tile, v) => new GemmPlan(program, $"gemm_{v}", tile, Ceiling(p.K, tile.Slices),
-            Ceiling(p.N / tile.VectorWidth, tile.Vectors), Ceiling(p.M, tile.Rows))).ToArray();
+        return tiles.Select(tile => tile.Local
+            ? new GemmPlan(program, "gemm_local", tile, Ceiling(p.K, tile.Slices),
+                (long)Ceiling(p.N, GemmTile.LocalX * tile.VectorWidth) * GemmTile.LocalX, (long)Ceiling(p.M, GemmTile.LocalY * tile.Rows) * GemmTile.LocalY)
+            : new GemmPlan(program, $"gemm_{numbered.IndexOf(tile)}", tile, Ceiling(p.K, tile.Slices),
+                Ceiling(p.N / tile.VectorWidth, tile.Vectors), Ceiling(p.M, tile.Rows))).ToArray();
     }
 
     // The fastest of the plans for this product: from the cache of decisions (beside the program binaries,
@@ -228,6 +251,6 @@ public sealed unsafe partial class OpenClBackend
         int sharing = Sharing(activation, out _, out var map);
         Run(plan.Kernel, plan.Program).Buffer(a).Buffer(b).Buffer(c).Buffer(bias).Int(bias is null ? 0 : 1).Int((int)activation.Kind)
             .Float(activation.LeakyAlpha).Int(sharing).Buffer(alpha).Memory(map).Buffer(z).Int(z is null ? 0 : 1).Int(plan.KChunk)
-            .Run(plan.Columns, plan.Rows, slices);
+            .Run(plan.Columns, plan.Rows, slices, plan.Tile.Local ? GemmTile.LocalX : 0, plan.Tile.Local ? GemmTile.LocalY : 0);
     }
 }

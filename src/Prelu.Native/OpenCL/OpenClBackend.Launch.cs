@@ -103,21 +103,20 @@ public sealed unsafe partial class OpenClBackend
 
         public readonly void Run(long global) => Run(global, 1, 1);
 
-        public readonly void Run(long x, long y, long z)
+        /// <param name="localX">With <paramref name="localY"/>, the work-group's size (0: the driver chooses).</param>
+        public readonly void Run(long x, long y, long z, int localX = 0, int localY = 0)
         {
             if (x <= 0 || y <= 0 || z <= 0)
                 return;
             var size = stackalloc nuint[] { (nuint)x, (nuint)y, (nuint)z };
-            uint dimensions = z > 1 ? 3u : y > 1 ? 2u : 1u;
+            var local = stackalloc nuint[] { (nuint)localX, (nuint)localY, 1 };
+            uint dimensions = localX > 0 || z > 1 ? 3u : y > 1 ? 2u : 1u;
             int code = _backend.FaultInjection?.Invoke(_name) ?? 0;
             if (code == 0)
-            {
-                var local = stackalloc nuint[] { 64, 1, 1 };
-                bool fixedLocal = dimensions == 1 && x % 64 == 0 && Environment.GetEnvironmentVariable("EXP_LOCAL") == "1";
-                code = _backend._cl.EnqueueNdrangeKernel(_backend._queue, _kernel, dimensions, null, size, fixedLocal ? local : null, 0, null, null);
-            }
+                code = _backend._cl.EnqueueNdrangeKernel(_backend._queue, _kernel, dimensions, null, size, localX > 0 ? local : null, 0, null, null);
             if (code != 0)
-                throw new ClException($"clEnqueueNDRangeKernel({_name}, global size {x} x {y} x {z}, local size chosen by the driver)", code);
+                throw new ClException($"clEnqueueNDRangeKernel({_name}, global size {x} x {y} x {z}, " +
+                    (localX > 0 ? $"local size {localX} x {localY} x 1)" : "local size chosen by the driver)"), code);
             if (_backend.KernelTimes is { } times)
             {
                 long start = Stopwatch.GetTimestamp();

@@ -117,6 +117,69 @@ __kernel void GEMM_NAME(__global const float *a, int ao, __global const float *b
 }
 // VARIANT END
 
+// The local-memory tile, for GPUs (the tuner tries it there beside the register-blocked variants;
+// LOCAL_TILE defines it). A work-group of LX x LY work-items computes a block of (LY * LMR) rows by
+// (LX * VW) columns: for each step of LTK along K, its work-items load the A and B tiles into local memory
+// together (zeros past the end of the slice, clamped rows and columns past C's edges), wait, and each
+// multiplies its LMR rows by its vector of columns from there. The sums run over k in order, as above.
+#ifdef LOCAL_TILE
+#define LMR 4
+#define LX 8
+#define LY 8
+#define LTK 16
+#define LROWS (LY * LMR)
+#define LCOLS (LX * VW)
+__kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
+void gemm_local(__global const float *a, int ao, __global const float *b, int bo, __global float *c, int co,
+                __global const float *bias, int biaso, int has_bias, int kind, float leaky, int sharing,
+                __global const float *al, int alo, __global const int *map, __global float *z, int zo, int has_z,
+                int kchunk) {
+    __local float a_tile[LTK][LROWS];
+    __local float b_tile[LTK][LCOLS];
+    const int lx = get_local_id(0), ly = get_local_id(1), flat = ly * LX + lx;
+    const int row0 = get_group_id(1) * LROWS, col0 = get_group_id(0) * LCOLS;
+    const int k0 = get_global_id(2) * kchunk, k1 = min(K, k0 + kchunk);
+    VT acc[LMR];
+#pragma unroll
+    for (int r = 0; r < LMR; r++) acc[r] = (VT)(0.0f);
+
+    for (int kt = k0; kt < k1; kt += LTK) {
+        for (int e = flat; e < LTK * LROWS; e += LX * LY) {
+            int kk = e / LROWS, rr = e % LROWS, k = kt + kk;
+            a_tile[kk][rr] = k < k1 ? a[ao + min(row0 + rr, M - 1) * A_RS + k * A_KS] : 0.0f;
+        }
+        for (int e = flat; e < LTK * LCOLS; e += LX * LY) {
+            int kk = e / LCOLS, cc = e % LCOLS, k = kt + kk;
+            b_tile[kk][cc] = k < k1 ? b[bo + k * B_KS + min(col0 + cc, N - 1)] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+        for (int kk = 0; kk < LTK; kk++) {
+            VT bv = VLOAD(&b_tile[kk][lx * VW]);
+#pragma unroll
+            for (int r = 0; r < LMR; r++) acc[r] = fma((VT)(a_tile[kk][ly * LMR + r]), bv, acc[r]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    __global float *out = c + co + get_global_id(2) * M * N;
+    int j = col0 + lx * VW;
+    if (j >= N) return;
+#pragma unroll
+    for (int r = 0; r < LMR; r++) {
+        int i = row0 + ly * LMR + r;
+        if (i >= M) break;
+        VT sum = acc[r];
+#if EPILOGUE
+        if (has_bias) sum += VLOAD(bias + biaso + j);
+        if (has_z) VSTORE(sum, z + zo + i * N + j);
+        sum = epilogue_activate(sum, i, j, kind, leaky, sharing, al + alo, map);
+#endif
+        VSTORE(sum, out + i * N + j);
+    }
+}
+#endif
+
 // C = the sum of the partial products that gemm wrote to consecutive M x N blocks, in slice order.
 __kernel void gemm_sum_slices(int slices, __global const float *partials, __global float *c, int co) {
     int index = get_global_id(0);
