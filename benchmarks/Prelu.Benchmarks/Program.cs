@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using Prelu.Benchmarks;
 
-// Two ways in:
+// Ways in:
 //   step [--backend A[,B...]] [--threads N] [--steps N] [--breakdown]
 //                                    times training steps of the study's models back to back on each backend
 //                                    named (native by default; ratios to the first), the figure

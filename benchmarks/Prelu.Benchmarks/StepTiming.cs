@@ -44,7 +44,7 @@ internal static class StepTiming
     {
         const int batch = 250;
         using var backend = BackendChoice.Create(backendName, threads);
-        Console.WriteLine($"prelu {backendName}: {Describe(backend)}, batch {batch}");
+        Console.WriteLine($"prelu {backendName}: {BackendChoice.Describe(backend)}, batch {batch}");
         var runs = new (string Name, CompiledModel Model, Adam Optimizer)[]
         {
             ("relu", new StudyRelu(backend, batch), new Adam()),
@@ -116,12 +116,6 @@ internal static class StepTiming
         values.Sort();
         return values[values.Count / 2];
     }
-
-    private static string Describe(Backend backend) => backend switch
-    {
-        NativeBackend => PreluNativeLibrary.Describe(),
-        _ => backend.Name,
-    };
 
     private static string TextOption(string[] args, string name, string fallback)
     {

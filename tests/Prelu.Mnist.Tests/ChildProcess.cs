@@ -9,7 +9,7 @@ internal static class ChildProcess
     public static readonly string App = Path.Combine(AppContext.BaseDirectory, "prelu-mnist.dll");
 
     /// <summary>Starts <paramref name="file"/> with its output redirected and plain progress lines (CI=true).</summary>
-    public static Process Start(string file, string? folder, IEnumerable<string> arguments)
+    public static Process Start(string file, string? folder, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (folder is not null)
@@ -17,13 +17,15 @@ internal static class ChildProcess
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         start.Environment["CI"] = "true";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         return Process.Start(start)!;
     }
 
     /// <summary>Runs <paramref name="file"/> to its end: the exit code, and standard output followed by standard error.</summary>
-    public static (int Code, string Output) Run(string file, string? folder, IEnumerable<string> arguments)
+    public static (int Code, string Output) Run(string file, string? folder, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var process = Start(file, folder, arguments);
+        using var process = Start(file, folder, arguments, environment);
         var error = process.StandardError.ReadToEndAsync();
         string output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();

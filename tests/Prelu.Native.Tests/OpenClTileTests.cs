@@ -68,7 +68,7 @@ public sealed class OpenClTileTests
             Close.Assert(results[0][i], results[1][i], i is 0 or 5 ? Close.Forward : Close.Gradient, $"tile {tile}, batch {batch}, result {i}");
     }
 
-    // conv then dense on the conv's output flattened: outputs and every gradient.
+    // A convolution, then a dense layer on inputs of its own: each one's output and every gradient.
     private static float[][] Run(Backend backend, Conv2DShape conv, FusedActivation convAct, DenseShape dense, FusedActivation denseAct)
     {
         var outputs = new List<float[]>();
@@ -87,20 +87,7 @@ public sealed class OpenClTileTests
         backend.Conv2DBackward(conv, convAct, x, k, alpha, z, dy, dx, dk, db, dalpha);
         outputs.AddRange([backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db), backend.ToArray(dalpha)]);
 
-        using var dxIn = backend.Allocate(Det.Floats(dense.InputLength, 6));
-        using var dk2 = backend.Allocate(Det.Floats(dense.KernelLength, 7, -0.5, 0.5));
-        using var db2 = backend.Allocate(Det.Floats(dense.BiasLength, 8));
-        using var alpha2 = backend.Allocate([0.2f]);
-        using var z2 = backend.Allocate(dense.OutputLength);
-        using var y2 = backend.Allocate(dense.OutputLength);
-        using var dy2 = backend.Allocate(Det.Floats(dense.OutputLength, 9));
-        using var dx2 = backend.Allocate(dense.InputLength);
-        using var gk2 = backend.Allocate(dense.KernelLength);
-        using var gb2 = backend.Allocate(dense.BiasLength);
-        using var galpha2 = backend.Allocate(1);
-        backend.DenseForward(dense, denseAct, dxIn, dk2, db2, alpha2, z2, y2);
-        backend.DenseBackward(dense, denseAct, dxIn, dk2, alpha2, z2, dy2, dx2, gk2, gb2, galpha2);
-        outputs.AddRange([backend.ToArray(y2), backend.ToArray(dx2), backend.ToArray(gk2), backend.ToArray(gb2), backend.ToArray(galpha2)]);
+        outputs.AddRange(RunDense(backend, dense, denseAct));
         return [.. outputs];
     }
 

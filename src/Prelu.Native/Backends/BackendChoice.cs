@@ -36,30 +36,31 @@ public static class BackendChoice
     /// </summary>
     public static Backend Create(string name, int threads, Action<string>? log = null, StepMeasure? measure = null)
     {
-        switch (name)
-        {
-            case "managed":
-                log?.Invoke("backend: managed (plain C#, the reference)");
-                return new ManagedBackend();
-            case "simd":
-                var simd = new SimdBackend(threads);
-                log?.Invoke($"backend: simd (managed, {simd.VectorBits}-bit vectors, {simd.Threads} threads)");
-                return simd;
-            case "opencl":
-                var opencl = OpenClBackend.Create();
-                log?.Invoke($"backend: {opencl.Name}");
-                return opencl;
-            case "native":
-                var native = new NativeBackend(threads);
-                log?.Invoke($"backend: native ({PreluNativeLibrary.Describe()})");
-                return native;
-            case "auto":
-                return Auto(threads, log, measure);
-            default:
-                throw new ArgumentException($"unknown backend '{name}'; choose {string.Join(", ", Names)}", nameof(name));
-        }
+        if (name == "auto")
+            return Auto(threads, log, measure);
+        var backend = Named(name, threads);
+        return Announce(backend, log);
     }
 
+    private static Backend Named(string name, int threads) => name switch
+    {
+        "managed" => new ManagedBackend(),
+        "simd" => new SimdBackend(threads),
+        "opencl" => OpenClBackend.Create(),
+        "native" => new NativeBackend(threads),
+        _ => throw new ArgumentException($"unknown backend '{name}'; choose {string.Join(", ", Names)}", nameof(name)),
+    };
+
+    /// <summary>What a backend is, as the "backend: ..." line says it: its kind and how it runs here.</summary>
+    public static string Describe(Backend backend) => backend switch
+    {
+        NativeBackend => $"native ({PreluNativeLibrary.Describe()})",
+        SimdBackend simd => $"simd (managed, {simd.VectorBits}-bit vectors, {simd.Threads} threads)",
+        ManagedBackend => "managed (plain C#, the reference)",
+        _ => backend.Name,
+    };
+
+    // A backend auto may take.
     private sealed record Candidate(string Name, string Label, string Identity, Func<Backend> Create);
 
     private static Backend Auto(int threads, Action<string>? log, StepMeasure? measure)
@@ -67,61 +68,69 @@ public static class BackendChoice
         var candidates = new List<Candidate>();
         if (PreluNativeLibrary.TryEnsureLoaded(out var failure))
         {
-            candidates.Add(new("native", "native", $"native {PreluNativeLibrary.Describe()} threads {threads}", () => Create("native", threads)));
+            candidates.Add(new("native", "native", $"native {PreluNativeLibrary.Describe()} threads {threads}", () => Named("native", threads)));
         }
         else
         {
             log?.Invoke($"The native kernel library is unavailable, so the managed SIMD backend stands in for it.{Environment.NewLine}{failure.Message}");
-            candidates.Add(new("simd", "simd", $"simd threads {threads} cores {Environment.ProcessorCount}", () => Create("simd", threads)));
+            candidates.Add(new("simd", "simd", $"simd threads {threads} cores {Environment.ProcessorCount}", () => Named("simd", threads)));
         }
         var device = OpenClDevices.Choose(null, out var reason);
         if (device is not null)
+        {
             candidates.Add(new("opencl", $"opencl ({device.Name})", $"opencl {device.PlatformName} {device.Name}", () => new OpenClBackend(device)));
+        }
         else
+        {
             log?.Invoke($"auto: no OpenCL device to consider ({reason})");
+        }
 
         if (candidates.Count == 1 || measure is null)
         {
             if (candidates.Count > 1)
                 log?.Invoke($"auto: OpenCL ({device!.Name}) was not measured (nothing to measure it with), so it is not taken; name it with --backend opencl");
-            return Take(candidates[0], log);
+            return Announce(candidates[0].Create(), log);
         }
 
         string cacheFile = Path.Combine(CacheFolder, Key(measure.ModelKey, candidates) + ".txt");
         if (ReadDecision(cacheFile) is { } cached && candidates.FirstOrDefault(c => c.Name == cached.Name) is { } known)
         {
             log?.Invoke($"auto: {cached.Summary} (measured before on this machine for this model; delete {cacheFile} to measure again)");
-            return Take(known, log);
+            return Announce(known.Create(), log);
         }
 
-        var times = new List<(Candidate Candidate, double Seconds)>();
+        // Each candidate is created once: the fastest is returned as measured, the others disposed.
+        var measured = new List<(Candidate Candidate, Backend Backend, double Seconds)>();
         foreach (var candidate in candidates)
         {
+            Backend? backend = null;
             try
             {
-                using var backend = candidate.Create();
-                times.Add((candidate, measure.SecondsPerStep(backend)));
+                backend = candidate.Create();
+                measured.Add((candidate, backend, measure.SecondsPerStep(backend)));
             }
             catch (Exception e) when (e is ClException or InvalidOperationException or NativeLibraryUnavailableException)
             {
+                backend?.Dispose();
                 log?.Invoke($"auto: {candidate.Name} could not run a step ({e.Message}); it is not considered");
             }
         }
-        if (times.Count == 0)
-            return Take(candidates[0], log);
-        var fastest = times.MinBy(t => t.Seconds);
+        if (measured.Count == 0)
+            return Announce(candidates[0].Create(), log);
+        var fastest = measured.MinBy(m => m.Seconds);
+        foreach (var other in measured.Where(m => m.Backend != fastest.Backend))
+            other.Backend.Dispose();
         string summary = $"one training step of {measure.ModelKey}: " +
-            string.Join(", ", times.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Candidate.Label} {t.Seconds * 1000:F1} ms"))) +
+            string.Join(", ", measured.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Candidate.Label} {m.Seconds * 1000:F1} ms"))) +
             $"; {fastest.Candidate.Label} is the fastest";
         log?.Invoke($"auto: {summary}");
-        WriteDecision(cacheFile, fastest.Candidate.Name, summary);
-        return Take(fastest.Candidate, log);
+        CacheFile.TryWrite(cacheFile, fastest.Candidate.Name + "\n" + summary + "\n");
+        return Announce(fastest.Backend, log);
     }
 
-    private static Backend Take(Candidate candidate, Action<string>? log)
+    private static Backend Announce(Backend backend, Action<string>? log)
     {
-        var backend = candidate.Create();
-        log?.Invoke($"backend: {(backend is NativeBackend ? $"native ({PreluNativeLibrary.Describe()})" : backend.Name)}");
+        log?.Invoke($"backend: {Describe(backend)}");
         return backend;
     }
 
@@ -129,33 +138,8 @@ public static class BackendChoice
     private static string Key(string modelKey, List<Candidate> candidates) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", [modelKey, Environment.MachineName, .. candidates.Select(c => c.Identity)]))))[..24];
 
-    private static (string Name, string Summary)? ReadDecision(string path)
-    {
-        try
-        {
-            var lines = File.Exists(path) ? File.ReadAllLines(path) : [];
-            return lines.Length >= 2 && Names.Contains(lines[0]) ? (lines[0], lines[1]) : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    private static void WriteDecision(string path, string name, string summary)
-    {
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temporary = $"{path}.{Environment.ProcessId}.tmp";
-            File.WriteAllLines(temporary, [name, summary]);
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The cache only saves a measurement; without it, the next run measures again.
-        }
-    }
+    private static (string Name, string Summary)? ReadDecision(string path) =>
+        CacheFile.TryReadText(path)?.Split('\n') is [var name, var summary, ..] && Names.Contains(name) ? (name, summary) : null;
 
     /// <summary>
     /// Seconds per training step of <paramref name="model"/>'s kind on a backend: <paramref name="create"/>

@@ -52,8 +52,10 @@ public sealed unsafe partial class OpenClBackend
 
     private readonly Dictionary<GemmProduct, GemmPlan> _gemmPlans = [];
 
-    // What the device is, for the tile choice: the float vector width it prefers and its compute units.
+    // What the device is, for the tile choice (the float vector width it prefers, its compute units) and the
+    // caches' keys (its driver).
     private int _preferredVectorWidth, _computeUnits;
+    private string _driverVersion = "";
 
     private void ReadDeviceLimits()
     {
@@ -62,6 +64,7 @@ public sealed unsafe partial class OpenClBackend
         _cl.GetDeviceInfo(_device, DeviceInfo.MaxComputeUnits, sizeof(uint), &units, null);
         _preferredVectorWidth = (int)Math.Max(1, width);
         _computeUnits = (int)Math.Max(1, units);
+        _driverVersion = OpenClDevices.DeviceText(_cl, _device, DeviceInfo.DriverVersion);
     }
 
     /// <summary>A test seam: the one tile for each product, instead of the candidates and the tuner (its vector width must divide N).</summary>
@@ -91,20 +94,26 @@ public sealed unsafe partial class OpenClBackend
         foreach (var (rows, columns) in shapes)
         {
             int vectors = Math.Clamp(columns / width, 1, Math.Min(8, p.N / width));
-            long items = (long)Ceiling(p.N / width, vectors) * Ceiling(p.M, rows);
-            long wanted = (long)_computeUnits * (Device.IsGpu ? 256 : 8);
-            int slices = p.Epilogue ? 1 : (int)Math.Clamp((wanted + items - 1) / items, 1, Math.Max(1, p.K / 64));
-            var tile = new GemmTile(rows, width, vectors, slices);
+            var tile = new GemmTile(rows, width, vectors, Slices(p, (long)Ceiling(p.N / width, vectors) * Ceiling(p.M, rows)));
             if (!tiles.Contains(tile))
                 tiles.Add(tile);
         }
         if (Device.IsGpu)
         {
-            long groups = (long)Ceiling(p.N, GemmTile.LocalX * width) * Ceiling(p.M, GemmTile.LocalY * 4) * GemmTile.LocalX * GemmTile.LocalY;
-            long wanted = (long)_computeUnits * 256;
-            tiles.Add(GemmTile.InLocalMemory(width, p.Epilogue ? 1 : (int)Math.Clamp((wanted + groups - 1) / groups, 1, Math.Max(1, p.K / 64))));
+            long workItems = (long)Ceiling(p.N, GemmTile.LocalX * width) * Ceiling(p.M, GemmTile.LocalY * 4) * GemmTile.LocalX * GemmTile.LocalY;
+            tiles.Add(GemmTile.InLocalMemory(width, Slices(p, workItems)));
         }
         return tiles;
+    }
+
+    // Slices of K for a product whose outputs take this many work-items: enough work-items for the device
+    // (a GPU wants hundreds per compute unit), each slice at least 64 deep; one for a fused epilogue.
+    private int Slices(in GemmProduct p, long workItems)
+    {
+        if (p.Epilogue)
+            return 1;
+        long wanted = (long)_computeUnits * (Device.IsGpu ? 256 : 8);
+        return (int)Math.Clamp((wanted + workItems - 1) / workItems, 1, Math.Max(1, p.K / 64));
     }
 
     private GemmPlan Plan(in GemmProduct p)
@@ -193,36 +202,12 @@ public sealed unsafe partial class OpenClBackend
         _tuningLog.Add($"{p}: " + string.Join(", ", plans.Select((plan, v) =>
             string.Create(CultureInfo.InvariantCulture, $"{plan.Tile} {times[v] * 1000:F2} ms"))) +
             string.Create(CultureInfo.InvariantCulture, $"; took {plans[best].Tile} ({Stopwatch.GetElapsedTime(tuningStart).TotalSeconds:F2} s with the build)"));
-        WriteChoice(file, best);
+        CacheFile.TryWrite(file, best.ToString(CultureInfo.InvariantCulture));
         return plans[best];
     }
 
-    private static int? ReadChoice(string path)
-    {
-        try
-        {
-            return File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), CultureInfo.InvariantCulture, out int index) && index >= 0 ? index : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    private static void WriteChoice(string path, int index)
-    {
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temporary = $"{path}.{Environment.ProcessId}.tmp";
-            File.WriteAllText(temporary, index.ToString(CultureInfo.InvariantCulture));
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Without the file the next backend tunes again; nothing else is lost.
-        }
-    }
+    private static int? ReadChoice(string path) =>
+        int.TryParse(CacheFile.TryReadText(path)?.Trim(), CultureInfo.InvariantCulture, out int index) && index >= 0 ? index : null;
 
     private static int Ceiling(int value, int divisor) => (value + divisor - 1) / divisor;
 
@@ -248,9 +233,9 @@ public sealed unsafe partial class OpenClBackend
     private void LaunchGemm(GemmPlan plan, DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, FusedActivation activation, DeviceBuffer? bias,
         DeviceBuffer? alpha, DeviceBuffer? z, int slices)
     {
-        int sharing = Sharing(activation, out _, out var map);
+        int sharing = Sharing(activation, out _, out var groups);
         Run(plan.Kernel, plan.Program).Buffer(a).Buffer(b).Buffer(c).Buffer(bias).Int(bias is null ? 0 : 1).Int((int)activation.Kind)
-            .Float(activation.LeakyAlpha).Int(sharing).Buffer(alpha).Memory(map).Buffer(z).Int(z is null ? 0 : 1).Int(plan.KChunk)
+            .Float(activation.LeakyAlpha).Int(sharing).Buffer(alpha).Memory(groups?.Map ?? 0).Buffer(z).Int(z is null ? 0 : 1).Int(plan.KChunk)
             .Run(plan.Columns, plan.Rows, slices, plan.Tile.Local ? GemmTile.LocalX : 0, plan.Tile.Local ? GemmTile.LocalY : 0);
     }
 }

@@ -64,7 +64,7 @@ public sealed unsafe partial class OpenClBackend
     // What a program's cached files are named by: the device, its driver, the options and the source.
     private string ProgramHash(ProgramKey key) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n",
-            Device.PlatformName, Device.Name, OpenClDevices.DeviceText(_cl, _device, DeviceInfo.DriverVersion), Options(key), Source(key.File)))));
+            Device.PlatformName, Device.Name, _driverVersion, Options(key), Source(key.File)))));
 
     // A program of one .cl file with one set of -D defines (a layer or product shape), built for this
     // device: from the cache when a binary for this device, driver, source and defines is there, else from
@@ -75,7 +75,7 @@ public sealed unsafe partial class OpenClBackend
         var source = Source(file);
         string options = Options(key);
         var cached = Path.Combine(CacheFolder, ProgramHash(key) + ".bin");
-        if (File.Exists(cached) && TryBuildFromBinary(device, File.ReadAllBytes(cached), options) is { } fromCache)
+        if (CacheFile.TryReadBytes(cached) is { } binary && TryBuildFromBinary(device, binary, options) is { } fromCache)
         {
             ProgramFromCache |= defines.Length == 0;
             return fromCache;
@@ -140,30 +140,16 @@ public sealed unsafe partial class OpenClBackend
 
     private void TryCache(nint program, string path)
     {
-        try
+        nuint size = 0;
+        if (_cl.GetProgramInfo(program, ProgramInfo.BinarySizes, (nuint)sizeof(nuint), &size, null) != 0 || size == 0)
+            return;
+        var binary = new byte[size];
+        fixed (byte* b = binary)
         {
-            nuint size = 0;
-            if (_cl.GetProgramInfo(program, ProgramInfo.BinarySizes, (nuint)sizeof(nuint), &size, null) != 0 || size == 0)
+            byte* binaries = b;
+            if (_cl.GetProgramInfo(program, ProgramInfo.Binaries, (nuint)sizeof(nint), &binaries, null) != 0)
                 return;
-            var binary = new byte[size];
-            fixed (byte* b = binary)
-            {
-                byte* binaries = b;
-                if (_cl.GetProgramInfo(program, ProgramInfo.Binaries, (nuint)sizeof(nint), &binaries, null) != 0)
-                    return;
-            }
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temporary = $"{path}.{Environment.ProcessId}.tmp";
-            File.WriteAllBytes(temporary, binary);
-            File.Move(temporary, path, overwrite: true);
         }
-        catch (IOException)
-        {
-            // The cache only saves time; a folder that cannot be written costs a build next time, nothing more.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        CacheFile.TryWrite(path, binary);
     }
-
 }

@@ -56,23 +56,33 @@ public sealed unsafe partial class OpenClBackend
 
     private readonly Dictionary<string, IndexTable> _tables = [];
 
-    private IndexTable Table(IReadOnlyList<int> dims, IReadOnlyList<int> reducedAxes)
+    // PReLU's alphas over irregular shared axes: the groups the shape already maps its features to.
+    private IndexTable Table(PReluShape prelu) =>
+        Table($"prelu {string.Join(',', prelu.FeatureDims)}/{string.Join(',', prelu.SharedAxes)}", () => (prelu.AlphaMap.ToArray(), prelu.AlphaLength));
+
+    // A constraint's norm groups of a parameter of shape dims.
+    private IndexTable Table(IReadOnlyList<int> dims, IReadOnlyList<int> normAxes) =>
+        Table($"norms {string.Join(',', dims)}/{string.Join(',', normAxes)}", () =>
+        {
+            var groups = new AxisGroups(dims, normAxes);
+            return (groups.GroupMap.ToArray(), groups.GroupCount);
+        });
+
+    private IndexTable Table(string key, Func<(int[] Map, int Groups)> groups)
     {
-        string key = string.Join(',', dims) + "/" + string.Join(',', reducedAxes);
         if (_tables.TryGetValue(key, out var table))
             return table;
-        var groups = new AxisGroups(dims, reducedAxes);
-        var map = groups.GroupMap;
-        var offsets = new int[groups.GroupCount + 1];
+        var (map, count) = groups();
+        var offsets = new int[count + 1];
         foreach (var group in map)
             offsets[group + 1]++;
-        for (int g = 0; g < groups.GroupCount; g++)
+        for (int g = 0; g < count; g++)
             offsets[g + 1] += offsets[g];
         var members = new int[map.Length];
         var next = offsets[..^1];
         for (int element = 0; element < map.Length; element++)
             members[next[map[element]]++] = element;
-        return _tables[key] = new IndexTable(IntBuffer(map), IntBuffer(offsets), IntBuffer(members), groups.GroupCount);
+        return _tables[key] = new IndexTable(IntBuffer(map), IntBuffer(offsets), IntBuffer(members), count);
     }
 
     private nint IntBuffer(ReadOnlySpan<int> values)

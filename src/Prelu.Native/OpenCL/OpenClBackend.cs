@@ -159,12 +159,12 @@ public sealed unsafe partial class OpenClBackend : Backend
 
     // ---- The contract ---------------------------------------------------------------------------------------------
 
-    // The sharing code the kernels know (0 per element, 1 channel-wise, 2 one alpha, 3 mapped through an
-    // index table), the channel count, and the map (0 when the kernels need none).
-    private int Sharing(FusedActivation activation, out int channels, out nint map)
+    // The sharing code the kernels know (0 per element, 1 channel-wise, 2 one alpha, 3 irregular axes,
+    // through the index table it returns), and the channel count.
+    private int Sharing(FusedActivation activation, out int channels, out IndexTable? groups)
     {
         channels = 1;
-        map = 0;
+        groups = null;
         if (activation.PRelu is not { } prelu)
             return 0;
         channels = prelu.FeatureDims[^1];
@@ -177,7 +177,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             case PReluSharing.ChannelShared:
                 return 2;
             default:
-                map = Table(prelu.FeatureDims, prelu.SharedAxes.Select(axis => axis - 1).ToArray()).Map;
+                groups = Table(prelu);
                 return 3;
         }
     }
@@ -262,13 +262,12 @@ public sealed unsafe partial class OpenClBackend : Backend
     {
         if (activation.Kind == ActivationKind.Linear)
             return;
-        int sharing = Sharing(activation, out int channels, out var map);
         if (activation.PRelu is not { } prelu)
         {
-            Run("activation_backward").Int(features).Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels)
-                .Buffer(z).Buffer(alpha).Memory(map).Buffer(grad).Run((long)batch * features);
+            Run("activation_backward").Int((int)activation.Kind).Float(activation.LeakyAlpha).Buffer(z).Buffer(grad).Run((long)batch * features);
             return;
         }
+        int sharing = Sharing(activation, out int channels, out var groups);
         // The input as (rows, cols) with one alpha per column.
         var (rows, cols) = prelu.Sharing switch
         {
@@ -278,20 +277,19 @@ public sealed unsafe partial class OpenClBackend : Backend
         };
         var (chunks, perChunk) = Chunks(rows, cols);
         var partials = Scratch(ScratchSlot.Partials, (long)chunks * cols);
-        Run("prelu_backward").Int(rows).Int(cols).Int(perChunk).Int(sharing).Buffer(z).Buffer(alpha).Memory(map).Buffer(grad).Memory(partials)
+        Run("prelu_backward").Int(rows).Int(cols).Int(perChunk).Int(sharing).Buffer(z).Buffer(alpha).Memory(groups?.Map ?? 0).Buffer(grad).Memory(partials)
             .Run(cols, chunks, 1);
         if (alphaGrad is null)
             return;
-        if (prelu.Sharing != PReluSharing.Other)
+        if (groups is null)
         {
             Run("column_finish").Int(chunks).Int(cols).Memory(partials).Buffer(alphaGrad).Run(cols);
             return;
         }
         // Irregular shared axes: per-feature sums, then each alpha's features in ascending order.
-        var table = Table(prelu.FeatureDims, prelu.SharedAxes.Select(axis => axis - 1).ToArray());
         var featureSums = Scratch(ScratchSlot.FeatureSums, features);
         Run("column_finish").Int(chunks).Int(cols).Memory(partials).Memory(featureSums).Int(0).Run(cols);
-        Run("group_sums").Int(0).Memory(table.Offsets).Memory(table.Members).Buffer(featureSums).Buffer(alphaGrad).Run(table.Groups);
+        Run("group_sums").Int(0).Memory(groups.Offsets).Memory(groups.Members).Buffer(featureSums).Buffer(alphaGrad).Run(groups.Groups);
     }
 
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
@@ -334,10 +332,10 @@ public sealed unsafe partial class OpenClBackend : Backend
 
     protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y)
     {
-        int sharing = Sharing(activation, out int channels, out var map);
+        int sharing = Sharing(activation, out int channels, out var groups);
         int features = activation.PRelu?.FeatureLength ?? x.Length;
         Run("activation_forward").Int(features).Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels)
-            .Buffer(x).Buffer(alpha).Memory(map).Buffer(y).Run(x.Length);
+            .Buffer(x).Buffer(alpha).Memory(groups?.Map ?? 0).Buffer(y).Run(x.Length);
     }
 
     protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)

@@ -59,6 +59,18 @@ inline VT epilogue_activate(VT z, int i, int j, int kind, float leaky, int shari
     return z > (VT)(0.0f) ? z : z * slope;
 }
 
+// Stores one vector of C at row i, columns j..: the plain sum, or with EPILOGUE bias, the kept
+// pre-activation and the activation.
+inline void store_vector(VT sum, int i, int j, __global float *out, __global const float *bias, int has_bias, int kind, float leaky,
+                         int sharing, __global const float *al, __global const int *map, __global float *z, int has_z) {
+#if EPILOGUE
+    if (has_bias) sum += VLOAD(bias + j);
+    if (has_z) VSTORE(sum, z + i * N + j);
+    sum = epilogue_activate(sum, i, j, kind, leaky, sharing, al, map);
+#endif
+    VSTORE(sum, out + i * N + j);
+}
+
 // The variants: gemm_0 is the host's first choice; the tuner times the others (VARIANTS of them, each with
 // its MR_i and NV_i) on first use and keeps the fastest. One program holds them all: one build per product.
 // The host repeats the section between the markers for i = 0 .. 4, inside #if VARIANTS > i, with MR, NV
@@ -104,14 +116,7 @@ __kernel void GEMM_NAME(__global const float *a, int ao, __global const float *b
 #pragma unroll
         for (int v = 0; v < NV; v++) {
             if (v0 + v >= NVEC) break;
-            int j = (v0 + v) * VW;
-            VT sum = acc[r][v];
-#if EPILOGUE
-            if (has_bias) sum += VLOAD(bias + biaso + j);
-            if (has_z) VSTORE(sum, z + zo + i * N + j);
-            sum = epilogue_activate(sum, i, j, kind, leaky, sharing, al + alo, map);
-#endif
-            VSTORE(sum, out + i * N + j);
+            store_vector(acc[r][v], i, (v0 + v) * VW, out, bias + biaso, has_bias, kind, leaky, sharing, al + alo, map, z + zo, has_z);
         }
     }
 }
@@ -169,13 +174,7 @@ void gemm_local(__global const float *a, int ao, __global const float *b, int bo
     for (int r = 0; r < LMR; r++) {
         int i = row0 + ly * LMR + r;
         if (i >= M) break;
-        VT sum = acc[r];
-#if EPILOGUE
-        if (has_bias) sum += VLOAD(bias + biaso + j);
-        if (has_z) VSTORE(sum, z + zo + i * N + j);
-        sum = epilogue_activate(sum, i, j, kind, leaky, sharing, al + alo, map);
-#endif
-        VSTORE(sum, out + i * N + j);
+        store_vector(acc[r], i, j, out, bias + biaso, has_bias, kind, leaky, sharing, al + alo, map, z + zo, has_z);
     }
 }
 #endif

@@ -110,7 +110,7 @@ __kernel void prelu_backward(int rows, int cols, int rows_per_chunk, int sharing
     for (int r = chunk * rows_per_chunk; r < end; r++) {
         int i = r * cols + j;
         float zi = z[zo + i], gi = g[go + i];
-        bool negative = zi <= 0.0f; // branch-free, so that the compiler vectorises across work-items
+        bool negative = !(zi > 0.0f); // as the reference (a NaN takes the negative side); branch-free, so that the compiler vectorises across work-items
         sum += negative ? zi * gi : 0.0f;
         g[go + i] = negative ? gi * alpha : gi;
     }
@@ -156,41 +156,47 @@ __kernel void activation_forward(int features, int kind, float leaky, int sharin
     y[yo + i] = activate(kind, leaky, x[xo + i], a);
 }
 
-// g: dL/dy in, dL/dz out, in place.
-__kernel void activation_backward(int features, int kind, float leaky, int sharing, int channels,
-                                  __global const float *z, int zo, __global const float *al, int alo, __global const int *map,
-                                  __global float *g, int go) {
+// g: dL/dy in, dL/dz out, in place, for ReLU and LeakyReLU (PReLU's is prelu_backward, with its alpha gradient).
+__kernel void activation_backward(int kind, float leaky, __global const float *z, int zo, __global float *g, int go) {
     int i = get_global_id(0);
-    float zi = z[zo + i];
-    if (kind == LINEAR || zi > 0.0f) return;
-    float slope = kind == RELU ? 0.0f : kind == LEAKY ? leaky : alpha_of(sharing, channels, i % features, al + alo, map);
-    g[go + i] *= slope;
+    if (!(z[zo + i] > 0.0f)) g[go + i] *= kind == RELU ? 0.0f : leaky; // a NaN z takes the slope, as the reference
 }
 
 // Max pooling, channels innermost, one work-item per output position. Ties go to the first window
 // position, and a NaN wins only as the first (nothing compares greater than it, it compares greater than
 // nothing): the reference's rule.
+// The window of output (oy, ox) over channels c0 .. c0 + count - 1 of one image: each channel's maximum
+// and the offset in the image of the element that holds it.
+inline void window_max(int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, __global const float *in,
+                       int oy, int ox, int c0, int count, float *best, int *winner) {
+    bool first = true;
+    for (int py = 0; py < KH; py++) {
+        int iy = oy * SY - PT + py;
+        if (iy < 0 || iy >= H) continue;
+        for (int px = 0; px < KW; px++) {
+            int ix = ox * SX - PL + px;
+            if (ix < 0 || ix >= W) continue;
+            int offset = (iy * W + ix) * C + c0;
+            for (int c = 0; c < count; c++) {
+                bool better = first || in[offset + c] > best[c];
+                best[c] = better ? in[offset + c] : best[c];
+                winner[c] = better ? offset + c : winner[c];
+            }
+            first = false;
+        }
+    }
+}
+
 __kernel void maxpool_forward(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
                               __global const float *x, int xo, __global float *y, int yo) {
     POOL_SHAPE()
     int position = get_global_id(0);
     int ox = position % OW, oy = position / OW % OH, n = position / OW / OH;
-    __global const float *in = x + xo + n * H * W * C;
     for (int c0 = 0; c0 < C; c0 += CB) {
         int count = min(CB, C - c0);
         float best[CB];
-        bool first = true;
-        for (int py = 0; py < KH; py++) {
-            int iy = oy * SY - PT + py;
-            if (iy < 0 || iy >= H) continue;
-            for (int px = 0; px < KW; px++) {
-                int ix = ox * SX - PL + px;
-                if (ix < 0 || ix >= W) continue;
-                __global const float *p = in + (iy * W + ix) * C + c0;
-                for (int c = 0; c < count; c++) best[c] = first || p[c] > best[c] ? p[c] : best[c];
-                first = false;
-            }
-        }
+        int winner[CB];
+        window_max(H, W, C, KH, KW, SY, SX, PT, PL, x + xo + n * H * W * C, oy, ox, c0, count, best, winner);
         for (int c = 0; c < count; c++) y[yo + position * C + c0 + c] = best[c];
     }
 }
@@ -242,28 +248,12 @@ __kernel void maxpool_backward_scatter(int N, int H, int W, int C, int KH, int K
     int position = get_global_id(0);
     int ox = position % OW, oy = position / OW % OH, n = position / OW / OH;
     int base = n * H * W * C;
-    __global const float *in = x + xo + base;
     for (int c0 = 0; c0 < C; c0 += CB) {
         int count = min(CB, C - c0);
         float best[CB];
         int winner[CB];
-        bool first = true;
-        for (int py = 0; py < KH; py++) {
-            int iy = oy * SY - PT + py;
-            if (iy < 0 || iy >= H) continue;
-            for (int px = 0; px < KW; px++) {
-                int ix = ox * SX - PL + px;
-                if (ix < 0 || ix >= W) continue;
-                int offset = (iy * W + ix) * C + c0;
-                for (int c = 0; c < count; c++) {
-                    bool better = first || in[offset + c] > best[c];
-                    best[c] = better ? in[offset + c] : best[c];
-                    winner[c] = better ? offset : winner[c];
-                }
-                first = false;
-            }
-        }
-        for (int c = 0; c < count; c++) dx[dxo + base + winner[c] + c] = dy[dyo + position * C + c0 + c];
+        window_max(H, W, C, KH, KW, SY, SX, PT, PL, x + xo + base, oy, ox, c0, count, best, winner);
+        for (int c = 0; c < count; c++) dx[dxo + base + winner[c]] = dy[dyo + position * C + c0 + c];
     }
 }
 
