@@ -204,18 +204,10 @@ __kernel void maxpool_forward(int N, int H, int W, int C, int KH, int KW, int SY
 // Overlapping windows: each input element gathers the gradient of every window it won.
 inline int pool_argmax(int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL,
                        __global const float *x, int base, int oy, int ox, int c) {
-    int best = -1;
-    for (int py = 0; py < KH; py++) {
-        int iy = oy * SY - PT + py;
-        if (iy < 0 || iy >= H) continue;
-        for (int px = 0; px < KW; px++) {
-            int ix = ox * SX - PL + px;
-            if (ix < 0 || ix >= W) continue;
-            int index = (iy * W + ix) * C + c;
-            if (best < 0 || x[base + index] > x[base + best]) best = index;
-        }
-    }
-    return best;
+    float best[1];
+    int winner[1];
+    window_max(H, W, C, KH, KW, SY, SX, PT, PL, x + base, oy, ox, c, 1, best, winner);
+    return winner[0];
 }
 
 __kernel void maxpool_backward(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
