@@ -6,7 +6,8 @@ using Prelu.Benchmarks;
 //                                    times training steps of the study's models back to back on each backend
 //                                    named (native by default; ratios to the first), the figure
 //                                    benchmarks/tools/compare-with-pytorch.sh sets beside PyTorch's;
-//                                    --breakdown adds OpenCL's time per kernel
+//                                    --breakdown adds the time per layer (native: ms and GFLOP/s of each layer
+//                                    kernel) or per kernel (OpenCL)
 //   peak [iterations]                the managed peak-FMA probe, a check on benchmarks/probe/fma_peak.c
 //   run [--full]                     every Perf_ class, then docs/benchmarks.md from the results (benchmarks/run)
 //   anything else                     BenchmarkDotNet, e.g. --filter '*Perf_Kernels*' --job short

@@ -76,6 +76,8 @@ internal static class StepTiming
                 Console.WriteLine($"opencl tuner: {line}");
             PrintKernelTimes(opencl, runs, input, labels, metrics, batch);
         }
+        if (breakdown && backend is NativeBackend native)
+            PrintLayerTimes(native, runs, input, labels, metrics, batch);
         double reluMedian = Median(times[0]);
         var medians = new List<(string, double)>();
         for (int r = 0; r < runs.Length; r++)
@@ -107,6 +109,30 @@ internal static class StepTiming
             Console.WriteLine($"opencl kernels, {run.Name} ({total / steps * 1000:F1} ms per step, launches waited for):");
             foreach (var (kernel, seconds) in backend.KernelTimes.OrderByDescending(k => k.Value))
                 Console.WriteLine($"  {kernel,-28} {seconds / steps * 1000,8:F2} ms  {seconds / total,6:P0}");
+            backend.KernelTimes = null;
+        }
+    }
+
+    // Milliseconds per step of each layer kernel of the C library, and the GFLOP/s of its matrix products.
+    private static void PrintLayerTimes(NativeBackend backend, (string Name, CompiledModel Model, Adam Optimizer)[] runs,
+        DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch)
+    {
+        const int steps = 10;
+        foreach (var run in runs)
+        {
+            backend.KernelTimes = [];
+            for (int step = 1; step <= steps; step++)
+            {
+                run.Model.ComputeGradients(input, labels, batch, (ulong)step, metrics);
+                run.Optimizer.Step(run.Model);
+            }
+            double total = backend.KernelTimes.Values.Sum(t => t.Seconds);
+            Console.WriteLine($"native layers, {run.Name} ({total / steps * 1000:F1} ms per step in kernels, mean of {steps} steps):");
+            foreach (var (layer, (seconds, flops)) in backend.KernelTimes.OrderByDescending(k => k.Value.Seconds))
+            {
+                string rate = flops > 0 ? $"{flops / seconds / 1e9,6:F0} GFLOP/s" : "";
+                Console.WriteLine($"  {layer,-62} {seconds / steps * 1000,7:F2} ms  {seconds / total,5:P0}  {rate}");
+            }
             backend.KernelTimes = null;
         }
     }

@@ -25,6 +25,43 @@ public sealed unsafe class NativeBackend : Backend
 
     public override string Name => "native";
 
+    /// <summary>
+    /// When set, every layer kernel adds its time (and the FLOPs of its matrix products, where it has any)
+    /// under a label naming the operation and its shape: the per-layer breakdown of
+    /// `Prelu.Benchmarks step --breakdown`. The C kernels are synchronous, so a call's wall time is its cost.
+    /// </summary>
+    public Dictionary<string, (double Seconds, double Flops)>? KernelTimes { get; set; }
+
+    private readonly struct Timed : IDisposable
+    {
+        private readonly NativeBackend? _backend;
+        private readonly string _label;
+        private readonly double _flops;
+        private readonly long _start;
+
+        // The label is built by the caller only when timing is on (`KernelTimes is null ? "" : ...`).
+        public Timed(NativeBackend backend, string label, double flops)
+        {
+            _backend = backend.KernelTimes is null ? null : backend;
+            _label = label;
+            _flops = flops;
+            _start = _backend is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+
+        public void Dispose()
+        {
+            if (_backend?.KernelTimes is not { } times)
+                return;
+            double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_start).TotalSeconds;
+            times[_label] = times.TryGetValue(_label, out var sum) ? (sum.Seconds + seconds, sum.Flops + _flops) : (seconds, _flops);
+        }
+    }
+
+    private static string Dims(int h, int w, int c) => $"{h}x{w}x{c}";
+
+    private static string ActivationLabel(FusedActivation activation) =>
+        activation.PRelu is { } p ? $"prelu {p.Sharing}" : activation.Kind.ToString().ToLowerInvariant();
+
     private sealed class NativeBuffer : DeviceBuffer
     {
         private readonly bool _owns;
@@ -117,6 +154,8 @@ public sealed unsafe class NativeBackend : Backend
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
         var s = Shape(shape);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d forward {Dims(shape.Height, shape.Width, shape.InChannels)} -> " +
+            $"{Dims(shape.OutHeight, shape.OutWidth, shape.Filters)}, {ActivationLabel(activation)}", ConvProductFlops(shape));
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.Filters, map);
@@ -129,6 +168,9 @@ public sealed unsafe class NativeBackend : Backend
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
     {
         var s = Shape(shape);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d backward {Dims(shape.Height, shape.Width, shape.InChannels)} -> " +
+            $"{Dims(shape.OutHeight, shape.OutWidth, shape.Filters)}, {ActivationLabel(activation)}",
+            ConvProductFlops(shape) * (inputGrad is null ? 1 : 2));
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.Filters, map);
@@ -140,18 +182,22 @@ public sealed unsafe class NativeBackend : Backend
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
     {
         var s = Shape(shape);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"maxpool forward {Dims(shape.Height, shape.Width, shape.Channels)}", 0);
         NativeMethods.MaxPool2DForward(&s, P(input), P(output));
     }
 
     protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
     {
         var s = Shape(shape);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"maxpool backward {Dims(shape.Height, shape.Width, shape.Channels)}", 0);
         NativeMethods.MaxPool2DBackward(&s, P(input), P(outputGrad), P(inputGrad));
     }
 
     protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"dense forward {shape.Inputs} -> {shape.Units}, {ActivationLabel(activation)}",
+            2.0 * shape.Batch * shape.Inputs * shape.Units);
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.Units, map);
@@ -164,6 +210,8 @@ public sealed unsafe class NativeBackend : Backend
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
     {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"dense backward {shape.Inputs} -> {shape.Units}, {ActivationLabel(activation)}",
+            2.0 * shape.Batch * shape.Inputs * shape.Units * (inputGrad is null ? 1 : 2));
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.Units, map);
@@ -176,6 +224,7 @@ public sealed unsafe class NativeBackend : Backend
     {
         // Without PReLU's shape, treat the buffer as one sample of x.Length features.
         int batch = activation.PRelu?.Batch ?? 1;
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"{ActivationLabel(activation)} forward {x.Length} floats", 0);
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, x.Length / batch, map);
@@ -186,6 +235,7 @@ public sealed unsafe class NativeBackend : Backend
     protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
     {
         int batch = activation.PRelu?.Batch ?? 1;
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"{ActivationLabel(activation)} backward {x.Length} floats", 0);
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, x.Length / batch, map);
@@ -193,24 +243,40 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
-    protected override void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y) =>
+    protected override void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"dropout forward {x.Length} floats", 0);
         NativeMethods.DropoutForward(x.Length, rate, seed, step, P(x), P(mask), P(y));
+    }
 
-    protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx) =>
+    protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"dropout backward {mask.Length} floats", 0);
         NativeMethods.DropoutBackward(mask.Length, P(mask), P(dy), P(dx));
+    }
 
     protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer? metrics) =>
+        DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : "softmax cross-entropy", 0);
         NativeMethods.SoftmaxCrossEntropy(batch, classes, P(logits), Opt(labels), P(probabilities), Opt(logitsGrad), Opt(metrics));
+    }
 
-    protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>
+    protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : "adam", 0);
         NativeMethods.Adam(param.Length, settings.StepSize(step), settings.Beta1, settings.Beta2, settings.Epsilon, P(param), P(grad), P(m), P(v));
+    }
 
     protected override void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity) =>
         NativeMethods.Sgd(param.Length, settings.LearningRate, settings.Momentum, settings.Nesterov ? 1 : 0, P(param), P(grad), Opt(velocity));
 
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight) =>
         NativeMethods.Regularizer(param.Length, regularizer.L1, regularizer.L2, P(param), P(grad), P(metrics), lossWeight);
+
+    // One matrix product of a convolution: output positions x filters x window size, a multiply and an add each.
+    private static double ConvProductFlops(in Kernels.Conv2DShape s) =>
+        2.0 * s.Batch * s.OutHeight * s.OutWidth * s.Filters * s.KernelHeight * s.KernelWidth * s.InChannels;
 
     // The constraints run through the reference, in place on the native memory: once per step, and cheap.
     protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param)
