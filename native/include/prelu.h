@@ -21,7 +21,7 @@ extern "C" {
 
 /* Bumped whenever a signature in this header changes; the C# side refuses a library built
  * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 2
+#define PRELU_ABI_VERSION 3
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -32,7 +32,16 @@ typedef enum prelu_status {
 typedef enum prelu_cpu_feature {
     PRELU_CPU_AVX2 = 1 << 0,
     PRELU_CPU_FMA = 1 << 1,
+    PRELU_CPU_AVX512F = 1 << 2,
 } prelu_cpu_feature;
+
+/* The builds of the hot kernels, each compiled for one instruction set. */
+typedef enum prelu_kernel_set {
+    PRELU_KERNELS_BEST = -1,    /* for prelu_select_kernels: the best this CPU runs */
+    PRELU_KERNELS_PORTABLE = 0, /* plain C, any CPU */
+    PRELU_KERNELS_AVX2 = 1,     /* AVX2 and FMA */
+    PRELU_KERNELS_AVX512 = 2,   /* AVX-512F, AVX2 and FMA */
+} prelu_kernel_set;
 
 /* The ABI version this library was built with (PRELU_ABI_VERSION). */
 PRELU_API int32_t prelu_abi_version(void);
@@ -43,11 +52,15 @@ PRELU_API const char *prelu_version(void);
 /* Bit set of prelu_cpu_feature found on this CPU. */
 PRELU_API int32_t prelu_cpu_features(void);
 
-/* 1 when the AVX2/FMA kernels are in use, 0 when the portable C kernels are. */
-PRELU_API int32_t prelu_uses_avx2(void);
+/* The prelu_kernel_set in use: the best this CPU runs, unless prelu_select_kernels chose another. */
+PRELU_API int32_t prelu_kernels_in_use(void);
 
-/* Forces the portable C kernels (1) or lets the CPU check decide (0); for tests and comparisons. */
-PRELU_API void prelu_force_portable(int32_t force);
+/* 1 when this CPU can run the given prelu_kernel_set, else 0. */
+PRELU_API int32_t prelu_kernels_supported(int32_t set);
+
+/* Uses the given prelu_kernel_set from now on (PRELU_KERNELS_BEST: the CPU decides); for tests and
+ * comparisons. PRELU_INVALID_ARGUMENT, and no change, when this CPU cannot run that set. */
+PRELU_API int32_t prelu_select_kernels(int32_t set);
 
 /* Threads the kernels use; 0 or less means one per core. */
 PRELU_API void prelu_set_threads(int32_t threads);

@@ -12,11 +12,13 @@
  * once (two models, two test classes) never share it; per-thread partial sums that must be added up
  * after a parallel region live in one block that the calling thread owns. */
 enum {
-    PRELU_SCRATCH_COLUMNS = 0,     /* im2col rows of one image (inside parallel regions) */
-    PRELU_SCRATCH_DCOLUMNS = 1,    /* their gradient */
-    PRELU_SCRATCH_PARTIALS = 2,    /* per-thread sums, owned by the caller */
-    PRELU_SCRATCH_TRANSPOSED = 3,  /* a kernel transposed, owned by the caller */
-    PRELU_SCRATCH_SLOTS = 4,
+    PRELU_SCRATCH_COLUMNS = 0,   /* im2col panels packed from a convolution's input; pooling's winners */
+    PRELU_SCRATCH_DCOLUMNS = 1,  /* a convolution's window gradients (dcol) */
+    PRELU_SCRATCH_PARTIALS = 2,  /* per-thread sums, owned by the caller */
+    PRELU_SCRATCH_SHARED_B = 3,  /* a GEMM operand packed by the caller for every thread (gemm.h) */
+    PRELU_SCRATCH_PACKED_B = 4,  /* a GEMM operand packed by one thread for its own product */
+    PRELU_SCRATCH_PACKED_A = 5,  /* the rows of A a thread is multiplying, packed */
+    PRELU_SCRATCH_SLOTS = 6,
 };
 float *prelu_scratch(int slot, size_t floats);
 
@@ -44,7 +46,8 @@ typedef struct prelu_kernels {
 extern const prelu_kernels prelu_kernels_portable;
 #if defined(__x86_64__) || defined(__i386__)
 extern const prelu_kernels prelu_kernels_avx2;
-#define PRELU_HAVE_AVX2_KERNELS 1
+extern const prelu_kernels prelu_kernels_avx512;
+#define PRELU_HAVE_X86_KERNELS 1
 #endif
 
 const prelu_kernels *prelu_active_kernels(void);

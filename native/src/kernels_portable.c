@@ -1,4 +1,3 @@
-/* The kernels in plain C for any x86-64: the fallback on CPUs without AVX2/FMA. */
-#define K(name) name##_portable_impl
+/* The kernels in plain C for any CPU: the fallback where AVX2/FMA are missing. */
 #define PRELU_KERNEL_TABLE prelu_kernels_portable
-#include "kernels_body.h"
+#include "kernels/kernels.h"

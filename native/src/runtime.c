@@ -6,7 +6,8 @@
 
 #include "internal.h"
 
-static int32_t forced_portable = 0;
+/* The set prelu_select_kernels chose; PRELU_KERNELS_BEST until then. */
+static int32_t selected_set = PRELU_KERNELS_BEST;
 
 int32_t prelu_abi_version(void) { return PRELU_ABI_VERSION; }
 
@@ -18,16 +19,35 @@ int32_t prelu_cpu_features(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) features |= PRELU_CPU_AVX2;
     if (__builtin_cpu_supports("fma")) features |= PRELU_CPU_FMA;
+    if (__builtin_cpu_supports("avx512f")) features |= PRELU_CPU_AVX512F;
 #endif
     return features;
 }
 
-int32_t prelu_uses_avx2(void) {
-    const int32_t needed = PRELU_CPU_AVX2 | PRELU_CPU_FMA;
-    return !forced_portable && (prelu_cpu_features() & needed) == needed;
+int32_t prelu_kernels_supported(int32_t set) {
+    int32_t features = prelu_cpu_features();
+    const int32_t avx2 = PRELU_CPU_AVX2 | PRELU_CPU_FMA;
+    switch (set) {
+    case PRELU_KERNELS_PORTABLE: return 1;
+#ifdef PRELU_HAVE_X86_KERNELS
+    case PRELU_KERNELS_AVX2: return (features & avx2) == avx2;
+    case PRELU_KERNELS_AVX512: return (features & (avx2 | PRELU_CPU_AVX512F)) == (avx2 | PRELU_CPU_AVX512F);
+#endif
+    default: return 0;
+    }
 }
 
-void prelu_force_portable(int32_t force) { forced_portable = force != 0; }
+static int32_t best_set(void) {
+    return prelu_kernels_supported(PRELU_KERNELS_AVX512) ? PRELU_KERNELS_AVX512 : prelu_kernels_supported(PRELU_KERNELS_AVX2) ? PRELU_KERNELS_AVX2 : PRELU_KERNELS_PORTABLE;
+}
+
+int32_t prelu_kernels_in_use(void) { return selected_set == PRELU_KERNELS_BEST ? best_set() : selected_set; }
+
+int32_t prelu_select_kernels(int32_t set) {
+    if (set != PRELU_KERNELS_BEST && !prelu_kernels_supported(set)) return PRELU_INVALID_ARGUMENT;
+    selected_set = set;
+    return PRELU_OK;
+}
 
 /* A process-wide setting that every parallel region names explicitly (num_threads), rather than
  * OpenMP's own per-thread default, which a caller on another thread would not see. */
@@ -65,8 +85,11 @@ float *prelu_scratch(int slot, size_t floats) {
 }
 
 const prelu_kernels *prelu_active_kernels(void) {
-#ifdef PRELU_HAVE_AVX2_KERNELS
-    if (prelu_uses_avx2()) return &prelu_kernels_avx2;
+    switch (prelu_kernels_in_use()) {
+#ifdef PRELU_HAVE_X86_KERNELS
+    case PRELU_KERNELS_AVX512: return &prelu_kernels_avx512;
+    case PRELU_KERNELS_AVX2: return &prelu_kernels_avx2;
 #endif
-    return &prelu_kernels_portable;
+    default: return &prelu_kernels_portable;
+    }
 }

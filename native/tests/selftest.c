@@ -13,10 +13,10 @@ int main(void) {
     if (strlen(prelu_version()) == 0) return 1;
     prelu_set_threads(1);
     if (prelu_get_threads() != 1) return 1;
-    prelu_force_portable(1);
-    if (prelu_uses_avx2()) return 1;
-    prelu_force_portable(0);
-    printf("libprelu %s, cpu features 0x%x, avx2 kernels %d\n", prelu_version(),
-           prelu_cpu_features(), prelu_uses_avx2());
+    int32_t best = prelu_kernels_in_use();
+    if (prelu_select_kernels(PRELU_KERNELS_PORTABLE) != PRELU_OK || prelu_kernels_in_use() != PRELU_KERNELS_PORTABLE) return 1;
+    if (prelu_select_kernels(99) != PRELU_INVALID_ARGUMENT || prelu_kernels_in_use() != PRELU_KERNELS_PORTABLE) return 1;
+    if (prelu_select_kernels(PRELU_KERNELS_BEST) != PRELU_OK || prelu_kernels_in_use() != best) return 1;
+    printf("libprelu %s, cpu features 0x%x, kernel set %d\n", prelu_version(), prelu_cpu_features(), best);
     return 0;
 }

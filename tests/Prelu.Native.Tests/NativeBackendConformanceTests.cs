@@ -4,18 +4,58 @@ using Prelu.Tests.Shared;
 
 namespace Prelu.Native.Tests;
 
-// The C kernels against PyTorch, with every thread count and instruction set. Each class forces its
-// setting in its constructor; they share one collection so that they never run at the same time.
-// The C library runs every operation but the constraints, which go through the reference in place.
+// The C kernels against PyTorch and the reference, for every build of the kernels (AVX-512, AVX2, portable)
+// at one and two threads. Each class selects its setting in its constructor; they share one collection so
+// that they never run at the same time. The C library runs every operation but the constraints, which go
+// through the reference in place. A CPU without AVX-512F cannot run the AVX-512 classes: their constructor
+// says so, and scripts/test leaves them out on such a CPU.
 
 [Collection(NativeSettings.Collection)]
-public sealed class NativeBackendConformanceTests() : BackendConformanceTests(NativeSettings.Create(threads: 2, portable: false), NativeSettings.Fallbacks);
+public sealed class NativeAvx512ConformanceTests() : BackendConformanceTests(NativeSettings.Create(NativeKernelSet.Avx512, threads: 2), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
 
 [Collection(NativeSettings.Collection)]
-public sealed class NativeBackendOneThreadConformanceTests() : BackendConformanceTests(NativeSettings.Create(threads: 1, portable: false), NativeSettings.Fallbacks);
+public sealed class NativeAvx512OneThreadConformanceTests() : BackendConformanceTests(NativeSettings.Create(NativeKernelSet.Avx512, threads: 1), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
 
 [Collection(NativeSettings.Collection)]
-public sealed class NativeBackendPortableConformanceTests() : BackendConformanceTests(NativeSettings.Create(threads: 2, portable: true), NativeSettings.Fallbacks),
+public sealed class NativeAvx2ConformanceTests() : BackendConformanceTests(NativeSettings.Create(NativeKernelSet.Avx2, threads: 2), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativeAvx2OneThreadConformanceTests() : BackendConformanceTests(NativeSettings.Create(NativeKernelSet.Avx2, threads: 1), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativePortableConformanceTests() : BackendConformanceTests(NativeSettings.Create(NativeKernelSet.Portable, threads: 2), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativePortableOneThreadConformanceTests() : BackendConformanceTests(NativeSettings.Create(NativeKernelSet.Portable, threads: 1), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativeAvx512AgreementTests() : BackendAgreementTests(NativeSettings.Create(NativeKernelSet.Avx512, threads: 2), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativeAvx512OneThreadAgreementTests() : BackendAgreementTests(NativeSettings.Create(NativeKernelSet.Avx512, threads: 1), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativeAvx2AgreementTests() : BackendAgreementTests(NativeSettings.Create(NativeKernelSet.Avx2, threads: 2), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativeAvx2OneThreadAgreementTests() : BackendAgreementTests(NativeSettings.Create(NativeKernelSet.Avx2, threads: 1), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativePortableAgreementTests() : BackendAgreementTests(NativeSettings.Create(NativeKernelSet.Portable, threads: 2), NativeSettings.Fallbacks),
+    IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativePortableOneThreadAgreementTests() : BackendAgreementTests(NativeSettings.Create(NativeKernelSet.Portable, threads: 1), NativeSettings.Fallbacks),
     IClassFixture<NativeSettings.Restore>;
 
 /// <summary>
@@ -30,30 +70,21 @@ public sealed class NativeSettings
 
     public static readonly HostFallbackDeclaration Fallbacks = new(Constraints: true);
 
-    /// <summary>The library's defaults again (best kernels, one thread per core) when a class that changed them ends.</summary>
+    /// <summary>The library's defaults again (the best kernels, one thread per core) when a class that changed them ends.</summary>
     public sealed class Restore : IDisposable
     {
         public void Dispose()
         {
-            PreluNativeLibrary.ForcePortableKernels(false);
+            PreluNativeLibrary.SelectKernels(null);
             PreluNativeLibrary.Threads = 0;
         }
     }
 
-    public static NativeBackend Create(int threads, bool portable)
+    /// <exception cref="PlatformNotSupportedException">This CPU cannot run <paramref name="set"/>.</exception>
+    public static NativeBackend Create(NativeKernelSet set, int threads)
     {
         var backend = new NativeBackend(threads);
-        PreluNativeLibrary.ForcePortableKernels(portable);
+        PreluNativeLibrary.SelectKernels(set);
         return backend;
     }
 }
-
-[Collection(NativeSettings.Collection)]
-public sealed class NativeBackendAgreementTests() : BackendAgreementTests(NativeSettings.Create(threads: 2, portable: false), NativeSettings.Fallbacks);
-
-[Collection(NativeSettings.Collection)]
-public sealed class NativeBackendOneThreadAgreementTests() : BackendAgreementTests(NativeSettings.Create(threads: 1, portable: false), NativeSettings.Fallbacks);
-
-[Collection(NativeSettings.Collection)]
-public sealed class NativeBackendPortableAgreementTests() : BackendAgreementTests(NativeSettings.Create(threads: 2, portable: true), NativeSettings.Fallbacks),
-    IClassFixture<NativeSettings.Restore>;

@@ -37,20 +37,36 @@ public sealed class NativeLibraryTests
     }
 
     [Fact]
-    public void The_portable_kernels_can_be_forced()
+    public void It_uses_the_best_kernels_the_cpu_runs_and_each_set_can_be_selected()
     {
-        // What the CPU offers, not what an earlier test left: this test sets both states itself.
-        bool cpuHasAvx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        // What the CPU offers, not what an earlier test left: this test selects every set itself.
+        bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        bool avx512 = avx2 && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+        var best = avx512 ? NativeKernelSet.Avx512 : avx2 ? NativeKernelSet.Avx2 : NativeKernelSet.Portable;
         try
         {
-            PreluNativeLibrary.ForcePortableKernels(true);
-            Assert.False(PreluNativeLibrary.UsesAvx2);
-            PreluNativeLibrary.ForcePortableKernels(false);
-            Assert.Equal(cpuHasAvx2, PreluNativeLibrary.UsesAvx2);
+            PreluNativeLibrary.SelectKernels(null);
+            Assert.Equal(best, PreluNativeLibrary.KernelsInUse);
+            Assert.Contains(PreluNativeLibrary.Describe(best) + " kernels", PreluNativeLibrary.Describe(), StringComparison.Ordinal);
+            foreach (var set in Enum.GetValues<NativeKernelSet>())
+            {
+                bool runs = set <= best;
+                Assert.Equal(runs, PreluNativeLibrary.CanRun(set));
+                if (runs)
+                {
+                    PreluNativeLibrary.SelectKernels(set);
+                    Assert.Equal(set, PreluNativeLibrary.KernelsInUse);
+                }
+                else
+                {
+                    var refused = Assert.Throws<PlatformNotSupportedException>(() => PreluNativeLibrary.SelectKernels(set));
+                    Assert.Contains(PreluNativeLibrary.Describe(set), refused.Message, StringComparison.Ordinal);
+                }
+            }
         }
         finally
         {
-            PreluNativeLibrary.ForcePortableKernels(false);
+            PreluNativeLibrary.SelectKernels(null);
         }
     }
 

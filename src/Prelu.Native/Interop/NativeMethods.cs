@@ -20,11 +20,14 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "prelu_cpu_features")]
     public static partial int CpuFeatures();
 
-    [LibraryImport(LibraryName, EntryPoint = "prelu_uses_avx2")]
-    public static partial int UsesAvx2();
+    [LibraryImport(LibraryName, EntryPoint = "prelu_kernels_in_use")]
+    public static partial int KernelsInUse();
 
-    [LibraryImport(LibraryName, EntryPoint = "prelu_force_portable")]
-    public static partial void ForcePortable(int force);
+    [LibraryImport(LibraryName, EntryPoint = "prelu_kernels_supported")]
+    public static partial int KernelsSupported(int set);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_select_kernels")]
+    public static partial int SelectKernels(int set);
 
     [LibraryImport(LibraryName, EntryPoint = "prelu_set_threads")]
     public static partial void SetThreads(int threads);

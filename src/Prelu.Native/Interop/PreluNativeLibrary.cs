@@ -11,6 +11,19 @@ public sealed class NativeLibraryUnavailableException(string message, IReadOnlyL
     public IReadOnlyList<string> Searched { get; } = searched;
 }
 
+/// <summary>The builds of libprelu's kernels, one per instruction set (prelu_kernel_set in prelu.h).</summary>
+public enum NativeKernelSet
+{
+    /// <summary>Plain C, any CPU.</summary>
+    Portable = 0,
+
+    /// <summary>AVX2 and FMA: 6 x 16 register blocks.</summary>
+    Avx2 = 1,
+
+    /// <summary>AVX-512F (with AVX2 and FMA): 12 x 32 register blocks, masked edges.</summary>
+    Avx512 = 2,
+}
+
 /// <summary>
 /// Finds and loads libprelu, checks that it speaks this assembly's ABI, and reports what it found.
 /// </summary>
@@ -20,7 +33,7 @@ public static class PreluNativeLibrary
     public const string PathEnvironmentVariable = "PRELU_NATIVE_LIBRARY";
 
     /// <summary>The ABI that <see cref="NativeMethods"/> is written against (PRELU_ABI_VERSION in prelu.h).</summary>
-    public const int ExpectedAbiVersion = 2;
+    public const int ExpectedAbiVersion = 3;
 
     public static string FileName => OperatingSystem.IsWindows() ? "prelu.dll"
         : OperatingSystem.IsMacOS() ? "libprelu.dylib" : "libprelu.so";
@@ -124,22 +137,41 @@ public static class PreluNativeLibrary
         }
     }
 
-    /// <summary>Whether the AVX2/FMA kernels are in use (else the portable C kernels).</summary>
-    public static bool UsesAvx2
+    /// <summary>The build of the kernels in use: the best this CPU runs unless <see cref="SelectKernels"/> chose another.</summary>
+    public static NativeKernelSet KernelsInUse
     {
         get
         {
             EnsureLoaded();
-            return NativeMethods.UsesAvx2() != 0;
+            return (NativeKernelSet)NativeMethods.KernelsInUse();
         }
     }
 
-    /// <summary>Forces the portable C kernels even where AVX2/FMA exist (for tests and comparisons).</summary>
-    public static void ForcePortableKernels(bool force)
+    /// <summary>Whether this CPU runs <paramref name="set"/> (AVX2 needs AVX2 and FMA; AVX-512 needs AVX-512F as well).</summary>
+    public static bool CanRun(NativeKernelSet set)
     {
         EnsureLoaded();
-        NativeMethods.ForcePortable(force ? 1 : 0);
+        return NativeMethods.KernelsSupported((int)set) != 0;
     }
+
+    /// <summary>
+    /// Uses <paramref name="set"/> from now on, process-wide (tests and comparisons); null goes back to the best
+    /// this CPU runs.
+    /// </summary>
+    /// <exception cref="PlatformNotSupportedException">This CPU cannot run <paramref name="set"/>.</exception>
+    public static void SelectKernels(NativeKernelSet? set)
+    {
+        EnsureLoaded();
+        if (NativeMethods.SelectKernels(set is { } s ? (int)s : -1) != 0)
+            throw new PlatformNotSupportedException($"This CPU cannot run the {Describe(set!.Value)} kernels of libprelu.");
+    }
+
+    public static string Describe(NativeKernelSet set) => set switch
+    {
+        NativeKernelSet.Avx512 => "AVX-512",
+        NativeKernelSet.Avx2 => "AVX2/FMA",
+        _ => "portable C",
+    };
 
     /// <summary>Threads the kernels use; setting 0 means one per core.</summary>
     public static int Threads
@@ -158,7 +190,7 @@ public static class PreluNativeLibrary
 
     /// <summary>One line for logs: version, kernels, threads.</summary>
     public static string Describe() =>
-        $"libprelu {Version}, {(UsesAvx2 ? "AVX2/FMA" : "portable C")} kernels, {Threads} thread(s)";
+        $"libprelu {Version}, {Describe(KernelsInUse)} kernels, {Threads} thread(s)";
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
         libraryName == NativeMethods.LibraryName ? _handle : 0;

@@ -1,0 +1,158 @@
+/* activation.h: ReLU, LeakyReLU and PReLU, as rows fused into the layers' epilogues and as standalone layers. */
+
+/* PReLU over a row whose alphas are contiguous, as compares and blends: no branch (a branch on the
+ * sign of z mispredicts half the time on real activations). GCC does not if-convert these loops, so
+ * the AVX2 build spells them out. */
+static inline void prelu_row(const float *restrict z, const float *restrict a, float *restrict y, int count) {
+    int i = 0;
+#ifdef PRELU_AVX2
+    const __m256 zero = _mm256_setzero_ps();
+    for (; i + 8 <= count; i += 8) {
+        __m256 zi = _mm256_loadu_ps(z + i);
+        __m256 negative = _mm256_mul_ps(_mm256_loadu_ps(a + i), zi);
+        _mm256_storeu_ps(y + i, _mm256_blendv_ps(negative, zi, _mm256_cmp_ps(zi, zero, _CMP_GT_OQ)));
+    }
+#endif
+    for (; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : a[i] * z[i];
+}
+
+/* Its backward: da += (z > 0 ? 0 : z * g); g = z > 0 ? g : a * g. */
+static inline void prelu_row_backward(const float *restrict z, const float *restrict a, float *restrict g,
+                                         float *restrict da, int count) {
+    int i = 0;
+#ifdef PRELU_AVX2
+    const __m256 zero = _mm256_setzero_ps();
+    for (; i + 8 <= count; i += 8) {
+        __m256 zi = _mm256_loadu_ps(z + i), gi = _mm256_loadu_ps(g + i);
+        __m256 positive = _mm256_cmp_ps(zi, zero, _CMP_GT_OQ);
+        _mm256_storeu_ps(da + i, _mm256_add_ps(_mm256_loadu_ps(da + i), _mm256_blendv_ps(_mm256_mul_ps(zi, gi), zero, positive)));
+        _mm256_storeu_ps(g + i, _mm256_blendv_ps(_mm256_mul_ps(_mm256_loadu_ps(a + i), gi), gi, positive));
+    }
+#endif
+    for (; i < count; i++) {
+        float zi = z[i], gi = g[i];
+        if (zi > 0.0f) continue;
+        da[i] += zi * gi;
+        g[i] = a[i] * gi;
+    }
+}
+
+/* LeakyReLU and ReLU (slope 0) rows, the same way. */
+static inline void leaky_row(const float *restrict z, float slope, float *restrict y, int count) {
+    int i = 0;
+#ifdef PRELU_AVX2
+    const __m256 zero = _mm256_setzero_ps(), s = _mm256_set1_ps(slope);
+    for (; i + 8 <= count; i += 8) {
+        __m256 zi = _mm256_loadu_ps(z + i);
+        _mm256_storeu_ps(y + i, _mm256_blendv_ps(_mm256_mul_ps(s, zi), zi, _mm256_cmp_ps(zi, zero, _CMP_GT_OQ)));
+    }
+#endif
+    for (; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : slope * z[i];
+}
+
+static inline void leaky_row_backward(const float *restrict z, float slope, float *restrict g, int count) {
+    int i = 0;
+#ifdef PRELU_AVX2
+    const __m256 zero = _mm256_setzero_ps(), s = _mm256_set1_ps(slope);
+    for (; i + 8 <= count; i += 8) {
+        __m256 zi = _mm256_loadu_ps(z + i), gi = _mm256_loadu_ps(g + i);
+        _mm256_storeu_ps(g + i, _mm256_blendv_ps(_mm256_mul_ps(s, gi), gi, _mm256_cmp_ps(zi, zero, _CMP_GT_OQ)));
+    }
+#endif
+    for (; i < count; i++) g[i] = z[i] > 0.0f ? g[i] : slope * g[i];
+}
+
+static inline int alpha_index(const prelu_activation *act, int feature) {
+    switch (act->sharing) {
+    case PRELU_ALPHA_PER_ELEMENT: return feature;
+    case PRELU_ALPHA_CHANNEL_WISE: return feature % act->channels;
+    case PRELU_ALPHA_SHARED: return 0;
+    default: return act->alpha_map[feature];
+    }
+}
+
+/* y = act(z) over one sample's features [first, first + count). */
+static inline void activate(const prelu_activation *act, const float *alpha, int first, int count, const float *z,
+                               float *y) {
+    switch (act->kind) {
+    case PRELU_RELU:
+        leaky_row(z, 0.0f, y, count);
+        break;
+    case PRELU_LEAKY_RELU:
+        leaky_row(z, act->leaky_alpha, y, count);
+        break;
+    case PRELU_PRELU:
+        if (act->sharing == PRELU_ALPHA_PER_ELEMENT) {
+            prelu_row(z, alpha + first, y, count);
+        } else if (act->sharing == PRELU_ALPHA_CHANNEL_WISE && first % act->channels == 0 && count % act->channels == 0) {
+            for (int i = 0; i < count; i += act->channels) prelu_row(z + i, alpha, y + i, act->channels);
+        } else {
+            for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : alpha[alpha_index(act, first + i)] * z[i];
+        }
+        break;
+    default:
+        if (y != z) memcpy(y, z, (size_t)count * sizeof(float));
+        break;
+    }
+}
+
+/* g: dL/dy in, dL/dz out, over one sample's features [first, first + count); dalpha accumulates. */
+static inline void activate_backward(const prelu_activation *act, const float *alpha, int first, int count,
+                                        const float *z, float *g, float *dalpha) {
+    switch (act->kind) {
+    case PRELU_RELU:
+        leaky_row_backward(z, 0.0f, g, count);
+        break;
+    case PRELU_LEAKY_RELU:
+        leaky_row_backward(z, act->leaky_alpha, g, count);
+        break;
+    case PRELU_PRELU:
+        if (act->sharing == PRELU_ALPHA_PER_ELEMENT) {
+            prelu_row_backward(z, alpha + first, g, dalpha + first, count);
+        } else if (act->sharing == PRELU_ALPHA_CHANNEL_WISE && first % act->channels == 0 && count % act->channels == 0) {
+            for (int i = 0; i < count; i += act->channels) prelu_row_backward(z + i, alpha, g + i, dalpha, act->channels);
+        } else {
+            for (int i = 0; i < count; i++) {
+                if (z[i] <= 0.0f) {
+                    int ai = alpha_index(act, first + i);
+                    dalpha[ai] += z[i] * g[i];
+                    g[i] *= alpha[ai];
+                }
+            }
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- Standalone activation layers ---- */
+
+static void activation_forward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y) {
+    long fl = act->feature_length;
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    for (int n = 0; n < batch; n++) activate(act, alpha, 0, (int)fl, x + n * fl, y + n * fl);
+}
+
+static void activation_backward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha,
+                                   float *dy, float *dx, float *dalpha) {
+    long fl = act->feature_length;
+    int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
+    float *g = dx ? dx : dy;
+    if (dx && dx != dy) memcpy(dx, dy, (size_t)batch * fl * sizeof(float));
+    int threads = prelu_thread_count();
+    long per_thread = alpha_length + 1;
+    float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
+    memset(partials, 0, (size_t)threads * per_thread * sizeof(float));
+#pragma omp parallel num_threads(threads)
+    {
+        float *da = partials + omp_get_thread_num() * per_thread;
+#pragma omp for schedule(static)
+        for (int n = 0; n < batch; n++) activate_backward(act, alpha, 0, (int)fl, x + n * fl, g + n * fl, da);
+    }
+    if (dalpha) {
+        memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
+        for (int t = 0; t < threads; t++)
+            for (int i = 0; i < alpha_length; i++) dalpha[i] += partials[t * per_thread + i];
+    }
+}

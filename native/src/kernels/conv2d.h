@@ -1,0 +1,147 @@
+/* conv2d.h: 2-D convolution (+ bias + activation), forward and backward, as matrix products over each image's
+ * im2col rows (M = output positions, K = KH x KW x Cin, N = filters). Images are split between the threads;
+ * the kernel is packed once per call and shared by them. */
+
+/* Whether the window of output (oy, ox) lies wholly inside the image: then each of its KH rows is one
+ * contiguous run of KW x Cin floats, in the input and in its im2col row alike. */
+static inline int window_inside(const prelu_conv2d_shape *s, int iy0, int ix0) {
+    return iy0 >= 0 && iy0 + s->kernel_h <= s->height && ix0 >= 0 && ix0 + s->kernel_w <= s->width;
+}
+
+/* Rows of im2col for one image: row m = (oy, ox) holds the KH x KW x Cin window, zeros where padded. */
+static void im2col(const prelu_conv2d_shape *s, const float *image, float *col) {
+    int cin = s->in_channels, kd = s->kernel_h * s->kernel_w * cin, run = s->kernel_w * cin;
+    for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++) {
+            float *row = col + (long)(oy * s->out_w + ox) * kd;
+            int iy0 = oy * s->stride_y - s->pad_top, ix0 = ox * s->stride_x - s->pad_left;
+            if (window_inside(s, iy0, ix0)) {
+                for (int ky = 0; ky < s->kernel_h; ky++) {
+                    const float *src = image + ((long)(iy0 + ky) * s->width + ix0) * cin;
+                    for (int q = 0; q < run; q++) row[ky * run + q] = src[q];
+                }
+                continue;
+            }
+            for (int ky = 0; ky < s->kernel_h; ky++) {
+                int iy = iy0 + ky;
+                for (int kx = 0; kx < s->kernel_w; kx++) {
+                    int ix = ix0 + kx;
+                    float *dst = row + (ky * s->kernel_w + kx) * cin;
+                    /* Plain loops: with few channels (the first layer has one) a memcpy call per
+                     * window position costs more than the copy. */
+                    if (iy < 0 || iy >= s->height || ix < 0 || ix >= s->width) {
+                        for (int c = 0; c < cin; c++) dst[c] = 0.0f;
+                    } else {
+                        const float *src = image + ((long)iy * s->width + ix) * cin;
+                        for (int c = 0; c < cin; c++) dst[c] = src[c];
+                    }
+                }
+            }
+        }
+}
+
+/* The inverse scatter: each window of dcol is added back into the image gradient. */
+static void col2im(const prelu_conv2d_shape *s, const float *dcol, float *dimage) {
+    int cin = s->in_channels, kd = s->kernel_h * s->kernel_w * cin, run = s->kernel_w * cin;
+    memset(dimage, 0, (size_t)s->height * s->width * cin * sizeof(float));
+    for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++) {
+            const float *row = dcol + (long)(oy * s->out_w + ox) * kd;
+            int iy0 = oy * s->stride_y - s->pad_top, ix0 = ox * s->stride_x - s->pad_left;
+            if (window_inside(s, iy0, ix0)) {
+                for (int ky = 0; ky < s->kernel_h; ky++) {
+                    float *dst = dimage + ((long)(iy0 + ky) * s->width + ix0) * cin;
+                    for (int q = 0; q < run; q++) dst[q] += row[ky * run + q];
+                }
+                continue;
+            }
+            for (int ky = 0; ky < s->kernel_h; ky++) {
+                int iy = oy * s->stride_y - s->pad_top + ky;
+                if (iy < 0 || iy >= s->height) continue;
+                for (int kx = 0; kx < s->kernel_w; kx++) {
+                    int ix = ox * s->stride_x - s->pad_left + kx;
+                    if (ix < 0 || ix >= s->width) continue;
+                    const float *src = row + (ky * s->kernel_w + kx) * cin;
+                    float *dst = dimage + ((long)iy * s->width + ix) * cin;
+                    for (int c = 0; c < cin; c++) dst[c] += src[c];
+                }
+            }
+        }
+}
+
+static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                              const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
+    int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
+    long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
+    int linear = act->kind == PRELU_LINEAR;
+    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
+    pack_b(kd, f, view(kernel, f, 1), kernel_packed);
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    for (int n = 0; n < s->batch; n++) {
+        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)m * kd);
+        im2col(s, input + n * in_size, col);
+        float *out = (linear ? y : z) + n * out_size;
+        gemm_packed(m, f, kd, view(col, kd, 1), kernel_packed, out, f, 0);
+        /* Epilogue, while the image's output is in cache: bias, then the activation. */
+        for (int r = 0; r < m; r++) {
+            float *row = out + (long)r * f;
+            if (bias)
+                for (int c = 0; c < f; c++) row[c] += bias[c];
+            if (!linear) activate(act, alpha, r * f, f, row, y + n * out_size + (long)r * f);
+        }
+    }
+}
+
+static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                               const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
+                               float *dkernel, float *dbias, float *dalpha) {
+    int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
+    long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
+    int threads = prelu_thread_count();
+    int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
+    /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image. */
+    float *kernel_t_packed = dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd)) : NULL;
+    if (dx) pack_b(f, kd, view(kernel, 1, f), kernel_t_packed);
+    /* Per-thread sums of dkernel, dbias and dalpha, added once at the end: no atomics. */
+    long per_thread = (long)kd * f + f + alpha_length;
+    float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
+    memset(partials, 0, (size_t)threads * per_thread * sizeof(float));
+
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num();
+        float *dk = partials + t * per_thread;
+        float *db = dk + (long)kd * f, *da = db + f;
+        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)m * kd);
+        float *dcol = dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)m * kd) : NULL;
+#pragma omp for schedule(static)
+        for (int n = 0; n < s->batch; n++) {
+            float *g = dy + n * out_size;
+            if (act->kind != PRELU_LINEAR)
+                for (int r = 0; r < m; r++)
+                    activate_backward(act, alpha, r * f, f, z + n * out_size + (long)r * f, g + (long)r * f, da);
+            for (int r = 0; r < m; r++)
+                for (int c = 0; c < f; c++) db[c] += g[(long)r * f + c];
+            im2col(s, input + n * in_size, col);
+            /* dkernel (KD x F) += col^T (KD x M) * g (M x F) */
+            gemm(kd, f, m, view(col, 1, kd), view(g, f, 1), dk, f, 1);
+            if (dx) {
+                /* dcol (M x KD) = g (M x F) * kernel^T (F x KD) */
+                gemm_packed(m, kd, f, view(g, f, 1), kernel_t_packed, dcol, kd, 0);
+                col2im(s, dcol, dx + n * in_size);
+            }
+        }
+    }
+    /* Added in thread order, so a run is reproducible to the bit. */
+    memcpy(dkernel, partials, (size_t)kd * f * sizeof(float));
+    if (dbias) memcpy(dbias, partials + (long)kd * f, (size_t)f * sizeof(float));
+    if (dalpha) memcpy(dalpha, partials + (long)kd * f + f, (size_t)alpha_length * sizeof(float));
+    for (int t = 1; t < threads; t++) {
+        const float *part = partials + t * per_thread;
+        for (long i = 0; i < (long)kd * f; i++) dkernel[i] += part[i];
+        if (dbias)
+            for (int c = 0; c < f; c++) dbias[c] += part[(long)kd * f + c];
+        if (dalpha)
+            for (int i = 0; i < alpha_length; i++) dalpha[i] += part[(long)kd * f + f + i];
+    }
+}

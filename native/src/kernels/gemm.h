@@ -1,0 +1,234 @@
+/* gemm.h: C (M x N) [+]= A (M x K) * B (K x N), the product under every convolution and dense layer.
+ *
+ * A and B are read through views (element (i, j) at data[i * rs + j * cs]), so a transposed operand is
+ * read in place. B is packed into the micro-kernel's order before use (as BLIS does): panels of NR columns,
+ * each [p][NR], zero-padded to a whole panel, so that the micro-kernel loads contiguous vectors and never
+ * branches on a column edge inside its loop. A is not packed: the micro-kernel broadcasts its MR values of each
+ * step straight from the view (MR row streams, or one contiguous run of MR when A is a transposed operand).
+ * Our products are thin (N = 64 for the study's second convolution), so each element of A serves only N
+ * outputs; packing it would cost about as much as multiplying it. K runs in balanced blocks of at most KC_MAX
+ * (with KC_MAX 192, 288 is two blocks of 144): a B panel (kc x NR) stays in L1 while rows of A stream past it.
+ * A product whose B serves many calls (a convolution's kernel, for every image) packs it once (pack_b) and
+ * calls gemm_packed; gemm packs its own.
+ *
+ * The register block of C is MR x NR accumulators: 12 x 32 in 24 of AVX-512's 32 zmm registers, 6 x 16 in 12
+ * of AVX2's 16 ymm registers. Each step of p loads one row of the B panel and broadcasts MR values of A.
+ * The order of every sum is fixed by the shapes alone: the same bits on every run of a given build. */
+
+#if defined(PRELU_AVX512)
+#define MR 12
+#define NR 32
+#else
+#define MR 6
+#define NR 16
+#endif
+/* A B panel (KC_MAX x NR floats) takes 24 KB: half of a 48 KB L1, the rest for the A panel streaming past. */
+#define KC_MAX (6144 / NR)
+
+typedef struct matrix_view {
+    const float *data;
+    long rs, cs; /* element (i, j) is data[i * rs + j * cs] */
+} matrix_view;
+
+static inline matrix_view view(const float *data, long rs, long cs) {
+    matrix_view v = {data, rs, cs};
+    return v;
+}
+
+/* The view that starts at (i, j) of v. */
+static inline matrix_view view_at(matrix_view v, long i, long j) { return view(v.data + i * v.rs + j * v.cs, v.rs, v.cs); }
+
+static inline int round_up(int n, int multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+/* K in balanced blocks: the nominal block length. */
+static inline int k_block(int k) {
+    int blocks = (k + KC_MAX - 1) / KC_MAX;
+    return blocks < 1 ? 1 : (k + blocks - 1) / blocks;
+}
+
+/* Floats that pack_b writes for a K x N operand. */
+static inline size_t packed_b_floats(int k, int n) { return (size_t)k * round_up(n, NR) + NR; }
+
+/* B (K x N) into panels: the block of K starting at pc begins at pc * round_up(N, NR); in it, the panel of
+ * columns [jp * NR, jp * NR + NR) is kc x NR floats at jp * NR * kc. */
+static void pack_b(int k, int n, matrix_view b, float *dst) {
+    int n_padded = round_up(n, NR), kc_nominal = k_block(k);
+    for (int pc = 0; pc < k; pc += kc_nominal) {
+        int kc = min_int(kc_nominal, k - pc);
+        for (int j0 = 0; j0 < n; j0 += NR) {
+            int nr = min_int(NR, n - j0);
+            float *panel = dst + (long)pc * n_padded + (long)j0 * kc;
+            for (int p = 0; p < kc; p++) {
+                const float *src = b.data + (long)(pc + p) * b.rs + (long)j0 * b.cs;
+                float *row = panel + (long)p * NR;
+                if (b.cs == 1) {
+                    memcpy(row, src, (size_t)nr * sizeof(float));
+                } else {
+                    for (int j = 0; j < nr; j++) row[j] = src[j * b.cs];
+                }
+                for (int j = nr; j < NR; j++) row[j] = 0.0f;
+            }
+        }
+    }
+}
+
+/* ---- Micro-kernels: C (mr x nr of an MR x NR block) [+]= A (mr rows of a view) * packed B panel -------- */
+
+/* Offsets of the MR rows of A from the block's first row; rows past mr repeat the last one, whose results the
+ * store drops, so that the loop never reads outside A. */
+static inline void row_offsets(matrix_view a, int mr, long offsets[MR]) {
+    for (int r = 0; r < MR; r++) offsets[r] = (long)(r < mr ? r : mr - 1) * a.rs;
+}
+
+#if defined(PRELU_AVX512)
+/* 24 accumulators; per step of p: two loads of B, 12 broadcasts of A (folded into the FMAs), 24 FMAs. Edges
+ * store through masks: rows past mr are skipped, columns past nr masked off. */
+static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c, long ldc, int mr, int nr,
+                       int accumulate) {
+    __m512 c0[MR], c1[MR];
+    long offset[MR];
+    row_offsets(a, mr, offset);
+    const float *ap = a.data;
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            __m512 ar = _mm512_set1_ps(ap[offset[r]]);
+            c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
+        }
+        ap += a.cs;
+        b += NR;
+    }
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? (__mmask16)0 : (__mmask16)((1u << (nr - 16)) - 1);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) {
+        if (r < mr) {
+            float *row = c + r * ldc;
+            if (accumulate) {
+                c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, row));
+                c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, row + 16));
+            }
+            _mm512_mask_storeu_ps(row, m0, c0[r]);
+            _mm512_mask_storeu_ps(row + 16, m1, c1[r]);
+        }
+    }
+}
+#else
+/* The edge of a block (mr < MR or nr < NR): the full block was computed into `tile`; copy what belongs to C. */
+static void store_edge(const float *tile, float *c, long ldc, int mr, int nr, int accumulate) {
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + tile[r * NR + j];
+}
+
+#if defined(PRELU_AVX2)
+/* 12 accumulators; per step of p: two loads of B, 6 broadcasts of A, 12 FMAs. */
+static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c, long ldc, int mr, int nr,
+                       int accumulate) {
+    __m256 c0[MR], c1[MR];
+    long offset[MR];
+    row_offsets(a, mr, offset);
+    const float *ap = a.data;
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) {
+            __m256 ar = _mm256_broadcast_ss(ap + offset[r]);
+            c0[r] = _mm256_fmadd_ps(ar, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
+        }
+        ap += a.cs;
+        b += NR;
+    }
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) {
+            float *row = c + r * ldc;
+            if (accumulate) {
+                c0[r] = _mm256_add_ps(c0[r], _mm256_loadu_ps(row));
+                c1[r] = _mm256_add_ps(c1[r], _mm256_loadu_ps(row + 8));
+            }
+            _mm256_storeu_ps(row, c0[r]);
+            _mm256_storeu_ps(row + 8, c1[r]);
+        }
+        return;
+    }
+    float tile[MR * NR];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        _mm256_storeu_ps(tile + r * NR, c0[r]);
+        _mm256_storeu_ps(tile + r * NR + 8, c1[r]);
+    }
+    store_edge(tile, c, ldc, mr, nr, accumulate);
+}
+#else
+/* Plain C; the compiler vectorises the inner loop with the baseline's SSE. */
+static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c, long ldc, int mr, int nr,
+                       int accumulate) {
+    float tile[MR * NR] = {0};
+    for (int p = 0; p < kc; p++) {
+        for (int r = 0; r < mr; r++) {
+            float ar = a.data[r * a.rs + p * a.cs];
+            for (int j = 0; j < NR; j++) tile[r * NR + j] += ar * b[j];
+        }
+        b += NR;
+    }
+    store_edge(tile, c, ldc, mr, nr, accumulate);
+}
+#endif
+#endif
+
+/* ---- Drivers ---------------------------------------------------------------------------------------- */
+
+/* C (m x n) [+]= A (m x kc, a view at the block's first column) * one block of packed B (b_block: where pack_b
+ * put rows [pc, pc + kc)). Column panels outside, so that a B panel stays in L1 while every row of A passes. */
+static void gemm_block(int m, int n, int kc, matrix_view a, const float *b_block, float *c, long ldc, int accumulate) {
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        int nr = min_int(NR, n - j0);
+        const float *b_panel = b_block + (long)j0 * kc;
+        for (int i0 = 0; i0 < m; i0 += MR)
+            micro_tile(kc, view_at(a, i0, 0), b_panel, c + (long)i0 * ldc + j0, ldc, min_int(MR, m - i0), nr, accumulate);
+    }
+}
+
+/* The start of the block of packed B that holds rows [pc, ...) of a K x N operand. */
+static inline const float *packed_b_block(const float *b_packed, int n, int pc) { return b_packed + (long)pc * round_up(n, NR); }
+
+/* C = [C +] A * B with B already packed by pack_b(k, n, ...). Single-threaded: callers split the work. */
+static void gemm_packed(int m, int n, int k, matrix_view a, const float *b_packed, float *c, long ldc, int accumulate) {
+    if (k == 0) {
+        if (!accumulate)
+            for (int i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+        return;
+    }
+    int kc_nominal = k_block(k);
+    for (int pc = 0; pc < k; pc += kc_nominal)
+        gemm_block(m, n, min_int(kc_nominal, k - pc), view_at(a, 0, pc), packed_b_block(b_packed, n, pc), c, ldc,
+                   accumulate || pc > 0);
+}
+
+/* C = [C +] A * B, packing B into the calling thread's scratch. */
+static void gemm(int m, int n, int k, matrix_view a, matrix_view b, float *c, long ldc, int accumulate) {
+    float *b_packed = prelu_scratch(PRELU_SCRATCH_PACKED_B, packed_b_floats(k, n));
+    pack_b(k, n, b, b_packed);
+    gemm_packed(m, n, k, a, b_packed, c, ldc, accumulate);
+}
+
+/* The product with B packed once and the rows of C split between the threads in whole MR blocks. */
+static void gemm_parallel(int m, int n, int k, matrix_view a, matrix_view b, float *c, long ldc, int accumulate) {
+    float *b_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(k, n));
+    pack_b(k, n, b, b_packed);
+    int blocks = (m + MR - 1) / MR;
+#pragma omp parallel num_threads(prelu_thread_count())
+    {
+        int threads = omp_get_num_threads(), t = omp_get_thread_num();
+        int first = blocks * t / threads, last = blocks * (t + 1) / threads;
+        int i0 = first * MR, i1 = min_int(last * MR, m);
+        if (i1 > i0) gemm_packed(i1 - i0, n, k, view_at(a, i0, 0), b_packed, c + (long)i0 * ldc, ldc, accumulate);
+    }
+}

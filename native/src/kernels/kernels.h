@@ -1,0 +1,23 @@
+/* kernels.h: the hot kernels, written once and compiled once per instruction set. Each of
+ *   kernels_portable.c   plain C for any CPU (the fallback)
+ *   kernels_avx2.c       -mavx2 -mfma; defines PRELU_AVX2
+ *   kernels_avx512.c     -mavx512f as well; defines PRELU_AVX2 and PRELU_AVX512
+ * names its table (PRELU_KERNEL_TABLE) and includes this file, and runtime.c picks a table at run time
+ * after checking the CPU. Every function in these headers is static, so each build has its own copy
+ * under the same plain names; only the table leaves the translation unit. A layer keeps its forward and
+ * backward side by side in its own header; everything follows the C# reference (src/Prelu.Runtime/Reference),
+ * which the tests hold each build to. */
+#include "common.h"
+
+#include "gemm.h"
+#include "activation.h"
+#include "conv2d.h"
+#include "dense.h"
+#include "pooling.h"
+#include "dropout.h"
+#include "adam.h"
+
+const prelu_kernels PRELU_KERNEL_TABLE = {
+    conv2d_forward,    conv2d_backward,    dense_forward,      dense_backward,      maxpool2d_forward,
+    maxpool2d_backward, activation_forward, activation_backward, dropout_forward, adam,
+};

@@ -1,0 +1,98 @@
+/* pooling.h: max pooling, forward and backward. */
+
+/* Pooling works on one output position at a time with the channels innermost (NHWC keeps them
+ * contiguous), so every loop runs over contiguous floats. Ties go to the first window position. */
+static void maxpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y) {
+    int ch = s->in_channels;
+    long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    for (int n = 0; n < s->batch; n++) {
+        const float *image = input + n * in_size;
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++) {
+                float *out = y + n * out_size + ((long)oy * s->out_w + ox) * ch;
+                int first = 1;
+                for (int py = 0; py < s->kernel_h; py++) {
+                    int iy = oy * s->stride_y - s->pad_top + py;
+                    if (iy < 0 || iy >= s->height) continue;
+                    for (int px = 0; px < s->kernel_w; px++) {
+                        int ix = ox * s->stride_x - s->pad_left + px;
+                        if (ix < 0 || ix >= s->width) continue;
+                        const float *in = image + ((long)iy * s->width + ix) * ch;
+                        if (first) {
+                            for (int c = 0; c < ch; c++) out[c] = in[c];
+                            first = 0;
+                        } else {
+#pragma omp simd
+                            for (int c = 0; c < ch; c++) out[c] = in[c] > out[c] ? in[c] : out[c];
+                        }
+                    }
+                }
+            }
+    }
+}
+
+/* The gradient goes to each window's first maximum. Where windows do not overlap (stride >= pool size, the
+ * usual case), each input belongs to at most one window, so the gradient is written straight into place
+ * (the winner gets dy, the rest of the window 0) instead of zeroing the whole gradient and scattering into it. */
+static void maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, const float *dy, float *dx) {
+    int ch = s->in_channels;
+    long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
+    int disjoint = s->stride_y >= s->kernel_h && s->stride_x >= s->kernel_w;
+    /* Disjoint windows that leave inputs uncovered (padding, or a remainder at the bottom or right) need the zeros. */
+    int covered = disjoint && s->pad_top == 0 && s->pad_left == 0 && s->out_h * s->stride_y == s->height &&
+                  s->out_w * s->stride_x == s->width && s->stride_y == s->kernel_h && s->stride_x == s->kernel_w;
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    for (int n = 0; n < s->batch; n++) {
+        const float *image = input + n * in_size;
+        float *dimage = dx + n * in_size;
+        if (!covered) memset(dimage, 0, (size_t)in_size * sizeof(float));
+        float *best = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)2 * ch);
+        int32_t *where = (int32_t *)(best + ch);
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++) {
+                int first = 1;
+                for (int py = 0; py < s->kernel_h; py++) {
+                    int iy = oy * s->stride_y - s->pad_top + py;
+                    if (iy < 0 || iy >= s->height) continue;
+                    for (int px = 0; px < s->kernel_w; px++) {
+                        int ix = ox * s->stride_x - s->pad_left + px;
+                        if (ix < 0 || ix >= s->width) continue;
+                        int32_t offset = (iy * s->width + ix) * ch;
+                        const float *in = image + offset;
+                        if (first) {
+                            for (int c = 0; c < ch; c++) {
+                                best[c] = in[c];
+                                where[c] = offset;
+                            }
+                            first = 0;
+                        } else {
+#pragma omp simd
+                            for (int c = 0; c < ch; c++) {
+                                int better = in[c] > best[c];
+                                best[c] = better ? in[c] : best[c];
+                                where[c] = better ? offset : where[c];
+                            }
+                        }
+                    }
+                }
+                const float *g = dy + n * out_size + ((long)oy * s->out_w + ox) * ch;
+                if (!disjoint) {
+                    for (int c = 0; c < ch; c++) dimage[where[c] + c] += g[c];
+                    continue;
+                }
+                for (int py = 0; py < s->kernel_h; py++) {
+                    int iy = oy * s->stride_y - s->pad_top + py;
+                    if (iy < 0 || iy >= s->height) continue;
+                    for (int px = 0; px < s->kernel_w; px++) {
+                        int ix = ox * s->stride_x - s->pad_left + px;
+                        if (ix < 0 || ix >= s->width) continue;
+                        int32_t offset = (iy * s->width + ix) * ch;
+                        float *d = dimage + offset;
+#pragma omp simd
+                        for (int c = 0; c < ch; c++) d[c] = where[c] == offset ? g[c] : 0.0f;
+                    }
+                }
+            }
+    }
+}
