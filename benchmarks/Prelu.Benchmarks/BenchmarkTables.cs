@@ -306,7 +306,7 @@ internal static partial class BenchmarkTables
         }
     }
 
-    private static List<string> RunProcess(string file)
+    internal static List<string> RunProcess(string file)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, UseShellExecute = false };
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
@@ -315,7 +315,7 @@ internal static partial class BenchmarkTables
         return lines;
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -327,7 +327,7 @@ internal static partial class BenchmarkTables
 
     // "peak float32 FMA avx512 (28 chains of 16 lanes), 2 threads: 350.7 GFLOP/s"
     [GeneratedRegex(@"^peak float32 FMA (?<isa>\w+) \(.*\), (?<threads>\d+) threads?: (?<gflops>[\d.]+) GFLOP/s")]
-    private static partial Regex PeakLine();
+    internal static partial Regex PeakLine();
 }
 
 /// <summary>Memory bandwidth as a streaming kernel sees it: every core adding two arrays far larger than the caches.</summary>

@@ -22,11 +22,17 @@ internal static class StepTiming
     {
         int threads = Option(args, "--threads", 2), steps = Option(args, "--steps", 30);
         var backends = TextOption(args, "--backend", "native").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var peak = MeasurePeak(threads);
         var medians = new Dictionary<(string Backend, string Run), double>();
         foreach (var name in backends)
         {
             foreach (var (run, median) in Time(name, threads, steps, args.Contains("--breakdown")))
+            {
                 medians[(name, run)] = median;
+                if (peak is { } p)
+                    Console.WriteLine($"prelu {name} {run}: {StepFlops / median / 1e9 / p.Gflops:P0} of the {threads}-thread peak " +
+                        $"({p.Gflops:F1} GFLOP/s, {p.Isa}, measured by prelu_fma_peak in this run)");
+            }
         }
         // Back to back in one process: the ratios of each backend to the first one named.
         foreach (var name in backends.Skip(1))
@@ -38,6 +44,33 @@ internal static class StepTiming
             }
         }
         return 0;
+    }
+
+    // The machine's FMA peak on `threads` threads, the widest vectors it has, from the C probe run now (the
+    // same run as the steps, so that the ratio is of one machine in one state); null where the probe is not built.
+    private static (double Gflops, string Isa)? MeasurePeak(int threads)
+    {
+        string probe = Path.Combine(BenchmarkTables.RepositoryRoot(), "artifacts", "native", "prelu_fma_peak");
+        if (!File.Exists(probe))
+        {
+            Console.WriteLine($"peak: {probe} is not built (dotnet build builds it); shares of peak are not printed");
+            return null;
+        }
+        (double Gflops, string Isa)? best = null;
+        foreach (var line in BenchmarkTables.RunProcess(probe))
+        {
+            Console.WriteLine(line);
+            var match = BenchmarkTables.PeakLine().Match(line);
+            if (match.Success && int.Parse(match.Groups["threads"].Value, System.Globalization.CultureInfo.InvariantCulture) == threads)
+            {
+                double gflops = double.Parse(match.Groups["gflops"].Value, System.Globalization.CultureInfo.InvariantCulture);
+                if (best is null || gflops > best.Value.Gflops)
+                    best = (gflops, match.Groups["isa"].Value);
+            }
+        }
+        if (best is null)
+            Console.WriteLine($"peak: the probe measures 1 thread and every core, not {threads} threads; shares of peak are not printed");
+        return best;
     }
 
     private static List<(string Run, double Median)> Time(string backendName, int threads, int steps, bool breakdown)

@@ -1,6 +1,11 @@
-/* conv2d.h: 2-D convolution (+ bias + activation), forward and backward, as matrix products over each image's
- * im2col rows (M = output positions, K = KH x KW x Cin, N = filters). Images are split between the threads;
- * the kernel is packed once per call and shared by them. */
+/* conv2d.h: 2-D convolution (+ bias + activation), forward and backward, as matrix products over the im2col
+ * rows of a group of images (M = images x output positions, K = KH x KW x Cin, N = filters). Groups of images
+ * are split between the threads; the kernel is packed once per call and shared by them. */
+
+/* Images multiplied together: enough rows that the last, partial register block of M is a small share of
+ * them (the study's second convolution has 121 positions, 10 blocks of 12 and one row), few enough that the
+ * group's im2col rows stay in L2. */
+static inline int images_per_product(int positions) { return positions >= 256 ? 1 : 256 / positions; }
 
 /* Whether the window of output (oy, ox) lies wholly inside the image: then each of its KH rows is one
  * contiguous run of KW x Cin floats, in the input and in its im2col row alike. */
@@ -74,20 +79,23 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     int linear = act->kind == PRELU_LINEAR;
+    int group = images_per_product(m), groups = (s->batch + group - 1) / group;
     float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
     pack_b(kd, f, view(kernel, f, 1), kernel_packed);
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
-    for (int n = 0; n < s->batch; n++) {
-        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)m * kd);
-        im2col(s, input + n * in_size, col);
-        float *out = (linear ? y : z) + n * out_size;
-        gemm_packed(m, f, kd, view(col, kd, 1), kernel_packed, out, f, 0);
-        /* Epilogue, while the image's output is in cache: bias, then the activation. */
-        for (int r = 0; r < m; r++) {
+    for (int gi = 0; gi < groups; gi++) {
+        int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
+        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
+        for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, col + (long)i * m * kd);
+        /* The rows of consecutive images are consecutive rows of the output. */
+        float *out = (linear ? y : z) + n0 * out_size;
+        gemm_packed(rows, f, kd, view(col, kd, 1), kernel_packed, out, f, 0);
+        /* Epilogue, while the group's output is in cache: bias, then the activation. */
+        for (int r = 0; r < rows; r++) {
             float *row = out + (long)r * f;
             if (bias)
                 for (int c = 0; c < f; c++) row[c] += bias[c];
-            if (!linear) activate(act, alpha, r * f, f, row, y + n * out_size + (long)r * f);
+            if (!linear) activate(act, alpha, (r % m) * f, f, row, y + n0 * out_size + (long)r * f);
         }
     }
 }
@@ -97,7 +105,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
                                float *dkernel, float *dbias, float *dalpha) {
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
-    int threads = prelu_thread_count();
+    int threads = prelu_thread_count(), group = images_per_product(m), groups = (s->batch + group - 1) / group;
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image. */
     float *kernel_t_packed = dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd)) : NULL;
@@ -112,23 +120,24 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         int t = omp_get_thread_num();
         float *dk = partials + t * per_thread;
         float *db = dk + (long)kd * f, *da = db + f;
-        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)m * kd);
-        float *dcol = dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)m * kd) : NULL;
+        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
+        float *dcol = dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)group * m * kd) : NULL;
 #pragma omp for schedule(static)
-        for (int n = 0; n < s->batch; n++) {
-            float *g = dy + n * out_size;
+        for (int gi = 0; gi < groups; gi++) {
+            int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
+            float *g = dy + n0 * out_size;
             if (act->kind != PRELU_LINEAR)
-                for (int r = 0; r < m; r++)
-                    activate_backward(act, alpha, r * f, f, z + n * out_size + (long)r * f, g + (long)r * f, da);
-            for (int r = 0; r < m; r++)
+                for (int r = 0; r < rows; r++)
+                    activate_backward(act, alpha, (r % m) * f, f, z + n0 * out_size + (long)r * f, g + (long)r * f, da);
+            for (int r = 0; r < rows; r++)
                 for (int c = 0; c < f; c++) db[c] += g[(long)r * f + c];
-            im2col(s, input + n * in_size, col);
-            /* dkernel (KD x F) += col^T (KD x M) * g (M x F) */
-            gemm(kd, f, m, view(col, 1, kd), view(g, f, 1), dk, f, 1);
+            for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, col + (long)i * m * kd);
+            /* dkernel (KD x F) += col^T (KD x rows) * g (rows x F) */
+            gemm(kd, f, rows, view(col, 1, kd), view(g, f, 1), dk, f, 1);
             if (dx) {
-                /* dcol (M x KD) = g (M x F) * kernel^T (F x KD) */
-                gemm_packed(m, kd, f, view(g, f, 1), kernel_t_packed, dcol, kd, 0);
-                col2im(s, dcol, dx + n * in_size);
+                /* dcol (rows x KD) = g (rows x F) * kernel^T (F x KD), then each image's windows back into it */
+                gemm_packed(rows, kd, f, view(g, f, 1), kernel_t_packed, dcol, kd, 0);
+                for (int i = 0; i < count; i++) col2im(s, dcol + (long)i * m * kd, dx + (n0 + i) * in_size);
             }
         }
     }

@@ -92,7 +92,7 @@ static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c,
 #pragma GCC unroll 12
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
         for (int r = 0; r < MR; r++) {
             __m512 ar = _mm512_set1_ps(ap[offset[r]]);
@@ -135,7 +135,7 @@ static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c,
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
     for (int p = 0; p < kc; p++) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
         for (int r = 0; r < MR; r++) {
             __m256 ar = _mm256_broadcast_ss(ap + offset[r]);
@@ -214,6 +214,12 @@ static void gemm_packed(int m, int n, int k, matrix_view a, const float *b_packe
 
 /* C = [C +] A * B, packing B into the calling thread's scratch. */
 static void gemm(int m, int n, int k, matrix_view a, matrix_view b, float *c, long ldc, int accumulate) {
+    /* A row-major B exactly one panel wide is already in packed order (each block of K is kc rows of NR
+     * floats, one after the other): the first convolution's 32 filters, in the AVX-512 build. */
+    if (n == NR && b.cs == 1 && b.rs == NR) {
+        gemm_packed(m, n, k, a, b.data, c, ldc, accumulate);
+        return;
+    }
     float *b_packed = prelu_scratch(PRELU_SCRATCH_PACKED_B, packed_b_floats(k, n));
     pack_b(k, n, b, b_packed);
     gemm_packed(m, n, k, a, b_packed, c, ldc, accumulate);
