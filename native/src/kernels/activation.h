@@ -18,7 +18,7 @@ static inline void prelu_row(const float *restrict z, const float *restrict a, f
 
 /* Its backward: da += (z > 0 ? 0 : z * g); g = z > 0 ? g : a * g. */
 static inline void prelu_row_backward(const float *restrict z, const float *restrict a, float *restrict g,
-                                         float *restrict da, int count) {
+                                      float *restrict da, int count) {
     int i = 0;
 #ifdef PRELU_AVX2
     const __m256 zero = _mm256_setzero_ps();
@@ -73,7 +73,7 @@ static inline int alpha_index(const prelu_activation *act, int feature) {
 
 /* y = act(z) over one sample's features [first, first + count). */
 static inline void activate(const prelu_activation *act, const float *alpha, int first, int count, const float *z,
-                               float *y) {
+                            float *y) {
     switch (act->kind) {
     case PRELU_RELU:
         leaky_row(z, 0.0f, y, count);
@@ -98,7 +98,7 @@ static inline void activate(const prelu_activation *act, const float *alpha, int
 
 /* g: dL/dy in, dL/dz out, over one sample's features [first, first + count); dalpha accumulates. */
 static inline void activate_backward(const prelu_activation *act, const float *alpha, int first, int count,
-                                        const float *z, float *g, float *dalpha) {
+                                     const float *z, float *g, float *dalpha) {
     switch (act->kind) {
     case PRELU_RELU:
         leaky_row_backward(z, 0.0f, g, count);
@@ -135,7 +135,7 @@ static void activation_forward(int32_t batch, const prelu_activation *act, const
 }
 
 static void activation_backward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha,
-                                   float *dy, float *dx, float *dalpha) {
+                                float *dy, float *dx, float *dalpha) {
     long fl = act->feature_length;
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     float *g = dx ? dx : dy;

@@ -75,41 +75,43 @@ static void col2im(const prelu_conv2d_shape *s, const float *dcol, float *dimage
 }
 
 static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
-                              const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
+                           const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     int linear = act->kind == PRELU_LINEAR;
     int group = images_per_product(m), groups = (s->batch + group - 1) / group;
     float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
-    pack_b(kd, f, view(kernel, f, 1), kernel_packed);
-#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
-    for (int gi = 0; gi < groups; gi++) {
-        int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
-        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
-        for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, col + (long)i * m * kd);
-        /* The rows of consecutive images are consecutive rows of the output. */
-        float *out = (linear ? y : z) + n0 * out_size;
-        gemm_packed(rows, f, kd, view(col, kd, 1), kernel_packed, out, f, 0);
-        /* Epilogue, while the group's output is in cache: bias, then the activation. */
-        for (int r = 0; r < rows; r++) {
-            float *row = out + (long)r * f;
-            if (bias)
-                for (int c = 0; c < f; c++) row[c] += bias[c];
-            if (!linear) activate(act, alpha, (r % m) * f, f, row, y + n0 * out_size + (long)r * f);
+#pragma omp parallel num_threads(prelu_thread_count())
+    {
+        pack_b_shared(kd, f, view(kernel, f, 1), kernel_packed);
+#pragma omp for schedule(static)
+        for (int gi = 0; gi < groups; gi++) {
+            int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
+            float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
+            for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, col + (long)i * m * kd);
+            /* The rows of consecutive images are consecutive rows of the output. */
+            float *out = (linear ? y : z) + n0 * out_size;
+            gemm_packed(rows, f, kd, view(col, kd, 1), kernel_packed, out, f, 0);
+            /* Epilogue, while the group's output is in cache: bias, then the activation. */
+            for (int r = 0; r < rows; r++) {
+                float *row = out + (long)r * f;
+                if (bias)
+                    for (int c = 0; c < f; c++) row[c] += bias[c];
+                if (!linear) activate(act, alpha, (r % m) * f, f, row, y + n0 * out_size + (long)r * f);
+            }
         }
     }
 }
 
 static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
-                               const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
-                               float *dkernel, float *dbias, float *dalpha) {
+                            const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
+                            float *dkernel, float *dbias, float *dalpha) {
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     int threads = prelu_thread_count(), group = images_per_product(m), groups = (s->batch + group - 1) / group;
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image. */
     float *kernel_t_packed = dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd)) : NULL;
-    if (dx) pack_b(f, kd, view(kernel, 1, f), kernel_t_packed);
     /* Per-thread sums of dkernel, dbias and dalpha, added once at the end: no atomics. */
     long per_thread = (long)kd * f + f + alpha_length;
     float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
@@ -122,6 +124,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         float *db = dk + (long)kd * f, *da = db + f;
         float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
         float *dcol = dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)group * m * kd) : NULL;
+        if (dx) pack_b_shared(f, kd, view(kernel, 1, f), kernel_t_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;

@@ -18,16 +18,30 @@ static void dense_forward(int32_t batch, int32_t inputs, int32_t units, const pr
 static void dense_backward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act, const float *input,
                            const float *kernel, const float *alpha, const float *z, float *dy, float *dx, float *dkernel,
                            float *dbias, float *dalpha) {
-    if (act->kind != PRELU_LINEAR) {
-        if (dalpha) memset(dalpha, 0, (size_t)act->alpha_length * sizeof(float));
-        /* Small (batch x units): one pass, in order, so the alpha sums need no reduction. */
-        for (int b = 0; b < batch; b++)
-            activate_backward(act, alpha, 0, units, z + (long)b * units, dy + (long)b * units, dalpha);
+    /* dL/dy -> dL/dz in place and the bias and alpha sums, the rows split between the threads; each thread's
+     * sums added in thread order afterwards (no atomics, the same bits every run). */
+    int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
+    long per_thread = units + alpha_length;
+    float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
+    memset(partials, 0, (size_t)threads * per_thread * sizeof(float));
+#pragma omp parallel num_threads(threads)
+    {
+        float *db = partials + omp_get_thread_num() * per_thread, *da = db + units;
+#pragma omp for schedule(static)
+        for (int b = 0; b < batch; b++) {
+            float *g = dy + (long)b * units;
+            if (act->kind != PRELU_LINEAR) activate_backward(act, alpha, 0, units, z + (long)b * units, g, da);
+            for (int u = 0; u < units; u++) db[u] += g[u];
+        }
     }
-    if (dbias) {
-        memset(dbias, 0, (size_t)units * sizeof(float));
-        for (int b = 0; b < batch; b++)
-            for (int u = 0; u < units; u++) dbias[u] += dy[(long)b * units + u];
+    if (dbias) memset(dbias, 0, (size_t)units * sizeof(float));
+    if (dalpha) memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
+    for (int t = 0; t < threads; t++) {
+        const float *part = partials + t * per_thread;
+        if (dbias)
+            for (int u = 0; u < units; u++) dbias[u] += part[u];
+        if (dalpha)
+            for (int i = 0; i < alpha_length; i++) dalpha[i] += part[units + i];
     }
     /* dkernel (I x U) = input^T (I x B) * dy (B x U) */
     gemm_parallel(inputs, units, batch, view(input, 1, inputs), view(dy, units, 1), dkernel, units, 0);

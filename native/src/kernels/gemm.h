@@ -51,25 +51,35 @@ static inline size_t packed_b_floats(int k, int n) { return (size_t)k * round_up
 
 /* B (K x N) into panels: the block of K starting at pc begins at pc * round_up(N, NR); in it, the panel of
  * columns [jp * NR, jp * NR + NR) is kc x NR floats at jp * NR * kc. */
-static void pack_b(int k, int n, matrix_view b, float *dst) {
-    int n_padded = round_up(n, NR), kc_nominal = k_block(k);
+/* One panel of pack_b: columns [j0, j0 + NR) in every block of K. */
+static void pack_b_panel(int k, int n, matrix_view b, float *dst, int j0) {
+    int n_padded = round_up(n, NR), kc_nominal = k_block(k), nr = min_int(NR, n - j0);
     for (int pc = 0; pc < k; pc += kc_nominal) {
         int kc = min_int(kc_nominal, k - pc);
-        for (int j0 = 0; j0 < n; j0 += NR) {
-            int nr = min_int(NR, n - j0);
-            float *panel = dst + (long)pc * n_padded + (long)j0 * kc;
-            for (int p = 0; p < kc; p++) {
-                const float *src = b.data + (long)(pc + p) * b.rs + (long)j0 * b.cs;
-                float *row = panel + (long)p * NR;
-                if (b.cs == 1) {
-                    memcpy(row, src, (size_t)nr * sizeof(float));
-                } else {
-                    for (int j = 0; j < nr; j++) row[j] = src[j * b.cs];
-                }
-                for (int j = nr; j < NR; j++) row[j] = 0.0f;
+        float *panel = dst + (long)pc * n_padded + (long)j0 * kc;
+        for (int p = 0; p < kc; p++) {
+            const float *src = b.data + (long)(pc + p) * b.rs + (long)j0 * b.cs;
+            float *row = panel + (long)p * NR;
+            if (b.cs == 1) {
+                memcpy(row, src, (size_t)nr * sizeof(float));
+            } else {
+                for (int j = 0; j < nr; j++) row[j] = src[j * b.cs];
             }
+            for (int j = nr; j < NR; j++) row[j] = 0.0f;
         }
     }
+}
+
+static void pack_b(int k, int n, matrix_view b, float *dst) {
+    for (int j0 = 0; j0 < n; j0 += NR) pack_b_panel(k, n, b, dst, j0);
+}
+
+/* pack_b with its panels shared out between the threads of the enclosing parallel region, which wait for
+ * each other at its end (a packed B feeds every thread): the dense layers' B is 400,000 floats. */
+static void pack_b_shared(int k, int n, matrix_view b, float *dst) {
+    int panels = (n + NR - 1) / NR;
+#pragma omp for schedule(static)
+    for (int panel = 0; panel < panels; panel++) pack_b_panel(k, n, b, dst, panel * NR);
 }
 
 /* ---- Micro-kernels: C (mr x nr of an MR x NR block) [+]= A (mr rows of a view) * packed B panel -------- */
@@ -228,10 +238,10 @@ static void gemm(int m, int n, int k, matrix_view a, matrix_view b, float *c, lo
 /* The product with B packed once and the rows of C split between the threads in whole MR blocks. */
 static void gemm_parallel(int m, int n, int k, matrix_view a, matrix_view b, float *c, long ldc, int accumulate) {
     float *b_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(k, n));
-    pack_b(k, n, b, b_packed);
     int blocks = (m + MR - 1) / MR;
 #pragma omp parallel num_threads(prelu_thread_count())
     {
+        pack_b_shared(k, n, b, b_packed);
         int threads = omp_get_num_threads(), t = omp_get_thread_num();
         int first = blocks * t / threads, last = blocks * (t + 1) / threads;
         int i0 = first * MR, i1 = min_int(last * MR, m);
