@@ -1,11 +1,63 @@
 /* conv2d.h: 2-D convolution (+ bias + activation), forward and backward, as matrix products over the im2col
  * rows of a group of images (M = images x output positions, K = KH x KW x Cin, N = filters). Groups of images
- * are split between the threads; the kernel is packed once per call and shared by them. */
+ * are split between the threads; the kernel is packed once per call and shared by them. Where no window
+ * reaches into the padding, the products read the im2col matrix (and its transpose) straight from the input
+ * through gathered views (gemm.h): one row of a window is KW x Cin contiguous floats of the input. Elsewhere
+ * the rows are copied out first (im2col). */
 
 /* Images multiplied together: enough rows that the last, partial register block of M is a small share of
  * them (the study's second convolution has 121 positions, 10 blocks of 12 and one row), few enough that the
  * group's im2col rows stay in L2. */
 static inline int images_per_product(int positions) { return positions >= 256 ? 1 : 256 / positions; }
+
+/* Whether the products can read the input in place: every window lies inside the image, and a window row
+ * (the run of the im2col view) and an output row (the run of its transpose) each fit in a block of K. */
+static inline int reads_input_in_place(const prelu_conv2d_shape *s) {
+    return s->pad_top == 0 && s->pad_left == 0 && (s->out_h - 1) * s->stride_y + s->kernel_h <= s->height &&
+           (s->out_w - 1) * s->stride_x + s->kernel_w <= s->width && s->kernel_w * s->in_channels <= KC_MAX &&
+           s->out_w <= KC_MAX;
+}
+
+/* The tables of the gathered views over `images` images from the first of a group (whose input the views'
+ * data points at), in longs: [0, m * images) the top-left input of each output position (the rows of the
+ * im2col matrix); then out_h * images: the first position of each output row (the runs of its transpose);
+ * then KH: the start of each window row (the runs of the im2col matrix); then KD: each window element
+ * (the rows of its transpose). */
+static inline size_t view_table_longs(const prelu_conv2d_shape *s, int images) {
+    return (size_t)images * (s->out_h * s->out_w + s->out_h) + s->kernel_h + (size_t)s->kernel_h * s->kernel_w * s->in_channels;
+}
+
+typedef struct conv_views {
+    matrix_view rows;    /* the im2col matrix, (positions x KD) */
+    matrix_view columns; /* its transpose, (KD x positions) */
+} conv_views;
+
+static conv_views gathered_views(const prelu_conv2d_shape *s, int images, long *table) {
+    int cin = s->in_channels, m = s->out_h * s->out_w;
+    long image = (long)s->height * s->width * cin, line = (long)s->width * cin;
+    long *positions = table, *out_rows = positions + (long)images * m, *window_rows = out_rows + (long)images * s->out_h;
+    long *elements = window_rows + s->kernel_h;
+    for (int n = 0; n < images; n++)
+        for (int oy = 0; oy < s->out_h; oy++) {
+            long start = n * image + (long)oy * s->stride_y * line;
+            out_rows[n * s->out_h + oy] = start;
+            for (int ox = 0; ox < s->out_w; ox++) positions[(long)n * m + oy * s->out_w + ox] = start + (long)ox * s->stride_x * cin;
+        }
+    for (int ky = 0; ky < s->kernel_h; ky++) {
+        window_rows[ky] = ky * line;
+        for (int q = 0; q < s->kernel_w * cin; q++) elements[ky * s->kernel_w * cin + q] = ky * line + q;
+    }
+    conv_views v;
+    v.rows = view(NULL, 0, 1);
+    v.rows.row_table = positions;
+    v.rows.run = s->kernel_w * cin;
+    v.rows.run_table = window_rows;
+    v.columns = view(NULL, 0, (long)s->stride_x * cin);
+    v.columns.row_table = elements;
+    v.columns.run = s->out_w;
+    v.columns.run_table = out_rows;
+    return v;
+}
 
 /* Whether the window of output (oy, ox) lies wholly inside the image: then each of its KH rows is one
  * contiguous run of KW x Cin floats, in the input and in its im2col row alike. */
@@ -79,19 +131,24 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     int linear = act->kind == PRELU_LINEAR;
-    int group = images_per_product(m), groups = (s->batch + group - 1) / group;
+    int group = images_per_product(m), groups = (s->batch + group - 1) / group, in_place = reads_input_in_place(s);
     float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
 #pragma omp parallel num_threads(prelu_thread_count())
     {
-        pack_b_shared(kd, f, view(kernel, f, 1), kernel_packed);
+        /* Either the tables of the gathered view or the copied im2col rows, per thread. */
+        float *scratch = prelu_scratch(PRELU_SCRATCH_COLUMNS, in_place ? 2 * view_table_longs(s, group) : (size_t)group * m * kd);
+        matrix_view a = in_place ? gathered_views(s, group, (long *)scratch).rows : view(scratch, kd, 1);
+        pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
-            float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
-            for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, col + (long)i * m * kd);
+            if (in_place)
+                a.data = input + n0 * in_size;
+            else
+                for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, scratch + (long)i * m * kd);
             /* The rows of consecutive images are consecutive rows of the output. */
             float *out = (linear ? y : z) + n0 * out_size;
-            gemm_packed(rows, f, kd, view(col, kd, 1), kernel_packed, out, f, 0);
+            gemm_packed(rows, f, kd, a, kernel_packed, out, f, 0);
             /* Epilogue, while the group's output is in cache: bias, then the activation. */
             for (int r = 0; r < rows; r++) {
                 float *row = out + (long)r * f;
@@ -109,6 +166,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     int threads = prelu_thread_count(), group = images_per_product(m), groups = (s->batch + group - 1) / group;
+    int in_place = reads_input_in_place(s);
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image. */
     float *kernel_t_packed = dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd)) : NULL;
@@ -122,9 +180,10 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         int t = omp_get_thread_num();
         float *dk = partials + t * per_thread;
         float *db = dk + (long)kd * f, *da = db + f;
-        float *col = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
+        float *scratch = prelu_scratch(PRELU_SCRATCH_COLUMNS, in_place ? 2 * view_table_longs(s, group) : (size_t)group * m * kd);
+        matrix_view a_t = in_place ? gathered_views(s, group, (long *)scratch).columns : view(scratch, 1, kd);
         float *dcol = dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)group * m * kd) : NULL;
-        if (dx) pack_b_shared(f, kd, view(kernel, 1, f), kernel_t_packed);
+        if (dx) pack_b_shared(f, k_block(view(dy, f, 1), f), kd, view(kernel, 1, f), kernel_t_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
@@ -134,9 +193,12 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
                     activate_backward(act, alpha, (r % m) * f, f, z + n0 * out_size + (long)r * f, g + (long)r * f, da);
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < f; c++) db[c] += g[(long)r * f + c];
-            for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, col + (long)i * m * kd);
+            if (in_place)
+                a_t.data = input + n0 * in_size;
+            else
+                for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, scratch + (long)i * m * kd);
             /* dkernel (KD x F) += col^T (KD x rows) * g (rows x F) */
-            gemm(kd, f, rows, view(col, 1, kd), view(g, f, 1), dk, f, 1);
+            gemm(kd, f, rows, a_t, view(g, f, 1), dk, f, 1);
             if (dx) {
                 /* dcol (rows x KD) = g (rows x F) * kernel^T (F x KD), then each image's windows back into it */
                 gemm_packed(rows, kd, f, view(g, f, 1), kernel_t_packed, dcol, kd, 0);

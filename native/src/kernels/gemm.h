@@ -11,6 +11,11 @@
  * A product whose B serves many calls (a convolution's kernel, for every image) packs it once (pack_b) and
  * calls gemm_packed; gemm packs its own.
  *
+ * A view of A can also gather: its rows may start at offsets from a table (a convolution's output positions),
+ * and its columns may come in runs, each run contiguous with stride cs and starting at an offset from a second
+ * table (the rows of a convolution's window). That reads a convolution's im2col matrix straight from the
+ * input, which is then never copied (conv2d.h); K blocks then hold whole runs.
+ *
  * The register block of C is MR x NR accumulators: 12 x 32 in 24 of AVX-512's 32 zmm registers, 6 x 16 in 12
  * of AVX2's 16 ymm registers. Each step of p loads one row of the B panel and broadcasts MR values of A.
  * The order of every sum is fixed by the shapes alone: the same bits on every run of a given build. */
@@ -25,23 +30,40 @@
 /* A B panel (KC_MAX x NR floats) takes 24 KB: half of a 48 KB L1, the rest for the A panel streaming past. */
 #define KC_MAX (6144 / NR)
 
+/* Element (i, j) is data[row(i) + column(j)], where row(i) is row_table[i] if there is a table, else i * rs;
+ * and column(j) is run_table[j / run] + (j % run) * cs if run > 0, else j * cs. */
 typedef struct matrix_view {
     const float *data;
-    long rs, cs; /* element (i, j) is data[i * rs + j * cs] */
+    long rs, cs;
+    const long *row_table;
+    int run;
+    const long *run_table;
 } matrix_view;
 
 static inline matrix_view view(const float *data, long rs, long cs) {
-    matrix_view v = {data, rs, cs};
+    matrix_view v = {data, rs, cs, NULL, 0, NULL};
     return v;
 }
 
-/* The view that starts at (i, j) of v. */
-static inline matrix_view view_at(matrix_view v, long i, long j) { return view(v.data + i * v.rs + j * v.cs, v.rs, v.cs); }
+/* The view that starts at (i, j) of v; with runs, j must start a run. */
+static inline matrix_view view_at(matrix_view v, long i, long j) {
+    if (v.row_table)
+        v.row_table += i;
+    else
+        v.data += i * v.rs;
+    if (v.run > 0)
+        v.run_table += j / v.run;
+    else
+        v.data += j * v.cs;
+    return v;
+}
 
 static inline int round_up(int n, int multiple) { return (n + multiple - 1) / multiple * multiple; }
 
-/* K in balanced blocks: the nominal block length. */
-static inline int k_block(int k) {
+/* The nominal length of K's blocks in a product whose A is `a`: balanced blocks of at most KC_MAX, or as
+ * many whole runs as fit in KC_MAX (at least one). pack_b must pack B with the same blocks. */
+static inline int k_block(matrix_view a, int k) {
+    if (a.run > 0) return a.run * (KC_MAX / a.run > 1 ? KC_MAX / a.run : 1);
     int blocks = (k + KC_MAX - 1) / KC_MAX;
     return blocks < 1 ? 1 : (k + blocks - 1) / blocks;
 }
@@ -49,11 +71,11 @@ static inline int k_block(int k) {
 /* Floats that pack_b writes for a K x N operand. */
 static inline size_t packed_b_floats(int k, int n) { return (size_t)k * round_up(n, NR) + NR; }
 
-/* B (K x N) into panels: the block of K starting at pc begins at pc * round_up(N, NR); in it, the panel of
- * columns [jp * NR, jp * NR + NR) is kc x NR floats at jp * NR * kc. */
-/* One panel of pack_b: columns [j0, j0 + NR) in every block of K. */
-static void pack_b_panel(int k, int n, matrix_view b, float *dst, int j0) {
-    int n_padded = round_up(n, NR), kc_nominal = k_block(k), nr = min_int(NR, n - j0);
+/* B (K x N) into panels, K in blocks of kc_nominal (k_block of the product's A): the block of K starting at pc
+ * begins at pc * round_up(N, NR); in it, the panel of columns [jp * NR, jp * NR + NR) is kc x NR floats at
+ * jp * NR * kc. pack_b_panel packs one panel, columns [j0, j0 + NR), in every block of K. */
+static void pack_b_panel(int k, int kc_nominal, int n, matrix_view b, float *dst, int j0) {
+    int n_padded = round_up(n, NR), nr = min_int(NR, n - j0);
     for (int pc = 0; pc < k; pc += kc_nominal) {
         int kc = min_int(kc_nominal, k - pc);
         float *panel = dst + (long)pc * n_padded + (long)j0 * kc;
@@ -70,16 +92,16 @@ static void pack_b_panel(int k, int n, matrix_view b, float *dst, int j0) {
     }
 }
 
-static void pack_b(int k, int n, matrix_view b, float *dst) {
-    for (int j0 = 0; j0 < n; j0 += NR) pack_b_panel(k, n, b, dst, j0);
+static void pack_b(int k, int kc_nominal, int n, matrix_view b, float *dst) {
+    for (int j0 = 0; j0 < n; j0 += NR) pack_b_panel(k, kc_nominal, n, b, dst, j0);
 }
 
 /* pack_b with its panels shared out between the threads of the enclosing parallel region, which wait for
  * each other at its end (a packed B feeds every thread): the dense layers' B is 400,000 floats. */
-static void pack_b_shared(int k, int n, matrix_view b, float *dst) {
+static void pack_b_shared(int k, int kc_nominal, int n, matrix_view b, float *dst) {
     int panels = (n + NR - 1) / NR;
 #pragma omp for schedule(static)
-    for (int panel = 0; panel < panels; panel++) pack_b_panel(k, n, b, dst, panel * NR);
+    for (int panel = 0; panel < panels; panel++) pack_b_panel(k, kc_nominal, n, b, dst, panel * NR);
 }
 
 /* ---- Micro-kernels: C (mr x nr of an MR x NR block) [+]= A (mr rows of a view) * packed B panel -------- */
@@ -87,8 +109,16 @@ static void pack_b_shared(int k, int n, matrix_view b, float *dst) {
 /* Offsets of the MR rows of A from the block's first row; rows past mr repeat the last one, whose results the
  * store drops, so that the loop never reads outside A. */
 static inline void row_offsets(matrix_view a, int mr, long offsets[MR]) {
-    for (int r = 0; r < MR; r++) offsets[r] = (long)(r < mr ? r : mr - 1) * a.rs;
+    for (int r = 0; r < MR; r++) {
+        int row = r < mr ? r : mr - 1;
+        offsets[r] = a.row_table ? a.row_table[row] : (long)row * a.rs;
+    }
 }
+
+/* The start of run s of a block of A (the whole block when A has no runs), and the runs' length. */
+static inline const float *run_start(matrix_view a, int s) { return a.run > 0 ? a.data + a.run_table[s] : a.data; }
+
+static inline int run_length(matrix_view a, int kc) { return a.run > 0 ? a.run : kc; }
 
 #if defined(PRELU_AVX512)
 /* 24 accumulators; per step of p: two loads of B, 12 broadcasts of A (folded into the FMAs), 24 FMAs. Edges
@@ -98,19 +128,22 @@ static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c,
     __m512 c0[MR], c1[MR];
     long offset[MR];
     row_offsets(a, mr, offset);
-    const float *ap = a.data;
+    int run = run_length(a, kc);
 #pragma GCC unroll 12
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    for (int p0 = 0, s = 0; p0 < kc; p0 += run, s++) {
+        const float *ap = run_start(a, s);
+        for (int q = 0; q < run; q++) {
+            __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
-            __m512 ar = _mm512_set1_ps(ap[offset[r]]);
-            c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
+            for (int r = 0; r < MR; r++) {
+                __m512 ar = _mm512_set1_ps(ap[offset[r]]);
+                c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
+                c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
+            }
+            ap += a.cs;
+            b += NR;
         }
-        ap += a.cs;
-        b += NR;
     }
     __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
     __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? (__mmask16)0 : (__mmask16)((1u << (nr - 16)) - 1);
@@ -141,19 +174,22 @@ static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c,
     __m256 c0[MR], c1[MR];
     long offset[MR];
     row_offsets(a, mr, offset);
-    const float *ap = a.data;
+    int run = run_length(a, kc);
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
-    for (int p = 0; p < kc; p++) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    for (int p0 = 0, s = 0; p0 < kc; p0 += run, s++) {
+        const float *ap = run_start(a, s);
+        for (int q = 0; q < run; q++) {
+            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
-        for (int r = 0; r < MR; r++) {
-            __m256 ar = _mm256_broadcast_ss(ap + offset[r]);
-            c0[r] = _mm256_fmadd_ps(ar, b0, c0[r]);
-            c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
+            for (int r = 0; r < MR; r++) {
+                __m256 ar = _mm256_broadcast_ss(ap + offset[r]);
+                c0[r] = _mm256_fmadd_ps(ar, b0, c0[r]);
+                c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
+            }
+            ap += a.cs;
+            b += NR;
         }
-        ap += a.cs;
-        b += NR;
     }
     if (mr == MR && nr == NR) {
 #pragma GCC unroll 6
@@ -181,12 +217,17 @@ static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c,
 static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c, long ldc, int mr, int nr,
                        int accumulate) {
     float tile[MR * NR] = {0};
-    for (int p = 0; p < kc; p++) {
-        for (int r = 0; r < mr; r++) {
-            float ar = a.data[r * a.rs + p * a.cs];
-            for (int j = 0; j < NR; j++) tile[r * NR + j] += ar * b[j];
+    long offset[MR];
+    row_offsets(a, mr, offset);
+    int run = run_length(a, kc);
+    for (int p0 = 0, s = 0; p0 < kc; p0 += run, s++) {
+        const float *ap = run_start(a, s);
+        for (int q = 0; q < run; q++) {
+            for (int r = 0; r < mr; r++)
+                for (int j = 0; j < NR; j++) tile[r * NR + j] += ap[offset[r]] * b[j];
+            ap += a.cs;
+            b += NR;
         }
-        b += NR;
     }
     store_edge(tile, c, ldc, mr, nr, accumulate);
 }
@@ -209,14 +250,14 @@ static void gemm_block(int m, int n, int kc, matrix_view a, const float *b_block
 /* The start of the block of packed B that holds rows [pc, ...) of a K x N operand. */
 static inline const float *packed_b_block(const float *b_packed, int n, int pc) { return b_packed + (long)pc * round_up(n, NR); }
 
-/* C = [C +] A * B with B already packed by pack_b(k, n, ...). Single-threaded: callers split the work. */
+/* C = [C +] A * B with B already packed by pack_b(k, k_block(a, k), n, ...). Single-threaded: callers split the work. */
 static void gemm_packed(int m, int n, int k, matrix_view a, const float *b_packed, float *c, long ldc, int accumulate) {
     if (k == 0) {
         if (!accumulate)
             for (int i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
-    int kc_nominal = k_block(k);
+    int kc_nominal = k_block(a, k);
     for (int pc = 0; pc < k; pc += kc_nominal)
         gemm_block(m, n, min_int(kc_nominal, k - pc), view_at(a, 0, pc), packed_b_block(b_packed, n, pc), c, ldc,
                    accumulate || pc > 0);
@@ -231,7 +272,7 @@ static void gemm(int m, int n, int k, matrix_view a, matrix_view b, float *c, lo
         return;
     }
     float *b_packed = prelu_scratch(PRELU_SCRATCH_PACKED_B, packed_b_floats(k, n));
-    pack_b(k, n, b, b_packed);
+    pack_b(k, k_block(a, k), n, b, b_packed);
     gemm_packed(m, n, k, a, b_packed, c, ldc, accumulate);
 }
 
@@ -241,7 +282,7 @@ static void gemm_parallel(int m, int n, int k, matrix_view a, matrix_view b, flo
     int blocks = (m + MR - 1) / MR;
 #pragma omp parallel num_threads(prelu_thread_count())
     {
-        pack_b_shared(k, n, b, b_packed);
+        pack_b_shared(k, k_block(a, k), n, b, b_packed);
         int threads = omp_get_num_threads(), t = omp_get_thread_num();
         int first = blocks * t / threads, last = blocks * (t + 1) / threads;
         int i0 = first * MR, i1 = min_int(last * MR, m);
