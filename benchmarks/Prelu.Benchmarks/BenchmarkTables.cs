@@ -306,9 +306,9 @@ internal static partial class BenchmarkTables
         }
     }
 
-    internal static List<string> RunProcess(string file)
+    internal static List<string> RunProcess(string file, string arguments = "")
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, UseShellExecute = false };
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
         var lines = process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
         process.WaitForExit();

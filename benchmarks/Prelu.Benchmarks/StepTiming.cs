@@ -22,7 +22,11 @@ internal static class StepTiming
     {
         int threads = Option(args, "--threads", 2), steps = Option(args, "--steps", 30);
         var backends = TextOption(args, "--backend", "native").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var peak = MeasurePeak(threads);
+        // --kernels avx512|avx2|portable: the C library's build to time (the best this CPU runs by default).
+        var kernels = TextOption(args, "--kernels", "best");
+        if (kernels != "best")
+            PreluNativeLibrary.SelectKernels(Enum.Parse<NativeKernelSet>(kernels, ignoreCase: true));
+        var peak = MeasurePeak(threads, TextOption(args, "--peak-iterations", ""));
         var medians = new Dictionary<(string Backend, string Run), double>();
         foreach (var name in backends)
         {
@@ -48,7 +52,7 @@ internal static class StepTiming
 
     // The machine's FMA peak on `threads` threads, the widest vectors it has, from the C probe run now (the
     // same run as the steps, so that the ratio is of one machine in one state); null where the probe is not built.
-    private static (double Gflops, string Isa)? MeasurePeak(int threads)
+    private static (double Gflops, string Isa)? MeasurePeak(int threads, string iterations)
     {
         string probe = Path.Combine(BenchmarkTables.RepositoryRoot(), "artifacts", "native", "prelu_fma_peak");
         if (!File.Exists(probe))
@@ -57,7 +61,7 @@ internal static class StepTiming
             return null;
         }
         (double Gflops, string Isa)? best = null;
-        foreach (var line in BenchmarkTables.RunProcess(probe))
+        foreach (var line in BenchmarkTables.RunProcess(probe, iterations))
         {
             Console.WriteLine(line);
             var match = BenchmarkTables.PeakLine().Match(line);

@@ -1,0 +1,42 @@
+using Prelu.Tests.Shared;
+
+namespace Prelu.Mnist.Tests;
+
+/// <summary>
+/// `Prelu.Benchmarks step`, as docs/performance.md uses it: the probe's peak measured in the same run and each
+/// model's share of it, the per-layer breakdown of the C library, and --kernels choosing the build it times.
+/// Nothing here asserts a speed; the figures only have to be there and be read from a real run.
+/// </summary>
+public sealed class StepBenchmarkTests
+{
+    [Fact]
+    public void Step_prints_the_peak_of_the_same_run_the_share_of_each_model_and_every_layer_of_the_C_library()
+    {
+        // The benchmarks are built with the solution in the same configuration as these tests.
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        string benchmarks = Path.Combine(Readme.RepositoryRoot(), "benchmarks", "Prelu.Benchmarks", "bin", configuration, "net10.0", "Prelu.Benchmarks.dll");
+        Assert.True(File.Exists(benchmarks), $"{benchmarks} is not built: build Prelu.sln (scripts/test does)");
+
+        // A build other than the best where the CPU has one (the portable C kernels take a minute for these steps).
+        bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        var (code, output) = ChildProcess.Run("dotnet", null,
+            [benchmarks, "step", "--steps", "2", "--threads", "1", "--breakdown", "--kernels", avx2 ? "avx2" : "portable", "--peak-iterations", "10000000"]);
+
+        Assert.True(code == 0, output);
+        Assert.Contains($"{(avx2 ? "AVX2/FMA" : "portable C")} kernels, 1 thread(s)", output, StringComparison.Ordinal);
+        Assert.Matches(@"peak float32 FMA \w+ \(\d+ chains of \d+ lanes\), 1 thread: [\d.]+ GFLOP/s", output);
+        foreach (var run in new[] { "relu", "prelu", "prelu-channel" })
+        {
+            Assert.Matches($@"prelu native {run}: \d+ % of the 1-thread peak \([\d.]+ GFLOP/s, \w+, measured by prelu_fma_peak in this run\)", output);
+            Assert.Matches($@"native layers, {run} \([\d.]+ ms per step in kernels", output);
+        }
+        foreach (var layer in new[]
+        {
+            "conv2d forward 28x28x1 -> 26x26x32", "conv2d backward 28x28x1 -> 26x26x32", "conv2d forward 13x13x32 -> 11x11x64",
+            "conv2d backward 13x13x32 -> 11x11x64", "maxpool forward 26x26x32", "maxpool backward 26x26x32", "dense forward 1600 -> 256",
+            "dense backward 1600 -> 256", "dense forward 256 -> 10", "dropout forward", "softmax cross-entropy", "adam",
+        })
+            Assert.Contains(layer, output, StringComparison.Ordinal);
+        Assert.Matches(@"conv2d backward 13x13x32 -> 11x11x64, prelu PerElement +[\d.]+ ms +\d+ % +\d+ GFLOP/s", output);
+    }
+}
