@@ -22,6 +22,11 @@ var epochsOption = new Option<int>("--epochs") { Description = "Epochs per run",
 var batchOption = new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => 250 };
 var validationOption = new Option<double>("--validation-split") { Description = "Last fraction of the training set held out for validation", DefaultValueFactory = _ => 0.2 };
 var seedOption = new Option<ulong>("--seed") { Description = "Seed of the weights, dropout masks and shuffles", DefaultValueFactory = _ => 1 };
+var seedsOption = new Option<string?>("--seeds")
+{
+    Description = "Run every configuration once per seed: a count N (seeds --seed to --seed + N - 1) or a list (1,2,3,4,5); " +
+        "results.md then adds each configuration's spread and its paired differences from ReLU with 95% intervals",
+};
 var backendOption = new Option<string>("--backend") { Description = $"Kernels to run on: {string.Join(", ", BackendChoice.Names)}", DefaultValueFactory = _ => "auto" };
 var threadsOption = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
 var dataOption = new Option<DirectoryInfo?>("--data")
@@ -37,7 +42,7 @@ var checkNumericsOption = new Option<bool>("--check-numerics") { Description = "
 
 var root = new RootCommand("Prelu MNIST study: PReLU against ReLU with a small ConvNet, as the Keras study ran it")
 {
-    runsOption, epochsOption, batchOption, validationOption, seedOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption, checkOption, timeStepsOption,
+    runsOption, epochsOption, batchOption, validationOption, seedOption, seedsOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption, checkOption, timeStepsOption,
     resumeOption, checkNumericsOption,
 };
 
@@ -95,6 +100,9 @@ root.SetAction(async (parse, _) =>
         errors.Add($"--backend must be one of {string.Join(", ", BackendChoice.Names)}");
     if (parse.GetValue(threadsOption) < 0)
         errors.Add("--threads must be 0 (one per core) or more");
+    var seeds = SeedList.Parse(parse.GetValue(seedsOption), parse.GetValue(seedOption), out var seedsError);
+    if (seedsError is not null)
+        errors.Add(seedsError);
     if (errors.Count > 0)
     {
         errors.ForEach(Console.Error.WriteLine);
@@ -131,7 +139,7 @@ root.SetAction(async (parse, _) =>
             return 0;
         }
         var options = new StudyOptions(parse.GetValue(runsOption)!, parse.GetValue(epochsOption), parse.GetValue(batchOption),
-            parse.GetValue(validationOption), parse.GetValue(seedOption), parse.GetValue(outputOption)!.FullName,
+            parse.GetValue(validationOption), seeds, parse.GetValue(outputOption)!.FullName,
             ("scripts/study " + string.Join(' ', args.Where(a => a != "--resume"))).TrimEnd(), parse.GetValue(resumeOption), parse.GetValue(checkNumericsOption));
         var results = StudyRunner.Run(backend, train == mnist.Train ? mnist : MnistDataset.WithTraining(mnist, train), options, cancellationToken);
         Reports.WriteJson(Path.Combine(options.OutputFolder, "results.json"), results);

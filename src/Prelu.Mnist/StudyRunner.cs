@@ -15,17 +15,18 @@ public sealed record StudyOptions(
     int Epochs,
     int BatchSize,
     double ValidationSplit,
-    ulong Seed,
+    IReadOnlyList<ulong> Seeds,
     string OutputFolder,
     string Command,
     bool Resume = false,
     bool CheckNumerics = false);
 
 /// <summary>
-/// Trains each configuration on identical data and settings, and writes what it found. Each run keeps its
-/// checkpoint (weights, Adam's state, where training stands, the history) in the output folder, rewritten
-/// after every epoch; with <see cref="StudyOptions.Resume"/> a run goes on from it, and a finished run is
-/// only evaluated again, so an interrupted study continues where it stopped, run by run.
+/// Trains each configuration on identical data and settings, once per seed (seed by seed: every configuration
+/// of the first seed, then of the next, so that a study stopped early already holds whole pairs), and writes
+/// what it found. Each run keeps its checkpoint (weights, Adam's state, where training stands, the history) in
+/// the output folder, rewritten after every epoch; with <see cref="StudyOptions.Resume"/> a run goes on from it,
+/// and a finished run is only evaluated again, so an interrupted study continues where it stopped, run by run.
 /// </summary>
 public static class StudyRunner
 {
@@ -33,34 +34,50 @@ public static class StudyRunner
     {
         Directory.CreateDirectory(options.OutputFolder);
         var results = new List<RunResult>();
-        foreach (var name in options.Runs)
+        bool seeded = options.Seeds.Count > 1;
+        foreach (var seed in options.Seeds)
         {
-            var run = StudyRuns.Find(name);
-            Console.WriteLine();
-            Console.WriteLine($"== {run.Label} ({run.Name}) ==");
-            using var model = run.Create(backend, options.BatchSize);
-            model.Initialize(options.Seed);
-            Console.Write(model.Summary());
-            using var optimizer = new Adam();
-            using var trainer = new Trainer(model, optimizer);
-            var checkpoint = Path.Combine(options.OutputFolder, $"{run.Name}.safetensors");
-            if (options.Resume && File.Exists(checkpoint))
-                Console.WriteLine($"Resuming from {checkpoint}");
-            var history = ConsoleProgress.Show(observer => trainer.Fit(mnist.Train,
-                new FitOptions(options.Epochs, options.BatchSize, options.ValidationSplit, Seed: options.Seed, CheckpointPath: checkpoint,
-                    Resume: options.Resume, CheckNumerics: options.CheckNumerics), observer, cancellationToken));
-            var (testLoss, testAccuracy) = trainer.Evaluate(mnist.Test, options.BatchSize);
-            Console.WriteLine($"test loss {testLoss:F4}, test accuracy {testAccuracy:F4}");
+            foreach (var name in options.Runs)
+            {
+                var run = StudyRuns.Find(name);
+                // One seed keeps the study's own file names; several name each run's files by its seed.
+                string file = seeded ? $"{run.Name}-seed{seed}" : run.Name;
+                Console.WriteLine();
+                Console.WriteLine(seeded ? $"== {run.Label} ({run.Name}), seed {seed} ==" : $"== {run.Label} ({run.Name}) ==");
+                using var model = run.Create(backend, options.BatchSize);
+                model.Initialize(seed);
+                Console.Write(model.Summary());
+                using var optimizer = new Adam();
+                using var trainer = new Trainer(model, optimizer);
+                var checkpoint = Path.Combine(options.OutputFolder, $"{file}.safetensors");
+                if (options.Resume && File.Exists(checkpoint))
+                    Console.WriteLine($"Resuming from {checkpoint}");
+                var history = ConsoleProgress.Show(observer => trainer.Fit(mnist.Train,
+                    new FitOptions(options.Epochs, options.BatchSize, options.ValidationSplit, Seed: seed, CheckpointPath: checkpoint,
+                        Resume: options.Resume, CheckNumerics: options.CheckNumerics), observer, cancellationToken));
+                var (testLoss, testAccuracy) = trainer.Evaluate(mnist.Test, options.BatchSize);
+                Console.WriteLine($"test loss {testLoss:F4}, test accuracy {testAccuracy:F4}");
 
-            Plots.SaveRun(Path.Combine(options.OutputFolder, $"{run.Name}.png"), run.Label, history.Epochs);
+                Plots.SaveRun(Path.Combine(options.OutputFolder, $"{file}.png"), seeded ? $"{run.Label}, seed {seed}" : run.Label, history.Epochs);
 
-            var epochs = history.Epochs;
-            results.Add(new RunResult(run.Name, run.Label, model.Name, model.ParameterCount, epochs, testLoss, testAccuracy,
-                epochs.Average(e => e.Seconds), epochs.Average(e => e.ImagesPerSecond), Alphas(model), Path.GetFileName(checkpoint)));
+                var epochs = history.Epochs;
+                results.Add(new RunResult(run.Name, seed, run.Label, model.Name, model.ParameterCount, epochs, testLoss, testAccuracy,
+                    epochs.Average(e => e.Seconds), epochs.Average(e => e.ImagesPerSecond), Alphas(model), Path.GetFileName(checkpoint)));
+            }
         }
-        Plots.SaveAll(Path.Combine(options.OutputFolder, "all-runs.png"), results.Select(r => (r.Label, r.History)).ToList());
-        return new StudyResults(backend.Name, MachineDescription(), options.Epochs, options.BatchSize, options.ValidationSplit, options.Seed,
-            options.Command, results);
+        SeedComparison? comparison = null;
+        if (seeded)
+        {
+            comparison = SeedComparison.Of(results);
+            Plots.SaveValidationBands(Path.Combine(options.OutputFolder, "validation-accuracy.png"), results);
+            Plots.SaveTestAccuracies(Path.Combine(options.OutputFolder, "test-accuracy.png"), results);
+        }
+        else
+        {
+            Plots.SaveAll(Path.Combine(options.OutputFolder, "all-runs.png"), results.Select(r => (r.Label, r.History)).ToList());
+        }
+        return new StudyResults(backend.Name, MachineDescription(), options.Epochs, options.BatchSize, options.ValidationSplit, options.Seeds,
+            options.Command, results, comparison);
     }
 
     /// <summary>Mean, min and max of each PReLU layer's alphas.</summary>

@@ -96,7 +96,7 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
             Assert.True(values.AsSpan().SequenceEqual(actual.Tensors[name]), $"{name} differs");
     }
 
-    private static void WaitForLine(Process child, string text)
+    internal static void WaitForLine(Process child, string text)
     {
         string? line;
         while ((line = child.StandardOutput.ReadLine()) is not null)
@@ -115,11 +115,12 @@ public sealed class AppArgumentTests
     public void Bad_arguments_are_each_named_and_nothing_runs()
     {
         var (code, error) = ChildProcess.RunApp("--epochs", "0", "--batch-size", "0", "--validation-split", "1", "--runs", "nope",
-            "--backend", "cuda", "--threads", "-1");
+            "--backend", "cuda", "--threads", "-1", "--seeds", "1,x");
 
         Assert.Equal(2, code);
         foreach (var problem in new[] { "--epochs must be at least 1", "--batch-size must be at least 1", "--validation-split must be at least 0 and below 1",
-            "--runs: unknown run 'nope'", "--backend must be one of auto, opencl, native, simd, managed", "--threads must be 0 (one per core) or more" })
+            "--runs: unknown run 'nope'", "--backend must be one of auto, opencl, native, simd, managed", "--threads must be 0 (one per core) or more",
+            "--seeds: 'x' in '1,x' is not a seed" })
             Assert.Contains(problem, error, StringComparison.Ordinal);
         Assert.DoesNotContain("data folder", error, StringComparison.Ordinal); // nothing loaded
     }

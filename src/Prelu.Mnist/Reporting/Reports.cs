@@ -14,34 +14,53 @@ public static class Reports
         WriteAtomically(path, json);
     }
 
-    /// <summary>A markdown report laid out like the study's own table, with timing and the learned alphas.</summary>
+    /// <summary>
+    /// A markdown report laid out like the study's own table, with timing and the learned alphas; with several
+    /// seeds, also each configuration's spread over them, the paired differences from the baseline with their
+    /// 95% intervals, and the sentence they support.
+    /// </summary>
     public static string Markdown(StudyResults results)
     {
         var md = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
+        bool seeded = results.Seeds.Count > 1;
         md.AppendLine("# Results").AppendLine();
         md.AppendLine(c, $"Command: `{results.Command}`").AppendLine();
         md.AppendLine(c, $"Backend: {results.Backend}. Machine: {results.Machine}. {results.Epochs} epochs, batch {results.BatchSize}, " +
-            $"validation split {results.ValidationSplit}, seed {results.Seed}.").AppendLine();
-        md.AppendLine("| run | parameters | test loss | test accuracy | seconds / epoch | images / s |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|");
+            $"validation split {results.ValidationSplit}, {(seeded ? "seeds " : "seed ")}{string.Join(", ", results.Seeds)}.").AppendLine();
+        md.AppendLine(seeded ? "| run | seed | parameters | test loss | test accuracy | seconds / epoch | images / s |"
+            : "| run | parameters | test loss | test accuracy | seconds / epoch | images / s |");
+        md.AppendLine(seeded ? "|---|---:|---:|---:|---:|---:|---:|" : "|---|---:|---:|---:|---:|---:|");
         foreach (var run in results.Runs)
         {
-            md.AppendLine(c, $"| {run.Label} | {run.Parameters:N0} | {run.TestLoss:F4} | {run.TestAccuracy:F4} | {run.SecondsPerEpoch:F1} | {run.ImagesPerSecond:N0} |");
+            string seed = seeded ? $" {run.Seed} |" : "";
+            md.AppendLine(c, $"| {run.Label} |{seed} {run.Parameters:N0} | {run.TestLoss:F4} | {run.TestAccuracy:F4} | {run.SecondsPerEpoch:F1} | {run.ImagesPerSecond:N0} |");
         }
         md.AppendLine();
-        var withAlphas = results.Runs.Where(r => r.Alphas.Count > 0).ToList();
-        if (withAlphas.Count > 0)
+        if (results.Comparison is { } comparison)
+            AppendSeedComparison(md, comparison);
+        var alphas = results.Comparison is { } seeds
+            ? seeds.Configurations.Where(s => s.Alphas.Count > 0).Select(s => (s.Label, s.Alphas)).ToList()
+            : results.Runs.Where(r => r.Alphas.Count > 0).Select(r => (r.Label, r.Alphas)).ToList();
+        if (alphas.Count > 0)
         {
-            md.AppendLine("Learned PReLU coefficients per layer (mean, min, max), as in the paper's table:").AppendLine();
+            md.AppendLine(seeded
+                ? "Learned PReLU coefficients per layer, over the seeds (mean of each seed's mean; min and max of all), as in the paper's table:"
+                : "Learned PReLU coefficients per layer (mean, min, max), as in the paper's table:").AppendLine();
             md.AppendLine("| run | layer | alphas | mean | min | max |");
             md.AppendLine("|---|---|---:|---:|---:|---:|");
-            foreach (var run in withAlphas)
+            foreach (var (label, layers) in alphas)
             {
-                foreach (var a in run.Alphas)
-                    md.AppendLine(c, $"| {run.Label} | {a.Layer} | {a.Count:N0} | {a.Mean:F3} | {a.Min:F3} | {a.Max:F3} |");
+                foreach (var a in layers)
+                    md.AppendLine(c, $"| {label} | {a.Layer} | {a.Count:N0} | {a.Mean:F3} | {a.Min:F3} | {a.Max:F3} |");
             }
             md.AppendLine();
+        }
+        if (seeded)
+        {
+            md.AppendLine("Per-epoch histories of every run are in `results.json`. Plots: `validation-accuracy.png` (mean over seeds, " +
+                "band from the lowest to the highest), `test-accuracy.png` (each seed), and one `<run>-seed<seed>.png` per run.");
+            return md.ToString();
         }
         md.AppendLine("Per epoch (training loss / accuracy, validation loss / accuracy):").AppendLine();
         foreach (var run in results.Runs)
@@ -53,6 +72,43 @@ public static class Reports
         md.AppendLine().AppendLine("Plots: `all-runs.png` and one `<run>.png` per run (accuracy above, loss below).");
         return md.ToString();
     }
+
+    private static void AppendSeedComparison(StringBuilder md, SeedComparison comparison)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var baseline = comparison.Configurations.First(s => s.Run == comparison.Baseline);
+        md.AppendLine(c, $"Over the seeds (mean ± sample standard deviation, min to max; time per epoch against {baseline.Label}'s):").AppendLine();
+        md.AppendLine("| run | seeds | test accuracy | min - max | test loss | min - max | seconds / epoch | time vs " + baseline.Label + " |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var s in comparison.Configurations)
+        {
+            md.AppendLine(c, $"| {s.Label} | {s.TestAccuracy.Count} | {s.TestAccuracy.Mean:F4} ± {s.TestAccuracy.StandardDeviation:F4} | " +
+                $"{s.TestAccuracy.Min:F4} - {s.TestAccuracy.Max:F4} | {s.TestLoss.Mean:F4} ± {s.TestLoss.StandardDeviation:F4} | " +
+                $"{s.TestLoss.Min:F4} - {s.TestLoss.Max:F4} | {s.SecondsPerEpoch.Mean:F2} ± {s.SecondsPerEpoch.StandardDeviation:F2} | " +
+                $"{(s.SecondsPerEpoch.Mean / baseline.SecondsPerEpoch.Mean - 1) * 100:+0.0;-0.0}% |");
+        }
+        md.AppendLine();
+        md.Append("Against ").Append(baseline.Label).AppendLine(", seed by seed (the same seed gives both the same initial-weight seed, dropout " +
+            "masks and data order), in percentage points of test accuracy and in test loss; 95% confidence intervals from Student's t on the " +
+            "paired differences:").AppendLine();
+        md.AppendLine("| run | accuracy difference per seed (pp) | mean (pp) | 95% CI (pp) | loss difference per seed | mean | 95% CI |");
+        md.AppendLine("|---|---|---:|---:|---|---:|---:|");
+        foreach (var (accuracy, loss) in comparison.Accuracy.Zip(comparison.Loss))
+        {
+            md.AppendLine(c, $"| {accuracy.Label} | {PerSeed(accuracy, 100, "+0.00;-0.00")} | {accuracy.Mean * 100:+0.00;-0.00} | {Interval(accuracy, 100, "+0.00;-0.00")} | " +
+                $"{PerSeed(loss, 1, "+0.0000;-0.0000")} | {loss.Mean:+0.0000;-0.0000} | {Interval(loss, 1, "+0.0000;-0.0000")} |");
+        }
+        md.AppendLine();
+        md.Append("**").Append(comparison.Conclusion).AppendLine("**").AppendLine();
+    }
+
+    private static string PerSeed(PairedDifference d, double scale, string format) =>
+        string.Join(", ", d.Seeds.Zip(d.Differences).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.First}: {(p.Second * scale).ToString(format, CultureInfo.InvariantCulture)}")));
+
+    private static string Interval(PairedDifference d, double scale, string format) =>
+        d.Low is { } low && d.High is { } high
+            ? $"{(low * scale).ToString(format, CultureInfo.InvariantCulture)} to {(high * scale).ToString(format, CultureInfo.InvariantCulture)}"
+            : "(one seed)";
 
     public static void WriteMarkdown(string path, StudyResults results) => WriteAtomically(path, Markdown(results));
 

@@ -6,9 +6,10 @@ namespace Prelu.Mnist.Reporting;
 /// <summary>Learned PReLU coefficients of one layer, as the paper tabulates them.</summary>
 public sealed record AlphaSummary(string Layer, int Count, double Mean, double Min, double Max);
 
-/// <summary>One run of the study: its history, its test score, and what its PReLU layers learned.</summary>
+/// <summary>One run of the study (a configuration and a seed): its history, its test score, and what its PReLU layers learned.</summary>
 public sealed record RunResult(
     string Name,
+    ulong Seed,
     string Label,
     string Model,
     int Parameters,
@@ -20,16 +21,17 @@ public sealed record RunResult(
     IReadOnlyList<AlphaSummary> Alphas,
     string Checkpoint);
 
-/// <summary>The whole study, as results.json holds it.</summary>
+/// <summary>The whole study, as results.json holds it: every run, and with several seeds what they say together.</summary>
 public sealed record StudyResults(
     string Backend,
     string Machine,
     int Epochs,
     int BatchSize,
     double ValidationSplit,
-    ulong Seed,
+    IReadOnlyList<ulong> Seeds,
     string Command,
-    IReadOnlyList<RunResult> Runs);
+    IReadOnlyList<RunResult> Runs,
+    SeedComparison? Comparison);
 
 /// <summary>System.Text.Json's source-generated serializer: no reflection, safe under Native AOT.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
