@@ -33,6 +33,7 @@ public static class StudyRunner
     public static StudyResults Run(Backend backend, MnistDataset mnist, StudyOptions options, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(options.OutputFolder);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var results = new List<RunResult>();
         bool seeded = options.Seeds.Count > 1;
         foreach (var seed in options.Seeds)
@@ -77,7 +78,7 @@ public static class StudyRunner
             Plots.SaveAll(Path.Combine(options.OutputFolder, "all-runs.png"), results.Select(r => (r.Label, r.History)).ToList());
         }
         return new StudyResults(backend.Name, MachineDescription(), options.Epochs, options.BatchSize, options.ValidationSplit, options.Seeds,
-            options.Command, results, comparison);
+            options.Command, results, comparison, clock.Elapsed.TotalSeconds, options.Resume);
     }
 
     /// <summary>Mean, min and max of each PReLU layer's alphas.</summary>

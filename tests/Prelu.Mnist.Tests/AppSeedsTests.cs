@@ -37,7 +37,7 @@ public sealed class AppSeedsTests(MnistFixture fixture) : IDisposable
         Assert.Contains("== PReLU, alphas from 0 (prelu), seed 2 ==", output, StringComparison.Ordinal);
 
         string md = File.ReadAllText(Path.Combine(folder, "results.md"));
-        Assert.Contains("seeds 1, 2.", md, StringComparison.Ordinal);
+        Assert.Contains("seeds 1, 2. Training and evaluation took ", md, StringComparison.Ordinal);
         Assert.Contains("| run | seed | parameters |", md, StringComparison.Ordinal);
         Assert.Contains("Over the seeds (mean ± sample standard deviation", md, StringComparison.Ordinal);
         Assert.Matches(@"\| ReLU \| 2 \| 0\.\d{4} ± 0\.\d{4} \|", md);

@@ -27,7 +27,9 @@ public static class Reports
         md.AppendLine("# Results").AppendLine();
         md.AppendLine(c, $"Command: `{results.Command}`").AppendLine();
         md.AppendLine(c, $"Backend: {results.Backend}. Machine: {results.Machine}. {results.Epochs} epochs, batch {results.BatchSize}, " +
-            $"validation split {results.ValidationSplit}, {(seeded ? "seeds " : "seed ")}{string.Join(", ", results.Seeds)}.").AppendLine();
+            $"validation split {results.ValidationSplit}, {(seeded ? "seeds " : "seed ")}{string.Join(", ", results.Seeds)}. " +
+            $"Training and evaluation took {(int)Math.Round(results.Seconds) / 60} min {(int)Math.Round(results.Seconds) % 60} s" +
+            $"{(results.Resumed ? " in this session (resumed: earlier sessions not counted)" : "")}.").AppendLine();
         md.AppendLine(seeded ? "| run | seed | parameters | test loss | test accuracy | seconds / epoch | images / s |"
             : "| run | parameters | test loss | test accuracy | seconds / epoch | images / s |");
         md.AppendLine(seeded ? "|---|---:|---:|---:|---:|---:|---:|" : "|---|---:|---:|---:|---:|---:|");

@@ -21,7 +21,10 @@ public sealed record RunResult(
     IReadOnlyList<AlphaSummary> Alphas,
     string Checkpoint);
 
-/// <summary>The whole study, as results.json holds it: every run, and with several seeds what they say together.</summary>
+/// <summary>
+/// The whole study, as results.json holds it: every run, with several seeds what they say together, and how long
+/// training and evaluating took in this session (a resumed study counts only what it did after resuming).
+/// </summary>
 public sealed record StudyResults(
     string Backend,
     string Machine,
@@ -31,7 +34,9 @@ public sealed record StudyResults(
     IReadOnlyList<ulong> Seeds,
     string Command,
     IReadOnlyList<RunResult> Runs,
-    SeedComparison? Comparison);
+    SeedComparison? Comparison,
+    double Seconds,
+    bool Resumed);
 
 /// <summary>System.Text.Json's source-generated serializer: no reflection, safe under Native AOT.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
