@@ -122,7 +122,7 @@ internal static class StepTiming
             double median = Median(times[r]);
             medians.Add((runs[r].Name, median));
             Console.WriteLine($"prelu {runs[r].Name}: {median * 1000:F1} ms per step, {batch / median:N0} images/s, " +
-                $"{StepFlops / median / 1e9:F0} GFLOP/s, {(median / reluMedian - 1) * 100:+0.0;-0.0}% against relu");
+                $"{StepFlops / median / 1e9:F0} GFLOP/s, {Signed((median / reluMedian - 1) * 100)}% against relu");
             runs[r].Model.Dispose();
             runs[r].Optimizer.Dispose();
         }
@@ -150,28 +150,41 @@ internal static class StepTiming
         }
     }
 
-    // Milliseconds per step of each layer kernel of the C library, and the GFLOP/s of its matrix products.
+    // Milliseconds per step of each layer kernel of the C library, and the GFLOP/s of its matrix products: each
+    // layer's median over 21 steps, so that a step the shared machine slowed down does not move the table.
     private static void PrintLayerTimes(NativeBackend backend, (string Name, CompiledModel Model, Adam Optimizer)[] runs,
         DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch)
     {
-        const int steps = 10;
+        const int steps = 21;
         foreach (var run in runs)
         {
-            backend.KernelTimes = [];
+            var perStep = new List<Dictionary<string, (double Seconds, double Flops)>>();
             for (int step = 1; step <= steps; step++)
             {
+                backend.KernelTimes = [];
                 run.Model.ComputeGradients(input, labels, batch, (ulong)step, metrics);
                 run.Optimizer.Step(run.Model);
-            }
-            double total = backend.KernelTimes.Values.Sum(t => t.Seconds);
-            Console.WriteLine($"native layers, {run.Name} ({total / steps * 1000:F1} ms per step in kernels, mean of {steps} steps):");
-            foreach (var (layer, (seconds, flops)) in backend.KernelTimes.OrderByDescending(k => k.Value.Seconds))
-            {
-                string rate = flops > 0 ? $"{flops / seconds / 1e9,6:F0} GFLOP/s" : "";
-                Console.WriteLine($"  {layer,-62} {seconds / steps * 1000,7:F2} ms  {seconds / total,5:P0}  {rate}");
+                perStep.Add(backend.KernelTimes);
             }
             backend.KernelTimes = null;
+            var layers = perStep[0].Keys.Select(layer =>
+                (Layer: layer, Seconds: Median(perStep.Select(s => s[layer].Seconds).ToList()), perStep[0][layer].Flops))
+                .OrderByDescending(l => l.Seconds).ToList();
+            double total = layers.Sum(l => l.Seconds);
+            Console.WriteLine($"native layers, {run.Name} ({total * 1000:F1} ms per step in kernels, the sum of each layer's median over {steps} steps):");
+            foreach (var (layer, seconds, flops) in layers)
+            {
+                string rate = flops > 0 ? $"{flops / seconds / 1e9,6:F0} GFLOP/s" : "";
+                Console.WriteLine($"  {layer,-62} {seconds * 1000,7:F2} ms  {seconds / total,5:P0}  {rate}");
+            }
         }
+    }
+
+    // "+1.2", "-0.4", and "0.0" for a change that rounds to nothing.
+    private static string Signed(double percent)
+    {
+        double rounded = Math.Round(percent, 1);
+        return rounded == 0 ? "0.0" : rounded.ToString("+0.0;-0.0", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static double Median(List<double> values)

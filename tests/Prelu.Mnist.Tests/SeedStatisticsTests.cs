@@ -19,6 +19,7 @@ public sealed class SeedStatisticsTests
         Assert.Equal(Math.Sqrt(5.0 / 3.0), spread.StandardDeviation, 12); // (1.5² + 0.5² + 0.5² + 1.5²) / (4 - 1)
         Assert.Equal((1.0, 4.0), (spread.Min, spread.Max));
         Assert.Equal(0, Spread.Of([0.9931]).StandardDeviation);
+        Assert.Equal(("+0.12", "-0.03", "0.00"), (SeedComparison.Signed(0.1234, 2), SeedComparison.Signed(-0.0349, 2), SeedComparison.Signed(-0.004, 2)));
     }
 
     [Fact]
@@ -64,6 +65,10 @@ public sealed class SeedStatisticsTests
 
         Assert.Equal("No difference in test accuracy from ReLU is detectable at this sample size (3 seeds): " +
             "every 95% confidence interval of the paired differences contains zero.", SeedComparison.Conclude("ReLU", [d, other]));
+        // The loss, seed by seed higher by 0.002-0.004: its interval lies above zero, and the second sentence says so.
+        var loss = PairedDifference.Of("prelu", "PReLU", "relu", [(1, 0.027, 0.025), (2, 0.030, 0.026), (3, 0.028, 0.025)]);
+        Assert.EndsWith("PReLU has a higher test loss than ReLU: +0.0030 (95% CI +0.0005 to +0.0055).",
+            SeedComparison.Conclude("ReLU", [d], [loss]), StringComparison.Ordinal);
         Assert.StartsWith("With one seed per configuration no confidence interval",
             SeedComparison.Conclude("ReLU", [PairedDifference.Of("prelu", "PReLU", "relu", [(1, 0.99, 0.98)])]), StringComparison.Ordinal);
     }

@@ -97,20 +97,18 @@ public static class Reports
         md.AppendLine("|---|---|---:|---:|---|---:|---:|");
         foreach (var (accuracy, loss) in comparison.Accuracy.Zip(comparison.Loss))
         {
-            md.AppendLine(c, $"| {accuracy.Label} | {PerSeed(accuracy, 100, "+0.00;-0.00")} | {accuracy.Mean * 100:+0.00;-0.00} | {Interval(accuracy, 100, "+0.00;-0.00")} | " +
-                $"{PerSeed(loss, 1, "+0.0000;-0.0000")} | {loss.Mean:+0.0000;-0.0000} | {Interval(loss, 1, "+0.0000;-0.0000")} |");
+            md.AppendLine(c, $"| {accuracy.Label} | {PerSeed(accuracy, 100, 2)} | {SeedComparison.Signed(accuracy.Mean * 100, 2)} | {Interval(accuracy, 100, 2)} | " +
+                $"{PerSeed(loss, 1, 4)} | {SeedComparison.Signed(loss.Mean, 4)} | {Interval(loss, 1, 4)} |");
         }
         md.AppendLine();
         md.Append("**").Append(comparison.Conclusion).AppendLine("**").AppendLine();
     }
 
-    private static string PerSeed(PairedDifference d, double scale, string format) =>
-        string.Join(", ", d.Seeds.Zip(d.Differences).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.First}: {(p.Second * scale).ToString(format, CultureInfo.InvariantCulture)}")));
+    private static string PerSeed(PairedDifference d, double scale, int decimals) =>
+        string.Join(", ", d.Seeds.Zip(d.Differences).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.First}: {SeedComparison.Signed(p.Second * scale, decimals)}")));
 
-    private static string Interval(PairedDifference d, double scale, string format) =>
-        d.Low is { } low && d.High is { } high
-            ? $"{(low * scale).ToString(format, CultureInfo.InvariantCulture)} to {(high * scale).ToString(format, CultureInfo.InvariantCulture)}"
-            : "(one seed)";
+    private static string Interval(PairedDifference d, double scale, int decimals) =>
+        d.Low is { } low && d.High is { } high ? $"{SeedComparison.Signed(low * scale, decimals)} to {SeedComparison.Signed(high * scale, decimals)}" : "(one seed)";
 
     public static void WriteMarkdown(string path, StudyResults results) => WriteAtomically(path, Markdown(results));
 

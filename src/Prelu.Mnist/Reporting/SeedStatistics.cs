@@ -91,27 +91,47 @@ public sealed record SeedComparison(
             loss.Add(PairedDifference.Of(name, label, baseline, pairs.Select(p => (p.r.Seed, p.r.TestLoss, p.b.TestLoss)).ToList()));
         }
         string baselineLabel = configurations.First(c => c.Run == baseline).Label;
-        return new SeedComparison(baseline, configurations, accuracy, loss, Conclude(baselineLabel, accuracy));
+        return new SeedComparison(baseline, configurations, accuracy, loss, Conclude(baselineLabel, accuracy, loss));
     }
 
-    /// <summary>The sentence the intervals support, whichever way they fall.</summary>
-    public static string Conclude(string baselineLabel, IReadOnlyList<PairedDifference> accuracy)
+    /// <summary>The sentences the intervals support, whichever way they fall: test accuracy, then test loss.</summary>
+    public static string Conclude(string baselineLabel, IReadOnlyList<PairedDifference> accuracy, IReadOnlyList<PairedDifference>? loss = null)
     {
-        var c = CultureInfo.InvariantCulture;
         if (accuracy.Count == 0)
             return $"Only {baselineLabel} ran: there is nothing to compare it with.";
         int seeds = accuracy.Min(d => d.Differences.Count);
         if (seeds < 2)
             return "With one seed per configuration no confidence interval can be computed: run several (--seeds 5).";
-        var clear = accuracy.Where(d => d.ExcludesZero).Select(d => string.Format(c,
-            "{0} is {1} accurate than {2}: {3:+0.00;-0.00} percentage points (95% CI {4:+0.00;-0.00} to {5:+0.00;-0.00})",
-            d.Label, d.Mean > 0 ? "more" : "less", baselineLabel, d.Mean * 100, d.Low!.Value * 100, d.High!.Value * 100)).ToList();
+        string sentence = Sentence("test accuracy", baselineLabel, seeds, accuracy, d => d.Mean > 0 ? "more accurate than" : "less accurate than", 100, " percentage points");
+        if (loss is { Count: > 0 })
+            sentence += " " + Sentence("test loss", baselineLabel, seeds, loss, d => d.Mean > 0 ? "a higher test loss than" : "a lower test loss than", 1, "");
+        return sentence;
+    }
+
+    private static string Sentence(string quantity, string baselineLabel, int seeds, IReadOnlyList<PairedDifference> differences,
+        Func<PairedDifference, string> direction, double scale, string unit)
+    {
+        var clear = differences.Where(d => d.ExcludesZero).Select(d =>
+        {
+            string verb = direction(d).StartsWith('a') ? "has" : "is";
+            return $"{d.Label} {verb} {direction(d)} {baselineLabel}: {Signed(d.Mean * scale, scale > 1 ? 2 : 4)}{unit} " +
+                $"(95% CI {Signed(d.Low!.Value * scale, scale > 1 ? 2 : 4)} to {Signed(d.High!.Value * scale, scale > 1 ? 2 : 4)})";
+        }).ToList();
         if (clear.Count == 0)
-            return $"No difference in test accuracy from {baselineLabel} is detectable at this sample size ({seeds} seeds): " +
+            return $"No difference in {quantity} from {baselineLabel} is detectable at this sample size ({seeds} seeds): " +
                 "every 95% confidence interval of the paired differences contains zero.";
-        string rest = clear.Count == accuracy.Count ? "" :
-            $"; for the others no difference from {baselineLabel} is detectable at this sample size ({seeds} seeds)";
+        string rest = clear.Count == differences.Count ? "" :
+            $"; for the others no difference in {quantity} from {baselineLabel} is detectable at this sample size ({seeds} seeds)";
         return string.Join("; ", clear) + rest + ".";
+    }
+
+    /// <summary>A difference with its sign ("+0.12", "-0.03"), and "0.00" for one that rounds to zero.</summary>
+    public static string Signed(double value, int decimals)
+    {
+        double rounded = Math.Round(value, decimals);
+        string format = "0." + new string('0', decimals);
+        return rounded == 0 ? 0.0.ToString(format, CultureInfo.InvariantCulture)
+            : rounded.ToString("+" + format + ";-" + format, CultureInfo.InvariantCulture);
     }
 
     // Per layer: the mean of each seed's mean alpha, and the min and max over all seeds.
