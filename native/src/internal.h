@@ -12,13 +12,12 @@
  * once (two models, two test classes) never share it; per-thread partial sums that must be added up
  * after a parallel region live in one block that the calling thread owns. */
 enum {
-    PRELU_SCRATCH_COLUMNS = 0,   /* im2col panels packed from a convolution's input; pooling's winners */
+    PRELU_SCRATCH_COLUMNS = 0,   /* a convolution's im2col rows, or its gathered views' tables; pooling's winners */
     PRELU_SCRATCH_DCOLUMNS = 1,  /* a convolution's window gradients (dcol) */
     PRELU_SCRATCH_PARTIALS = 2,  /* per-thread sums, owned by the caller */
-    PRELU_SCRATCH_SHARED_B = 3,  /* a GEMM operand packed by the caller for every thread (gemm.h) */
-    PRELU_SCRATCH_PACKED_B = 4,  /* a GEMM operand packed by one thread for its own product */
-    PRELU_SCRATCH_PACKED_A = 5,  /* the rows of A a thread is multiplying, packed */
-    PRELU_SCRATCH_SLOTS = 6,
+    PRELU_SCRATCH_SHARED_B = 3,  /* a GEMM's B packed once for every thread (gemm.h) */
+    PRELU_SCRATCH_PACKED_B = 4,  /* a GEMM's B packed by one thread for its own product */
+    PRELU_SCRATCH_SLOTS = 5,
 };
 float *prelu_scratch(int slot, size_t floats);
 
