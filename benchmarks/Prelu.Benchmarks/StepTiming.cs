@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Prelu.Kernels;
 using Prelu.Mnist.Models;
+using Prelu.Mnist.Reporting;
 using Prelu.Models;
 using Prelu.Native.Backends;
 using Prelu.Native.Interop;
@@ -122,7 +123,7 @@ internal static class StepTiming
             double median = Median(times[r]);
             medians.Add((runs[r].Name, median));
             Console.WriteLine($"prelu {runs[r].Name}: {median * 1000:F1} ms per step, {batch / median:N0} images/s, " +
-                $"{StepFlops / median / 1e9:F0} GFLOP/s, {Signed((median / reluMedian - 1) * 100)}% against relu");
+                $"{StepFlops / median / 1e9:F0} GFLOP/s, {Numbers.Signed((median / reluMedian - 1) * 100, 1)}% against relu");
             runs[r].Model.Dispose();
             runs[r].Optimizer.Dispose();
         }
@@ -178,13 +179,6 @@ internal static class StepTiming
                 Console.WriteLine($"  {layer,-62} {seconds * 1000,7:F2} ms  {seconds / total,5:P0}  {rate}");
             }
         }
-    }
-
-    // "+1.2", "-0.4", and "0.0" for a change that rounds to nothing.
-    private static string Signed(double percent)
-    {
-        double rounded = Math.Round(percent, 1);
-        return rounded == 0 ? "0.0" : rounded.ToString("+0.0;-0.0", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static double Median(List<double> values)

@@ -37,8 +37,15 @@ int32_t prelu_kernels_supported(int32_t set) {
     }
 }
 
+/* The best set this CPU runs, found once: prelu_active_kernels asks on every kernel call. (Two threads that
+ * race on the first call store the same value.) */
 static int32_t best_set(void) {
-    return prelu_kernels_supported(PRELU_KERNELS_AVX512) ? PRELU_KERNELS_AVX512 : prelu_kernels_supported(PRELU_KERNELS_AVX2) ? PRELU_KERNELS_AVX2 : PRELU_KERNELS_PORTABLE;
+    static int32_t best = -2;
+    if (best == -2)
+        best = prelu_kernels_supported(PRELU_KERNELS_AVX512) ? PRELU_KERNELS_AVX512
+               : prelu_kernels_supported(PRELU_KERNELS_AVX2) ? PRELU_KERNELS_AVX2
+                                                              : PRELU_KERNELS_PORTABLE;
+    return best;
 }
 
 int32_t prelu_kernels_in_use(void) { return selected_set == PRELU_KERNELS_BEST ? best_set() : selected_set; }

@@ -19,7 +19,7 @@ public sealed class SeedStatisticsTests
         Assert.Equal(Math.Sqrt(5.0 / 3.0), spread.StandardDeviation, 12); // (1.5² + 0.5² + 0.5² + 1.5²) / (4 - 1)
         Assert.Equal((1.0, 4.0), (spread.Min, spread.Max));
         Assert.Equal(0, Spread.Of([0.9931]).StandardDeviation);
-        Assert.Equal(("+0.12", "-0.03", "0.00"), (SeedComparison.Signed(0.1234, 2), SeedComparison.Signed(-0.0349, 2), SeedComparison.Signed(-0.004, 2)));
+        Assert.Equal(("+0.12", "-0.03", "0.00"), (Numbers.Signed(0.1234, 2), Numbers.Signed(-0.0349, 2), Numbers.Signed(-0.004, 2)));
     }
 
     [Fact]

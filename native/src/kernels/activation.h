@@ -126,6 +126,23 @@ static inline void activate_backward(const prelu_activation *act, const float *a
     }
 }
 
+/* A fused layer's epilogue on one row of its output (features [first, first + count) of a sample): z += bias,
+ * then y = act(z). A linear layer writes its output as z, so there is nothing more to do. */
+static inline void bias_activate(const prelu_activation *act, const float *alpha, const float *bias, int first, int count,
+                                 float *z, float *y) {
+    if (bias)
+        for (int c = 0; c < count; c++) z[c] += bias[c];
+    if (act->kind != PRELU_LINEAR) activate(act, alpha, first, count, z, y);
+}
+
+/* Its backward on the same row: g (dL/dy) becomes dL/dz in place, and is added to the bias and alpha sums
+ * (z is NULL for a linear layer, which keeps none). */
+static inline void bias_activate_backward(const prelu_activation *act, const float *alpha, int first, int count,
+                                          const float *z, float *g, float *dbias, float *dalpha) {
+    if (act->kind != PRELU_LINEAR) activate_backward(act, alpha, first, count, z, g, dalpha);
+    for (int c = 0; c < count; c++) dbias[c] += g[c];
+}
+
 /* ---- Standalone activation layers ---- */
 
 static void activation_forward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y) {
@@ -142,17 +159,12 @@ static void activation_backward(int32_t batch, const prelu_activation *act, cons
     if (dx && dx != dy) memcpy(dx, dy, (size_t)batch * fl * sizeof(float));
     int threads = prelu_thread_count();
     long per_thread = alpha_length + 1;
-    float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
-    memset(partials, 0, (size_t)threads * per_thread * sizeof(float));
+    float *partials = thread_partials(threads, per_thread);
 #pragma omp parallel num_threads(threads)
     {
         float *da = partials + omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
         for (int n = 0; n < batch; n++) activate_backward(act, alpha, 0, (int)fl, x + n * fl, g + n * fl, da);
     }
-    if (dalpha) {
-        memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
-        for (int t = 0; t < threads; t++)
-            for (int i = 0; i < alpha_length; i++) dalpha[i] += partials[t * per_thread + i];
-    }
+    add_thread_partials(dalpha, partials, threads, per_thread, 0, alpha_length);
 }

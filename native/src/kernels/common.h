@@ -11,3 +11,22 @@
 #endif
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
+
+/* Per-thread partial sums, so that a parallel region adds nothing to shared memory (no atomics): `threads`
+ * blocks of `per_thread` floats in the calling thread's scratch, zeroed. */
+static inline float *thread_partials(int threads, long per_thread) {
+    float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
+    memset(partials, 0, (size_t)threads * per_thread * sizeof(float));
+    return partials;
+}
+
+/* dst = the sum over threads of their floats [offset, offset + length), added in thread order: the same bits on
+ * every run. Nothing when dst is NULL (a gradient nobody asked for). */
+static inline void add_thread_partials(float *dst, const float *partials, int threads, long per_thread, long offset, long length) {
+    if (!dst) return;
+    memcpy(dst, partials + offset, (size_t)length * sizeof(float));
+    for (int t = 1; t < threads; t++) {
+        const float *part = partials + t * per_thread + offset;
+        for (long i = 0; i < length; i++) dst[i] += part[i];
+    }
+}

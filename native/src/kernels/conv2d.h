@@ -130,7 +130,6 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
                            const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
-    int linear = act->kind == PRELU_LINEAR;
     int group = images_per_product(m), groups = (s->batch + group - 1) / group, in_place = reads_input_in_place(s);
     float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
 #pragma omp parallel num_threads(prelu_thread_count())
@@ -147,15 +146,11 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
             else
                 for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, scratch + (long)i * m * kd);
             /* The rows of consecutive images are consecutive rows of the output. */
-            float *out = (linear ? y : z) + n0 * out_size;
+            float *out = (act->kind == PRELU_LINEAR ? y : z) + n0 * out_size;
             gemm_packed(rows, f, kd, a, kernel_packed, out, f, 0);
             /* Epilogue, while the group's output is in cache: bias, then the activation. */
-            for (int r = 0; r < rows; r++) {
-                float *row = out + (long)r * f;
-                if (bias)
-                    for (int c = 0; c < f; c++) row[c] += bias[c];
-                if (!linear) activate(act, alpha, (r % m) * f, f, row, y + n0 * out_size + (long)r * f);
-            }
+            for (int r = 0; r < rows; r++)
+                bias_activate(act, alpha, bias, (r % m) * f, f, out + (long)r * f, y + n0 * out_size + (long)r * f);
         }
     }
 }
@@ -170,10 +165,9 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image. */
     float *kernel_t_packed = dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd)) : NULL;
-    /* Per-thread sums of dkernel, dbias and dalpha, added once at the end: no atomics. */
+    /* Per-thread sums of dkernel, dbias and dalpha, added once at the end. */
     long per_thread = (long)kd * f + f + alpha_length;
-    float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
-    memset(partials, 0, (size_t)threads * per_thread * sizeof(float));
+    float *partials = thread_partials(threads, per_thread);
 
 #pragma omp parallel num_threads(threads)
     {
@@ -188,11 +182,8 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
             float *g = dy + n0 * out_size;
-            if (act->kind != PRELU_LINEAR)
-                for (int r = 0; r < rows; r++)
-                    activate_backward(act, alpha, (r % m) * f, f, z + n0 * out_size + (long)r * f, g + (long)r * f, da);
             for (int r = 0; r < rows; r++)
-                for (int c = 0; c < f; c++) db[c] += g[(long)r * f + c];
+                bias_activate_backward(act, alpha, (r % m) * f, f, z ? z + n0 * out_size + (long)r * f : NULL, g + (long)r * f, db, da);
             if (in_place)
                 a_t.data = input + n0 * in_size;
             else
@@ -206,16 +197,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
             }
         }
     }
-    /* Added in thread order, so a run is reproducible to the bit. */
-    memcpy(dkernel, partials, (size_t)kd * f * sizeof(float));
-    if (dbias) memcpy(dbias, partials + (long)kd * f, (size_t)f * sizeof(float));
-    if (dalpha) memcpy(dalpha, partials + (long)kd * f + f, (size_t)alpha_length * sizeof(float));
-    for (int t = 1; t < threads; t++) {
-        const float *part = partials + t * per_thread;
-        for (long i = 0; i < (long)kd * f; i++) dkernel[i] += part[i];
-        if (dbias)
-            for (int c = 0; c < f; c++) dbias[c] += part[(long)kd * f + c];
-        if (dalpha)
-            for (int i = 0; i < alpha_length; i++) dalpha[i] += part[(long)kd * f + f + i];
-    }
+    add_thread_partials(dkernel, partials, threads, per_thread, 0, (long)kd * f);
+    add_thread_partials(dbias, partials, threads, per_thread, (long)kd * f, f);
+    add_thread_partials(dalpha, partials, threads, per_thread, (long)kd * f + f, alpha_length);
 }

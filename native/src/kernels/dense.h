@@ -3,16 +3,10 @@
 
 static void dense_forward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act, const float *input,
                           const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
-    int linear = act->kind == PRELU_LINEAR;
-    float *out = linear ? y : z;
+    float *out = act->kind == PRELU_LINEAR ? y : z;
     gemm_parallel(batch, units, inputs, view(input, inputs, 1), view(kernel, units, 1), out, units, 0);
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
-    for (int b = 0; b < batch; b++) {
-        float *row = out + (long)b * units;
-        if (bias)
-            for (int u = 0; u < units; u++) row[u] += bias[u];
-        if (!linear) activate(act, alpha, 0, units, row, y + (long)b * units);
-    }
+    for (int b = 0; b < batch; b++) bias_activate(act, alpha, bias, 0, units, out + (long)b * units, y + (long)b * units);
 }
 
 static void dense_backward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act, const float *input,
@@ -22,27 +16,16 @@ static void dense_backward(int32_t batch, int32_t inputs, int32_t units, const p
      * sums added in thread order afterwards (no atomics, the same bits every run). */
     int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     long per_thread = units + alpha_length;
-    float *partials = prelu_scratch(PRELU_SCRATCH_PARTIALS, (size_t)threads * per_thread);
-    memset(partials, 0, (size_t)threads * per_thread * sizeof(float));
+    float *partials = thread_partials(threads, per_thread);
 #pragma omp parallel num_threads(threads)
     {
         float *db = partials + omp_get_thread_num() * per_thread, *da = db + units;
 #pragma omp for schedule(static)
-        for (int b = 0; b < batch; b++) {
-            float *g = dy + (long)b * units;
-            if (act->kind != PRELU_LINEAR) activate_backward(act, alpha, 0, units, z + (long)b * units, g, da);
-            for (int u = 0; u < units; u++) db[u] += g[u];
-        }
+        for (int b = 0; b < batch; b++)
+            bias_activate_backward(act, alpha, 0, units, z ? z + (long)b * units : NULL, dy + (long)b * units, db, da);
     }
-    if (dbias) memset(dbias, 0, (size_t)units * sizeof(float));
-    if (dalpha) memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
-    for (int t = 0; t < threads; t++) {
-        const float *part = partials + t * per_thread;
-        if (dbias)
-            for (int u = 0; u < units; u++) dbias[u] += part[u];
-        if (dalpha)
-            for (int i = 0; i < alpha_length; i++) dalpha[i] += part[units + i];
-    }
+    add_thread_partials(dbias, partials, threads, per_thread, 0, units);
+    add_thread_partials(dalpha, partials, threads, per_thread, units, alpha_length);
     /* dkernel (I x U) = input^T (I x B) * dy (B x U) */
     gemm_parallel(inputs, units, batch, view(input, 1, inputs), view(dy, units, 1), dkernel, units, 0);
     /* dx (B x I) = dy (B x U) * kernel^T (U x I), the kernel read transposed */

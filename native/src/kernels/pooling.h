@@ -1,32 +1,40 @@
-/* pooling.h: max pooling, forward and backward. */
+/* pooling.h: max pooling, forward and backward. Pooling works on one output position at a time with the
+ * channels innermost (NHWC keeps them contiguous), so every loop runs over contiguous floats. Ties go to
+ * the first window position. */
 
-/* Pooling works on one output position at a time with the channels innermost (NHWC keeps them
- * contiguous), so every loop runs over contiguous floats. Ties go to the first window position. */
+/* The offsets, in floats from the image's start, of the inputs of output (oy, ox)'s window that lie inside the
+ * image, in window order; returns how many (up to KH x KW). */
+static inline int window_offsets(const prelu_conv2d_shape *s, int oy, int ox, int32_t *offsets) {
+    int count = 0;
+    for (int py = 0; py < s->kernel_h; py++) {
+        int iy = oy * s->stride_y - s->pad_top + py;
+        if (iy < 0 || iy >= s->height) continue;
+        for (int px = 0; px < s->kernel_w; px++) {
+            int ix = ox * s->stride_x - s->pad_left + px;
+            if (ix < 0 || ix >= s->width) continue;
+            offsets[count++] = (iy * s->width + ix) * s->in_channels;
+        }
+    }
+    return count;
+}
+
 static void maxpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y) {
     int ch = s->in_channels;
     long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (int n = 0; n < s->batch; n++) {
         const float *image = input + n * in_size;
+        int32_t offsets[s->kernel_h * s->kernel_w];
         for (int oy = 0; oy < s->out_h; oy++)
             for (int ox = 0; ox < s->out_w; ox++) {
                 float *out = y + n * out_size + ((long)oy * s->out_w + ox) * ch;
-                int first = 1;
-                for (int py = 0; py < s->kernel_h; py++) {
-                    int iy = oy * s->stride_y - s->pad_top + py;
-                    if (iy < 0 || iy >= s->height) continue;
-                    for (int px = 0; px < s->kernel_w; px++) {
-                        int ix = ox * s->stride_x - s->pad_left + px;
-                        if (ix < 0 || ix >= s->width) continue;
-                        const float *in = image + ((long)iy * s->width + ix) * ch;
-                        if (first) {
-                            for (int c = 0; c < ch; c++) out[c] = in[c];
-                            first = 0;
-                        } else {
+                int count = window_offsets(s, oy, ox, offsets);
+                if (count == 0) continue; /* a window wholly in the padding: Keras's shapes never make one */
+                for (int c = 0; c < ch; c++) out[c] = image[offsets[0] + c];
+                for (int k = 1; k < count; k++) {
+                    const float *in = image + offsets[k];
 #pragma omp simd
-                            for (int c = 0; c < ch; c++) out[c] = in[c] > out[c] ? in[c] : out[c];
-                        }
-                    }
+                    for (int c = 0; c < ch; c++) out[c] = in[c] > out[c] ? in[c] : out[c];
                 }
             }
     }
@@ -39,9 +47,9 @@ static void maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, 
     int ch = s->in_channels;
     long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
     int disjoint = s->stride_y >= s->kernel_h && s->stride_x >= s->kernel_w;
-    /* Disjoint windows that leave inputs uncovered (padding, or a remainder at the bottom or right) need the zeros. */
-    int covered = disjoint && s->pad_top == 0 && s->pad_left == 0 && s->out_h * s->stride_y == s->height &&
-                  s->out_w * s->stride_x == s->width && s->stride_y == s->kernel_h && s->stride_x == s->kernel_w;
+    /* Windows that tile the image exactly write every input; otherwise the inputs no window covers need zeros. */
+    int covered = s->pad_top == 0 && s->pad_left == 0 && s->stride_y == s->kernel_h && s->stride_x == s->kernel_w &&
+                  s->out_h * s->stride_y == s->height && s->out_w * s->stride_x == s->width;
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (int n = 0; n < s->batch; n++) {
         const float *image = input + n * in_size;
@@ -49,31 +57,23 @@ static void maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, 
         if (!covered) memset(dimage, 0, (size_t)in_size * sizeof(float));
         float *best = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)2 * ch);
         int32_t *where = (int32_t *)(best + ch);
+        int32_t offsets[s->kernel_h * s->kernel_w];
         for (int oy = 0; oy < s->out_h; oy++)
             for (int ox = 0; ox < s->out_w; ox++) {
-                int first = 1;
-                for (int py = 0; py < s->kernel_h; py++) {
-                    int iy = oy * s->stride_y - s->pad_top + py;
-                    if (iy < 0 || iy >= s->height) continue;
-                    for (int px = 0; px < s->kernel_w; px++) {
-                        int ix = ox * s->stride_x - s->pad_left + px;
-                        if (ix < 0 || ix >= s->width) continue;
-                        int32_t offset = (iy * s->width + ix) * ch;
-                        const float *in = image + offset;
-                        if (first) {
-                            for (int c = 0; c < ch; c++) {
-                                best[c] = in[c];
-                                where[c] = offset;
-                            }
-                            first = 0;
-                        } else {
+                int count = window_offsets(s, oy, ox, offsets);
+                if (count == 0) continue;
+                for (int c = 0; c < ch; c++) {
+                    best[c] = image[offsets[0] + c];
+                    where[c] = offsets[0];
+                }
+                for (int k = 1; k < count; k++) {
+                    const float *in = image + offsets[k];
+                    int32_t offset = offsets[k];
 #pragma omp simd
-                            for (int c = 0; c < ch; c++) {
-                                int better = in[c] > best[c];
-                                best[c] = better ? in[c] : best[c];
-                                where[c] = better ? offset : where[c];
-                            }
-                        }
+                    for (int c = 0; c < ch; c++) {
+                        int better = in[c] > best[c];
+                        best[c] = better ? in[c] : best[c];
+                        where[c] = better ? offset : where[c];
                     }
                 }
                 const float *g = dy + n * out_size + ((long)oy * s->out_w + ox) * ch;
@@ -81,17 +81,11 @@ static void maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, 
                     for (int c = 0; c < ch; c++) dimage[where[c] + c] += g[c];
                     continue;
                 }
-                for (int py = 0; py < s->kernel_h; py++) {
-                    int iy = oy * s->stride_y - s->pad_top + py;
-                    if (iy < 0 || iy >= s->height) continue;
-                    for (int px = 0; px < s->kernel_w; px++) {
-                        int ix = ox * s->stride_x - s->pad_left + px;
-                        if (ix < 0 || ix >= s->width) continue;
-                        int32_t offset = (iy * s->width + ix) * ch;
-                        float *d = dimage + offset;
+                for (int k = 0; k < count; k++) {
+                    float *d = dimage + offsets[k];
+                    int32_t offset = offsets[k];
 #pragma omp simd
-                        for (int c = 0; c < ch; c++) d[c] = where[c] == offset ? g[c] : 0.0f;
-                    }
+                    for (int c = 0; c < ch; c++) d[c] = where[c] == offset ? g[c] : 0.0f;
                 }
             }
     }

@@ -87,7 +87,7 @@ public static class Reports
             md.AppendLine(c, $"| {s.Label} | {s.TestAccuracy.Count} | {s.TestAccuracy.Mean:F4} ± {s.TestAccuracy.StandardDeviation:F4} | " +
                 $"{s.TestAccuracy.Min:F4} - {s.TestAccuracy.Max:F4} | {s.TestLoss.Mean:F4} ± {s.TestLoss.StandardDeviation:F4} | " +
                 $"{s.TestLoss.Min:F4} - {s.TestLoss.Max:F4} | {s.SecondsPerEpoch.Mean:F2} ± {s.SecondsPerEpoch.StandardDeviation:F2} | " +
-                $"{(s.SecondsPerEpoch.Mean / baseline.SecondsPerEpoch.Mean - 1) * 100:+0.0;-0.0}% |");
+                $"{Numbers.Signed((s.SecondsPerEpoch.Mean / baseline.SecondsPerEpoch.Mean - 1) * 100, 1)}% |");
         }
         md.AppendLine();
         md.Append("Against ").Append(baseline.Label).AppendLine(", seed by seed (the same seed gives both the same initial-weight seed, dropout " +
@@ -97,18 +97,18 @@ public static class Reports
         md.AppendLine("|---|---|---:|---:|---|---:|---:|");
         foreach (var (accuracy, loss) in comparison.Accuracy.Zip(comparison.Loss))
         {
-            md.AppendLine(c, $"| {accuracy.Label} | {PerSeed(accuracy, 100, 2)} | {SeedComparison.Signed(accuracy.Mean * 100, 2)} | {Interval(accuracy, 100, 2)} | " +
-                $"{PerSeed(loss, 1, 4)} | {SeedComparison.Signed(loss.Mean, 4)} | {Interval(loss, 1, 4)} |");
+            md.AppendLine(c, $"| {accuracy.Label} | {PerSeed(accuracy, 100, 2)} | {Numbers.Signed(accuracy.Mean * 100, 2)} | {Interval(accuracy, 100, 2)} | " +
+                $"{PerSeed(loss, 1, 4)} | {Numbers.Signed(loss.Mean, 4)} | {Interval(loss, 1, 4)} |");
         }
         md.AppendLine();
         md.Append("**").Append(comparison.Conclusion).AppendLine("**").AppendLine();
     }
 
     private static string PerSeed(PairedDifference d, double scale, int decimals) =>
-        string.Join(", ", d.Seeds.Zip(d.Differences).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.First}: {SeedComparison.Signed(p.Second * scale, decimals)}")));
+        string.Join(", ", d.Seeds.Zip(d.Differences).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.First}: {Numbers.Signed(p.Second * scale, decimals)}")));
 
     private static string Interval(PairedDifference d, double scale, int decimals) =>
-        d.Low is { } low && d.High is { } high ? $"{SeedComparison.Signed(low * scale, decimals)} to {SeedComparison.Signed(high * scale, decimals)}" : "(one seed)";
+        d.Low is { } low && d.High is { } high ? $"{Numbers.Signed(low * scale, decimals)} to {Numbers.Signed(high * scale, decimals)}" : "(one seed)";
 
     public static void WriteMarkdown(string path, StudyResults results) => WriteAtomically(path, Markdown(results));
 

@@ -102,36 +102,27 @@ public sealed record SeedComparison(
         int seeds = accuracy.Min(d => d.Differences.Count);
         if (seeds < 2)
             return "With one seed per configuration no confidence interval can be computed: run several (--seeds 5).";
-        string sentence = Sentence("test accuracy", baselineLabel, seeds, accuracy, d => d.Mean > 0 ? "more accurate than" : "less accurate than", 100, " percentage points");
+        string sentence = Sentence("test accuracy", baselineLabel, seeds, accuracy,
+            d => d.Mean > 0 ? "is more accurate than" : "is less accurate than", scale: 100, decimals: 2, unit: " percentage points");
         if (loss is { Count: > 0 })
-            sentence += " " + Sentence("test loss", baselineLabel, seeds, loss, d => d.Mean > 0 ? "a higher test loss than" : "a lower test loss than", 1, "");
+            sentence += " " + Sentence("test loss", baselineLabel, seeds, loss,
+                d => d.Mean > 0 ? "has a higher test loss than" : "has a lower test loss than", scale: 1, decimals: 4, unit: "");
         return sentence;
     }
 
+    // One sentence for one quantity: each difference whose interval excludes zero, or that none does.
     private static string Sentence(string quantity, string baselineLabel, int seeds, IReadOnlyList<PairedDifference> differences,
-        Func<PairedDifference, string> direction, double scale, string unit)
+        Func<PairedDifference, string> predicate, double scale, int decimals, string unit)
     {
+        string Number(double value) => Numbers.Signed(value * scale, decimals);
         var clear = differences.Where(d => d.ExcludesZero).Select(d =>
-        {
-            string verb = direction(d).StartsWith('a') ? "has" : "is";
-            return $"{d.Label} {verb} {direction(d)} {baselineLabel}: {Signed(d.Mean * scale, scale > 1 ? 2 : 4)}{unit} " +
-                $"(95% CI {Signed(d.Low!.Value * scale, scale > 1 ? 2 : 4)} to {Signed(d.High!.Value * scale, scale > 1 ? 2 : 4)})";
-        }).ToList();
+            $"{d.Label} {predicate(d)} {baselineLabel}: {Number(d.Mean)}{unit} (95% CI {Number(d.Low!.Value)} to {Number(d.High!.Value)})").ToList();
         if (clear.Count == 0)
             return $"No difference in {quantity} from {baselineLabel} is detectable at this sample size ({seeds} seeds): " +
                 "every 95% confidence interval of the paired differences contains zero.";
         string rest = clear.Count == differences.Count ? "" :
             $"; for the others no difference in {quantity} from {baselineLabel} is detectable at this sample size ({seeds} seeds)";
         return string.Join("; ", clear) + rest + ".";
-    }
-
-    /// <summary>A difference with its sign ("+0.12", "-0.03"), and "0.00" for one that rounds to zero.</summary>
-    public static string Signed(double value, int decimals)
-    {
-        double rounded = Math.Round(value, decimals);
-        string format = "0." + new string('0', decimals);
-        return rounded == 0 ? 0.0.ToString(format, CultureInfo.InvariantCulture)
-            : rounded.ToString("+" + format + ";-" + format, CultureInfo.InvariantCulture);
     }
 
     // Per layer: the mean of each seed's mean alpha, and the min and max over all seeds.
