@@ -21,7 +21,7 @@ extern "C" {
 
 /* Bumped whenever a signature in this header changes; the C# side refuses a library built
  * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 3
+#define PRELU_ABI_VERSION 4
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -83,6 +83,13 @@ typedef enum prelu_activation_kind {
     PRELU_RELU = 1,
     PRELU_LEAKY_RELU = 2,
     PRELU_PRELU = 3,
+    PRELU_SIGMOID = 4,
+    PRELU_TANH = 5,
+    PRELU_ELU = 6, /* parameter: alpha */
+    PRELU_SELU = 7,
+    PRELU_GELU = 8, /* the exact form, with erf */
+    PRELU_SOFTPLUS = 9,
+    PRELU_SWISH = 10,
 } prelu_activation_kind;
 
 /* How PReLU's alphas map onto one sample's features (length feature_length). */
@@ -95,7 +102,7 @@ typedef enum prelu_alpha_sharing {
 
 typedef struct prelu_activation {
     int32_t kind; /* prelu_activation_kind */
-    float leaky_alpha;
+    float parameter; /* LeakyReLU's negative slope, ELU's alpha */
     int32_t sharing; /* prelu_alpha_sharing, PReLU only */
     int32_t feature_length; /* elements per sample */
     int32_t channels; /* for PRELU_ALPHA_CHANNEL_WISE */
@@ -124,6 +131,20 @@ PRELU_API void prelu_dense_backward(int32_t batch, int32_t inputs, int32_t units
 /* Max pooling; s->kernel_h/w are the pool size. input (N,H,W,C) -> y (N,OH,OW,C); backward finds the winners again. */
 PRELU_API void prelu_maxpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y);
 PRELU_API void prelu_maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, const float *dy, float *dx);
+
+/* Average pooling; s->kernel_h/w are the pool size. Each window's mean over its positions inside the input
+ * (padding not counted). Backward: dy (N,OH,OW,C) -> dx (N,H,W,C), overwritten. */
+PRELU_API void prelu_avgpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y);
+PRELU_API void prelu_avgpool2d_backward(const prelu_conv2d_shape *s, const float *dy, float *dx);
+
+/* Batch normalisation over the last axis: x (rows, channels). Training: the batch's mean and biased variance,
+ * and moving = moving * momentum + batch * (1 - momentum); inference: the moving statistics. gamma or beta NULL:
+ * 1 or 0. Backward (of a training forward) computes the batch statistics again from x; dx, dgamma, dbeta may be NULL. */
+PRELU_API void prelu_batchnorm_forward(int32_t rows, int32_t channels, int32_t training, float momentum, float epsilon,
+                                       const float *x, const float *gamma, const float *beta, float *moving_mean,
+                                       float *moving_variance, float *y);
+PRELU_API void prelu_batchnorm_backward(int32_t rows, int32_t channels, float epsilon, const float *x, const float *gamma,
+                                        const float *dy, float *dx, float *dgamma, float *dbeta);
 
 /* An activation on its own over batch * act->feature_length elements. dx may equal dy, or be NULL (then dy is overwritten). */
 PRELU_API void prelu_activation_forward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y);

@@ -36,6 +36,25 @@ void prelu_maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, c
     prelu_active_kernels()->maxpool2d_backward(s, input, dy, dx);
 }
 
+void prelu_avgpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y) {
+    prelu_active_kernels()->avgpool2d_forward(s, input, y);
+}
+
+void prelu_avgpool2d_backward(const prelu_conv2d_shape *s, const float *dy, float *dx) {
+    prelu_active_kernels()->avgpool2d_backward(s, dy, dx);
+}
+
+void prelu_batchnorm_forward(int32_t rows, int32_t channels, int32_t training, float momentum, float epsilon, const float *x,
+                             const float *gamma, const float *beta, float *moving_mean, float *moving_variance, float *y) {
+    prelu_active_kernels()->batchnorm_forward(rows, channels, training, momentum, epsilon, x, gamma, beta, moving_mean,
+                                              moving_variance, y);
+}
+
+void prelu_batchnorm_backward(int32_t rows, int32_t channels, float epsilon, const float *x, const float *gamma,
+                              const float *dy, float *dx, float *dgamma, float *dbeta) {
+    prelu_active_kernels()->batchnorm_backward(rows, channels, epsilon, x, gamma, dy, dx, dgamma, dbeta);
+}
+
 void prelu_activation_forward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y) {
     prelu_active_kernels()->activation_forward(batch, act, x, alpha, y);
 }

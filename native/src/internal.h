@@ -12,7 +12,8 @@
  * once (two models, two test classes) never share it; per-thread partial sums that must be added up
  * after a parallel region live in one block that the calling thread owns. */
 enum {
-    PRELU_SCRATCH_COLUMNS = 0,   /* a convolution's im2col rows, or its gathered views' tables; pooling's winners */
+    PRELU_SCRATCH_COLUMNS = 0,   /* a convolution's im2col rows, or its gathered views' tables; pooling's winners;
+                                  * batch normalisation's statistics */
     PRELU_SCRATCH_DCOLUMNS = 1,  /* a convolution's window gradients (dcol) */
     PRELU_SCRATCH_PARTIALS = 2,  /* per-thread sums, owned by the caller */
     PRELU_SCRATCH_SHARED_B = 3,  /* a GEMM's B packed once for every thread (gemm.h) */
@@ -36,6 +37,11 @@ typedef struct prelu_kernels {
                            const float *, const float *, float *, float *, float *, float *, float *);
     void (*maxpool2d_forward)(const prelu_conv2d_shape *, const float *, float *);
     void (*maxpool2d_backward)(const prelu_conv2d_shape *, const float *, const float *, float *);
+    void (*avgpool2d_forward)(const prelu_conv2d_shape *, const float *, float *);
+    void (*avgpool2d_backward)(const prelu_conv2d_shape *, const float *, float *);
+    void (*batchnorm_forward)(int32_t, int32_t, int32_t, float, float, const float *, const float *, const float *, float *,
+                              float *, float *);
+    void (*batchnorm_backward)(int32_t, int32_t, float, const float *, const float *, const float *, float *, float *, float *);
     void (*activation_forward)(int32_t, const prelu_activation *, const float *, const float *, float *);
     void (*activation_backward)(int32_t, const prelu_activation *, const float *, const float *, float *, float *, float *);
     void (*dropout_forward)(int64_t, float, uint64_t, uint64_t, const float *, float *, float *);

@@ -5,15 +5,15 @@ using System.Linq;
 using System.Threading;
 using Prelu.Generators.Diagnostics;
 using Prelu.Generators.Model;
+using Prelu.Models;
 
 namespace Prelu.Generators;
 
-// The model: names, shape inference, every check a user can fail, fusion, and the parameter layout.
-// Plain values in, plain values out; no Roslyn symbols, so it is cached and easy to test.
+// The model's checks: names, shape inference and every mistake a user can make, each a diagnostic. Planning
+// (fusion, parameters, buffers) is ModelGenerator.Plan.cs. Plain values in, plain values out; no Roslyn
+// symbols, so it is cached and easy to test.
 public sealed partial class ModelGenerator
 {
-    private const int Alignment = 16; // floats: 64 bytes, for SIMD loads
-
     internal static BuildResult Build(ParseResult parsed, CancellationToken cancellationToken)
     {
         if (parsed.Spec is not { } spec)
@@ -50,13 +50,37 @@ public sealed partial class ModelGenerator
     {
         [LayerKind.Conv2D] = "conv2d",
         [LayerKind.MaxPooling2D] = "max_pooling2d",
+        [LayerKind.AveragePooling2D] = "average_pooling2d",
+        [LayerKind.GlobalAveragePooling2D] = "global_average_pooling2d",
+        [LayerKind.GlobalMaxPooling2D] = "global_max_pooling2d",
+        [LayerKind.BatchNormalization] = "batch_normalization",
         [LayerKind.Dropout] = "dropout",
         [LayerKind.Flatten] = "flatten",
         [LayerKind.Dense] = "dense",
         [LayerKind.PReLU] = "p_re_lu",
         [LayerKind.ReLU] = "re_lu",
         [LayerKind.LeakyReLU] = "leaky_re_lu",
+        [LayerKind.ELU] = "elu",
+        [LayerKind.Activation] = "activation",
     };
+
+    /// <summary>Keras's activation names that a layer fuses, with the constant each implies (leaky_relu's slope, elu's alpha).</summary>
+    internal static readonly Dictionary<string, (ActivationPlan Plan, double Parameter)> ActivationNames = new()
+    {
+        ["linear"] = (ActivationPlan.Linear, 0),
+        ["relu"] = (ActivationPlan.Relu, 0),
+        ["leaky_relu"] = (ActivationPlan.LeakyRelu, LayerDefaults.LeakyReluActivationSlope),
+        ["sigmoid"] = (ActivationPlan.Sigmoid, 0),
+        ["tanh"] = (ActivationPlan.Tanh, 0),
+        ["elu"] = (ActivationPlan.Elu, LayerDefaults.EluAlpha),
+        ["selu"] = (ActivationPlan.Selu, 0),
+        ["gelu"] = (ActivationPlan.Gelu, 0),
+        ["softplus"] = (ActivationPlan.Softplus, 0),
+        ["swish"] = (ActivationPlan.Swish, 0),
+        ["silu"] = (ActivationPlan.Swish, 0),
+    };
+
+    private static readonly string ActivationList = string.Join(", ", ActivationNames.Keys.Select(n => $"'{n}'"));
 
     private static List<string> AssignNames(List<LayerSpec> layers, List<DiagnosticInfo> diagnostics)
     {
@@ -134,10 +158,11 @@ public sealed partial class ModelGenerator
                     break;
                 }
                 case LayerKind.MaxPooling2D:
+                case LayerKind.AveragePooling2D:
                 {
                     if (shape.Length != 3)
                     {
-                        WrongRank("a (height, width, channels) map", "; MaxPooling2D cannot follow Flatten or Dense");
+                        WrongRank("a (height, width, channels) map", $"; {layer.Kind} cannot follow Flatten or Dense");
                         break;
                     }
                     var pool = Pair(layer.Window, "pool_size", Argument);
@@ -154,6 +179,40 @@ public sealed partial class ModelGenerator
                         break;
                     }
                     output = new[] { oh, ow, shape[2] };
+                    break;
+                }
+                case LayerKind.GlobalAveragePooling2D:
+                case LayerKind.GlobalMaxPooling2D:
+                    if (shape.Length != 3)
+                    {
+                        WrongRank("a (height, width, channels) map", $"; {layer.Kind} cannot follow Flatten or Dense");
+                        break;
+                    }
+                    output = new[] { shape[2] };
+                    break;
+                case LayerKind.BatchNormalization:
+                {
+                    var norm = layer.Normalization;
+                    if (norm.Axis != -1 && norm.Axis != shape.Length)
+                        Fail(DiagnosticDescriptors.UnsupportedNormalizationAxis, name, norm.Axis, Dims(shape));
+                    if (!(norm.Momentum >= 0 && norm.Momentum <= 1))
+                        Argument($"momentum is {norm.Momentum.ToString(CultureInfo.InvariantCulture)}; it must be in [0, 1]");
+                    if (!(norm.Epsilon > 0) || double.IsInfinity(norm.Epsilon))
+                        Argument($"epsilon is {norm.Epsilon.ToString(CultureInfo.InvariantCulture)}; it must be a positive number");
+                    CheckInitializer(name, "moving_mean_initializer", norm.MovingMeanInitializer, layer.Location, diagnostics);
+                    CheckInitializer(name, "moving_variance_initializer", norm.MovingVarianceInitializer, layer.Location, diagnostics);
+                    if (norm.Scale)
+                    {
+                        CheckInitializer(name, "gamma_initializer", norm.GammaInitializer, layer.Location, diagnostics);
+                        CheckRegularizer(name, "gamma_regularizer", norm.GammaRegularizer, layer.Location, diagnostics);
+                        CheckConstraint(name, "gamma_constraint", norm.GammaConstraint, 1, layer.Location, diagnostics);
+                    }
+                    if (norm.Center)
+                    {
+                        CheckInitializer(name, "beta_initializer", norm.BetaInitializer, layer.Location, diagnostics);
+                        CheckRegularizer(name, "beta_regularizer", norm.BetaRegularizer, layer.Location, diagnostics);
+                        CheckConstraint(name, "beta_constraint", norm.BetaConstraint, 1, layer.Location, diagnostics);
+                    }
                     break;
                 }
                 case LayerKind.Dropout:
@@ -190,8 +249,13 @@ public sealed partial class ModelGenerator
                 case LayerKind.ReLU:
                     break;
                 case LayerKind.LeakyReLU:
+                case LayerKind.ELU:
                     if (double.IsNaN(layer.Rate) || double.IsInfinity(layer.Rate))
                         Argument("alpha must be a finite number");
+                    break;
+                case LayerKind.Activation:
+                    // Softmax is fused with the loss: on the last layer only, after a Dense layer without an activation (CheckOutput).
+                    CheckActivation(layer, name, diagnostics, isLast: i == layers.Count - 1, allowSoftmax: true);
                     break;
             }
             if (diagnostics.Count == errorsBefore)
@@ -201,7 +265,7 @@ public sealed partial class ModelGenerator
                 {
                     if (floats > MaxFloats)
                         Fail(DiagnosticDescriptors.TooLarge, $"Layer '{name}'", what, Count(floats), Count(MaxFloats));
-                    parameterFloats += what == "its output" ? 0 : (floats + Alignment - 1) / Alignment * Alignment;
+                    parameterFloats += what == "its output" ? 0 : Arena.Aligned(floats);
                 }
                 activationFloats += 4 * Elements(output); // the arena holds a few buffers per layer: a bound
             }
@@ -255,13 +319,17 @@ public sealed partial class ModelGenerator
             case LayerKind.PReLU:
                 yield return ("its alphas", Enumerable.Range(1, input.Length).Where(axis => !layer.SharedAxes.Contains(axis)).Aggregate(1L, (a, axis) => a * input[axis - 1]));
                 break;
+            case LayerKind.BatchNormalization:
+                yield return ("its statistics", 4L * input[input.Length - 1]);
+                break;
         }
     }
 
     private static void CheckOutput(ModelSpec spec, List<LayerSpec> layers, List<string> names, List<DiagnosticInfo> diagnostics)
     {
         var last = layers[layers.Count - 1];
-        bool ok = last.Kind == LayerKind.Dense && last.Activation == "softmax" && last.Size >= 2;
+        var logits = last.Kind == LayerKind.Activation && last.Activation == "softmax" && layers.Count > 1 ? layers[layers.Count - 2] : last;
+        bool ok = logits.Kind == LayerKind.Dense && logits.Size >= 2 && (last.Activation == "softmax") && (logits == last || logits.Activation == "linear");
         if (!ok)
         {
             string what = last.Kind == LayerKind.Dense
@@ -295,20 +363,16 @@ public sealed partial class ModelGenerator
 
     private static void CheckActivation(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics, bool isLast, bool allowSoftmax)
     {
-        switch (layer.Activation)
+        if (ActivationNames.ContainsKey(layer.Activation))
+            return;
+        if (layer.Activation == "softmax" && allowSoftmax)
         {
-            case "linear" or "relu" or "leaky_relu":
-                return;
-            case "softmax" when allowSoftmax && isLast:
-                return;
-            case "softmax" when allowSoftmax:
+            if (!isLast)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SoftmaxNotLast, layer.Location, name));
-                return;
-            default:
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownActivation, layer.Location, name, layer.Activation,
-                    allowSoftmax ? "'linear', 'relu', 'leaky_relu', or 'softmax' on the output layer" : "'linear', 'relu' or 'leaky_relu'"));
-                return;
+            return;
         }
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownActivation, layer.Location, name, layer.Activation,
+            allowSoftmax ? ActivationList + ", or 'softmax' on the output layer" : ActivationList));
     }
 
     private static void CheckWeights(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics, int kernelRank)
@@ -347,160 +411,4 @@ public sealed partial class ModelGenerator
         same ? (input + stride - 1) / stride : input < window ? 0 : (input - window) / stride + 1;
 
     private static string Dims(IEnumerable<int> shape) => string.Join(", ", shape);
-
-    // ---- Planning: fusion, parameters, buffers ---------------------------------------------------------
-
-    private static ModelPlan PlanModel(ModelSpec spec, List<LayerSpec> layers, List<string> names, List<int[]> shapes)
-    {
-        var parameters = new List<ParameterPlan>();
-        var steps = new List<StepPlan>();
-        var summary = new List<SummaryRow>();
-        int offset = 0;
-
-        string AddParameter(string layerName, string role, int[] shape, string initializer, string? regularizer, string? constraint)
-        {
-            string field = "_" + Camel(layerName) + Pascal(role);
-            parameters.Add(new ParameterPlan($"{layerName}.{role}", field, shape.ToEquatableArray(), offset,
-                KerasObjects.Initializer(initializer, out _)!,
-                regularizer is null ? null : KerasObjects.Regularizer(regularizer, out _),
-                constraint is null ? null : KerasObjects.Constraint(constraint, shape.Length, out _)));
-            offset += (shape.Aggregate(1, (a, b) => a * b) + Alignment - 1) / Alignment * Alignment;
-            return field;
-        }
-
-        int[] current = spec.InputShape.ToArray();
-        string trainingBuffer = "Input", inferenceBuffer = "Input";
-        bool seenTrainable = false;
-        for (int i = 0; i < layers.Count; i++)
-        {
-            var layer = layers[i];
-            string name = names[i];
-            int[] output = shapes[i];
-            int paramCount = 0;
-            int layerIndex = i;
-            string field = Pascal(name);
-            string? kernel = null, bias = null, alpha = null;
-            var activation = ActivationPlan.Linear;
-            double leaky = 0;
-            int[] sharedAxes = Array.Empty<int>();
-            string stepName = name;
-            StepKind kind;
-            int[] stepOutput = output;
-
-            switch (layer.Kind)
-            {
-                case LayerKind.Conv2D:
-                case LayerKind.Dense:
-                {
-                    kind = layer.Kind == LayerKind.Conv2D ? StepKind.Conv2D : StepKind.Dense;
-                    int[] kernelShape = kind == StepKind.Conv2D
-                        ? new[] { layer.Window[0], layer.Window.Count == 2 ? layer.Window[1] : layer.Window[0], current[2], layer.Size }
-                        : new[] { current[0], layer.Size };
-                    kernel = AddParameter(name, "kernel", kernelShape, layer.KernelInitializer, layer.KernelRegularizer, layer.KernelConstraint);
-                    paramCount += kernelShape.Aggregate(1, (a, b) => a * b);
-                    if (layer.UseBias)
-                    {
-                        bias = AddParameter(name, "bias", new[] { layer.Size }, layer.BiasInitializer, layer.BiasRegularizer, layer.BiasConstraint);
-                        paramCount += layer.Size;
-                    }
-                    activation = layer.Activation switch
-                    {
-                        "relu" => ActivationPlan.Relu,
-                        "leaky_relu" => ActivationPlan.LeakyRelu,
-                        _ => ActivationPlan.Linear, // linear, and softmax (fused with the loss instead)
-                    };
-                    leaky = 0.2; // Keras's leaky_relu activation function uses negative_slope 0.2
-                    summary.Add(new SummaryRow(name, layer.Kind.ToString(), OutputShape(output), paramCount));
-
-                    // Fuse a following activation layer into this layer's epilogue.
-                    if (activation == ActivationPlan.Linear && layer.Activation != "softmax" && i + 1 < layers.Count
-                        && layers[i + 1].Kind is LayerKind.PReLU or LayerKind.ReLU or LayerKind.LeakyReLU)
-                    {
-                        var next = layers[i + 1];
-                        string nextName = names[i + 1];
-                        (activation, leaky, sharedAxes, alpha, int alphaCount) = ActivationOf(next, nextName, output, AddParameter);
-                        summary.Add(new SummaryRow(nextName, next.Kind.ToString(), OutputShape(output), alphaCount));
-                        stepName = $"{name} + {nextName}";
-                        i++;
-                    }
-                    break;
-                }
-                case LayerKind.PReLU:
-                case LayerKind.ReLU:
-                case LayerKind.LeakyReLU:
-                {
-                    kind = StepKind.Activation;
-                    (activation, leaky, sharedAxes, alpha, int alphaCount) = ActivationOf(layer, name, output, AddParameter);
-                    summary.Add(new SummaryRow(name, layer.Kind.ToString(), OutputShape(output), alphaCount));
-                    break;
-                }
-                case LayerKind.MaxPooling2D:
-                    kind = StepKind.MaxPooling2D;
-                    summary.Add(new SummaryRow(name, "MaxPooling2D", OutputShape(output), 0));
-                    break;
-                case LayerKind.Dropout:
-                    kind = StepKind.Dropout;
-                    summary.Add(new SummaryRow(name, "Dropout", OutputShape(output), 0));
-                    break;
-                default:
-                    kind = StepKind.Flatten;
-                    summary.Add(new SummaryRow(name, "Flatten", OutputShape(output), 0));
-                    break;
-            }
-
-            bool trainable = kernel is not null || alpha is not null;
-            var window = layer.Window;
-            var strides = layer.Kind == LayerKind.MaxPooling2D && layer.Strides.Count == 0 ? layer.Window : layer.Strides;
-            steps.Add(new StepPlan(kind, layerIndex, stepName, field, current.ToEquatableArray(), stepOutput.ToEquatableArray(), trainingBuffer, inferenceBuffer,
-                layer.Size, window, strides, layer.Padding == "same", activation, leaky, sharedAxes.ToEquatableArray(), layer.Rate,
-                kernel, bias, alpha, FirstTrainable: trainable && !seenTrainable));
-            seenTrainable |= trainable;
-
-            if (kind == StepKind.Dropout)
-            {
-                trainingBuffer = field + "Y";
-            }
-            else if (kind != StepKind.Flatten)
-            {
-                trainingBuffer = inferenceBuffer = field + "Y";
-            }
-            current = stepOutput;
-        }
-
-        var rows = summary;
-        return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, shapes[shapes.Count - 1][0],
-            parameters.ToEquatableArray(), offset, steps.ToEquatableArray(), rows.ToEquatableArray());
-    }
-
-    private static (ActivationPlan, double, int[], string?, int) ActivationOf(LayerSpec layer, string name, int[] shape, Func<string, string, int[], string, string?, string?, string> add)
-    {
-        switch (layer.Kind)
-        {
-            case LayerKind.ReLU:
-                return (ActivationPlan.Relu, 0, Array.Empty<int>(), null, 0);
-            case LayerKind.LeakyReLU:
-                return (ActivationPlan.LeakyRelu, layer.Rate, Array.Empty<int>(), null, 0);
-            default:
-                int[] alphaShape = shape.Select((size, axis) => layer.SharedAxes.Contains(axis + 1) ? 1 : size).ToArray();
-                string alpha = add(name, "alpha", alphaShape, layer.AlphaInitializer, layer.AlphaRegularizer, layer.AlphaConstraint);
-                return (ActivationPlan.PRelu, 0, layer.SharedAxes.OrderBy(a => a).ToArray(), alpha, alphaShape.Aggregate(1, (a, b) => a * b));
-        }
-    }
-
-    private static string OutputShape(int[] shape) => $"(None, {Dims(shape)})";
-
-    /// <summary>"conv2d_1" -> "Conv2d1", "p_re_lu" -> "PReLu": identifiers from layer names.</summary>
-    internal static string Pascal(string name)
-    {
-        var parts = name.Split(new[] { '_', '-', '.', ' ' }, StringSplitOptions.RemoveEmptyEntries);
-        var text = string.Concat(parts.Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
-        var clean = new string(text.Where(c => char.IsLetterOrDigit(c)).ToArray());
-        return clean.Length == 0 || char.IsDigit(clean[0]) ? "Layer" + clean : clean;
-    }
-
-    private static string Camel(string name)
-    {
-        var pascal = Pascal(name);
-        return char.ToLowerInvariant(pascal[0]) + pascal.Substring(1);
-    }
 }

@@ -17,12 +17,18 @@ public sealed partial class ModelGenerator
     {
         ["Prelu.Conv2DAttribute"] = LayerKind.Conv2D,
         ["Prelu.MaxPooling2DAttribute"] = LayerKind.MaxPooling2D,
+        ["Prelu.AveragePooling2DAttribute"] = LayerKind.AveragePooling2D,
+        ["Prelu.GlobalAveragePooling2DAttribute"] = LayerKind.GlobalAveragePooling2D,
+        ["Prelu.GlobalMaxPooling2DAttribute"] = LayerKind.GlobalMaxPooling2D,
+        ["Prelu.BatchNormalizationAttribute"] = LayerKind.BatchNormalization,
         ["Prelu.DropoutAttribute"] = LayerKind.Dropout,
         ["Prelu.FlattenAttribute"] = LayerKind.Flatten,
         ["Prelu.DenseAttribute"] = LayerKind.Dense,
         ["Prelu.PReLUAttribute"] = LayerKind.PReLU,
         ["Prelu.ReLUAttribute"] = LayerKind.ReLU,
         ["Prelu.LeakyReLUAttribute"] = LayerKind.LeakyReLU,
+        ["Prelu.ELUAttribute"] = LayerKind.ELU,
+        ["Prelu.ActivationAttribute"] = LayerKind.Activation,
     };
 
     internal static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
@@ -72,6 +78,7 @@ public sealed partial class ModelGenerator
         return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty);
     }
 
+    // An argument the declaration leaves out takes Keras's default (LayerDefaults, which the attributes start from too).
     private static LayerSpec ReadLayer(LayerKind kind, AttributeData attribute, LocationInfo? location)
     {
         var args = attribute.ConstructorArguments;
@@ -80,23 +87,44 @@ public sealed partial class ModelGenerator
         string Text(string name, string fallback) => named.TryGetValue(name, out var v) && v.Value is string s ? s : fallback;
         string? OptionalText(string name) => named.TryGetValue(name, out var v) ? v.Value as string : null;
         int[] Ints(string name, int[] fallback) => named.TryGetValue(name, out var v) ? IntArray(v) : fallback;
+        double Number(string name, double fallback) => named.TryGetValue(name, out var v) && v.Value is double d ? d : fallback;
+        bool Flag(string name, bool fallback) => named.TryGetValue(name, out var v) && v.Value is bool b ? b : fallback;
 
+        bool pooling = kind is LayerKind.MaxPooling2D or LayerKind.AveragePooling2D;
         int size = kind is LayerKind.Conv2D or LayerKind.Dense && args.Length > 0 && args[0].Value is int n ? n : 0;
         int[] window = kind switch
         {
             LayerKind.Conv2D => args.Length > 1 ? IntArray(args[1]) : Array.Empty<int>(),
-            LayerKind.MaxPooling2D => args.Length > 0 ? IntArray(args[0]) : Array.Empty<int>(),
+            _ when pooling => args.Length > 0 ? IntArray(args[0]) : Array.Empty<int>(),
             _ => Array.Empty<int>(),
         };
-        if (kind == LayerKind.MaxPooling2D && window.Length == 0)
-            window = new[] { 2 }; // Keras's default pool_size (2, 2)
+        if (pooling && window.Length == 0)
+            window = new[] { LayerDefaults.PoolSize };
         double rate = kind switch
         {
             LayerKind.Dropout => args.Length > 0 && args[0].Value is double d ? d : 0,
-            LayerKind.LeakyReLU => named.TryGetValue("Alpha", out var a) && a.Value is double alpha ? alpha : 0.3,
+            LayerKind.LeakyReLU => Number("Alpha", LayerDefaults.LeakyReLUSlope),
+            LayerKind.ELU => Number("Alpha", LayerDefaults.EluAlpha),
             _ => 0,
         };
-        bool useBias = !named.TryGetValue("UseBias", out var bias) || bias.Value is not false;
+        string activation = kind == LayerKind.Activation
+            ? args.Length > 0 && args[0].Value is string name ? name : ""
+            : Text("Activation", LayerDefaults.Activation);
+        var defaults = BatchNormSpec.Default;
+        var normalization = kind != LayerKind.BatchNormalization ? defaults : new BatchNormSpec(
+            named.TryGetValue("Axis", out var axis) && axis.Value is int a ? a : defaults.Axis,
+            Number("Momentum", defaults.Momentum),
+            Number("Epsilon", defaults.Epsilon),
+            Flag("Center", defaults.Center),
+            Flag("Scale", defaults.Scale),
+            Text("BetaInitializer", defaults.BetaInitializer),
+            Text("GammaInitializer", defaults.GammaInitializer),
+            Text("MovingMeanInitializer", defaults.MovingMeanInitializer),
+            Text("MovingVarianceInitializer", defaults.MovingVarianceInitializer),
+            OptionalText("BetaRegularizer"),
+            OptionalText("GammaRegularizer"),
+            OptionalText("BetaConstraint"),
+            OptionalText("GammaConstraint"));
 
         return new LayerSpec(
             kind,
@@ -104,21 +132,22 @@ public sealed partial class ModelGenerator
             location,
             size,
             window.ToEquatableArray(),
-            Ints("Strides", kind == LayerKind.Conv2D ? new[] { 1 } : Array.Empty<int>()).ToEquatableArray(),
-            Text("Padding", "valid"),
-            Text("Activation", "linear"),
-            useBias,
-            Text("KernelInitializer", "glorot_uniform"),
-            Text("BiasInitializer", "zeros"),
+            Ints("Strides", kind == LayerKind.Conv2D ? new[] { LayerDefaults.ConvolutionStride } : Array.Empty<int>()).ToEquatableArray(),
+            Text("Padding", LayerDefaults.Padding),
+            activation,
+            Flag("UseBias", true),
+            Text("KernelInitializer", LayerDefaults.KernelInitializer),
+            Text("BiasInitializer", LayerDefaults.BiasInitializer),
             OptionalText("KernelRegularizer"),
             OptionalText("BiasRegularizer"),
             OptionalText("KernelConstraint"),
             OptionalText("BiasConstraint"),
             rate,
-            Text("AlphaInitializer", "zeros"),
+            Text("AlphaInitializer", LayerDefaults.AlphaInitializer),
             OptionalText("AlphaRegularizer"),
             OptionalText("AlphaConstraint"),
-            Ints("SharedAxes", Array.Empty<int>()).ToEquatableArray());
+            Ints("SharedAxes", Array.Empty<int>()).ToEquatableArray(),
+            normalization);
     }
 
     private static int[] IntArray(TypedConstant constant) =>

@@ -5,7 +5,8 @@ namespace Prelu.Generators.Tests;
 /// <summary>
 /// The Keras-style strings of initializers, regularizers and constraints ("constant(0.25)",
 /// "l1_l2(l2=0.3)", "max_norm(3, axis=[0, 1, 2])"): Keras's defaults, positional and named arguments,
-/// negative axes, and what the user reads when a string is wrong.
+/// negative axes, and what the user reads when a string is wrong. Each string is read into its typed spec
+/// and printed as the generated code builds it.
 /// </summary>
 public sealed class KerasArgumentTests
 {
@@ -31,8 +32,9 @@ public sealed class KerasArgumentTests
     [InlineData("truncated_normal(mean=1, stddev=0.5)", Init + "TruncatedNormal(1f, 0.5f)")]
     public void Initializers_take_kerass_arguments_and_defaults(string text, string code)
     {
-        Assert.Equal(code, KerasObjects.Initializer(text, out var error));
+        var spec = KerasObjects.Initializer(text, out var error);
         Assert.Null(error);
+        Assert.Equal(code, ModelGenerator.InitializerCode(spec!));
     }
 
     [Theory]
@@ -65,8 +67,9 @@ public sealed class KerasArgumentTests
     [InlineData("l1_l2(0, 0)", Reg + "(0f, 0f)")]
     public void Regularizers_take_kerass_arguments_and_defaults(string text, string code)
     {
-        Assert.Equal(code, KerasObjects.Regularizer(text, out var error));
+        var spec = KerasObjects.Regularizer(text, out var error);
         Assert.Null(error);
+        Assert.Equal(code, ModelGenerator.RegularizerCode(spec!));
     }
 
     [Theory]
@@ -96,8 +99,9 @@ public sealed class KerasArgumentTests
     [InlineData("unit_norm(-2)", Cons + "UnitNorm(2)")]
     public void Constraints_on_a_rank_4_kernel_take_kerass_arguments_and_negative_axes(string text, string code)
     {
-        Assert.Equal(code, KerasObjects.Constraint(text, 4, out var error));
+        var spec = KerasObjects.Constraint(text, 4, out var error);
         Assert.Null(error);
+        Assert.Equal(code, ModelGenerator.ConstraintCode(spec!));
     }
 
     [Theory]
@@ -118,8 +122,8 @@ public sealed class KerasArgumentTests
     [Fact]
     public void Numbers_are_written_so_that_the_float_reads_back_exactly()
     {
-        Assert.Equal("0.1f", KerasObjects.F(0.1));
-        Assert.Equal("1E-07f", KerasObjects.F(1e-7));
-        Assert.Equal("-2.5f", KerasObjects.F(-2.5));
+        Assert.Equal("0.1f", ModelGenerator.F(0.1));
+        Assert.Equal("1E-07f", ModelGenerator.F(1e-7));
+        Assert.Equal("-2.5f", ModelGenerator.F(-2.5));
     }
 }

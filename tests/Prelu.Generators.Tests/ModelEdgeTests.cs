@@ -145,7 +145,7 @@ public sealed class ModelEdgeTests
         { "[InputShape(4, 4, 1)] [Conv2D(2, 0)] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU012", "kernel_size (0) must be at least 1" },
         { "[InputShape(4, 4, 1)] [Conv2D(2, 3, Strides = [1, 2, 3])] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU012", "strides needs one size or two (height, width); got 3" },
         { "[InputShape(4, 4, 1)] [Conv2D(2, 5)] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU004", "a 5x5 kernel does not fit its 4x4 input" },
-        { "[InputShape(4, 4, 1)] [Conv2D(2, 3, Activation = \"softmax\")] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU009", "use 'linear', 'relu' or 'leaky_relu'" },
+        { "[InputShape(4, 4, 1)] [Conv2D(2, 3, Activation = \"softmax\")] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU009", "use 'linear', 'relu', 'leaky_relu', 'sigmoid', 'tanh', 'elu', 'selu', 'gelu', 'softplus', 'swish', 'silu'" },
         { "[InputShape(4, 4, 1)] [Conv2D(2, 3, KernelInitializer = \"bogus\")] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU007", "kernel_initializer 'bogus'" },
         { "[InputShape(4, 4, 1)] [Conv2D(2, 3, BiasRegularizer = \"bogus\")] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU013", "bias_regularizer 'bogus'" },
         { "[InputShape(4, 4, 1)] [MaxPooling2D(0)] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU012", "pool_size (0) must be at least 1" },
@@ -155,7 +155,17 @@ public sealed class ModelEdgeTests
         { "[InputShape(4)] [Dropout(1.0)] [Dense(2, Activation = \"softmax\")]", "PRELU012", "rate is 1; it must be at least 0 and below 1" },
         { "[InputShape(4)] [Dropout(-0.1)] [Dense(2, Activation = \"softmax\")]", "PRELU012", "rate is -0.1; it must be at least 0 and below 1" },
         { "[InputShape(4)] [Dense(0)] [Dense(2, Activation = \"softmax\")]", "PRELU012", "units is 0; a dense layer needs at least 1 unit" },
-        { "[InputShape(4)] [Dense(3, Activation = \"tanh\")] [Dense(2, Activation = \"softmax\")]", "PRELU009", "use 'linear', 'relu', 'leaky_relu', or 'softmax' on the output layer" },
+        { "[InputShape(4, 4, 2)] [BatchNormalization(Axis = 1)] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU018", "axis 1 of an input of shape (batch, 4, 4, 2) is not the last axis" },
+        { "[InputShape(4)] [BatchNormalization(Momentum = 1.5)] [Dense(2, Activation = \"softmax\")]", "PRELU012", "momentum is 1.5; it must be in [0, 1]" },
+        { "[InputShape(4)] [BatchNormalization(Epsilon = 0)] [Dense(2, Activation = \"softmax\")]", "PRELU012", "epsilon is 0; it must be a positive number" },
+        { "[InputShape(4)] [BatchNormalization(GammaInitializer = \"glorot\")] [Dense(2, Activation = \"softmax\")]", "PRELU007", "gamma_initializer" },
+        { "[InputShape(4, 4, 1)] [Flatten] [GlobalAveragePooling2D] [Dense(2, Activation = \"softmax\")]", "PRELU011", "GlobalAveragePooling2D cannot follow Flatten or Dense" },
+        { "[InputShape(4)] [GlobalMaxPooling2D] [Dense(2, Activation = \"softmax\")]", "PRELU011", "GlobalMaxPooling2D cannot follow Flatten or Dense" },
+        { "[InputShape(4, 4, 1)] [AveragePooling2D(5)] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU004", "a 5x5 pool reduces its 4x4 input to nothing" },
+        { "[InputShape(4)] [Activation(\"mish\")] [Dense(2, Activation = \"softmax\")]", "PRELU009", "activation 'mish' is not supported here" },
+        { "[InputShape(4)] [Activation(\"softmax\")] [Dense(2, Activation = \"softmax\")]", "PRELU014", "softmax is only supported on the last layer" },
+        { "[InputShape(4)] [Dense(3, Activation = \"relu\")] [Activation(\"softmax\")]", "PRELU006", "Activation 'activation'" },
+        { "[InputShape(4)] [Dense(3, Activation = \"hard_sigmoid\")] [Dense(2, Activation = \"softmax\")]", "PRELU009", "'swish', 'silu', or 'softmax' on the output layer" },
         { "[InputShape(4)] [Dense(3, KernelConstraint = \"max_norm(axis=2)\")] [Dense(2, Activation = \"softmax\")]", "PRELU013", "kernel_constraint 'max_norm(axis=2)' is not valid (max_norm axis [2] is outside a parameter of rank 2)" },
         { "[InputShape(4)] [Dense(3, BiasInitializer = \"bogus\")] [Dense(2, Activation = \"softmax\")]", "PRELU007", "bias_initializer 'bogus'" },
         { "[InputShape(2, 2, 3)] [PReLU(SharedAxes = [1, 1])] [Flatten] [Dense(2, Activation = \"softmax\")]", "PRELU012", "shared_axes [1, 1] lists an axis twice" },
@@ -204,7 +214,7 @@ public sealed class ModelEdgeTests
             .Where(line => line.StartsWith("PRELU", StringComparison.Ordinal))
             .Select(line => line.Split('|').Select(cell => cell.Trim()).ToArray()).ToList();
 
-        Assert.Equal(17, descriptors.Count);
+        Assert.Equal(18, descriptors.Count);
         Assert.Equal(descriptors.Select(d => d.Id), release.Select(r => r[0]));
         foreach (var (descriptor, row) in descriptors.Zip(release))
         {

@@ -89,11 +89,63 @@ public partial class UnfusedPReluNet;
 [Dense(3, Activation = "softmax", Name = "out")]
 public partial class IrregularPReluNet;
 
+// BatchNormalization on maps (with and without scale), an Activation layer and an ELU layer on their own,
+// average pooling, global average pooling, a fused tanh, and softmax as an Activation layer after the last Dense.
+[InputShape(8, 8, 2)]
+[Conv2D(6, 3, Padding = "same", UseBias = false)]
+[BatchNormalization]
+[Activation("swish")]
+[AveragePooling2D(2)]
+[Conv2D(8, 3, Padding = "same")]
+[ELU(Alpha = 0.5)]
+[BatchNormalization(Scale = false, Momentum = 0.9)]
+[GlobalAveragePooling2D]
+[Dense(6, Activation = "tanh")]
+[Dense(3)]
+[Activation("softmax")]
+public partial class NormalizedNet;
+
+// The other pointwise activations, fused and on their own, BatchNormalization of a flat input, and global max pooling.
+[InputShape(6, 6, 1)]
+[Conv2D(4, 3, Activation = "gelu")]
+[GlobalMaxPooling2D]
+[Dense(10, Activation = "sigmoid")]
+[BatchNormalization(Center = false)]
+[Activation("selu")]
+[Dense(8, Activation = "softplus")]
+[Dense(8)]
+[Activation("elu")]
+[Dense(3, Activation = "softmax")]
+public partial class ActivationsNet;
+
+// The model whose checkpoint tests/reference/make_fixture.py loads into PyTorch modules by the documented
+// tensor names (tests/reference/batchnorm-checkpoint.safetensors).
+[InputShape(6, 6, 2)]
+[Conv2D(3, 3, UseBias = false)]
+[BatchNormalization]
+[ReLU]
+[Flatten]
+[Dense(8, UseBias = false)]
+[BatchNormalization(Momentum = 0.9)]
+[Activation("tanh")]
+[Dense(3, Activation = "softmax")]
+public partial class CheckpointedBatchNormNet;
+
+// BatchNormalization first, on a flat input: its statistics are easy to compute by hand.
+[InputShape(4)]
+[BatchNormalization(Name = "norm")]
+[Dense(2, Activation = "softmax")]
+public partial class NormOnly;
+
 /// <summary>Every model above, by type: the theories that cover all of them.</summary>
 internal static class TestModels
 {
     public static readonly Type[] All =
-        [typeof(StudyModel), typeof(Mlp), typeof(ReluCnn), typeof(StridedCnn), typeof(ChannelPReluCnn), typeof(UnfusedPReluNet), typeof(IrregularPReluNet)];
+        [typeof(StudyModel), typeof(Mlp), typeof(ReluCnn), typeof(StridedCnn), typeof(ChannelPReluCnn), typeof(UnfusedPReluNet), typeof(IrregularPReluNet),
+            typeof(NormalizedNet), typeof(ActivationsNet), typeof(CheckpointedBatchNormNet)];
+
+    /// <summary>Models checked against values worked out by hand rather than by the theories (too small to fit a batch).</summary>
+    public static readonly Type[] HandChecked = [typeof(NormOnly)];
 
     public static Prelu.Models.CompiledModel Create(Type type, Prelu.Kernels.Backend backend, int batch) => type.Name switch
     {
@@ -104,6 +156,9 @@ internal static class TestModels
         nameof(ChannelPReluCnn) => new ChannelPReluCnn(backend, batch),
         nameof(UnfusedPReluNet) => new UnfusedPReluNet(backend, batch),
         nameof(IrregularPReluNet) => new IrregularPReluNet(backend, batch),
+        nameof(NormalizedNet) => new NormalizedNet(backend, batch),
+        nameof(ActivationsNet) => new ActivationsNet(backend, batch),
+        nameof(CheckpointedBatchNormNet) => new CheckpointedBatchNormNet(backend, batch),
         _ => throw new ArgumentException($"no test model {type.Name}", nameof(type)),
     };
 }

@@ -33,10 +33,13 @@ public abstract class BackendAgreementTests : IDisposable
 
     private static FusedActivation RandomActivation(Random random, int batch, int[] dims)
     {
-        switch (random.Next(5))
+        switch (random.Next(6))
         {
             case 0:
                 return FusedActivation.Linear;
+            case 5:
+                var pointwise = (ActivationKind)random.Next((int)ActivationKind.Sigmoid, (int)ActivationKind.Swish + 1);
+                return pointwise == ActivationKind.Elu ? FusedActivation.Elu(0.5f + (float)random.NextDouble()) : FusedActivation.Of(pointwise);
             case 1:
                 return FusedActivation.Relu;
             case 2:
@@ -181,6 +184,52 @@ public abstract class BackendAgreementTests : IDisposable
         Close.Assert(results[0][7], results[1][7], Close.Gradient, what + " dropout gradient");
 
         HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Covers(act), $"{s} {act.Kind}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Average_pooling_and_batch_normalisation_agree_on_random_shapes(int seed)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        var random = new Random(seed + 300);
+        int ph = random.Next(1, 4), pw = random.Next(1, 4);
+        var pool = new Pool2DShape(random.Next(1, 5), random.Next(ph, 15), random.Next(pw, 15), random.Next(1, 20), ph, pw,
+            random.Next(1, 4), random.Next(1, 4), random.Next(2) == 0 ? Padding.Valid : Padding.Same);
+        var norm = new BatchNormShape(random.Next(1, 9), random.Next(1, 40), random.Next(1, 70));
+        bool affine = random.Next(3) > 0, training = random.Next(4) > 0;
+
+        var results = new[] { _reference, _backend }.Select(backend =>
+        {
+            using var x = backend.Allocate(Det.Floats(pool.InputLength, (ulong)seed));
+            using var y = backend.Allocate(pool.OutputLength);
+            using var dy = backend.Allocate(Det.Floats(pool.OutputLength, (ulong)seed + 1));
+            using var dx = backend.Allocate(pool.InputLength);
+            backend.AvgPool2DForward(pool, x, y);
+            backend.AvgPool2DBackward(pool, dy, dx);
+
+            using var nx = backend.Allocate(Det.Floats(norm.Length, (ulong)seed + 2, -3, 5));
+            using var gamma = backend.Allocate(Det.Floats(norm.Channels, (ulong)seed + 3, 0.5, 1.5));
+            using var beta = backend.Allocate(Det.Floats(norm.Channels, (ulong)seed + 4));
+            using var mean = backend.Allocate(Det.Floats(norm.Channels, (ulong)seed + 5));
+            using var variance = backend.Allocate(Det.Floats(norm.Channels, (ulong)seed + 6, 0.2, 2));
+            using var ny = backend.Allocate(norm.Length);
+            using var ndy = backend.Allocate(Det.Floats(norm.Length, (ulong)seed + 7));
+            using var ndx = backend.Allocate(norm.Length);
+            using var dgamma = backend.Allocate(norm.Channels);
+            using var dbeta = backend.Allocate(norm.Channels);
+            backend.BatchNormForward(norm, training, 0.9f, 1e-3f, nx, affine ? gamma : null, affine ? beta : null, mean, variance, ny);
+            backend.BatchNormBackward(norm, 1e-3f, nx, affine ? gamma : null, ndy, ndx, affine ? dgamma : null, affine ? dbeta : null);
+            return new[] { backend.ToArray(y), backend.ToArray(dx), backend.ToArray(ny), backend.ToArray(ndx), backend.ToArray(dgamma),
+                backend.ToArray(dbeta), backend.ToArray(mean), backend.ToArray(variance) };
+        }).ToArray();
+
+        string what = $"{pool} / {norm} training {training}";
+        string[] names = ["average pool output", "average pool gradient", "batch norm output", "batch norm input gradient",
+            "gamma gradient", "beta gradient", "moving mean", "moving variance"];
+        for (int i = 0; i < names.Length; i++)
+            Close.Assert(results[0][i], results[1][i], i is 1 or 3 or 4 or 5 ? Close.Gradient : Close.Forward, $"{what} {names[i]}");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, what);
     }
 
     [Fact]

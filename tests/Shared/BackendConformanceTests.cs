@@ -165,6 +165,142 @@ public abstract class BackendConformanceTests : IDisposable
         HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
     }
 
+    public static TheoryData<string> PointwiseActivations => new() { "sigmoid", "tanh", "elu", "elu_0.7", "selu", "gelu", "softplus", "swish" };
+
+    /// <summary>An activation named as the fixture names it: Keras's name, and "elu_0.7" for ELU(alpha=0.7).</summary>
+    public static FusedActivation Pointwise(string name) => name switch
+    {
+        "sigmoid" => FusedActivation.Of(ActivationKind.Sigmoid),
+        "tanh" => FusedActivation.Of(ActivationKind.Tanh),
+        "elu" => FusedActivation.Elu(),
+        "elu_0.7" => FusedActivation.Elu(0.7f),
+        "selu" => FusedActivation.Of(ActivationKind.Selu),
+        "gelu" => FusedActivation.Of(ActivationKind.Gelu),
+        "softplus" => FusedActivation.Of(ActivationKind.Softplus),
+        "swish" => FusedActivation.Of(ActivationKind.Swish),
+        _ => throw new ArgumentException($"no activation {name}", nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(PointwiseActivations))]
+    public void Pointwise_activations_match_pytorch(string name)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        var act = Pointwise(name);
+        using var x = Up(Det.Floats(36, 510, -4, 4));
+        using var y = Zeros(36);
+        using var dy = Up(Det.Floats(36, 511));
+        using var dx = Zeros(36);
+
+        _backend.ActivationForward(act, x, null, y);
+        _backend.ActivationBackward(act, x, null, dy, dx, null);
+
+        Close.Assert(Fixture.Get($"act_{name}.y"), Down(y), Close.Forward, $"{name} output");
+        Close.Assert(Fixture.Get($"act_{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
+    }
+
+    [Theory]
+    [InlineData("avgpool_valid", 2, 7, 5, 3, 2, 2, Padding.Valid, 230)]
+    [InlineData("avgpool_same_stride", 2, 7, 7, 2, 3, 2, Padding.Same, 240)]
+    [InlineData("avgpool_overlap", 2, 6, 6, 3, 3, 1, Padding.Valid, 250)]
+    public void AveragePooling2D_matches_pytorch(string name, int n, int h, int w, int c, int pool, int stride, Padding padding, int seed)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        var s = new Pool2DShape(n, h, w, c, pool, pool, stride, stride, padding);
+        using var x = Up(Det.Floats(s.InputLength, (ulong)seed));
+        using var y = Zeros(s.OutputLength);
+        using var dy = Up(Det.Floats(s.OutputLength, (ulong)seed + 1));
+        using var dx = Up(Det.Floats(s.InputLength, 9)); // overwritten, not added to
+
+        _backend.AvgPool2DForward(s, x, y);
+        _backend.AvgPool2DBackward(s, dy, dx);
+
+        Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
+        Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
+    }
+
+    [Theory]
+    [InlineData("global_avg", 260)]
+    [InlineData("global_max", 270)]
+    public void Global_pooling_is_a_pool_of_the_whole_map_and_matches_pytorch(string name, int seed)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        var s = new Pool2DShape(2, 5, 4, 3, 5, 4);
+        using var x = Up(Det.Floats(s.InputLength, (ulong)seed));
+        using var y = Zeros(s.OutputLength);
+        using var dy = Up(Det.Floats(s.OutputLength, (ulong)seed + 1));
+        using var dx = Zeros(s.InputLength);
+
+        Assert.Equal(2 * 3, s.OutputLength);
+        if (name == "global_avg")
+        {
+            _backend.AvgPool2DForward(s, x, y);
+            _backend.AvgPool2DBackward(s, dy, dx);
+        }
+        else
+        {
+            _backend.MaxPool2DForward(s, x, y);
+            _backend.MaxPool2DBackward(s, x, dy, dx);
+        }
+
+        Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
+        Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
+    }
+
+    [Theory]
+    [InlineData("batchnorm_map", new[] { 3, 4, 5, 6 }, 280, true, 0.99f, 1e-3f)]
+    [InlineData("batchnorm_flat", new[] { 5, 7 }, 290, true, 0.99f, 1e-3f)]
+    [InlineData("batchnorm_plain", new[] { 4, 3, 3, 2 }, 300, false, 0.9f, 1e-2f)]
+    public void BatchNormalization_matches_pytorch_in_training_and_inference(string name, int[] dims, int seed, bool affine, float momentum, float epsilon)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        int channels = dims[^1], length = dims.Aggregate(1, (a, b) => a * b);
+        var s = new BatchNormShape(dims[0], length / dims[0] / channels, channels);
+        using var x = Up(Det.Floats(length, (ulong)seed, -2, 3));
+        using var gamma = Up(Det.Floats(channels, (ulong)seed + 1, 0.5, 1.5));
+        using var beta = Up(Det.Floats(channels, (ulong)seed + 2, -0.5, 0.5));
+        var movingMeanBefore = Det.Floats(channels, (ulong)seed + 3, -0.2, 0.2);
+        var movingVarianceBefore = Det.Floats(channels, (ulong)seed + 4, 0.5, 2.0);
+        using var movingMean = Up(movingMeanBefore);
+        using var movingVariance = Up(movingVarianceBefore);
+        using var y = Zeros(length);
+        using var dy = Up(Det.Floats(length, (ulong)seed + 5));
+        using var dx = Zeros(length);
+        using var dgamma = Zeros(channels);
+        using var dbeta = Zeros(channels);
+        var g = affine ? gamma : null;
+        var b = affine ? beta : null;
+
+        _backend.BatchNormForward(s, training: true, momentum, epsilon, x, g, b, movingMean, movingVariance, y);
+        _backend.BatchNormBackward(s, epsilon, x, g, dy, dx, affine ? dgamma : null, affine ? dbeta : null);
+
+        Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} training output");
+        Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+        if (affine)
+        {
+            Close.Assert(Fixture.Get($"{name}.dgamma"), Down(dgamma), Close.Gradient, $"{name} gamma gradient");
+            Close.Assert(Fixture.Get($"{name}.dbeta"), Down(dbeta), Close.Gradient, $"{name} beta gradient");
+        }
+        Close.Assert(Fixture.Get($"{name}.moving_mean"), Down(movingMean), Close.Forward, $"{name} moving mean");
+        Close.Assert(Fixture.Get($"{name}.moving_variance"), Down(movingVariance), Close.Forward, $"{name} moving variance");
+
+        // Inference normalises with the moving statistics as they were, and leaves them alone.
+        _backend.Upload(movingMeanBefore, movingMean);
+        _backend.Upload(movingVarianceBefore, movingVariance);
+        _backend.BatchNormForward(s, training: false, momentum, epsilon, x, g, b, movingMean, movingVariance, y);
+        Close.Assert(Fixture.Get($"{name}.inference"), Down(y), Close.Forward, $"{name} inference output");
+        Assert.Equal(movingMeanBefore, Down(movingMean));
+        Assert.Equal(movingVarianceBefore, Down(movingVariance));
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
+    }
+
     [Fact]
     public void Dropout_draws_the_fixtures_mask_and_scales_by_one_over_keep()
     {
@@ -283,6 +419,13 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData(ActivationKind.Relu)]
     [InlineData(ActivationKind.LeakyRelu)]
     [InlineData(ActivationKind.PRelu)]
+    [InlineData(ActivationKind.Sigmoid)]
+    [InlineData(ActivationKind.Tanh)]
+    [InlineData(ActivationKind.Elu)]
+    [InlineData(ActivationKind.Selu)]
+    [InlineData(ActivationKind.Gelu)]
+    [InlineData(ActivationKind.Softplus)]
+    [InlineData(ActivationKind.Swish)]
     public void A_fused_layer_equals_the_layer_then_its_activation(ActivationKind kind)
     {
         long fallbacksBefore = _backend.HostFallbacks;
@@ -292,7 +435,9 @@ public abstract class BackendConformanceTests : IDisposable
         {
             ActivationKind.Relu => FusedActivation.Relu,
             ActivationKind.LeakyRelu => FusedActivation.Leaky(0.2f),
-            _ => FusedActivation.Parametric(prelu),
+            ActivationKind.PRelu => FusedActivation.Parametric(prelu),
+            ActivationKind.Elu => FusedActivation.Elu(0.8f),
+            _ => FusedActivation.Of(kind),
         };
         using var x = Up(Det.Floats(s.InputLength, 1));
         using var k = Up(Det.Floats(s.KernelLength, 2, -0.5, 0.5));

@@ -184,6 +184,97 @@ for name, fn in [("relu", F.relu), ("leaky_relu", lambda v: F.leaky_relu(v, 0.1)
     put(f"{name}.y", y)
     put(f"{name}.dx", x.grad)
 
+# The pointwise activations, as Keras defines them (GELU exact, with erf); inputs over [-4, 4).
+KERAS_ACTIVATIONS = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "elu": lambda v: F.elu(v, 1.0),
+    "elu_0.7": lambda v: F.elu(v, 0.7),
+    "selu": F.selu,
+    "gelu": lambda v: F.gelu(v),
+    "softplus": lambda v: torch.log1p(torch.exp(-v.abs())) + v.clamp(min=0),
+    "swish": F.silu,
+}
+for name, fn in KERAS_ACTIVATIONS.items():
+    x = t(det([4, 9], 510, -4.0, 4.0), True)
+    y = fn(x)
+    y.backward(t(det([4, 9], 511)))
+    put(f"act_{name}.y", y)
+    put(f"act_{name}.dx", x.grad)
+
+
+# ---- AveragePooling2D, global pooling ---------------------------------------------------------------------
+def avg_pool_nhwc(x, pool, strides, padding):
+    """Keras's average: with 'same' padding the padded positions are not counted."""
+    xn = x.permute(0, 3, 1, 2)
+    if padding == "same":
+        top, bottom = same_pads(x.shape[1], pool[0], strides[0])
+        left, right = same_pads(x.shape[2], pool[1], strides[1])
+        pads = (left, right, top, bottom)
+        sums = F.avg_pool2d(F.pad(xn, pads), pool, strides, divisor_override=1)
+        counts = F.avg_pool2d(F.pad(torch.ones_like(xn), pads), pool, strides, divisor_override=1)
+        return (sums / counts).permute(0, 2, 3, 1)
+    return F.avg_pool2d(xn, pool, strides).permute(0, 2, 3, 1)
+
+
+def avg_case(name, n, h, w, c, pool, strides, padding, seed):
+    x = t(det([n, h, w, c], seed), True)
+    y = avg_pool_nhwc(x, pool, strides, padding)
+    y.backward(t(det(list(y.shape), seed + 1)))
+    put(f"{name}.y", y)
+    put(f"{name}.dx", x.grad)
+
+
+avg_case("avgpool_valid", 2, 7, 5, 3, (2, 2), (2, 2), "valid", 230)
+avg_case("avgpool_same_stride", 2, 7, 7, 2, (3, 3), (2, 2), "same", 240)
+avg_case("avgpool_overlap", 2, 6, 6, 3, (3, 3), (1, 1), "valid", 250)
+
+x = t(det([2, 5, 4, 3], 260), True)
+y = x.mean(dim=(1, 2))
+y.backward(t(det([2, 3], 261)))
+put("global_avg.y", y)
+put("global_avg.dx", x.grad)
+x = t(det([2, 5, 4, 3], 270), True)
+y = x.amax(dim=(1, 2))
+y.backward(t(det([2, 3], 271)))
+put("global_max.y", y)
+put("global_max.dx", x.grad)
+
+
+# ---- BatchNormalization (Keras: biased batch variance, moving = moving * momentum + batch * (1 - momentum)) ---
+def batchnorm_case(name, shape, seed, center=True, scale=True, momentum=0.99, eps=1e-3):
+    channels = shape[-1]
+    axes = tuple(range(len(shape) - 1))
+    x = t(det(shape, seed, -2.0, 3.0), True)
+    gamma = t(det([channels], seed + 1, 0.5, 1.5), True)
+    beta = t(det([channels], seed + 2, -0.5, 0.5), True)
+    moving_mean = t(det([channels], seed + 3, -0.2, 0.2))
+    moving_var = t(det([channels], seed + 4, 0.5, 2.0))
+    mean = x.mean(dim=axes)
+    var = x.var(dim=axes, unbiased=False)
+    y = (x - mean) / torch.sqrt(var + eps)
+    if scale:
+        y = y * gamma
+    if center:
+        y = y + beta
+    y.backward(t(det(shape, seed + 5)))
+    put(f"{name}.y", y)
+    put(f"{name}.dx", x.grad)
+    if scale:
+        put(f"{name}.dgamma", gamma.grad)
+    if center:
+        put(f"{name}.dbeta", beta.grad)
+    put(f"{name}.moving_mean", moving_mean * momentum + mean.detach() * (1 - momentum))
+    put(f"{name}.moving_variance", moving_var * momentum + var.detach() * (1 - momentum))
+    inference = (x.detach() - moving_mean) / torch.sqrt(moving_var + eps)
+    put(f"{name}.inference", inference * (gamma.detach() if scale else 1) + (beta.detach() if center else 0))
+
+
+batchnorm_case("batchnorm_map", [3, 4, 5, 6], 280)
+batchnorm_case("batchnorm_flat", [5, 7], 290)
+batchnorm_case("batchnorm_plain", [4, 3, 3, 2], 300, center=False, scale=False, momentum=0.9, eps=1e-2)
+
+
 # ---- Dropout ------------------------------------------------------------------------------------------
 x = t(det([3, 50], 600), True)
 mask = dropout_mask(0.25, 42, 3, [3, 50])
@@ -312,6 +403,59 @@ def study_step(prefix, batch, seed):
 
 
 study_step("study", 4, 1000)
+
+
+# ---- A checkpoint written by Prelu, loaded into PyTorch modules by its documented tensor names -------------------
+# tests/reference/batchnorm-checkpoint.safetensors is what the test model CheckpointedBatchNormNet writes after a
+# few training steps (BatchNormalizationTests writes it again with PRELU_WRITE_REFERENCE=1). The names map onto
+# PyTorch as docs/ARCHITECTURE.md ("Checkpoints") documents; PyTorch's probabilities in eval mode go in the fixture.
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    length = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + length])
+    data = raw[8 + length:]
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        tensors[name] = torch.tensor(np.frombuffer(data[begin:end], dtype="<f4").reshape(entry["shape"]).copy())
+    return tensors
+
+
+def load_batchnorm_checkpoint(path):
+    w = read_safetensors(path)
+    conv = torch.nn.Conv2d(2, 3, 3, bias=False)
+    norm = torch.nn.BatchNorm2d(3, eps=1e-3)
+    dense = torch.nn.Linear(48, 8, bias=False)
+    norm1 = torch.nn.BatchNorm1d(8, eps=1e-3)
+    dense1 = torch.nn.Linear(8, 3)
+    with torch.no_grad():
+        conv.weight.copy_(w["conv2d.kernel"].permute(3, 2, 0, 1))           # Keras (KH, KW, Cin, Cout)
+        for module, layer in ((norm, "batch_normalization"), (norm1, "batch_normalization_1")):
+            module.weight.copy_(w[f"{layer}.gamma"])
+            module.bias.copy_(w[f"{layer}.beta"])
+            module.running_mean.copy_(w[f"{layer}.moving_mean"])
+            module.running_var.copy_(w[f"{layer}.moving_variance"])
+        dense.weight.copy_(w["dense.kernel"].T)                                # Keras (In, Out)
+        dense1.weight.copy_(w["dense_1.kernel"].T)
+        dense1.bias.copy_(w["dense_1.bias"])
+    modules = [conv, norm, dense, norm1, dense1]
+    for m in modules:
+        m.eval()
+
+    def forward(x_nhwc):
+        h = torch.relu(norm(conv(x_nhwc.permute(0, 3, 1, 2))))
+        h = h.permute(0, 2, 3, 1).reshape(x_nhwc.shape[0], -1)                # Flatten in NHWC order, as Keras
+        h = torch.tanh(norm1(dense(h)))
+        return torch.softmax(dense1(h), dim=1)
+    return forward
+
+
+checkpoint = os.path.join(os.path.dirname(os.path.abspath(__file__)), "batchnorm-checkpoint.safetensors")
+with torch.no_grad():
+    put("bn_checkpoint.probabilities", load_batchnorm_checkpoint(checkpoint)(t(det([5, 6, 6, 2], 77))))
 
 
 # ---- write safetensors -----------------------------------------------------------------------------------------------

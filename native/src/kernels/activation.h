@@ -1,4 +1,46 @@
-/* activation.h: ReLU, LeakyReLU and PReLU, as rows fused into the layers' epilogues and as standalone layers. */
+/* activation.h: ReLU, LeakyReLU, PReLU and the pointwise activations (sigmoid, tanh, ELU, SELU, GELU, softplus,
+ * swish), as rows fused into the layers' epilogues and as standalone layers. */
+
+#define SELU_ALPHA 1.6732632423543772848170429916717f
+#define SELU_SCALE 1.0507009873554804934193349852946f
+
+/* f(z) of a pointwise kind, as Keras defines it; p is ELU's alpha. */
+static inline float pointwise(int kind, float p, float z) {
+    switch (kind) {
+    case PRELU_SIGMOID: return 1.0f / (1.0f + expf(-z));
+    case PRELU_TANH: return tanhf(z);
+    case PRELU_ELU: return z > 0.0f ? z : p * expm1f(z);
+    case PRELU_SELU: return SELU_SCALE * (z > 0.0f ? z : SELU_ALPHA * expm1f(z));
+    case PRELU_GELU: return 0.5f * z * (1.0f + erff(z * 0.70710678118654752f));
+    case PRELU_SOFTPLUS: return fmaxf(z, 0.0f) + log1pf(expf(-fabsf(z)));
+    case PRELU_SWISH: return z / (1.0f + expf(-z));
+    default: return z;
+    }
+}
+
+/* f'(z). */
+static inline float pointwise_derivative(int kind, float p, float z) {
+    switch (kind) {
+    case PRELU_SIGMOID: {
+        float s = 1.0f / (1.0f + expf(-z));
+        return s * (1.0f - s);
+    }
+    case PRELU_TANH: {
+        float t = tanhf(z);
+        return 1.0f - t * t;
+    }
+    case PRELU_ELU: return z > 0.0f ? 1.0f : p * expf(z);
+    case PRELU_SELU: return SELU_SCALE * (z > 0.0f ? 1.0f : SELU_ALPHA * expf(z));
+    case PRELU_GELU: /* Phi(z) + z phi(z) */
+        return 0.5f * (1.0f + erff(z * 0.70710678118654752f)) + z * expf(-0.5f * z * z) * 0.39894228040143268f;
+    case PRELU_SOFTPLUS: return 1.0f / (1.0f + expf(-z));
+    case PRELU_SWISH: {
+        float s = 1.0f / (1.0f + expf(-z));
+        return s * (1.0f + z * (1.0f - s));
+    }
+    default: return 1.0f;
+    }
+}
 
 /* PReLU over a row whose alphas are contiguous, as compares and blends: no branch (a branch on the
  * sign of z mispredicts half the time on real activations). GCC does not if-convert these loops, so
@@ -79,7 +121,7 @@ static inline void activate(const prelu_activation *act, const float *alpha, int
         leaky_row(z, 0.0f, y, count);
         break;
     case PRELU_LEAKY_RELU:
-        leaky_row(z, act->leaky_alpha, y, count);
+        leaky_row(z, act->parameter, y, count);
         break;
     case PRELU_PRELU:
         if (act->sharing == PRELU_ALPHA_PER_ELEMENT) {
@@ -90,8 +132,11 @@ static inline void activate(const prelu_activation *act, const float *alpha, int
             for (int i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : alpha[alpha_index(act, first + i)] * z[i];
         }
         break;
-    default:
+    case PRELU_LINEAR:
         if (y != z) memcpy(y, z, (size_t)count * sizeof(float));
+        break;
+    default:
+        for (int i = 0; i < count; i++) y[i] = pointwise(act->kind, act->parameter, z[i]);
         break;
     }
 }
@@ -104,7 +149,7 @@ static inline void activate_backward(const prelu_activation *act, const float *a
         leaky_row_backward(z, 0.0f, g, count);
         break;
     case PRELU_LEAKY_RELU:
-        leaky_row_backward(z, act->leaky_alpha, g, count);
+        leaky_row_backward(z, act->parameter, g, count);
         break;
     case PRELU_PRELU:
         if (act->sharing == PRELU_ALPHA_PER_ELEMENT) {
@@ -121,7 +166,10 @@ static inline void activate_backward(const prelu_activation *act, const float *a
             }
         }
         break;
+    case PRELU_LINEAR:
+        break;
     default:
+        for (int i = 0; i < count; i++) g[i] *= pointwise_derivative(act->kind, act->parameter, z[i]);
         break;
     }
 }

@@ -14,10 +14,12 @@
 #include "conv2d.h"
 #include "dense.h"
 #include "pooling.h"
+#include "batchnorm.h"
 #include "dropout.h"
 #include "adam.h"
 
 const prelu_kernels PRELU_KERNEL_TABLE = {
     conv2d_forward,    conv2d_backward,    dense_forward,      dense_backward,      maxpool2d_forward,
-    maxpool2d_backward, activation_forward, activation_backward, dropout_forward, adam,
+    maxpool2d_backward, avgpool2d_forward, avgpool2d_backward, batchnorm_forward, batchnorm_backward,
+    activation_forward, activation_backward, dropout_forward, adam,
 };

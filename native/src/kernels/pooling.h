@@ -90,3 +90,51 @@ static void maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, 
             }
     }
 }
+
+/* Average pooling: each window's mean over its positions inside the image (padding is not counted, as in Keras),
+ * summed in window order as the reference sums it. */
+static void avgpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y) {
+    int ch = s->in_channels;
+    long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    for (int n = 0; n < s->batch; n++) {
+        const float *image = input + n * in_size;
+        int32_t offsets[s->kernel_h * s->kernel_w];
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++) {
+                float *out = y + n * out_size + ((long)oy * s->out_w + ox) * ch;
+                int count = window_offsets(s, oy, ox, offsets);
+                for (int c = 0; c < ch; c++) out[c] = 0.0f;
+                for (int k = 0; k < count; k++) {
+                    const float *in = image + offsets[k];
+#pragma omp simd
+                    for (int c = 0; c < ch; c++) out[c] += in[c];
+                }
+                float divisor = (float)count;
+                for (int c = 0; c < ch; c++) out[c] /= divisor;
+            }
+    }
+}
+
+/* Each window's gradient, divided by its count, added to each of its positions (in output order, per image). */
+static void avgpool2d_backward(const prelu_conv2d_shape *s, const float *dy, float *dx) {
+    int ch = s->in_channels;
+    long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    for (int n = 0; n < s->batch; n++) {
+        float *dimage = dx + n * in_size;
+        memset(dimage, 0, (size_t)in_size * sizeof(float));
+        int32_t offsets[s->kernel_h * s->kernel_w];
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++) {
+                const float *g = dy + n * out_size + ((long)oy * s->out_w + ox) * ch;
+                int count = window_offsets(s, oy, ox, offsets);
+                float divisor = (float)count;
+                for (int k = 0; k < count; k++) {
+                    float *d = dimage + offsets[k];
+#pragma omp simd
+                    for (int c = 0; c < ch; c++) d[c] += g[c] / divisor;
+                }
+            }
+    }
+}

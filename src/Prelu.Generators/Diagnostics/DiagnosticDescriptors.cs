@@ -94,4 +94,9 @@ internal static class DiagnosticDescriptors
         "PRELU017", "A tensor is larger than a buffer can hold",
         "{0}: {1} holds {2} floats, more than the {3} one buffer can address",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnsupportedNormalizationAxis = new(
+        "PRELU018", "BatchNormalization normalizes the last axis only",
+        "Layer '{0}': axis {1} of an input of shape (batch, {2}) is not the last axis; BatchNormalization is supported over the last axis (axis=-1, the channels of a map, the features of a flat input)",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 }

@@ -16,6 +16,7 @@ public static class StudyRuns
         new("prelu-channel", "channel-wise PReLU, from 0.25", nameof(StudyPReluChannelWise), (backend, batch) => new StudyPReluChannelWise(backend, batch)),
         new("prelu-shared", "channel-shared PReLU, from 0.25", nameof(StudyPReluChannelShared), (backend, batch) => new StudyPReluChannelShared(backend, batch)),
         new("leaky-relu", "LeakyReLU, alpha 0.1", nameof(StudyLeakyRelu), (backend, batch) => new StudyLeakyRelu(backend, batch)),
+        new("bn-prelu", "deeper, BatchNormalization + channel-wise PReLU", nameof(DeepBatchNormPRelu), (backend, batch) => new DeepBatchNormPRelu(backend, batch)),
     ];
 
     /// <summary>The study's three runs.</summary>

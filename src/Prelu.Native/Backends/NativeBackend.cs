@@ -131,18 +131,12 @@ public sealed unsafe class NativeBackend : Backend
     // The alpha map pointer must stay pinned while the kernel runs: callers use it inside Pin().
     private static Activation Describe(FusedActivation activation, int featureLength, int* alphaMap)
     {
-        var native = new Activation { Kind = (int)activation.Kind, LeakyAlpha = activation.LeakyAlpha, FeatureLength = featureLength };
+        var native = new Activation { Kind = (int)activation.Kind, Parameter = activation.Parameter, FeatureLength = featureLength };
         if (activation.PRelu is { } prelu)
         {
             native.AlphaLength = prelu.AlphaLength;
             native.Channels = prelu.FeatureDims[^1];
-            native.Sharing = prelu.Sharing switch
-            {
-                PReluSharing.PerElement => 0,
-                PReluSharing.ChannelWise => 1,
-                PReluSharing.ChannelShared => 2,
-                _ => 3,
-            };
+            native.Sharing = AlphaSharing.Code(prelu.Sharing);
             native.AlphaMap = alphaMap;
         }
         return native;
@@ -191,6 +185,35 @@ public sealed unsafe class NativeBackend : Backend
         var s = Shape(shape);
         using var timed = new Timed(this, KernelTimes is null ? "" : $"maxpool backward {Dims(shape.Height, shape.Width, shape.Channels)}", 0);
         NativeMethods.MaxPool2DBackward(&s, P(input), P(outputGrad), P(inputGrad));
+    }
+
+    protected override void AvgPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
+    {
+        var s = Shape(shape);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"avgpool forward {Dims(shape.Height, shape.Width, shape.Channels)}", 0);
+        NativeMethods.AvgPool2DForward(&s, P(input), P(output));
+    }
+
+    protected override void AvgPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
+    {
+        var s = Shape(shape);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"avgpool backward {Dims(shape.Height, shape.Width, shape.Channels)}", 0);
+        NativeMethods.AvgPool2DBackward(&s, P(outputGrad), P(inputGrad));
+    }
+
+    protected override void BatchNormForwardCore(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
+        DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"batchnorm forward {shape.Rows}x{shape.Channels}", 0);
+        NativeMethods.BatchNormForward(shape.Rows, shape.Channels, training ? 1 : 0, momentum, epsilon, P(x), Opt(gamma), Opt(beta),
+            P(movingMean), P(movingVariance), P(y));
+    }
+
+    protected override void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
+        DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"batchnorm backward {shape.Rows}x{shape.Channels}", 0);
+        NativeMethods.BatchNormBackward(shape.Rows, shape.Channels, epsilon, P(x), Opt(gamma), P(outputGrad), Opt(inputGrad), Opt(gammaGrad), Opt(betaGrad));
     }
 
     protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,

@@ -48,7 +48,7 @@ internal static unsafe partial class NativeMethods
     public struct Activation
     {
         public int Kind;
-        public float LeakyAlpha;
+        public float Parameter;
         public int Sharing;
         public int FeatureLength;
         public int Channels;
@@ -76,6 +76,20 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LibraryName, EntryPoint = "prelu_maxpool2d_backward")]
     public static partial void MaxPool2DBackward(Conv2DShape* s, float* input, float* dy, float* dx);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_avgpool2d_forward")]
+    public static partial void AvgPool2DForward(Conv2DShape* s, float* input, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_avgpool2d_backward")]
+    public static partial void AvgPool2DBackward(Conv2DShape* s, float* dy, float* dx);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_batchnorm_forward")]
+    public static partial void BatchNormForward(int rows, int channels, int training, float momentum, float epsilon, float* x, float* gamma,
+        float* beta, float* movingMean, float* movingVariance, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_batchnorm_backward")]
+    public static partial void BatchNormBackward(int rows, int channels, float epsilon, float* x, float* gamma, float* dy, float* dx,
+        float* dgamma, float* dbeta);
 
     [LibraryImport(LibraryName, EntryPoint = "prelu_activation_forward")]
     public static partial void ActivationForward(int batch, Activation* act, float* x, float* alpha, float* y);

@@ -235,7 +235,7 @@ public sealed unsafe partial class OpenClBackend
     {
         int sharing = Sharing(activation, out _, out var groups);
         Run(plan.Kernel, plan.Program).Buffer(a).Buffer(b).Buffer(c).Buffer(bias).Int(bias is null ? 0 : 1).Int((int)activation.Kind)
-            .Float(activation.LeakyAlpha).Int(sharing).Buffer(alpha).Memory(groups?.Map ?? 0).Buffer(z).Int(z is null ? 0 : 1).Int(plan.KChunk)
+            .Float(activation.Parameter).Int(sharing).Buffer(alpha).Memory(groups?.Map ?? 0).Buffer(z).Int(z is null ? 0 : 1).Int(plan.KChunk)
             .Run(plan.Columns, plan.Rows, slices, plan.Tile.Local ? GemmTile.LocalX : 0, plan.Tile.Local ? GemmTile.LocalY : 0);
     }
 }

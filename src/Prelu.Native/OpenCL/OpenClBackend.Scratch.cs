@@ -29,6 +29,12 @@ internal enum ScratchSlot
 
     /// <summary>Softmax's per-row losses and hits, added into the metrics in row order.</summary>
     Rows,
+
+    /// <summary>Batch normalisation's per-channel mean and variance (2 x channels).</summary>
+    Statistics,
+
+    /// <summary>Batch normalisation's per-channel gradient sums, dL/dbeta then dL/dgamma (2 x channels).</summary>
+    GradientSums,
 }
 
 // Scratch buffers, and the index tables of grouped elements (irregular PReLU sharing, constraint norms).

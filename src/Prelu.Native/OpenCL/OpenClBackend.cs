@@ -159,8 +159,8 @@ public sealed unsafe partial class OpenClBackend : Backend
 
     // ---- The contract ---------------------------------------------------------------------------------------------
 
-    // The sharing code the kernels know (0 per element, 1 channel-wise, 2 one alpha, 3 irregular axes,
-    // through the index table it returns), and the channel count.
+    // The sharing code the kernels know (see AlphaSharing; 3, irregular axes, reads the index table it
+    // returns), and the channel count.
     private int Sharing(FusedActivation activation, out int channels, out IndexTable? groups)
     {
         channels = 1;
@@ -168,18 +168,9 @@ public sealed unsafe partial class OpenClBackend : Backend
         if (activation.PRelu is not { } prelu)
             return 0;
         channels = prelu.FeatureDims[^1];
-        switch (prelu.Sharing)
-        {
-            case PReluSharing.PerElement:
-                return 0;
-            case PReluSharing.ChannelWise:
-                return 1;
-            case PReluSharing.ChannelShared:
-                return 2;
-            default:
-                groups = Table(prelu);
-                return 3;
-        }
+        if (prelu.Sharing == PReluSharing.Other)
+            groups = Table(prelu);
+        return AlphaSharing.Code(prelu.Sharing);
     }
 
     private static Launch Conv(Launch launch, in Conv2DShape s) => launch.Int(s.Batch).Int(s.Height).Int(s.Width).Int(s.InChannels).Int(s.Filters)
@@ -264,7 +255,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             return;
         if (activation.PRelu is not { } prelu)
         {
-            Run("activation_backward").Int((int)activation.Kind).Float(activation.LeakyAlpha).Buffer(z).Buffer(grad).Run((long)batch * features);
+            Run("activation_backward").Int((int)activation.Kind).Float(activation.Parameter).Buffer(z).Buffer(grad).Run((long)batch * features);
             return;
         }
         int sharing = Sharing(activation, out int channels, out var groups);
@@ -308,6 +299,66 @@ public sealed unsafe partial class OpenClBackend : Backend
         Pool(Run("maxpool_backward", Program(shape)), shape).Buffer(input).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
     }
 
+    protected override void AvgPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
+        Pool(Run("avgpool_forward", Program(shape)), shape).Buffer(input).Buffer(output).Run(shape.OutputLength / shape.Channels);
+
+    protected override void AvgPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
+        Pool(Run("avgpool_backward", Program(shape)), shape).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
+
+    // Each channel's batch mean and biased variance (Statistics: mean, then variance), from partial sums over
+    // fixed chunks of rows added in order: mean first, then the squared deviations from it.
+    private DeviceBuffer BatchStatistics(in BatchNormShape shape, DeviceBuffer x)
+    {
+        int rows = shape.Rows, cols = shape.Channels;
+        var statistics = Scratch(ScratchSlot.Statistics, 2L * cols);
+        var (chunks, perChunk) = Chunks(rows, cols);
+        var partials = Scratch(ScratchSlot.Partials, 2L * chunks * cols);
+        Run("channel_partials").Int(rows).Int(cols).Int(perChunk).Buffer(x).Memory(statistics).Int(0).Memory(partials).Run(cols, chunks, 1);
+        Run("scaled_column_finish").Int(chunks).Int(cols).Float(1f / rows).Memory(partials).Memory(statistics).Int(0).Run(cols);
+        Run("channel_partials").Int(rows).Int(cols).Int(perChunk).Buffer(x).Memory(statistics).Int(1).Memory(partials).Run(cols, chunks, 1);
+        Run("scaled_column_finish").Int(chunks).Int(cols).Float(1f / rows).Memory(partials).Memory(statistics).Int(cols).Run(cols);
+        return statistics;
+    }
+
+    protected override void BatchNormForwardCore(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
+        DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y)
+    {
+        int cols = shape.Channels;
+        DeviceBuffer mean = movingMean, variance = movingVariance;
+        if (training)
+        {
+            var statistics = BatchStatistics(shape, x);
+            Run("batchnorm_moving").Int(cols).Float(momentum).Memory(statistics).Buffer(movingMean).Buffer(movingVariance).Run(cols);
+            mean = statistics.Slice(0, cols);
+            variance = statistics.Slice(cols, cols);
+        }
+        Run("batchnorm_normalize").Int(cols).Float(epsilon).Buffer(x).Buffer(mean).Buffer(variance).Buffer(gamma).Int(gamma is null ? 0 : 1)
+            .Buffer(beta).Int(beta is null ? 0 : 1).Buffer(y).Run(shape.Length);
+    }
+
+    protected override void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
+        DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad)
+    {
+        int rows = shape.Rows, cols = shape.Channels;
+        var statistics = BatchStatistics(shape, x);
+        var (chunks, perChunk) = Chunks(rows, cols);
+        var partials = Scratch(ScratchSlot.Partials, 2L * chunks * cols);
+        var sums = Scratch(ScratchSlot.GradientSums, 2L * cols);
+        Run("batchnorm_grad_partials").Int(rows).Int(cols).Int(perChunk).Float(epsilon).Buffer(x).Buffer(outputGrad).Memory(statistics).Memory(partials)
+            .Run(cols, chunks, 1);
+        Run("scaled_column_finish").Int(chunks).Int(2 * cols).Float(1f).Memory(partials).Memory(sums).Int(0).Run(2 * cols);
+        if (gammaGrad is not null || betaGrad is not null)
+        {
+            Run("batchnorm_parameter_grads").Int(cols).Memory(sums).Buffer(gammaGrad).Int(gammaGrad is null ? 0 : 1)
+                .Buffer(betaGrad).Int(betaGrad is null ? 0 : 1).Run(cols);
+        }
+        if (inputGrad is not null)
+        {
+            Run("batchnorm_backward_input").Int(rows).Int(cols).Float(epsilon).Buffer(x).Buffer(outputGrad).Memory(statistics)
+                .Buffer(gamma).Int(gamma is null ? 0 : 1).Memory(sums).Buffer(inputGrad).Run(shape.Length);
+        }
+    }
+
     protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output) =>
         Gemm(new GemmProduct(shape.Batch, shape.Units, shape.Inputs, shape.Inputs, 1, shape.Units, 1, Epilogue: true),
@@ -334,7 +385,7 @@ public sealed unsafe partial class OpenClBackend : Backend
     {
         int sharing = Sharing(activation, out int channels, out var groups);
         int features = activation.PRelu?.FeatureLength ?? x.Length;
-        Run("activation_forward").Int(features).Int((int)activation.Kind).Float(activation.LeakyAlpha).Int(sharing).Int(channels)
+        Run("activation_forward").Int(features).Int((int)activation.Kind).Float(activation.Parameter).Int(sharing).Int(channels)
             .Buffer(x).Buffer(alpha).Memory(groups?.Map ?? 0).Buffer(y).Run(x.Length);
     }
 

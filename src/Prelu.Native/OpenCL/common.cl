@@ -6,7 +6,35 @@
 #define RELU 1
 #define LEAKY 2
 #define PRELU 3
+#define SIGMOID 4
+#define TANH 5
+#define ELU 6
+#define SELU 7
+#define GELU 8
+#define SOFTPLUS 9
+#define SWISH 10
 #define PER_ELEMENT 0
 #define CHANNEL_WISE 1
 #define SHARED 2
 #define MAPPED 3
+
+// The pointwise activations (kinds SIGMOID and up) and their derivatives, as Keras defines them, for a float
+// or a float vector z (macros: the builtins take either; p is ELU's alpha). Prelu.Reference.PointwiseActivation.
+#define SELU_ALPHA 1.6732632423543772848170429916717f
+#define SELU_SCALE 1.0507009873554804934193349852946f
+#define POINTWISE(kind, p, z) \
+    ((kind) == SIGMOID ? 1.0f / (1.0f + exp(-(z))) \
+   : (kind) == TANH ? tanh(z) \
+   : (kind) == ELU ? ((z) > 0.0f ? (z) : (p) * expm1(z)) \
+   : (kind) == SELU ? SELU_SCALE * ((z) > 0.0f ? (z) : SELU_ALPHA * expm1(z)) \
+   : (kind) == GELU ? 0.5f * (z) * (1.0f + erf((z) * 0.70710678118654752f)) \
+   : (kind) == SOFTPLUS ? fmax((z), 0.0f) + log1p(exp(-fabs(z))) \
+   : (z) / (1.0f + exp(-(z))))
+#define POINTWISE_DERIVATIVE(kind, p, z) \
+    ((kind) == SIGMOID ? (1.0f / (1.0f + exp(-(z)))) * (1.0f - 1.0f / (1.0f + exp(-(z)))) \
+   : (kind) == TANH ? 1.0f - tanh(z) * tanh(z) \
+   : (kind) == ELU ? ((z) > 0.0f ? 1.0f : (p) * exp(z)) \
+   : (kind) == SELU ? SELU_SCALE * ((z) > 0.0f ? 1.0f : SELU_ALPHA * exp(z)) \
+   : (kind) == GELU ? 0.5f * (1.0f + erf((z) * 0.70710678118654752f)) + (z) * exp(-0.5f * (z) * (z)) * 0.39894228040143268f \
+   : (kind) == SOFTPLUS ? 1.0f / (1.0f + exp(-(z))) \
+   : (1.0f / (1.0f + exp(-(z)))) * (1.0f + (z) * (1.0f - 1.0f / (1.0f + exp(-(z))))))

@@ -41,6 +41,8 @@ inline VT epilogue_activate(VT z, int i, int j, int kind, float leaky, int shari
         return z;
     if (kind == RELU)
         return z > (VT)(0.0f) ? z : (VT)(0.0f);
+    if (kind >= SIGMOID)
+        return POINTWISE(kind, leaky, z);
     VT slope;
     if (kind == LEAKY) {
         slope = (VT)(leaky);

@@ -26,6 +26,7 @@ inline float alpha_of(int sharing, int channels, int feature, __global const flo
 }
 
 inline float activate(int kind, float leaky, float z, float alpha) {
+    if (kind >= SIGMOID) return POINTWISE(kind, leaky, z);
     if (kind == LINEAR || z > 0.0f) return z;
     return kind == RELU ? 0.0f : kind == LEAKY ? leaky * z : alpha * z;
 }
@@ -156,10 +157,14 @@ __kernel void activation_forward(int features, int kind, float leaky, int sharin
     y[yo + i] = activate(kind, leaky, x[xo + i], a);
 }
 
-// g: dL/dy in, dL/dz out, in place, for ReLU and LeakyReLU (PReLU's is prelu_backward, with its alpha gradient).
+// g: dL/dy in, dL/dz out, in place, for every kind but PReLU (whose is prelu_backward, with its alpha gradient).
 __kernel void activation_backward(int kind, float leaky, __global const float *z, int zo, __global float *g, int go) {
     int i = get_global_id(0);
-    if (!(z[zo + i] > 0.0f)) g[go + i] *= kind == RELU ? 0.0f : leaky; // a NaN z takes the slope, as the reference
+    float v = z[zo + i];
+    if (kind >= SIGMOID)
+        g[go + i] *= POINTWISE_DERIVATIVE(kind, leaky, v);
+    else if (!(v > 0.0f))
+        g[go + i] *= kind == RELU ? 0.0f : leaky; // a NaN z takes the slope, as the reference
 }
 
 // Max pooling, channels innermost, one work-item per output position. Ties go to the first window
@@ -247,6 +252,129 @@ __kernel void maxpool_backward_scatter(int N, int H, int W, int C, int KH, int K
         window_max(H, W, C, KH, KW, SY, SX, PT, PL, x + xo + base, oy, ox, c0, count, best, winner);
         for (int c = 0; c < count; c++) dx[dxo + base + winner[c]] = dy[dyo + position * C + c0 + c];
     }
+}
+
+// Average pooling: each window's mean over its positions inside the input (padding not counted), summed
+// in window order. One work-item per output position, all its channels.
+__kernel void avgpool_forward(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
+                              __global const float *x, int xo, __global float *y, int yo) {
+    POOL_SHAPE()
+    int position = get_global_id(0);
+    int ox = position % OW, oy = position / OW % OH, n = position / OW / OH;
+    int y0 = max(oy * SY - PT, 0), y1 = min(oy * SY - PT + KH, H), x0 = max(ox * SX - PL, 0), x1 = min(ox * SX - PL + KW, W);
+    float count = (float)((y1 - y0) * (x1 - x0));
+    __global float *out = y + yo + (long)position * C;
+    for (int c = 0; c < C; c++) {
+        float sum = 0.0f;
+        for (int iy = y0; iy < y1; iy++)
+            for (int ix = x0; ix < x1; ix++) sum += x[xo + ((n * H + iy) * W + ix) * C + c];
+        out[c] = sum / count;
+    }
+}
+
+// Each input element gathers the share (gradient / count) of every window that covers it, in output order.
+// One work-item per input element.
+__kernel void avgpool_backward(int N, int H, int W, int C, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
+                               __global const float *dy, int dyo, __global float *dx, int dxo) {
+    POOL_SHAPE()
+    int i = get_global_id(0);
+    int c = i % C, ix = i / C % W, iy = i / C / W % H, n = i / C / W / H;
+    float sum = 0.0f;
+    // Outputs whose window [o * S - P, o * S - P + K) holds this row / column.
+    int oy0 = max((iy + PT - KH + SY) / SY, 0), oy1 = min((iy + PT) / SY, OH - 1);
+    int ox0 = max((ix + PL - KW + SX) / SX, 0), ox1 = min((ix + PL) / SX, OW - 1);
+    for (int oy = oy0; oy <= oy1; oy++) {
+        for (int ox = ox0; ox <= ox1; ox++) {
+            int y0 = max(oy * SY - PT, 0), y1 = min(oy * SY - PT + KH, H), x0 = max(ox * SX - PL, 0), x1 = min(ox * SX - PL + KW, W);
+            if (iy < y0 || iy >= y1 || ix < x0 || ix >= x1) continue;
+            sum += dy[dyo + ((n * OH + oy) * OW + ox) * C + c] / (float)((y1 - y0) * (x1 - x0));
+        }
+    }
+    dx[dxo + i] = sum;
+}
+
+// ---- Batch normalisation over the last axis: x as (rows, cols), statistics per column --------------------
+
+// partials (chunks, cols): the sum over a chunk of rows of x, or with has_center of (x - center)^2.
+__kernel void channel_partials(int rows, int cols, int rows_per_chunk, __global const float *x, int xo, __global const float *center,
+                               int has_center, __global float *partials) {
+    int j = get_global_id(0), chunk = get_global_id(1);
+    int end = min(rows, (chunk + 1) * rows_per_chunk);
+    float sum = 0.0f;
+    for (int r = chunk * rows_per_chunk; r < end; r++) {
+        float v = x[xo + (long)r * cols + j];
+        if (has_center) {
+            v -= center[j];
+            v *= v;
+        }
+        sum += v;
+    }
+    partials[(long)chunk * cols + j] = sum;
+}
+
+// partials (chunks, 2 cols): over a chunk of rows, sum dy (columns 0..cols-1) and sum dy xhat (cols..2 cols-1),
+// xhat = (x - mean) / sqrt(variance + epsilon); statistics holds mean then variance.
+__kernel void batchnorm_grad_partials(int rows, int cols, int rows_per_chunk, float epsilon, __global const float *x, int xo,
+                                      __global const float *dy, int dyo, __global const float *statistics, __global float *partials) {
+    int j = get_global_id(0), chunk = get_global_id(1);
+    int end = min(rows, (chunk + 1) * rows_per_chunk);
+    float mean = statistics[j], inverse = 1.0f / sqrt(statistics[cols + j] + epsilon);
+    float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
+    for (int r = chunk * rows_per_chunk; r < end; r++) {
+        long i = (long)r * cols + j;
+        float g = dy[dyo + i];
+        sum_dy += g;
+        sum_dy_xhat += g * ((x[xo + i] - mean) * inverse);
+    }
+    partials[(long)chunk * 2 * cols + j] = sum_dy;
+    partials[(long)chunk * 2 * cols + cols + j] = sum_dy_xhat;
+}
+
+// out (cols) = the chunks' partial sums of each column, in chunk order, times scale (1 / rows for a mean).
+__kernel void scaled_column_finish(int chunks, int cols, float scale, __global const float *partials, __global float *out, int oo) {
+    int j = get_global_id(0);
+    float sum = 0.0f;
+    for (int chunk = 0; chunk < chunks; chunk++) sum += partials[(long)chunk * cols + j];
+    out[oo + j] = sum * scale;
+}
+
+// moving = moving * momentum + batch * (1 - momentum), for the mean and the variance; statistics: mean, variance.
+__kernel void batchnorm_moving(int cols, float momentum, __global const float *statistics, __global float *mean, int mo,
+                               __global float *variance, int vo) {
+    int j = get_global_id(0);
+    mean[mo + j] = mean[mo + j] * momentum + statistics[j] * (1.0f - momentum);
+    variance[vo + j] = variance[vo + j] * momentum + statistics[cols + j] * (1.0f - momentum);
+}
+
+// y = (x - mean) gamma / sqrt(variance + epsilon) + beta, element-wise.
+__kernel void batchnorm_normalize(int cols, float epsilon, __global const float *x, int xo, __global const float *mean, int mo,
+                                  __global const float *variance, int vo, __global const float *gamma, int go, int has_gamma,
+                                  __global const float *beta, int bo, int has_beta, __global float *y, int yo) {
+    long i = get_global_id(0);
+    int j = i % cols;
+    float scale = (has_gamma ? gamma[go + j] : 1.0f) / sqrt(variance[vo + j] + epsilon);
+    y[yo + i] = (x[xo + i] - mean[mo + j]) * scale + (has_beta ? beta[bo + j] : 0.0f);
+}
+
+// dgamma, dbeta (each optional) from the gradient sums (dbeta's then dgamma's).
+__kernel void batchnorm_parameter_grads(int cols, __global const float *sums, __global float *dgamma, int dgo, int has_dgamma,
+                                        __global float *dbeta, int dbo, int has_dbeta) {
+    int j = get_global_id(0);
+    if (has_dbeta) dbeta[dbo + j] = sums[j];
+    if (has_dgamma) dgamma[dgo + j] = sums[cols + j];
+}
+
+// dx = gamma / sqrt(var + eps) (dy - dbeta / rows - xhat dgamma / rows), element-wise.
+__kernel void batchnorm_backward_input(int rows, int cols, float epsilon, __global const float *x, int xo, __global const float *dy, int dyo,
+                                       __global const float *statistics, __global const float *gamma, int go, int has_gamma,
+                                       __global const float *sums, __global float *dx, int dxo) {
+    long i = get_global_id(0);
+    int j = i % cols;
+    float inverse = 1.0f / sqrt(statistics[cols + j] + epsilon);
+    float scale = (has_gamma ? gamma[go + j] : 1.0f) * inverse;
+    float xhat = (x[xo + i] - statistics[j]) * inverse;
+    float m = (float)rows;
+    dx[dxo + i] = scale * (dy[dyo + i] - sums[j] / m - xhat * sums[cols + j] / m);
 }
 
 // Prelu.Reference.DropoutRandom: murmur3's finaliser over base ^ index * 0x165667B1.

@@ -106,6 +106,20 @@ public abstract class ReferenceBackend<T> : Backend
     protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
         MaxPool2D.Backward<T>(shape, S(input), S(outputGrad), S(inputGrad));
 
+    protected override void AvgPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
+        AvgPool2D.Forward<T>(shape, S(input), S(output));
+
+    protected override void AvgPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
+        AvgPool2D.Backward<T>(shape, S(outputGrad), S(inputGrad));
+
+    protected override void BatchNormForwardCore(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
+        DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y) =>
+        BatchNormalization.Forward<T>(shape, training, Of(momentum), Of(epsilon), S(x), Opt(gamma), Opt(beta), S(movingMean), S(movingVariance), S(y));
+
+    protected override void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
+        DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad) =>
+        BatchNormalization.Backward<T>(shape, Of(epsilon), S(x), Opt(gamma), S(outputGrad), Opt(inputGrad), Opt(gammaGrad), Opt(betaGrad));
+
     protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -149,10 +163,13 @@ public abstract class ReferenceBackend<T> : Backend
                 Relu.Forward<T>(z, y);
                 break;
             case ActivationKind.LeakyRelu:
-                Relu.LeakyForward(Of(activation.LeakyAlpha), z, y);
+                Relu.LeakyForward(Of(activation.Parameter), z, y);
                 break;
             case ActivationKind.PRelu:
                 PRelu.Forward<T>(activation.PRelu!, z, alpha, y);
+                break;
+            default:
+                PointwiseActivation.Forward(activation.Kind, Of(activation.Parameter), z, y);
                 break;
         }
     }
@@ -166,10 +183,15 @@ public abstract class ReferenceBackend<T> : Backend
                 Relu.Backward<T>(z, grad, grad);
                 break;
             case ActivationKind.LeakyRelu:
-                Relu.LeakyBackward(Of(activation.LeakyAlpha), z, grad, grad);
+                Relu.LeakyBackward(Of(activation.Parameter), z, grad, grad);
                 break;
             case ActivationKind.PRelu:
                 PRelu.Backward<T>(activation.PRelu!, z, alpha, grad, grad, alphaGrad);
+                break;
+            case ActivationKind.Linear:
+                break;
+            default:
+                PointwiseActivation.Backward(activation.Kind, Of(activation.Parameter), z, grad);
                 break;
         }
     }

@@ -16,7 +16,8 @@ public sealed class CheckpointMismatchException(string path, string tensor, stri
 /// Model (and optimizer) state in a safetensors file. Layout, so that PyTorch or numpy can read it:
 /// one float32 tensor per parameter, named "layer.kernel" / "layer.bias" / "layer.alpha" with Keras's
 /// shapes (Conv2D kernel (KH, KW, Cin, Cout), Dense kernel (In, Out), PReLU alpha (features, 1 on shared
-/// axes)); optimizer state as "optimizer.{state}.{parameter}" (Adam: m and v); metadata "format",
+/// axes)), and per non-trainable tensor ("layer.moving_mean", "layer.moving_variance": BatchNormalization's
+/// "layer.gamma" and "layer.beta" are parameters); optimizer state as "optimizer.{state}.{parameter}" (Adam: m and v); metadata "format",
 /// "model", "optimizer", "iterations", "seed". Written through a temporary file and a rename.
 /// </summary>
 public static class Checkpoint
@@ -34,7 +35,7 @@ public static class Checkpoint
     internal static void Save(string path, CompiledModel model, Optimizer? optimizer, IReadOnlyDictionary<string, string> trainerMetadata,
         IReadOnlyList<NamedTensor> trainerTensors, Action? beforeRename)
     {
-        var tensors = model.Parameters.Select(p => new NamedTensor(p.Name, p.Shape, model.GetParameter(p.Name))).ToList();
+        var tensors = model.Parameters.Concat(model.States).Select(p => new NamedTensor(p.Name, p.Shape, model.GetParameter(p.Name))).ToList();
         var metadata = new Dictionary<string, string>
         {
             ["format"] = FormatName,
@@ -74,13 +75,14 @@ public static class Checkpoint
     internal static void Load(string path, IReadOnlyDictionary<string, NamedTensor> tensors, IReadOnlyDictionary<string, string> metadata,
         CompiledModel model, Optimizer? optimizer)
     {
-        foreach (var p in model.Parameters)
+        var modelTensors = model.Parameters.Concat(model.States).ToList();
+        foreach (var p in modelTensors)
         {
             if (!tensors.TryGetValue(p.Name, out var tensor))
                 throw new CheckpointMismatchException(path, p.Name, $"missing; {model.Name} needs it with shape [{Dims(p.Shape)}] (the file holds {Names(tensors)})");
             CheckShape(path, tensor, p);
         }
-        var known = model.Parameters.Select(p => p.Name).ToHashSet();
+        var known = modelTensors.Select(p => p.Name).ToHashSet();
         foreach (var name in tensors.Keys)
         {
             if (!known.Contains(name) && !name.StartsWith(OptimizerPrefix, StringComparison.Ordinal) && !name.StartsWith(TrainerPrefix, StringComparison.Ordinal))
@@ -104,7 +106,7 @@ public static class Checkpoint
             throw new CheckpointMismatchException(path, "__metadata__.iterations", "missing or not a count; the optimizer state cannot be resumed without it");
 
         // Everything fits: now change the model.
-        foreach (var p in model.Parameters)
+        foreach (var p in modelTensors)
             model.SetParameter(p.Name, tensors[p.Name].Values);
         foreach (var (state, buffer) in states)
         {

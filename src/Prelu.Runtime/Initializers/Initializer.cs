@@ -37,32 +37,6 @@ public abstract record Initializer
             throw new ArgumentException($"the tensor holds {values.Length} values, shape ({string.Join(", ", shape)}) needs {expected}", nameof(values));
     }
 
-    /// <summary>Looks an initializer up by its Keras name ("glorot_uniform", "he_normal", "zeros", ...), with default arguments.</summary>
-    public static Initializer FromName(string name) => TryFromName(name) ??
-        throw new ArgumentException($"unknown initializer '{name}'; known: {string.Join(", ", Names)}", nameof(name));
-
-    public static Initializer? TryFromName(string name) => name switch
-    {
-        "zeros" => new Zeros(),
-        "ones" => new Ones(),
-        "glorot_uniform" => VarianceScaling.GlorotUniform,
-        "glorot_normal" => VarianceScaling.GlorotNormal,
-        "he_uniform" => VarianceScaling.HeUniform,
-        "he_normal" => VarianceScaling.HeNormal,
-        "lecun_uniform" => VarianceScaling.LecunUniform,
-        "lecun_normal" => VarianceScaling.LecunNormal,
-        "random_uniform" => new RandomUniform(),
-        "random_normal" => new RandomNormal(),
-        "truncated_normal" => new TruncatedNormal(),
-        _ => null,
-    };
-
-    public static IReadOnlyList<string> Names { get; } =
-    [
-        "zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
-        "random_uniform", "random_normal", "truncated_normal",
-    ];
-
     // Keras's truncated normal redraws values beyond two standard deviations.
     internal static double TruncatedGaussian(SeededRandom random)
     {

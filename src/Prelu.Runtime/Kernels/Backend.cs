@@ -146,6 +146,77 @@ public abstract class Backend : IDisposable
     protected abstract void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output);
     protected abstract void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad);
 
+    // ---- AveragePooling2D (and GlobalAveragePooling2D: the whole map as one window) ---------------------
+
+    // input (N, H, W, C) -> output (N, OH, OW, C): each window's mean over the positions inside the input
+    // (with 'same' padding the padded positions are not counted, as in Keras)
+    public void AvgPool2DForward(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
+    {
+        Lengths("AveragePooling2D forward", (input, nameof(input), shape.InputLength), (output, nameof(output), shape.OutputLength));
+        AvgPool2DForwardCore(shape, input, output);
+    }
+
+    // outputGrad (N, OH, OW, C) -> inputGrad (N, H, W, C): each window's gradient shared evenly by its positions
+    public void AvgPool2DBackward(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
+    {
+        Lengths("AveragePooling2D backward", (outputGrad, nameof(outputGrad), shape.OutputLength), (inputGrad, nameof(inputGrad), shape.InputLength));
+        AvgPool2DBackwardCore(shape, outputGrad, inputGrad);
+    }
+
+    protected abstract void AvgPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output);
+    protected abstract void AvgPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad);
+
+    // ---- BatchNormalization -------------------------------------------------------------------------
+
+    /// <summary>
+    /// x (Rows, C) -> y (Rows, C) = gamma (x - mean) / sqrt(variance + epsilon) + beta. Training: the batch's
+    /// mean and biased variance per channel, and the moving statistics move towards them as Keras moves
+    /// them (moving = moving * momentum + batch * (1 - momentum)); inference: the moving statistics.
+    /// gamma (C) absent is 1 (scale=False), beta (C) absent is 0 (center=False).
+    /// </summary>
+    public void BatchNormForward(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
+        DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y)
+    {
+        const string op = "BatchNormalization forward";
+        Lengths(op, (x, nameof(x), shape.Length), (y, nameof(y), shape.Length),
+            (movingMean, nameof(movingMean), shape.Channels), (movingVariance, nameof(movingVariance), shape.Channels));
+        Optional(op, gamma, nameof(gamma), shape.Channels);
+        Optional(op, beta, nameof(beta), shape.Channels);
+        BatchNormSettings(op, momentum, epsilon);
+        BatchNormForwardCore(shape, training, momentum, epsilon, x, gamma, beta, movingMean, movingVariance, y);
+    }
+
+    /// <summary>
+    /// The backward of a training forward: x (Rows, C), gamma?, outputGrad (Rows, C) -> inputGrad (Rows, C)?,
+    /// gammaGrad (C)?, betaGrad (C)?, overwritten. The batch statistics are computed again from x, exactly as forward did.
+    /// </summary>
+    public void BatchNormBackward(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
+        DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad)
+    {
+        const string op = "BatchNormalization backward";
+        Lengths(op, (x, nameof(x), shape.Length), (outputGrad, nameof(outputGrad), shape.Length));
+        Optional(op, gamma, nameof(gamma), shape.Channels);
+        Optional(op, inputGrad, nameof(inputGrad), shape.Length);
+        Optional(op, gammaGrad, nameof(gammaGrad), shape.Channels);
+        Optional(op, betaGrad, nameof(betaGrad), shape.Channels);
+        BatchNormSettings(op, 0.5f, epsilon);
+        BatchNormBackwardCore(shape, epsilon, x, gamma, outputGrad, inputGrad, gammaGrad, betaGrad);
+    }
+
+    protected abstract void BatchNormForwardCore(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
+        DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y);
+
+    protected abstract void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
+        DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad);
+
+    private static void BatchNormSettings(string op, float momentum, float epsilon)
+    {
+        if (!(momentum >= 0f && momentum <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"{op}: momentum must be in [0, 1]");
+        if (!(epsilon > 0f) || float.IsInfinity(epsilon))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, $"{op}: epsilon must be a positive number");
+    }
+
     // ---- Dense (+ bias + activation) -------------------------------------------------------------
 
     // input (B, I), kernel (I, U), bias (U)?, alpha? -> z (B, U) (unless linear), output (B, U)

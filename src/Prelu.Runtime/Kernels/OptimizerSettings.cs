@@ -30,16 +30,7 @@ public readonly record struct SgdSettings(float LearningRate = 0.01f, float Mome
 }
 
 /// <summary>A weight penalty, Keras's L1, L2 and L1L2: l1 * sum(|w|) + l2 * sum(w^2), added to the loss.</summary>
-public readonly record struct Regularizer(float L1, float L2)
-{
-    /// <summary>Keras's <c>L1()</c> default factor is 0.01.</summary>
-    public static Regularizer Lasso(float l1 = 0.01f) => new(l1, 0f);
-
-    /// <summary>Keras's <c>L2()</c> default factor is 0.01.</summary>
-    public static Regularizer Ridge(float l2 = 0.01f) => new(0f, l2);
-
-    public static Regularizer ElasticNet(float l1 = 0.01f, float l2 = 0.01f) => new(l1, l2);
-}
+public readonly record struct Regularizer(float L1, float L2);
 
 /// <summary>Keras's weight constraints, applied to a parameter after each update.</summary>
 public enum ConstraintKind

@@ -83,8 +83,9 @@ public readonly record struct Conv2DShape
 }
 
 /// <summary>
-/// Max pooling over NHWC input: (Batch, Height, Width, Channels) to (Batch, OutHeight, OutWidth, Channels).
+/// Max or average pooling over NHWC input: (Batch, Height, Width, Channels) to (Batch, OutHeight, OutWidth, Channels).
 /// With 'valid' padding the last rows and columns that do not fill a window are dropped (floor), as in Keras.
+/// Global pooling is the window of the whole map: (Batch, 1, 1, Channels), which is (Batch, Channels) in memory.
 /// </summary>
 public readonly record struct Pool2DShape
 {
@@ -106,7 +107,7 @@ public readonly record struct Pool2DShape
         (OutHeight, PadTop) = SpatialAxis.Resolve(height, poolHeight, strideY, padding);
         (OutWidth, PadLeft) = SpatialAxis.Resolve(width, poolWidth, strideX, padding);
         if (OutHeight == 0 || OutWidth == 0)
-            throw new ArgumentException($"MaxPooling2D: a {poolHeight}x{poolWidth} pool does not fit a {height}x{width} input");
+            throw new ArgumentException($"Pooling: a {poolHeight}x{poolWidth} pool does not fit a {height}x{width} input");
     }
 
     /// <summary>Keras's default: strides equal to the pool size.</summary>
@@ -131,6 +132,34 @@ public readonly record struct Pool2DShape
 
     public int InputLength => Batch * Height * Width * Channels;
     public int OutputLength => Batch * OutHeight * OutWidth * Channels;
+}
+
+/// <summary>
+/// Batch normalisation over the last axis (Keras's axis -1: the channels of an NHWC map, the features of a
+/// flat input): the input seen as (Rows, Channels), Rows = Batch x Positions (Positions = height x width, or 1),
+/// with one mean, variance, scale and offset per channel.
+/// </summary>
+public readonly record struct BatchNormShape
+{
+    public BatchNormShape(int batch, int positions, int channels)
+    {
+        ShapeChecks.Positive(nameof(BatchNormShape), (nameof(batch), batch), (nameof(positions), positions), (nameof(channels), channels));
+        Batch = batch;
+        Positions = positions;
+        Channels = channels;
+    }
+
+    public int Batch { get; }
+
+    /// <summary>Positions per sample that share a channel's statistics (height x width of a map; 1 after Dense).</summary>
+    public int Positions { get; }
+
+    public int Channels { get; }
+
+    /// <summary>Rows the statistics are taken over: every position of every sample.</summary>
+    public int Rows => Batch * Positions;
+
+    public int Length => Rows * Channels;
 }
 
 /// <summary>A dense layer: input (Batch, Inputs), kernel (Inputs, Units) as Keras stores it, output (Batch, Units).</summary>

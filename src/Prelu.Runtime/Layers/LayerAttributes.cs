@@ -26,17 +26,17 @@ public sealed class Conv2DAttribute(int filters, params int[] kernelSize) : Attr
     public int[] KernelSize { get; } = kernelSize;
 
     /// <summary>One stride for both axes, or (y, x). Default 1.</summary>
-    public int[] Strides { get; set; } = [1];
+    public int[] Strides { get; set; } = [LayerDefaults.ConvolutionStride];
 
     /// <summary>"valid" (default) or "same".</summary>
-    public string Padding { get; set; } = "valid";
+    public string Padding { get; set; } = LayerDefaults.Padding;
 
-    /// <summary>"linear" (default), "relu", "leaky_relu".</summary>
-    public string Activation { get; set; } = "linear";
+    /// <summary>"linear" (default), or an activation fused into the layer (see <see cref="ActivationAttribute"/>).</summary>
+    public string Activation { get; set; } = LayerDefaults.Activation;
 
     public bool UseBias { get; set; } = true;
-    public string KernelInitializer { get; set; } = "glorot_uniform";
-    public string BiasInitializer { get; set; } = "zeros";
+    public string KernelInitializer { get; set; } = LayerDefaults.KernelInitializer;
+    public string BiasInitializer { get; set; } = LayerDefaults.BiasInitializer;
     public string? KernelRegularizer { get; set; }
     public string? BiasRegularizer { get; set; }
     public string? KernelConstraint { get; set; }
@@ -56,7 +56,70 @@ public sealed class MaxPooling2DAttribute(params int[] poolSize) : Attribute
     /// <summary>One stride, or (y, x); empty means the pool size.</summary>
     public int[] Strides { get; set; } = [];
 
-    public string Padding { get; set; } = "valid";
+    public string Padding { get; set; } = LayerDefaults.Padding;
+    public string? Name { get; set; }
+}
+
+/// <summary>
+/// Keras's AveragePooling2D: each window's mean; strides default to the pool size. With 'same' padding
+/// the padded positions are left out of each window's count, as Keras leaves them out.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class AveragePooling2DAttribute(params int[] poolSize) : Attribute
+{
+    /// <summary>One size for a square pool, or (height, width). Default 2.</summary>
+    public int[] PoolSize { get; } = poolSize;
+
+    /// <summary>One stride, or (y, x); empty means the pool size.</summary>
+    public int[] Strides { get; set; } = [];
+
+    public string Padding { get; set; } = LayerDefaults.Padding;
+    public string? Name { get; set; }
+}
+
+/// <summary>Keras's GlobalAveragePooling2D: (height, width, channels) to (channels), each channel's mean over the map.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GlobalAveragePooling2DAttribute : Attribute
+{
+    public string? Name { get; set; }
+}
+
+/// <summary>Keras's GlobalMaxPooling2D: (height, width, channels) to (channels), each channel's maximum over the map.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GlobalMaxPooling2DAttribute : Attribute
+{
+    public string? Name { get; set; }
+}
+
+/// <summary>
+/// Keras's BatchNormalization over the last axis (the channels of a map, the features of a flat input).
+/// Training normalises with the batch's mean and variance and moves the moving statistics towards them;
+/// evaluation and prediction normalise with the moving statistics. gamma and beta are trained; the moving
+/// mean and variance are non-trainable state that checkpoints keep and the summary counts as Keras does.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class BatchNormalizationAttribute : Attribute
+{
+    /// <summary>The normalised axis, counted as Keras counts it (the batch is axis 0): -1, the last, is the one supported.</summary>
+    public int Axis { get; set; } = LayerDefaults.Axis;
+
+    public double Momentum { get; set; } = LayerDefaults.Momentum;
+    public double Epsilon { get; set; } = LayerDefaults.Epsilon;
+
+    /// <summary>Learn an offset beta.</summary>
+    public bool Center { get; set; } = LayerDefaults.Center;
+
+    /// <summary>Learn a scale gamma.</summary>
+    public bool Scale { get; set; } = LayerDefaults.Scale;
+
+    public string BetaInitializer { get; set; } = LayerDefaults.BetaInitializer;
+    public string GammaInitializer { get; set; } = LayerDefaults.GammaInitializer;
+    public string MovingMeanInitializer { get; set; } = LayerDefaults.MovingMeanInitializer;
+    public string MovingVarianceInitializer { get; set; } = LayerDefaults.MovingVarianceInitializer;
+    public string? BetaRegularizer { get; set; }
+    public string? GammaRegularizer { get; set; }
+    public string? BetaConstraint { get; set; }
+    public string? GammaConstraint { get; set; }
     public string? Name { get; set; }
 }
 
@@ -81,12 +144,12 @@ public sealed class DenseAttribute(int units) : Attribute
 {
     public int Units { get; } = units;
 
-    /// <summary>"linear" (default), "relu", "leaky_relu", or "softmax" on the output layer.</summary>
-    public string Activation { get; set; } = "linear";
+    /// <summary>"linear" (default), an activation fused into the layer (see <see cref="ActivationAttribute"/>), or "softmax" on the output layer.</summary>
+    public string Activation { get; set; } = LayerDefaults.Activation;
 
     public bool UseBias { get; set; } = true;
-    public string KernelInitializer { get; set; } = "glorot_uniform";
-    public string BiasInitializer { get; set; } = "zeros";
+    public string KernelInitializer { get; set; } = LayerDefaults.KernelInitializer;
+    public string BiasInitializer { get; set; } = LayerDefaults.BiasInitializer;
     public string? KernelRegularizer { get; set; }
     public string? BiasRegularizer { get; set; }
     public string? KernelConstraint { get; set; }
@@ -102,7 +165,7 @@ public sealed class DenseAttribute(int units) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class PReLUAttribute : Attribute
 {
-    public string AlphaInitializer { get; set; } = "zeros";
+    public string AlphaInitializer { get; set; } = LayerDefaults.AlphaInitializer;
     public string? AlphaRegularizer { get; set; }
     public string? AlphaConstraint { get; set; }
     public int[] SharedAxes { get; set; } = [];
@@ -120,6 +183,27 @@ public sealed class ReLUAttribute : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class LeakyReLUAttribute : Attribute
 {
-    public double Alpha { get; set; } = 0.3;
+    public double Alpha { get; set; } = LayerDefaults.LeakyReLUSlope;
+    public string? Name { get; set; }
+}
+
+/// <summary>Keras's ELU layer: f(x) = x for x &gt; 0, alpha (e^x - 1) otherwise (alpha 1.0 by default).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ELUAttribute : Attribute
+{
+    public double Alpha { get; set; } = LayerDefaults.EluAlpha;
+    public string? Name { get; set; }
+}
+
+/// <summary>
+/// Keras's Activation layer: "relu", "sigmoid", "tanh", "elu", "selu", "gelu" (exact, with erf), "softplus",
+/// "swish" (also "silu"), "leaky_relu" (slope 0.2), "linear", or "softmax" right after the output Dense layer.
+/// The same names work as the Activation argument of Conv2D and Dense; either way the activation is fused
+/// into the layer before it where there is one.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ActivationAttribute(string activation) : Attribute
+{
+    public string Activation { get; } = activation;
     public string? Name { get; set; }
 }

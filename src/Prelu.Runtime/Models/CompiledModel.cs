@@ -23,14 +23,15 @@ public sealed record ParameterInfo(string Name, IReadOnlyList<int> Shape, int Of
 public abstract class CompiledModel : IDisposable
 {
     /// <summary>Parameters are aligned to 16 floats (64 bytes) within the arena, for SIMD loads.</summary>
-    public const int Alignment = 16;
+    public const int Alignment = Arena.Alignment;
 
     private ulong _seed;
 
     /// <param name="backend">Where the model's buffers live and its kernels run.</param>
     /// <param name="maxBatchSize">The largest batch a call may pass; every buffer is sized for it.</param>
     /// <param name="parameterArenaLength">Floats in the parameter arena (the generated constant).</param>
-    protected CompiledModel(Backend backend, int maxBatchSize, int parameterArenaLength)
+    /// <param name="stateArenaLength">Floats of non-trainable state (BatchNormalization's moving statistics).</param>
+    protected CompiledModel(Backend backend, int maxBatchSize, int parameterArenaLength, int stateArenaLength = 0)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
@@ -38,6 +39,7 @@ public abstract class CompiledModel : IDisposable
         MaxBatchSize = maxBatchSize;
         ParameterArena = backend.Allocate(parameterArenaLength);
         GradientArena = backend.Allocate(parameterArenaLength);
+        StateArena = backend.Allocate(stateArenaLength);
     }
 
     public Backend Backend { get; }
@@ -48,6 +50,12 @@ public abstract class CompiledModel : IDisposable
 
     /// <summary>The gradients, laid out as <see cref="ParameterArena"/>.</summary>
     public DeviceBuffer GradientArena { get; }
+
+    /// <summary>
+    /// Non-trainable state (Keras's non-trainable weights: BatchNormalization's moving mean and variance),
+    /// laid out as <see cref="States"/> says. The optimizer never sees it; training forward passes update it.
+    /// </summary>
+    public DeviceBuffer StateArena { get; }
 
     /// <summary>The class name of the declared model.</summary>
     public abstract string Name { get; }
@@ -64,8 +72,14 @@ public abstract class CompiledModel : IDisposable
     /// <summary>Every trainable tensor, in layer order.</summary>
     public abstract IReadOnlyList<ParameterInfo> Parameters { get; }
 
-    /// <summary>Trainable values, Keras's "Total params".</summary>
+    /// <summary>Every non-trainable tensor, in layer order, with offsets into <see cref="StateArena"/> (none for most models).</summary>
+    public virtual IReadOnlyList<ParameterInfo> States => [];
+
+    /// <summary>Trainable values, Keras's "Trainable params".</summary>
     public int ParameterCount => Parameters.Sum(p => p.Length);
+
+    /// <summary>Non-trainable values, Keras's "Non-trainable params"; with <see cref="ParameterCount"/>, its "Total params".</summary>
+    public int StateCount => States.Sum(p => p.Length);
 
     /// <summary>The table Keras's <c>model.summary()</c> prints: layer, output shape, parameter count, totals.</summary>
     public abstract string Summary();
@@ -97,37 +111,41 @@ public abstract class CompiledModel : IDisposable
     /// </summary>
     public ulong DropoutSeed(int layerIndex) => unchecked(_seed + 100 + (ulong)layerIndex);
 
-    /// <summary>Draws every parameter from its initializer, each from its own stream of <paramref name="seed"/>.</summary>
+    /// <summary>Draws every parameter and state tensor from its initializer, each from its own stream of <paramref name="seed"/>.</summary>
     public void Initialize(ulong seed)
     {
         _seed = seed;
-        Backend.Fill(ParameterArena, 0f);
-        foreach (var parameter in Parameters)
+        foreach (var (tensors, arena) in new[] { (Parameters, ParameterArena), (States, StateArena) })
         {
-            var values = new float[parameter.Length];
-            parameter.Initializer.Fill(values, parameter.Shape, SeededRandom.ForStream(seed, parameter.Name));
-            Backend.Upload(values, ParameterArena.Slice(parameter.Offset, parameter.Length));
+            Backend.Fill(arena, 0f);
+            foreach (var tensor in tensors)
+            {
+                var values = new float[tensor.Length];
+                tensor.Initializer.Fill(values, tensor.Shape, SeededRandom.ForStream(seed, tensor.Name));
+                Backend.Upload(values, arena.Slice(tensor.Offset, tensor.Length));
+            }
         }
     }
 
-    /// <summary>A parameter's values, by name (tests, checkpoints, reports of learned alphas).</summary>
+    /// <summary>A parameter's (or a state tensor's) values, by name (tests, checkpoints, reports of learned alphas).</summary>
     public float[] GetParameter(string name)
     {
-        var parameter = Find(name);
-        return Backend.ToArray(ParameterArena.Slice(parameter.Offset, parameter.Length));
+        var (tensor, arena) = Find(name);
+        return Backend.ToArray(arena.Slice(tensor.Offset, tensor.Length));
     }
 
     public void SetParameter(string name, ReadOnlySpan<float> values)
     {
-        var parameter = Find(name);
-        if (values.Length != parameter.Length)
-            throw new ArgumentException($"{name} holds {parameter.Length} values ({string.Join("x", parameter.Shape)}), got {values.Length}", nameof(values));
-        Backend.Upload(values, ParameterArena.Slice(parameter.Offset, parameter.Length));
+        var (tensor, arena) = Find(name);
+        if (values.Length != tensor.Length)
+            throw new ArgumentException($"{name} holds {tensor.Length} values ({string.Join("x", tensor.Shape)}), got {values.Length}", nameof(values));
+        Backend.Upload(values, arena.Slice(tensor.Offset, tensor.Length));
     }
 
     public float[] GetGradient(string name)
     {
-        var parameter = Find(name);
+        var parameter = Parameters.FirstOrDefault(p => p.Name == name)
+            ?? throw new KeyNotFoundException($"{Name} has no trainable parameter '{name}'; it has {string.Join(", ", Parameters.Select(p => p.Name))}");
         return Backend.ToArray(GradientArena.Slice(parameter.Offset, parameter.Length));
     }
 
@@ -137,8 +155,10 @@ public abstract class CompiledModel : IDisposable
     private (DeviceBuffer Parameter, DeviceBuffer Gradient)[] Views() => _views ??=
         Parameters.Select(p => (ParameterArena.Slice(p.Offset, p.Length), GradientArena.Slice(p.Offset, p.Length))).ToArray();
 
-    private ParameterInfo Find(string name) => Parameters.FirstOrDefault(p => p.Name == name)
-        ?? throw new KeyNotFoundException($"{Name} has no parameter '{name}'; it has {string.Join(", ", Parameters.Select(p => p.Name))}");
+    private (ParameterInfo Tensor, DeviceBuffer Arena) Find(string name) =>
+        Parameters.FirstOrDefault(p => p.Name == name) is { } parameter ? (parameter, ParameterArena)
+        : States.FirstOrDefault(p => p.Name == name) is { } state ? (state, StateArena)
+        : throw new KeyNotFoundException($"{Name} has no parameter '{name}'; it has {string.Join(", ", Parameters.Concat(States).Select(p => p.Name))}");
 
     /// <summary>
     /// One training step's gradients: forward (training), softmax cross-entropy, backward, and each
@@ -224,9 +244,6 @@ public abstract class CompiledModel : IDisposable
             throw new ArgumentOutOfRangeException(nameof(batchCount), batchCount, $"{Name} was built for batches of 1 to {MaxBatchSize}");
     }
 
-    /// <summary>Rounds a length up to <see cref="Alignment"/>.</summary>
-    protected static int Aligned(int length) => (length + Alignment - 1) / Alignment * Alignment;
-
     /// <summary>True once disposed: its buffers are freed, and every call refuses to run.</summary>
     public bool IsDisposed { get; private set; }
 
@@ -253,5 +270,6 @@ public abstract class CompiledModel : IDisposable
         _predictOutput?.Dispose();
         ParameterArena.Dispose();
         GradientArena.Dispose();
+        StateArena.Dispose();
     }
 }

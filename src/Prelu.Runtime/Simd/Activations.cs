@@ -5,7 +5,8 @@ using Prelu.Kernels;
 namespace Prelu.Simd;
 
 /// <summary>
-/// ReLU, LeakyReLU and PReLU (every sharing) over a batch, vectorised with compares and selects. PReLU
+/// ReLU, LeakyReLU and PReLU (every sharing) over a batch, vectorised with compares and selects; sigmoid and
+/// tanh through TensorPrimitives; the other pointwise activations with the reference's element function on every thread. PReLU
 /// expands its alphas to one per feature once per call, so every sharing runs the same per-element code;
 /// its alpha gradient is summed per feature in each thread's range of samples, the ranges added in order,
 /// then folded into the shared alphas.
@@ -25,7 +26,7 @@ internal static class Activations
                 Ranges(z.Length, threads, (start, end) => System.Numerics.Tensors.TensorPrimitives.Max(z.Span[start..end], 0f, y.Span[start..end]));
                 break;
             case ActivationKind.LeakyRelu:
-                float leak = activation.LeakyAlpha;
+                float leak = activation.Parameter;
                 Ranges(z.Length, threads, (start, end) => LeakyForward(leak, z.Span[start..end], y.Span[start..end]));
                 break;
             case ActivationKind.PRelu:
@@ -38,6 +39,17 @@ internal static class Activations
                         PReluForward(z.Span.Slice(n * features, features), perFeature, y.Span.Slice(n * features, features));
                 });
                 ArrayPool<float>.Shared.Return(perFeature);
+                break;
+            case ActivationKind.Sigmoid:
+                Ranges(z.Length, threads, (start, end) => System.Numerics.Tensors.TensorPrimitives.Sigmoid(z.Span[start..end], y.Span[start..end]));
+                break;
+            case ActivationKind.Tanh:
+                Ranges(z.Length, threads, (start, end) => System.Numerics.Tensors.TensorPrimitives.Tanh(z.Span[start..end], y.Span[start..end]));
+                break;
+            default:
+                // ELU, SELU, GELU, softplus, swish: the reference's element function, on every thread.
+                var (kind, parameter) = (activation.Kind, activation.Parameter);
+                Ranges(z.Length, threads, (start, end) => Reference.PointwiseActivation.Forward(kind, parameter, z.Span[start..end], y.Span[start..end]));
                 break;
         }
     }
@@ -52,11 +64,17 @@ internal static class Activations
                 Ranges(z.Length, threads, (start, end) => LeakyBackward(0f, z.Span[start..end], grad.Span[start..end]));
                 break;
             case ActivationKind.LeakyRelu:
-                float leak = activation.LeakyAlpha;
+                float leak = activation.Parameter;
                 Ranges(z.Length, threads, (start, end) => LeakyBackward(leak, z.Span[start..end], grad.Span[start..end]));
                 break;
             case ActivationKind.PRelu:
                 PReluBackward(activation.PRelu!, z, alpha, grad, alphaGrad, threads);
+                break;
+            case ActivationKind.Linear:
+                break;
+            default:
+                var (kind, parameter) = (activation.Kind, activation.Parameter);
+                Ranges(z.Length, threads, (start, end) => Reference.PointwiseActivation.Backward(kind, parameter, z.Span[start..end], grad.Span[start..end]));
                 break;
         }
     }

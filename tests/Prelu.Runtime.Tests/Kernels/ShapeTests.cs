@@ -32,7 +32,7 @@ public sealed class ShapeTests
     public void A_kernel_larger_than_its_valid_input_is_refused()
     {
         Refused.Assert<ArgumentException>(() => new Conv2DShape(1, 2, 5, 1, 4, 3, 3), null, "a 3x3 kernel does not fit a 2x5 input");
-        Refused.Assert<ArgumentException>(() => new Pool2DShape(1, 1, 1, 3, 2, 2), null, "MaxPooling2D: a 2x2 pool does not fit a 1x1 input");
+        Refused.Assert<ArgumentException>(() => new Pool2DShape(1, 1, 1, 3, 2, 2), null, "Pooling: a 2x2 pool does not fit a 1x1 input");
     }
 
     [Fact]
