@@ -119,7 +119,7 @@ public sealed class BatchNormalizationTests
 
     /// <summary>
     /// The checkpoint in tests/reference is what this model writes today, tensor for tensor; the fixture script
-    /// loaded that very file into PyTorch modules by the documented names (docs/ARCHITECTURE.md, "Checkpoints")
+    /// loaded that very file into PyTorch modules by the names README.md documents (the checkpoints paragraph)
     /// and stored the probabilities PyTorch computed in inference mode; the model, loaded from the same file, agrees.
     /// To write the file again: PRELU_WRITE_REFERENCE=1 and this test, then tests/reference/make_fixture.py.
     /// </summary>

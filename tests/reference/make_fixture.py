@@ -408,7 +408,7 @@ study_step("study", 4, 1000)
 # ---- A checkpoint written by Prelu, loaded into PyTorch modules by its documented tensor names -------------------
 # tests/reference/batchnorm-checkpoint.safetensors is what the test model CheckpointedBatchNormNet writes after a
 # few training steps (BatchNormalizationTests writes it again with PRELU_WRITE_REFERENCE=1). The names map onto
-# PyTorch as docs/ARCHITECTURE.md ("Checkpoints") documents; PyTorch's probabilities in eval mode go in the fixture.
+# PyTorch as README.md documents (the checkpoints paragraph); PyTorch's probabilities in eval mode go in the fixture.
 def read_safetensors(path):
     with open(path, "rb") as f:
         raw = f.read()

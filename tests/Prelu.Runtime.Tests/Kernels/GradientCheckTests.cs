@@ -166,6 +166,84 @@ public sealed class GradientCheckTests
         Verify(leaky ? "LeakyReLU input" : "ReLU input", x, Loss, dx);
     }
 
+    [Theory]
+    [InlineData(ActivationKind.Sigmoid)]
+    [InlineData(ActivationKind.Tanh)]
+    [InlineData(ActivationKind.Elu)]
+    [InlineData(ActivationKind.Selu)]
+    [InlineData(ActivationKind.Gelu)]
+    [InlineData(ActivationKind.Softplus)]
+    [InlineData(ActivationKind.Swish)]
+    public void Pointwise_activations(ActivationKind kind)
+    {
+        var x = Det.Doubles(101, 16, -5, 5);
+        var r = Det.Doubles(101, 17);
+        var y = new double[101];
+        double Loss()
+        {
+            PointwiseActivation.Forward(kind, 0.7, x, y);
+            return Dot(r, y);
+        }
+        var dx = (double[])r.Clone();
+        PointwiseActivation.Backward(kind, 0.7, x, dx);
+
+        Verify($"{kind} input", x, Loss, dx, samples: 101);
+    }
+
+    [Theory]
+    [InlineData(2, 7, 5, 3, 2, 2, 2, 2, Padding.Valid)]
+    [InlineData(1, 7, 7, 2, 3, 3, 2, 2, Padding.Same)]
+    [InlineData(2, 6, 6, 3, 3, 3, 1, 1, Padding.Valid)]
+    [InlineData(2, 5, 4, 3, 5, 4, 5, 4, Padding.Valid)] // global average pooling: the whole map
+    public void AveragePooling2D(int n, int h, int w, int c, int ph, int pw, int sy, int sx, Padding padding)
+    {
+        var s = new Pool2DShape(n, h, w, c, ph, pw, sy, sx, padding);
+        var x = Det.Doubles(s.InputLength, 18);
+        var r = Det.Doubles(s.OutputLength, 19);
+        var y = new double[s.OutputLength];
+        double Loss()
+        {
+            AvgPool2D.Forward<double>(s, x, y);
+            return Dot(r, y);
+        }
+        var dx = new double[s.InputLength];
+        AvgPool2D.Backward<double>(s, r, dx);
+
+        Verify("AveragePooling2D input", x, Loss, dx);
+    }
+
+    [Theory]
+    [InlineData(3, 20, 4, true)]
+    [InlineData(5, 1, 7, true)]
+    [InlineData(2, 9, 3, false)]
+    public void BatchNormalization_in_training(int batch, int positions, int channels, bool affine)
+    {
+        var s = new BatchNormShape(batch, positions, channels);
+        var x = Det.Doubles(s.Length, 20, -2, 3);
+        var gamma = affine ? Det.Doubles(channels, 21, 0.5, 1.5) : [];
+        var beta = affine ? Det.Doubles(channels, 22) : [];
+        var r = Det.Doubles(s.Length, 23);
+        var y = new double[s.Length];
+        var mean = new double[channels];
+        var variance = new double[channels];
+        double Loss()
+        {
+            BatchNormalization.Forward<double>(s, true, 0.99, 1e-3, x, gamma, beta, mean, variance, y);
+            return Dot(r, y);
+        }
+        var dx = new double[s.Length];
+        var dgamma = new double[affine ? channels : 0];
+        var dbeta = new double[affine ? channels : 0];
+        BatchNormalization.Backward<double>(s, 1e-3, x, gamma, r, dx, dgamma, dbeta);
+
+        Verify("BatchNormalization input", x, Loss, dx);
+        if (affine)
+        {
+            Verify("BatchNormalization gamma", gamma, Loss, dgamma);
+            Verify("BatchNormalization beta", beta, Loss, dbeta);
+        }
+    }
+
     [Fact]
     public void Dropout()
     {
