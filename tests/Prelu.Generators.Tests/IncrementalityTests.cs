@@ -3,17 +3,24 @@ using Microsoft.CodeAnalysis.CSharp;
 
 namespace Prelu.Generators.Tests;
 
-/// <summary>Edits that do not touch a model leave the generator's tracked steps Cached or Unchanged: nothing is re-emitted.</summary>
+/// <summary>
+/// Edits that do not touch a model leave the generator's tracked steps Cached or Unchanged: nothing is re-emitted.
+/// The Build step's output is the whole plan (parameter and state arenas, activation buffers, gradient routing,
+/// typed initializers), so these tests hold all of it to value equality; the model has a layer of each kind of tensor.
+/// </summary>
 public sealed class IncrementalityTests
 {
     private const string Model = """
         using Prelu;
         namespace Users;
         [InputShape(28, 28, 1)]
-        [Conv2D(8, 3)]
+        [Conv2D(8, 3, UseBias = false, KernelConstraint = "max_norm(2)")]
+        [BatchNormalization(GammaRegularizer = "l2(0.01)")]
         [PReLU]
         [MaxPooling2D(2)]
+        [Dropout(0.25)]
         [Flatten]
+        [Dense(16, Activation = "gelu")]
         [Dense(10, Activation = "softmax")]
         public partial class Net;
         """;
@@ -56,7 +63,7 @@ public sealed class IncrementalityTests
 
         var tree = compilation.SyntaxTrees.First();
         var edited = compilation.ReplaceSyntaxTree(tree,
-            CSharpSyntaxTree.ParseText(Model.Replace("Conv2D(8, 3)", "Conv2D(16, 3)", StringComparison.Ordinal), GeneratorDriverHarness.ParseOptions, tree.FilePath));
+            CSharpSyntaxTree.ParseText(Model.Replace("Conv2D(8, 3,", "Conv2D(16, 3,", StringComparison.Ordinal), GeneratorDriverHarness.ParseOptions, tree.FilePath));
         var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
         Assert.Contains(result.TrackedSteps[ModelGenerator.Steps.Build].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
