@@ -48,7 +48,7 @@ public static class StudyRunner
                 using var model = run.Create(backend, options.BatchSize);
                 model.Initialize(seed);
                 Console.Write(model.Summary());
-                using var optimizer = new Adam();
+                using var optimizer = run.CreateOptimizer();
                 using var trainer = new Trainer(model, optimizer);
                 var checkpoint = Path.Combine(options.OutputFolder, $"{file}.safetensors");
                 if (options.Resume && File.Exists(checkpoint))

@@ -157,4 +157,49 @@ public sealed class OptimizerTests : IDisposable
         Assert.Equal("adam", adam.Name);
         Assert.Equal("sgd", new Sgd(new SgdSettings()).Name);
     }
+
+    [Fact]
+    public void Exponential_decay_is_kerass_formula_smooth_or_in_stairs()
+    {
+        var smooth = new ExponentialDecay(0.001f, 200, 0.85f);
+        var stairs = new ExponentialDecay(0.001f, 200, 0.85f, staircase: true);
+
+        Assert.Equal(0.001f, smooth.At(0));
+        Assert.Equal(0.001f * MathF.Pow(0.85f, 0.5f), smooth.At(100));
+        Assert.Equal(0.001f * 0.85f * 0.85f, smooth.At(400), 9);
+        Assert.Equal(0.001f, stairs.At(199));
+        Assert.Equal(0.001f * 0.85f, stairs.At(200));
+        Assert.Equal(0.001f * 0.85f, stairs.At(399));
+        Refused.Assert<ArgumentOutOfRangeException>(() => new ExponentialDecay(0f, 200, 0.85f), "initialLearningRate", "positive");
+        Refused.Assert<ArgumentOutOfRangeException>(() => new ExponentialDecay(0.001f, 0, 0.85f), "decaySteps");
+        Refused.Assert<ArgumentOutOfRangeException>(() => new ExponentialDecay(0.001f, 200, -1f), "decayRate", "positive");
+        Refused.Assert<ArgumentOutOfRangeException>(() => smooth.At(-1), "iteration");
+    }
+
+    [Fact]
+    public void A_schedule_sets_each_updates_learning_rate_from_the_updates_before_it()
+    {
+        // Two updates with a schedule that halves the rate every update, against the kernel called by hand
+        // with the rate each update should use (0.01, then 0.005), from a checkpoint-restored count too.
+        var schedule = new ExponentialDecay(0.01f, 1, 0.5f);
+        using var sgd = new Sgd(new SgdSettings(LearningRate: 123f)) { Schedule = schedule };
+        sgd.Step(_model);
+        sgd.Step(_model);
+
+        using var expected = _backend.Allocate(_start);
+        using var gradient = _backend.Allocate(_gradient);
+        _backend.SgdUpdate(new SgdSettings(0.01f), expected, gradient, null);
+        _backend.SgdUpdate(new SgdSettings(0.005f), expected, gradient, null);
+        Assert.Equal(_backend.ToArray(expected), _backend.ToArray(_model.ParameterArena));
+
+        using var adam = new Adam { Schedule = schedule };
+        adam.RestoreIterations(3);
+        using var m = _backend.Allocate(_start.Length);
+        using var v = _backend.Allocate(_start.Length);
+        var before = _backend.ToArray(_model.ParameterArena);
+        adam.Step(_model);
+        using var byHand = _backend.Allocate(before);
+        _backend.AdamUpdate(new AdamSettings(LearningRate: 0.01f * 0.125f), 4, byHand, gradient, m, v);
+        Assert.Equal(_backend.ToArray(byHand), _backend.ToArray(_model.ParameterArena));
+    }
 }

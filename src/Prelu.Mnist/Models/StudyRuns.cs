@@ -1,10 +1,17 @@
 using Prelu.Kernels;
 using Prelu.Models;
+using Prelu.Optimizers;
 
 namespace Prelu.Mnist.Models;
 
-/// <summary>One configuration of the study: its name on the command line, its label in tables, and its model (by class name, as checkpoints record it).</summary>
-public sealed record StudyRun(string Name, string Label, string ModelName, Func<Backend, int, CompiledModel> Create);
+/// <summary>
+/// One configuration of the study: its name on the command line, its label in tables, its model (by class name,
+/// as checkpoints record it) and its optimizer (Adam with Keras's defaults unless the run says otherwise).
+/// </summary>
+public sealed record StudyRun(string Name, string Label, string ModelName, Func<Backend, int, CompiledModel> Create, Func<Optimizer>? Optimizer = null)
+{
+    public Optimizer CreateOptimizer() => Optimizer?.Invoke() ?? new Adam();
+}
 
 public static class StudyRuns
 {
@@ -16,7 +23,9 @@ public static class StudyRuns
         new("prelu-channel", "channel-wise PReLU, from 0.25", nameof(StudyPReluChannelWise), (backend, batch) => new StudyPReluChannelWise(backend, batch)),
         new("prelu-shared", "channel-shared PReLU, from 0.25", nameof(StudyPReluChannelShared), (backend, batch) => new StudyPReluChannelShared(backend, batch)),
         new("leaky-relu", "LeakyReLU, alpha 0.1", nameof(StudyLeakyRelu), (backend, batch) => new StudyLeakyRelu(backend, batch)),
-        new("bn-prelu", "deeper, BatchNormalization + channel-wise PReLU", nameof(DeepBatchNormPRelu), (backend, batch) => new DeepBatchNormPRelu(backend, batch)),
+        // Adam's learning rate decays by 0.85 every 200 updates (about an epoch at batch 250): 0.001 to about 0.00004 in 20 epochs.
+        new("bn-prelu", "deeper, BatchNormalization + channel-wise PReLU", nameof(DeepBatchNormPRelu), (backend, batch) => new DeepBatchNormPRelu(backend, batch),
+            () => new Adam { Schedule = new ExponentialDecay(0.001f, 200, 0.85f) }),
     ];
 
     /// <summary>The study's three runs.</summary>

@@ -15,6 +15,12 @@ public abstract class Optimizer : IDisposable
     /// <summary>"adam", "sgd": the name in checkpoints.</summary>
     public abstract string Name { get; }
 
+    /// <summary>A learning-rate schedule that replaces the settings' constant learning rate; none by default.</summary>
+    public LearningRateSchedule? Schedule { get; init; }
+
+    /// <summary>The learning rate of the update being applied: the schedule's, at the updates made before it, or the constant.</summary>
+    protected float LearningRate(float constant) => Schedule?.At(Iterations - 1) ?? constant;
+
     /// <summary>One update of every parameter of <paramref name="model"/> from its gradients.</summary>
     public void Step(CompiledModel model)
     {
@@ -62,7 +68,8 @@ public sealed class Adam(AdamSettings settings) : Optimizer
     protected override void Update(CompiledModel model)
     {
         EnsureState(model);
-        model.Backend.AdamUpdate(Settings, Iterations, model.ParameterArena, model.GradientArena, _m!, _v!);
+        model.Backend.AdamUpdate(Settings with { LearningRate = LearningRate(Settings.LearningRate) }, Iterations, model.ParameterArena,
+            model.GradientArena, _m!, _v!);
     }
 
     public override IReadOnlyList<(string Name, DeviceBuffer Buffer)> State(CompiledModel model)
@@ -105,7 +112,8 @@ public sealed class Sgd(SgdSettings settings) : Optimizer
     {
         if (Settings.Momentum != 0f && (_velocity is null || _velocity.Owner != model.Backend))
             _velocity = model.Backend.Allocate(model.ParameterArena.Length);
-        model.Backend.SgdUpdate(Settings, model.ParameterArena, model.GradientArena, Settings.Momentum != 0f ? _velocity : null);
+        model.Backend.SgdUpdate(Settings with { LearningRate = LearningRate(Settings.LearningRate) }, model.ParameterArena, model.GradientArena,
+            Settings.Momentum != 0f ? _velocity : null);
     }
 
     public override IReadOnlyList<(string Name, DeviceBuffer Buffer)> State(CompiledModel model)
