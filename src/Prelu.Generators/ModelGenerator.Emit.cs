@@ -14,6 +14,9 @@ public sealed partial class ModelGenerator
 {
     private const string K = "global::Prelu.Kernels.";
 
+    // The buffers a step may own in the activation arena (Plan.cs lays them out): pre-activation, dropout mask, output.
+    private static readonly string[] StepBufferSuffixes = { "Z", "Mask", "Y" };
+
     internal static string Emit(ModelPlan plan)
     {
         var w = new IndentedWriter();
@@ -153,13 +156,8 @@ public sealed partial class ModelGenerator
                     w.Line($"public readonly {K}{shapeType} {step.Field};");
                 if (step.Kind is StepKind.Conv2D or StepKind.Dense or StepKind.Activation)
                     w.Line($"public readonly {K}FusedActivation {step.Field}Activation;");
-                var buffers = new List<string>();
-                if (step.KeepsPreActivation)
-                    buffers.Add(step.Field + "Z");
-                if (step.Kind == StepKind.Dropout)
-                    buffers.Add(step.Field + "Mask");
-                if (step.Kind != StepKind.Flatten)
-                    buffers.Add(step.Field + "Y");
+                // The step's buffers as the plan laid them out, then its input gradient where backward routes one.
+                var buffers = StepBufferSuffixes.Select(suffix => step.Field + suffix).Where(layout.ContainsKey).ToList();
                 if (step.InputGradBuffer is not null)
                     buffers.Add(step.Field + "InputGrad");
                 if (buffers.Count > 0)
@@ -177,7 +175,7 @@ public sealed partial class ModelGenerator
                         w.Line($"{step.Field} = {shape};");
                     if (step.Kind is StepKind.Conv2D or StepKind.Dense or StepKind.Activation)
                         w.Line($"{step.Field}Activation = {ActivationConstructor(step)};");
-                    foreach (var suffix in new[] { "Z", "Mask", "Y" })
+                    foreach (var suffix in StepBufferSuffixes)
                     {
                         if (layout.TryGetValue(step.Field + suffix, out var buffer))
                             w.Line($"{step.Field}{suffix} = arena.Slice({buffer.Offset} * maxBatch, {buffer.Length} * batch);");

@@ -137,12 +137,20 @@ public partial class CheckpointedBatchNormNet;
 [Dense(2, Activation = "softmax")]
 public partial class NormOnly;
 
+// A perceptron with BatchNormalization between a dense layer (without a bias: beta takes its place) and its ReLU.
+[InputShape(784)]
+[Dense(32, UseBias = false)]
+[BatchNormalization(Momentum = 0.8)]
+[ReLU]
+[Dense(10, Activation = "softmax")]
+public partial class BatchNormMlp;
+
 /// <summary>Every model above, by type: the theories that cover all of them.</summary>
 internal static class TestModels
 {
     public static readonly Type[] All =
         [typeof(StudyModel), typeof(Mlp), typeof(ReluCnn), typeof(StridedCnn), typeof(ChannelPReluCnn), typeof(UnfusedPReluNet), typeof(IrregularPReluNet),
-            typeof(NormalizedNet), typeof(ActivationsNet), typeof(CheckpointedBatchNormNet)];
+            typeof(NormalizedNet), typeof(ActivationsNet), typeof(CheckpointedBatchNormNet), typeof(BatchNormMlp)];
 
     /// <summary>Models checked against values worked out by hand rather than by the theories (too small to fit a batch).</summary>
     public static readonly Type[] HandChecked = [typeof(NormOnly)];
@@ -159,6 +167,7 @@ internal static class TestModels
         nameof(NormalizedNet) => new NormalizedNet(backend, batch),
         nameof(ActivationsNet) => new ActivationsNet(backend, batch),
         nameof(CheckpointedBatchNormNet) => new CheckpointedBatchNormNet(backend, batch),
+        nameof(BatchNormMlp) => new BatchNormMlp(backend, batch),
         _ => throw new ArgumentException($"no test model {type.Name}", nameof(type)),
     };
 }

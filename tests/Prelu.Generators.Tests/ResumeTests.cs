@@ -9,7 +9,8 @@ namespace Prelu.Generators.Tests;
 
 /// <summary>
 /// A fit that is stopped and resumed ends with the very bits of one that never stopped: weights, Adam's
-/// state and step, the history (everything but wall times). Stopped by cancellation mid-epoch (the checkpoint
+/// state and step, BatchNormalization's moving statistics, a learning-rate schedule's place, the history
+/// (everything but wall times). Stopped by cancellation mid-epoch (the checkpoint
 /// written then) and by a kill after an epoch (the per-epoch checkpoint, copied as it stood). Also: a
 /// checkpoint of another fit is refused before anything changes, and a NaN is traced to its layer.
 /// </summary>
@@ -36,24 +37,27 @@ public sealed class ResumeTests : IDisposable
     private static FitOptions Options(string? checkpoint = null, bool resume = false) =>
         new(Epochs, Batch, ValidationSplit: 0.2, Seed: 7, ProgressInterval: TimeSpan.Zero, CheckpointPath: checkpoint, Resume: resume);
 
-    private sealed record Outcome(float[] Weights, float[] M, float[] V, long Steps, List<(double, double, double?, double?)> History);
+    private sealed record Outcome(float[] Weights, float[] States, float[] M, float[] V, long Steps, List<(double, double, double?, double?)> History);
 
-    private Outcome Train(FitOptions options, ITrainingObserver? observer = null, CancellationToken token = default)
+    /// <summary>The plain MLP with Adam, or (<paramref name="normalized"/>) one with BatchNormalization and Adam on a decaying schedule.</summary>
+    private Outcome Train(FitOptions options, ITrainingObserver? observer = null, bool normalized = false, CancellationToken token = default)
     {
-        using var model = new Mlp(_backend, Batch);
+        using Prelu.Models.CompiledModel model = normalized ? new BatchNormMlp(_backend, Batch) : new Mlp(_backend, Batch);
         model.Initialize(3);
-        using var optimizer = new Adam();
+        using var optimizer = normalized ? new Adam { Schedule = new ExponentialDecay(0.01f, 5, 0.7f) } : new Adam();
         using var trainer = new Trainer(model, optimizer);
         var history = trainer.Fit(_data, options, observer, token);
         var state = optimizer.State(model);
-        return new Outcome(_backend.ToArray(model.ParameterArena), _backend.ToArray(state[0].Buffer), _backend.ToArray(state[1].Buffer),
-            optimizer.Iterations, history.Epochs.Select(e => (e.Loss, e.Accuracy, e.ValidationLoss, e.ValidationAccuracy)).ToList());
+        return new Outcome(_backend.ToArray(model.ParameterArena), _backend.ToArray(model.StateArena), _backend.ToArray(state[0].Buffer),
+            _backend.ToArray(state[1].Buffer), optimizer.Iterations,
+            history.Epochs.Select(e => (e.Loss, e.Accuracy, e.ValidationLoss, e.ValidationAccuracy)).ToList());
     }
 
     private static void AssertSameBits(Outcome expected, Outcome actual)
     {
         Assert.Equal(expected.Steps, actual.Steps);
         Assert.True(expected.Weights.AsSpan().SequenceEqual(actual.Weights), "weights differ");
+        Assert.True(expected.States.AsSpan().SequenceEqual(actual.States), "moving statistics differ");
         Assert.True(expected.M.AsSpan().SequenceEqual(actual.M), "Adam's m differs");
         Assert.True(expected.V.AsSpan().SequenceEqual(actual.V), "Adam's v differs");
         Assert.Equal(expected.History, actual.History);
@@ -77,31 +81,35 @@ public sealed class ResumeTests : IDisposable
         }
     }
 
-    [Fact]
-    public void Cancelled_mid_epoch_and_resumed_it_ends_with_the_bits_of_a_run_never_stopped()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Cancelled_mid_epoch_and_resumed_it_ends_with_the_bits_of_a_run_never_stopped(bool normalized)
     {
-        var expected = Train(Options());
+        var expected = Train(Options(), normalized: normalized);
         var path = Path.Combine(_folder, "run.safetensors");
 
         using var cancel = new CancellationTokenSource();
-        var stopped = Assert.Throws<TrainingInterruptedException>(() => Train(Options(path), new StopAt(2, 3, cancel), cancel.Token));
+        var stopped = Assert.Throws<TrainingInterruptedException>(() => Train(Options(path), new StopAt(2, 3, cancel), normalized, cancel.Token));
         Assert.Equal((2, 3, path), (stopped.Epoch, stopped.Batch, stopped.CheckpointPath));
         Assert.Contains("before batch 4 of epoch 2", stopped.Message, StringComparison.Ordinal);
 
-        AssertSameBits(expected, Train(Options(path, resume: true)));
+        AssertSameBits(expected, Train(Options(path, resume: true), normalized: normalized));
         // Resuming a finished run trains nothing more and returns its history.
-        AssertSameBits(expected, Train(Options(path, resume: true)));
+        AssertSameBits(expected, Train(Options(path, resume: true), normalized: normalized));
     }
 
-    [Fact]
-    public void Killed_after_an_epoch_and_resumed_from_its_checkpoint_it_ends_with_the_same_bits()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Killed_after_an_epoch_and_resumed_from_its_checkpoint_it_ends_with_the_same_bits(bool normalized)
     {
-        var expected = Train(Options());
+        var expected = Train(Options(), normalized: normalized);
         var path = Path.Combine(_folder, "run.safetensors");
         var afterEpoch1 = Path.Combine(_folder, "after-epoch-1.safetensors");
-        Train(Options(path), new CopyAfterEpoch(1, path, afterEpoch1)); // what a kill in epoch 2 would have left
+        Train(Options(path), new CopyAfterEpoch(1, path, afterEpoch1), normalized: normalized); // what a kill in epoch 2 would have left
 
-        AssertSameBits(expected, Train(Options(afterEpoch1, resume: true)));
+        AssertSameBits(expected, Train(Options(afterEpoch1, resume: true), normalized: normalized));
     }
 
     private sealed class CopyAfterEpoch(int epoch, string from, string to) : ITrainingObserver
