@@ -21,7 +21,7 @@ extern "C" {
 
 /* Bumped whenever a signature in this header changes; the C# side refuses a library built
  * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 4
+#define PRELU_ABI_VERSION 5
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -118,6 +118,19 @@ PRELU_API void prelu_conv2d_forward(const prelu_conv2d_shape *s, const prelu_act
 PRELU_API void prelu_conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
                                      const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
                                      float *dkernel, float *dbias, float *dalpha);
+
+/* The convolution (as prelu_conv2d_forward) and the max pooling of its output y (pool: the pooling's shape over y)
+ * into pooled (N,PH,PW,F), each group of images pooled while it is in cache. */
+PRELU_API void prelu_conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
+                                         const float *input, const float *kernel, const float *bias, const float *alpha,
+                                         float *z, float *y, float *pooled);
+
+/* Its backward: dpooled (N,PH,PW,F) back through the pooling (winners found again in y) into dy (N,OH,OW,F),
+ * overwritten, which becomes dz; then the convolution's gradients as prelu_conv2d_backward. */
+PRELU_API void prelu_conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
+                                          const float *input, const float *kernel, const float *alpha, const float *z,
+                                          const float *y, const float *dpooled, float *dy, float *dx, float *dkernel,
+                                          float *dbias, float *dalpha);
 
 /* input (B,I), kernel (I,U), bias (U) or NULL -> z, y (B,U) */
 PRELU_API void prelu_dense_forward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act,

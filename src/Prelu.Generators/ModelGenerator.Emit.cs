@@ -209,12 +209,23 @@ public sealed partial class ModelGenerator
             w.Line("var p = PlanFor(batchCount);");
             w.Line("var backend = Backend;");
             w.Line("var h = input;");
-            foreach (var s in plan.Steps)
+            for (int i = 0; i < plan.Steps.Count; i++)
             {
+                var s = plan.Steps[i];
                 if (s.Kind != StepKind.Flatten)
                     w.Line($"// {s.Name}: ({Ints(s.InputShape)}) -> ({Ints(s.OutputShape)})");
                 switch (s.Kind)
                 {
+                    case StepKind.Conv2D when s.FusesPooling:
+                    {
+                        var pool = plan.Steps[i + 1];
+                        w.Line($"// ... and {pool.Name}, in the same call: ({Ints(s.OutputShape)}) -> ({Ints(pool.OutputShape)})");
+                        w.Line($"backend.Conv2DPoolForward(p.{s.Field}, p.{s.Field}Activation, p.{pool.Field}, h, {s.Kernel}, {s.Bias ?? "null"}, " +
+                            $"{s.Alpha ?? "null"}, {(s.KeepsPreActivation ? $"p.{s.Field}Z" : "null")}, p.{s.Field}Y, p.{pool.Field}Y);");
+                        w.Line($"h = p.{pool.Field}Y;");
+                        i++; // the pooling is done
+                        break;
+                    }
                     case StepKind.Conv2D:
                     case StepKind.Dense:
                         w.Line($"backend.{s.Kind}Forward(p.{s.Field}, p.{s.Field}Activation, h, {s.Kernel}, {s.Bias ?? "null"}, {s.Alpha ?? "null"}, " +
@@ -274,6 +285,18 @@ public sealed partial class ModelGenerator
                     w.Line($"// {s.Name}");
                 switch (s.Kind)
                 {
+                    case StepKind.MaxPooling2D when s.FusedIntoConvolution:
+                        w.Line("// (its backward runs in the convolution's call below)");
+                        break;
+                    case StepKind.Conv2D when s.FusesPooling:
+                    {
+                        var pool = plan.Steps[i + 1];
+                        string pooledGrad = pool.OutputGradBuffer is "LogitsGrad" ? "logitsGrad" : "p." + pool.OutputGradBuffer;
+                        w.Line($"backend.Conv2DPoolBackward(p.{s.Field}, p.{s.Field}Activation, p.{pool.Field}, {input}, {s.Kernel}, {s.Alpha ?? "null"}, " +
+                            $"{(s.KeepsPreActivation ? $"p.{s.Field}Z" : "null")}, p.{s.Field}Y, {pooledGrad}, {outputGrad}, {inputGrad}, {s.Kernel}Grad, " +
+                            $"{(s.Bias is null ? "null" : s.Bias + "Grad")}, {(s.Alpha is null ? "null" : s.Alpha + "Grad")});");
+                        break;
+                    }
                     case StepKind.Conv2D:
                     case StepKind.Dense:
                         w.Line($"backend.{s.Kind}Backward(p.{s.Field}, p.{s.Field}Activation, {input}, {s.Kernel}, {s.Alpha ?? "null"}, " +

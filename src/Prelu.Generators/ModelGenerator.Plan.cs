@@ -185,18 +185,34 @@ public sealed partial class ModelGenerator
             steps.Add(new StepPlan(kind, layerIndex, stepName, field, current.ToEquatableArray(), output.ToEquatableArray(), input,
                 layer.Size, window, strides, layer.Padding == "same" && kind != StepKind.Flatten, activation.Kind, activation.Parameter,
                 activation.SharedAxes.ToEquatableArray(), layer.Rate, kernel, bias, activation.Alpha, normalization,
-                FirstTrainable: trainable && !seenTrainable, OutputGradBuffer: null, InputGradBuffer: null));
+                FirstTrainable: trainable && !seenTrainable, FusesPooling: false, FusedIntoConvolution: false, OutputGradBuffer: null, InputGradBuffer: null));
             seenTrainable |= trainable;
             if (kind != StepKind.Flatten)
                 input = field + "Y";
             current = output;
         }
 
-        var routed = RouteGradients(steps);
+        var routed = RouteGradients(FusePooling(steps));
         var (buffers, floatsPerSample) = LayOutActivations(routed, shapes[shapes.Count - 1][0]);
         return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, shapes[shapes.Count - 1][0],
             parameters.Tensors, parameters.Length, states.Tensors, states.Length, routed.ToEquatableArray(), buffers, floatsPerSample,
             summary.ToEquatableArray());
+    }
+
+    // A convolution followed by max pooling (global max pooling too) becomes one kernel call forward and one
+    // backward, so that a backend can pool each group of images while the convolution's output is in cache.
+    // Both steps keep their buffers; only the calls change.
+    private static List<StepPlan> FusePooling(List<StepPlan> steps)
+    {
+        var fused = new List<StepPlan>(steps);
+        for (int i = 0; i + 1 < steps.Count; i++)
+        {
+            if (steps[i].Kind != StepKind.Conv2D || steps[i + 1].Kind != StepKind.MaxPooling2D)
+                continue;
+            fused[i] = steps[i] with { FusesPooling = true };
+            fused[i + 1] = steps[i + 1] with { FusedIntoConvolution = true };
+        }
+        return fused;
     }
 
     // Backward, from the last step to the first trainable one: each step's dL/d(input) goes to the gradient

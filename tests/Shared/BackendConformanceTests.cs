@@ -481,6 +481,81 @@ public abstract class BackendConformanceTests : IDisposable
         HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Covers(act), $"fused {kind}");
     }
 
+    [Theory]
+    [InlineData(ActivationKind.PRelu, 2, 2, Padding.Valid)] // the study's: windows that tile the map
+    [InlineData(ActivationKind.Relu, 3, 2, Padding.Same)]   // overlapping windows over a padded map
+    [InlineData(ActivationKind.Linear, 2, 2, Padding.Valid)]
+    [InlineData(ActivationKind.Swish, 3, 3, Padding.Valid)] // the last row and column left out
+    public void A_convolution_pooled_in_the_same_call_computes_what_the_two_calls_compute(ActivationKind kind, int window, int stride, Padding padding)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        // Five images of 10 x 10 positions: the C kernels multiply two images at a time, so the last group is partial.
+        var conv = new Conv2DShape(5, 12, 12, 1, 8, 3, 3);
+        var pool = new Pool2DShape(5, 10, 10, 8, window, window, stride, stride, padding);
+        var prelu = new PReluShape(5, [10, 10, 8]);
+        var act = kind switch
+        {
+            ActivationKind.PRelu => FusedActivation.Parametric(prelu),
+            ActivationKind.Linear => FusedActivation.Linear,
+            _ => FusedActivation.Of(kind),
+        };
+        bool linear = kind == ActivationKind.Linear, parametric = kind == ActivationKind.PRelu;
+        using var x = Up(Det.Floats(conv.InputLength, 41));
+        using var k = Up(Det.Floats(conv.KernelLength, 42, -0.5, 0.5));
+        using var b = Up(Det.Floats(conv.BiasLength, 43));
+        using var alpha = Up(Det.Floats(prelu.AlphaLength, 44, -0.2, 0.5));
+        using var dpooled = Up(Det.Floats(pool.OutputLength, 45));
+        var alphaOrNull = parametric ? alpha : null;
+
+        float[][] Run(bool fused)
+        {
+            using var z = Zeros(conv.OutputLength);
+            using var y = Zeros(conv.OutputLength);
+            using var pooled = Zeros(pool.OutputLength);
+            using var dy = Up(Det.Floats(conv.OutputLength, 46)); // overwritten
+            using var dx = Zeros(conv.InputLength);
+            using var dk = Zeros(conv.KernelLength);
+            using var db = Zeros(conv.BiasLength);
+            using var dalpha = Zeros(prelu.AlphaLength);
+            var zOrNull = linear ? null : z;
+            if (fused)
+            {
+                _backend.Conv2DPoolForward(conv, act, pool, x, k, b, alphaOrNull, zOrNull, y, pooled);
+                _backend.Conv2DPoolBackward(conv, act, pool, x, k, alphaOrNull, zOrNull, y, dpooled, dy, dx, dk, db, parametric ? dalpha : null);
+            }
+            else
+            {
+                _backend.Conv2DForward(conv, act, x, k, b, alphaOrNull, zOrNull, y);
+                _backend.MaxPool2DForward(pool, y, pooled);
+                _backend.MaxPool2DBackward(pool, y, dpooled, dy);
+                _backend.Conv2DBackward(conv, act, x, k, alphaOrNull, zOrNull, dy, dx, dk, db, parametric ? dalpha : null);
+            }
+            return [Down(y), Down(pooled), Down(dy), Down(dx), Down(dk), Down(db), Down(dalpha)];
+        }
+
+        var together = Run(fused: true);
+        var apart = Run(fused: false);
+        string[] names = ["output", "pooled output", "dL/dz", "input gradient", "kernel gradient", "bias gradient", "alpha gradient"];
+        for (int i = 0; i < names.Length; i++)
+            Assert.True(apart[i].AsSpan().SequenceEqual(together[i]), $"{kind}, {window}x{window}/{stride} {padding}: the {names[i]} differs");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, $"conv + pool {kind}");
+    }
+
+    [Fact]
+    public void A_pooling_that_does_not_take_the_convolutions_output_is_refused()
+    {
+        var conv = new Conv2DShape(2, 8, 8, 1, 4, 3, 3);
+        var pool = new Pool2DShape(2, 6, 5, 4, 2, 2);
+        using var x = Zeros(conv.InputLength);
+        using var k = Zeros(conv.KernelLength);
+        using var y = Zeros(conv.OutputLength);
+        using var pooled = Zeros(pool.OutputLength);
+
+        Refused.Assert<ArgumentException>(() => _backend.Conv2DPoolForward(conv, FusedActivation.Linear, pool, x, k, null, null, null, y, pooled), "pool",
+            "the pooling's input (2, 6, 5, 4) is not the convolution's output (2, 6, 6, 4)");
+    }
+
     [Fact]
     public void Slices_of_one_arena_work_as_buffers()
     {

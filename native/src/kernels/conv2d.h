@@ -126,10 +126,14 @@ static void col2im(const prelu_conv2d_shape *s, const float *dcol, float *dimage
         }
 }
 
-static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
-                           const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
+/* With a pool shape (the max pooling that follows the layer), each group's output is pooled into `pooled` while it
+ * is still in cache; without one (NULL), the convolution alone. */
+static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
+                           const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
+                           float *pooled) {
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
+    long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
     int group = images_per_product(m), groups = (s->batch + group - 1) / group, in_place = reads_input_in_place(s);
     float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
 #pragma omp parallel num_threads(prelu_thread_count())
@@ -151,15 +155,20 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
             /* Epilogue, while the group's output is in cache: bias, then the activation. */
             for (int r = 0; r < rows; r++)
                 bias_activate(act, alpha, bias, (r % m) * f, f, out + (long)r * f, y + n0 * out_size + (long)r * f);
+            if (pool)
+                for (int i = 0; i < count; i++) maxpool_image(pool, y + (n0 + i) * out_size, pooled + (n0 + i) * pooled_size);
         }
     }
 }
 
-static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
-                            const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
-                            float *dkernel, float *dbias, float *dalpha) {
+/* With a pool shape, dy is first written from the pooled gradient dpooled (each window's to its winner in y, the
+ * layer's output), a group of images at a time, right before the group's activation backward and products read it. */
+static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
+                            const float *input, const float *kernel, const float *alpha, const float *z, const float *y,
+                            const float *dpooled, float *dy, float *dx, float *dkernel, float *dbias, float *dalpha) {
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
+    long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
     int threads = prelu_thread_count(), group = images_per_product(m), groups = (s->batch + group - 1) / group;
     int in_place = reads_input_in_place(s);
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
@@ -182,6 +191,9 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
             float *g = dy + n0 * out_size;
+            if (pool)
+                for (int i = 0; i < count; i++)
+                    maxpool_image_backward(pool, y + (n0 + i) * out_size, dpooled + (n0 + i) * pooled_size, g + (long)i * out_size);
             for (int r = 0; r < rows; r++)
                 bias_activate_backward(act, alpha, (r % m) * f, f, z ? z + n0 * out_size + (long)r * f : NULL, g + (long)r * f, db, da);
             if (in_place)

@@ -11,9 +11,9 @@
 
 #include "gemm.h"
 #include "activation.h"
+#include "pooling.h" /* before conv2d.h, which pools what it computes when asked */
 #include "conv2d.h"
 #include "dense.h"
-#include "pooling.h"
 #include "batchnorm.h"
 #include "dropout.h"
 #include "adam.h"

@@ -18,77 +18,80 @@ static inline int window_offsets(const prelu_conv2d_shape *s, int oy, int ox, in
     return count;
 }
 
-static void maxpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y) {
+/* One image's max pooling: image (H, W, C) -> out (OH, OW, C). */
+static void maxpool_image(const prelu_conv2d_shape *s, const float *image, float *out_image) {
     int ch = s->in_channels;
-    long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
-#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
-    for (int n = 0; n < s->batch; n++) {
-        const float *image = input + n * in_size;
-        int32_t offsets[s->kernel_h * s->kernel_w];
-        for (int oy = 0; oy < s->out_h; oy++)
-            for (int ox = 0; ox < s->out_w; ox++) {
-                float *out = y + n * out_size + ((long)oy * s->out_w + ox) * ch;
-                int count = window_offsets(s, oy, ox, offsets);
-                if (count == 0) continue; /* a window wholly in the padding: Keras's shapes never make one */
-                for (int c = 0; c < ch; c++) out[c] = image[offsets[0] + c];
-                for (int k = 1; k < count; k++) {
-                    const float *in = image + offsets[k];
+    int32_t offsets[s->kernel_h * s->kernel_w];
+    for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++) {
+            float *out = out_image + ((long)oy * s->out_w + ox) * ch;
+            int count = window_offsets(s, oy, ox, offsets);
+            if (count == 0) continue; /* a window wholly in the padding: Keras's shapes never make one */
+            for (int c = 0; c < ch; c++) out[c] = image[offsets[0] + c];
+            for (int k = 1; k < count; k++) {
+                const float *in = image + offsets[k];
 #pragma omp simd
-                    for (int c = 0; c < ch; c++) out[c] = in[c] > out[c] ? in[c] : out[c];
-                }
+                for (int c = 0; c < ch; c++) out[c] = in[c] > out[c] ? in[c] : out[c];
             }
-    }
+        }
 }
 
-/* The gradient goes to each window's first maximum. Where windows do not overlap (stride >= pool size, the
- * usual case), each input belongs to at most one window, so the gradient is written straight into place
- * (the winner gets dy, the rest of the window 0) instead of zeroing the whole gradient and scattering into it. */
-static void maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, const float *dy, float *dx) {
+static void maxpool2d_forward(const prelu_conv2d_shape *s, const float *input, float *y) {
+    long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)s->out_h * s->out_w * s->in_channels;
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    for (int n = 0; n < s->batch; n++) maxpool_image(s, input + n * in_size, y + n * out_size);
+}
+
+/* One image's gradient: each window's gradient goes to its first maximum. Where windows do not overlap (stride >=
+ * pool size, the usual case), each input belongs to at most one window, so the gradient is written straight into
+ * place (the winner gets dy, the rest of the window 0) instead of zeroing the whole gradient and scattering into it. */
+static void maxpool_image_backward(const prelu_conv2d_shape *s, const float *image, const float *dy_image, float *dimage) {
     int ch = s->in_channels;
-    long in_size = (long)s->height * s->width * ch, out_size = (long)s->out_h * s->out_w * ch;
+    long in_size = (long)s->height * s->width * ch;
     int disjoint = s->stride_y >= s->kernel_h && s->stride_x >= s->kernel_w;
     /* Windows that tile the image exactly write every input; otherwise the inputs no window covers need zeros. */
     int covered = s->pad_top == 0 && s->pad_left == 0 && s->stride_y == s->kernel_h && s->stride_x == s->kernel_w &&
                   s->out_h * s->stride_y == s->height && s->out_w * s->stride_x == s->width;
-#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
-    for (int n = 0; n < s->batch; n++) {
-        const float *image = input + n * in_size;
-        float *dimage = dx + n * in_size;
-        if (!covered) memset(dimage, 0, (size_t)in_size * sizeof(float));
-        float *best = prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)2 * ch);
-        int32_t *where = (int32_t *)(best + ch);
-        int32_t offsets[s->kernel_h * s->kernel_w];
-        for (int oy = 0; oy < s->out_h; oy++)
-            for (int ox = 0; ox < s->out_w; ox++) {
-                int count = window_offsets(s, oy, ox, offsets);
-                if (count == 0) continue;
+    if (!covered) memset(dimage, 0, (size_t)in_size * sizeof(float));
+    float best[ch];
+    int32_t where[ch];
+    int32_t offsets[s->kernel_h * s->kernel_w];
+    for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++) {
+            int count = window_offsets(s, oy, ox, offsets);
+            if (count == 0) continue;
+            for (int c = 0; c < ch; c++) {
+                best[c] = image[offsets[0] + c];
+                where[c] = offsets[0];
+            }
+            for (int k = 1; k < count; k++) {
+                const float *in = image + offsets[k];
+                int32_t offset = offsets[k];
+#pragma omp simd
                 for (int c = 0; c < ch; c++) {
-                    best[c] = image[offsets[0] + c];
-                    where[c] = offsets[0];
-                }
-                for (int k = 1; k < count; k++) {
-                    const float *in = image + offsets[k];
-                    int32_t offset = offsets[k];
-#pragma omp simd
-                    for (int c = 0; c < ch; c++) {
-                        int better = in[c] > best[c];
-                        best[c] = better ? in[c] : best[c];
-                        where[c] = better ? offset : where[c];
-                    }
-                }
-                const float *g = dy + n * out_size + ((long)oy * s->out_w + ox) * ch;
-                if (!disjoint) {
-                    for (int c = 0; c < ch; c++) dimage[where[c] + c] += g[c];
-                    continue;
-                }
-                for (int k = 0; k < count; k++) {
-                    float *d = dimage + offsets[k];
-                    int32_t offset = offsets[k];
-#pragma omp simd
-                    for (int c = 0; c < ch; c++) d[c] = where[c] == offset ? g[c] : 0.0f;
+                    int better = in[c] > best[c];
+                    best[c] = better ? in[c] : best[c];
+                    where[c] = better ? offset : where[c];
                 }
             }
-    }
+            const float *g = dy_image + ((long)oy * s->out_w + ox) * ch;
+            if (!disjoint) {
+                for (int c = 0; c < ch; c++) dimage[where[c] + c] += g[c];
+                continue;
+            }
+            for (int k = 0; k < count; k++) {
+                float *d = dimage + offsets[k];
+                int32_t offset = offsets[k];
+#pragma omp simd
+                for (int c = 0; c < ch; c++) d[c] = where[c] == offset ? g[c] : 0.0f;
+            }
+        }
+}
+
+static void maxpool2d_backward(const prelu_conv2d_shape *s, const float *input, const float *dy, float *dx) {
+    long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)s->out_h * s->out_w * s->in_channels;
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    for (int n = 0; n < s->batch; n++) maxpool_image_backward(s, input + n * in_size, dy + n * out_size, dx + n * in_size);
 }
 
 /* Average pooling: each window's mean over its positions inside the image (padding is not counted, as in Keras),

@@ -173,6 +173,38 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    protected override void Conv2DPoolForwardCore(in Kernels.Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
+        DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled)
+    {
+        var s = Shape(conv);
+        var p = Shape(pool);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d + maxpool forward {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
+            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}, {ActivationLabel(activation)}",
+            ConvProductFlops(conv));
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, conv.OutHeight * conv.OutWidth * conv.Filters, map);
+            NativeMethods.Conv2DPoolForward(&s, &act, &p, P(input), P(kernel), Opt(bias), Opt(alpha), Opt(preActivation), P(output), P(pooled));
+        }
+    }
+
+    protected override void Conv2DPoolBackwardCore(in Kernels.Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
+        DeviceBuffer kernel, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad,
+        DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        var s = Shape(conv);
+        var p = Shape(pool);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d + maxpool backward {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
+            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}, {ActivationLabel(activation)}",
+            ConvProductFlops(conv) * (inputGrad is null ? 1 : 2));
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, conv.OutHeight * conv.OutWidth * conv.Filters, map);
+            NativeMethods.Conv2DPoolBackward(&s, &act, &p, P(input), P(kernel), Opt(alpha), Opt(preActivation), P(output), P(pooledGrad), P(outputGrad),
+                Opt(inputGrad), P(kernelGrad), Opt(biasGrad), Opt(alphaGrad));
+        }
+    }
+
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
     {
         var s = Shape(shape);

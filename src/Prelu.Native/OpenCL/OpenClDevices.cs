@@ -20,8 +20,18 @@ public static unsafe class OpenClDevices
         $"no OpenCL ICD loader found (tried {Api.Value.Tried}); install one (apt-get install ocl-icd-libopencl1 pocl-opencl-icd for CPUs) " +
         $"or point {OpenClLibrary.EnvironmentVariable} at it");
 
+    // Discovery runs one caller at a time: under load, two test classes discovering at once once saw PoCL
+    // report no platform (the ICD loader's and the driver's first initialisation are not known to be safe to race).
+    private static readonly Lock Discovery = new();
+
     /// <summary>Every device of every platform; empty when there is no OpenCL.</summary>
     public static IReadOnlyList<OpenClDevice> All()
+    {
+        lock (Discovery)
+            return Discover();
+    }
+
+    private static List<OpenClDevice> Discover()
     {
         var cl = Api.Value.Api;
         if (cl is null)

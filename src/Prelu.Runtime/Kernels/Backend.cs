@@ -96,11 +96,16 @@ public abstract class Backend : IDisposable
     public void Conv2DForward(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
-        const string op = "Conv2D forward";
+        CheckConv2DForward("Conv2D forward", shape, activation, input, kernel, bias, alpha, preActivation, output);
+        Conv2DForwardCore(shape, activation, input, kernel, bias, alpha, preActivation, output);
+    }
+
+    private void CheckConv2DForward(string op, in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
         Lengths(op, (input, nameof(input), shape.InputLength), (kernel, nameof(kernel), shape.KernelLength), (output, nameof(output), shape.OutputLength));
         Optional(op, bias, nameof(bias), shape.BiasLength);
         Epilogue(op, activation, shape.Batch, shape.OutputLength / shape.Batch, alpha, preActivation, shape.OutputLength);
-        Conv2DForwardCore(shape, activation, input, kernel, bias, alpha, preActivation, output);
     }
 
     // input, kernel, alpha?, z?, outputGrad (N, OH, OW, F; becomes dL/dz) -> inputGrad (N, H, W, Cin)?,
@@ -109,14 +114,20 @@ public abstract class Backend : IDisposable
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
     {
-        const string op = "Conv2D backward";
+        CheckConv2DBackward("Conv2D backward", shape, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
+        Conv2DBackwardCore(shape, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
+    }
+
+    private void CheckConv2DBackward(string op, in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
         Lengths(op, (input, nameof(input), shape.InputLength), (kernel, nameof(kernel), shape.KernelLength),
             (outputGrad, nameof(outputGrad), shape.OutputLength), (kernelGrad, nameof(kernelGrad), shape.KernelLength));
         Optional(op, inputGrad, nameof(inputGrad), shape.InputLength);
         Optional(op, biasGrad, nameof(biasGrad), shape.BiasLength);
         Epilogue(op, activation, shape.Batch, shape.OutputLength / shape.Batch, alpha, preActivation, shape.OutputLength);
         AlphaGrad(op, activation, alphaGrad);
-        Conv2DBackwardCore(shape, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
     }
 
     protected abstract void Conv2DForwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
@@ -125,6 +136,64 @@ public abstract class Backend : IDisposable
     protected abstract void Conv2DBackwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad);
+
+    // ---- Conv2D (+ bias + activation) and the MaxPooling2D after it, in one call --------------------------
+
+    /// <summary>
+    /// The convolution as <see cref="Conv2DForward"/> computes it (z kept unless linear; output (N, OH, OW, F), which
+    /// backward needs), then the max pooling of its output into pooled (N, PH, PW, F). A backend may pool each group
+    /// of images while its output is still in cache; the default is the two calls.
+    /// </summary>
+    public void Conv2DPoolForward(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled)
+    {
+        const string op = "Conv2D + MaxPooling2D forward";
+        CheckConv2DForward(op, conv, activation, input, kernel, bias, alpha, preActivation, output);
+        PoolsTheConvolution(op, conv, pool);
+        Lengths(op, (pooled, nameof(pooled), pool.OutputLength));
+        Conv2DPoolForwardCore(conv, activation, pool, input, kernel, bias, alpha, preActivation, output, pooled);
+    }
+
+    /// <summary>
+    /// pooledGrad (N, PH, PW, F) goes back through the pooling (each window's winner found again from output) into
+    /// outputGrad (N, OH, OW, F), overwritten, which then becomes dL/dz, and on into the convolution's gradients as
+    /// <see cref="Conv2DBackward"/> computes them. The default is the two calls.
+    /// </summary>
+    public void Conv2DPoolBackward(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        const string op = "Conv2D + MaxPooling2D backward";
+        CheckConv2DBackward(op, conv, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
+        PoolsTheConvolution(op, conv, pool);
+        Lengths(op, (output, nameof(output), conv.OutputLength), (pooledGrad, nameof(pooledGrad), pool.OutputLength));
+        Conv2DPoolBackwardCore(conv, activation, pool, input, kernel, alpha, preActivation, output, pooledGrad, outputGrad, inputGrad, kernelGrad,
+            biasGrad, alphaGrad);
+    }
+
+    protected virtual void Conv2DPoolForwardCore(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
+        DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled)
+    {
+        Conv2DForwardCore(conv, activation, input, kernel, bias, alpha, preActivation, output);
+        MaxPool2DForwardCore(pool, output, pooled);
+    }
+
+    protected virtual void Conv2DPoolBackwardCore(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
+        DeviceBuffer kernel, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad,
+        DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        MaxPool2DBackwardCore(pool, output, pooledGrad, outputGrad);
+        Conv2DBackwardCore(conv, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
+    }
+
+    private static void PoolsTheConvolution(string op, in Conv2DShape conv, in Pool2DShape pool)
+    {
+        if (pool.Batch != conv.Batch || pool.Height != conv.OutHeight || pool.Width != conv.OutWidth || pool.Channels != conv.Filters)
+        {
+            throw new ArgumentException($"{op}: the pooling's input ({pool.Batch}, {pool.Height}, {pool.Width}, {pool.Channels}) is not the " +
+                $"convolution's output ({conv.Batch}, {conv.OutHeight}, {conv.OutWidth}, {conv.Filters})", nameof(pool));
+        }
+    }
 
     // ---- MaxPooling2D ----------------------------------------------------------------------------
 
