@@ -55,7 +55,7 @@ public static class StudyRunner
                     Console.WriteLine($"Resuming from {checkpoint}");
                 var history = ConsoleProgress.Show(observer => trainer.Fit(mnist.Train,
                     new FitOptions(options.Epochs, options.BatchSize, options.ValidationSplit, Seed: seed, CheckpointPath: checkpoint,
-                        Resume: options.Resume, CheckNumerics: options.CheckNumerics), observer, cancellationToken));
+                        Resume: options.Resume, CheckNumerics: options.CheckNumerics, Shift: run.Shift), observer, cancellationToken));
                 var (testLoss, testAccuracy) = trainer.Evaluate(mnist.Test, options.BatchSize);
                 Console.WriteLine($"test loss {testLoss:F4}, test accuracy {testAccuracy:F4}");
 

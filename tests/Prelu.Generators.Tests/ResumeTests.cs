@@ -34,8 +34,8 @@ public sealed class ResumeTests : IDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
-    private static FitOptions Options(string? checkpoint = null, bool resume = false) =>
-        new(Epochs, Batch, ValidationSplit: 0.2, Seed: 7, ProgressInterval: TimeSpan.Zero, CheckpointPath: checkpoint, Resume: resume);
+    private static FitOptions Options(string? checkpoint = null, bool resume = false, int shift = 0) =>
+        new(Epochs, Batch, ValidationSplit: 0.2, Seed: 7, ProgressInterval: TimeSpan.Zero, CheckpointPath: checkpoint, Resume: resume, Shift: shift);
 
     private sealed record Outcome(float[] Weights, float[] States, float[] M, float[] V, long Steps, List<(double, double, double?, double?)> History);
 
@@ -86,17 +86,18 @@ public sealed class ResumeTests : IDisposable
     [InlineData(true)]
     public void Cancelled_mid_epoch_and_resumed_it_ends_with_the_bits_of_a_run_never_stopped(bool normalized)
     {
-        var expected = Train(Options(), normalized: normalized);
+        int shift = normalized ? 2 : 0; // the normalised run also shifts its images
+        var expected = Train(Options(shift: shift), normalized: normalized);
         var path = Path.Combine(_folder, "run.safetensors");
 
         using var cancel = new CancellationTokenSource();
-        var stopped = Assert.Throws<TrainingInterruptedException>(() => Train(Options(path), new StopAt(2, 3, cancel), normalized, cancel.Token));
+        var stopped = Assert.Throws<TrainingInterruptedException>(() => Train(Options(path, shift: shift), new StopAt(2, 3, cancel), normalized, cancel.Token));
         Assert.Equal((2, 3, path), (stopped.Epoch, stopped.Batch, stopped.CheckpointPath));
         Assert.Contains("before batch 4 of epoch 2", stopped.Message, StringComparison.Ordinal);
 
-        AssertSameBits(expected, Train(Options(path, resume: true), normalized: normalized));
+        AssertSameBits(expected, Train(Options(path, resume: true, shift: shift), normalized: normalized));
         // Resuming a finished run trains nothing more and returns its history.
-        AssertSameBits(expected, Train(Options(path, resume: true), normalized: normalized));
+        AssertSameBits(expected, Train(Options(path, resume: true, shift: shift), normalized: normalized));
     }
 
     [Theory]
@@ -104,12 +105,19 @@ public sealed class ResumeTests : IDisposable
     [InlineData(true)]
     public void Killed_after_an_epoch_and_resumed_from_its_checkpoint_it_ends_with_the_same_bits(bool normalized)
     {
-        var expected = Train(Options(), normalized: normalized);
+        int shift = normalized ? 2 : 0;
+        var expected = Train(Options(shift: shift), normalized: normalized);
         var path = Path.Combine(_folder, "run.safetensors");
         var afterEpoch1 = Path.Combine(_folder, "after-epoch-1.safetensors");
-        Train(Options(path), new CopyAfterEpoch(1, path, afterEpoch1), normalized: normalized); // what a kill in epoch 2 would have left
+        Train(Options(path, shift: shift), new CopyAfterEpoch(1, path, afterEpoch1), normalized: normalized); // what a kill in epoch 2 would have left
 
-        AssertSameBits(expected, Train(Options(afterEpoch1, resume: true), normalized: normalized));
+        AssertSameBits(expected, Train(Options(afterEpoch1, resume: true, shift: shift), normalized: normalized));
+        // A run that shifts its images cannot continue as one that does not.
+        if (normalized)
+        {
+            var error = Assert.Throws<CheckpointMismatchException>(() => Train(Options(afterEpoch1, resume: true), normalized: true));
+            Assert.Equal("__metadata__.trainer.shift", error.Tensor);
+        }
     }
 
     private sealed class CopyAfterEpoch(int epoch, string from, string to) : ITrainingObserver

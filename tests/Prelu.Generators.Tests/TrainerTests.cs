@@ -222,7 +222,38 @@ public sealed class TrainerTests : IDisposable
         Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 9)), "batchSize", "Mlp was built for batches of 1 to 8");
         Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, ValidationSplit: 1.5)), "fraction", "validation_split must be in (0, 1)");
         Refused.Assert<ArgumentNullException>(() => trainer.Evaluate(null!, 8), "data", "");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, Shift: -1)), "options", "FitOptions.Shift must be 0 or more");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, Shift: 28)), "options", "less than the images' 28x28 size");
         Assert.Equal(0, trainer.Optimizer.Iterations);
+    }
+
+    [Fact]
+    public void Shifted_training_images_follow_the_seed_and_change_training_but_not_evaluation()
+    {
+        (float[] Weights, double Loss) Run(int shift, ulong fitSeed)
+        {
+            var (model, trainer) = Make();
+            using (model)
+            using (trainer)
+            {
+                trainer.Fit(_data, new FitOptions(Epochs: 2, BatchSize: 8, Seed: fitSeed, Shift: shift));
+                return (_backend.ToArray(model.ParameterArena), trainer.Evaluate(_data, 8).Loss);
+            }
+        }
+
+        var shifted = Run(2, 1);
+        Assert.Equal(shifted.Weights, Run(2, 1).Weights);
+        Assert.NotEqual(shifted.Weights, Run(0, 1).Weights);
+        Assert.NotEqual(shifted.Weights, Run(2, 3).Weights);
+
+        // Evaluation sees the images as they are: the same weights give the same loss whatever the fit shifted.
+        var (model, trainer) = Make();
+        using (model)
+        using (trainer)
+        {
+            _backend.Upload(shifted.Weights, model.ParameterArena);
+            Assert.Equal(shifted.Loss, trainer.Evaluate(_data, 8).Loss);
+        }
     }
 
     private static int ArgMax(ReadOnlySpan<float> row)

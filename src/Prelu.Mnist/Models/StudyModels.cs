@@ -97,22 +97,21 @@ public partial class StudyPReluChannelShared;
 public partial class StudyLeakyRelu;
 
 // Beyond the study: a deeper network, each convolution followed by BatchNormalization and a channel-wise
-// PReLU (the bias is left out where BatchNormalization's beta takes its place), two blocks of two 'same'
-// convolutions (28x28, then 14x14), and a BatchNormalized dense layer. `--runs bn-prelu`; not part of the
-// default study.
+// PReLU (the bias is left out where BatchNormalization's beta takes its place), two blocks of two
+// convolutions, and a BatchNormalized dense layer. `--runs bn-prelu`; not part of the default study.
 [InputShape(28, 28, 1)]
-[Conv2D(32, 3, Padding = "same", UseBias = false)]
+[Conv2D(32, 3, UseBias = false)]
 [BatchNormalization]
 [PReLU(SharedAxes = [1, 2], AlphaInitializer = "constant(0.25)")]
-[Conv2D(32, 3, Padding = "same", UseBias = false)]
+[Conv2D(32, 3, UseBias = false)]
 [BatchNormalization]
 [PReLU(SharedAxes = [1, 2], AlphaInitializer = "constant(0.25)")]
 [MaxPooling2D(2)]
 [Dropout(0.25)]
-[Conv2D(64, 3, Padding = "same", UseBias = false)]
+[Conv2D(64, 3, UseBias = false)]
 [BatchNormalization]
 [PReLU(SharedAxes = [1, 2], AlphaInitializer = "constant(0.25)")]
-[Conv2D(64, 3, Padding = "same", UseBias = false)]
+[Conv2D(64, 3, UseBias = false)]
 [BatchNormalization]
 [PReLU(SharedAxes = [1, 2], AlphaInitializer = "constant(0.25)")]
 [MaxPooling2D(2)]

@@ -17,8 +17,13 @@ namespace Prelu.Training;
 /// </param>
 /// <param name="Resume">Continue from <paramref name="CheckpointPath"/> when that file exists (else start afresh): the same bits as a run never stopped.</param>
 /// <param name="CheckNumerics">Check every parameter, layer output and gradient after every step (slow: for debugging), not only the loss.</param>
+/// <param name="Shift">
+/// Augmentation, as Keras's <c>width_shift_range</c> and <c>height_shift_range</c> in pixels (or a RandomTranslation
+/// layer): each training image is moved by up to this many pixels each way, a fresh draw from the seed every epoch,
+/// zeros filling what comes in; 0 (the default) moves nothing. Validation, evaluation and prediction see the images as they are.
+/// </param>
 public sealed record FitOptions(int Epochs, int BatchSize, double ValidationSplit = 0, bool Shuffle = true, ulong Seed = 0,
-    TimeSpan? ProgressInterval = null, string? CheckpointPath = null, bool Resume = false, bool CheckNumerics = false);
+    TimeSpan? ProgressInterval = null, string? CheckpointPath = null, bool Resume = false, bool CheckNumerics = false, int Shift = 0);
 
 /// <summary>A fit stopped by its cancellation token; the run up to the last finished batch is in <see cref="CheckpointPath"/> when one was set.</summary>
 public sealed class TrainingInterruptedException(string? checkpointPath, int epoch, int batch)
@@ -94,6 +99,11 @@ public sealed class Trainer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be at least 1");
         if (options.Resume && options.CheckpointPath is null)
             throw new ArgumentException("FitOptions.Resume needs FitOptions.CheckpointPath: the file to resume from", nameof(options));
+        if (options.Shift < 0 || (options.Shift > 0 && options.Shift >= Math.Min(data.Height, data.Width)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Shift,
+                $"FitOptions.Shift must be 0 or more, and less than the images' {data.Height}x{data.Width} size");
+        }
         var (train, validation) = options.ValidationSplit > 0 ? data.SplitValidation(options.ValidationSplit) : (data, null);
         int batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var interval = options.ProgressInterval ?? TimeSpan.FromMilliseconds(250);
@@ -132,7 +142,7 @@ public sealed class Trainer : IDisposable
                 }
                 int start = b * options.BatchSize;
                 int count = Math.Min(options.BatchSize, train.Count - start);
-                Upload(train, order.AsSpan(start, count));
+                Upload(train, order.AsSpan(start, count), options.Shift > 0 ? (options, epoch) : null);
                 // Dropout masks depend on the global step, so every batch of every epoch draws its own.
                 var (input, labels) = Batch(count);
                 _model.ComputeGradients(input, labels, count, (ulong)_optimizer.Iterations + 1, _metrics);
@@ -264,11 +274,23 @@ public sealed class Trainer : IDisposable
         return probabilities;
     }
 
-    // One upload of pixels and one of labels per batch.
-    private void Upload(LabeledImages data, ReadOnlySpan<int> indices)
+    private float[]? _shiftScratch;
+
+    // One upload of pixels and one of labels per batch; a training batch's images moved first when the fit shifts them.
+    private void Upload(LabeledImages data, ReadOnlySpan<int> indices, (FitOptions Options, int Epoch)? shift = null)
     {
         int pixels = indices.Length * _model.InputLength, labels = indices.Length * _model.ClassCount;
         data.GatherBatch(indices, _hostPixels.AsSpan(0, pixels), _hostLabels.AsSpan(0, labels));
+        if (shift is var (options, epoch))
+        {
+            int length = _model.InputLength;
+            _shiftScratch ??= new float[length];
+            for (int i = 0; i < indices.Length; i++)
+            {
+                var (dy, dx) = ImageShift.Draw(options.Seed, epoch, indices[i], options.Shift);
+                ImageShift.Apply(_hostPixels.AsSpan(i * length, length), data.Height, data.Width, data.Channels, dy, dx, _shiftScratch);
+            }
+        }
         _model.Backend.Upload(_hostPixels.AsSpan(0, pixels), _input.Slice(0, pixels));
         _model.Backend.Upload(_hostLabels.AsSpan(0, labels), _labels.Slice(0, labels));
     }

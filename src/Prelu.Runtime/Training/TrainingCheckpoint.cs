@@ -50,8 +50,10 @@ internal static class TrainingCheckpoint
             throw new CheckpointMismatchException(path, "__metadata__.seed", $"the run was initialised with seed {Field("seed")}, this model with {model.Seed}: its dropout masks would differ");
         foreach (var (key, expected) in Settings(options, trainCount))
         {
-            if (Field(key) != expected)
-                throw new CheckpointMismatchException(path, $"__metadata__.{key}", $"is {Field(key)}, this fit has {expected}: the run cannot continue with other settings");
+            // Checkpoints from before the shift option hold none: their fits moved no image.
+            string actual = key == ShiftKey && !metadata.ContainsKey(key) ? "0" : Field(key);
+            if (actual != expected)
+                throw new CheckpointMismatchException(path, $"__metadata__.{key}", $"is {actual}, this fit has {expected}: the run cannot continue with other settings");
         }
         int epoch = Count(path, Prefix + "epoch", Field(Prefix + "epoch"), 1, options.Epochs + 1);
         int batches = (trainCount + options.BatchSize - 1) / options.BatchSize;
@@ -73,7 +75,10 @@ internal static class TrainingCheckpoint
         yield return (Prefix + "shuffle", options.Shuffle ? "true" : "false");
         yield return (Prefix + "fit_seed", options.Seed.ToString(CultureInfo.InvariantCulture));
         yield return (Prefix + "validation_split", options.ValidationSplit.ToString("R", CultureInfo.InvariantCulture));
+        yield return (ShiftKey, Text(options.Shift));
     }
+
+    private const string ShiftKey = Prefix + "shift";
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 
