@@ -1,4 +1,4 @@
-/* pooling.h: max pooling, forward and backward. Pooling works on one output position at a time with the
+/* pooling.h: max and average pooling, forward and backward. Pooling works on one output position at a time with the
  * channels innermost (NHWC keeps them contiguous), so every loop runs over contiguous floats. Ties go to
  * the first window position. */
 
@@ -53,8 +53,8 @@ static void maxpool_image_backward(const prelu_conv2d_shape *s, const float *ima
     int covered = s->pad_top == 0 && s->pad_left == 0 && s->stride_y == s->kernel_h && s->stride_x == s->kernel_w &&
                   s->out_h * s->stride_y == s->height && s->out_w * s->stride_x == s->width;
     if (!covered) memset(dimage, 0, (size_t)in_size * sizeof(float));
-    float best[ch];
-    int32_t where[ch];
+    float *best = prelu_scratch(PRELU_SCRATCH_POOLING, (size_t)2 * ch);
+    int32_t *where = (int32_t *)(best + ch);
     int32_t offsets[s->kernel_h * s->kernel_w];
     for (int oy = 0; oy < s->out_h; oy++)
         for (int ox = 0; ox < s->out_w; ox++) {
