@@ -126,7 +126,8 @@ PRELU_API void prelu_conv2d_pool_forward(const prelu_conv2d_shape *s, const prel
                                          float *z, float *y, float *pooled);
 
 /* Its backward: dpooled (N,PH,PW,F) back through the pooling (winners found again in y) into dy (N,OH,OW,F),
- * overwritten, which becomes dz; then the convolution's gradients as prelu_conv2d_backward. */
+ * overwritten, which becomes dz; then the convolution's gradients as prelu_conv2d_backward. dx may share memory
+ * with dpooled: all of dpooled is read before dx is written. */
 PRELU_API void prelu_conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                                           const float *input, const float *kernel, const float *alpha, const float *z,
                                           const float *y, const float *dpooled, float *dy, float *dx, float *dkernel,

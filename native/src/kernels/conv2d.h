@@ -162,7 +162,8 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
 }
 
 /* With a pool shape, dy is first written from the pooled gradient dpooled (each window's to its winner in y, the
- * layer's output), a group of images at a time, right before the group's activation backward and products read it. */
+ * layer's output), for every image before any product: the generated code hands the pooled gradient and dx the same
+ * buffer (the one that is free at that point), so all of dpooled must be read before dx is written. */
 static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                             const float *input, const float *kernel, const float *alpha, const float *z, const float *y,
                             const float *dpooled, float *dy, float *dx, float *dkernel, float *dbias, float *dalpha) {
@@ -177,6 +178,10 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
     /* Per-thread sums of dkernel, dbias and dalpha, added once at the end. */
     long per_thread = (long)kd * f + f + alpha_length;
     float *partials = thread_partials(threads, per_thread);
+    if (pool) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int n = 0; n < s->batch; n++) maxpool_image_backward(pool, y + n * out_size, dpooled + n * pooled_size, dy + n * out_size);
+    }
 
 #pragma omp parallel num_threads(threads)
     {
@@ -191,9 +196,6 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
             float *g = dy + n0 * out_size;
-            if (pool)
-                for (int i = 0; i < count; i++)
-                    maxpool_image_backward(pool, y + (n0 + i) * out_size, dpooled + (n0 + i) * pooled_size, g + (long)i * out_size);
             for (int r = 0; r < rows; r++)
                 bias_activate_backward(act, alpha, (r % m) * f, f, z ? z + n0 * out_size + (long)r * f : NULL, g + (long)r * f, db, da);
             if (in_place)

@@ -157,7 +157,9 @@ public abstract class Backend : IDisposable
     /// <summary>
     /// pooledGrad (N, PH, PW, F) goes back through the pooling (each window's winner found again from output) into
     /// outputGrad (N, OH, OW, F), overwritten, which then becomes dL/dz, and on into the convolution's gradients as
-    /// <see cref="Conv2DBackward"/> computes them. The default is the two calls.
+    /// <see cref="Conv2DBackward"/> computes them. The default is the two calls. inputGrad may share memory with
+    /// pooledGrad (the generated code gives both the gradient buffer that is free): a backend reads all of pooledGrad
+    /// before it writes inputGrad.
     /// </summary>
     public void Conv2DPoolBackward(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
