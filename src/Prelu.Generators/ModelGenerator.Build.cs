@@ -199,20 +199,12 @@ public sealed partial class ModelGenerator
                         Argument($"momentum is {norm.Momentum.ToString(CultureInfo.InvariantCulture)}; it must be in [0, 1]");
                     if (!(norm.Epsilon > 0) || double.IsInfinity(norm.Epsilon))
                         Argument($"epsilon is {norm.Epsilon.ToString(CultureInfo.InvariantCulture)}; it must be a positive number");
-                    CheckInitializer(name, "moving_mean_initializer", norm.MovingMeanInitializer, layer.Location, diagnostics);
-                    CheckInitializer(name, "moving_variance_initializer", norm.MovingVarianceInitializer, layer.Location, diagnostics);
+                    CheckTensor(layer, name, "moving_mean", norm.MovingMeanInitializer, null, null, 1, diagnostics);
+                    CheckTensor(layer, name, "moving_variance", norm.MovingVarianceInitializer, null, null, 1, diagnostics);
                     if (norm.Scale)
-                    {
-                        CheckInitializer(name, "gamma_initializer", norm.GammaInitializer, layer.Location, diagnostics);
-                        CheckRegularizer(name, "gamma_regularizer", norm.GammaRegularizer, layer.Location, diagnostics);
-                        CheckConstraint(name, "gamma_constraint", norm.GammaConstraint, 1, layer.Location, diagnostics);
-                    }
+                        CheckTensor(layer, name, "gamma", norm.GammaInitializer, norm.GammaRegularizer, norm.GammaConstraint, 1, diagnostics);
                     if (norm.Center)
-                    {
-                        CheckInitializer(name, "beta_initializer", norm.BetaInitializer, layer.Location, diagnostics);
-                        CheckRegularizer(name, "beta_regularizer", norm.BetaRegularizer, layer.Location, diagnostics);
-                        CheckConstraint(name, "beta_constraint", norm.BetaConstraint, 1, layer.Location, diagnostics);
-                    }
+                        CheckTensor(layer, name, "beta", norm.BetaInitializer, norm.BetaRegularizer, norm.BetaConstraint, 1, diagnostics);
                     break;
                 }
                 case LayerKind.Dropout:
@@ -242,9 +234,7 @@ public sealed partial class ModelGenerator
                     }
                     if (layer.SharedAxes.Distinct().Count() != layer.SharedAxes.Count)
                         Argument($"shared_axes [{string.Join(", ", layer.SharedAxes)}] lists an axis twice");
-                    CheckInitializer(name, "alpha_initializer", layer.AlphaInitializer, layer.Location, diagnostics);
-                    CheckRegularizer(name, "alpha_regularizer", layer.AlphaRegularizer, layer.Location, diagnostics);
-                    CheckConstraint(name, "alpha_constraint", layer.AlphaConstraint, shape.Length, layer.Location, diagnostics);
+                    CheckTensor(layer, name, "alpha", layer.AlphaInitializer, layer.AlphaRegularizer, layer.AlphaConstraint, shape.Length, diagnostics);
                     break;
                 case LayerKind.ReLU:
                     break;
@@ -377,15 +367,18 @@ public sealed partial class ModelGenerator
 
     private static void CheckWeights(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics, int kernelRank)
     {
-        CheckInitializer(name, "kernel_initializer", layer.KernelInitializer, layer.Location, diagnostics);
-        CheckRegularizer(name, "kernel_regularizer", layer.KernelRegularizer, layer.Location, diagnostics);
-        CheckConstraint(name, "kernel_constraint", layer.KernelConstraint, kernelRank, layer.Location, diagnostics);
+        CheckTensor(layer, name, "kernel", layer.KernelInitializer, layer.KernelRegularizer, layer.KernelConstraint, kernelRank, diagnostics);
         if (layer.UseBias)
-        {
-            CheckInitializer(name, "bias_initializer", layer.BiasInitializer, layer.Location, diagnostics);
-            CheckRegularizer(name, "bias_regularizer", layer.BiasRegularizer, layer.Location, diagnostics);
-            CheckConstraint(name, "bias_constraint", layer.BiasConstraint, 1, layer.Location, diagnostics);
-        }
+            CheckTensor(layer, name, "bias", layer.BiasInitializer, layer.BiasRegularizer, layer.BiasConstraint, 1, diagnostics);
+    }
+
+    // A tensor's Keras strings, named as Keras names the arguments: "<role>_initializer", "<role>_regularizer", "<role>_constraint".
+    private static void CheckTensor(LayerSpec layer, string name, string role, string initializer, string? regularizer, string? constraint, int rank,
+        List<DiagnosticInfo> diagnostics)
+    {
+        CheckInitializer(name, role + "_initializer", initializer, layer.Location, diagnostics);
+        CheckRegularizer(name, role + "_regularizer", regularizer, layer.Location, diagnostics);
+        CheckConstraint(name, role + "_constraint", constraint, rank, layer.Location, diagnostics);
     }
 
     private static void CheckInitializer(string layer, string what, string text, LocationInfo? location, List<DiagnosticInfo> diagnostics)

@@ -20,22 +20,20 @@ public sealed partial class ModelGenerator
 
         public EquatableArray<ParameterPlan> Tensors => _tensors.ToEquatableArray();
 
-        /// <summary>Places the tensor "layer.role" and returns the C# field that will hold its slice.</summary>
-        public string Add(string layer, string role, int[] shape, InitializerSpec initializer, RegularizerSpec? regularizer = null, ConstraintSpec? constraint = null)
+        /// <summary>
+        /// Places the tensor "layer.role" with its Keras strings (which Build has checked) read into specs, and
+        /// returns the C# field that will hold its slice.
+        /// </summary>
+        public string Add(string layer, string role, int[] shape, string initializer, string? regularizer = null, string? constraint = null)
         {
             string field = "_" + Camel(layer) + Pascal(role);
-            _tensors.Add(new ParameterPlan($"{layer}.{role}", field, shape.ToEquatableArray(), Length, initializer, regularizer, constraint));
+            _tensors.Add(new ParameterPlan($"{layer}.{role}", field, shape.ToEquatableArray(), Length, KerasObjects.Initializer(initializer, out _)!,
+                regularizer is null ? null : KerasObjects.Regularizer(regularizer, out _),
+                constraint is null ? null : KerasObjects.Constraint(constraint, shape.Length, out _)));
             Length += (int)Arena.Aligned(shape.Aggregate(1, (a, b) => a * b));
             return field;
         }
     }
-
-    // Parses a string Build has already checked.
-    private static InitializerSpec InitializerOf(string text) => KerasObjects.Initializer(text, out _)!;
-
-    private static RegularizerSpec? RegularizerOf(string? text) => text is null ? null : KerasObjects.Regularizer(text, out _);
-
-    private static ConstraintSpec? ConstraintOf(string? text, int rank) => text is null ? null : KerasObjects.Constraint(text, rank, out _);
 
     /// <summary>An activation as a step runs it: kind, constant, PReLU's shared axes and alpha field.</summary>
     private sealed record ActivationStep(ActivationPlan Kind, double Parameter, int[] SharedAxes, string? Alpha, int AlphaCount)
@@ -64,8 +62,7 @@ public sealed partial class ModelGenerator
                 return ActivationStep.Linear with { Kind = kind, Parameter = parameter };
             default:
                 int[] alphaShape = shape.Select((size, axis) => layer.SharedAxes.Contains(axis + 1) ? 1 : size).ToArray();
-                string alpha = parameters.Add(name, "alpha", alphaShape, InitializerOf(layer.AlphaInitializer), RegularizerOf(layer.AlphaRegularizer),
-                    ConstraintOf(layer.AlphaConstraint, alphaShape.Length));
+                string alpha = parameters.Add(name, "alpha", alphaShape, layer.AlphaInitializer, layer.AlphaRegularizer, layer.AlphaConstraint);
                 return new ActivationStep(ActivationPlan.PRelu, 0, layer.SharedAxes.OrderBy(a => a).ToArray(), alpha, alphaShape.Aggregate(1, (a, b) => a * b));
         }
     }
@@ -103,13 +100,11 @@ public sealed partial class ModelGenerator
                     int[] kernelShape = kind == StepKind.Conv2D
                         ? new[] { layer.Window[0], layer.Window.Count == 2 ? layer.Window[1] : layer.Window[0], current[2], layer.Size }
                         : new[] { current[0], layer.Size };
-                    kernel = parameters.Add(name, "kernel", kernelShape, InitializerOf(layer.KernelInitializer), RegularizerOf(layer.KernelRegularizer),
-                        ConstraintOf(layer.KernelConstraint, kernelShape.Length));
+                    kernel = parameters.Add(name, "kernel", kernelShape, layer.KernelInitializer, layer.KernelRegularizer, layer.KernelConstraint);
                     int count = kernelShape.Aggregate(1, (a, b) => a * b);
                     if (layer.UseBias)
                     {
-                        bias = parameters.Add(name, "bias", new[] { layer.Size }, InitializerOf(layer.BiasInitializer), RegularizerOf(layer.BiasRegularizer),
-                            ConstraintOf(layer.BiasConstraint, 1));
+                        bias = parameters.Add(name, "bias", new[] { layer.Size }, layer.BiasInitializer, layer.BiasRegularizer, layer.BiasConstraint);
                         count += layer.Size;
                     }
                     if (layer.Activation != "softmax") // softmax is fused with the loss instead
@@ -159,12 +154,10 @@ public sealed partial class ModelGenerator
                     kind = StepKind.BatchNormalization;
                     var norm = layer.Normalization;
                     int[] channels = { current[current.Length - 1] };
-                    string? gamma = norm.Scale ? parameters.Add(name, "gamma", channels, InitializerOf(norm.GammaInitializer), RegularizerOf(norm.GammaRegularizer),
-                        ConstraintOf(norm.GammaConstraint, 1)) : null;
-                    string? beta = norm.Center ? parameters.Add(name, "beta", channels, InitializerOf(norm.BetaInitializer), RegularizerOf(norm.BetaRegularizer),
-                        ConstraintOf(norm.BetaConstraint, 1)) : null;
-                    string movingMean = states.Add(name, "moving_mean", channels, InitializerOf(norm.MovingMeanInitializer));
-                    string movingVariance = states.Add(name, "moving_variance", channels, InitializerOf(norm.MovingVarianceInitializer));
+                    string? gamma = norm.Scale ? parameters.Add(name, "gamma", channels, norm.GammaInitializer, norm.GammaRegularizer, norm.GammaConstraint) : null;
+                    string? beta = norm.Center ? parameters.Add(name, "beta", channels, norm.BetaInitializer, norm.BetaRegularizer, norm.BetaConstraint) : null;
+                    string movingMean = states.Add(name, "moving_mean", channels, norm.MovingMeanInitializer);
+                    string movingVariance = states.Add(name, "moving_variance", channels, norm.MovingVarianceInitializer);
                     normalization = new NormalizationPlan(norm.Momentum, norm.Epsilon, gamma, beta, movingMean, movingVariance);
                     int count = channels[0] * (2 + (gamma is null ? 0 : 1) + (beta is null ? 0 : 1));
                     summary.Add(new SummaryRow(name, "BatchNormalization", OutputShape(output), count));
@@ -183,7 +176,7 @@ public sealed partial class ModelGenerator
             bool trainable = kernel is not null || activation.Alpha is not null || normalization?.Gamma is not null || normalization?.Beta is not null;
             string field = Pascal(name);
             steps.Add(new StepPlan(kind, layerIndex, stepName, field, current.ToEquatableArray(), output.ToEquatableArray(), input,
-                layer.Size, window, strides, layer.Padding == "same" && kind != StepKind.Flatten, activation.Kind, activation.Parameter,
+                layer.Size, window, strides, layer.Padding == "same", activation.Kind, activation.Parameter,
                 activation.SharedAxes.ToEquatableArray(), layer.Rate, kernel, bias, activation.Alpha, normalization,
                 FirstTrainable: trainable && !seenTrainable, FusesPooling: false, FusedIntoConvolution: false, OutputGradBuffer: null, InputGradBuffer: null));
             seenTrainable |= trainable;

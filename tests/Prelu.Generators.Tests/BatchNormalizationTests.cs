@@ -98,7 +98,7 @@ public sealed class BatchNormalizationTests
             using var loaded = new CheckpointedBatchNormNet(backend, 4);
             loaded.Initialize(99);
             Checkpoint.Load(path, loaded);
-            foreach (var tensor in model.Parameters.Concat(model.States))
+            foreach (var tensor in model.Tensors)
                 Assert.Equal(model.GetParameter(tensor.Name), loaded.GetParameter(tensor.Name));
 
             // A file without a state tensor is another model's: refused, naming the tensor, the model untouched.

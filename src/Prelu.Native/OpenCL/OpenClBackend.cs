@@ -238,7 +238,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         var (chunks, perChunk) = Chunks(rows, cols);
         var partials = Scratch(ScratchSlot.Partials, (long)chunks * cols);
         Run("column_partials").Int(rows).Int(cols).Int(perChunk).Buffer(g).Memory(partials).Run(cols, chunks, 1);
-        Run("column_finish").Int(chunks).Int(cols).Memory(partials).Buffer(sums).Run(cols);
+        Run("column_finish").Int(chunks).Int(cols).Float(1f).Memory(partials).Buffer(sums).Run(cols);
     }
 
     private static (int Chunks, int PerChunk) Chunks(int rows, int cols)
@@ -274,12 +274,12 @@ public sealed unsafe partial class OpenClBackend : Backend
             return;
         if (groups is null)
         {
-            Run("column_finish").Int(chunks).Int(cols).Memory(partials).Buffer(alphaGrad).Run(cols);
+            Run("column_finish").Int(chunks).Int(cols).Float(1f).Memory(partials).Buffer(alphaGrad).Run(cols);
             return;
         }
         // Irregular shared axes: per-feature sums, then each alpha's features in ascending order.
         var featureSums = Scratch(ScratchSlot.FeatureSums, features);
-        Run("column_finish").Int(chunks).Int(cols).Memory(partials).Memory(featureSums).Int(0).Run(cols);
+        Run("column_finish").Int(chunks).Int(cols).Float(1f).Memory(partials).Memory(featureSums).Int(0).Run(cols);
         Run("group_sums").Int(0).Memory(groups.Offsets).Memory(groups.Members).Buffer(featureSums).Buffer(alphaGrad).Run(groups.Groups);
     }
 
@@ -313,10 +313,10 @@ public sealed unsafe partial class OpenClBackend : Backend
         var statistics = Scratch(ScratchSlot.Statistics, 2L * cols);
         var (chunks, perChunk) = Chunks(rows, cols);
         var partials = Scratch(ScratchSlot.Partials, 2L * chunks * cols);
-        Run("channel_partials").Int(rows).Int(cols).Int(perChunk).Buffer(x).Memory(statistics).Int(0).Memory(partials).Run(cols, chunks, 1);
-        Run("scaled_column_finish").Int(chunks).Int(cols).Float(1f / rows).Memory(partials).Memory(statistics).Int(0).Run(cols);
-        Run("channel_partials").Int(rows).Int(cols).Int(perChunk).Buffer(x).Memory(statistics).Int(1).Memory(partials).Run(cols, chunks, 1);
-        Run("scaled_column_finish").Int(chunks).Int(cols).Float(1f / rows).Memory(partials).Memory(statistics).Int(cols).Run(cols);
+        Run("column_partials").Int(rows).Int(cols).Int(perChunk).Buffer(x).Memory(partials).Run(cols, chunks, 1);
+        Run("column_finish").Int(chunks).Int(cols).Float(1f / rows).Memory(partials).Memory(statistics).Int(0).Run(cols);
+        Run("squared_deviation_partials").Int(rows).Int(cols).Int(perChunk).Buffer(x).Memory(statistics).Memory(partials).Run(cols, chunks, 1);
+        Run("column_finish").Int(chunks).Int(cols).Float(1f / rows).Memory(partials).Memory(statistics).Int(cols).Run(cols);
         return statistics;
     }
 
@@ -346,7 +346,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         var sums = Scratch(ScratchSlot.GradientSums, 2L * cols);
         Run("batchnorm_grad_partials").Int(rows).Int(cols).Int(perChunk).Float(epsilon).Buffer(x).Buffer(outputGrad).Memory(statistics).Memory(partials)
             .Run(cols, chunks, 1);
-        Run("scaled_column_finish").Int(chunks).Int(2 * cols).Float(1f).Memory(partials).Memory(sums).Int(0).Run(2 * cols);
+        Run("column_finish").Int(chunks).Int(2 * cols).Float(1f).Memory(partials).Memory(sums).Int(0).Run(2 * cols);
         if (gammaGrad is not null || betaGrad is not null)
         {
             Run("batchnorm_parameter_grads").Int(cols).Memory(sums).Buffer(gammaGrad).Int(gammaGrad is null ? 0 : 1)

@@ -18,8 +18,8 @@
 #define SHARED 2
 #define MAPPED 3
 
-// The pointwise activations (kinds SIGMOID and up) and their derivatives, as Keras defines them, for a float
-// or a float vector z (macros: the builtins take either; p is ELU's alpha). Prelu.Reference.PointwiseActivation.
+// The pointwise activations (kinds SIGMOID and up), as Keras defines them, for a float or a float vector z (a macro:
+// the builtins take either; p is ELU's alpha), and their derivatives. Prelu.Reference.PointwiseActivation.
 #define SELU_ALPHA 1.6732632423543772848170429916717f
 #define SELU_SCALE 1.0507009873554804934193349852946f
 #define POINTWISE(kind, p, z) \
@@ -30,11 +30,17 @@
    : (kind) == GELU ? 0.5f * (z) * (1.0f + erf((z) * 0.70710678118654752f)) \
    : (kind) == SOFTPLUS ? fmax((z), 0.0f) + log1p(exp(-fabs(z))) \
    : (z) / (1.0f + exp(-(z))))
-#define POINTWISE_DERIVATIVE(kind, p, z) \
-    ((kind) == SIGMOID ? (1.0f / (1.0f + exp(-(z)))) * (1.0f - 1.0f / (1.0f + exp(-(z)))) \
-   : (kind) == TANH ? 1.0f - tanh(z) * tanh(z) \
-   : (kind) == ELU ? ((z) > 0.0f ? 1.0f : (p) * exp(z)) \
-   : (kind) == SELU ? SELU_SCALE * ((z) > 0.0f ? 1.0f : SELU_ALPHA * exp(z)) \
-   : (kind) == GELU ? 0.5f * (1.0f + erf((z) * 0.70710678118654752f)) + (z) * exp(-0.5f * (z) * (z)) * 0.39894228040143268f \
-   : (kind) == SOFTPLUS ? 1.0f / (1.0f + exp(-(z))) \
-   : (1.0f / (1.0f + exp(-(z)))) * (1.0f + (z) * (1.0f - 1.0f / (1.0f + exp(-(z))))))
+// f'(z), for the backward kernels (scalar only; the epilogues need f itself on vectors).
+inline float pointwise_derivative(int kind, float p, float z) {
+    if (kind == TANH) {
+        float t = tanh(z);
+        return 1.0f - t * t;
+    }
+    if (kind == ELU) return z > 0.0f ? 1.0f : p * exp(z);
+    if (kind == SELU) return SELU_SCALE * (z > 0.0f ? 1.0f : SELU_ALPHA * exp(z));
+    if (kind == GELU) return 0.5f * (1.0f + erf(z * 0.70710678118654752f)) + z * exp(-0.5f * z * z) * 0.39894228040143268f;
+    float s = 1.0f / (1.0f + exp(-z)); // sigmoid, softplus and swish all need the sigmoid
+    if (kind == SIGMOID) return s * (1.0f - s);
+    if (kind == SOFTPLUS) return s;
+    return s * (1.0f + z * (1.0f - s)); // SWISH
+}

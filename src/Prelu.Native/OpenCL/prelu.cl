@@ -127,12 +127,13 @@ __kernel void column_partials(int rows, int cols, int rows_per_chunk, __global c
     partials[chunk * cols + j] = sum;
 }
 
-// out (cols) = the chunks' partial sums of each column, added in chunk order.
-__kernel void column_finish(int chunks, int cols, __global const float *partials, __global float *out, int oo) {
+// out (cols) = the chunks' partial sums of each column, added in chunk order, times scale (1 for a sum, 1 / rows
+// for a mean).
+__kernel void column_finish(int chunks, int cols, float scale, __global const float *partials, __global float *out, int oo) {
     int j = get_global_id(0);
     float sum = 0.0f;
     for (int chunk = 0; chunk < chunks; chunk++) sum += partials[chunk * cols + j];
-    out[oo + j] = sum;
+    out[oo + j] = sum * scale;
 }
 
 // out (groups) = for each group, the sum of in over its members (members[offsets[g] .. offsets[g + 1]),
@@ -162,7 +163,7 @@ __kernel void activation_backward(int kind, float leaky, __global const float *z
     int i = get_global_id(0);
     float v = z[zo + i];
     if (kind >= SIGMOID)
-        g[go + i] *= POINTWISE_DERIVATIVE(kind, leaky, v);
+        g[go + i] *= pointwise_derivative(kind, leaky, v);
     else if (!(v > 0.0f))
         g[go + i] *= kind == RELU ? 0.0f : leaky; // a NaN z takes the slope, as the reference
 }
@@ -295,19 +296,16 @@ __kernel void avgpool_backward(int N, int H, int W, int C, int KH, int KW, int S
 
 // ---- Batch normalisation over the last axis: x as (rows, cols), statistics per column --------------------
 
-// partials (chunks, cols): the sum over a chunk of rows of x, or with has_center of (x - center)^2.
-__kernel void channel_partials(int rows, int cols, int rows_per_chunk, __global const float *x, int xo, __global const float *center,
-                               int has_center, __global float *partials) {
+// partials (chunks, cols): the sum over a chunk of rows of (x - mean)^2, mean (cols) the columns' means (column_partials
+// gives the plain sums).
+__kernel void squared_deviation_partials(int rows, int cols, int rows_per_chunk, __global const float *x, int xo,
+                                         __global const float *mean, __global float *partials) {
     int j = get_global_id(0), chunk = get_global_id(1);
     int end = min(rows, (chunk + 1) * rows_per_chunk);
     float sum = 0.0f;
     for (int r = chunk * rows_per_chunk; r < end; r++) {
-        float v = x[xo + (long)r * cols + j];
-        if (has_center) {
-            v -= center[j];
-            v *= v;
-        }
-        sum += v;
+        float d = x[xo + (long)r * cols + j] - mean[j];
+        sum += d * d;
     }
     partials[(long)chunk * cols + j] = sum;
 }
@@ -328,14 +326,6 @@ __kernel void batchnorm_grad_partials(int rows, int cols, int rows_per_chunk, fl
     }
     partials[(long)chunk * 2 * cols + j] = sum_dy;
     partials[(long)chunk * 2 * cols + cols + j] = sum_dy_xhat;
-}
-
-// out (cols) = the chunks' partial sums of each column, in chunk order, times scale (1 / rows for a mean).
-__kernel void scaled_column_finish(int chunks, int cols, float scale, __global const float *partials, __global float *out, int oo) {
-    int j = get_global_id(0);
-    float sum = 0.0f;
-    for (int chunk = 0; chunk < chunks; chunk++) sum += partials[(long)chunk * cols + j];
-    out[oo + j] = sum * scale;
 }
 
 // moving = moving * momentum + batch * (1 - momentum), for the mean and the variance; statistics: mean, variance.

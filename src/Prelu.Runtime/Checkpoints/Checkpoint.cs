@@ -35,7 +35,7 @@ public static class Checkpoint
     internal static void Save(string path, CompiledModel model, Optimizer? optimizer, IReadOnlyDictionary<string, string> trainerMetadata,
         IReadOnlyList<NamedTensor> trainerTensors, Action? beforeRename)
     {
-        var tensors = model.Parameters.Concat(model.States).Select(p => new NamedTensor(p.Name, p.Shape, model.GetParameter(p.Name))).ToList();
+        var tensors = model.Tensors.Select(p => new NamedTensor(p.Name, p.Shape, model.GetParameter(p.Name))).ToList();
         var metadata = new Dictionary<string, string>
         {
             ["format"] = FormatName,
@@ -75,7 +75,7 @@ public static class Checkpoint
     internal static void Load(string path, IReadOnlyDictionary<string, NamedTensor> tensors, IReadOnlyDictionary<string, string> metadata,
         CompiledModel model, Optimizer? optimizer)
     {
-        var modelTensors = model.Parameters.Concat(model.States).ToList();
+        var modelTensors = model.Tensors.ToList();
         foreach (var p in modelTensors)
         {
             if (!tensors.TryGetValue(p.Name, out var tensor))

@@ -253,7 +253,9 @@ public abstract class Backend : IDisposable
             (movingMean, nameof(movingMean), shape.Channels), (movingVariance, nameof(movingVariance), shape.Channels));
         Optional(op, gamma, nameof(gamma), shape.Channels);
         Optional(op, beta, nameof(beta), shape.Channels);
-        BatchNormSettings(op, momentum, epsilon);
+        if (!(momentum >= 0f && momentum <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"{op}: momentum must be in [0, 1]");
+        PositiveEpsilon(op, epsilon);
         BatchNormForwardCore(shape, training, momentum, epsilon, x, gamma, beta, movingMean, movingVariance, y);
     }
 
@@ -270,7 +272,7 @@ public abstract class Backend : IDisposable
         Optional(op, inputGrad, nameof(inputGrad), shape.Length);
         Optional(op, gammaGrad, nameof(gammaGrad), shape.Channels);
         Optional(op, betaGrad, nameof(betaGrad), shape.Channels);
-        BatchNormSettings(op, 0.5f, epsilon);
+        PositiveEpsilon(op, epsilon);
         BatchNormBackwardCore(shape, epsilon, x, gamma, outputGrad, inputGrad, gammaGrad, betaGrad);
     }
 
@@ -280,10 +282,8 @@ public abstract class Backend : IDisposable
     protected abstract void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
         DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad);
 
-    private static void BatchNormSettings(string op, float momentum, float epsilon)
+    private static void PositiveEpsilon(string op, float epsilon)
     {
-        if (!(momentum >= 0f && momentum <= 1f))
-            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"{op}: momentum must be in [0, 1]");
         if (!(epsilon > 0f) || float.IsInfinity(epsilon))
             throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, $"{op}: epsilon must be a positive number");
     }

@@ -75,6 +75,9 @@ public abstract class CompiledModel : IDisposable
     /// <summary>Every non-trainable tensor, in layer order, with offsets into <see cref="StateArena"/> (none for most models).</summary>
     public virtual IReadOnlyList<ParameterInfo> States => [];
 
+    /// <summary>Every tensor a checkpoint keeps: the parameters, then the states.</summary>
+    public IEnumerable<ParameterInfo> Tensors => Parameters.Concat(States);
+
     /// <summary>Trainable values, Keras's "Trainable params".</summary>
     public int ParameterCount => Parameters.Sum(p => p.Length);
 
@@ -158,7 +161,7 @@ public abstract class CompiledModel : IDisposable
     private (ParameterInfo Tensor, DeviceBuffer Arena) Find(string name) =>
         Parameters.FirstOrDefault(p => p.Name == name) is { } parameter ? (parameter, ParameterArena)
         : States.FirstOrDefault(p => p.Name == name) is { } state ? (state, StateArena)
-        : throw new KeyNotFoundException($"{Name} has no parameter '{name}'; it has {string.Join(", ", Parameters.Concat(States).Select(p => p.Name))}");
+        : throw new KeyNotFoundException($"{Name} has no parameter '{name}'; it has {string.Join(", ", Tensors.Select(p => p.Name))}");
 
     /// <summary>
     /// One training step's gradients: forward (training), softmax cross-entropy, backward, and each

@@ -27,7 +27,7 @@ internal static class TrainingCheckpoint
             [Prefix + "batch"] = Text(position.Batch),
             [Prefix + "history"] = HistoryText(position.History),
         };
-        foreach (var (key, value) in Settings(options, trainCount))
+        foreach (var (key, value, _) in Settings(options, trainCount))
             metadata[key] = value;
         Checkpoint.Save(path, model, optimizer, metadata, [new NamedTensor(MetricsTensor, [position.MetricSums.Length], position.MetricSums)], beforeRename: null);
     }
@@ -48,10 +48,9 @@ internal static class TrainingCheckpoint
             throw new CheckpointMismatchException(path, "__metadata__.model", $"is {Field("model")}; resuming {model.Name}");
         if (Field("seed") != model.Seed.ToString(CultureInfo.InvariantCulture))
             throw new CheckpointMismatchException(path, "__metadata__.seed", $"the run was initialised with seed {Field("seed")}, this model with {model.Seed}: its dropout masks would differ");
-        foreach (var (key, expected) in Settings(options, trainCount))
+        foreach (var (key, expected, absent) in Settings(options, trainCount))
         {
-            // Checkpoints from before the shift option hold none: their fits moved no image.
-            string actual = key == ShiftKey && !metadata.ContainsKey(key) ? "0" : Field(key);
+            string actual = absent is not null && !metadata.ContainsKey(key) ? absent : Field(key);
             if (actual != expected)
                 throw new CheckpointMismatchException(path, $"__metadata__.{key}", $"is {actual}, this fit has {expected}: the run cannot continue with other settings");
         }
@@ -67,18 +66,17 @@ internal static class TrainingCheckpoint
         return new TrainingPosition(epoch, batch, sums.Values, history);
     }
 
-    // What must be the same for a resumed fit to be the fit that was interrupted.
-    private static IEnumerable<(string Key, string Value)> Settings(FitOptions options, int trainCount)
+    // What must be the same for a resumed fit to be the fit that was interrupted, and for a setting added after
+    // checkpoints were first written, the value a checkpoint without it stands for.
+    private static IEnumerable<(string Key, string Value, string? Absent)> Settings(FitOptions options, int trainCount)
     {
-        yield return (Prefix + "train_count", Text(trainCount));
-        yield return (Prefix + "batch_size", Text(options.BatchSize));
-        yield return (Prefix + "shuffle", options.Shuffle ? "true" : "false");
-        yield return (Prefix + "fit_seed", options.Seed.ToString(CultureInfo.InvariantCulture));
-        yield return (Prefix + "validation_split", options.ValidationSplit.ToString("R", CultureInfo.InvariantCulture));
-        yield return (ShiftKey, Text(options.Shift));
+        yield return (Prefix + "train_count", Text(trainCount), null);
+        yield return (Prefix + "batch_size", Text(options.BatchSize), null);
+        yield return (Prefix + "shuffle", options.Shuffle ? "true" : "false", null);
+        yield return (Prefix + "fit_seed", options.Seed.ToString(CultureInfo.InvariantCulture), null);
+        yield return (Prefix + "validation_split", options.ValidationSplit.ToString("R", CultureInfo.InvariantCulture), null);
+        yield return (Prefix + "shift", Text(options.Shift), "0"); // fits before the option moved no image
     }
-
-    private const string ShiftKey = Prefix + "shift";
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 
