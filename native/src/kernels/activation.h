@@ -79,6 +79,18 @@ static inline void prelu_row_backward(const float *restrict z, const float *rest
     }
 }
 
+/* prelu_row_backward on the lanes of a row that `won` marks with `place` (a max pooling's winners at one place of
+ * their windows): d = z > 0 ? g : a * g there, and da += z * g where z <= 0; the other lanes are left as they are. */
+static inline void prelu_row_backward_at(const float *restrict z, const float *restrict a, const float *restrict won, float place,
+                                         const float *restrict g, float *restrict d, float *restrict da, int count) {
+#pragma omp simd
+    for (int i = 0; i < count; i++) {
+        int here = won[i] == place, positive = z[i] > 0.0f;
+        d[i] = here ? (positive ? g[i] : a[i] * g[i]) : d[i];
+        da[i] += here && !positive ? z[i] * g[i] : 0.0f;
+    }
+}
+
 /* LeakyReLU and ReLU (slope 0) rows, the same way. */
 static inline void leaky_row(const float *restrict z, float slope, float *restrict y, int count) {
     int i = 0;

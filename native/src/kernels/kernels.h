@@ -13,13 +13,14 @@
 #include "activation.h"
 #include "pooling.h" /* before conv2d.h, which pools what it computes when asked */
 #include "conv2d.h"
+#include "conv2d_pool.h"
 #include "dense.h"
 #include "batchnorm.h"
 #include "dropout.h"
 #include "adam.h"
 
 const prelu_kernels PRELU_KERNEL_TABLE = {
-    conv2d_forward,    conv2d_backward,    dense_forward,      dense_backward,      maxpool2d_forward,
+    conv2d_pool_forward, conv2d_pool_backward,    dense_forward,      dense_backward,      maxpool2d_forward,
     maxpool2d_backward, avgpool2d_forward, avgpool2d_backward, batchnorm_forward, batchnorm_backward,
     activation_forward, activation_backward, dropout_forward, adam,
 };

@@ -1,0 +1,346 @@
+/* conv2d_pool.h: a convolution (+ bias + activation) and the max pooling that follows it, in one call.
+ *
+ * Where the pooling's windows do not overlap and have no padding (Keras's MaxPooling2D defaults) and the
+ * convolution reads its input in place (conv2d.h), max pooling's own sparsity does most of the work:
+ * - Forward computes only the convolution outputs that some window covers, window by window, into a tile of the
+ *   thread's scratch, and pools them there. The layer's full output is never written; what backward needs is kept
+ *   compact in the pre-activation's buffer (the output's, for a linear layer): for each pooled value, z at its
+ *   window's winner, then the winner's place in its window (a small integer, as a float).
+ * - Backward: only a window's winner receives a gradient, so dL/dz has one nonzero per pooled value. Each adds its
+ *   window of the input, times dz, to the kernel gradient, and its filter's kernel, times dz, to its window of the
+ *   input gradient: a quarter of the dense products' work under 2x2 pooling, with no im2col matrix, no col2im and no
+ *   full-size gradient written.
+ * Other poolings take the general path: the convolution of conv2d.h, its output pooled group by group; without a
+ * pooling (pool NULL), the convolution alone. */
+
+/* Whether conv2d_pool_forward/backward take the winners' path for this convolution and pooling. Two floats per
+ * pooled value must fit in the convolution's output, which holds at least `window` of them per pooled value. */
+static inline int pools_by_winners(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool) {
+    if (!pool) return 0;
+    int window = pool->kernel_h * pool->kernel_w;
+    return pool->pad_top == 0 && pool->pad_left == 0 && pool->stride_y >= pool->kernel_h && pool->stride_x >= pool->kernel_w &&
+           window >= 2 && reads_input_in_place(s);
+}
+
+/* Rows of one image in window order: row (p, q) is place q (row-major in the window) of pooled value p. For each,
+ * the convolution output it is (position, as oy * OW + ox) and the input offset of its window's top-left. */
+static void window_order(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool, int32_t *position, long *input_offset) {
+    int window = pool->kernel_h * pool->kernel_w, cin = s->in_channels;
+    for (int py = 0, r = 0; py < pool->out_h; py++)
+        for (int px = 0; px < pool->out_w; px++)
+            for (int q = 0; q < window; q++, r++) {
+                int oy = py * pool->stride_y + q / pool->kernel_w, ox = px * pool->stride_x + q % pool->kernel_w;
+                position[r] = oy * s->out_w + ox;
+                input_offset[r] = ((long)oy * s->stride_y * s->width + (long)ox * s->stride_x) * cin;
+            }
+}
+
+/* One pooled value over its window's rows of the tile (z and y, `f` channels each, one row per place): the
+ * maximum of y (ties to the first place, as max pooling), z at that place, and the place. */
+static inline void pool_window(int window, int f, const float *z_rows, const float *y_rows, float *out, float *kept_z,
+                               float *kept_place) {
+    for (int c = 0; c < f; c++) {
+        out[c] = y_rows[c];
+        kept_z[c] = z_rows[c];
+        kept_place[c] = 0.0f;
+    }
+    for (int q = 1; q < window; q++) {
+        const float *yq = y_rows + (long)q * f, *zq = z_rows + (long)q * f;
+        float place = (float)q;
+#pragma omp simd
+        for (int c = 0; c < f; c++) {
+            int better = yq[c] > out[c];
+            out[c] = better ? yq[c] : out[c];
+            kept_z[c] = better ? zq[c] : kept_z[c];
+            kept_place[c] = better ? place : kept_place[c];
+        }
+    }
+}
+
+static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
+                                const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
+                                float *pooled) {
+    if (!pools_by_winners(s, pool)) {
+        conv2d_forward(s, act, pool, input, kernel, bias, alpha, z, y, pooled);
+        return;
+    }
+    int f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels, window = pool->kernel_h * pool->kernel_w;
+    int pooled_per_image = pool->out_h * pool->out_w, rows_per_image = pooled_per_image * window;
+    long in_size = (long)s->height * s->width * s->in_channels, pooled_size = (long)pooled_per_image * f;
+    int linear = act->kind == PRELU_LINEAR;
+    float *kept_z = linear ? y : z, *kept_place = kept_z + s->batch * pooled_size;
+    int group = images_per_product(rows_per_image), groups = (s->batch + group - 1) / group;
+    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
+#pragma omp parallel num_threads(prelu_thread_count())
+    {
+        /* The gathered view's tables for one image, then the rows of a whole group in window order (input offsets,
+         * as the view's row table), then one image's positions. */
+        size_t view_longs = view_table_longs(s, 1), group_rows = (size_t)group * rows_per_image;
+        long *table = (long *)prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * (view_longs + group_rows) + rows_per_image);
+        long *rows = table + view_longs;
+        int32_t *position = (int32_t *)(rows + group_rows);
+        matrix_view a = gathered_views(s, 1, table).rows;
+        window_order(s, pool, position, rows);
+        for (int i = 1; i < group; i++)
+            for (int r = 0; r < rows_per_image; r++) rows[(long)i * rows_per_image + r] = i * in_size + rows[r];
+        a.row_table = rows;
+        /* The group's z; y of one window at a time, while that window's rows of z are in L1. */
+        float *tile_z = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (group_rows + window) * f);
+        float *window_y = tile_z + group_rows * f;
+        pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
+#pragma omp for schedule(static)
+        for (int gi = 0; gi < groups; gi++) {
+            int n0 = gi * group, count = min_int(group, s->batch - n0), tile_rows = count * rows_per_image;
+            a.data = input + n0 * in_size;
+            gemm_packed(tile_rows, f, kd, a, kernel_packed, tile_z, f, 0);
+            for (int i = 0; i < count; i++)
+                for (int p = 0; p < pooled_per_image; p++) {
+                    float *z_rows = tile_z + ((long)i * pooled_per_image + p) * window * f, *y_rows = linear ? z_rows : window_y;
+                    for (int q = 0; q < window; q++)
+                        bias_activate(act, alpha, bias, position[p * window + q] * f, f, z_rows + (long)q * f, y_rows + (long)q * f);
+                    long at = (n0 + i) * pooled_size + (long)p * f;
+                    pool_window(window, f, z_rows, y_rows, pooled + at, kept_z + at, kept_place + at);
+                }
+        }
+    }
+}
+
+/* The kernel gradient's share of one image when its rows are short (a first layer's Cin = 1 gives rows of KW floats,
+ * too short for vectors): the product over the covered positions, dk (KD x F) += windows^T (KD x rows) * spread
+ * (rows x F), where spread holds each pooled value's dz in its winner's row and zeros in the others. `windows` reads
+ * the input in place (a gathered view: its rows are the window's elements, its columns the covered positions in
+ * window order); the product's work is the dense one, but over KD x F sums that stay in registers. */
+static void kernel_gradient_by_product(const prelu_conv2d_shape *s, int window, int pooled_per_image, matrix_view windows,
+                                       const float *dz, const float *place, float *spread, float *dk) {
+    int f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
+    for (int p = 0; p < pooled_per_image; p++) {
+        const float *d = dz + (long)p * f, *won = place + (long)p * f;
+        for (int q = 0; q < window; q++) {
+            float mine = (float)q, *row = spread + ((long)p * window + q) * f;
+#pragma omp simd
+            for (int c = 0; c < f; c++) row[c] = won[c] == mine ? d[c] : 0.0f;
+        }
+    }
+    gemm(kd, f, pooled_per_image * window, windows, view(spread, f, 1), dk, f, 1);
+}
+
+/* Two ways a row of `len` floats (a row of a convolution's window) meets the rows of several winners:
+ * add_scaled_rows:   acc[0, len) += the sum over i < count, in order, of g[i] * rows[i][at, at + len)
+ * add_scaled_row_to: rows[i][at, at + len) += g[i] * row[0, len), for each i < count in order
+ * In the AVX-512 build the row that stays (acc, or row) is held in up to 8 registers at a time while the winners'
+ * rows stream past: `vectors` is a constant in each expansion (the switch below), so its loops unroll and the array
+ * lives in registers. The other builds add through memory. */
+#if defined(PRELU_AVX512)
+#define ROW_VECTORS 8
+
+static inline __attribute__((always_inline)) void scaled_rows_block(const int vectors, __mmask16 tail, int to_rows, int count,
+                                                                    const float *g, float *base, const long *offset, long at,
+                                                                    float *row) {
+    __m512 held[ROW_VECTORS];
+#pragma GCC unroll 8
+    for (int v = 0; v < vectors; v++) held[v] = _mm512_maskz_loadu_ps(v == vectors - 1 ? tail : (__mmask16)0xFFFF, row + 16 * v);
+    for (int i = 0; i < count; i++) {
+        __m512 gi = _mm512_set1_ps(g[i]);
+        float *x = base + offset[i] + at;
+#pragma GCC unroll 8
+        for (int v = 0; v < vectors; v++) {
+            __mmask16 m = v == vectors - 1 ? tail : (__mmask16)0xFFFF;
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + 16 * v);
+            if (to_rows)
+                _mm512_mask_storeu_ps(x + 16 * v, m, _mm512_fmadd_ps(gi, held[v], xv));
+            else
+                held[v] = _mm512_fmadd_ps(gi, xv, held[v]);
+        }
+    }
+    if (!to_rows) {
+#pragma GCC unroll 8
+        for (int v = 0; v < vectors; v++) _mm512_mask_storeu_ps(row + 16 * v, v == vectors - 1 ? tail : (__mmask16)0xFFFF, held[v]);
+    }
+}
+
+static inline void scaled_rows(int len, int to_rows, int count, const float *g, float *base, const long *offset, long at, float *row) {
+    for (int j0 = 0; j0 < len; j0 += 16 * ROW_VECTORS) {
+        int left = min_int(len - j0, 16 * ROW_VECTORS), vectors = (left + 15) / 16, last = left - 16 * (vectors - 1);
+        __mmask16 tail = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
+        switch (vectors) {
+#define ROWS_CASE(n)                                                                                                   \
+    case n: scaled_rows_block(n, tail, to_rows, count, g, base, offset, at + j0, row + j0); break;
+            ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8)
+#undef ROWS_CASE
+        }
+    }
+}
+#else
+static inline void scaled_rows(int len, int to_rows, int count, const float *g, float *base, const long *offset, long at, float *row) {
+    for (int i = 0; i < count; i++) {
+        float *x = base + offset[i] + at, gi = g[i];
+        if (to_rows) {
+#pragma omp simd
+            for (int j = 0; j < len; j++) x[j] += gi * row[j];
+        } else {
+#pragma omp simd
+            for (int j = 0; j < len; j++) row[j] += gi * x[j];
+        }
+    }
+}
+#endif
+
+static inline void add_scaled_rows(int len, int count, const float *g, const float *base, const long *offset, long at, float *acc) {
+    scaled_rows(len, 0, count, g, (float *)base, offset, at, acc); /* base is only read */
+}
+
+static inline void add_scaled_row_to(int len, int count, const float *g, const float *row, float *base, const long *offset, long at) {
+    scaled_rows(len, 1, count, g, base, offset, at, (float *)row); /* row is only read */
+}
+
+/* One image's winners filter by filter: g_t (F x P) their dz, at (F x P) the input offset of their windows. */
+static void winners_by_filter(const prelu_conv2d_shape *s, int window, int pooled_per_image, const long *input_offset,
+                              const float *dz, const float *place, float *g_t, long *at) {
+    int f = s->filters;
+    for (int p = 0; p < pooled_per_image; p++)
+        for (int c = 0; c < f; c++) {
+            g_t[(long)c * pooled_per_image + p] = dz[(long)p * f + c];
+            at[(long)c * pooled_per_image + p] = input_offset[p * window + (int)place[(long)p * f + c]];
+        }
+}
+
+/* The kernel gradient's share of one image, filter by filter (the rows are long enough for vectors): each winner adds
+ * its input window times its dz to its filter's KD sums (dk_t is F x KD, transposed), a row of the window at a time
+ * for all of the filter's winners. */
+static void kernel_gradient_by_winners(const prelu_conv2d_shape *s, int pooled_per_image, const float *image, const float *g_t,
+                                       const long *at, float *dk_t) {
+    int kd = s->kernel_h * s->kernel_w * s->in_channels, run = s->kernel_w * s->in_channels;
+    long line = (long)s->width * s->in_channels;
+    for (int c = 0; c < s->filters; c++) {
+        long first = (long)c * pooled_per_image;
+        for (int ky = 0; ky < s->kernel_h; ky++)
+            add_scaled_rows(run, pooled_per_image, g_t + first, image, at + first, ky * line, dk_t + (long)c * kd + ky * run);
+    }
+}
+
+/* The input gradient of one image: each winner adds its filter's kernel (a row of kernel_t, F x KD) times its dz
+ * to its window, a row of the window at a time for all of the filter's winners. */
+static void input_gradient_by_winners(const prelu_conv2d_shape *s, int pooled_per_image, const float *g_t, const long *at,
+                                      const float *kernel_t, float *dimage) {
+    int kd = s->kernel_h * s->kernel_w * s->in_channels, run = s->kernel_w * s->in_channels;
+    long line = (long)s->width * s->in_channels;
+    memset(dimage, 0, (size_t)s->height * s->width * s->in_channels * sizeof(float));
+    for (int c = 0; c < s->filters; c++) {
+        long first = (long)c * pooled_per_image;
+        for (int ky = 0; ky < s->kernel_h; ky++)
+            add_scaled_row_to(run, pooled_per_image, g_t + first, kernel_t + (long)c * kd + ky * run, dimage, at + first, ky * line);
+    }
+}
+
+/* dL/dz of one pooled value's winners (f filters): g (dL/dpooled) becomes d, with the bias and alpha sums. The
+ * activation's backward runs on the row as a layer's epilogue does. A PReLU with an alpha per element runs once per
+ * place of the window, on the filters that place won, with that place's alphas; one with irregularly shared alphas
+ * gathers each winner's alpha into a row and afterwards adds the row's alpha gradients back. `row` is scratch for 2 f
+ * floats and f ints. */
+static void winners_backward(const prelu_activation *act, const float *alpha, int f, int window, const int32_t *window_position,
+                             const float *kz, const float *won, const float *g, float *d, float *db, float *da, float *row) {
+    if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT) {
+        for (int q = 0; q < window; q++) {
+            long first = (long)window_position[q] * f;
+            prelu_row_backward_at(kz, alpha + first, won, (float)q, g, d, da + first, f);
+        }
+    } else if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_MAPPED) {
+        float *a_row = row, *da_row = row + f;
+        int32_t *index = (int32_t *)(row + 2 * f);
+        for (int c = 0; c < f; c++) {
+            index[c] = act->alpha_map[window_position[(int)won[c]] * f + c];
+            a_row[c] = alpha[index[c]];
+            da_row[c] = 0.0f;
+        }
+        memcpy(d, g, (size_t)f * sizeof(float));
+        prelu_row_backward(kz, a_row, d, da_row, f);
+        for (int c = 0; c < f; c++) da[index[c]] += da_row[c];
+    } else {
+        /* Every place of the window has the same alphas (or none): the first place's stand for all. */
+        memcpy(d, g, (size_t)f * sizeof(float));
+        bias_activate_backward(act, alpha, window_position[0] * f, f, kz, d, db, da);
+        return;
+    }
+    for (int c = 0; c < f; c++) db[c] += d[c];
+}
+
+/* Backward over the kept winners: first dL/dz at every winner, for every image (into dy's memory, compact
+ * (N, PH, PW, F)), with the bias and alpha gradients; all of dpooled is read then, before dx, which may share its
+ * memory, is written. Then the kernel and input gradients image by image. */
+static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
+                                 const float *input, const float *kernel, const float *alpha, const float *z, const float *y,
+                                 const float *dpooled, float *dy, float *dx, float *dkernel, float *dbias, float *dalpha) {
+    if (!pools_by_winners(s, pool)) {
+        conv2d_backward(s, act, pool, input, kernel, alpha, z, y, dpooled, dy, dx, dkernel, dbias, dalpha);
+        return;
+    }
+    int f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels, window = pool->kernel_h * pool->kernel_w;
+    int pooled_per_image = pool->out_h * pool->out_w, rows_per_image = pooled_per_image * window;
+    long in_size = (long)s->height * s->width * s->in_channels, pooled_size = (long)pooled_per_image * f;
+    int linear = act->kind == PRELU_LINEAR;
+    const float *kept_z = linear ? y : z, *kept_place = kept_z + s->batch * pooled_size;
+    float *dz = dy;
+    /* Rows of the window shorter than a vector of the widest build take the product over the covered positions. */
+    int by_product = s->kernel_w * s->in_channels < 16;
+    int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
+    long per_thread = (long)kd * f + f + alpha_length;
+    float *partials = thread_partials(threads, per_thread);
+    float *kernel_t = dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, (size_t)f * kd) : NULL;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num();
+        float *dk = partials + t * per_thread;
+        float *db = dk + (long)kd * f, *da = db + f;
+        /* The windows' view (its tables for one image), then the covered positions' input offsets and positions. */
+        size_t view_longs = view_table_longs(s, 1);
+        long *table = (long *)prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * (view_longs + rows_per_image) + rows_per_image);
+        long *input_offset = table + view_longs;
+        int32_t *position = (int32_t *)(input_offset + rows_per_image);
+        window_order(s, pool, position, input_offset);
+        matrix_view windows = gathered_views(s, 1, table).columns;
+        windows.run = 1;
+        windows.run_table = input_offset;
+        /* 3 f floats of row scratch; one image's winners by filter (their dz, then their windows' offsets), or the
+         * spread dz of one image. */
+        size_t winners_floats = 3 * (size_t)pooled_size + 1;
+        if (by_product && (size_t)rows_per_image * f > winners_floats) winners_floats = (size_t)rows_per_image * f;
+        float *row = prelu_scratch(PRELU_SCRATCH_POOLING, 3 * (size_t)f + winners_floats);
+        float *g_t = row + 3 * f, *spread = g_t;
+        long *at = (long *)(row + ((3 * f + pooled_size + 1) & ~1)); /* longs at an even float */
+#pragma omp for schedule(static)
+        for (int n = 0; n < s->batch; n++)
+            for (int p = 0; p < pooled_per_image; p++) {
+                long here = n * pooled_size + (long)p * f;
+                winners_backward(act, alpha, f, window, position + p * window, linear ? NULL : kept_z + here, kept_place + here, dpooled + here,
+                                 dz + here, db, da, row);
+            }
+        if (dx) {
+#pragma omp for schedule(static)
+            for (int c = 0; c < f; c++)
+                for (int k = 0; k < kd; k++) kernel_t[(long)c * kd + k] = kernel[(long)k * f + c];
+        }
+#pragma omp for schedule(static)
+        for (int n = 0; n < s->batch; n++) {
+            const float *image = input + n * in_size, *dzn = dz + n * pooled_size, *won = kept_place + n * pooled_size;
+            if (by_product) {
+                windows.data = image;
+                kernel_gradient_by_product(s, window, pooled_per_image, windows, dzn, won, spread, dk);
+            }
+            if (!by_product || dx) winners_by_filter(s, window, pooled_per_image, input_offset, dzn, won, g_t, at);
+            if (!by_product) kernel_gradient_by_winners(s, pooled_per_image, image, g_t, at, dk);
+            if (dx) input_gradient_by_winners(s, pooled_per_image, g_t, at, kernel_t, dx + n * in_size);
+        }
+    }
+    if (dkernel) {
+        /* Each thread's sums in thread order; by winners they were kept transposed (F x KD). */
+        for (int k = 0; k < kd; k++)
+            for (int c = 0; c < f; c++) {
+                long mine = by_product ? (long)k * f + c : (long)c * kd + k;
+                float sum = partials[mine];
+                for (int t = 1; t < threads; t++) sum += partials[t * per_thread + mine];
+                dkernel[(long)k * f + c] = sum;
+            }
+    }
+    add_thread_partials(dbias, partials, threads, per_thread, (long)kd * f, f);
+    add_thread_partials(dalpha, partials, threads, per_thread, (long)kd * f + f, alpha_length);
+}
