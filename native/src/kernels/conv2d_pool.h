@@ -36,9 +36,27 @@ static void window_order(const prelu_conv2d_shape *s, const prelu_conv2d_shape *
 }
 
 /* One pooled value over its window's rows of the tile (z and y, `f` channels each, one row per place): the
- * maximum of y (ties to the first place, as max pooling), z at that place, and the place. */
-static inline void pool_window(int window, int f, const float *z_rows, const float *y_rows, float *out, float *kept_z,
-                               float *kept_place) {
+ * maximum of y (ties to the first place, as max pooling), z at that place, and the place. The AVX-512 build keeps the
+ * three in registers across the window (GCC's own vectorisation stores a row with masks and reads it back at the next
+ * place, and a masked store does not forward to a load). */
+static inline void pool_window(int window, int f, const float *restrict z_rows, const float *restrict y_rows, float *restrict out,
+                               float *restrict kept_z, float *restrict kept_place) {
+#if defined(PRELU_AVX512)
+    for (int c = 0; c < f; c += 16) {
+        __mmask16 m = f - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - c)) - 1);
+        __m512 best = _mm512_maskz_loadu_ps(m, y_rows + c), best_z = _mm512_maskz_loadu_ps(m, z_rows + c), place = _mm512_setzero_ps();
+        for (int q = 1; q < window; q++) {
+            __m512 yq = _mm512_maskz_loadu_ps(m, y_rows + (long)q * f + c);
+            __mmask16 better = _mm512_cmp_ps_mask(yq, best, _CMP_GT_OQ);
+            best = _mm512_mask_mov_ps(best, better, yq);
+            best_z = _mm512_mask_mov_ps(best_z, better, _mm512_maskz_loadu_ps(m, z_rows + (long)q * f + c));
+            place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
+        }
+        _mm512_mask_storeu_ps(out + c, m, best);
+        _mm512_mask_storeu_ps(kept_z + c, m, best_z);
+        _mm512_mask_storeu_ps(kept_place + c, m, place);
+    }
+#else
     for (int c = 0; c < f; c++) {
         out[c] = y_rows[c];
         kept_z[c] = z_rows[c];
@@ -46,15 +64,15 @@ static inline void pool_window(int window, int f, const float *z_rows, const flo
     }
     for (int q = 1; q < window; q++) {
         const float *yq = y_rows + (long)q * f, *zq = z_rows + (long)q * f;
-        float place = (float)q;
-#pragma omp simd
         for (int c = 0; c < f; c++) {
-            int better = yq[c] > out[c];
-            out[c] = better ? yq[c] : out[c];
-            kept_z[c] = better ? zq[c] : kept_z[c];
-            kept_place[c] = better ? place : kept_place[c];
+            if (yq[c] > out[c]) {
+                out[c] = yq[c];
+                kept_z[c] = zq[c];
+                kept_place[c] = (float)q;
+            }
         }
     }
+#endif
 }
 
 static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
@@ -84,23 +102,28 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
         for (int i = 1; i < group; i++)
             for (int r = 0; r < rows_per_image; r++) rows[(long)i * rows_per_image + r] = i * in_size + rows[r];
         a.row_table = rows;
-        /* The group's z; y of one window at a time, while that window's rows of z are in L1. */
-        float *tile_z = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (group_rows + window) * f);
-        float *window_y = tile_z + group_rows * f;
+        /* z of MR windows at a time (a whole number of register blocks), y of one window: the products' output is
+         * pooled while it is in L1. */
+        int chunk_windows = MR, chunk_rows = chunk_windows * window;
+        float *tile_z = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)(chunk_rows + window) * f);
+        float *window_y = tile_z + (size_t)chunk_rows * f;
         pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
-            int n0 = gi * group, count = min_int(group, s->batch - n0), tile_rows = count * rows_per_image;
+            int n0 = gi * group, windows = min_int(group, s->batch - n0) * pooled_per_image;
             a.data = input + n0 * in_size;
-            gemm_packed(tile_rows, f, kd, a, kernel_packed, tile_z, f, 0);
-            for (int i = 0; i < count; i++)
-                for (int p = 0; p < pooled_per_image; p++) {
-                    float *z_rows = tile_z + ((long)i * pooled_per_image + p) * window * f, *y_rows = linear ? z_rows : window_y;
+            for (int w0 = 0; w0 < windows; w0 += chunk_windows) {
+                int count = min_int(chunk_windows, windows - w0);
+                gemm_packed(count * window, f, kd, view_at(a, (long)w0 * window, 0), kernel_packed, tile_z, f, 0);
+                for (int w = w0; w < w0 + count; w++) {
+                    int p = w % pooled_per_image;
+                    float *z_rows = tile_z + (long)(w - w0) * window * f, *y_rows = linear ? z_rows : window_y;
                     for (int q = 0; q < window; q++)
                         bias_activate(act, alpha, bias, position[p * window + q] * f, f, z_rows + (long)q * f, y_rows + (long)q * f);
-                    long at = (n0 + i) * pooled_size + (long)p * f;
+                    long at = n0 * pooled_size + (long)w * f;
                     pool_window(window, f, z_rows, y_rows, pooled + at, kept_z + at, kept_place + at);
                 }
+            }
         }
     }
 }
@@ -133,39 +156,48 @@ static void kernel_gradient_by_product(const prelu_conv2d_shape *s, int window, 
 #if defined(PRELU_AVX512)
 #define ROW_VECTORS 8
 
+/* `vectors` whole vectors (a constant in each expansion), then, where `tail` has lanes, one vector through that mask:
+ * masked stores only where a row ends inside a vector (a masked store does not forward to the next load of the same
+ * place, and rows of neighbouring windows overlap). */
 static inline __attribute__((always_inline)) void scaled_rows_block(const int vectors, __mmask16 tail, int to_rows, int count,
                                                                     const float *g, float *base, const long *offset, long at,
                                                                     float *row) {
-    __m512 held[ROW_VECTORS];
+    __m512 held[ROW_VECTORS], held_tail = _mm512_maskz_loadu_ps(tail, row + 16 * vectors);
 #pragma GCC unroll 8
-    for (int v = 0; v < vectors; v++) held[v] = _mm512_maskz_loadu_ps(v == vectors - 1 ? tail : (__mmask16)0xFFFF, row + 16 * v);
+    for (int v = 0; v < vectors; v++) held[v] = _mm512_loadu_ps(row + 16 * v);
     for (int i = 0; i < count; i++) {
         __m512 gi = _mm512_set1_ps(g[i]);
         float *x = base + offset[i] + at;
 #pragma GCC unroll 8
         for (int v = 0; v < vectors; v++) {
-            __mmask16 m = v == vectors - 1 ? tail : (__mmask16)0xFFFF;
-            __m512 xv = _mm512_maskz_loadu_ps(m, x + 16 * v);
             if (to_rows)
-                _mm512_mask_storeu_ps(x + 16 * v, m, _mm512_fmadd_ps(gi, held[v], xv));
+                _mm512_storeu_ps(x + 16 * v, _mm512_fmadd_ps(gi, held[v], _mm512_loadu_ps(x + 16 * v)));
             else
-                held[v] = _mm512_fmadd_ps(gi, xv, held[v]);
+                held[v] = _mm512_fmadd_ps(gi, _mm512_loadu_ps(x + 16 * v), held[v]);
+        }
+        if (tail) {
+            __m512 xv = _mm512_maskz_loadu_ps(tail, x + 16 * vectors);
+            if (to_rows)
+                _mm512_mask_storeu_ps(x + 16 * vectors, tail, _mm512_fmadd_ps(gi, held_tail, xv));
+            else
+                held_tail = _mm512_fmadd_ps(gi, xv, held_tail);
         }
     }
     if (!to_rows) {
 #pragma GCC unroll 8
-        for (int v = 0; v < vectors; v++) _mm512_mask_storeu_ps(row + 16 * v, v == vectors - 1 ? tail : (__mmask16)0xFFFF, held[v]);
+        for (int v = 0; v < vectors; v++) _mm512_storeu_ps(row + 16 * v, held[v]);
+        _mm512_mask_storeu_ps(row + 16 * vectors, tail, held_tail);
     }
 }
 
 static inline void scaled_rows(int len, int to_rows, int count, const float *g, float *base, const long *offset, long at, float *row) {
     for (int j0 = 0; j0 < len; j0 += 16 * ROW_VECTORS) {
-        int left = min_int(len - j0, 16 * ROW_VECTORS), vectors = (left + 15) / 16, last = left - 16 * (vectors - 1);
-        __mmask16 tail = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
+        int left = min_int(len - j0, 16 * ROW_VECTORS), vectors = left / 16, lanes = left % 16;
+        __mmask16 tail = (__mmask16)((1u << lanes) - 1);
         switch (vectors) {
 #define ROWS_CASE(n)                                                                                                   \
     case n: scaled_rows_block(n, tail, to_rows, count, g, base, offset, at + j0, row + j0); break;
-            ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8)
+            ROWS_CASE(0) ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8)
 #undef ROWS_CASE
         }
     }
