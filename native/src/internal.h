@@ -18,8 +18,10 @@ enum {
     PRELU_SCRATCH_PARTIALS = 2,  /* per-thread sums, owned by the caller */
     PRELU_SCRATCH_SHARED_B = 3,  /* a GEMM's B packed once for every thread (gemm.h) */
     PRELU_SCRATCH_PACKED_B = 4,  /* a GEMM's B packed by one thread for its own product */
-    PRELU_SCRATCH_POOLING = 5,   /* max pooling's window winners (value and place per channel) */
-    PRELU_SCRATCH_SLOTS = 6,
+    PRELU_SCRATCH_POOLING = 5,   /* max pooling's window winners (value and place per channel); a fused
+                                  * convolution's winners by filter */
+    PRELU_SCRATCH_PACKED_A = 6,  /* a block of a GEMM's A packed by one thread (gemm.h) */
+    PRELU_SCRATCH_SLOTS = 7,
 };
 float *prelu_scratch(int slot, size_t floats);
 

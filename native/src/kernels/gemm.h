@@ -3,10 +3,11 @@
  * A and B are read through views (element (i, j) at data[i * rs + j * cs]), so a transposed operand is
  * read in place. B is packed into the micro-kernel's order before use (as BLIS does): panels of NR columns,
  * each [p][NR], zero-padded to a whole panel, so that the micro-kernel loads contiguous vectors and never
- * branches on a column edge inside its loop. A is not packed: the micro-kernel broadcasts its MR values of each
- * step straight from the view (MR row streams, or one contiguous run of MR when A is a transposed operand).
- * Our products are thin (N = 64 for the study's second convolution), so each element of A serves only N
- * outputs; packing it would cost about as much as multiplying it. K runs in balanced blocks of at most KC_MAX
+ * branches on a column edge inside its loop. A thin product (N = 64 for the study's second convolution: each element
+ * of A serves only N outputs) reads A straight from the view: the micro-kernel broadcasts its MR values of each step
+ * from MR row streams, or one contiguous run of MR when A is a transposed operand. A wide one (a dense layer's 256 or
+ * 1,600 columns) packs each block of A once into MR-row panels, [p][MR], so that every column panel of B meets one
+ * contiguous stream of A instead of MR streams a row apart (gemm_packed). K runs in balanced blocks of at most KC_MAX
  * (with KC_MAX 192, 288 is two blocks of 144): a B panel (kc x NR) stays in L1 while rows of A stream past it.
  * A product whose B serves many calls (a convolution's kernel, for every image) packs it once (pack_b) and
  * calls gemm_packed; gemm packs its own.
@@ -250,6 +251,41 @@ static void gemm_block(int m, int n, int kc, matrix_view a, const float *b_block
 /* The start of the block of packed B that holds rows [pc, ...) of a K x N operand. */
 static inline const float *packed_b_block(const float *b_packed, int n, int pc) { return b_packed + (long)pc * round_up(n, NR); }
 
+/* Column panels of B from which a block of A is packed first: with fewer, the packing costs about what it saves. */
+#define PACK_A_PANELS 4
+
+/* Rows [0, m) of A's block (m x kc, a view at the block's first column) into MR-row panels: panel i holds rows
+ * [i MR, i MR + MR) as kc steps of MR floats, rows past m zero. The view that reads it is (rs 1, cs MR) per panel. */
+static void pack_a_block(int m, int kc, matrix_view a, float *dst) {
+    for (int i0 = 0; i0 < m; i0 += MR) {
+        int mr = min_int(MR, m - i0);
+        float *panel = dst + (long)i0 * kc;
+        for (int r = 0; r < MR; r++) {
+            if (r >= mr) {
+                for (int p = 0; p < kc; p++) panel[(long)p * MR + r] = 0.0f;
+                continue;
+            }
+            long row = a.row_table ? a.row_table[i0 + r] : (long)(i0 + r) * a.rs;
+            int run = run_length(a, kc);
+            for (int p0 = 0, s = 0; p0 < kc; p0 += run, s++) {
+                const float *src = run_start(a, s) + row;
+                for (int q = 0; q < run; q++) panel[(long)(p0 + q) * MR + r] = src[(long)q * a.cs];
+            }
+        }
+    }
+}
+
+/* C (m x n) [+]= packed A block (pack_a_block) * one block of packed B. */
+static void gemm_block_packed_a(int m, int n, int kc, const float *a_packed, const float *b_block, float *c, long ldc, int accumulate) {
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        int nr = min_int(NR, n - j0);
+        const float *b_panel = b_block + (long)j0 * kc;
+        for (int i0 = 0; i0 < m; i0 += MR)
+            micro_tile(kc, view(a_packed + (long)i0 * kc, 1, MR), b_panel, c + (long)i0 * ldc + j0, ldc, min_int(MR, m - i0), nr,
+                       accumulate);
+    }
+}
+
 /* C = [C +] A * B with B already packed by pack_b(k, k_block(a, k), n, ...). Single-threaded: callers split the work. */
 static void gemm_packed(int m, int n, int k, matrix_view a, const float *b_packed, float *c, long ldc, int accumulate) {
     if (k == 0) {
@@ -257,10 +293,19 @@ static void gemm_packed(int m, int n, int k, matrix_view a, const float *b_packe
             for (int i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
-    int kc_nominal = k_block(a, k);
-    for (int pc = 0; pc < k; pc += kc_nominal)
-        gemm_block(m, n, min_int(kc_nominal, k - pc), view_at(a, 0, pc), packed_b_block(b_packed, n, pc), c, ldc,
-                   accumulate || pc > 0);
+    int kc_nominal = k_block(a, k), pack_a = n >= PACK_A_PANELS * NR;
+    float *a_packed = pack_a ? prelu_scratch(PRELU_SCRATCH_PACKED_A, (size_t)round_up(m, MR) * kc_nominal) : NULL;
+    for (int pc = 0; pc < k; pc += kc_nominal) {
+        int kc = min_int(kc_nominal, k - pc);
+        matrix_view a_block = view_at(a, 0, pc);
+        const float *b_block = packed_b_block(b_packed, n, pc);
+        if (pack_a) {
+            pack_a_block(m, kc, a_block, a_packed);
+            gemm_block_packed_a(m, n, kc, a_packed, b_block, c, ldc, accumulate || pc > 0);
+        } else {
+            gemm_block(m, n, kc, a_block, b_block, c, ldc, accumulate || pc > 0);
+        }
+    }
 }
 
 /* C = [C +] A * B, packing B into the calling thread's scratch. */
