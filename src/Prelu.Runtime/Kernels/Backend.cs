@@ -140,9 +140,11 @@ public abstract class Backend : IDisposable
     // ---- Conv2D (+ bias + activation) and the MaxPooling2D after it, in one call --------------------------
 
     /// <summary>
-    /// The convolution as <see cref="Conv2DForward"/> computes it (z kept unless linear; output (N, OH, OW, F), which
-    /// backward needs), then the max pooling of its output into pooled (N, PH, PW, F). A backend may pool each group
-    /// of images while its output is still in cache; the default is the two calls.
+    /// The convolution as <see cref="Conv2DForward"/> computes it, then the max pooling of its output into pooled
+    /// (N, PH, PW, F), the call's only result. preActivation and output are the call's workspace for
+    /// <see cref="Conv2DPoolBackward"/>: the default (the two calls) leaves z and the convolution's output there; a backend
+    /// may keep less (the C library keeps, where the pooling's windows do not overlap, only z at each window's winner
+    /// and the winner's place, and never computes the outputs no window covers).
     /// </summary>
     public void Conv2DPoolForward(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled)
@@ -155,11 +157,12 @@ public abstract class Backend : IDisposable
     }
 
     /// <summary>
-    /// pooledGrad (N, PH, PW, F) goes back through the pooling (each window's winner found again from output) into
-    /// outputGrad (N, OH, OW, F), overwritten, which then becomes dL/dz, and on into the convolution's gradients as
-    /// <see cref="Conv2DBackward"/> computes them. The default is the two calls. inputGrad may share memory with
-    /// pooledGrad (the generated code gives both the gradient buffer that is free): a backend reads all of pooledGrad
-    /// before it writes inputGrad.
+    /// The gradients of <see cref="Conv2DPoolForward"/>, from the workspace it left in preActivation and output:
+    /// pooledGrad (N, PH, PW, F) back to inputGrad, kernelGrad, biasGrad and alphaGrad as <see cref="Conv2DBackward"/>
+    /// computes them; outputGrad (N, OH, OW, F) is workspace too. The default goes back through the pooling into
+    /// outputGrad, which becomes dL/dz, then calls <see cref="Conv2DBackward"/>; the C library gives each window's winner
+    /// its share directly (only winners have a gradient). inputGrad may share memory with pooledGrad (the generated code
+    /// gives both the gradient buffer that is free): a backend reads all of pooledGrad before it writes inputGrad.
     /// </summary>
     public void Conv2DPoolBackward(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,

@@ -102,6 +102,8 @@ public abstract class CompiledModel : IDisposable
     /// <summary>
     /// Each layer's output of the last forward pass on a batch of <paramref name="batchCount"/>, in forward
     /// order (a fused step gives its pre-activation as its first layer's output): where a numerical fault is traced.
+    /// A convolution fused with its max pooling may keep less than its whole output there (see
+    /// <see cref="Backend.Conv2DPoolForward"/>); the pooling's output is always whole.
     /// </summary>
     public virtual IReadOnlyList<(string Layer, DeviceBuffer Output)> LayerOutputs(int batchCount) => [];
 
