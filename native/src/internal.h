@@ -21,7 +21,8 @@ enum {
     PRELU_SCRATCH_POOLING = 5,   /* max pooling's window winners (value and place per channel); a fused
                                   * convolution's winners by filter */
     PRELU_SCRATCH_PACKED_A = 6,  /* a block of a GEMM's A packed by one thread (gemm.h) */
-    PRELU_SCRATCH_SLOTS = 7,
+    PRELU_SCRATCH_SHARED_ALPHA = 7, /* a layer's alphas laid out once per call for every thread (conv2d_pool.h) */
+    PRELU_SCRATCH_SLOTS = 8,
 };
 float *prelu_scratch(int slot, size_t floats);
 

@@ -89,6 +89,14 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
     float *kept_z = linear ? y : z, *kept_place = kept_z + s->batch * pooled_size;
     int group = images_per_product(rows_per_image), groups = (s->batch + group - 1) / group;
     float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
+    /* A PReLU whose alphas differ from position to position gets them laid out in window order, row for row with the
+     * tile, so that a run of windows takes one call of the activation (as alphas per element) rather than one per row. */
+    int by_position = act->kind == PRELU_PRELU && (act->sharing == PRELU_ALPHA_PER_ELEMENT || act->sharing == PRELU_ALPHA_MAPPED);
+    float *window_alpha = by_position ? prelu_scratch(PRELU_SCRATCH_SHARED_ALPHA, (size_t)rows_per_image * f) : NULL;
+    prelu_activation per_row = *act;
+    per_row.sharing = PRELU_ALPHA_PER_ELEMENT;
+    const prelu_activation *tile_act = by_position ? &per_row : act;
+    const float *tile_alpha = by_position ? window_alpha : alpha;
 #pragma omp parallel num_threads(prelu_thread_count())
     {
         /* The gathered view's tables for one image, then the rows of a whole group in window order (input offsets,
@@ -102,11 +110,16 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
         for (int i = 1; i < group; i++)
             for (int r = 0; r < rows_per_image; r++) rows[(long)i * rows_per_image + r] = i * in_size + rows[r];
         a.row_table = rows;
-        /* z of MR windows at a time (a whole number of register blocks), y of one window: the products' output is
+        /* z and y of MR windows at a time (a whole number of register blocks): the products' output is activated and
          * pooled while it is in L1. */
         int chunk_windows = MR, chunk_rows = chunk_windows * window;
-        float *tile_z = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)(chunk_rows + window) * f);
-        float *window_y = tile_z + (size_t)chunk_rows * f;
+        float *tile_z = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)(linear ? 1 : 2) * chunk_rows * f);
+        float *tile_y = linear ? tile_z : tile_z + (size_t)chunk_rows * f;
+        if (by_position) {
+#pragma omp for schedule(static)
+            for (int r = 0; r < rows_per_image; r++)
+                for (int c = 0; c < f; c++) window_alpha[(long)r * f + c] = alpha[alpha_index(act, position[r] * f + c)];
+        }
         pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
@@ -115,13 +128,21 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
             for (int w0 = 0; w0 < windows; w0 += chunk_windows) {
                 int count = min_int(chunk_windows, windows - w0);
                 gemm_packed(count * window, f, kd, view_at(a, (long)w0 * window, 0), kernel_packed, tile_z, f, 0);
+                /* Bias and activation over the chunk's rows, a run of one image's windows at a time (the alphas
+                 * start again with each image). */
+                for (int w = w0, next; w < w0 + count; w = next) {
+                    next = min_int(w0 + count, (w / pooled_per_image + 1) * pooled_per_image);
+                    long offset = (long)(w - w0) * window * f;
+                    int first = (w % pooled_per_image) * window * f, length = (next - w) * window * f;
+                    float *zs = tile_z + offset;
+                    if (bias)
+                        for (int r = 0; r < length; r += f)
+                            for (int c = 0; c < f; c++) zs[r + c] += bias[c];
+                    if (!linear) activate(tile_act, tile_alpha, first, length, zs, tile_y + offset);
+                }
                 for (int w = w0; w < w0 + count; w++) {
-                    int p = w % pooled_per_image;
-                    float *z_rows = tile_z + (long)(w - w0) * window * f, *y_rows = linear ? z_rows : window_y;
-                    for (int q = 0; q < window; q++)
-                        bias_activate(act, alpha, bias, position[p * window + q] * f, f, z_rows + (long)q * f, y_rows + (long)q * f);
-                    long at = n0 * pooled_size + (long)w * f;
-                    pool_window(window, f, z_rows, y_rows, pooled + at, kept_z + at, kept_place + at);
+                    long row = (long)(w - w0) * window * f, at = n0 * pooled_size + (long)w * f;
+                    pool_window(window, f, tile_z + row, tile_y + row, pooled + at, kept_z + at, kept_place + at);
                 }
             }
         }
