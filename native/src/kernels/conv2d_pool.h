@@ -157,15 +157,20 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
 static void kernel_gradient_by_product(const prelu_conv2d_shape *s, int window, int pooled_per_image, matrix_view windows,
                                        const float *dz, const float *place, float *spread, float *dk) {
     int f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
-    for (int p = 0; p < pooled_per_image; p++) {
-        const float *d = dz + (long)p * f, *won = place + (long)p * f;
-        for (int q = 0; q < window; q++) {
-            float mine = (float)q, *row = spread + ((long)p * window + q) * f;
+    /* A few dozen rows at a time, so that the spread rows are multiplied while they are in L1. */
+    int chunk = 96 / window > 1 ? 96 / window : 1;
+    for (int p0 = 0; p0 < pooled_per_image; p0 += chunk) {
+        int count = min_int(chunk, pooled_per_image - p0);
+        for (int p = p0; p < p0 + count; p++) {
+            const float *d = dz + (long)p * f, *won = place + (long)p * f;
+            for (int q = 0; q < window; q++) {
+                float mine = (float)q, *row = spread + ((long)(p - p0) * window + q) * f;
 #pragma omp simd
-            for (int c = 0; c < f; c++) row[c] = won[c] == mine ? d[c] : 0.0f;
+                for (int c = 0; c < f; c++) row[c] = won[c] == mine ? d[c] : 0.0f;
+            }
         }
+        gemm(kd, f, count * window, view_at(windows, 0, (long)p0 * window), view(spread, f, 1), dk, f, 1);
     }
-    gemm(kd, f, pooled_per_image * window, windows, view(spread, f, 1), dk, f, 1);
 }
 
 /* Two ways a row of `len` floats (a row of a convolution's window) meets the rows of several winners:
