@@ -260,6 +260,15 @@ static void pack_a_block(int m, int kc, matrix_view a, float *dst) {
     for (int i0 = 0; i0 < m; i0 += MR) {
         int mr = min_int(MR, m - i0);
         float *panel = dst + (long)i0 * kc;
+        if (!a.row_table && a.run == 0 && a.rs == 1) {
+            /* A transposed operand (a dense layer's input, for its kernel gradient): a step's MR values are contiguous. */
+            for (int p = 0; p < kc; p++) {
+                const float *src = a.data + i0 + (long)p * a.cs;
+                float *step = panel + (long)p * MR;
+                for (int r = 0; r < MR; r++) step[r] = r < mr ? src[r] : 0.0f;
+            }
+            continue;
+        }
         for (int r = 0; r < MR; r++) {
             if (r >= mr) {
                 for (int p = 0; p < kc; p++) panel[(long)p * MR + r] = 0.0f;
