@@ -13,13 +13,15 @@
  * Other poolings take the general path: the convolution of conv2d.h, its output pooled group by group; without a
  * pooling (pool NULL), the convolution alone. */
 
-/* Whether conv2d_pool_forward/backward take the winners' path for this convolution and pooling. Two floats per
- * pooled value must fit in the convolution's output, which holds at least `window` of them per pooled value. */
+/* Whether conv2d_pool_forward/backward take the winners' path for this convolution and pooling: windows that do not
+ * overlap and lie wholly inside the map ('same' pooling of an odd map pads after it, with pad_top still 0). Two floats
+ * per pooled value must fit in the convolution's output, which holds `window` of them per pooled value. */
 static inline int pools_by_winners(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool) {
     if (!pool) return 0;
     int window = pool->kernel_h * pool->kernel_w;
     return pool->pad_top == 0 && pool->pad_left == 0 && pool->stride_y >= pool->kernel_h && pool->stride_x >= pool->kernel_w &&
-           window >= 2 && reads_input_in_place(s);
+           (pool->out_h - 1) * pool->stride_y + pool->kernel_h <= pool->height &&
+           (pool->out_w - 1) * pool->stride_x + pool->kernel_w <= pool->width && window >= 2 && reads_input_in_place(s);
 }
 
 /* Rows of one image in window order: row (p, q) is place q (row-major in the window) of pooled value p. For each,
