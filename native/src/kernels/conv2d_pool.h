@@ -324,9 +324,23 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
     for (int c = 0; c < f; c++) db[c] += d[c];
 }
 
-/* Backward over the kept winners: first dL/dz at every winner, for every image (into dy's memory, compact
- * (N, PH, PW, F)), with the bias and alpha gradients; all of dpooled is read then, before dx, which may share its
- * memory, is written. Then the kernel and input gradients image by image. */
+/* One image's kernel gradient (into dk: KD x F by product, F x KD by winners) and input gradient (into dimage, when
+ * there is one), from its dL/dz at the winners. */
+static void image_gradients(const prelu_conv2d_shape *s, int window, int pooled_per_image, int by_product, matrix_view windows,
+                            const long *input_offset, const float *image, const float *dz, const float *place, const float *kernel_t,
+                            float *dimage, float *spread, float *g_t, long *at, float *dk) {
+    if (by_product) {
+        windows.data = image;
+        kernel_gradient_by_product(s, window, pooled_per_image, windows, dz, place, spread, dk);
+    }
+    if (!by_product || dimage) winners_by_filter(s, window, pooled_per_image, input_offset, dz, place, g_t, at);
+    if (!by_product) kernel_gradient_by_winners(s, pooled_per_image, image, g_t, at, dk);
+    if (dimage) input_gradient_by_winners(s, pooled_per_image, g_t, at, kernel_t, dimage);
+}
+
+/* Backward over the kept winners: dL/dz at every winner (into dy's memory, compact (N, PH, PW, F)), with the bias and
+ * alpha gradients, then the kernel and input gradients image by image. dx may share dpooled's memory, so with an
+ * input gradient all of dpooled is read before any of dx is written. */
 static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                                  const float *input, const float *kernel, const float *alpha, const float *z, const float *y,
                                  const float *dpooled, float *dy, float *dx, float *dkernel, float *dbias, float *dalpha) {
@@ -367,28 +381,28 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
         float *row = prelu_scratch(PRELU_SCRATCH_POOLING, 3 * (size_t)f + winners_floats);
         float *g_t = row + 3 * f, *spread = g_t;
         long *at = (long *)(row + ((3 * f + pooled_size + 1) & ~1)); /* longs at an even float */
+        /* Without an input gradient nothing overwrites dpooled, so each image goes on to its kernel gradient right
+         * after its dL/dz, while both are in cache (a first layer); otherwise all of dpooled is read first. */
+        int image_by_image = dx == NULL;
 #pragma omp for schedule(static)
-        for (int n = 0; n < s->batch; n++)
+        for (int n = 0; n < s->batch; n++) {
             for (int p = 0; p < pooled_per_image; p++) {
                 long here = n * pooled_size + (long)p * f;
                 winners_backward(act, alpha, f, window, position + p * window, linear ? NULL : kept_z + here, kept_place + here, dpooled + here,
                                  dz + here, db, da, row);
             }
-        if (dx) {
+            if (image_by_image)
+                image_gradients(s, window, pooled_per_image, by_product, windows, input_offset, input + n * in_size, dz + n * pooled_size,
+                                kept_place + n * pooled_size, NULL, NULL, spread, g_t, at, dk);
+        }
+        if (!image_by_image) {
 #pragma omp for schedule(static)
             for (int c = 0; c < f; c++)
                 for (int k = 0; k < kd; k++) kernel_t[(long)c * kd + k] = kernel[(long)k * f + c];
-        }
 #pragma omp for schedule(static)
-        for (int n = 0; n < s->batch; n++) {
-            const float *image = input + n * in_size, *dzn = dz + n * pooled_size, *won = kept_place + n * pooled_size;
-            if (by_product) {
-                windows.data = image;
-                kernel_gradient_by_product(s, window, pooled_per_image, windows, dzn, won, spread, dk);
-            }
-            if (!by_product || dx) winners_by_filter(s, window, pooled_per_image, input_offset, dzn, won, g_t, at);
-            if (!by_product) kernel_gradient_by_winners(s, pooled_per_image, image, g_t, at, dk);
-            if (dx) input_gradient_by_winners(s, pooled_per_image, g_t, at, kernel_t, dx + n * in_size);
+            for (int n = 0; n < s->batch; n++)
+                image_gradients(s, window, pooled_per_image, by_product, windows, input_offset, input + n * in_size, dz + n * pooled_size,
+                                kept_place + n * pooled_size, kernel_t, dx + n * in_size, spread, g_t, at, dk);
         }
     }
     if (dkernel) {
