@@ -14,7 +14,7 @@
 enum {
     PRELU_SCRATCH_COLUMNS = 0,   /* a convolution's im2col rows, or its gathered views' tables; pooling's winners;
                                   * batch normalisation's statistics */
-    PRELU_SCRATCH_DCOLUMNS = 1,  /* a convolution's window gradients (dcol) */
+    PRELU_SCRATCH_DCOLUMNS = 1,  /* a convolution's window gradients (dcol); a fused convolution's tile of z and y */
     PRELU_SCRATCH_PARTIALS = 2,  /* per-thread sums, owned by the caller */
     PRELU_SCRATCH_SHARED_B = 3,  /* a GEMM's B packed once for every thread (gemm.h) */
     PRELU_SCRATCH_PACKED_B = 4,  /* a GEMM's B packed by one thread for its own product */
