@@ -308,7 +308,7 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
         float *a_row = row, *da_row = row + f;
         int32_t *index = (int32_t *)(row + 2 * f);
         for (int c = 0; c < f; c++) {
-            index[c] = act->alpha_map[window_position[(int)won[c]] * f + c];
+            index[c] = alpha_index(act, window_position[(int)won[c]] * f + c);
             a_row[c] = alpha[index[c]];
             da_row[c] = 0.0f;
         }
@@ -405,13 +405,14 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
                                 kept_place + n * pooled_size, kernel_t, dx + n * in_size, spread, g_t, at, dk);
         }
     }
-    if (dkernel) {
-        /* Each thread's sums in thread order; by winners they were kept transposed (F x KD). */
+    if (by_product) {
+        add_thread_partials(dkernel, partials, threads, per_thread, 0, (long)kd * f);
+    } else if (dkernel) {
+        /* By winners each thread kept its sums transposed (F x KD); added in thread order all the same. */
         for (int k = 0; k < kd; k++)
             for (int c = 0; c < f; c++) {
-                long mine = by_product ? (long)k * f + c : (long)c * kd + k;
-                float sum = partials[mine];
-                for (int t = 1; t < threads; t++) sum += partials[t * per_thread + mine];
+                float sum = partials[(long)c * kd + k];
+                for (int t = 1; t < threads; t++) sum += partials[t * per_thread + (long)c * kd + k];
                 dkernel[(long)k * f + c] = sum;
             }
     }
