@@ -489,28 +489,29 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData(ActivationKind.Swish, 1, 3, 3, Padding.Valid)] // the last row and column left out
     [InlineData(ActivationKind.Elu, 6, 3, 3, Padding.Valid)]
     [InlineData(ActivationKind.PRelu, 6, 2, 2, Padding.Same, 13)] // an 11 x 11 map: 'same' pads after the last row and column
-    public void A_convolution_pooled_in_the_same_call_computes_what_the_two_calls_compute_with_its_input_gradient_over_the_pooled_one(ActivationKind kind, int inChannels, int window, int stride, Padding padding, int size = 12)
+    [InlineData(ActivationKind.Relu, 20, 2, 2, Padding.Valid, 12, 21)] // channels past a vector (16) in and out, each with a partial one
+    public void A_convolution_pooled_in_the_same_call_computes_what_the_two_calls_compute_with_its_input_gradient_over_the_pooled_one(ActivationKind kind, int inChannels, int window, int stride, Padding padding, int size = 12, int filters = 8)
     {
         foreach (var sharing in kind == ActivationKind.PRelu ? ["per element", "channel-wise", "irregular"] : new[] { "" })
-            PooledConvolutionAgreesWithTheTwoCalls(kind, sharing, inChannels, window, stride, padding, size);
+            PooledConvolutionAgreesWithTheTwoCalls(kind, sharing, inChannels, window, stride, padding, size, filters);
     }
 
     // The pooled output is the same to the bit (the same products, pooled the same way); the gradients are the same sums in
     // another order where a backend follows the pooling's winners (the C kernels). What the convolution's output, z and
     // dL/dz hold afterwards is the backend's own: only the pooled output and the gradients are the call's results.
     private void PooledConvolutionAgreesWithTheTwoCalls(ActivationKind kind, string sharing, int inChannels, int window, int stride, Padding padding,
-        int size)
+        int size, int filters)
     {
         long fallbacksBefore = _backend.HostFallbacks;
         // Five images (of 10 x 10 positions by default): the C kernels multiply two images at a time, so the last group is partial.
         int map = size - 2;
-        var conv = new Conv2DShape(5, size, size, inChannels, 8, 3, 3);
-        var pool = new Pool2DShape(5, map, map, 8, window, window, stride, stride, padding);
+        var conv = new Conv2DShape(5, size, size, inChannels, filters, 3, 3);
+        var pool = new Pool2DShape(5, map, map, filters, window, window, stride, stride, padding);
         var prelu = sharing switch
         {
-            "channel-wise" => new PReluShape(5, [map, map, 8], [1, 2]),
-            "irregular" => new PReluShape(5, [map, map, 8], [1]),
-            _ => new PReluShape(5, [map, map, 8]),
+            "channel-wise" => new PReluShape(5, [map, map, filters], [1, 2]),
+            "irregular" => new PReluShape(5, [map, map, filters], [1]),
+            _ => new PReluShape(5, [map, map, filters]),
         };
         var act = kind switch
         {
