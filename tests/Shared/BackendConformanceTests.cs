@@ -490,6 +490,10 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData(ActivationKind.Elu, 6, 3, 3, Padding.Valid)]
     [InlineData(ActivationKind.PRelu, 6, 2, 2, Padding.Same, 13)] // an 11 x 11 map: 'same' pads after the last row and column
     [InlineData(ActivationKind.Relu, 20, 2, 2, Padding.Valid, 12, 21)] // channels past a vector (16) in and out, each with a partial one
+    [InlineData(ActivationKind.Relu, 1, 2, 2, Padding.Valid)] // a first layer, each rectifier: the C kernels' path in registers
+    [InlineData(ActivationKind.LeakyRelu, 1, 2, 2, Padding.Valid, 13, 20)]
+    [InlineData(ActivationKind.Linear, 1, 2, 2, Padding.Valid, 12, 32)]
+    [InlineData(ActivationKind.PRelu, 1, 2, 2, Padding.Valid, 13, 20)]
     public void A_convolution_pooled_in_the_same_call_computes_what_the_two_calls_compute_with_its_input_gradient_over_the_pooled_one(ActivationKind kind, int inChannels, int window, int stride, Padding padding, int size = 12, int filters = 8)
     {
         foreach (var sharing in kind == ActivationKind.PRelu ? ["per element", "channel-wise", "irregular"] : new[] { "" })
@@ -518,6 +522,7 @@ public abstract class BackendConformanceTests : IDisposable
             ActivationKind.PRelu => FusedActivation.Parametric(prelu),
             ActivationKind.Linear => FusedActivation.Linear,
             ActivationKind.Elu => FusedActivation.Elu(0.7f),
+            ActivationKind.LeakyRelu => FusedActivation.Leaky(0.3f),
             _ => FusedActivation.Of(kind),
         };
         bool linear = kind == ActivationKind.Linear, parametric = kind == ActivationKind.PRelu;

@@ -77,6 +77,90 @@ static inline void pool_window(int window, int f, const float *restrict z_rows, 
 #endif
 }
 
+/* A first layer directly, in registers (AVX-512): a kernel of at most 9 elements per filter (a 3x3 convolution of one
+ * channel) and at most 32 filters under 2x2 pooling. Its product has K = 9, too short for the GEMM's register blocks
+ * to pay for their stores to the tile and the tile's passes of bias, activation and pooling (the first convolution
+ * spent three quarters of its time there). Here the kernel stays in registers (9 x 2 vectors) and each pooling window's
+ * four positions are summed, activated and pooled in registers; only the pooled value, z at the winner and its place
+ * are stored. The sums run in the GEMM's order (from zero, kernel element by element, then the bias) and the
+ * activation and pooling are those of prelu_row and pool_window: the same bits as the general path.
+ * Activations: linear, ReLU, LeakyReLU and PReLU (its alphas per position in window order, or one row for every
+ * position); the others take the general path. */
+static inline int first_layer_in_registers(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool, const prelu_activation *act) {
+#if defined(PRELU_AVX512)
+    int kd = s->kernel_h * s->kernel_w * s->in_channels, f = s->filters;
+    int rectified = act->kind == PRELU_LINEAR || act->kind == PRELU_RELU || act->kind == PRELU_LEAKY_RELU ||
+                    (act->kind == PRELU_PRELU && act->sharing != PRELU_ALPHA_CHANNEL_WISE) ||
+                    (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_CHANNEL_WISE && f % act->channels == 0);
+    return pool->kernel_h == 2 && pool->kernel_w == 2 && kd <= 9 && f <= 32 && rectified;
+#else
+    (void)s, (void)pool, (void)act;
+    return 0;
+#endif
+}
+
+#if defined(PRELU_AVX512)
+/* Pooled values [0, P) of one image (first_layer_in_registers), `vectors` (1 or 2) vectors of filters. `offset` is
+ * window_order's input offsets, `element` the input offset of each kernel element within a window. The negative
+ * slope of place q of pooled value p is slopes + (p * 4 + q) * slope_step (slope_step 0: one row for all; NULL for a
+ * linear layer). */
+static inline __attribute__((always_inline)) void first_layer_image(const int vectors, int f, int kd, int pooled_per_image,
+                                                                     const long *offset, const long *element, const float *image,
+                                                                     const float *kernel, const float *bias, const float *slopes,
+                                                                     long slope_step, float *pooled, float *kept_z, float *kept_place) {
+    __mmask16 m[2];
+    __m512 w[9][2], b[2];
+    for (int v = 0; v < vectors; v++) {
+        int left = f - 16 * v;
+        m[v] = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        b[v] = bias ? _mm512_maskz_loadu_ps(m[v], bias + 16 * v) : _mm512_setzero_ps();
+    }
+#pragma GCC unroll 9
+    for (int k = 0; k < 9; k++)
+        for (int v = 0; v < vectors; v++) w[k][v] = k < kd ? _mm512_maskz_loadu_ps(m[v], kernel + (long)k * f + 16 * v) : _mm512_setzero_ps();
+    for (int p = 0; p < pooled_per_image; p++) {
+        const long *at = offset + p * 4;
+        __m512 z[4][2];
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            for (int v = 0; v < vectors; v++) z[q][v] = _mm512_setzero_ps();
+#pragma GCC unroll 9
+        for (int k = 0; k < 9; k++) {
+            if (k >= kd) break;
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) {
+                __m512 x = _mm512_set1_ps(image[at[q] + element[k]]);
+                for (int v = 0; v < vectors; v++) z[q][v] = _mm512_fmadd_ps(x, w[k][v], z[q][v]);
+            }
+        }
+        long out = (long)p * f;
+        for (int v = 0; v < vectors; v++) {
+            __m512 best = _mm512_setzero_ps(), best_z = best, place = best;
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) {
+                __m512 zq = bias ? _mm512_add_ps(z[q][v], b[v]) : z[q][v], yq = zq;
+                if (slopes) {
+                    __m512 a = _mm512_maskz_loadu_ps(m[v], slopes + (p * 4 + q) * slope_step + 16 * v);
+                    yq = _mm512_mask_mov_ps(_mm512_mul_ps(a, zq), _mm512_cmp_ps_mask(zq, _mm512_setzero_ps(), _CMP_GT_OQ), zq);
+                }
+                if (q == 0) {
+                    best = yq;
+                    best_z = zq;
+                } else {
+                    __mmask16 better = _mm512_cmp_ps_mask(yq, best, _CMP_GT_OQ);
+                    best = _mm512_mask_mov_ps(best, better, yq);
+                    best_z = _mm512_mask_mov_ps(best_z, better, zq);
+                    place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
+                }
+            }
+            _mm512_mask_storeu_ps(pooled + out + 16 * v, m[v], best);
+            _mm512_mask_storeu_ps(kept_z + out + 16 * v, m[v], best_z);
+            _mm512_mask_storeu_ps(kept_place + out + 16 * v, m[v], place);
+        }
+    }
+}
+#endif
+
 static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                                 const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
                                 float *pooled) {
@@ -99,6 +183,23 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
     per_row.sharing = PRELU_ALPHA_PER_ELEMENT;
     const prelu_activation *tile_act = by_position ? &per_row : act;
     const float *tile_alpha = by_position ? window_alpha : alpha;
+    /* In registers: each kernel element's offset within a window, and the negative slopes as one row where they do not
+     * change from position to position. */
+    int in_registers = first_layer_in_registers(s, pool, act);
+    long element[9];
+    float slope_row[32];
+    if (in_registers) {
+        for (int ky = 0, k = 0; ky < s->kernel_h; ky++)
+            for (int kx = 0; kx < s->kernel_w; kx++)
+                for (int ci = 0; ci < s->in_channels; ci++, k++) element[k] = ((long)ky * s->width + kx) * s->in_channels + ci;
+        for (int c = 0; c < f; c++)
+            slope_row[c] = act->kind == PRELU_PRELU ? alpha[alpha_index(act, c)] : act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f;
+    }
+    const float *slopes = linear ? NULL : by_position ? window_alpha : slope_row;
+    long slope_step = by_position ? f : 0;
+#if !defined(PRELU_AVX512)
+    (void)element, (void)slopes, (void)slope_step; /* the registers' path is the AVX-512 build's */
+#endif
 #pragma omp parallel num_threads(prelu_thread_count())
     {
         /* The gathered view's tables for one image, then the rows of a whole group in window order (input offsets,
@@ -122,29 +223,45 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
             for (int r = 0; r < rows_per_image; r++)
                 for (int c = 0; c < f; c++) window_alpha[(long)r * f + c] = alpha[alpha_index(act, position[r] * f + c)];
         }
-        pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
+        if (in_registers) {
+#if defined(PRELU_AVX512)
 #pragma omp for schedule(static)
-        for (int gi = 0; gi < groups; gi++) {
-            int n0 = gi * group, windows = min_int(group, s->batch - n0) * pooled_per_image;
-            a.data = input + n0 * in_size;
-            for (int w0 = 0; w0 < windows; w0 += chunk_windows) {
-                int count = min_int(chunk_windows, windows - w0);
-                gemm_packed(count * window, f, kd, view_at(a, (long)w0 * window, 0), kernel_packed, tile_z, f, 0);
-                /* Bias and activation over the chunk's rows, a run of one image's windows at a time (the alphas
-                 * start again with each image). */
-                for (int w = w0, next; w < w0 + count; w = next) {
-                    next = min_int(w0 + count, (w / pooled_per_image + 1) * pooled_per_image);
-                    long offset = (long)(w - w0) * window * f;
-                    int first = (w % pooled_per_image) * window * f, length = (next - w) * window * f;
-                    float *zs = tile_z + offset;
-                    if (bias)
-                        for (int r = 0; r < length; r += f)
-                            for (int c = 0; c < f; c++) zs[r + c] += bias[c];
-                    if (!linear) activate(tile_act, tile_alpha, first, length, zs, tile_y + offset);
-                }
-                for (int w = w0; w < w0 + count; w++) {
-                    long row = (long)(w - w0) * window * f, at = n0 * pooled_size + (long)w * f;
-                    pool_window(window, f, tile_z + row, tile_y + row, pooled + at, kept_z + at, kept_place + at);
+            for (int n = 0; n < s->batch; n++) {
+                const float *image = input + n * in_size;
+                long at = n * pooled_size;
+                if (f > 16)
+                    first_layer_image(2, f, kd, pooled_per_image, rows, element, image, kernel, bias, slopes, slope_step, pooled + at,
+                                      kept_z + at, kept_place + at);
+                else
+                    first_layer_image(1, f, kd, pooled_per_image, rows, element, image, kernel, bias, slopes, slope_step, pooled + at,
+                                      kept_z + at, kept_place + at);
+            }
+#endif
+        } else {
+            pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
+#pragma omp for schedule(static)
+            for (int gi = 0; gi < groups; gi++) {
+                int n0 = gi * group, windows = min_int(group, s->batch - n0) * pooled_per_image;
+                a.data = input + n0 * in_size;
+                for (int w0 = 0; w0 < windows; w0 += chunk_windows) {
+                    int count = min_int(chunk_windows, windows - w0);
+                    gemm_packed(count * window, f, kd, view_at(a, (long)w0 * window, 0), kernel_packed, tile_z, f, 0);
+                    /* Bias and activation over the chunk's rows, a run of one image's windows at a time (the alphas
+                     * start again with each image). */
+                    for (int w = w0, next; w < w0 + count; w = next) {
+                        next = min_int(w0 + count, (w / pooled_per_image + 1) * pooled_per_image);
+                        long offset = (long)(w - w0) * window * f;
+                        int first = (w % pooled_per_image) * window * f, length = (next - w) * window * f;
+                        float *zs = tile_z + offset;
+                        if (bias)
+                            for (int r = 0; r < length; r += f)
+                                for (int c = 0; c < f; c++) zs[r + c] += bias[c];
+                        if (!linear) activate(tile_act, tile_alpha, first, length, zs, tile_y + offset);
+                    }
+                    for (int w = w0; w < w0 + count; w++) {
+                        long row = (long)(w - w0) * window * f, at = n0 * pooled_size + (long)w * f;
+                        pool_window(window, f, tile_z + row, tile_y + row, pooled + at, kept_z + at, kept_place + at);
+                    }
                 }
             }
         }
