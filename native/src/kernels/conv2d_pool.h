@@ -86,17 +86,27 @@ static inline void pool_window(int window, int f, const float *restrict z_rows, 
  * activation and pooling are those of prelu_row and pool_window: the same bits as the general path.
  * Activations: linear, ReLU, LeakyReLU and PReLU (its alphas per position in window order, or one row for every
  * position); the others take the general path. */
-static inline int first_layer_in_registers(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool, const prelu_activation *act) {
+static inline int first_layer_shape(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool) {
 #if defined(PRELU_AVX512)
-    int kd = s->kernel_h * s->kernel_w * s->in_channels, f = s->filters;
-    int rectified = act->kind == PRELU_LINEAR || act->kind == PRELU_RELU || act->kind == PRELU_LEAKY_RELU ||
-                    (act->kind == PRELU_PRELU && act->sharing != PRELU_ALPHA_CHANNEL_WISE) ||
-                    (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_CHANNEL_WISE && f % act->channels == 0);
-    return pool->kernel_h == 2 && pool->kernel_w == 2 && kd <= 9 && f <= 32 && rectified;
+    return pool->kernel_h == 2 && pool->kernel_w == 2 && s->kernel_h * s->kernel_w * s->in_channels <= 9 && s->filters <= 32;
 #else
-    (void)s, (void)pool, (void)act;
+    (void)s, (void)pool;
     return 0;
 #endif
+}
+
+static inline int first_layer_in_registers(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool, const prelu_activation *act) {
+    int rectified = act->kind == PRELU_LINEAR || act->kind == PRELU_RELU || act->kind == PRELU_LEAKY_RELU ||
+                    (act->kind == PRELU_PRELU && act->sharing != PRELU_ALPHA_CHANNEL_WISE) ||
+                    (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_CHANNEL_WISE && s->filters % act->channels == 0);
+    return first_layer_shape(s, pool) && rectified;
+}
+
+/* The input offset of each kernel element (KH, KW, Cin order) from its window's top-left: at most 9 for a first layer. */
+static inline void kernel_element_offsets(const prelu_conv2d_shape *s, long element[9]) {
+    for (int ky = 0, k = 0; ky < s->kernel_h; ky++)
+        for (int kx = 0; kx < s->kernel_w; kx++)
+            for (int ci = 0; ci < s->in_channels && k < 9; ci++, k++) element[k] = ((long)ky * s->width + kx) * s->in_channels + ci;
 }
 
 #if defined(PRELU_AVX512)
@@ -189,9 +199,7 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
     long element[9];
     float slope_row[32];
     if (in_registers) {
-        for (int ky = 0, k = 0; ky < s->kernel_h; ky++)
-            for (int kx = 0; kx < s->kernel_w; kx++)
-                for (int ci = 0; ci < s->in_channels; ci++, k++) element[k] = ((long)ky * s->width + kx) * s->in_channels + ci;
+        kernel_element_offsets(s, element);
         for (int c = 0; c < f; c++)
             slope_row[c] = act->kind == PRELU_PRELU ? alpha[alpha_index(act, c)] : act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f;
     }
@@ -291,6 +299,52 @@ static void kernel_gradient_by_product(const prelu_conv2d_shape *s, int window, 
         gemm(kd, f, count * window, view_at(windows, 0, (long)p0 * window), view(spread, f, 1), dk, f, 1);
     }
 }
+
+#if defined(PRELU_AVX512)
+/* A first layer's kernel gradient (first_layer_shape) from one image, in registers: dk (KD x F, 9 x 2 vectors at most)
+ * += each winner's window times its dz, place by place, the dz of the filters another place won masked to zero (as
+ * kernel_gradient_by_product's spread rows hold zeros). The image's sums start from zero and are then added to dk. */
+static inline __attribute__((always_inline)) void first_layer_kernel_gradient(const int vectors, int f, int kd, int pooled_per_image,
+                                                                               const long *offset, const long *element, const float *image,
+                                                                               const float *dz, const float *place, float *dk) {
+    __mmask16 m[2];
+    __m512 sum[9][2];
+    for (int v = 0; v < vectors; v++) {
+        int left = f - 16 * v;
+        m[v] = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+    }
+#pragma GCC unroll 9
+    for (int k = 0; k < 9; k++)
+        for (int v = 0; v < vectors; v++) sum[k][v] = _mm512_setzero_ps();
+    for (int p = 0; p < pooled_per_image; p++) {
+        const long *at = offset + p * 4;
+        __m512 d[2], won[2];
+        for (int v = 0; v < vectors; v++) {
+            d[v] = _mm512_maskz_loadu_ps(m[v], dz + (long)p * f + 16 * v);
+            won[v] = _mm512_maskz_loadu_ps(m[v], place + (long)p * f + 16 * v);
+        }
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            __m512 g[2];
+            for (int v = 0; v < vectors; v++) g[v] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(won[v], _mm512_set1_ps((float)q), _CMP_EQ_OQ), d[v]);
+#pragma GCC unroll 9
+            for (int k = 0; k < 9; k++) {
+                if (k >= kd) break;
+                __m512 x = _mm512_set1_ps(image[at[q] + element[k]]);
+                for (int v = 0; v < vectors; v++) sum[k][v] = _mm512_fmadd_ps(x, g[v], sum[k][v]);
+            }
+        }
+    }
+#pragma GCC unroll 9
+    for (int k = 0; k < 9; k++) {
+        if (k >= kd) break;
+        for (int v = 0; v < vectors; v++) {
+            float *row = dk + (long)k * f + 16 * v;
+            _mm512_mask_storeu_ps(row, m[v], _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], row), sum[k][v]));
+        }
+    }
+}
+#endif
 
 /* Two ways a row of `len` floats (a row of a convolution's window) meets the rows of several winners:
  * add_scaled_rows:   acc[0, len) += the sum over i < count, in order, of g[i] * rows[i][at, at + len)
@@ -562,10 +616,20 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
 
 /* One image's kernel gradient (into dk: KD x F by product, F x KD by winners) and input gradient (into dimage, when
  * there is one), from its dL/dz at the winners. kernel_t is the kernel as the input gradient reads it: in
- * patch_kernel's layout when `patches` (input_gradient_by_patches), else F x KD. */
-static void image_gradients(const prelu_conv2d_shape *s, int window, int pooled_per_image, int by_product, int patches, matrix_view windows,
-                            const long *input_offset, const float *image, const float *dz, const float *place, const float *kernel_t,
-                            float *dimage, float *spread, float *g_t, long *at, patch_winners sorted, float *dk) {
+ * patch_kernel's layout when `patches` (input_gradient_by_patches), else F x KD. `element` (kernel_element_offsets)
+ * where a first layer's kernel gradient is summed in registers (first_layer_shape), else NULL. */
+static void image_gradients(const prelu_conv2d_shape *s, int window, int pooled_per_image, int by_product, int patches, const long *element,
+                            matrix_view windows, const long *input_offset, const float *image, const float *dz, const float *place,
+                            const float *kernel_t, float *dimage, float *spread, float *g_t, long *at, patch_winners sorted, float *dk) {
+#if defined(PRELU_AVX512)
+    if (element) {
+        int f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
+        if (f > 16)
+            first_layer_kernel_gradient(2, f, kd, pooled_per_image, input_offset, element, image, dz, place, dk);
+        else
+            first_layer_kernel_gradient(1, f, kd, pooled_per_image, input_offset, element, image, dz, place, dk);
+    } else
+#endif
     if (by_product) {
         windows.data = image;
         kernel_gradient_by_product(s, window, pooled_per_image, windows, dz, place, spread, dk);
@@ -601,6 +665,10 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
     float *dz = dy;
     /* Rows of the window shorter than a vector of the widest build take the product over the covered positions. */
     int by_product = s->kernel_w * s->in_channels < 16, patches = dx && input_gradient_by_patches(s, pool);
+    /* A first layer's kernel gradient in registers: the kernel elements' offsets in a window. */
+    long element_offsets[9];
+    const long *element = by_product && first_layer_shape(s, pool) ? element_offsets : NULL;
+    if (element) kernel_element_offsets(s, element_offsets);
     int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     long per_thread = (long)kd * f + f + alpha_length;
     float *partials = thread_partials(threads, per_thread);
@@ -640,7 +708,7 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
                                  dz + here, db, da, row);
             }
             if (image_by_image)
-                image_gradients(s, window, pooled_per_image, by_product, 0, windows, input_offset, input + n * in_size, dz + n * pooled_size,
+                image_gradients(s, window, pooled_per_image, by_product, 0, element, windows, input_offset, input + n * in_size, dz + n * pooled_size,
                                 kept_place + n * pooled_size, NULL, NULL, spread, g_t, at, sorted, dk);
         }
         if (!image_by_image) {
@@ -653,7 +721,7 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
             }
 #pragma omp for schedule(static)
             for (int n = 0; n < s->batch; n++)
-                image_gradients(s, window, pooled_per_image, by_product, patches, windows, input_offset, input + n * in_size,
+                image_gradients(s, window, pooled_per_image, by_product, patches, element, windows, input_offset, input + n * in_size,
                                 dz + n * pooled_size, kept_place + n * pooled_size, kernel_t, dx + n * in_size, spread, g_t, at, sorted, dk);
         }
     }
