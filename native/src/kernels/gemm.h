@@ -263,8 +263,14 @@ static void pack_a_block(int m, int kc, matrix_view a, float *dst) {
         float *panel = dst + (long)i0 * kc;
         if (!a.row_table && a.run == 0 && a.rs == 1) {
             /* A transposed operand (a dense layer's input, for its kernel gradient): a step's MR values are contiguous. */
+#if defined(PRELU_AVX512)
+            __mmask16 rows = (__mmask16)((1u << mr) - 1);
+            for (int p = 0; p < kc; p++)
+                _mm512_mask_storeu_ps(panel + (long)p * MR, rows, _mm512_maskz_loadu_ps(rows, a.data + i0 + (long)p * a.cs));
+#else
             for (int p = 0; p < kc; p++)
                 for (int r = 0; r < mr; r++) panel[(long)p * MR + r] = a.data[i0 + r + (long)p * a.cs];
+#endif
             continue;
         }
         int run = run_length(a, kc);
