@@ -300,13 +300,41 @@ static void kernel_gradient_by_product(const prelu_conv2d_shape *s, int window, 
     }
 }
 
+/* A first layer's activation backward done in registers with its kernel gradient (first_layer_backward_image):
+ * d = z > 0 ? g : slope * g at each winner (linear: d = g), slopes from one row (ReLU's zeros, LeakyReLU's slope, a
+ * channel-wise PReLU's alphas) or, for a PReLU per element, the alpha at the winner's position; a PReLU adds z g where
+ * z <= 0 to its alpha gradient. Other activations (`in_registers` 0) have d computed by winners_backward first. */
+typedef struct first_layer_backward {
+    int in_registers, linear;
+    const float *slopes;              /* one row of F, or NULL for a PReLU per element */
+    const float *alpha;               /* a PReLU per element's alphas (position x F) */
+    int prelu;                        /* whether to add to dalpha: per element (slopes NULL) or one row */
+} first_layer_backward;
+
+static inline first_layer_backward first_layer_backward_of(const prelu_conv2d_shape *s, const prelu_activation *act, const float *alpha,
+                                                           const float *slope_row) {
+    first_layer_backward b = {0, act->kind == PRELU_LINEAR, slope_row, NULL, act->kind == PRELU_PRELU};
+    b.in_registers = act->kind == PRELU_LINEAR || act->kind == PRELU_RELU || act->kind == PRELU_LEAKY_RELU ||
+                     (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT) ||
+                     (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_CHANNEL_WISE && act->channels == s->filters);
+    if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT) {
+        b.slopes = NULL;
+        b.alpha = alpha;
+    }
+    return b;
+}
+
 #if defined(PRELU_AVX512)
-/* A first layer's kernel gradient (first_layer_shape) from one image, in registers: dk (KD x F, 9 x 2 vectors at most)
- * += each winner's window times its dz, place by place, the dz of the filters another place won masked to zero (as
- * kernel_gradient_by_product's spread rows hold zeros). The image's sums start from zero and are then added to dk. */
-static inline __attribute__((always_inline)) void first_layer_kernel_gradient(const int vectors, int f, int kd, int pooled_per_image,
-                                                                               const long *offset, const long *element, const float *image,
-                                                                               const float *dz, const float *place, float *dk) {
+/* One image of a first layer's backward (first_layer_shape), in registers: dL/dz at each winner (from dpooled and
+ * the kept z as `how` says, with the bias and alpha sums; or read from dz where winners_backward computed it), then
+ * the kernel gradient: dk (KD x F, 9 x 2 vectors at most) += each winner's window times its dz, place by place, the
+ * dz of the filters another place won masked to zero (as kernel_gradient_by_product's spread rows hold zeros). The
+ * image's kernel sums start from zero and are then added to dk. `offset` and `position` are window_order's. */
+static inline __attribute__((always_inline)) void first_layer_backward_image(const int vectors, int f, int kd, int pooled_per_image,
+                                                                              const long *offset, const int32_t *position, const long *element,
+                                                                              const float *image, first_layer_backward how, const float *dpooled,
+                                                                              const float *kz, const float *dz, const float *place, float *dk,
+                                                                              float *db, float *da) {
     __mmask16 m[2];
     __m512 sum[9][2];
     for (int v = 0; v < vectors; v++) {
@@ -317,11 +345,42 @@ static inline __attribute__((always_inline)) void first_layer_kernel_gradient(co
     for (int k = 0; k < 9; k++)
         for (int v = 0; v < vectors; v++) sum[k][v] = _mm512_setzero_ps();
     for (int p = 0; p < pooled_per_image; p++) {
-        const long *at = offset + p * 4;
+        const long *at = offset + p * 4, here = (long)p * f;
         __m512 d[2], won[2];
         for (int v = 0; v < vectors; v++) {
-            d[v] = _mm512_maskz_loadu_ps(m[v], dz + (long)p * f + 16 * v);
-            won[v] = _mm512_maskz_loadu_ps(m[v], place + (long)p * f + 16 * v);
+            long c = here + 16 * v;
+            won[v] = _mm512_maskz_loadu_ps(m[v], place + c);
+            if (!how.in_registers) {
+                d[v] = _mm512_maskz_loadu_ps(m[v], dz + c);
+                continue;
+            }
+            __m512 g = _mm512_maskz_loadu_ps(m[v], dpooled + c);
+            d[v] = g;
+            if (!how.linear) {
+                __m512 z = _mm512_maskz_loadu_ps(m[v], kz + c), slope;
+                __mmask16 positive = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), rest = m[v] & (__mmask16)~positive;
+                __m512 zg = _mm512_mul_ps(z, g);
+                if (how.slopes) {
+                    slope = _mm512_maskz_loadu_ps(m[v], how.slopes + 16 * v);
+                    if (how.prelu) {
+                        float *row = da + 16 * v;
+                        _mm512_mask_storeu_ps(row, rest, _mm512_add_ps(_mm512_maskz_loadu_ps(rest, row), zg));
+                    }
+                } else {
+                    /* A PReLU per element: each lane's alpha and alpha gradient are those of its winner's position. */
+                    slope = _mm512_setzero_ps();
+#pragma GCC unroll 4
+                    for (int q = 0; q < 4; q++) {
+                        __mmask16 mine = _mm512_mask_cmp_ps_mask(m[v], won[v], _mm512_set1_ps((float)q), _CMP_EQ_OQ);
+                        long cell = (long)position[p * 4 + q] * f + 16 * v;
+                        slope = _mm512_mask_loadu_ps(slope, mine, how.alpha + cell);
+                        __mmask16 adds = mine & rest;
+                        _mm512_mask_storeu_ps(da + cell, adds, _mm512_add_ps(_mm512_maskz_loadu_ps(adds, da + cell), zg));
+                    }
+                }
+                d[v] = _mm512_mask_mov_ps(_mm512_mul_ps(slope, g), positive, g);
+            }
+            _mm512_mask_storeu_ps(db + 16 * v, m[v], _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], db + 16 * v), d[v]));
         }
 #pragma GCC unroll 4
         for (int q = 0; q < 4; q++) {
@@ -616,20 +675,10 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
 
 /* One image's kernel gradient (into dk: KD x F by product, F x KD by winners) and input gradient (into dimage, when
  * there is one), from its dL/dz at the winners. kernel_t is the kernel as the input gradient reads it: in
- * patch_kernel's layout when `patches` (input_gradient_by_patches), else F x KD. `element` (kernel_element_offsets)
- * where a first layer's kernel gradient is summed in registers (first_layer_shape), else NULL. */
-static void image_gradients(const prelu_conv2d_shape *s, int window, int pooled_per_image, int by_product, int patches, const long *element,
-                            matrix_view windows, const long *input_offset, const float *image, const float *dz, const float *place,
-                            const float *kernel_t, float *dimage, float *spread, float *g_t, long *at, patch_winners sorted, float *dk) {
-#if defined(PRELU_AVX512)
-    if (element) {
-        int f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
-        if (f > 16)
-            first_layer_kernel_gradient(2, f, kd, pooled_per_image, input_offset, element, image, dz, place, dk);
-        else
-            first_layer_kernel_gradient(1, f, kd, pooled_per_image, input_offset, element, image, dz, place, dk);
-    } else
-#endif
+ * patch_kernel's layout when `patches` (input_gradient_by_patches), else F x KD. */
+static void image_gradients(const prelu_conv2d_shape *s, int window, int pooled_per_image, int by_product, int patches, matrix_view windows,
+                            const long *input_offset, const float *image, const float *dz, const float *place, const float *kernel_t,
+                            float *dimage, float *spread, float *g_t, long *at, patch_winners sorted, float *dk) {
     if (by_product) {
         windows.data = image;
         kernel_gradient_by_product(s, window, pooled_per_image, windows, dz, place, spread, dk);
@@ -665,10 +714,18 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
     float *dz = dy;
     /* Rows of the window shorter than a vector of the widest build take the product over the covered positions. */
     int by_product = s->kernel_w * s->in_channels < 16, patches = dx && input_gradient_by_patches(s, pool);
-    /* A first layer's kernel gradient in registers: the kernel elements' offsets in a window. */
-    long element_offsets[9];
-    const long *element = by_product && first_layer_shape(s, pool) ? element_offsets : NULL;
-    if (element) kernel_element_offsets(s, element_offsets);
+    /* A first layer (no input gradient) image by image in registers: the kernel elements' offsets in a window, and how
+     * its activation's backward is done there. */
+    long element[9];
+    float slope_row[32];
+    int first_layer = dx == NULL && by_product && first_layer_shape(s, pool);
+    first_layer_backward how = {0, 0, NULL, NULL, 0};
+    if (first_layer) {
+        kernel_element_offsets(s, element);
+        for (int c = 0; c < f; c++)
+            slope_row[c] = act->kind == PRELU_PRELU ? alpha[alpha_index(act, c)] : act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f;
+        how = first_layer_backward_of(s, act, alpha, slope_row);
+    }
     int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     long per_thread = (long)kd * f + f + alpha_length;
     float *partials = thread_partials(threads, per_thread);
@@ -702,14 +759,28 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
         int image_by_image = dx == NULL;
 #pragma omp for schedule(static)
         for (int n = 0; n < s->batch; n++) {
-            for (int p = 0; p < pooled_per_image; p++) {
-                long here = n * pooled_size + (long)p * f;
-                winners_backward(act, alpha, f, window, position + p * window, linear ? NULL : kept_z + here, kept_place + here, dpooled + here,
-                                 dz + here, db, da, row);
+            long image = n * pooled_size;
+            if (!(first_layer && how.in_registers))
+                for (int p = 0; p < pooled_per_image; p++) {
+                    long here = image + (long)p * f;
+                    winners_backward(act, alpha, f, window, position + p * window, linear ? NULL : kept_z + here, kept_place + here,
+                                     dpooled + here, dz + here, db, da, row);
+                }
+#if defined(PRELU_AVX512)
+            if (first_layer) {
+                const float *kz = linear ? NULL : kept_z + image;
+                if (f > 16)
+                    first_layer_backward_image(2, f, kd, pooled_per_image, input_offset, position, element, input + n * in_size, how,
+                                               dpooled + image, kz, dz + image, kept_place + image, dk, db, da);
+                else
+                    first_layer_backward_image(1, f, kd, pooled_per_image, input_offset, position, element, input + n * in_size, how,
+                                               dpooled + image, kz, dz + image, kept_place + image, dk, db, da);
+                continue;
             }
+#endif
             if (image_by_image)
-                image_gradients(s, window, pooled_per_image, by_product, 0, element, windows, input_offset, input + n * in_size, dz + n * pooled_size,
-                                kept_place + n * pooled_size, NULL, NULL, spread, g_t, at, sorted, dk);
+                image_gradients(s, window, pooled_per_image, by_product, 0, windows, input_offset, input + n * in_size, dz + image,
+                                kept_place + image, NULL, NULL, spread, g_t, at, sorted, dk);
         }
         if (!image_by_image) {
             if (patches) {
@@ -721,7 +792,7 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
             }
 #pragma omp for schedule(static)
             for (int n = 0; n < s->batch; n++)
-                image_gradients(s, window, pooled_per_image, by_product, patches, element, windows, input_offset, input + n * in_size,
+                image_gradients(s, window, pooled_per_image, by_product, patches, windows, input_offset, input + n * in_size,
                                 dz + n * pooled_size, kept_place + n * pooled_size, kernel_t, dx + n * in_size, spread, g_t, at, sorted, dk);
         }
     }
