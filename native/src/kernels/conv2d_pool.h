@@ -325,6 +325,23 @@ static inline first_layer_backward first_layer_backward_of(const prelu_conv2d_sh
 }
 
 #if defined(PRELU_AVX512)
+/* A PReLU per element at the winners of one pooled value, 16 filters from c (mask m): each lane's alpha is that of its
+ * winner's position (window_position[place]), gathered by masked loads, and z g is added to that alpha's gradient
+ * where `rest` (z <= 0). Returns the lanes' alphas. */
+static inline __m512 prelu_winners_alpha(__mmask16 m, __m512 place, int window, const int32_t *window_position, int f, int c,
+                                         const float *alpha, float *da, __mmask16 rest, __m512 zg) {
+    __m512 slope = _mm512_setzero_ps();
+    for (int q = 0; q < window; q++) {
+        __mmask16 mine = _mm512_mask_cmp_ps_mask(m, place, _mm512_set1_ps((float)q), _CMP_EQ_OQ), adds = mine & rest;
+        long cell = (long)window_position[q] * f + c;
+        slope = _mm512_mask_loadu_ps(slope, mine, alpha + cell);
+        _mm512_mask_storeu_ps(da + cell, adds, _mm512_add_ps(_mm512_maskz_loadu_ps(adds, da + cell), zg));
+    }
+    return slope;
+}
+#endif
+
+#if defined(PRELU_AVX512)
 /* One image of a first layer's backward (first_layer_shape), in registers: dL/dz at each winner (from dpooled and
  * the kept z as `how` says, with the bias and alpha sums; or read from dz where winners_backward computed it), then
  * the kernel gradient: dk (KD x F, 9 x 2 vectors at most) += each winner's window times its dz, place by place, the
@@ -367,16 +384,7 @@ static inline __attribute__((always_inline)) void first_layer_backward_image(con
                         _mm512_mask_storeu_ps(row, rest, _mm512_add_ps(_mm512_maskz_loadu_ps(rest, row), zg));
                     }
                 } else {
-                    /* A PReLU per element: each lane's alpha and alpha gradient are those of its winner's position. */
-                    slope = _mm512_setzero_ps();
-#pragma GCC unroll 4
-                    for (int q = 0; q < 4; q++) {
-                        __mmask16 mine = _mm512_mask_cmp_ps_mask(m[v], won[v], _mm512_set1_ps((float)q), _CMP_EQ_OQ);
-                        long cell = (long)position[p * 4 + q] * f + 16 * v;
-                        slope = _mm512_mask_loadu_ps(slope, mine, how.alpha + cell);
-                        __mmask16 adds = mine & rest;
-                        _mm512_mask_storeu_ps(da + cell, adds, _mm512_add_ps(_mm512_maskz_loadu_ps(adds, da + cell), zg));
-                    }
+                    slope = prelu_winners_alpha(m[v], won[v], 4, position + p * 4, f, 16 * v, how.alpha, da, rest, zg);
                 }
                 d[v] = _mm512_mask_mov_ps(_mm512_mul_ps(slope, g), positive, g);
             }
@@ -649,10 +657,21 @@ static void input_gradient_of_patches(const prelu_conv2d_shape *s, int pooled_pe
 static void winners_backward(const prelu_activation *act, const float *alpha, int f, int window, const int32_t *window_position,
                              const float *kz, const float *won, const float *g, float *d, float *db, float *da, float *row) {
     if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT) {
+#if defined(PRELU_AVX512)
+        /* In one pass: each lane's alpha (and alpha gradient) is its winner's position's. */
+        for (int c = 0; c < f; c += 16) {
+            __mmask16 m = f - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - c)) - 1);
+            __m512 z = _mm512_maskz_loadu_ps(m, kz + c), gc = _mm512_maskz_loadu_ps(m, g + c), place = _mm512_maskz_loadu_ps(m, won + c);
+            __mmask16 positive = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), rest = m & (__mmask16)~positive;
+            __m512 slope = prelu_winners_alpha(m, place, window, window_position, f, c, alpha, da, rest, _mm512_mul_ps(z, gc));
+            _mm512_mask_storeu_ps(d + c, m, _mm512_mask_mov_ps(_mm512_mul_ps(slope, gc), positive, gc));
+        }
+#else
         for (int q = 0; q < window; q++) {
             long first = (long)window_position[q] * f;
             prelu_row_backward_at(kz, alpha + first, won, (float)q, g, d, da + first, f);
         }
+#endif
     } else if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_MAPPED) {
         float *a_row = row, *da_row = row + f;
         int32_t *index = (int32_t *)(row + 2 * f);
