@@ -21,7 +21,7 @@ extern "C" {
 
 /* Bumped whenever a signature in this header changes; the C# side refuses a library built
  * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 6
+#define PRELU_ABI_VERSION 7
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -119,24 +119,35 @@ PRELU_API void prelu_conv2d_backward(const prelu_conv2d_shape *s, const prelu_ac
                                      const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
                                      float *dkernel, float *dbias, float *dalpha);
 
+/* A dropout applied to a fused call's result in the same call, as prelu_dropout_forward(length of the result, rate,
+ * seed, step, result, mask, output) would: the same mask and output, to the bit. */
+typedef struct prelu_dropout {
+    float rate;
+    uint64_t seed, step;
+    float *mask, *output;
+} prelu_dropout;
+
 /* The convolution (as prelu_conv2d_forward) and the max pooling of its output (pool: the pooling's shape over it) into
- * pooled (N,PH,PW,F), the call's only result. z and y are the call's workspace, kept for prelu_conv2d_pool_backward:
- * where the pooling's windows do not overlap and have no padding and the convolution has none, only the outputs some
- * window covers are computed, and z (y when linear) keeps, for each pooled value, z at its window's winner and then
- * the winner's place; otherwise z and y are the convolution's, pooled group by group while in cache. */
+ * pooled (N,PH,PW,F), the call's only result; with a dropout (or NULL), its mask and output are the results and
+ * pooled is workspace. z and y are the call's workspace, kept for prelu_conv2d_pool_backward: where the pooling's
+ * windows do not overlap and have no padding and the convolution has none, only the outputs some window covers are
+ * computed, and z (y when linear) keeps, for each pooled value, z at its window's winner and then the winner's place;
+ * otherwise z and y are the convolution's, pooled group by group while in cache. */
 PRELU_API void prelu_conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                                          const float *input, const float *kernel, const float *bias, const float *alpha,
-                                         float *z, float *y, float *pooled);
+                                         float *z, float *y, float *pooled, const prelu_dropout *dropout);
 
 /* Its backward from the z and y that prelu_conv2d_pool_forward left: dpooled (N,PH,PW,F) -> dx (N,H,W,Cin) or NULL,
- * dkernel, dbias or NULL, dalpha or NULL; dy (N,OH,OW,F) is workspace. With the winners kept, dL/dz has one nonzero
- * per pooled value, and each adds its window's share to the gradients (a quarter of the dense products' work under
- * 2x2 pooling); otherwise dpooled goes back through the pooling into dy, which becomes dz, and on as
- * prelu_conv2d_backward. dx may share memory with dpooled: all of dpooled is read before dx is written. */
+ * dkernel, dbias or NULL, dalpha or NULL; dy (N,OH,OW,F) is workspace. With a dropout mask (the forward's dropout's,
+ * or NULL), dpooled is the gradient of the dropout's output, taken back through the mask first (as
+ * prelu_dropout_backward), and is workspace too. With the winners kept, dL/dz has one nonzero per pooled value, and
+ * each adds its window's share to the gradients (a quarter of the dense products' work under 2x2 pooling);
+ * otherwise dpooled goes back through the pooling into dy, which becomes dz, and on as prelu_conv2d_backward. dx may
+ * share memory with dpooled: all of dpooled is read before dx is written. */
 PRELU_API void prelu_conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                                           const float *input, const float *kernel, const float *alpha, const float *z,
-                                          const float *y, const float *dpooled, float *dy, float *dx, float *dkernel,
-                                          float *dbias, float *dalpha);
+                                          const float *y, float *dpooled, const float *dropout_mask, float *dy, float *dx,
+                                          float *dkernel, float *dbias, float *dalpha);
 
 /* input (B,I), kernel (I,U), bias (U) or NULL -> z, y (B,U) */
 PRELU_API void prelu_dense_forward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act,

@@ -220,10 +220,29 @@ public sealed partial class ModelGenerator
                     {
                         var pool = plan.Steps[i + 1];
                         w.Line($"// ... and {pool.Name}, in the same call: ({Ints(s.OutputShape)}) -> ({Ints(pool.OutputShape)})");
-                        w.Line($"backend.Conv2DPoolForward(p.{s.Field}, p.{s.Field}Activation, p.{pool.Field}, h, {s.Kernel}, {s.Bias ?? "null"}, " +
-                            $"{s.Alpha ?? "null"}, {(s.KeepsPreActivation ? $"p.{s.Field}Z" : "null")}, p.{s.Field}Y, p.{pool.Field}Y);");
-                        w.Line($"h = p.{pool.Field}Y;");
-                        i++; // the pooling is done
+                        string call = $"backend.Conv2DPoolForward(p.{s.Field}, p.{s.Field}Activation, p.{pool.Field}, h, {s.Kernel}, {s.Bias ?? "null"}, " +
+                            $"{s.Alpha ?? "null"}, {(s.KeepsPreActivation ? $"p.{s.Field}Z" : "null")}, p.{s.Field}Y, p.{pool.Field}Y";
+                        if (!s.FusesDropout)
+                        {
+                            w.Line($"{call});");
+                            w.Line($"h = p.{pool.Field}Y;");
+                            i++; // the pooling is done
+                            break;
+                        }
+                        var dropout = plan.Steps[i + 2];
+                        w.Line($"// ... and {dropout.Name} after it in training: ({Ints(dropout.InputShape)}) -> ({Ints(dropout.OutputShape)})");
+                        using (w.Block("if (training)"))
+                        {
+                            w.Line($"{call}, new {K}DropoutAfter({F(dropout.Rate)}, DropoutSeed({dropout.LayerIndex}), step, p.{dropout.Field}Mask, " +
+                                $"p.{dropout.Field}Y));");
+                            w.Line($"h = p.{dropout.Field}Y;");
+                        }
+                        using (w.Block("else"))
+                        {
+                            w.Line($"{call});");
+                            w.Line($"h = p.{pool.Field}Y;");
+                        }
+                        i += 2; // the pooling and the dropout are done
                         break;
                     }
                     case StepKind.Conv2D:
@@ -285,7 +304,7 @@ public sealed partial class ModelGenerator
                     w.Line($"// {s.Name}");
                 switch (s.Kind)
                 {
-                    case StepKind.MaxPooling2D when s.FusedIntoConvolution:
+                    case StepKind.MaxPooling2D or StepKind.Dropout when s.FusedIntoConvolution:
                         w.Line("// (its backward runs in the convolution's call below)");
                         break;
                     case StepKind.Conv2D when s.FusesPooling:
@@ -294,7 +313,8 @@ public sealed partial class ModelGenerator
                         string pooledGrad = pool.OutputGradBuffer is "LogitsGrad" ? "logitsGrad" : "p." + pool.OutputGradBuffer;
                         w.Line($"backend.Conv2DPoolBackward(p.{s.Field}, p.{s.Field}Activation, p.{pool.Field}, {input}, {s.Kernel}, {s.Alpha ?? "null"}, " +
                             $"{(s.KeepsPreActivation ? $"p.{s.Field}Z" : "null")}, p.{s.Field}Y, {pooledGrad}, {outputGrad}, {inputGrad}, {s.Kernel}Grad, " +
-                            $"{(s.Bias is null ? "null" : s.Bias + "Grad")}, {(s.Alpha is null ? "null" : s.Alpha + "Grad")});");
+                            $"{(s.Bias is null ? "null" : s.Bias + "Grad")}, {(s.Alpha is null ? "null" : s.Alpha + "Grad")}" +
+                            $"{(s.FusesDropout ? $", p.{plan.Steps[i + 2].Field}Mask" : "")});");
                         break;
                     }
                     case StepKind.Conv2D:

@@ -178,7 +178,7 @@ public sealed partial class ModelGenerator
             steps.Add(new StepPlan(kind, layerIndex, stepName, field, current.ToEquatableArray(), output.ToEquatableArray(), input,
                 layer.Size, window, strides, layer.Padding == "same", activation.Kind, activation.Parameter,
                 activation.SharedAxes.ToEquatableArray(), layer.Rate, kernel, bias, activation.Alpha, normalization,
-                FirstTrainable: trainable && !seenTrainable, FusesPooling: false, FusedIntoConvolution: false, OutputGradBuffer: null, InputGradBuffer: null));
+                FirstTrainable: trainable && !seenTrainable, FusesPooling: false, FusesDropout: false, FusedIntoConvolution: false, OutputGradBuffer: null, InputGradBuffer: null));
             seenTrainable |= trainable;
             if (kind != StepKind.Flatten)
                 input = field + "Y";
@@ -193,8 +193,10 @@ public sealed partial class ModelGenerator
     }
 
     // A convolution followed by max pooling (global max pooling too) becomes one kernel call forward and one
-    // backward, so that a backend can pool each group of images while the convolution's output is in cache.
-    // Both steps keep their buffers; only the calls change.
+    // backward, so that a backend can pool each group of images while the convolution's output is in cache; a
+    // Dropout right after the pooling joins the call in training, so that the pooled values are dropped out as they
+    // are made (and their gradient taken back through the mask as it is read). Every step keeps its buffers; only
+    // the calls change.
     private static List<StepPlan> FusePooling(List<StepPlan> steps)
     {
         var fused = new List<StepPlan>(steps);
@@ -202,8 +204,11 @@ public sealed partial class ModelGenerator
         {
             if (steps[i].Kind != StepKind.Conv2D || steps[i + 1].Kind != StepKind.MaxPooling2D)
                 continue;
-            fused[i] = steps[i] with { FusesPooling = true };
+            bool dropout = i + 2 < steps.Count && steps[i + 2].Kind == StepKind.Dropout;
+            fused[i] = steps[i] with { FusesPooling = true, FusesDropout = dropout };
             fused[i + 1] = steps[i + 1] with { FusedIntoConvolution = true };
+            if (dropout)
+                fused[i + 2] = steps[i + 2] with { FusedIntoConvolution = true };
         }
         return fused;
     }

@@ -534,11 +534,16 @@ public abstract class BackendConformanceTests : IDisposable
         var alphaOrNull = parametric ? alpha : null;
 
         // withInput false: no input gradient asked for, as for a first layer (the C kernels then go image by image).
-        float[][] Run(bool fused, bool withInput = true)
+        // dropout: a Dropout after the pooling, in the fused call or as its own calls; the result is then its output.
+        float[][] Run(bool fused, bool withInput, bool dropout)
         {
             using var z = Zeros(conv.OutputLength);
             using var y = Zeros(conv.OutputLength);
             using var pooled = Zeros(pool.OutputLength);
+            using var mask = Zeros(pool.OutputLength);
+            using var dropped = Zeros(pool.OutputLength);
+            const float rate = 0.3f;
+            const ulong seed = 7, step = 11;
             using var dy = Up(Det.Floats(conv.OutputLength, 46)); // overwritten
             // The input gradient in the very memory of the pooled gradient, as the generated code routes them.
             using var shared = Zeros(Math.Max(conv.InputLength, pool.OutputLength));
@@ -551,29 +556,40 @@ public abstract class BackendConformanceTests : IDisposable
             var zOrNull = linear ? null : z;
             if (fused)
             {
-                _backend.Conv2DPoolForward(conv, act, pool, x, k, b, alphaOrNull, zOrNull, y, pooled);
-                _backend.Conv2DPoolBackward(conv, act, pool, x, k, alphaOrNull, zOrNull, y, dpooled, dy, dx, dk, db, parametric ? dalpha : null);
+                _backend.Conv2DPoolForward(conv, act, pool, x, k, b, alphaOrNull, zOrNull, y, pooled,
+                    dropout ? new DropoutAfter(rate, seed, step, mask, dropped) : null);
+                _backend.Conv2DPoolBackward(conv, act, pool, x, k, alphaOrNull, zOrNull, y, dpooled, dy, dx, dk, db, parametric ? dalpha : null,
+                    dropout ? mask : null);
             }
             else
             {
                 _backend.Conv2DForward(conv, act, x, k, b, alphaOrNull, zOrNull, y);
                 _backend.MaxPool2DForward(pool, y, pooled);
+                if (dropout)
+                {
+                    _backend.DropoutForward(rate, seed, step, pooled, mask, dropped);
+                    _backend.DropoutBackward(mask, dpooled, dpooled);
+                }
                 _backend.MaxPool2DBackward(pool, y, dpooled, dy);
                 _backend.Conv2DBackward(conv, act, x, k, alphaOrNull, zOrNull, dy, dx, dk, db, parametric ? dalpha : null);
             }
-            return [Down(pooled), dx is null ? [] : Down(dx), Down(dk), Down(db), Down(dalpha)];
+            return [Down(dropout ? dropped : pooled), dx is null ? [] : Down(dx), Down(dk), Down(db), Down(dalpha), Down(mask)];
         }
 
-        var apart = Run(fused: false);
-        string what = $"{kind} {sharing}, Cin {inChannels}, {map}x{map} map, {window}x{window}/{stride} {padding}";
         string[] names = ["input gradient", "kernel gradient", "bias gradient", "alpha gradient"];
-        foreach (bool withInput in new[] { true, false })
+        foreach (bool dropout in new[] { false, true })
         {
-            var together = Run(fused: true, withInput);
-            string how = withInput ? what : $"{what}, no input gradient";
-            Assert.True(apart[0].AsSpan().SequenceEqual(together[0]), $"{how}: the pooled output differs");
-            for (int i = withInput ? 0 : 1; i < names.Length; i++)
-                Close.Assert(apart[i + 1], together[i + 1], Close.Gradient, $"{how}: the {names[i]}");
+            var apart = Run(fused: false, withInput: true, dropout);
+            string what = $"{kind} {sharing}, Cin {inChannels}, {map}x{map} map, {window}x{window}/{stride} {padding}{(dropout ? ", dropout" : "")}";
+            foreach (bool withInput in new[] { true, false })
+            {
+                var together = Run(fused: true, withInput, dropout);
+                string how = withInput ? what : $"{what}, no input gradient";
+                Assert.True(apart[0].AsSpan().SequenceEqual(together[0]), $"{how}: the {(dropout ? "dropout's" : "pooled")} output differs");
+                Assert.True(apart[5].AsSpan().SequenceEqual(together[5]), $"{how}: the dropout's mask differs");
+                for (int i = withInput ? 0 : 1; i < names.Length; i++)
+                    Close.Assert(apart[i + 1], together[i + 1], Close.Gradient, $"{how}: the {names[i]}");
+            }
         }
         HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, $"conv + pool {kind}");
     }

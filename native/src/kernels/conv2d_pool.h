@@ -40,9 +40,11 @@ static void window_order(const prelu_conv2d_shape *s, const prelu_conv2d_shape *
 /* One pooled value over its window's rows of the tile (z and y, `f` channels each, one row per place): the
  * maximum of y (ties to the first place, as max pooling), z at that place, and the place. The AVX-512 build keeps the
  * three in registers across the window (GCC's own vectorisation stores a row with masks and reads it back at the next
- * place, and a masked store does not forward to a load). */
+ * place, and a masked store does not forward to a load), and with a dropout (`drop`, or NULL) stores the dropout's
+ * mask and output of the pooled values (elements [index, index + f) of the pooled result) instead of them; the other
+ * builds leave the dropout to the caller. */
 static inline void pool_window(int window, int f, const float *restrict z_rows, const float *restrict y_rows, float *restrict out,
-                               float *restrict kept_z, float *restrict kept_place) {
+                               float *restrict kept_z, float *restrict kept_place, const dropout_epilogue *drop, int64_t index) {
 #if defined(PRELU_AVX512)
     for (int c = 0; c < f; c += 16) {
         __mmask16 m = f - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - c)) - 1);
@@ -54,11 +56,15 @@ static inline void pool_window(int window, int f, const float *restrict z_rows, 
             best_z = _mm512_mask_mov_ps(best_z, better, _mm512_maskz_loadu_ps(m, z_rows + (long)q * f + c));
             place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
         }
-        _mm512_mask_storeu_ps(out + c, m, best);
+        if (drop)
+            dropout_store16(drop, index + c, m, best);
+        else
+            _mm512_mask_storeu_ps(out + c, m, best);
         _mm512_mask_storeu_ps(kept_z + c, m, best_z);
         _mm512_mask_storeu_ps(kept_place + c, m, place);
     }
 #else
+    (void)drop, (void)index;
     for (int c = 0; c < f; c++) {
         out[c] = y_rows[c];
         kept_z[c] = z_rows[c];
@@ -113,11 +119,13 @@ static inline void kernel_element_offsets(const prelu_conv2d_shape *s, long elem
 /* Pooled values [0, P) of one image (first_layer_in_registers), `vectors` (1 or 2) vectors of filters. `offset` is
  * window_order's input offsets, `element` the input offset of each kernel element within a window. The negative
  * slope of place q of pooled value p is slopes + (p * 4 + q) * slope_step (slope_step 0: one row for all; NULL for a
- * linear layer). */
+ * linear layer). With a dropout (or NULL) its mask and output are stored instead of the pooled values, which are
+ * elements [index, ...) of the pooled result. */
 static inline __attribute__((always_inline)) void first_layer_image(const int vectors, int f, int kd, int pooled_per_image,
                                                                      const long *offset, const long *element, const float *image,
                                                                      const float *kernel, const float *bias, const float *slopes,
-                                                                     long slope_step, float *pooled, float *kept_z, float *kept_place) {
+                                                                     long slope_step, float *pooled, float *kept_z, float *kept_place,
+                                                                     const dropout_epilogue *drop, int64_t index) {
     __mmask16 m[2];
     __m512 w[9][2], b[2];
     for (int v = 0; v < vectors; v++) {
@@ -163,7 +171,10 @@ static inline __attribute__((always_inline)) void first_layer_image(const int ve
                     place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
                 }
             }
-            _mm512_mask_storeu_ps(pooled + out + 16 * v, m[v], best);
+            if (drop)
+                dropout_store16(drop, index + out + 16 * v, m[v], best);
+            else
+                _mm512_mask_storeu_ps(pooled + out + 16 * v, m[v], best);
             _mm512_mask_storeu_ps(kept_z + out + 16 * v, m[v], best_z);
             _mm512_mask_storeu_ps(kept_place + out + 16 * v, m[v], place);
         }
@@ -173,11 +184,19 @@ static inline __attribute__((always_inline)) void first_layer_image(const int ve
 
 static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                                 const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
-                                float *pooled) {
+                                float *pooled, const prelu_dropout *dropout) {
+    int64_t pooled_length = pool ? (int64_t)pool->batch * pool->out_h * pool->out_w * s->filters : 0;
     if (!pools_by_winners(s, pool)) {
         conv2d_forward(s, act, pool, input, kernel, bias, alpha, z, y, pooled);
+        if (dropout) dropout_forward(pooled_length, dropout->rate, dropout->seed, dropout->step, pooled, dropout->mask, dropout->output);
         return;
     }
+    /* A dropout after the pooling: in the AVX-512 build, stored by the pooling's epilogue; otherwise afterwards. */
+    const dropout_epilogue *drop = NULL;
+#if defined(PRELU_AVX512)
+    dropout_epilogue drop_after = dropout ? dropout_epilogue_of(dropout) : (dropout_epilogue){0, 0.0f, 0.0f, NULL, NULL};
+    drop = dropout ? &drop_after : NULL;
+#endif
     int f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels, window = pool->kernel_h * pool->kernel_w;
     int pooled_per_image = pool->out_h * pool->out_w, rows_per_image = pooled_per_image * window;
     long in_size = (long)s->height * s->width * s->in_channels, pooled_size = (long)pooled_per_image * f;
@@ -239,10 +258,10 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
                 long at = n * pooled_size;
                 if (f > 16)
                     first_layer_image(2, f, kd, pooled_per_image, rows, element, image, kernel, bias, slopes, slope_step, pooled + at,
-                                      kept_z + at, kept_place + at);
+                                      kept_z + at, kept_place + at, drop, at);
                 else
                     first_layer_image(1, f, kd, pooled_per_image, rows, element, image, kernel, bias, slopes, slope_step, pooled + at,
-                                      kept_z + at, kept_place + at);
+                                      kept_z + at, kept_place + at, drop, at);
             }
 #endif
         } else {
@@ -268,12 +287,13 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
                     }
                     for (int w = w0; w < w0 + count; w++) {
                         long row = (long)(w - w0) * window * f, at = n0 * pooled_size + (long)w * f;
-                        pool_window(window, f, tile_z + row, tile_y + row, pooled + at, kept_z + at, kept_place + at);
+                        pool_window(window, f, tile_z + row, tile_y + row, pooled + at, kept_z + at, kept_place + at, drop, at);
                     }
                 }
             }
         }
     }
+    if (dropout && !drop) dropout_forward(pooled_length, dropout->rate, dropout->seed, dropout->step, pooled, dropout->mask, dropout->output);
 }
 
 /* The kernel gradient's share of one image when its rows are short (a first layer's Cin = 1 gives rows of KW floats,
@@ -342,16 +362,17 @@ static inline __m512 prelu_winners_alpha(__mmask16 m, __m512 place, int window, 
 #endif
 
 #if defined(PRELU_AVX512)
-/* One image of a first layer's backward (first_layer_shape), in registers: dL/dz at each winner (from dpooled and
- * the kept z as `how` says, with the bias and alpha sums; or read from dz where winners_backward computed it), then
+/* One image of a first layer's backward (first_layer_shape), in registers: dL/dz at each winner (from dpooled, times
+ * the dropout's mask if there is one, and the kept z as `how` says, with the bias and alpha sums; or read from dz where
+ * winners_backward computed it), then
  * the kernel gradient: dk (KD x F, 9 x 2 vectors at most) += each winner's window times its dz, place by place, the
  * dz of the filters another place won masked to zero (as kernel_gradient_by_product's spread rows hold zeros). The
  * image's kernel sums start from zero and are then added to dk. `offset` and `position` are window_order's. */
 static inline __attribute__((always_inline)) void first_layer_backward_image(const int vectors, int f, int kd, int pooled_per_image,
                                                                               const long *offset, const int32_t *position, const long *element,
                                                                               const float *image, first_layer_backward how, const float *dpooled,
-                                                                              const float *kz, const float *dz, const float *place, float *dk,
-                                                                              float *db, float *da) {
+                                                                              const float *dropout_mask, const float *kz, const float *dz,
+                                                                              const float *place, float *dk, float *db, float *da) {
     __mmask16 m[2];
     __m512 sum[9][2];
     for (int v = 0; v < vectors; v++) {
@@ -372,6 +393,7 @@ static inline __attribute__((always_inline)) void first_layer_backward_image(con
                 continue;
             }
             __m512 g = _mm512_maskz_loadu_ps(m[v], dpooled + c);
+            if (dropout_mask) g = _mm512_mul_ps(g, _mm512_maskz_loadu_ps(m[v], dropout_mask + c));
             d[v] = g;
             if (!how.linear) {
                 __m512 z = _mm512_maskz_loadu_ps(m[v], kz + c), slope;
@@ -720,8 +742,15 @@ static void image_gradients(const prelu_conv2d_shape *s, int window, int pooled_
  * input gradient all of dpooled is read before any of dx is written. */
 static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                                  const float *input, const float *kernel, const float *alpha, const float *z, const float *y,
-                                 const float *dpooled, float *dy, float *dx, float *dkernel, float *dbias, float *dalpha) {
+                                 float *dpooled, const float *dropout_mask, float *dy, float *dx, float *dkernel, float *dbias,
+                                 float *dalpha) {
     if (!pools_by_winners(s, pool)) {
+        if (dropout_mask) {
+            /* Back through the dropout first, in place (dpooled is workspace then), as prelu_dropout_backward. */
+            int64_t pooled_length = (int64_t)pool->batch * pool->out_h * pool->out_w * s->filters;
+#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
+            for (int64_t i = 0; i < pooled_length; i++) dpooled[i] = dpooled[i] * dropout_mask[i];
+        }
         conv2d_backward(s, act, pool, input, kernel, alpha, z, y, dpooled, dy, dx, dkernel, dbias, dalpha);
         return;
     }
@@ -763,14 +792,16 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
         matrix_view windows = gathered_views(s, 1, table).columns;
         windows.run = 1;
         windows.run_table = input_offset;
-        /* 3 f floats of row scratch; one image's winners by filter (their dz, then their windows' offsets), or the
-         * spread dz of one image; then, for the patches, one image's winners sorted by place. */
+        /* 4 f floats of row scratch (winners_backward's 3 f, then a pooled row's gradient through the dropout); one
+         * image's winners by filter (their dz, then their windows' offsets), or the spread dz of one image; then, for
+         * the patches, one image's winners sorted by place. */
         size_t winners_floats = 3 * (size_t)pooled_size + 1, patch_floats = patches ? patch_winners_floats(pooled_per_image, f) : 0;
         if (by_product && (size_t)rows_per_image * f > winners_floats) winners_floats = (size_t)rows_per_image * f;
-        float *row = prelu_scratch(PRELU_SCRATCH_POOLING, 3 * (size_t)f + winners_floats + 2 * patch_floats + (patches ? 4 * pooled_per_image : 0));
-        float *g_t = row + 3 * f, *spread = g_t;
-        long *at = (long *)(row + ((3 * f + pooled_size + 1) & ~1)); /* longs at an even float */
-        patch_winners sorted = {row + 3 * f + winners_floats, NULL, NULL};
+        float *row = prelu_scratch(PRELU_SCRATCH_POOLING, 4 * (size_t)f + winners_floats + 2 * patch_floats + (patches ? 4 * pooled_per_image : 0));
+        float *dropped = row + 3 * f; /* a pooled row's gradient taken back through the dropout */
+        float *g_t = row + 4 * f, *spread = g_t;
+        long *at = (long *)(row + ((4 * f + pooled_size + 1) & ~1)); /* longs at an even float */
+        patch_winners sorted = {row + 4 * f + winners_floats, NULL, NULL};
         sorted.filter = (int32_t *)(sorted.g + patch_floats);
         sorted.count = sorted.filter + patch_floats;
         /* Without an input gradient nothing overwrites dpooled, so each image goes on to its kernel gradient right
@@ -782,18 +813,24 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
             if (!(first_layer && how.in_registers))
                 for (int p = 0; p < pooled_per_image; p++) {
                     long here = image + (long)p * f;
-                    winners_backward(act, alpha, f, window, position + p * window, linear ? NULL : kept_z + here, kept_place + here,
-                                     dpooled + here, dz + here, db, da, row);
+                    const float *g = dpooled + here;
+                    if (dropout_mask) {
+#pragma omp simd
+                        for (int c = 0; c < f; c++) dropped[c] = g[c] * dropout_mask[here + c];
+                        g = dropped;
+                    }
+                    winners_backward(act, alpha, f, window, position + p * window, linear ? NULL : kept_z + here, kept_place + here, g,
+                                     dz + here, db, da, row);
                 }
 #if defined(PRELU_AVX512)
             if (first_layer) {
-                const float *kz = linear ? NULL : kept_z + image;
+                const float *kz = linear ? NULL : kept_z + image, *mask = dropout_mask ? dropout_mask + image : NULL;
                 if (f > 16)
                     first_layer_backward_image(2, f, kd, pooled_per_image, input_offset, position, element, input + n * in_size, how,
-                                               dpooled + image, kz, dz + image, kept_place + image, dk, db, da);
+                                               dpooled + image, mask, kz, dz + image, kept_place + image, dk, db, da);
                 else
                     first_layer_backward_image(1, f, kd, pooled_per_image, input_offset, position, element, input + n * in_size, how,
-                                               dpooled + image, kz, dz + image, kept_place + image, dk, db, da);
+                                               dpooled + image, mask, kz, dz + image, kept_place + image, dk, db, da);
                 continue;
             }
 #endif

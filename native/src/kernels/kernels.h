@@ -12,11 +12,11 @@
 #include "gemm.h"
 #include "activation.h"
 #include "pooling.h" /* before conv2d.h, which pools what it computes when asked */
+#include "dropout.h" /* before conv2d_pool.h, which can drop out what it pools */
 #include "conv2d.h"
 #include "conv2d_pool.h"
 #include "dense.h"
 #include "batchnorm.h"
-#include "dropout.h"
 #include "adam.h"
 
 const prelu_kernels PRELU_KERNEL_TABLE = {

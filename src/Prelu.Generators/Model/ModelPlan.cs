@@ -74,7 +74,8 @@ public sealed record StepPlan(
     NormalizationPlan? Normalization,
     bool FirstTrainable,                     // no input gradient needed
     bool FusesPooling,                       // a Conv2D whose MaxPooling2D (the next step) runs in the same kernel call
-    bool FusedIntoConvolution,               // that MaxPooling2D: its forward and backward are the convolution's call
+    bool FusesDropout,                       // ... and the Dropout after that pooling too (in training)
+    bool FusedIntoConvolution,               // that MaxPooling2D (and Dropout): its forward and backward are the convolution's call
     string? OutputGradBuffer,                // backward: the buffer that holds dL/d(output) ("LogitsGrad" for the last); null when backward stops before
     string? InputGradBuffer)                 // backward: "GradA" or "GradB" for dL/d(input), or for Dropout and Flatten the output gradient's own; null when not needed
 {

@@ -174,34 +174,41 @@ public sealed unsafe class NativeBackend : Backend
     }
 
     protected override void Conv2DPoolForwardCore(in Kernels.Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
-        DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled)
+        DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled,
+        DropoutAfter? dropout)
     {
         var s = Shape(conv);
         var p = Shape(pool);
         using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d + maxpool forward {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
-            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}, {ActivationLabel(activation)}",
+            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}, {ActivationLabel(activation)}" +
+            (dropout is null ? "" : ", dropout"),
             ConvProductFlops(conv));
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, conv.OutHeight * conv.OutWidth * conv.Filters, map);
-            NativeMethods.Conv2DPoolForward(&s, &act, &p, P(input), P(kernel), Opt(bias), Opt(alpha), Opt(preActivation), P(output), P(pooled));
+            var drop = dropout is { } d
+                ? new NativeMethods.Dropout { Rate = d.Rate, Seed = d.Seed, Step = d.Step, Mask = P(d.Mask), Output = P(d.Output) }
+                : default;
+            NativeMethods.Conv2DPoolForward(&s, &act, &p, P(input), P(kernel), Opt(bias), Opt(alpha), Opt(preActivation), P(output), P(pooled),
+                dropout is null ? null : &drop);
         }
     }
 
     protected override void Conv2DPoolBackwardCore(in Kernels.Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
         DeviceBuffer kernel, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad,
-        DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+        DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad, DeviceBuffer? dropoutMask)
     {
         var s = Shape(conv);
         var p = Shape(pool);
         using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d + maxpool backward {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
-            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}, {ActivationLabel(activation)}",
+            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}, {ActivationLabel(activation)}" +
+            (dropoutMask is null ? "" : ", dropout"),
             ConvProductFlops(conv) * (inputGrad is null ? 1 : 2));
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, conv.OutHeight * conv.OutWidth * conv.Filters, map);
-            NativeMethods.Conv2DPoolBackward(&s, &act, &p, P(input), P(kernel), Opt(alpha), Opt(preActivation), P(output), P(pooledGrad), P(outputGrad),
-                Opt(inputGrad), P(kernelGrad), Opt(biasGrad), Opt(alphaGrad));
+            NativeMethods.Conv2DPoolBackward(&s, &act, &p, P(input), P(kernel), Opt(alpha), Opt(preActivation), P(output), P(pooledGrad),
+                Opt(dropoutMask), P(outputGrad), Opt(inputGrad), P(kernelGrad), Opt(biasGrad), Opt(alphaGrad));
         }
     }
 

@@ -63,13 +63,22 @@ internal static unsafe partial class NativeMethods
     public static partial void Conv2DBackward(Conv2DShape* s, Activation* act, float* input, float* kernel, float* alpha, float* z,
         float* dy, float* dx, float* dkernel, float* dbias, float* dalpha);
 
+    /// <summary>prelu_dropout: a dropout run on a fused call's result in the same call.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Dropout
+    {
+        public float Rate;
+        public ulong Seed, Step;
+        public float* Mask, Output;
+    }
+
     [LibraryImport(LibraryName, EntryPoint = "prelu_conv2d_pool_forward")]
     public static partial void Conv2DPoolForward(Conv2DShape* s, Activation* act, Conv2DShape* pool, float* input, float* kernel, float* bias,
-        float* alpha, float* z, float* y, float* pooled);
+        float* alpha, float* z, float* y, float* pooled, Dropout* dropout);
 
     [LibraryImport(LibraryName, EntryPoint = "prelu_conv2d_pool_backward")]
     public static partial void Conv2DPoolBackward(Conv2DShape* s, Activation* act, Conv2DShape* pool, float* input, float* kernel, float* alpha,
-        float* z, float* y, float* dpooled, float* dy, float* dx, float* dkernel, float* dbias, float* dalpha);
+        float* z, float* y, float* dpooled, float* dropoutMask, float* dy, float* dx, float* dkernel, float* dbias, float* dalpha);
 
     [LibraryImport(LibraryName, EntryPoint = "prelu_dense_forward")]
     public static partial void DenseForward(int batch, int inputs, int units, Activation* act, float* input, float* kernel, float* bias,

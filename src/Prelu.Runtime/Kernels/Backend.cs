@@ -141,52 +141,73 @@ public abstract class Backend : IDisposable
 
     /// <summary>
     /// The convolution as <see cref="Conv2DForward"/> computes it, then the max pooling of its output into pooled
-    /// (N, PH, PW, F), the call's only result. preActivation and output are the call's workspace for
+    /// (N, PH, PW, F), the call's only result; with a <paramref name="dropout"/> after it, the dropout's mask and output
+    /// are the results and pooled is workspace. preActivation and output are the call's workspace for
     /// <see cref="Conv2DPoolBackward"/>: the default (the two calls) leaves z and the convolution's output there; a backend
     /// may keep less (the C library keeps, where the pooling's windows do not overlap, only z at each window's winner
     /// and the winner's place, and never computes the outputs no window covers).
     /// </summary>
     public void Conv2DPoolForward(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input, DeviceBuffer kernel,
-        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled)
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled, DropoutAfter? dropout = null)
     {
         const string op = "Conv2D + MaxPooling2D forward";
         CheckConv2DForward(op, conv, activation, input, kernel, bias, alpha, preActivation, output);
         PoolsTheConvolution(op, conv, pool);
         Lengths(op, (pooled, nameof(pooled), pool.OutputLength));
-        Conv2DPoolForwardCore(conv, activation, pool, input, kernel, bias, alpha, preActivation, output, pooled);
+        if (dropout is { } d)
+        {
+            if (!(d.Rate >= 0f && d.Rate < 1f))
+                throw new ArgumentOutOfRangeException(nameof(dropout), d.Rate, $"{op}: the dropout's rate must be in [0, 1)");
+            Own(d.Mask, "dropout mask");
+            Own(d.Output, "dropout output");
+            Lengths(op, (d.Mask, "dropout mask", pool.OutputLength), (d.Output, "dropout output", pool.OutputLength));
+        }
+        Conv2DPoolForwardCore(conv, activation, pool, input, kernel, bias, alpha, preActivation, output, pooled, dropout);
     }
 
     /// <summary>
     /// The gradients of <see cref="Conv2DPoolForward"/>, from the workspace it left in preActivation and output:
     /// pooledGrad (N, PH, PW, F) back to inputGrad, kernelGrad, biasGrad and alphaGrad as <see cref="Conv2DBackward"/>
-    /// computes them; outputGrad (N, OH, OW, F) is workspace too. The default goes back through the pooling into
+    /// computes them; outputGrad (N, OH, OW, F) is workspace too. With the forward's <paramref name="dropoutMask"/>,
+    /// pooledGrad is the gradient of the dropout's output, taken back through the mask first (as
+    /// <see cref="DropoutBackward"/>), and is workspace as well. The default goes back through the pooling into
     /// outputGrad, which becomes dL/dz, then calls <see cref="Conv2DBackward"/>; the C library gives each window's winner
     /// its share directly (only winners have a gradient). inputGrad may share memory with pooledGrad (the generated code
     /// gives both the gradient buffer that is free): a backend reads all of pooledGrad before it writes inputGrad.
     /// </summary>
     public void Conv2DPoolBackward(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
-        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad, DeviceBuffer? dropoutMask = null)
     {
         const string op = "Conv2D + MaxPooling2D backward";
         CheckConv2DBackward(op, conv, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
         PoolsTheConvolution(op, conv, pool);
         Lengths(op, (output, nameof(output), conv.OutputLength), (pooledGrad, nameof(pooledGrad), pool.OutputLength));
+        if (dropoutMask is not null)
+        {
+            Own(dropoutMask, nameof(dropoutMask));
+            Lengths(op, (dropoutMask, nameof(dropoutMask), pool.OutputLength));
+        }
         Conv2DPoolBackwardCore(conv, activation, pool, input, kernel, alpha, preActivation, output, pooledGrad, outputGrad, inputGrad, kernelGrad,
-            biasGrad, alphaGrad);
+            biasGrad, alphaGrad, dropoutMask);
     }
 
     protected virtual void Conv2DPoolForwardCore(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
-        DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled)
+        DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled,
+        DropoutAfter? dropout)
     {
         Conv2DForwardCore(conv, activation, input, kernel, bias, alpha, preActivation, output);
         MaxPool2DForwardCore(pool, output, pooled);
+        if (dropout is { } d)
+            DropoutForwardCore(d.Rate, d.Seed, d.Step, pooled, d.Mask, d.Output);
     }
 
     protected virtual void Conv2DPoolBackwardCore(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
         DeviceBuffer kernel, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad,
-        DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+        DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad, DeviceBuffer? dropoutMask)
     {
+        if (dropoutMask is not null)
+            DropoutBackwardCore(dropoutMask, pooledGrad, pooledGrad);
         MaxPool2DBackwardCore(pool, output, pooledGrad, outputGrad);
         Conv2DBackwardCore(conv, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
     }
