@@ -230,7 +230,7 @@ public sealed partial class ModelGenerator
                             break;
                         }
                         var dropout = plan.Steps[i + 2];
-                        w.Line($"// ... and {dropout.Name} after it in training: ({Ints(dropout.InputShape)}) -> ({Ints(dropout.OutputShape)})");
+                        w.Line($"// ... and {dropout.Name}, in the same call in training: ({Ints(dropout.InputShape)}) -> ({Ints(dropout.OutputShape)})");
                         using (w.Block("if (training)"))
                         {
                             w.Line($"{call}, new {K}DropoutAfter({F(dropout.Rate)}, DropoutSeed({dropout.LayerIndex}), step, p.{dropout.Field}Mask, " +
