@@ -247,8 +247,12 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
         float *tile_y = linear ? tile_z : tile_z + (size_t)chunk_rows * f;
         if (by_position) {
 #pragma omp for schedule(static)
-            for (int r = 0; r < rows_per_image; r++)
-                for (int c = 0; c < f; c++) window_alpha[(long)r * f + c] = alpha[alpha_index(act, position[r] * f + c)];
+            for (int r = 0; r < rows_per_image; r++) {
+                if (act->sharing == PRELU_ALPHA_PER_ELEMENT)
+                    memcpy(window_alpha + (long)r * f, alpha + (long)position[r] * f, (size_t)f * sizeof(float));
+                else
+                    for (int c = 0; c < f; c++) window_alpha[(long)r * f + c] = alpha[alpha_index(act, position[r] * f + c)];
+            }
         }
         if (in_registers) {
 #if defined(PRELU_AVX512)
