@@ -108,6 +108,13 @@ static inline int first_layer_in_registers(const prelu_conv2d_shape *s, const pr
     return first_layer_shape(s, pool) && rectified;
 }
 
+/* A rectifier's negative slope for each of a first layer's F <= 32 filters where it does not change from position to
+ * position: ReLU's 0, LeakyReLU's slope, a PReLU's alpha (channel-wise, or one shared). */
+static inline void first_layer_slopes(const prelu_activation *act, const float *alpha, int f, float slope_row[32]) {
+    for (int c = 0; c < f; c++)
+        slope_row[c] = act->kind == PRELU_PRELU ? alpha[alpha_index(act, c)] : act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f;
+}
+
 /* The input offset of each kernel element (KH, KW, Cin order) from its window's top-left: at most 9 for a first layer. */
 static inline void kernel_element_offsets(const prelu_conv2d_shape *s, long element[9]) {
     for (int ky = 0, k = 0; ky < s->kernel_h; ky++)
@@ -219,8 +226,7 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
     float slope_row[32];
     if (in_registers) {
         kernel_element_offsets(s, element);
-        for (int c = 0; c < f; c++)
-            slope_row[c] = act->kind == PRELU_PRELU ? alpha[alpha_index(act, c)] : act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f;
+        first_layer_slopes(act, alpha, f, slope_row);
     }
     const float *slopes = linear ? NULL : by_position ? window_alpha : slope_row;
     long slope_step = by_position ? f : 0;
@@ -774,8 +780,7 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
     first_layer_backward how = {0, 0, NULL, NULL, 0};
     if (first_layer) {
         kernel_element_offsets(s, element);
-        for (int c = 0; c < f; c++)
-            slope_row[c] = act->kind == PRELU_PRELU ? alpha[alpha_index(act, c)] : act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f;
+        first_layer_slopes(act, alpha, f, slope_row);
         how = first_layer_backward_of(s, act, alpha, slope_row);
     }
     int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
