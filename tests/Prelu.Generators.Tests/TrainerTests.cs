@@ -180,10 +180,19 @@ public sealed class TrainerTests : IDisposable
         model.Predict(pixels.AsSpan(784, 5 * 784), five);
         Assert.Equal(expected.AsSpan(10, 50).ToArray(), five);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
+        // Warm: the runtime itself may allocate on this thread while it recompiles the path (tiered JIT), once; a call
+        // that allocates does so every time, so the fewest bytes over a few windows of ten calls must be none.
+        for (int i = 0; i < 50; i++)
             model.Predict(pixels.AsSpan(784, 5 * 784), five);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        long fewest = long.MaxValue;
+        for (int window = 0; window < 3 && fewest > 0; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++)
+                model.Predict(pixels.AsSpan(784, 5 * 784), five);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, fewest);
 
         Refused.Assert<ArgumentException>(() => model.Predict(pixels.AsSpan(0, 9 * 784), new float[90]), "inputs", "Mlp takes 1 to 8 samples of 784 floats");
         Refused.Assert<ArgumentException>(() => model.Predict(pixels.AsSpan(0, 784), new float[9]), "probabilities", "1 samples need 10 probabilities");
