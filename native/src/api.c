@@ -82,8 +82,7 @@ void prelu_dropout_forward(int64_t length, float rate, uint64_t seed, uint64_t s
 }
 
 void prelu_dropout_backward(int64_t length, const float *mask, const float *dy, float *dx) {
-#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
-    for (int64_t i = 0; i < length; i++) dx[i] = dy[i] * mask[i];
+    prelu_active_kernels()->dropout_backward(length, mask, dy, dx);
 }
 
 void prelu_softmax_cross_entropy(int32_t batch, int32_t classes, const float *logits, const float *labels,

@@ -50,6 +50,7 @@ typedef struct prelu_kernels {
     void (*activation_forward)(int32_t, const prelu_activation *, const float *, const float *, float *);
     void (*activation_backward)(int32_t, const prelu_activation *, const float *, const float *, float *, float *, float *);
     void (*dropout_forward)(int64_t, float, uint64_t, uint64_t, const float *, float *, float *);
+    void (*dropout_backward)(int64_t, const float *, const float *, float *);
     void (*adam)(int64_t, float, float, float, float, float *, const float *, float *, float *);
 } prelu_kernels;
 

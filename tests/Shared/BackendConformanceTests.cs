@@ -609,6 +609,26 @@ public abstract class BackendConformanceTests : IDisposable
     }
 
     [Fact]
+    public void A_dropout_in_the_pooled_call_with_a_bad_rate_or_a_short_mask_is_refused()
+    {
+        var conv = new Conv2DShape(2, 8, 8, 1, 4, 3, 3);
+        var pool = new Pool2DShape(2, 6, 6, 4, 2, 2);
+        using var x = Zeros(conv.InputLength);
+        using var k = Zeros(conv.KernelLength);
+        using var y = Zeros(conv.OutputLength);
+        using var pooled = Zeros(pool.OutputLength);
+        using var mask = Zeros(pool.OutputLength);
+        using var shortMask = Zeros(pool.OutputLength - 1);
+
+        Refused.Assert<ArgumentOutOfRangeException>(() => _backend.Conv2DPoolForward(conv, FusedActivation.Linear, pool, x, k, null, null, null, y,
+            pooled, new DropoutAfter(1f, 1, 1, mask, pooled)), "dropout", "Conv2D + MaxPooling2D forward: rate must be in [0, 1)", "1");
+        Refused.Assert<ArgumentException>(() => _backend.Conv2DPoolForward(conv, FusedActivation.Linear, pool, x, k, null, null, null, y,
+            pooled, new DropoutAfter(0.5f, 1, 1, shortMask, pooled)), "dropout.Mask", $"holds {pool.OutputLength - 1} floats, the shape needs {pool.OutputLength}");
+        Refused.Assert<ArgumentException>(() => _backend.Conv2DPoolBackward(conv, FusedActivation.Linear, pool, x, k, null, null, y, pooled, y, null,
+            k, null, null, shortMask), "dropoutMask", $"holds {pool.OutputLength - 1} floats, the shape needs {pool.OutputLength}");
+    }
+
+    [Fact]
     public void Slices_of_one_arena_work_as_buffers()
     {
         long fallbacksBefore = _backend.HostFallbacks;

@@ -12,6 +12,13 @@
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 
+#ifdef PRELU_AVX512
+/* The mask of a vector's first `lanes` lanes: all 16 from 16 on, none below 1 (a row's last, partial vector). */
+static inline __mmask16 lanes_mask(int lanes) {
+    return lanes >= 16 ? (__mmask16)0xFFFF : lanes <= 0 ? (__mmask16)0 : (__mmask16)((1u << lanes) - 1);
+}
+#endif
+
 /* Per-thread partial sums, so that a parallel region adds nothing to shared memory (no atomics): `threads`
  * blocks of `per_thread` floats in the calling thread's scratch, zeroed. */
 static inline float *thread_partials(int threads, long per_thread) {

@@ -47,7 +47,7 @@ static inline void pool_window(int window, int f, const float *restrict z_rows, 
                                float *restrict kept_z, float *restrict kept_place, const dropout_epilogue *drop, int64_t index) {
 #if defined(PRELU_AVX512)
     for (int c = 0; c < f; c += 16) {
-        __mmask16 m = f - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - c)) - 1);
+        __mmask16 m = lanes_mask(f - c);
         __m512 best = _mm512_maskz_loadu_ps(m, y_rows + c), best_z = _mm512_maskz_loadu_ps(m, z_rows + c), place = _mm512_setzero_ps();
         for (int q = 1; q < window; q++) {
             __m512 yq = _mm512_maskz_loadu_ps(m, y_rows + (long)q * f + c);
@@ -136,8 +136,7 @@ static inline __attribute__((always_inline)) void first_layer_image(const int ve
     __mmask16 m[2];
     __m512 w[9][2], b[2];
     for (int v = 0; v < vectors; v++) {
-        int left = f - 16 * v;
-        m[v] = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        m[v] = lanes_mask(f - 16 * v);
         b[v] = bias ? _mm512_maskz_loadu_ps(m[v], bias + 16 * v) : _mm512_setzero_ps();
     }
 #pragma GCC unroll 9
@@ -189,16 +188,11 @@ static inline __attribute__((always_inline)) void first_layer_image(const int ve
 }
 #endif
 
-static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
-                                const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
-                                float *pooled, const prelu_dropout *dropout) {
-    int64_t pooled_length = pool ? (int64_t)pool->batch * pool->out_h * pool->out_w * s->filters : 0;
-    if (!pools_by_winners(s, pool)) {
-        conv2d_forward(s, act, pool, input, kernel, bias, alpha, z, y, pooled);
-        if (dropout) dropout_forward(pooled_length, dropout->rate, dropout->seed, dropout->step, pooled, dropout->mask, dropout->output);
-        return;
-    }
-    /* A dropout after the pooling: in the AVX-512 build, stored by the pooling's epilogue; otherwise afterwards. */
+/* conv2d_pool_forward where pools_by_winners. Returns whether the dropout (if any) was applied too: the AVX-512 build
+ * stores its mask and output in the pooling's epilogue; the other builds leave it to the caller. */
+static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
+                              const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
+                              float *pooled, const prelu_dropout *dropout) {
     const dropout_epilogue *drop = NULL;
 #if defined(PRELU_AVX512)
     dropout_epilogue drop_after = dropout ? dropout_epilogue_of(dropout) : (dropout_epilogue){0, 0.0f, 0.0f, NULL, NULL};
@@ -303,7 +297,20 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
             }
         }
     }
-    if (dropout && !drop) dropout_forward(pooled_length, dropout->rate, dropout->seed, dropout->step, pooled, dropout->mask, dropout->output);
+    return drop != NULL;
+}
+
+static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
+                                const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
+                                float *pooled, const prelu_dropout *dropout) {
+    int dropped = 0;
+    if (pools_by_winners(s, pool))
+        dropped = forward_by_winners(s, act, pool, input, kernel, bias, alpha, z, y, pooled, dropout);
+    else
+        conv2d_forward(s, act, pool, input, kernel, bias, alpha, z, y, pooled);
+    if (dropout && !dropped)
+        dropout_forward((int64_t)pool->batch * pool->out_h * pool->out_w * s->filters, dropout->rate, dropout->seed, dropout->step, pooled,
+                        dropout->mask, dropout->output);
 }
 
 /* The kernel gradient's share of one image when its rows are short (a first layer's Cin = 1 gives rows of KW floats,
@@ -369,9 +376,7 @@ static inline __m512 prelu_winners_alpha(__mmask16 m, __m512 place, int window, 
     }
     return slope;
 }
-#endif
 
-#if defined(PRELU_AVX512)
 /* One image of a first layer's backward (first_layer_shape), in registers: dL/dz at each winner (from dpooled, times
  * the dropout's mask if there is one, and the kept z as `how` says, with the bias and alpha sums; or read from dz where
  * winners_backward computed it), then
@@ -386,8 +391,7 @@ static inline __attribute__((always_inline)) void first_layer_backward_image(con
     __mmask16 m[2];
     __m512 sum[9][2];
     for (int v = 0; v < vectors; v++) {
-        int left = f - 16 * v;
-        m[v] = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        m[v] = lanes_mask(f - 16 * v);
     }
 #pragma GCC unroll 9
     for (int k = 0; k < 9; k++)
@@ -491,7 +495,7 @@ static inline __attribute__((always_inline)) void scaled_rows_block(const int ve
 static inline void scaled_rows(int len, int to_rows, int count, const float *g, float *base, const long *offset, long at, float *row) {
     for (int j0 = 0; j0 < len; j0 += 16 * ROW_VECTORS) {
         int left = min_int(len - j0, 16 * ROW_VECTORS), vectors = left / 16, lanes = left % 16;
-        __mmask16 tail = (__mmask16)((1u << lanes) - 1);
+        __mmask16 tail = lanes_mask(lanes);
         switch (vectors) {
 #define ROWS_CASE(n)                                                                                                   \
     case n: scaled_rows_block(n, tail, to_rows, count, g, base, offset, at + j0, row + j0); break;
@@ -640,7 +644,7 @@ static void input_gradient_of_patches(const prelu_conv2d_shape *s, int pooled_pe
         for (int q = 0; q < 4; q++) {
             int first = at;
             for (int c = 0; c < f; c += 16) {
-                __mmask16 m = f - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - c)) - 1);
+                __mmask16 m = lanes_mask(f - c);
                 __mmask16 mine = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, won + c), _mm512_set1_ps((float)q), _CMP_EQ_OQ);
                 _mm512_storeu_ps(g + at, _mm512_maskz_compress_ps(mine, _mm512_maskz_loadu_ps(m, d + c)));
                 _mm512_storeu_si512(filter + at, _mm512_maskz_compress_epi32(mine, _mm512_add_epi32(lane, _mm512_set1_epi32(c))));
@@ -650,7 +654,7 @@ static void input_gradient_of_patches(const prelu_conv2d_shape *s, int pooled_pe
         }
     }
     for (int c0 = 0; c0 < cin; c0 += 16) {
-        __mmask16 m = cin - c0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cin - c0)) - 1);
+        __mmask16 m = lanes_mask(cin - c0);
         const float *slice = kernel_p + (long)(c0 / 16) * f * 9 * 16;
         for (int p = 0, at = 0; p < pooled_per_image; p++) {
             __m512 patch[16];
@@ -682,8 +686,9 @@ static void input_gradient_of_patches(const prelu_conv2d_shape *s, int pooled_pe
 #endif
 
 /* dL/dz of one pooled value's winners (f filters): g (dL/dpooled) becomes d, with the bias and alpha sums. The
- * activation's backward runs on the row as a layer's epilogue does. A PReLU with an alpha per element runs once per
- * place of the window, on the filters that place won, with that place's alphas; one with irregularly shared alphas
+ * activation's backward runs on the row as a layer's epilogue does. A PReLU with an alpha per element takes each
+ * winner's alpha at its position (in one pass with masked loads in the AVX-512 build, else once per place of the
+ * window, on the filters that place won); one with irregularly shared alphas
  * gathers each winner's alpha into a row and afterwards adds the row's alpha gradients back. `row` is scratch for 2 f
  * floats and f ints. */
 static void winners_backward(const prelu_activation *act, const float *alpha, int f, int window, const int32_t *window_position,
@@ -692,7 +697,7 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
 #if defined(PRELU_AVX512)
         /* In one pass: each lane's alpha (and alpha gradient) is its winner's position's. */
         for (int c = 0; c < f; c += 16) {
-            __mmask16 m = f - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - c)) - 1);
+            __mmask16 m = lanes_mask(f - c);
             __m512 z = _mm512_maskz_loadu_ps(m, kz + c), gc = _mm512_maskz_loadu_ps(m, g + c), place = _mm512_maskz_loadu_ps(m, won + c);
             __mmask16 positive = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), rest = m & (__mmask16)~positive;
             __m512 slope = prelu_winners_alpha(m, place, window, window_position, f, c, alpha, da, rest, _mm512_mul_ps(z, gc));
@@ -755,12 +760,8 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
                                  float *dpooled, const float *dropout_mask, float *dy, float *dx, float *dkernel, float *dbias,
                                  float *dalpha) {
     if (!pools_by_winners(s, pool)) {
-        if (dropout_mask) {
-            /* Back through the dropout first, in place (dpooled is workspace then), as prelu_dropout_backward. */
-            int64_t pooled_length = (int64_t)pool->batch * pool->out_h * pool->out_w * s->filters;
-#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
-            for (int64_t i = 0; i < pooled_length; i++) dpooled[i] = dpooled[i] * dropout_mask[i];
-        }
+        /* Back through the dropout first, in place (dpooled is workspace then). */
+        if (dropout_mask) dropout_backward((int64_t)pool->batch * pool->out_h * pool->out_w * s->filters, dropout_mask, dpooled, dpooled);
         conv2d_backward(s, act, pool, input, kernel, alpha, z, y, dpooled, dy, dx, dkernel, dbias, dalpha);
         return;
     }

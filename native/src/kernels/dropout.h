@@ -1,8 +1,8 @@
-/* dropout.h: the mask and the scaled output in one pass (the backward, dy * mask, is in api.c); and the same mask
- * 16 lanes at a time for a fused call's epilogue (conv2d_pool.h). */
+/* dropout.h: the mask and the scaled output in one pass, the backward (dy * mask); and the same mask 16 lanes at a
+ * time for a fused call's epilogue (conv2d_pool.h). */
 
-/* Prelu.Reference.DropoutRandom, in 32-bit arithmetic so that the loops vectorise (vpmulld): the hash of element i of
- * a call is dropout_hash(base, i), base from the seed and the step. */
+/* Prelu.Reference.DropoutRandom, in 32-bit arithmetic so that the loops vectorise (vpmulld): element i of a call is
+ * kept by dropout_keep(base, i, ...), base from the seed and the step. */
 static inline uint32_t dropout_base(uint64_t seed, uint64_t step) {
     return (uint32_t)seed * 0x9E3779B1u ^ (uint32_t)(seed >> 32) * 0x85EBCA77u ^ (uint32_t)step * 0xC2B2AE3Du ^
            (uint32_t)(step >> 32) * 0x27D4EB2Fu;
@@ -29,6 +29,12 @@ static void dropout_forward(int64_t length, float rate, uint64_t seed, uint64_t 
         mask[i] = keep;
         y[i] = x[i] * keep;
     }
+}
+
+/* dx = dy * mask (dx may be dy). */
+static void dropout_backward(int64_t length, const float *mask, const float *dy, float *dx) {
+#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
+    for (int64_t i = 0; i < length; i++) dx[i] = dy[i] * mask[i];
 }
 
 /* A dropout as a fused call's epilogue: its hash base, rate, scale, mask and output. */

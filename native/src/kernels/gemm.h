@@ -146,8 +146,7 @@ static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c,
             b += NR;
         }
     }
-    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? (__mmask16)0 : (__mmask16)((1u << (nr - 16)) - 1);
+    __mmask16 m0 = lanes_mask(nr), m1 = lanes_mask(nr - 16);
 #pragma GCC unroll 12
     for (int r = 0; r < MR; r++) {
         if (r < mr) {
@@ -264,7 +263,7 @@ static void pack_a_block(int m, int kc, matrix_view a, float *dst) {
         if (!a.row_table && a.run == 0 && a.rs == 1) {
             /* A transposed operand (a dense layer's input, for its kernel gradient): a step's MR values are contiguous. */
 #if defined(PRELU_AVX512)
-            __mmask16 rows = (__mmask16)((1u << mr) - 1);
+            __mmask16 rows = lanes_mask(mr);
             for (int p = 0; p < kc; p++)
                 _mm512_mask_storeu_ps(panel + (long)p * MR, rows, _mm512_maskz_loadu_ps(rows, a.data + i0 + (long)p * a.cs));
 #else

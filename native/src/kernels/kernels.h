@@ -22,5 +22,5 @@
 const prelu_kernels PRELU_KERNEL_TABLE = {
     conv2d_pool_forward, conv2d_pool_backward,    dense_forward,      dense_backward,      maxpool2d_forward,
     maxpool2d_backward, avgpool2d_forward, avgpool2d_backward, batchnorm_forward, batchnorm_backward,
-    activation_forward, activation_backward, dropout_forward, adam,
+    activation_forward, activation_backward, dropout_forward, dropout_backward, adam,
 };

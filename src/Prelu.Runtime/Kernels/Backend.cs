@@ -156,11 +156,8 @@ public abstract class Backend : IDisposable
         Lengths(op, (pooled, nameof(pooled), pool.OutputLength));
         if (dropout is { } d)
         {
-            if (!(d.Rate >= 0f && d.Rate < 1f))
-                throw new ArgumentOutOfRangeException(nameof(dropout), d.Rate, $"{op}: the dropout's rate must be in [0, 1)");
-            Own(d.Mask, "dropout mask");
-            Own(d.Output, "dropout output");
-            Lengths(op, (d.Mask, "dropout mask", pool.OutputLength), (d.Output, "dropout output", pool.OutputLength));
+            DropoutRate(op, d.Rate, nameof(dropout));
+            Lengths(op, (d.Mask, "dropout.Mask", pool.OutputLength), (d.Output, "dropout.Output", pool.OutputLength));
         }
         Conv2DPoolForwardCore(conv, activation, pool, input, kernel, bias, alpha, preActivation, output, pooled, dropout);
     }
@@ -183,11 +180,7 @@ public abstract class Backend : IDisposable
         CheckConv2DBackward(op, conv, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
         PoolsTheConvolution(op, conv, pool);
         Lengths(op, (output, nameof(output), conv.OutputLength), (pooledGrad, nameof(pooledGrad), pool.OutputLength));
-        if (dropoutMask is not null)
-        {
-            Own(dropoutMask, nameof(dropoutMask));
-            Lengths(op, (dropoutMask, nameof(dropoutMask), pool.OutputLength));
-        }
+        Optional(op, dropoutMask, nameof(dropoutMask), pool.OutputLength);
         Conv2DPoolBackwardCore(conv, activation, pool, input, kernel, alpha, preActivation, output, pooledGrad, outputGrad, inputGrad, kernelGrad,
             biasGrad, alphaGrad, dropoutMask);
     }
@@ -389,8 +382,7 @@ public abstract class Backend : IDisposable
     // x (L) -> mask (L), y (L); the mask for (seed, step) is the same on every backend
     public void DropoutForward(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y)
     {
-        if (!(rate >= 0f && rate < 1f))
-            throw new ArgumentOutOfRangeException(nameof(rate), rate, "Dropout: rate must be in [0, 1)");
+        DropoutRate("Dropout", rate, nameof(rate));
         Own(x, nameof(x));
         Lengths("Dropout forward", (mask, nameof(mask), x.Length), (y, nameof(y), x.Length));
         DropoutForwardCore(rate, seed, step, x, mask, y);
@@ -402,6 +394,12 @@ public abstract class Backend : IDisposable
         Own(mask, nameof(mask));
         Lengths("Dropout backward", (dy, nameof(dy), mask.Length), (dx, nameof(dx), mask.Length));
         DropoutBackwardCore(mask, dy, dx);
+    }
+
+    private static void DropoutRate(string op, float rate, string parameter)
+    {
+        if (!(rate >= 0f && rate < 1f))
+            throw new ArgumentOutOfRangeException(parameter, rate, $"{op}: rate must be in [0, 1)");
     }
 
     protected abstract void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y);
