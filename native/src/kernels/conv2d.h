@@ -127,7 +127,8 @@ static void col2im(const prelu_conv2d_shape *s, const float *dcol, float *dimage
 }
 
 /* With a pool shape (the max pooling that follows the layer), each group's output is pooled into `pooled` while it
- * is still in cache; without one (NULL), the convolution alone. */
+ * is still in cache; without one (NULL), the convolution alone. A 3x3 convolution of stride 1 over enough channels runs
+ * by Winograd's transforms in the AVX-512 build (winograd.h), image by image. */
 static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                            const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
                            float *pooled) {
@@ -135,23 +136,33 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
     int group = images_per_product(m), groups = (s->batch + group - 1) / group, in_place = reads_input_in_place(s);
-    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
+    int winograd = winograd_applies(s);
+    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, winograd ? winograd_kernel_floats(s) : packed_b_floats(kd, f));
 #pragma omp parallel num_threads(prelu_thread_count())
     {
-        /* Either the tables of the gathered view or the copied im2col rows, per thread. */
-        float *scratch = prelu_scratch(PRELU_SCRATCH_COLUMNS, in_place ? 2 * view_table_longs(s, group) : (size_t)group * m * kd);
-        matrix_view a = in_place ? gathered_views(s, group, (long *)scratch).rows : view(scratch, kd, 1);
-        pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
+        /* Either Winograd's transformed tiles, the tables of the gathered view or the copied im2col rows, per thread. */
+        float *scratch = winograd  ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s))
+                         : in_place ? prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * view_table_longs(s, group))
+                                    : prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
+        matrix_view a = in_place && !winograd ? gathered_views(s, group, (long *)scratch).rows : view(scratch, kd, 1);
+        if (winograd)
+            winograd_kernel(s, kernel, kernel_packed);
+        else
+            pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
-            if (in_place)
-                a.data = input + n0 * in_size;
-            else
-                for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, scratch + (long)i * m * kd);
             /* The rows of consecutive images are consecutive rows of the output. */
             float *out = (act->kind == PRELU_LINEAR ? y : z) + n0 * out_size;
-            gemm_packed(rows, f, kd, a, kernel_packed, out, f, 0);
+            if (winograd) {
+                for (int i = 0; i < count; i++) winograd_image(s, input + (n0 + i) * in_size, kernel_packed, out + i * out_size, scratch);
+            } else {
+                if (in_place)
+                    a.data = input + n0 * in_size;
+                else
+                    for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, scratch + (long)i * m * kd);
+                gemm_packed(rows, f, kd, a, kernel_packed, out, f, 0);
+            }
             /* Epilogue, while the group's output is in cache: bias, then the activation. */
             for (int r = 0; r < rows; r++)
                 bias_activate(act, alpha, bias, (r % m) * f, f, out + (long)r * f, y + n0 * out_size + (long)r * f);

@@ -204,7 +204,13 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
     int linear = act->kind == PRELU_LINEAR;
     float *kept_z = linear ? y : z, *kept_place = kept_z + s->batch * pooled_size;
     int group = images_per_product(rows_per_image), groups = (s->batch + group - 1) / group;
-    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(kd, f));
+    /* In registers (a first layer), by Winograd's transforms (a 3x3 convolution whose tiles are the 2x2 windows of
+     * stride 2: the whole map's conv2d_forward computes every covered output in the same tile, to the same bits), or by
+     * the product with the kernel packed. */
+    int in_registers = first_layer_in_registers(s, pool, act);
+    int winograd = !in_registers && winograd_applies(s) && pool->kernel_h == 2 && pool->kernel_w == 2 && pool->stride_y == 2 &&
+                   pool->stride_x == 2;
+    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, winograd ? winograd_kernel_floats(s) : packed_b_floats(kd, f));
     /* A PReLU whose alphas differ from position to position gets them laid out in window order, row for row with the
      * tile, so that a run of windows takes one call of the activation (as alphas per element) rather than one per row. */
     int by_position = act->kind == PRELU_PRELU && (act->sharing == PRELU_ALPHA_PER_ELEMENT || act->sharing == PRELU_ALPHA_MAPPED);
@@ -215,7 +221,6 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
     const float *tile_alpha = by_position ? window_alpha : alpha;
     /* In registers: each kernel element's offset within a window, and the negative slopes as one row where they do not
      * change from position to position. */
-    int in_registers = first_layer_in_registers(s, pool, act);
     long element[9];
     float slope_row[32];
     if (in_registers) {
@@ -242,7 +247,7 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
         a.row_table = rows;
         /* z and y of MR windows at a time (a whole number of register blocks): the products' output is activated and
          * pooled while it is in L1. */
-        int chunk_windows = MR, chunk_rows = chunk_windows * window;
+        int chunk_windows = winograd ? WINOGRAD_TILES : MR, chunk_rows = chunk_windows * window;
         float *tile_z = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)(linear ? 1 : 2) * chunk_rows * f);
         float *tile_y = linear ? tile_z : tile_z + (size_t)chunk_rows * f;
         if (by_position) {
@@ -269,14 +274,21 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
             }
 #endif
         } else {
-            pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
+            float *tiles = winograd ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s)) : NULL;
+            if (winograd)
+                winograd_kernel(s, kernel, kernel_packed);
+            else
+                pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
 #pragma omp for schedule(static)
             for (int gi = 0; gi < groups; gi++) {
                 int n0 = gi * group, windows = min_int(group, s->batch - n0) * pooled_per_image;
                 a.data = input + n0 * in_size;
                 for (int w0 = 0; w0 < windows; w0 += chunk_windows) {
                     int count = min_int(chunk_windows, windows - w0);
-                    gemm_packed(count * window, f, kd, view_at(a, (long)w0 * window, 0), kernel_packed, tile_z, f, 0);
+                    if (winograd)
+                        winograd_windows(s, count, a.data, rows + (long)w0 * window, kernel_packed, tiles, tile_z);
+                    else
+                        gemm_packed(count * window, f, kd, view_at(a, (long)w0 * window, 0), kernel_packed, tile_z, f, 0);
                     /* Bias and activation over the chunk's rows, a run of one image's windows at a time (the alphas
                      * start again with each image). */
                     for (int w = w0, next; w < w0 + count; w = next) {

@@ -1,0 +1,176 @@
+/* winograd.h: a 3x3 convolution of stride 1 by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2015). Each 2x2 tile of outputs comes from its 4x4 patch of the input:
+ *     z = A^T [ sum over input channels of (G g G^T) .* (B^T d B) ] A
+ * where d is the patch of one channel and g that channel's 3x3 kernel of one filter. With the kernel's transform
+ * U = G g G^T made once per call (16 matrices of Cin x F), a chunk of tiles has its patches transformed (V = B^T d B,
+ * 16 matrices of tiles x Cin), then 16 matrix products M[xi] = V[xi] U[xi] (gemm.h), then its outputs z = A^T M A:
+ * the products do 16 multiply-adds per input channel, filter and tile where the direct convolution does 36, and the
+ * transforms are adds (vectors over channels or filters). The sums are in another order than the direct product's
+ * and are rounded differently (within the conformance tests' tolerance); the order is fixed by the shapes alone.
+ *
+ * A tile's first row of outputs does not read its patch's last row, nor its first column the patch's last column: a
+ * tile that hangs over the map's bottom or right edge (an odd output size) is computed with zeros there and stores
+ * only its outputs inside the map. Every output inside is the same sum whichever way its tile is reached, so the
+ * windows of a 2x2 max pooling of stride 2, which are these tiles, see the same bits as the whole map does.
+ * The AVX-512 build only: the other builds keep the direct product. */
+
+/* Input channels from which the products are long enough to pay for the transforms (a first layer's one is not). */
+#define WINOGRAD_MIN_CHANNELS 8
+/* Tiles transformed and multiplied together: one register block of the products' rows. */
+#define WINOGRAD_TILES MR
+
+static inline int winograd_applies(const prelu_conv2d_shape *s) {
+#if defined(PRELU_AVX512)
+    return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_y == 1 && s->stride_x == 1 && s->pad_top == 0 && s->pad_left == 0 &&
+           s->out_h == s->height - 2 && s->out_w == s->width - 2 && s->out_h >= 2 && s->out_w >= 2 &&
+           s->in_channels >= WINOGRAD_MIN_CHANNELS;
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
+#if defined(PRELU_AVX512)
+/* The products' B operands, U[xi] (Cin x F) for xi = 4 i + j, each packed for gemm_packed, one after the other. */
+static inline size_t winograd_kernel_stride(const prelu_conv2d_shape *s) { return packed_b_floats(s->in_channels, s->filters); }
+static inline size_t winograd_kernel_floats(const prelu_conv2d_shape *s) { return 16 * winograd_kernel_stride(s); }
+
+/* The blocks of K in which the products run: those of a plain view of V (gemm.h's k_block). */
+static inline int winograd_k_block(int cin) { return k_block(view(NULL, cin, 1), cin); }
+
+/* U = G g G^T of kernel (3, 3, Cin, F), with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]: the 16 matrices shared out
+ * between the threads of the enclosing parallel region, which wait for each other at its end. */
+static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, float *u) {
+    int cin = s->in_channels, f = s->filters;
+    long per_element = (long)cin * f;
+#pragma omp for schedule(static)
+    for (int xi = 0; xi < 16; xi++) {
+        int i = xi / 4, j = xi % 4;
+        float *rows = prelu_scratch(PRELU_SCRATCH_PACKED_A, (size_t)per_element);
+        for (long e = 0; e < per_element; e++) {
+            float g[3][3], t[3];
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++) g[a][b] = kernel[(a * 3 + b) * per_element + e];
+            /* Row i of G g, then its product with row j of G. */
+            for (int b = 0; b < 3; b++)
+                t[b] = i == 0 ? g[0][b] : i == 3 ? g[2][b] : 0.5f * (g[0][b] + (i == 1 ? g[1][b] : -g[1][b]) + g[2][b]);
+            rows[e] = j == 0 ? t[0] : j == 3 ? t[2] : 0.5f * (t[0] + (j == 1 ? t[1] : -t[1]) + t[2]);
+        }
+        pack_b(cin, winograd_k_block(cin), f, view(rows, f, 1), u + xi * winograd_kernel_stride(s));
+    }
+}
+
+/* V = B^T d B of one tile, with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], into row `tile` of the 16 matrices at
+ * v (each `tiles` x Cin). The patch starts at `corner`; `line` floats apart are its rows; only its first `rows` rows
+ * and `cols` columns lie inside the map (zeros for the others). */
+static inline void winograd_patch(const float *corner, long line, int cin, int rows, int cols, float *v, int tiles, int tile) {
+    long step = (long)tiles * cin;
+    for (int c0 = 0; c0 < cin; c0 += 16) {
+        __mmask16 m = lanes_mask(cin - c0);
+        __m512 d[4][4], t[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                d[i][j] = i < rows && j < cols ? _mm512_maskz_loadu_ps(m, corner + i * line + (long)j * cin + c0) : _mm512_setzero_ps();
+        for (int j = 0; j < 4; j++) {
+            t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+            t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+            t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+            t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+        }
+        float *at = v + (long)tile * cin + c0;
+        for (int i = 0; i < 4; i++) {
+            _mm512_mask_storeu_ps(at + (i * 4 + 0) * step, m, _mm512_sub_ps(t[i][0], t[i][2]));
+            _mm512_mask_storeu_ps(at + (i * 4 + 1) * step, m, _mm512_add_ps(t[i][1], t[i][2]));
+            _mm512_mask_storeu_ps(at + (i * 4 + 2) * step, m, _mm512_sub_ps(t[i][2], t[i][1]));
+            _mm512_mask_storeu_ps(at + (i * 4 + 3) * step, m, _mm512_sub_ps(t[i][1], t[i][3]));
+        }
+    }
+}
+
+/* M[xi] (count x F, `tiles` rows apart) = V[xi] (count x Cin) U[xi] for the 16 xi. */
+static inline void winograd_products(const prelu_conv2d_shape *s, int count, int tiles, const float *v, const float *u, float *m) {
+    int cin = s->in_channels, f = s->filters;
+    for (int xi = 0; xi < 16; xi++)
+        gemm_packed(count, f, cin, view(v + (long)xi * tiles * cin, cin, 1), u + xi * winograd_kernel_stride(s), m + (long)xi * tiles * f,
+                    f, 0);
+}
+
+/* z = A^T M A of one tile, with A^T = [1 1 1 0; 0 1 -1 -1]: output (dy, dx) to out + at[dy * 2 + dx], or nowhere where
+ * that is negative (outside the map). */
+static inline void winograd_outputs(const float *m, int f, int tiles, int tile, float *out, const long at[4]) {
+    long step = (long)tiles * f;
+    for (int c0 = 0; c0 < f; c0 += 16) {
+        __mmask16 k = lanes_mask(f - c0);
+        const float *from = m + (long)tile * f + c0;
+        __m512 s[2][4];
+        for (int j = 0; j < 4; j++) {
+            __m512 m0 = _mm512_maskz_loadu_ps(k, from + (0 * 4 + j) * step), m1 = _mm512_maskz_loadu_ps(k, from + (1 * 4 + j) * step);
+            __m512 m2 = _mm512_maskz_loadu_ps(k, from + (2 * 4 + j) * step), m3 = _mm512_maskz_loadu_ps(k, from + (3 * 4 + j) * step);
+            s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+            s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        }
+        for (int dy = 0; dy < 2; dy++) {
+            __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[dy][0], s[dy][1]), s[dy][2]);
+            __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[dy][1], s[dy][2]), s[dy][3]);
+            if (at[dy * 2] >= 0) _mm512_mask_storeu_ps(out + at[dy * 2] + c0, k, y0);
+            if (at[dy * 2 + 1] >= 0) _mm512_mask_storeu_ps(out + at[dy * 2 + 1] + c0, k, y1);
+        }
+    }
+}
+
+/* Per thread: V and M of one chunk of tiles. */
+static inline size_t winograd_chunk_floats(const prelu_conv2d_shape *s) {
+    return (size_t)16 * WINOGRAD_TILES * (s->in_channels + s->filters);
+}
+
+/* The products of `count` (at most WINOGRAD_TILES) windows of a 2x2 max pooling of stride 2 (conv2d_pool.h): rows in
+ * window order (row 4 w + q is place q of window w), the window's top-left input at base + offset[4 w]. */
+static void winograd_windows(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
+                             float *scratch, float *out) {
+    int cin = s->in_channels, f = s->filters;
+    float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
+    for (int w = 0; w < count; w++) winograd_patch(base + offset[4 * w], (long)s->width * cin, cin, 4, 4, v, WINOGRAD_TILES, w);
+    winograd_products(s, count, WINOGRAD_TILES, v, u, m);
+    for (int w = 0; w < count; w++) {
+        long at[4] = {(4L * w + 0) * f, (4L * w + 1) * f, (4L * w + 2) * f, (4L * w + 3) * f};
+        winograd_outputs(m, f, WINOGRAD_TILES, w, out, at);
+    }
+}
+
+/* The products of one image's whole map (conv2d_forward): z (OH x OW x F) of image `image`, tile by tile. */
+static void winograd_image(const prelu_conv2d_shape *s, const float *image, const float *u, float *out, float *scratch) {
+    int cin = s->in_channels, f = s->filters, tiles_x = (s->out_w + 1) / 2, tiles = ((s->out_h + 1) / 2) * tiles_x;
+    long line = (long)s->width * cin;
+    float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
+    for (int t0 = 0; t0 < tiles; t0 += WINOGRAD_TILES) {
+        int count = min_int(WINOGRAD_TILES, tiles - t0);
+        for (int t = 0; t < count; t++) {
+            int oy = (t0 + t) / tiles_x * 2, ox = (t0 + t) % tiles_x * 2;
+            winograd_patch(image + oy * line + (long)ox * cin, line, cin, min_int(4, s->height - oy), min_int(4, s->width - ox), v,
+                           WINOGRAD_TILES, t);
+        }
+        winograd_products(s, count, WINOGRAD_TILES, v, u, m);
+        for (int t = 0; t < count; t++) {
+            int oy = (t0 + t) / tiles_x * 2, ox = (t0 + t) % tiles_x * 2;
+            long at[4];
+            for (int q = 0; q < 4; q++) {
+                int y = oy + q / 2, x = ox + q % 2;
+                at[q] = y < s->out_h && x < s->out_w ? ((long)y * s->out_w + x) * f : -1;
+            }
+            winograd_outputs(m, f, WINOGRAD_TILES, t, out, at);
+        }
+    }
+}
+#else
+/* The other builds never take this path (winograd_applies is 0); these keep their callers free of #if. */
+static inline size_t winograd_kernel_floats(const prelu_conv2d_shape *s) { (void)s; return 0; }
+static inline size_t winograd_chunk_floats(const prelu_conv2d_shape *s) { (void)s; return 0; }
+static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, float *u) { (void)s, (void)kernel, (void)u; }
+static void winograd_image(const prelu_conv2d_shape *s, const float *image, const float *u, float *out, float *scratch) {
+    (void)s, (void)image, (void)u, (void)out, (void)scratch;
+}
+static void winograd_windows(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
+                             float *scratch, float *out) {
+    (void)s, (void)count, (void)base, (void)offset, (void)u, (void)scratch, (void)out;
+}
+#endif
