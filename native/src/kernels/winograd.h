@@ -12,7 +12,8 @@
  * tile that hangs over the map's bottom or right edge (an odd output size) is computed with zeros there and stores
  * only its outputs inside the map. Every output inside is the same sum whichever way its tile is reached, so the
  * windows of a 2x2 max pooling of stride 2, which are these tiles, see the same bits as the whole map does.
- * The AVX-512 build only: the other builds keep the direct product. */
+ * The AVX-512 build only (the transforms are written with its intrinsics and masks); the other builds keep the direct
+ * product. */
 
 /* Input channels from which the products are long enough to pay for the transforms (a first layer's one is not). */
 #define WINOGRAD_MIN_CHANNELS 8
