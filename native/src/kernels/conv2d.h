@@ -126,6 +126,20 @@ static void col2im(const prelu_conv2d_shape *s, const float *dcol, float *dimage
         }
 }
 
+/* The kernel as a convolution's forward products read it, made once per call for every thread of the enclosing parallel
+ * region (which wait for each other at its end): Winograd's transform (winograd.h), or packed for the product over `a`. */
+static inline size_t forward_kernel_floats(const prelu_conv2d_shape *s, int winograd) {
+    return winograd ? winograd_kernel_floats(s) : packed_b_floats(s->kernel_h * s->kernel_w * s->in_channels, s->filters);
+}
+
+static void forward_kernel(const prelu_conv2d_shape *s, int winograd, matrix_view a, const float *kernel, float *dst) {
+    int kd = s->kernel_h * s->kernel_w * s->in_channels;
+    if (winograd)
+        winograd_kernel(s, kernel, dst);
+    else
+        pack_b_shared(kd, k_block(a, kd), s->filters, view(kernel, s->filters, 1), dst);
+}
+
 /* With a pool shape (the max pooling that follows the layer), each group's output is pooled into `pooled` while it
  * is still in cache; without one (NULL), the convolution alone. A 3x3 convolution of stride 1 over enough channels runs
  * by Winograd's transforms in the AVX-512 build (winograd.h), image by image. */
@@ -137,7 +151,7 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
     long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
     int group = images_per_product(m), groups = (s->batch + group - 1) / group, in_place = reads_input_in_place(s);
     int winograd = winograd_applies(s);
-    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, winograd ? winograd_kernel_floats(s) : packed_b_floats(kd, f));
+    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, forward_kernel_floats(s, winograd));
 #pragma omp parallel num_threads(prelu_thread_count())
     {
         /* Either Winograd's transformed tiles, the tables of the gathered view or the copied im2col rows, per thread. */
@@ -145,10 +159,7 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
                          : in_place ? prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * view_table_longs(s, group))
                                     : prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
         matrix_view a = in_place && !winograd ? gathered_views(s, group, (long *)scratch).rows : view(scratch, kd, 1);
-        if (winograd)
-            winograd_kernel(s, kernel, kernel_packed);
-        else
-            pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
+        forward_kernel(s, winograd, a, kernel, kernel_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;

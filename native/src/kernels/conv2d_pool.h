@@ -210,7 +210,7 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
     int in_registers = first_layer_in_registers(s, pool, act);
     int winograd = !in_registers && winograd_applies(s) && pool->kernel_h == 2 && pool->kernel_w == 2 && pool->stride_y == 2 &&
                    pool->stride_x == 2;
-    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, winograd ? winograd_kernel_floats(s) : packed_b_floats(kd, f));
+    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, forward_kernel_floats(s, winograd));
     /* A PReLU whose alphas differ from position to position gets them laid out in window order, row for row with the
      * tile, so that a run of windows takes one call of the activation (as alphas per element) rather than one per row. */
     int by_position = act->kind == PRELU_PRELU && (act->sharing == PRELU_ALPHA_PER_ELEMENT || act->sharing == PRELU_ALPHA_MAPPED);
@@ -275,10 +275,7 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
 #endif
         } else {
             float *tiles = winograd ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s)) : NULL;
-            if (winograd)
-                winograd_kernel(s, kernel, kernel_packed);
-            else
-                pack_b_shared(kd, k_block(a, kd), f, view(kernel, f, 1), kernel_packed);
+            forward_kernel(s, winograd, a, kernel, kernel_packed);
 #pragma omp for schedule(static)
             for (int gi = 0; gi < groups; gi++) {
                 int n0 = gi * group, windows = min_int(group, s->batch - n0) * pooled_per_image;
