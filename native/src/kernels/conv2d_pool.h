@@ -101,6 +101,14 @@ static inline int first_layer_shape(const prelu_conv2d_shape *s, const prelu_con
 #endif
 }
 
+/* Whether a first layer's pooling windows each read one 4x4 patch of the input (a 3x3 convolution of stride 1 over one
+ * channel, 2x2 windows of stride 2), which one vector holds: its backward then takes each winner's window from that
+ * vector (first_layer_backward_image). */
+static inline int first_layer_reads_patches(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool) {
+    return s->kernel_h == 3 && s->kernel_w == 3 && s->in_channels == 1 && s->stride_y == 1 && s->stride_x == 1 && pool->kernel_h == 2 &&
+           pool->kernel_w == 2 && pool->stride_y == 2 && pool->stride_x == 2;
+}
+
 static inline int first_layer_in_registers(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool, const prelu_activation *act) {
     int rectified = act->kind == PRELU_LINEAR || act->kind == PRELU_RELU || act->kind == PRELU_LEAKY_RELU ||
                     (act->kind == PRELU_PRELU && act->sharing != PRELU_ALPHA_CHANNEL_WISE) ||
@@ -390,15 +398,22 @@ static inline __m512 prelu_winners_alpha(__mmask16 m, __m512 place, int window, 
  * the dropout's mask if there is one, and the kept z as `how` says, with the bias and alpha sums; or read from dz where
  * winners_backward computed it), then
  * the kernel gradient: dk (KD x F, 9 x 2 vectors at most) += each winner's window times its dz, place by place, the
- * dz of the filters another place won masked to zero (as kernel_gradient_by_product's spread rows hold zeros). The
- * image's kernel sums start from zero and are then added to dk. `offset` and `position` are window_order's. */
-static inline __attribute__((always_inline)) void first_layer_backward_image(const int vectors, int f, int kd, int pooled_per_image,
+ * dz of the filters another place won masked to zero (as kernel_gradient_by_product's spread rows hold zeros). With
+ * `patches` (first_layer_reads_patches, a constant in each expansion) the pooling window's 4x4 patch of the input is
+ * loaded into one vector and each lane permutes its own winner's window out of it: one multiply-add per kernel element
+ * and vector of filters instead of one per place, the same sums (the places it skips added exact zeros). The image's
+ * kernel sums start from zero and are then added to dk. `offset` and `position` are window_order's; `width` is the
+ * input's. */
+static inline __attribute__((always_inline)) void first_layer_backward_image(const int vectors, const int patches, long width, int f, int kd,
+                                                                              int pooled_per_image,
                                                                               const long *offset, const int32_t *position, const long *element,
                                                                               const float *image, first_layer_backward how, const float *dpooled,
                                                                               const float *dropout_mask, const float *kz, const float *dz,
                                                                               const float *place, float *dk, float *db, float *da) {
     __mmask16 m[2];
     __m512 sum[9][2];
+    /* A place's window starts at this lane of the patch (row-major, 4 wide): places 0-3 are (0, 0), (0, 1), (1, 0), (1, 1). */
+    const __m512i place_corner = _mm512_setr_epi32(0, 1, 4, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     for (int v = 0; v < vectors; v++) {
         m[v] = lanes_mask(f - 16 * v);
     }
@@ -434,6 +449,23 @@ static inline __attribute__((always_inline)) void first_layer_backward_image(con
                 d[v] = _mm512_mask_mov_ps(_mm512_mul_ps(slope, g), positive, g);
             }
             _mm512_mask_storeu_ps(db + 16 * v, m[v], _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], db + 16 * v), d[v]));
+        }
+        if (patches) {
+            /* The patch's four rows of four; kernel element (ky, kx) of the window at lane b is lane b + 4 ky + kx, so
+             * each element shifts the patch down by that much and each lane picks its winner's corner. */
+            const float *corner = image + at[0];
+            __m512 xs = _mm512_castps128_ps512(_mm_loadu_ps(corner));
+            xs = _mm512_insertf32x4(xs, _mm_loadu_ps(corner + width), 1);
+            xs = _mm512_insertf32x4(xs, _mm_loadu_ps(corner + 2 * width), 2);
+            xs = _mm512_insertf32x4(xs, _mm_loadu_ps(corner + 3 * width), 3);
+            __m512i base[2];
+            for (int v = 0; v < vectors; v++) base[v] = _mm512_permutexvar_epi32(_mm512_cvttps_epi32(won[v]), place_corner);
+#pragma GCC unroll 9
+            for (int k = 0; k < 9; k++) {
+                __m512 shifted = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_setzero_si512(), _mm512_castps_si512(xs), (k / 3) * 4 + k % 3));
+                for (int v = 0; v < vectors; v++) sum[k][v] = _mm512_fmadd_ps(_mm512_permutexvar_ps(base[v], shifted), d[v], sum[k][v]);
+            }
+            continue;
         }
 #pragma GCC unroll 4
         for (int q = 0; q < 4; q++) {
@@ -788,6 +820,8 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
     float slope_row[32];
     int first_layer = dx == NULL && by_product && first_layer_shape(s, pool);
     first_layer_backward how = {0, 0, NULL, NULL, 0};
+    int first_layer_patches = first_layer && first_layer_reads_patches(s, pool);
+    (void)first_layer_patches; /* the registers' path is the AVX-512 build's */
     if (first_layer) {
         kernel_element_offsets(s, element);
         first_layer_slopes(act, alpha, f, slope_row);
@@ -844,12 +878,18 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
 #if defined(PRELU_AVX512)
             if (first_layer) {
                 const float *kz = linear ? NULL : kept_z + image, *mask = dropout_mask ? dropout_mask + image : NULL;
-                if (f > 16)
-                    first_layer_backward_image(2, f, kd, pooled_per_image, input_offset, position, element, input + n * in_size, how,
-                                               dpooled + image, mask, kz, dz + image, kept_place + image, dk, db, da);
+#define FIRST_LAYER_BACKWARD(vectors, patches)                                                                            \
+    first_layer_backward_image(vectors, patches, s->width, f, kd, pooled_per_image, input_offset, position, element, input + n * in_size, \
+                               how, dpooled + image, mask, kz, dz + image, kept_place + image, dk, db, da)
+                if (f > 16 && first_layer_patches)
+                    FIRST_LAYER_BACKWARD(2, 1);
+                else if (f > 16)
+                    FIRST_LAYER_BACKWARD(2, 0);
+                else if (first_layer_patches)
+                    FIRST_LAYER_BACKWARD(1, 1);
                 else
-                    first_layer_backward_image(1, f, kd, pooled_per_image, input_offset, position, element, input + n * in_size, how,
-                                               dpooled + image, mask, kz, dz + image, kept_place + image, dk, db, da);
+                    FIRST_LAYER_BACKWARD(1, 0);
+#undef FIRST_LAYER_BACKWARD
                 continue;
             }
 #endif
