@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using Prelu.Benchmarks;
 
 // Ways in:
-//   step [--backend A[,B...]] [--threads N] [--steps N] [--breakdown] [--kernels avx512|avx2|portable]
+//   step [--backend A[,B...]] [--threads N] [--steps N] [--run-length N] [--breakdown] [--kernels avx512|avx2|portable]
 //        [--peak-iterations N]
 //                                    times training steps of the study's models back to back on each backend
 //                                    named (native by default; ratios to the first), the figure
@@ -10,7 +10,9 @@ using Prelu.Benchmarks;
 //                                    --breakdown adds the time per layer (native: ms and GFLOP/s of each layer
 //                                    kernel) or per kernel (OpenCL); --kernels picks the C library's build
 //                                    (the best this CPU runs by default); the probe's peak is measured first
-//                                    (--peak-iterations: the probe's loop count, 100,000,000 by default)
+//                                    (--peak-iterations: the probe's loop count, 100,000,000 by default);
+//                                    the models take turns of --run-length consecutive steps (5 by default, the
+//                                    first of each not counted; 1: step by step, all counted)
 //   peak [iterations]                the managed peak-FMA probe, a check on benchmarks/probe/fma_peak.c
 //   run [--full]                     every Perf_ class, then docs/benchmarks.md from the results (benchmarks/run)
 //   anything else                     BenchmarkDotNet, e.g. --filter '*Perf_Kernels*' --job short

@@ -12,7 +12,10 @@ namespace Prelu.Benchmarks;
 
 /// <summary>
 /// Median time of a full training step (forward, loss, backward, Adam) of the study's model with each
-/// activation, interleaved so that the machine's noise falls on all of them alike.
+/// activation, the models taking turns so that the machine's noise falls on all of them alike. Each turn is a run of
+/// consecutive steps of one model, as in training, where a step finds the model's weights, Adam moments and
+/// activations in cache from the step before; the first step of a run, which finds them evicted by the other two
+/// models, is not counted. `--run-length 1` gives the turn to the next model after every step and counts them all.
 /// </summary>
 internal static class StepTiming
 {
@@ -21,7 +24,9 @@ internal static class StepTiming
 
     public static int Run(string[] args)
     {
-        int threads = Option(args, "--threads", 2), steps = Option(args, "--steps", 30);
+        int threads = Option(args, "--threads", 2), steps = Option(args, "--steps", 30), runLength = Option(args, "--run-length", 5);
+        if (runLength < 1)
+            throw new ArgumentOutOfRangeException(nameof(args), runLength, "--run-length must be 1 or more");
         var backends = TextOption(args, "--backend", "native").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         // --kernels avx512|avx2|portable: the C library's build to time (the best this CPU runs by default).
         var kernels = TextOption(args, "--kernels", "best");
@@ -31,7 +36,7 @@ internal static class StepTiming
         var medians = new Dictionary<(string Backend, string Run), double>();
         foreach (var name in backends)
         {
-            foreach (var (run, median) in Time(name, threads, steps, args.Contains("--breakdown")))
+            foreach (var (run, median) in Time(name, threads, steps, runLength, args.Contains("--breakdown")))
             {
                 medians[(name, run)] = median;
                 if (peak is { } p)
@@ -78,11 +83,12 @@ internal static class StepTiming
         return best;
     }
 
-    private static List<(string Run, double Median)> Time(string backendName, int threads, int steps, bool breakdown)
+    private static List<(string Run, double Median)> Time(string backendName, int threads, int steps, int runLength, bool breakdown)
     {
-        const int batch = 250;
+        const int batch = 250, warmUpSteps = 5;
         using var backend = BackendChoice.Create(backendName, threads);
-        Console.WriteLine($"prelu {backendName}: {BackendChoice.Describe(backend)}, batch {batch}");
+        Console.WriteLine($"prelu {backendName}: {BackendChoice.Describe(backend)}, batch {batch}, " +
+            (runLength == 1 ? "the models in turn step by step" : $"the models in turn {runLength} steps at a time, the first of each run not counted"));
         var runs = new (string Name, CompiledModel Model, Adam Optimizer)[]
         {
             ("relu", new StudyRelu(backend, batch), new Adam()),
@@ -96,17 +102,22 @@ internal static class StepTiming
         var times = runs.Select(_ => new List<double>()).ToArray();
         foreach (var run in runs)
             run.Model.Initialize(1);
-        for (int step = 1; step <= steps + 5; step++)
+        int counted = runLength == 1 ? 1 : runLength - 1;
+        for (int step = 1; times[0].Count < steps;)
         {
             for (int r = 0; r < runs.Length; r++)
             {
-                var clock = Stopwatch.StartNew();
-                runs[r].Model.ComputeGradients(input, labels, batch, (ulong)step, metrics);
-                runs[r].Optimizer.Step(runs[r].Model);
-                backend.Synchronize();
-                if (step > 5)
-                    times[r].Add(clock.Elapsed.TotalSeconds);
+                for (int i = 0; i < runLength; i++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    runs[r].Model.ComputeGradients(input, labels, batch, (ulong)(step + i), metrics);
+                    runs[r].Optimizer.Step(runs[r].Model);
+                    backend.Synchronize();
+                    if (step > warmUpSteps && i >= runLength - counted)
+                        times[r].Add(clock.Elapsed.TotalSeconds);
+                }
             }
+            step += runLength;
         }
         if (breakdown && backend is OpenClBackend opencl)
         {

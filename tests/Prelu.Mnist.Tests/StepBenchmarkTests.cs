@@ -25,6 +25,7 @@ public sealed class StepBenchmarkTests
         Assert.True(code == 0, output);
         Assert.Contains($"{(avx2 ? "AVX2/FMA" : "portable C")} kernels, 1 thread(s)", output, StringComparison.Ordinal);
         Assert.Matches(@"peak float32 FMA \w+ \(\d+ chains of \d+ lanes\), 1 thread: [\d.]+ GFLOP/s", output);
+        Assert.Contains("batch 250, the models in turn 5 steps at a time, the first of each run not counted", output, StringComparison.Ordinal);
         foreach (var run in new[] { "relu", "prelu", "prelu-channel" })
         {
             Assert.Matches($@"prelu native {run}: \d+ % of the 1-thread peak \([\d.]+ GFLOP/s, \w+, measured by prelu_fma_peak in this run\)", output);
