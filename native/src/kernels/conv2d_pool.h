@@ -83,6 +83,42 @@ static inline void pool_window(int window, int f, const float *restrict z_rows, 
 #endif
 }
 
+#if defined(PRELU_AVX512)
+/* The pooling's epilogue in registers for one vector of filters (mask m) of one pooled value, from its window's four
+ * outputs z[q] (places in window order): the bias (when `biased`), the rectifier with the negative slopes of place q
+ * at slopes + q * slope_step (NULL: a linear layer), the maximum (ties to the first place) and what pool_window stores.
+ * The same operations in the same order as the tile's passes (the bias, prelu_row or leaky_row, pool_window): the
+ * same bits. */
+static inline __attribute__((always_inline)) void pool_four_places(const __m512 z[4], __mmask16 m, int biased, __m512 b, const float *slopes,
+                                                                   long slope_step, float *pooled, float *kept_z, float *kept_place,
+                                                                   const dropout_epilogue *drop, int64_t index) {
+    __m512 best = _mm512_setzero_ps(), best_z = best, place = best;
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        __m512 zq = biased ? _mm512_add_ps(z[q], b) : z[q], yq = zq;
+        if (slopes) {
+            __m512 a = _mm512_maskz_loadu_ps(m, slopes + q * slope_step);
+            yq = _mm512_mask_mov_ps(_mm512_mul_ps(a, zq), _mm512_cmp_ps_mask(zq, _mm512_setzero_ps(), _CMP_GT_OQ), zq);
+        }
+        if (q == 0) {
+            best = yq;
+            best_z = zq;
+        } else {
+            __mmask16 better = _mm512_cmp_ps_mask(yq, best, _CMP_GT_OQ);
+            best = _mm512_mask_mov_ps(best, better, yq);
+            best_z = _mm512_mask_mov_ps(best_z, better, zq);
+            place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
+        }
+    }
+    if (drop)
+        dropout_store16(drop, index, m, best);
+    else
+        _mm512_mask_storeu_ps(pooled, m, best);
+    _mm512_mask_storeu_ps(kept_z, m, best_z);
+    _mm512_mask_storeu_ps(kept_place, m, place);
+}
+#endif
+
 /* A first layer directly, in registers (AVX-512): a kernel of at most 9 elements per filter (a 3x3 convolution of one
  * channel) and at most 32 filters under 2x2 pooling. Its product has K = 9, too short for the GEMM's register blocks
  * to pay for their stores to the tile and the tile's passes of bias, activation and pooling (the first convolution
@@ -109,16 +145,22 @@ static inline int first_layer_reads_patches(const prelu_conv2d_shape *s, const p
            pool->kernel_w == 2 && pool->stride_y == 2 && pool->stride_x == 2;
 }
 
-static inline int first_layer_in_registers(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool, const prelu_activation *act) {
-    int rectified = act->kind == PRELU_LINEAR || act->kind == PRELU_RELU || act->kind == PRELU_LEAKY_RELU ||
-                    (act->kind == PRELU_PRELU && act->sharing != PRELU_ALPHA_CHANNEL_WISE) ||
-                    (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_CHANNEL_WISE && s->filters % act->channels == 0);
-    return first_layer_shape(s, pool) && rectified;
+/* Whether a convolution's activation over f filters is a rectifier that the pooling's epilogue in registers
+ * (pool_four_places) applies: linear, ReLU, LeakyReLU, or a PReLU whose alphas repeat with each position's filters
+ * (any sharing but channel-wise over a number of channels that does not divide f). */
+static inline int rectifier_in_registers(const prelu_activation *act, int f) {
+    return act->kind == PRELU_LINEAR || act->kind == PRELU_RELU || act->kind == PRELU_LEAKY_RELU ||
+           (act->kind == PRELU_PRELU && act->sharing != PRELU_ALPHA_CHANNEL_WISE) ||
+           (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_CHANNEL_WISE && f % act->channels == 0);
 }
 
-/* A rectifier's negative slope for each of a first layer's F <= 32 filters where it does not change from position to
- * position: ReLU's 0, LeakyReLU's slope, a PReLU's alpha (channel-wise, or one shared). */
-static inline void first_layer_slopes(const prelu_activation *act, const float *alpha, int f, float slope_row[32]) {
+static inline int first_layer_in_registers(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool, const prelu_activation *act) {
+    return first_layer_shape(s, pool) && rectifier_in_registers(act, s->filters);
+}
+
+/* A rectifier's negative slope for each of f filters where it does not change from position to position: ReLU's 0,
+ * LeakyReLU's slope, a PReLU's alpha (channel-wise, or one shared). */
+static inline void rectifier_slopes(const prelu_activation *act, const float *alpha, int f, float *slope_row) {
     for (int c = 0; c < f; c++)
         slope_row[c] = act->kind == PRELU_PRELU ? alpha[alpha_index(act, c)] : act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f;
 }
@@ -167,30 +209,34 @@ static inline __attribute__((always_inline)) void first_layer_image(const int ve
         }
         long out = (long)p * f;
         for (int v = 0; v < vectors; v++) {
-            __m512 best = _mm512_setzero_ps(), best_z = best, place = best;
-#pragma GCC unroll 4
-            for (int q = 0; q < 4; q++) {
-                __m512 zq = bias ? _mm512_add_ps(z[q][v], b[v]) : z[q][v], yq = zq;
-                if (slopes) {
-                    __m512 a = _mm512_maskz_loadu_ps(m[v], slopes + (p * 4 + q) * slope_step + 16 * v);
-                    yq = _mm512_mask_mov_ps(_mm512_mul_ps(a, zq), _mm512_cmp_ps_mask(zq, _mm512_setzero_ps(), _CMP_GT_OQ), zq);
-                }
-                if (q == 0) {
-                    best = yq;
-                    best_z = zq;
-                } else {
-                    __mmask16 better = _mm512_cmp_ps_mask(yq, best, _CMP_GT_OQ);
-                    best = _mm512_mask_mov_ps(best, better, yq);
-                    best_z = _mm512_mask_mov_ps(best_z, better, zq);
-                    place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
-                }
-            }
-            if (drop)
-                dropout_store16(drop, index + out + 16 * v, m[v], best);
-            else
-                _mm512_mask_storeu_ps(pooled + out + 16 * v, m[v], best);
-            _mm512_mask_storeu_ps(kept_z + out + 16 * v, m[v], best_z);
-            _mm512_mask_storeu_ps(kept_place + out + 16 * v, m[v], place);
+            const __m512 zv[4] = {z[0][v], z[1][v], z[2][v], z[3][v]};
+            long at = out + 16 * v;
+            pool_four_places(zv, m[v], bias != NULL, b[v], slopes ? slopes + p * 4 * slope_step + 16 * v : NULL, slope_step, pooled + at,
+                             kept_z + at, kept_place + at, drop, index + at);
+        }
+    }
+}
+
+/* winograd_windows (winograd.h) with the pooling's epilogue in registers: each window's four outputs, 16 filters at
+ * a time, go from the output transform to pool_four_places, and no tile of z or y is written. Window w of the chunk
+ * is window first_window + w of its group's images (at0 + w f in the pooled result); its negative slopes start at
+ * slopes + ((first_window + w) % pooled_per_image) * window_step, those of its place q q * place_step further. */
+static void winograd_windows_pooled(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
+                                    float *scratch, const float *bias, const float *slopes, int first_window, int pooled_per_image,
+                                    long window_step, long place_step, float *pooled, float *kept_z, float *kept_place,
+                                    const dropout_epilogue *drop, int64_t at0) {
+    int f = s->filters;
+    const float *m = winograd_chunk_products(s, count, base, offset, u, scratch);
+    for (int w = 0; w < count; w++) {
+        int64_t at = at0 + (int64_t)w * f;
+        const float *window_slopes = slopes ? slopes + ((first_window + w) % pooled_per_image) * window_step : NULL;
+        for (int c0 = 0; c0 < f; c0 += 16) {
+            __mmask16 k = lanes_mask(f - c0);
+            __m512 z[4];
+            winograd_tile_outputs(m + (long)w * f + c0, (long)WINOGRAD_TILES * f, k, z);
+            pool_four_places(z, k, bias != NULL, bias ? _mm512_maskz_loadu_ps(k, bias + c0) : _mm512_setzero_ps(),
+                             window_slopes ? window_slopes + c0 : NULL, place_step, pooled + at + c0, kept_z + at + c0, kept_place + at + c0,
+                             drop, at + c0);
         }
     }
 }
@@ -227,14 +273,14 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
     per_row.sharing = PRELU_ALPHA_PER_ELEMENT;
     const prelu_activation *tile_act = by_position ? &per_row : act;
     const float *tile_alpha = by_position ? window_alpha : alpha;
+    /* Winograd's outputs go straight to the pooling's epilogue in registers where the activation is a rectifier. */
+    int winograd_pooled = winograd && rectifier_in_registers(act, f);
     /* In registers: each kernel element's offset within a window, and the negative slopes as one row where they do not
      * change from position to position. */
     long element[9];
-    float slope_row[32];
-    if (in_registers) {
-        kernel_element_offsets(s, element);
-        first_layer_slopes(act, alpha, f, slope_row);
-    }
+    float *slope_row = (in_registers || winograd_pooled) && !by_position && !linear ? prelu_scratch(PRELU_SCRATCH_SHARED_ALPHA, (size_t)f) : NULL;
+    if (in_registers) kernel_element_offsets(s, element);
+    if (slope_row) rectifier_slopes(act, alpha, f, slope_row);
     const float *slopes = linear ? NULL : by_position ? window_alpha : slope_row;
     long slope_step = by_position ? f : 0;
 #if !defined(PRELU_AVX512)
@@ -290,6 +336,14 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
                 a.data = input + n0 * in_size;
                 for (int w0 = 0; w0 < windows; w0 += chunk_windows) {
                     int count = min_int(chunk_windows, windows - w0);
+#if defined(PRELU_AVX512)
+                    if (winograd_pooled) {
+                        winograd_windows_pooled(s, count, a.data, rows + (long)w0 * window, kernel_packed, tiles, bias, slopes, w0,
+                                                pooled_per_image, 4 * slope_step, slope_step, pooled, kept_z, kept_place, drop,
+                                                n0 * pooled_size + (long)w0 * f);
+                        continue;
+                    }
+#endif
                     if (winograd)
                         winograd_windows(s, count, a.data, rows + (long)w0 * window, kernel_packed, tiles, tile_z);
                     else
@@ -824,7 +878,7 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
     (void)first_layer_patches; /* the registers' path is the AVX-512 build's */
     if (first_layer) {
         kernel_element_offsets(s, element);
-        first_layer_slopes(act, alpha, f, slope_row);
+        rectifier_slopes(act, alpha, f, slope_row);
         how = first_layer_backward_of(s, act, alpha, slope_row);
     }
     int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;

@@ -96,26 +96,31 @@ static inline void winograd_products(const prelu_conv2d_shape *s, int count, int
                     f, 0);
 }
 
-/* z = A^T M A of one tile, with A^T = [1 1 1 0; 0 1 -1 -1]: output (dy, dx) to out + at[dy * 2 + dx], or nowhere where
- * that is negative (outside the map). */
+/* z = A^T M A of one tile, with A^T = [1 1 1 0; 0 1 -1 -1], for 16 filters (mask k): `from` is the tile's first filter
+ * in M[0], `step` floats apart are the 16 M[xi]; output (dy, dx) into z[dy * 2 + dx]. */
+static inline __attribute__((always_inline)) void winograd_tile_outputs(const float *from, long step, __mmask16 k, __m512 z[4]) {
+    __m512 s[2][4];
+    for (int j = 0; j < 4; j++) {
+        __m512 m0 = _mm512_maskz_loadu_ps(k, from + (0 * 4 + j) * step), m1 = _mm512_maskz_loadu_ps(k, from + (1 * 4 + j) * step);
+        __m512 m2 = _mm512_maskz_loadu_ps(k, from + (2 * 4 + j) * step), m3 = _mm512_maskz_loadu_ps(k, from + (3 * 4 + j) * step);
+        s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+        s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    for (int dy = 0; dy < 2; dy++) {
+        z[dy * 2] = _mm512_add_ps(_mm512_add_ps(s[dy][0], s[dy][1]), s[dy][2]);
+        z[dy * 2 + 1] = _mm512_sub_ps(_mm512_sub_ps(s[dy][1], s[dy][2]), s[dy][3]);
+    }
+}
+
+/* The outputs of one tile: output (dy, dx) to out + at[dy * 2 + dx], or nowhere where that is negative (outside the
+ * map). */
 static inline void winograd_outputs(const float *m, int f, int tiles, int tile, float *out, const long at[4]) {
-    long step = (long)tiles * f;
     for (int c0 = 0; c0 < f; c0 += 16) {
         __mmask16 k = lanes_mask(f - c0);
-        const float *from = m + (long)tile * f + c0;
-        __m512 s[2][4];
-        for (int j = 0; j < 4; j++) {
-            __m512 m0 = _mm512_maskz_loadu_ps(k, from + (0 * 4 + j) * step), m1 = _mm512_maskz_loadu_ps(k, from + (1 * 4 + j) * step);
-            __m512 m2 = _mm512_maskz_loadu_ps(k, from + (2 * 4 + j) * step), m3 = _mm512_maskz_loadu_ps(k, from + (3 * 4 + j) * step);
-            s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-            s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-        }
-        for (int dy = 0; dy < 2; dy++) {
-            __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[dy][0], s[dy][1]), s[dy][2]);
-            __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[dy][1], s[dy][2]), s[dy][3]);
-            if (at[dy * 2] >= 0) _mm512_mask_storeu_ps(out + at[dy * 2] + c0, k, y0);
-            if (at[dy * 2 + 1] >= 0) _mm512_mask_storeu_ps(out + at[dy * 2 + 1] + c0, k, y1);
-        }
+        __m512 z[4];
+        winograd_tile_outputs(m + (long)tile * f + c0, (long)tiles * f, k, z);
+        for (int q = 0; q < 4; q++)
+            if (at[q] >= 0) _mm512_mask_storeu_ps(out + at[q] + c0, k, z[q]);
     }
 }
 
@@ -124,14 +129,24 @@ static inline size_t winograd_chunk_floats(const prelu_conv2d_shape *s) {
     return (size_t)16 * WINOGRAD_TILES * (s->in_channels + s->filters);
 }
 
-/* The products of `count` (at most WINOGRAD_TILES) windows of a 2x2 max pooling of stride 2 (conv2d_pool.h): rows in
- * window order (row 4 w + q is place q of window w), the window's top-left input at base + offset[4 w]. */
-static void winograd_windows(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
-                             float *scratch, float *out) {
-    int cin = s->in_channels, f = s->filters;
+/* The patches and products of `count` (at most WINOGRAD_TILES) windows of a 2x2 max pooling of stride 2: returns M
+ * (in the scratch), tile w's outputs for winograd_tile_outputs at M + w F. The window's top-left input is at
+ * base + offset[4 w] (offset in window order, as conv2d_pool.h keeps its rows). */
+static const float *winograd_chunk_products(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
+                                            float *scratch) {
+    int cin = s->in_channels;
     float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
     for (int w = 0; w < count; w++) winograd_patch(base + offset[4 * w], (long)s->width * cin, cin, 4, 4, v, WINOGRAD_TILES, w);
     winograd_products(s, count, WINOGRAD_TILES, v, u, m);
+    return m;
+}
+
+/* The outputs of `count` windows into `out` (the tile of conv2d_pool.h): rows in window order (row 4 w + q is place q
+ * of window w). */
+static void winograd_windows(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
+                             float *scratch, float *out) {
+    int f = s->filters;
+    const float *m = winograd_chunk_products(s, count, base, offset, u, scratch);
     for (int w = 0; w < count; w++) {
         long at[4] = {(4L * w + 0) * f, (4L * w + 1) * f, (4L * w + 2) * f, (4L * w + 3) * f};
         winograd_outputs(m, f, WINOGRAD_TILES, w, out, at);
