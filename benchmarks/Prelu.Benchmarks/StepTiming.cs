@@ -104,7 +104,6 @@ internal static class StepTiming
         var times = runs.Select(_ => new List<double>()).ToArray();
         foreach (var run in runs)
             run.Model.Initialize(1);
-        int counted = runLength == 1 ? 1 : runLength - 1;
         for (int step = 1; times[0].Count < steps;)
         {
             for (int r = 0; r < runs.Length; r++)
@@ -115,7 +114,7 @@ internal static class StepTiming
                     runs[r].Model.ComputeGradients(input, labels, batch, (ulong)(step + i), metrics);
                     runs[r].Optimizer.Step(runs[r].Model);
                     backend.Synchronize();
-                    if (step > warmUpSteps && i >= runLength - counted)
+                    if (step > warmUpSteps && (runLength == 1 || i > 0))
                         times[r].Add(clock.Elapsed.TotalSeconds);
                 }
             }

@@ -599,31 +599,21 @@ public abstract class BackendConformanceTests : IDisposable
     }
 
     [Fact]
-    public void A_pooling_that_does_not_take_the_convolutions_output_is_refused()
-    {
-        var conv = new Conv2DShape(2, 8, 8, 1, 4, 3, 3);
-        var pool = new Pool2DShape(2, 6, 5, 4, 2, 2);
-        using var x = Zeros(conv.InputLength);
-        using var k = Zeros(conv.KernelLength);
-        using var y = Zeros(conv.OutputLength);
-        using var pooled = Zeros(pool.OutputLength);
-
-        Refused.Assert<ArgumentException>(() => _backend.Conv2DPoolForward(conv, FusedActivation.Linear, pool, x, k, null, null, null, y, pooled), "pool",
-            "the pooling's input (2, 6, 5, 4) is not the convolution's output (2, 6, 6, 4)");
-    }
-
-    [Fact]
-    public void A_dropout_in_the_pooled_call_with_a_bad_rate_or_a_short_mask_is_refused()
+    public void A_pooled_call_whose_pooling_does_not_take_the_convolutions_output_or_whose_dropout_has_a_bad_rate_or_a_short_mask_is_refused()
     {
         var conv = new Conv2DShape(2, 8, 8, 1, 4, 3, 3);
         var pool = new Pool2DShape(2, 6, 6, 4, 2, 2);
+        var otherPool = new Pool2DShape(2, 6, 5, 4, 2, 2);
         using var x = Zeros(conv.InputLength);
         using var k = Zeros(conv.KernelLength);
         using var y = Zeros(conv.OutputLength);
         using var pooled = Zeros(pool.OutputLength);
+        using var otherPooled = Zeros(otherPool.OutputLength);
         using var mask = Zeros(pool.OutputLength);
         using var shortMask = Zeros(pool.OutputLength - 1);
 
+        Refused.Assert<ArgumentException>(() => _backend.Conv2DPoolForward(conv, FusedActivation.Linear, otherPool, x, k, null, null, null, y, otherPooled),
+            "pool", "the pooling's input (2, 6, 5, 4) is not the convolution's output (2, 6, 6, 4)");
         Refused.Assert<ArgumentOutOfRangeException>(() => _backend.Conv2DPoolForward(conv, FusedActivation.Linear, pool, x, k, null, null, null, y,
             pooled, new DropoutAfter(1f, 1, 1, mask, pooled)), "dropout", "Conv2D + MaxPooling2D forward: rate must be in [0, 1)", "1");
         Refused.Assert<ArgumentException>(() => _backend.Conv2DPoolForward(conv, FusedActivation.Linear, pool, x, k, null, null, null, y,

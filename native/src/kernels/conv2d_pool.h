@@ -137,12 +137,17 @@ static inline int first_layer_shape(const prelu_conv2d_shape *s, const prelu_con
 #endif
 }
 
-/* Whether a first layer's pooling windows each read one 4x4 patch of the input (a 3x3 convolution of stride 1 over one
- * channel, 2x2 windows of stride 2), which one vector holds: its backward then takes each winner's window from that
- * vector (first_layer_backward_image). */
+/* Whether each pooling window's outputs are one 2x2 tile of a 3x3 convolution of stride 1, read from one 4x4 patch of
+ * the input, the tiles side by side: 2x2 windows of stride 2. Winograd's F(2x2, 3x3) computes such a tile at once. */
+static inline int windows_are_tiles(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool) {
+    return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_y == 1 && s->stride_x == 1 && pool->kernel_h == 2 && pool->kernel_w == 2 &&
+           pool->stride_y == 2 && pool->stride_x == 2;
+}
+
+/* Whether a first layer's patches (windows_are_tiles) are of one channel, 16 floats, which one vector holds: its
+ * backward then takes each winner's window from that vector (first_layer_backward_image). */
 static inline int first_layer_reads_patches(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool) {
-    return s->kernel_h == 3 && s->kernel_w == 3 && s->in_channels == 1 && s->stride_y == 1 && s->stride_x == 1 && pool->kernel_h == 2 &&
-           pool->kernel_w == 2 && pool->stride_y == 2 && pool->stride_x == 2;
+    return windows_are_tiles(s, pool) && s->in_channels == 1;
 }
 
 /* Whether a convolution's activation over f filters is a rectifier that the pooling's epilogue in registers
@@ -258,12 +263,11 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
     int linear = act->kind == PRELU_LINEAR;
     float *kept_z = linear ? y : z, *kept_place = kept_z + s->batch * pooled_size;
     int group = images_per_product(rows_per_image), groups = (s->batch + group - 1) / group;
-    /* In registers (a first layer), by Winograd's transforms (a 3x3 convolution whose tiles are the 2x2 windows of
-     * stride 2: the whole map's conv2d_forward computes every covered output in the same tile, to the same bits), or by
-     * the product with the kernel packed. */
+    /* In registers (a first layer), by Winograd's transforms (a 3x3 convolution whose tiles are the windows: the whole
+     * map's conv2d_forward computes every covered output in the same tile, to the same bits), or by the product with
+     * the kernel packed. */
     int in_registers = first_layer_in_registers(s, pool, act);
-    int winograd = !in_registers && winograd_applies(s) && pool->kernel_h == 2 && pool->kernel_w == 2 && pool->stride_y == 2 &&
-                   pool->stride_x == 2;
+    int winograd = !in_registers && winograd_applies(s) && windows_are_tiles(s, pool);
     float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, forward_kernel_floats(s, winograd));
     /* A PReLU whose alphas differ from position to position gets them laid out in window order, row for row with the
      * tile, so that a run of windows takes one call of the activation (as alphas per element) rather than one per row. */
