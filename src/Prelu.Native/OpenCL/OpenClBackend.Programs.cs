@@ -135,7 +135,8 @@ public sealed unsafe partial class OpenClBackend
     {
         var bytes = Encoding.UTF8.GetBytes(options + "\0");
         fixed (byte* o = bytes)
-            return _cl.BuildProgram(program, 1, &device, o, default, null);
+            lock (OpenClDevices.CallbackCalls)
+                return _cl.BuildProgram(program, 1, &device, o, default, null);
     }
 
     private void TryCache(nint program, string path)

@@ -33,7 +33,8 @@ public sealed unsafe partial class OpenClBackend : Backend
         Device = device;
         int error;
         nint id = device.Id;
-        _context = _cl.CreateContext(null, 1, &id, default, null, &error);
+        lock (OpenClDevices.CallbackCalls)
+            _context = _cl.CreateContext(null, 1, &id, default, null, &error);
         ClException.Check(error, "clCreateContext");
         _queue = _cl.CreateCommandQueue(_context, id, CommandQueueProperties.None, &error);
         ClException.Check(error, "clCreateCommandQueue");

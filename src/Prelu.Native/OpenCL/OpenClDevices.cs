@@ -20,6 +20,13 @@ public static unsafe class OpenClDevices
         $"no OpenCL ICD loader found (tried {Api.Value.Tried}); install one (apt-get install ocl-icd-libopencl1 pocl-opencl-icd for CPUs) " +
         $"or point {OpenClLibrary.EnvironmentVariable} at it");
 
+    /// <summary>
+    /// Held around every call of the shared API that takes a callback (clCreateContext, clBuildProgram): Silk.NET pins
+    /// the callback until the next call through the same slot in bookkeeping shared by the whole API, whose update is
+    /// not safe to race (two test classes building programs at once threw from inside it).
+    /// </summary>
+    internal static readonly Lock CallbackCalls = new();
+
     // Discovery runs one caller at a time: under load, two test classes discovering at once once saw PoCL
     // report no platform (the ICD loader's and the driver's first initialisation are not known to be safe to race).
     private static readonly Lock Discovery = new();
