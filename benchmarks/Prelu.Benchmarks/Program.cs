@@ -2,9 +2,10 @@ using BenchmarkDotNet.Running;
 using Prelu.Benchmarks;
 
 // Ways in:
-//   step [--backend A[,B...]] [--threads N] [--steps N] [--run-length N] [--breakdown] [--kernels avx512|avx2|portable]
-//        [--peak-iterations N]
-//                                    times training steps of the study's models back to back on each backend
+//   step [--backend A[,B...]] [--models A[,B...]] [--threads N] [--steps N] [--run-length N] [--breakdown]
+//        [--kernels avx512|avx2|portable] [--peak-iterations N]
+//                                    times training steps of the study's models (or of the app's runs --models
+//                                    names: bn-prelu, resnet-relu, resnet-prelu, ...) back to back on each backend
 //                                    named (native by default; ratios to the first), the figure
 //                                    benchmarks/tools/compare-with-pytorch.sh sets beside PyTorch's;
 //                                    --breakdown adds the time per layer (native: ms and GFLOP/s of each layer

@@ -21,8 +21,15 @@ namespace Prelu.Benchmarks;
 /// </summary>
 internal static class StepTiming
 {
-    /// <summary>FLOPs of one step at batch 250 (per image: forward 5.67 M, backward without the first layer's input gradient 10.96 M).</summary>
+    /// <summary>FLOPs of one step of the study's model at batch 250 (per image: forward 5.67 M, backward without the first layer's input gradient 10.96 M).</summary>
     private const double StepFlops = 4.16e9;
+
+    /// <summary>The models timed unless --models names others (any of the study app's runs: bn-prelu, resnet-relu, ...).</summary>
+    private const string DefaultModels = "relu,prelu,prelu-channel";
+
+    // The study's network in its configurations (the same products, whatever the activation): the models whose FLOPs
+    // StepFlops counts, so whose share of the peak is printed.
+    private static bool IsStudyNetwork(StudyRun run) => run.ModelName.StartsWith("Study", StringComparison.Ordinal);
 
     public static int Run(string[] args)
     {
@@ -30,6 +37,8 @@ internal static class StepTiming
         if (runLength < 1)
             throw new ArgumentOutOfRangeException(nameof(args), runLength, "--run-length must be 1 or more");
         var backends = TextOption(args, "--backend", "native").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var models = TextOption(args, "--models", DefaultModels).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(StudyRuns.Find).ToArray();
         // --kernels avx512|avx2|portable: the C library's build to time (the best this CPU runs by default).
         var kernels = TextOption(args, "--kernels", "best");
         if (kernels != "best")
@@ -38,10 +47,10 @@ internal static class StepTiming
         var medians = new Dictionary<(string Backend, string Run), double>();
         foreach (var name in backends)
         {
-            foreach (var (run, median) in Time(name, threads, steps, runLength, args.Contains("--breakdown")))
+            foreach (var (run, median) in Time(name, models, threads, steps, runLength, args.Contains("--breakdown")))
             {
                 medians[(name, run)] = median;
-                if (peak is { } p)
+                if (peak is { } p && IsStudyNetwork(StudyRuns.Find(run)))
                     Console.WriteLine($"prelu {name} {run}: {StepFlops / median / 1e9 / p.Gflops:P0} of the {threads}-thread peak " +
                         $"({p.Gflops:F1} GFLOP/s, {p.Isa}, measured by prelu_fma_peak in this run)");
             }
@@ -85,18 +94,14 @@ internal static class StepTiming
         return best;
     }
 
-    private static List<(string Run, double Median)> Time(string backendName, int threads, int steps, int runLength, bool breakdown)
+    private static List<(string Run, double Median)> Time(string backendName, StudyRun[] models, int threads, int steps, int runLength, bool breakdown)
     {
         const int batch = 250, warmUpSteps = 5;
         using var backend = BackendChoice.Create(backendName, threads);
         Console.WriteLine($"prelu {backendName}: {BackendChoice.Describe(backend)}, batch {batch}, " +
             (runLength == 1 ? "the models in turn step by step" : $"the models in turn {runLength} steps at a time, the first of each run not counted"));
-        var runs = new (string Name, CompiledModel Model, Adam Optimizer)[]
-        {
-            ("relu", new StudyRelu(backend, batch), new Adam()),
-            ("prelu", new StudyPRelu(backend, batch), new Adam()),
-            ("prelu-channel", new StudyPReluChannelWise(backend, batch), new Adam()),
-        };
+        // Each model with its run's optimizer (Adam with Keras's defaults for the study's; with its schedule for others).
+        var runs = models.Select(run => (run.Name, Model: run.Create(backend, batch), Optimizer: run.CreateOptimizer())).ToArray();
         var random = new Random(1);
         using var input = backend.Allocate(Enumerable.Range(0, batch * 784).Select(_ => (float)random.NextDouble()).ToArray());
         using var labels = backend.Allocate(Enumerable.Range(0, batch * 10).Select(i => i % 10 == i / 10 % 10 ? 1f : 0f).ToArray());
@@ -134,8 +139,9 @@ internal static class StepTiming
         {
             double median = Median(times[r]);
             medians.Add((runs[r].Name, median));
+            string rate = IsStudyNetwork(models[r]) ? $"{StepFlops / median / 1e9:F0} GFLOP/s, " : "";
             Console.WriteLine($"prelu {runs[r].Name}: {median * 1000:F1} ms per step, {batch / median:N0} images/s, " +
-                $"{StepFlops / median / 1e9:F0} GFLOP/s, {Numbers.Signed((median / reluMedian - 1) * 100, 1)}% against relu");
+                $"{rate}{Numbers.Signed((median / reluMedian - 1) * 100, 1)}% against {runs[0].Name}");
             runs[r].Model.Dispose();
             runs[r].Optimizer.Dispose();
         }
@@ -143,7 +149,7 @@ internal static class StepTiming
     }
 
     // Seconds per step of each kernel, over a few steps with every launch waited for.
-    private static void PrintKernelTimes(OpenClBackend backend, (string Name, CompiledModel Model, Adam Optimizer)[] runs,
+    private static void PrintKernelTimes(OpenClBackend backend, (string Name, CompiledModel Model, Optimizer Optimizer)[] runs,
         DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch)
     {
         const int steps = 3;
@@ -165,7 +171,7 @@ internal static class StepTiming
 
     // Milliseconds per step of each layer kernel of the C library, and the GFLOP/s of its matrix products: each
     // layer's median over 21 steps, so that a step the shared machine slowed down does not move the table.
-    private static void PrintLayerTimes(NativeBackend backend, (string Name, CompiledModel Model, Adam Optimizer)[] runs,
+    private static void PrintLayerTimes(NativeBackend backend, (string Name, CompiledModel Model, Optimizer Optimizer)[] runs,
         DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch)
     {
         const int steps = 21;

@@ -21,7 +21,7 @@ extern "C" {
 
 /* Bumped whenever a signature in this header changes; the C# side refuses a library built
  * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 7
+#define PRELU_ABI_VERSION 8
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -119,6 +119,15 @@ PRELU_API void prelu_conv2d_backward(const prelu_conv2d_shape *s, const prelu_ac
                                      const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
                                      float *dkernel, float *dbias, float *dalpha);
 
+/* A depthwise convolution (Keras's DepthwiseConv2D): s->filters = in_channels x M, output channel c M + j reading input
+ * channel c only. input (N,H,W,C), kernel (KH,KW,C,M), bias (C M) or NULL -> z (or NULL when linear), y (N,OH,OW,C M);
+ * backward as prelu_conv2d_backward. */
+PRELU_API void prelu_depthwise_conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                                              const float *kernel, const float *bias, const float *alpha, float *z, float *y);
+PRELU_API void prelu_depthwise_conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                                               const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
+                                               float *dkernel, float *dbias, float *dalpha);
+
 /* A dropout applied to a fused call's result in the same call, as prelu_dropout_forward(length of the result, rate,
  * seed, step, result, mask, output) would: the same mask and output, to the bit. */
 typedef struct prelu_dropout {
@@ -184,6 +193,21 @@ PRELU_API void prelu_activation_backward(int32_t batch, const prelu_activation *
 /* Inverted dropout with the counter-based mask of Prelu.Reference.DropoutRandom. */
 PRELU_API void prelu_dropout_forward(int64_t length, float rate, uint64_t seed, uint64_t step, const float *x, float *mask, float *y);
 PRELU_API void prelu_dropout_backward(int64_t length, const float *mask, const float *dy, float *dx);
+
+/* Merge layers over count inputs of length elements each, folded in the inputs' order (Prelu.Kernels.MergeKind);
+ * Average divides the sum by count; Maximum keeps the earlier input on a tie, and backward gives the gradient to the
+ * first input that holds the maximum. Backward: dx[i] overwritten, or skipped where NULL. */
+enum { PRELU_MERGE_ADD = 0, PRELU_MERGE_MULTIPLY = 1, PRELU_MERGE_AVERAGE = 2, PRELU_MERGE_MAXIMUM = 3 };
+PRELU_API void prelu_merge_forward(int64_t length, int32_t kind, int32_t count, const float *const *inputs, float *y);
+PRELU_API void prelu_merge_backward(int64_t length, int32_t kind, int32_t count, const float *const *inputs, const float *y,
+                                    const float *dy, float *const *dx);
+
+/* Concatenate: input i (rows, widths[i]) into columns of y (rows, sum of widths); backward the reverse (dx[i] NULL: skipped). */
+PRELU_API void prelu_concatenate_forward(int64_t rows, int32_t count, const int32_t *widths, const float *const *inputs, float *y);
+PRELU_API void prelu_concatenate_backward(int64_t rows, int32_t count, const int32_t *widths, const float *dy, float *const *dx);
+
+/* total += gradient: the sum of the gradients of a tensor that several layers read. */
+PRELU_API void prelu_accumulate(int64_t length, const float *gradient, float *total);
 
 /* Softmax + categorical cross-entropy; labels NULL: probabilities only. metrics[0] += loss sum, metrics[1] += correct. */
 PRELU_API void prelu_softmax_cross_entropy(int32_t batch, int32_t classes, const float *logits, const float *labels,

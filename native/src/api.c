@@ -8,26 +8,37 @@
 
 void prelu_conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
                           const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
-    prelu_active_kernels()->conv2d_forward(s, act, NULL, input, kernel, bias, alpha, z, y, NULL, NULL);
+    prelu_active_kernels()->conv2d_pool_forward(s, act, NULL, input, kernel, bias, alpha, z, y, NULL, NULL);
 }
 
 void prelu_conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
                            const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
                            float *dkernel, float *dbias, float *dalpha) {
-    prelu_active_kernels()->conv2d_backward(s, act, NULL, input, kernel, alpha, z, NULL, NULL, NULL, dy, dx, dkernel, dbias, dalpha);
+    prelu_active_kernels()->conv2d_pool_backward(s, act, NULL, input, kernel, alpha, z, NULL, NULL, NULL, dy, dx, dkernel, dbias, dalpha);
 }
 
 void prelu_conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                                const float *input, const float *kernel, const float *bias, const float *alpha, float *z,
                                float *y, float *pooled, const prelu_dropout *dropout) {
-    prelu_active_kernels()->conv2d_forward(s, act, pool, input, kernel, bias, alpha, z, y, pooled, dropout);
+    prelu_active_kernels()->conv2d_pool_forward(s, act, pool, input, kernel, bias, alpha, z, y, pooled, dropout);
 }
 
 void prelu_conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                                 const float *input, const float *kernel, const float *alpha, const float *z, const float *y,
                                 float *dpooled, const float *dropout_mask, float *dy, float *dx, float *dkernel, float *dbias,
                                 float *dalpha) {
-    prelu_active_kernels()->conv2d_backward(s, act, pool, input, kernel, alpha, z, y, dpooled, dropout_mask, dy, dx, dkernel, dbias, dalpha);
+    prelu_active_kernels()->conv2d_pool_backward(s, act, pool, input, kernel, alpha, z, y, dpooled, dropout_mask, dy, dx, dkernel, dbias, dalpha);
+}
+
+void prelu_depthwise_conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                                    const float *kernel, const float *bias, const float *alpha, float *z, float *y) {
+    prelu_active_kernels()->depthwise_forward(s, act, input, kernel, bias, alpha, z, y);
+}
+
+void prelu_depthwise_conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                                     const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
+                                     float *dkernel, float *dbias, float *dalpha) {
+    prelu_active_kernels()->depthwise_backward(s, act, input, kernel, alpha, z, dy, dx, dkernel, dbias, dalpha);
 }
 
 void prelu_dense_forward(int32_t batch, int32_t inputs, int32_t units, const prelu_activation *act, const float *input,

@@ -31,11 +31,16 @@ int prelu_thread_count(void);
 
 /* The kernel set for one instruction set; runtime.c picks one at run time. */
 typedef struct prelu_kernels {
-    void (*conv2d_forward)(const prelu_conv2d_shape *, const prelu_activation *, const prelu_conv2d_shape *, const float *,
+    /* A convolution (+ bias + activation), and the max pooling after it where the pooling's shape is not NULL. */
+    void (*conv2d_pool_forward)(const prelu_conv2d_shape *, const prelu_activation *, const prelu_conv2d_shape *, const float *,
                            const float *, const float *, const float *, float *, float *, float *, const prelu_dropout *);
-    void (*conv2d_backward)(const prelu_conv2d_shape *, const prelu_activation *, const prelu_conv2d_shape *, const float *,
+    void (*conv2d_pool_backward)(const prelu_conv2d_shape *, const prelu_activation *, const prelu_conv2d_shape *, const float *,
                             const float *, const float *, const float *, const float *, float *, const float *, float *, float *,
                             float *, float *, float *);
+    void (*depthwise_forward)(const prelu_conv2d_shape *, const prelu_activation *, const float *, const float *, const float *,
+                              const float *, float *, float *);
+    void (*depthwise_backward)(const prelu_conv2d_shape *, const prelu_activation *, const float *, const float *, const float *,
+                               const float *, float *, float *, float *, float *, float *);
     void (*dense_forward)(int32_t, int32_t, int32_t, const prelu_activation *, const float *, const float *,
                           const float *, const float *, float *, float *);
     void (*dense_backward)(int32_t, int32_t, int32_t, const prelu_activation *, const float *, const float *,

@@ -20,7 +20,6 @@ public sealed partial class ModelGenerator
             return new BuildResult(null, parsed.Diagnostics);
         cancellationToken.ThrowIfCancellationRequested();
         var diagnostics = new List<DiagnosticInfo>();
-        var layers = spec.Layers.ToList();
 
         if (spec.InputShape.Count is not (1 or 3) || spec.InputShape.Any(d => d < 1))
         {
@@ -28,27 +27,55 @@ public sealed partial class ModelGenerator
                 string.Join(", ", spec.InputShape), spec.ClassName));
             return new BuildResult(null, diagnostics.ToEquatableArray());
         }
-        if (layers.Count == 0)
+        if (spec.Layers.Count == 0)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoLayers, spec.Location, spec.ClassName));
             return new BuildResult(null, diagnostics.ToEquatableArray());
         }
 
-        var names = AssignNames(layers, diagnostics);
-        var shapes = InferShapes(spec, layers, names, diagnostics);
-        CheckOutput(spec, layers, names, diagnostics);
-        if (diagnostics.Count > 0 || shapes is null)
+        var nodes = spec.Layers.Select((layer, i) => new Node(i, layer)).ToList();
+        AssignNames(nodes, diagnostics);
+        if (diagnostics.Count == 0)
+            Wire(nodes, diagnostics);
+        if (diagnostics.Count == 0)
+            FindDeadLayers(nodes, diagnostics);
+        if (diagnostics.Count > 0)
+            return new BuildResult(null, diagnostics.ToEquatableArray()); // shapes follow the wiring: nothing more to say
+
+        bool placed = InferShapes(spec, nodes, diagnostics);
+        CheckOutput(spec, nodes, diagnostics);
+        if (diagnostics.Count > 0 || !placed)
             return new BuildResult(null, diagnostics.ToEquatableArray());
 
         cancellationToken.ThrowIfCancellationRequested();
-        var plan = PlanModel(spec, layers, names, shapes);
+        var plan = PlanModel(spec, nodes);
         return new BuildResult(plan, diagnostics.ToEquatableArray());
     }
+
+    /// <summary>
+    /// A layer of the graph as Build checks it: its declaration, name, the layers it reads (<see cref="ModelInput"/>
+    /// for the model's input, in the order written), the layers that read it, and its output shape (one sample).
+    /// Build's and Plan's working state, never part of a cached record.
+    /// </summary>
+    private sealed class Node(int index, LayerSpec layer)
+    {
+        public int Index { get; } = index;
+        public LayerSpec Layer { get; } = layer;
+        public string Name { get; set; } = "";
+        public int[] Inputs { get; set; } = Array.Empty<int>();
+        public List<int> Readers { get; } = new();
+        public int[]? Shape { get; set; }
+        public LocationInfo? Location => Layer.Location;
+    }
+
+    /// <summary>The node index that stands for the model's input among a layer's inputs.</summary>
+    private const int ModelInput = -1;
 
     // Keras's automatic names: the type in snake case, then _1, _2, ... for later layers of that type.
     private static readonly Dictionary<LayerKind, string> KerasNames = new()
     {
         [LayerKind.Conv2D] = "conv2d",
+        [LayerKind.DepthwiseConv2D] = "depthwise_conv2d",
         [LayerKind.MaxPooling2D] = "max_pooling2d",
         [LayerKind.AveragePooling2D] = "average_pooling2d",
         [LayerKind.GlobalAveragePooling2D] = "global_average_pooling2d",
@@ -62,6 +89,11 @@ public sealed partial class ModelGenerator
         [LayerKind.LeakyReLU] = "leaky_re_lu",
         [LayerKind.ELU] = "elu",
         [LayerKind.Activation] = "activation",
+        [LayerKind.Add] = "add",
+        [LayerKind.Multiply] = "multiply",
+        [LayerKind.Average] = "average",
+        [LayerKind.Maximum] = "maximum",
+        [LayerKind.Concatenate] = "concatenate",
     };
 
     /// <summary>Keras's activation names that a layer fuses, with the constant each implies (leaky_relu's slope, elu's alpha).</summary>
@@ -82,14 +114,13 @@ public sealed partial class ModelGenerator
 
     private static readonly string ActivationList = string.Join(", ", ActivationNames.Keys.Select(n => $"'{n}'"));
 
-    private static List<string> AssignNames(List<LayerSpec> layers, List<DiagnosticInfo> diagnostics)
+    private static void AssignNames(List<Node> nodes, List<DiagnosticInfo> diagnostics)
     {
         var counts = new Dictionary<LayerKind, int>();
-        var names = new List<string>();
         var firstUse = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < layers.Count; i++)
+        foreach (var node in nodes)
         {
-            var layer = layers[i];
+            var layer = node.Layer;
             string name;
             if (layer.Name is { Length: > 0 } given)
             {
@@ -101,26 +132,106 @@ public sealed partial class ModelGenerator
                 counts[layer.Kind] = count + 1;
                 name = count == 0 ? KerasNames[layer.Kind] : $"{KerasNames[layer.Kind]}_{count}";
             }
-            if (firstUse.TryGetValue(name, out int first))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateLayerName, layer.Location, name, first + 1, i + 1));
+            if (name == LayerDefaults.ModelInput)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArgument, layer.Location, name,
+                    $"the name '{LayerDefaults.ModelInput}' stands for the model's input; give the layer another"));
+            else if (firstUse.TryGetValue(name, out int first))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateLayerName, layer.Location, name, first + 1, node.Index + 1));
             else
-                firstUse[name] = i;
-            names.Add(name);
+                firstUse[name] = node.Index;
+            node.Name = name;
         }
-        return names;
     }
 
-    /// <summary>Each layer's output shape (one sample), or null when a layer cannot be placed.</summary>
-    private static List<int[]>? InferShapes(ModelSpec spec, List<LayerSpec> layers, List<string> names, List<DiagnosticInfo> diagnostics)
+    // Each layer's inputs by name: a merge's list, a layer's Input, or else the layer declared above it (the model's
+    // input for the first). A name must be the model's input or a layer declared above the reader.
+    private static void Wire(List<Node> nodes, List<DiagnosticInfo> diagnostics)
     {
-        var shapes = new List<int[]>();
-        int[] shape = spec.InputShape.ToArray();
-        bool placed = true;
-        long parameterFloats = 0, activationFloats = Elements(shape);
-        for (int i = 0; i < layers.Count; i++)
+        var byName = nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        foreach (var node in nodes)
         {
-            var layer = layers[i];
-            string name = names[i];
+            var layer = node.Layer;
+            bool merge = layer is MergeSpec or ConcatenateSpec;
+            if (merge && layer.Inputs.Count < 2)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArgument, layer.Location, node.Name,
+                    $"{layer.Kind} needs at least two layers to merge, named in order; it names {layer.Inputs.Count}"));
+                continue;
+            }
+            if (layer.Inputs.Count == 0)
+            {
+                node.Inputs = new[] { node.Index - 1 }; // the layer above, or the model's input (-1) for the first
+                continue;
+            }
+            var inputs = new List<int>();
+            foreach (string name in layer.Inputs)
+            {
+                if (name == LayerDefaults.ModelInput)
+                {
+                    inputs.Add(ModelInput);
+                }
+                else if (!byName.TryGetValue(name, out var source))
+                {
+                    var known = nodes.Where(n => n.Index < node.Index).Select(n => $"'{n.Name}'").Prepend($"'{LayerDefaults.ModelInput}'");
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownLayerInput, layer.Location, node.Name, name,
+                        string.Join(", ", known)));
+                }
+                else if (source.Index >= node.Index)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InputNotDeclaredAbove, layer.Location, node.Name, name,
+                        source.Index == node.Index ? "is the layer itself" : $"is declared below it (layer {source.Index + 1}; this is layer {node.Index + 1})"));
+                }
+                else
+                {
+                    inputs.Add(source.Index);
+                }
+            }
+            node.Inputs = inputs.ToArray();
+        }
+        foreach (var node in nodes)
+        {
+            foreach (int input in node.Inputs.Where(i => i != ModelInput))
+                nodes[input].Readers.Add(node.Index);
+        }
+    }
+
+    // The output is the last layer; a layer from which it cannot be reached computes nothing the model returns.
+    private static void FindDeadLayers(List<Node> nodes, List<DiagnosticInfo> diagnostics)
+    {
+        var live = new bool[nodes.Count];
+        live[nodes.Count - 1] = true;
+        for (int i = nodes.Count - 1; i >= 0; i--)
+        {
+            if (!live[i])
+                continue;
+            foreach (int input in nodes[i].Inputs.Where(input => input != ModelInput))
+                live[input] = true;
+        }
+        var output = nodes[nodes.Count - 1];
+        foreach (var node in nodes.Where(n => !live[n.Index]))
+        {
+            string readers = node.Readers.Count == 0 ? "no layer reads it" : $"it is read only by {string.Join(", ", node.Readers.Select(r => $"'{nodes[r].Name}'"))}, which lead nowhere either";
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DeadLayer, node.Location, node.Name, readers, output.Name));
+        }
+    }
+
+    /// <summary>Each layer's output shape (one sample) into its node; false when a layer cannot be placed.</summary>
+    private static bool InferShapes(ModelSpec spec, List<Node> nodes, List<DiagnosticInfo> diagnostics)
+    {
+        bool placed = true;
+        long parameterFloats = 0, activationFloats = Elements(spec.InputShape);
+        int last = nodes.Count - 1;
+        foreach (var node in nodes)
+        {
+            var inputShapes = node.Inputs.Select(i => i == ModelInput ? spec.InputShape.ToArray() : nodes[i].Shape).ToArray();
+            if (inputShapes.Any(shape => shape is null))
+            {
+                placed = false; // an input could not be placed: its own diagnostic says why
+                continue;
+            }
+            int[] shape = inputShapes[0]!;
+            var layer = node.Layer;
+            string name = node.Name;
             int errorsBefore = diagnostics.Count;
             void Fail(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, params object[] args) =>
                 diagnostics.Add(DiagnosticInfo.Create(descriptor, layer.Location, args));
@@ -128,46 +239,39 @@ public sealed partial class ModelGenerator
             void WrongRank(string needs, string hint) => Fail(DiagnosticDescriptors.WrongInputRank, name, layer.Kind, needs, Dims(shape), hint);
 
             int[] output = shape;
-            switch (layer.Kind)
+            switch (layer)
             {
-                case LayerKind.Conv2D:
-                {
+                case Conv2DSpec conv:
                     if (shape.Length != 3)
                     {
                         WrongRank("a (height, width, channels) map", "; Conv2D cannot follow Flatten or Dense");
                         break;
                     }
-                    if (layer.Size < 1)
-                        Argument($"filters is {layer.Size}; a convolution needs at least 1 filter");
-                    var kernel = Pair(layer.Window, "kernel_size", Argument);
-                    var strides = Pair(layer.Strides, "strides", Argument);
-                    bool same = Padding(layer, name, diagnostics);
-                    CheckActivation(layer, name, diagnostics, isLast: false, allowSoftmax: false);
-                    CheckWeights(layer, name, diagnostics, kernelRank: 4);
-                    if (kernel is null || strides is null || diagnostics.Count > errorsBefore)
-                        break;
-                    int oh = OutSize(shape[0], kernel.Value.A, strides.Value.A, same);
-                    int ow = OutSize(shape[1], kernel.Value.B, strides.Value.B, same);
-                    if (oh < 1 || ow < 1)
+                    if (conv.Filters < 1)
+                        Argument($"filters is {conv.Filters}; a convolution needs at least 1 filter");
+                    output = Convolved(conv, name, shape, conv.KernelSize, conv.Strides, conv.Padding, conv.Filters, "kernel", diagnostics) ?? output;
+                    break;
+                case DepthwiseConv2DSpec depthwise:
+                    if (shape.Length != 3)
                     {
-                        Fail(DiagnosticDescriptors.LayerDoesNotFit, name,
-                            $"a {kernel.Value.A}x{kernel.Value.B} kernel does not fit its {shape[0]}x{shape[1]} input with 'valid' padding");
+                        WrongRank("a (height, width, channels) map", "; DepthwiseConv2D cannot follow Flatten or Dense");
                         break;
                     }
-                    output = new[] { oh, ow, layer.Size };
+                    if (depthwise.DepthMultiplier < 1)
+                        Argument($"depth_multiplier is {depthwise.DepthMultiplier}; each channel needs at least 1 kernel");
+                    output = Convolved(depthwise, name, shape, depthwise.KernelSize, depthwise.Strides, depthwise.Padding,
+                        (int)Math.Min((long)shape[2] * Math.Max(depthwise.DepthMultiplier, 1), int.MaxValue), "depthwise", diagnostics) ?? output;
                     break;
-                }
-                case LayerKind.MaxPooling2D:
-                case LayerKind.AveragePooling2D:
+                case Pooling2DSpec pooling:
                 {
                     if (shape.Length != 3)
                     {
                         WrongRank("a (height, width, channels) map", $"; {layer.Kind} cannot follow Flatten or Dense");
                         break;
                     }
-                    var pool = Pair(layer.Window, "pool_size", Argument);
-                    var strides = layer.Strides.Count == 0 ? pool : Pair(layer.Strides, "strides", Argument);
-                    bool same = Padding(layer, name, diagnostics);
+                    var pool = Pair(pooling.PoolSize, "pool_size", Argument);
+                    var strides = pooling.Strides.Count == 0 ? pool : Pair(pooling.Strides, "strides", Argument);
+                    bool same = Padding(pooling.Padding, layer, name, diagnostics);
                     if (pool is null || strides is null || diagnostics.Count > errorsBefore)
                         break;
                     int oh = OutSize(shape[0], pool.Value.A, strides.Value.A, same);
@@ -181,8 +285,7 @@ public sealed partial class ModelGenerator
                     output = new[] { oh, ow, shape[2] };
                     break;
                 }
-                case LayerKind.GlobalAveragePooling2D:
-                case LayerKind.GlobalMaxPooling2D:
+                case GlobalPooling2DSpec:
                     if (shape.Length != 3)
                     {
                         WrongRank("a (height, width, channels) map", $"; {layer.Kind} cannot follow Flatten or Dense");
@@ -190,9 +293,7 @@ public sealed partial class ModelGenerator
                     }
                     output = new[] { shape[2] };
                     break;
-                case LayerKind.BatchNormalization:
-                {
-                    var norm = layer.Normalization;
+                case BatchNormalizationSpec norm:
                     if (norm.Axis != -1 && norm.Axis != shape.Length)
                         Fail(DiagnosticDescriptors.UnsupportedNormalizationAxis, name, norm.Axis, Dims(shape));
                     if (!(norm.Momentum >= 0 && norm.Momentum <= 1))
@@ -206,47 +307,78 @@ public sealed partial class ModelGenerator
                     if (norm.Center)
                         CheckTensor(layer, name, "beta", norm.BetaInitializer, norm.BetaRegularizer, norm.BetaConstraint, 1, diagnostics);
                     break;
-                }
-                case LayerKind.Dropout:
-                    if (!(layer.Rate >= 0 && layer.Rate < 1))
-                        Argument($"rate is {layer.Rate.ToString(CultureInfo.InvariantCulture)}; it must be at least 0 and below 1");
+                case DropoutSpec dropout:
+                    if (!(dropout.Rate >= 0 && dropout.Rate < 1))
+                        Argument($"rate is {dropout.Rate.ToString(CultureInfo.InvariantCulture)}; it must be at least 0 and below 1");
                     break;
-                case LayerKind.Flatten:
+                case FlattenSpec:
                     output = new[] { (int)Math.Min(Elements(shape), int.MaxValue) }; // too large: reported below
                     break;
-                case LayerKind.Dense:
+                case DenseSpec dense:
                     if (shape.Length != 1)
                     {
                         WrongRank("a flat (features) input", "; put [Flatten] before it");
                         break;
                     }
-                    if (layer.Size < 1)
-                        Argument($"units is {layer.Size}; a dense layer needs at least 1 unit");
-                    CheckActivation(layer, name, diagnostics, isLast: i == layers.Count - 1, allowSoftmax: true);
-                    CheckWeights(layer, name, diagnostics, kernelRank: 2);
-                    output = new[] { layer.Size };
+                    if (dense.Units < 1)
+                        Argument($"units is {dense.Units}; a dense layer needs at least 1 unit");
+                    CheckActivation(dense.Activation, layer, name, diagnostics, isLast: node.Index == last, allowSoftmax: true);
+                    CheckWeights(dense.Weights, layer, name, diagnostics, "kernel", kernelRank: 2);
+                    output = new[] { dense.Units };
                     break;
-                case LayerKind.PReLU:
-                    foreach (int axis in layer.SharedAxes)
+                case PReluSpec prelu:
+                    foreach (int axis in prelu.SharedAxes)
                     {
                         if (axis < 1 || axis > shape.Length)
                             Fail(DiagnosticDescriptors.SharedAxisOutOfRange, name, axis, shape.Length, Dims(shape));
                     }
-                    if (layer.SharedAxes.Distinct().Count() != layer.SharedAxes.Count)
-                        Argument($"shared_axes [{string.Join(", ", layer.SharedAxes)}] lists an axis twice");
-                    CheckTensor(layer, name, "alpha", layer.AlphaInitializer, layer.AlphaRegularizer, layer.AlphaConstraint, shape.Length, diagnostics);
+                    if (prelu.SharedAxes.Distinct().Count() != prelu.SharedAxes.Count)
+                        Argument($"shared_axes [{string.Join(", ", prelu.SharedAxes)}] lists an axis twice");
+                    CheckTensor(layer, name, "alpha", prelu.AlphaInitializer, prelu.AlphaRegularizer, prelu.AlphaConstraint, shape.Length, diagnostics);
                     break;
-                case LayerKind.ReLU:
-                    break;
-                case LayerKind.LeakyReLU:
-                case LayerKind.ELU:
-                    if (double.IsNaN(layer.Rate) || double.IsInfinity(layer.Rate))
+                case ActivationLayerSpec activation:
+                    if (activation.Constant is { } constant && (double.IsNaN(constant) || double.IsInfinity(constant)))
                         Argument("alpha must be a finite number");
-                    break;
-                case LayerKind.Activation:
                     // Softmax is fused with the loss: on the last layer only, after a Dense layer without an activation (CheckOutput).
-                    CheckActivation(layer, name, diagnostics, isLast: i == layers.Count - 1, allowSoftmax: true);
+                    if (layer.Kind == LayerKind.Activation)
+                        CheckActivation(activation.Activation, layer, name, diagnostics, isLast: node.Index == last, allowSoftmax: true);
                     break;
+                case MergeSpec:
+                    for (int i = 1; i < inputShapes.Length; i++)
+                    {
+                        if (!inputShapes[i]!.SequenceEqual(shape))
+                        {
+                            Fail(DiagnosticDescriptors.MergeShapesDiffer, name, layer.Kind, "of one shape", InputName(nodes, node.Inputs[0]), Dims(shape),
+                                InputName(nodes, node.Inputs[i]), Dims(inputShapes[i]!));
+                            break;
+                        }
+                    }
+                    break;
+                case ConcatenateSpec concatenate:
+                {
+                    int rank = shape.Length;
+                    int axis = concatenate.Axis < 0 ? rank + 1 + concatenate.Axis : concatenate.Axis; // Keras counts the batch as axis 0
+                    if (axis < 1 || axis > rank)
+                    {
+                        Argument($"axis {concatenate.Axis} is not an axis of its inputs of shape (batch, {Dims(shape)}); use 1..{rank} or -{rank}..-1 (the batch, axis 0, cannot be joined)");
+                        break;
+                    }
+                    for (int i = 1; i < inputShapes.Length; i++)
+                    {
+                        var other = inputShapes[i]!;
+                        if (other.Length != rank || Enumerable.Range(0, rank).Any(d => d != axis - 1 && other[d] != shape[d]))
+                        {
+                            Fail(DiagnosticDescriptors.MergeShapesDiffer, name, layer.Kind, $"whose sizes agree on every axis but axis {concatenate.Axis}",
+                                InputName(nodes, node.Inputs[0]), Dims(shape), InputName(nodes, node.Inputs[i]), Dims(other));
+                            break;
+                        }
+                    }
+                    if (diagnostics.Count > errorsBefore)
+                        break;
+                    output = shape.ToArray();
+                    output[axis - 1] = (int)Math.Min(inputShapes.Sum(s => (long)s![axis - 1]), int.MaxValue);
+                    break;
+                }
             }
             if (diagnostics.Count == errorsBefore)
             {
@@ -263,25 +395,52 @@ public sealed partial class ModelGenerator
             {
                 placed = false;
                 if (diagnostics.Skip(errorsBefore).Any(d => d.Descriptor == DiagnosticDescriptors.TooLarge))
-                    return null; // every later size would follow from this one
+                    return false; // every later size would follow from this one
+                continue;
             }
-            shape = output;
-            shapes.Add(output);
+            node.Shape = output;
         }
         if (placed && parameterFloats > MaxFloats)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TooLarge, spec.Location, $"Model '{spec.ClassName}'",
                 "its parameter arena", Count(parameterFloats), Count(MaxFloats)));
-            return null;
+            return false;
         }
         if (placed && activationFloats > MaxFloats)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TooLarge, spec.Location, $"Model '{spec.ClassName}'",
                 "the activations of one sample (about)", Count(activationFloats), Count(MaxFloats)));
+            return false;
+        }
+        return placed;
+    }
+
+    // A convolution's output (height, width, channels) over a map, after its arguments' checks; null when one failed
+    // (each reported).
+    private static int[]? Convolved(WeightedLayerSpec layer, string name, int[] shape, EquatableArray<int> kernelSize, EquatableArray<int> stridesGiven,
+        string padding, int channels, string kernelRole, List<DiagnosticInfo> diagnostics)
+    {
+        int errorsBefore = diagnostics.Count;
+        void Argument(string problem) => diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArgument, layer.Location, name, problem));
+        var kernel = Pair(kernelSize, "kernel_size", Argument);
+        var strides = Pair(stridesGiven, "strides", Argument);
+        bool same = Padding(padding, layer, name, diagnostics);
+        CheckActivation(layer.Activation, layer, name, diagnostics, isLast: false, allowSoftmax: false);
+        CheckWeights(layer.Weights, layer, name, diagnostics, kernelRole, kernelRank: 4);
+        if (kernel is null || strides is null || diagnostics.Count > errorsBefore)
+            return null;
+        int oh = OutSize(shape[0], kernel.Value.A, strides.Value.A, same);
+        int ow = OutSize(shape[1], kernel.Value.B, strides.Value.B, same);
+        if (oh < 1 || ow < 1)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerDoesNotFit, layer.Location, name,
+                $"a {kernel.Value.A}x{kernel.Value.B} kernel does not fit its {shape[0]}x{shape[1]} input with 'valid' padding"));
             return null;
         }
-        return placed ? shapes : null;
+        return new[] { oh, ow, channels };
     }
+
+    private static string InputName(List<Node> nodes, int input) => input == ModelInput ? LayerDefaults.ModelInput : nodes[input].Name;
 
     /// <summary>The most floats one buffer holds: .NET's largest array (Array.MaxLength), and so every backend's.</summary>
     private const long MaxFloats = 0x7FFFFFC7;
@@ -293,38 +452,51 @@ public sealed partial class ModelGenerator
     // A placed layer's tensors and their sizes: its output (one sample), and its kernel, bias or alphas.
     private static IEnumerable<(string What, long Floats)> Tensors(LayerSpec layer, int[] input, int[] output)
     {
-        yield return ("its output", layer.Kind == LayerKind.Flatten ? Elements(input) : Elements(output)); // Flatten's was clamped
-        switch (layer.Kind)
+        yield return ("its output", layer is FlattenSpec ? Elements(input) : Elements(output)); // Flatten's was clamped
+        switch (layer)
         {
-            case LayerKind.Conv2D:
-                yield return ("its kernel", (long)layer.Window[0] * (layer.Window.Count == 2 ? layer.Window[1] : layer.Window[0]) * input[2] * layer.Size);
-                if (layer.UseBias)
-                    yield return ("its bias", layer.Size);
+            case Conv2DSpec conv:
+                yield return ("its kernel", (long)conv.KernelSize[0] * (conv.KernelSize.Count == 2 ? conv.KernelSize[1] : conv.KernelSize[0]) * input[2] * conv.Filters);
+                if (conv.Weights.UseBias)
+                    yield return ("its bias", conv.Filters);
                 break;
-            case LayerKind.Dense:
-                yield return ("its kernel", (long)input[0] * layer.Size);
-                if (layer.UseBias)
-                    yield return ("its bias", layer.Size);
+            case DepthwiseConv2DSpec depthwise:
+                yield return ("its kernel", (long)depthwise.KernelSize[0] * (depthwise.KernelSize.Count == 2 ? depthwise.KernelSize[1] : depthwise.KernelSize[0]) *
+                    input[2] * depthwise.DepthMultiplier);
+                if (depthwise.Weights.UseBias)
+                    yield return ("its bias", output[2]);
                 break;
-            case LayerKind.PReLU:
-                yield return ("its alphas", Enumerable.Range(1, input.Length).Where(axis => !layer.SharedAxes.Contains(axis)).Aggregate(1L, (a, axis) => a * input[axis - 1]));
+            case DenseSpec dense:
+                yield return ("its kernel", (long)input[0] * dense.Units);
+                if (dense.Weights.UseBias)
+                    yield return ("its bias", dense.Units);
                 break;
-            case LayerKind.BatchNormalization:
+            case PReluSpec prelu:
+                yield return ("its alphas", Enumerable.Range(1, input.Length).Where(axis => !prelu.SharedAxes.Contains(axis)).Aggregate(1L, (a, axis) => a * input[axis - 1]));
+                break;
+            case BatchNormalizationSpec:
                 yield return ("its statistics", 4L * input[input.Length - 1]);
                 break;
         }
     }
 
-    private static void CheckOutput(ModelSpec spec, List<LayerSpec> layers, List<string> names, List<DiagnosticInfo> diagnostics)
+    // The last layer must give logits to the softmax cross-entropy: a Dense layer with softmax, or an Activation("softmax")
+    // that reads a Dense layer without an activation.
+    private static void CheckOutput(ModelSpec spec, List<Node> nodes, List<DiagnosticInfo> diagnostics)
     {
-        var last = layers[layers.Count - 1];
-        var logits = last.Kind == LayerKind.Activation && last.Activation == "softmax" && layers.Count > 1 ? layers[layers.Count - 2] : last;
-        bool ok = logits.Kind == LayerKind.Dense && logits.Size >= 2 && (last.Activation == "softmax") && (logits == last || logits.Activation == "linear");
+        var last = nodes[nodes.Count - 1];
+        bool ok = last.Layer switch
+        {
+            DenseSpec dense => dense.Units >= 2 && dense.Activation == "softmax",
+            ActivationLayerSpec { Kind: LayerKind.Activation, Activation: "softmax" } => last.Inputs[0] != ModelInput &&
+                nodes[last.Inputs[0]].Layer is DenseSpec { Units: >= 2, Activation: "linear" },
+            _ => false,
+        };
         if (!ok)
         {
-            string what = last.Kind == LayerKind.Dense
-                ? $"Dense({last.Size}) with activation '{last.Activation}'"
-                : $"{last.Kind} '{names[layers.Count - 1]}'";
+            string what = last.Layer is DenseSpec d
+                ? $"Dense({d.Units}) with activation '{d.Activation}'"
+                : $"{last.Layer.Kind} '{last.Name}'";
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.OutputCannotFeedCrossEntropy, last.Location ?? spec.Location, spec.ClassName, what));
         }
     }
@@ -344,32 +516,33 @@ public sealed partial class ModelGenerator
         return (values[0], values.Count == 2 ? values[1] : values[0]);
     }
 
-    private static bool Padding(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics)
+    private static bool Padding(string padding, LayerSpec layer, string name, List<DiagnosticInfo> diagnostics)
     {
-        if (layer.Padding is not ("valid" or "same"))
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownPadding, layer.Location, name, layer.Padding));
-        return layer.Padding == "same";
+        if (padding is not ("valid" or "same"))
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownPadding, layer.Location, name, padding));
+        return padding == "same";
     }
 
-    private static void CheckActivation(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics, bool isLast, bool allowSoftmax)
+    private static void CheckActivation(string activation, LayerSpec layer, string name, List<DiagnosticInfo> diagnostics, bool isLast, bool allowSoftmax)
     {
-        if (ActivationNames.ContainsKey(layer.Activation))
+        if (ActivationNames.ContainsKey(activation))
             return;
-        if (layer.Activation == "softmax" && allowSoftmax)
+        if (activation == "softmax" && allowSoftmax)
         {
             if (!isLast)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SoftmaxNotLast, layer.Location, name));
             return;
         }
-        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownActivation, layer.Location, name, layer.Activation,
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownActivation, layer.Location, name, activation,
             allowSoftmax ? ActivationList + ", or 'softmax' on the output layer" : ActivationList));
     }
 
-    private static void CheckWeights(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics, int kernelRank)
+    // The kernel's arguments are named as Keras names them: "kernel_initializer", or "depthwise_initializer" for DepthwiseConv2D.
+    private static void CheckWeights(WeightsSpec weights, LayerSpec layer, string name, List<DiagnosticInfo> diagnostics, string kernelRole, int kernelRank)
     {
-        CheckTensor(layer, name, "kernel", layer.KernelInitializer, layer.KernelRegularizer, layer.KernelConstraint, kernelRank, diagnostics);
-        if (layer.UseBias)
-            CheckTensor(layer, name, "bias", layer.BiasInitializer, layer.BiasRegularizer, layer.BiasConstraint, 1, diagnostics);
+        CheckTensor(layer, name, kernelRole, weights.KernelInitializer, weights.KernelRegularizer, weights.KernelConstraint, kernelRank, diagnostics);
+        if (weights.UseBias)
+            CheckTensor(layer, name, "bias", weights.BiasInitializer, weights.BiasRegularizer, weights.BiasConstraint, 1, diagnostics);
     }
 
     // A tensor's Keras strings, named as Keras names the arguments: "<role>_initializer", "<role>_regularizer", "<role>_constraint".
@@ -399,9 +572,9 @@ public sealed partial class ModelGenerator
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownRegularizerOrConstraint, location, layer, what, text, error ?? ""));
     }
 
-    /// <summary>TensorFlow's output size: valid floor((in - window) / stride) + 1, same ceil(in / stride).</summary>
+    /// <summary>TensorFlow's output size, by the runtime's own formula (SpatialAxis, compiled into the generator too).</summary>
     private static int OutSize(int input, int window, int stride, bool same) =>
-        same ? (input + stride - 1) / stride : input < window ? 0 : (input - window) / stride + 1;
+        Shared.SpatialAxis.Resolve(input, window, stride, same ? Shared.Padding.Same : Shared.Padding.Valid).Output;
 
     private static string Dims(IEnumerable<int> shape) => string.Join(", ", shape);
 }

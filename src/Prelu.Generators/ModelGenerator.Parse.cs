@@ -16,6 +16,7 @@ public sealed partial class ModelGenerator
     private static readonly Dictionary<string, LayerKind> LayerAttributes = new()
     {
         ["Prelu.Conv2DAttribute"] = LayerKind.Conv2D,
+        ["Prelu.DepthwiseConv2DAttribute"] = LayerKind.DepthwiseConv2D,
         ["Prelu.MaxPooling2DAttribute"] = LayerKind.MaxPooling2D,
         ["Prelu.AveragePooling2DAttribute"] = LayerKind.AveragePooling2D,
         ["Prelu.GlobalAveragePooling2DAttribute"] = LayerKind.GlobalAveragePooling2D,
@@ -29,6 +30,11 @@ public sealed partial class ModelGenerator
         ["Prelu.LeakyReLUAttribute"] = LayerKind.LeakyReLU,
         ["Prelu.ELUAttribute"] = LayerKind.ELU,
         ["Prelu.ActivationAttribute"] = LayerKind.Activation,
+        ["Prelu.AddAttribute"] = LayerKind.Add,
+        ["Prelu.MultiplyAttribute"] = LayerKind.Multiply,
+        ["Prelu.AverageAttribute"] = LayerKind.Average,
+        ["Prelu.MaximumAttribute"] = LayerKind.Maximum,
+        ["Prelu.ConcatenateAttribute"] = LayerKind.Concatenate,
     };
 
     internal static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
@@ -78,77 +84,124 @@ public sealed partial class ModelGenerator
         return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty);
     }
 
+    /// <summary>A layer attribute's arguments as written, each read with Keras's default where it is left out.</summary>
+    private sealed class AttributeArguments(AttributeData attribute)
+    {
+        private readonly Dictionary<string, TypedConstant> _named = attribute.NamedArguments.ToDictionary(a => a.Key, a => a.Value);
+
+        public System.Collections.Immutable.ImmutableArray<TypedConstant> Positional => attribute.ConstructorArguments;
+
+        public TypedConstant? At(int index) => index < Positional.Length ? Positional[index] : null;
+
+        public string Text(string name, string fallback) => _named.TryGetValue(name, out var v) && v.Value is string s ? s : fallback;
+
+        public string? OptionalText(string name) => _named.TryGetValue(name, out var v) ? v.Value as string : null;
+
+        public int[] Ints(string name, int[] fallback) => _named.TryGetValue(name, out var v) ? IntArray(v) : fallback;
+
+        public double Number(string name, double fallback) => _named.TryGetValue(name, out var v) && v.Value is double d ? d : fallback;
+
+        public int Integer(string name, int fallback) => _named.TryGetValue(name, out var v) && v.Value is int i ? i : fallback;
+
+        public bool Flag(string name, bool fallback) => _named.TryGetValue(name, out var v) && v.Value is bool b ? b : fallback;
+
+        /// <summary>A single-input layer's Input, as a list of one, or none (the layer above).</summary>
+        public EquatableArray<string> Input => OptionalText("Input") is { } input ? new[] { input }.ToEquatableArray() : EquatableArray<string>.Empty;
+
+        /// <summary>The kernel and bias settings; <paramref name="kernel"/> names the kernel's arguments ("Kernel", "Depthwise").</summary>
+        public WeightsSpec Weights(string kernel = "Kernel") => new(
+            Flag("UseBias", true),
+            Text(kernel + "Initializer", LayerDefaults.KernelInitializer),
+            Text("BiasInitializer", LayerDefaults.BiasInitializer),
+            OptionalText(kernel + "Regularizer"),
+            OptionalText("BiasRegularizer"),
+            OptionalText(kernel + "Constraint"),
+            OptionalText("BiasConstraint"));
+    }
+
     // An argument the declaration leaves out takes Keras's default (LayerDefaults, which the attributes start from too).
     private static LayerSpec ReadLayer(LayerKind kind, AttributeData attribute, LocationInfo? location)
     {
-        var args = attribute.ConstructorArguments;
-        var named = attribute.NamedArguments.ToDictionary(a => a.Key, a => a.Value);
-
-        string Text(string name, string fallback) => named.TryGetValue(name, out var v) && v.Value is string s ? s : fallback;
-        string? OptionalText(string name) => named.TryGetValue(name, out var v) ? v.Value as string : null;
-        int[] Ints(string name, int[] fallback) => named.TryGetValue(name, out var v) ? IntArray(v) : fallback;
-        double Number(string name, double fallback) => named.TryGetValue(name, out var v) && v.Value is double d ? d : fallback;
-        bool Flag(string name, bool fallback) => named.TryGetValue(name, out var v) && v.Value is bool b ? b : fallback;
-
-        bool pooling = kind is LayerKind.MaxPooling2D or LayerKind.AveragePooling2D;
-        int size = kind is LayerKind.Conv2D or LayerKind.Dense && args.Length > 0 && args[0].Value is int n ? n : 0;
-        int[] window = kind switch
+        var a = new AttributeArguments(attribute);
+        string? name = a.OptionalText("Name");
+        var input = a.Input;
+        switch (kind)
         {
-            LayerKind.Conv2D => args.Length > 1 ? IntArray(args[1]) : Array.Empty<int>(),
-            _ when pooling => args.Length > 0 ? IntArray(args[0]) : Array.Empty<int>(),
-            _ => Array.Empty<int>(),
-        };
-        if (pooling && window.Length == 0)
-            window = new[] { LayerDefaults.PoolSize };
-        double rate = kind switch
-        {
-            LayerKind.Dropout => args.Length > 0 && args[0].Value is double d ? d : 0,
-            LayerKind.LeakyReLU => Number("Alpha", LayerDefaults.LeakyReLUSlope),
-            LayerKind.ELU => Number("Alpha", LayerDefaults.EluAlpha),
-            _ => 0,
-        };
-        string activation = kind == LayerKind.Activation
-            ? args.Length > 0 && args[0].Value is string name ? name : ""
-            : Text("Activation", LayerDefaults.Activation);
-        var defaults = BatchNormSpec.Default;
-        var normalization = kind != LayerKind.BatchNormalization ? defaults : new BatchNormSpec(
-            named.TryGetValue("Axis", out var axis) && axis.Value is int a ? a : defaults.Axis,
-            Number("Momentum", defaults.Momentum),
-            Number("Epsilon", defaults.Epsilon),
-            Flag("Center", defaults.Center),
-            Flag("Scale", defaults.Scale),
-            Text("BetaInitializer", defaults.BetaInitializer),
-            Text("GammaInitializer", defaults.GammaInitializer),
-            Text("MovingMeanInitializer", defaults.MovingMeanInitializer),
-            Text("MovingVarianceInitializer", defaults.MovingVarianceInitializer),
-            OptionalText("BetaRegularizer"),
-            OptionalText("GammaRegularizer"),
-            OptionalText("BetaConstraint"),
-            OptionalText("GammaConstraint"));
-
-        return new LayerSpec(
-            kind,
-            OptionalText("Name"),
-            location,
-            size,
-            window.ToEquatableArray(),
-            Ints("Strides", kind == LayerKind.Conv2D ? new[] { LayerDefaults.ConvolutionStride } : Array.Empty<int>()).ToEquatableArray(),
-            Text("Padding", LayerDefaults.Padding),
-            activation,
-            Flag("UseBias", true),
-            Text("KernelInitializer", LayerDefaults.KernelInitializer),
-            Text("BiasInitializer", LayerDefaults.BiasInitializer),
-            OptionalText("KernelRegularizer"),
-            OptionalText("BiasRegularizer"),
-            OptionalText("KernelConstraint"),
-            OptionalText("BiasConstraint"),
-            rate,
-            Text("AlphaInitializer", LayerDefaults.AlphaInitializer),
-            OptionalText("AlphaRegularizer"),
-            OptionalText("AlphaConstraint"),
-            Ints("SharedAxes", Array.Empty<int>()).ToEquatableArray(),
-            normalization);
+            case LayerKind.Conv2D:
+                return new Conv2DSpec(name, input, location,
+                    a.At(0)?.Value is int filters ? filters : 0,
+                    (a.At(1) is { } kernel ? IntArray(kernel) : Array.Empty<int>()).ToEquatableArray(),
+                    a.Ints("Strides", new[] { LayerDefaults.ConvolutionStride }).ToEquatableArray(),
+                    a.Text("Padding", LayerDefaults.Padding),
+                    a.Text("Activation", LayerDefaults.Activation),
+                    a.Weights());
+            case LayerKind.DepthwiseConv2D:
+                return new DepthwiseConv2DSpec(name, input, location,
+                    a.Integer("DepthMultiplier", LayerDefaults.DepthMultiplier),
+                    (a.At(0) is { } depthwiseKernel ? IntArray(depthwiseKernel) : Array.Empty<int>()).ToEquatableArray(),
+                    a.Ints("Strides", new[] { LayerDefaults.ConvolutionStride }).ToEquatableArray(),
+                    a.Text("Padding", LayerDefaults.Padding),
+                    a.Text("Activation", LayerDefaults.Activation),
+                    a.Weights("Depthwise"));
+            case LayerKind.Dense:
+                return new DenseSpec(name, input, location, a.At(0)?.Value is int units ? units : 0, a.Text("Activation", LayerDefaults.Activation), a.Weights());
+            case LayerKind.MaxPooling2D:
+            case LayerKind.AveragePooling2D:
+            {
+                var pool = a.At(0) is { } size ? IntArray(size) : Array.Empty<int>();
+                return new Pooling2DSpec(kind, name, input, location,
+                    (pool.Length == 0 ? new[] { LayerDefaults.PoolSize } : pool).ToEquatableArray(),
+                    a.Ints("Strides", Array.Empty<int>()).ToEquatableArray(),
+                    a.Text("Padding", LayerDefaults.Padding));
+            }
+            case LayerKind.GlobalAveragePooling2D:
+            case LayerKind.GlobalMaxPooling2D:
+                return new GlobalPooling2DSpec(kind, name, input, location);
+            case LayerKind.BatchNormalization:
+                return new BatchNormalizationSpec(name, input, location,
+                    a.Integer("Axis", LayerDefaults.Axis),
+                    a.Number("Momentum", LayerDefaults.Momentum),
+                    a.Number("Epsilon", LayerDefaults.Epsilon),
+                    a.Flag("Center", LayerDefaults.Center),
+                    a.Flag("Scale", LayerDefaults.Scale),
+                    a.Text("BetaInitializer", LayerDefaults.BetaInitializer),
+                    a.Text("GammaInitializer", LayerDefaults.GammaInitializer),
+                    a.Text("MovingMeanInitializer", LayerDefaults.MovingMeanInitializer),
+                    a.Text("MovingVarianceInitializer", LayerDefaults.MovingVarianceInitializer),
+                    a.OptionalText("BetaRegularizer"),
+                    a.OptionalText("GammaRegularizer"),
+                    a.OptionalText("BetaConstraint"),
+                    a.OptionalText("GammaConstraint"));
+            case LayerKind.Dropout:
+                return new DropoutSpec(name, input, location, a.At(0)?.Value is double rate ? rate : 0);
+            case LayerKind.Flatten:
+                return new FlattenSpec(name, input, location);
+            case LayerKind.PReLU:
+                return new PReluSpec(name, input, location,
+                    a.Text("AlphaInitializer", LayerDefaults.AlphaInitializer),
+                    a.OptionalText("AlphaRegularizer"),
+                    a.OptionalText("AlphaConstraint"),
+                    a.Ints("SharedAxes", Array.Empty<int>()).ToEquatableArray());
+            case LayerKind.ReLU:
+                return new ActivationLayerSpec(kind, name, input, location, "relu", null);
+            case LayerKind.LeakyReLU:
+                return new ActivationLayerSpec(kind, name, input, location, "leaky_relu", a.Number("Alpha", LayerDefaults.LeakyReLUSlope));
+            case LayerKind.ELU:
+                return new ActivationLayerSpec(kind, name, input, location, "elu", a.Number("Alpha", LayerDefaults.EluAlpha));
+            case LayerKind.Activation:
+                return new ActivationLayerSpec(kind, name, input, location, a.At(0)?.Value is string activation ? activation : "", null);
+            case LayerKind.Concatenate:
+                return new ConcatenateSpec(name, Names(a.At(0)), location, a.Integer("Axis", LayerDefaults.ConcatenateAxis));
+            default: // Add, Multiply, Average, Maximum
+                return new MergeSpec(kind, name, Names(a.At(0)), location);
+        }
     }
+
+    // A merge's inputs, as written (a null among them reads as "", which no layer is named).
+    private static EquatableArray<string> Names(TypedConstant? constant) =>
+        constant is { Kind: TypedConstantKind.Array, IsNull: false } array
+            ? array.Values.Select(v => v.Value as string ?? "").ToEquatableArray()
+            : EquatableArray<string>.Empty;
 
     private static int[] IntArray(TypedConstant constant) =>
         constant.Kind == TypedConstantKind.Array && !constant.IsNull

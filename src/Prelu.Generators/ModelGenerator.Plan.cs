@@ -24,244 +24,468 @@ public sealed partial class ModelGenerator
         /// Places the tensor "layer.role" with its Keras strings (which Build has checked) read into specs, and
         /// returns the C# field that will hold its slice.
         /// </summary>
-        public string Add(string layer, string role, int[] shape, string initializer, string? regularizer = null, string? constraint = null)
+        public ParameterRef Add(string layer, string stem, string role, int[] shape, string initializer, string? regularizer = null, string? constraint = null)
         {
-            string field = "_" + Camel(layer) + Pascal(role);
-            _tensors.Add(new ParameterPlan($"{layer}.{role}", field, shape.ToEquatableArray(), Length, KerasObjects.Initializer(initializer, out _)!,
+            string field = "_" + char.ToLowerInvariant(stem[0]) + stem.Substring(1) + Pascal(role);
+            _tensors.Add(new ParameterPlan($"{layer}.{role}", field, field + "Grad", shape.ToEquatableArray(), Length, KerasObjects.Initializer(initializer, out _)!,
                 regularizer is null ? null : KerasObjects.Regularizer(regularizer, out _),
                 constraint is null ? null : KerasObjects.Constraint(constraint, shape.Length, out _)));
             Length += (int)Arena.Aligned(shape.Aggregate(1, (a, b) => a * b));
-            return field;
+            return new ParameterRef(field, field + "Grad");
         }
     }
 
-    /// <summary>An activation as a step runs it: kind, constant, PReLU's shared axes and alpha field.</summary>
-    private sealed record ActivationStep(ActivationPlan Kind, double Parameter, int[] SharedAxes, string? Alpha, int AlphaCount)
+    /// <summary>
+    /// The layers one kernel call runs: a head layer, and where the plan fuses them the activation layer after a
+    /// convolution or dense layer, the max pooling after a convolution and the dropout after that pooling. A layer
+    /// joins its producer's call only when it is declared right after it and is its only reader, so that nothing
+    /// else needs the intermediate tensor.
+    /// </summary>
+    private sealed class Group(Node head)
     {
-        public static readonly ActivationStep Linear = new(ActivationPlan.Linear, 0, Array.Empty<int>(), null, 0);
+        public Node Head { get; } = head;
+        public Node? Activation { get; set; }
+        public Node? Pooling { get; set; }
+        public Node? Dropout { get; set; }
+        public Node Last => Dropout ?? Pooling ?? Activation ?? Head;
+        public IEnumerable<Node> Nodes => new[] { Head, Activation, Pooling, Dropout }.Where(n => n is not null)!;
+        public string Label => string.Join(" + ", new[] { Head, Activation }.Where(n => n is not null).Select(n => n!.Name));
+        public bool HasParameters { get; set; }
+        public bool NeedsGradient { get; set; }
+        public int Index { get; set; }
     }
 
-    private static bool IsActivationLayer(LayerSpec layer) =>
-        layer.Kind is LayerKind.PReLU or LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.ELU or LayerKind.Activation;
-
-    // An activation layer's step; PReLU places its alphas (the feature shape with 1 on each shared axis).
-    private static ActivationStep ActivationOf(LayerSpec layer, string name, int[] shape, TensorArena parameters)
+    /// <summary>A gradient buffer of backward, live from the step that first writes it to the step that last reads it (steps counted in backward order).</summary>
+    private sealed class GradientBuffer(string field, int length, int start)
     {
-        switch (layer.Kind)
-        {
-            case LayerKind.ReLU:
-                return ActivationStep.Linear with { Kind = ActivationPlan.Relu };
-            case LayerKind.LeakyReLU:
-                return ActivationStep.Linear with { Kind = ActivationPlan.LeakyRelu, Parameter = layer.Rate };
-            case LayerKind.ELU:
-                return ActivationStep.Linear with { Kind = ActivationPlan.Elu, Parameter = layer.Rate };
-            case LayerKind.Activation:
-                if (layer.Activation == "softmax")
-                    return ActivationStep.Linear; // fused with the loss
-                var (kind, parameter) = ActivationNames[layer.Activation];
-                return ActivationStep.Linear with { Kind = kind, Parameter = parameter };
-            default:
-                int[] alphaShape = shape.Select((size, axis) => layer.SharedAxes.Contains(axis + 1) ? 1 : size).ToArray();
-                string alpha = parameters.Add(name, "alpha", alphaShape, layer.AlphaInitializer, layer.AlphaRegularizer, layer.AlphaConstraint);
-                return new ActivationStep(ActivationPlan.PRelu, 0, layer.SharedAxes.OrderBy(a => a).ToArray(), alpha, alphaShape.Aggregate(1, (a, b) => a * b));
-        }
+        public string Field { get; } = field;
+        public int Length { get; } = length;
+        public int Start { get; } = start;
+        public int End { get; set; } = start;
+        public int Offset { get; set; }
     }
 
-    private static ModelPlan PlanModel(ModelSpec spec, List<LayerSpec> layers, List<string> names, List<int[]> shapes)
+    private static ModelPlan PlanModel(ModelSpec spec, List<Node> nodes)
     {
+        var stems = UniqueStems(nodes);
         var parameters = new TensorArena();
         var states = new TensorArena();
-        var steps = new List<StepPlan>();
         var summary = new List<SummaryRow>();
+        bool functional = nodes.Any(n => n.Layer is MergeSpec or ConcatenateSpec || !n.Inputs.SequenceEqual(new[] { n.Index - 1 }));
+        if (functional)
+            summary.Add(new SummaryRow(LayerDefaults.ModelInput, "InputLayer", OutputShape(spec.InputShape.ToArray()), 0, ""));
 
-        int[] current = spec.InputShape.ToArray();
-        string input = "Input";
-        bool seenTrainable = false;
-        for (int i = 0; i < layers.Count; i++)
+        // Every layer's tensors in declaration order (the order of the arenas, and so of initialisation and checkpoints).
+        var kernels = new Dictionary<int, ParameterRef>();
+        var biases = new Dictionary<int, ParameterRef>();
+        var alphas = new Dictionary<int, ParameterRef>();
+        var normalizations = new Dictionary<int, (ParameterRef? Gamma, ParameterRef? Beta, ParameterRef Mean, ParameterRef Variance)>();
+        foreach (var node in nodes)
         {
-            var layer = layers[i];
-            string name = names[i];
-            int[] output = shapes[i];
-            int layerIndex = i;
-            string stepName = name;
-            string? kernel = null, bias = null;
-            var activation = ActivationStep.Linear;
-            NormalizationPlan? normalization = null;
-            var window = layer.Window;
-            var strides = layer.Strides;
-            StepKind kind;
-
-            switch (layer.Kind)
+            int[] input = InputShapeOf(spec, nodes, node);
+            string name = node.Name, stem = stems[node.Index];
+            int count = 0;
+            switch (node.Layer)
             {
-                case LayerKind.Conv2D:
-                case LayerKind.Dense:
+                case Conv2DSpec conv:
                 {
-                    kind = layer.Kind == LayerKind.Conv2D ? StepKind.Conv2D : StepKind.Dense;
-                    int[] kernelShape = kind == StepKind.Conv2D
-                        ? new[] { layer.Window[0], layer.Window.Count == 2 ? layer.Window[1] : layer.Window[0], current[2], layer.Size }
-                        : new[] { current[0], layer.Size };
-                    kernel = parameters.Add(name, "kernel", kernelShape, layer.KernelInitializer, layer.KernelRegularizer, layer.KernelConstraint);
-                    int count = kernelShape.Aggregate(1, (a, b) => a * b);
-                    if (layer.UseBias)
-                    {
-                        bias = parameters.Add(name, "bias", new[] { layer.Size }, layer.BiasInitializer, layer.BiasRegularizer, layer.BiasConstraint);
-                        count += layer.Size;
-                    }
-                    if (layer.Activation != "softmax") // softmax is fused with the loss instead
-                    {
-                        var (plan, parameter) = ActivationNames[layer.Activation];
-                        activation = ActivationStep.Linear with { Kind = plan, Parameter = parameter };
-                    }
-                    summary.Add(new SummaryRow(name, layer.Kind.ToString(), OutputShape(output), count));
-
-                    // Fuse a following activation layer into this layer's epilogue.
-                    if (activation.Kind == ActivationPlan.Linear && layer.Activation != "softmax" && i + 1 < layers.Count && IsActivationLayer(layers[i + 1]))
-                    {
-                        var next = layers[i + 1];
-                        string nextName = names[i + 1];
-                        activation = ActivationOf(next, nextName, output, parameters);
-                        summary.Add(new SummaryRow(nextName, next.Kind.ToString(), OutputShape(output), activation.AlphaCount));
-                        stepName = $"{name} + {nextName}";
-                        i++;
-                    }
+                    var (kh, kw) = (conv.KernelSize[0], conv.KernelSize.Count == 2 ? conv.KernelSize[1] : conv.KernelSize[0]);
+                    kernels[node.Index] = Weights(conv.Weights, "kernel", new[] { kh, kw, input[2], conv.Filters }, conv.Filters);
                     break;
                 }
-                case LayerKind.PReLU:
-                case LayerKind.ReLU:
-                case LayerKind.LeakyReLU:
-                case LayerKind.ELU:
-                case LayerKind.Activation:
-                    kind = StepKind.Activation;
-                    activation = ActivationOf(layer, name, output, parameters);
-                    summary.Add(new SummaryRow(name, layer.Kind.ToString(), OutputShape(output), activation.AlphaCount));
-                    break;
-                case LayerKind.MaxPooling2D:
-                case LayerKind.AveragePooling2D:
-                    kind = layer.Kind == LayerKind.MaxPooling2D ? StepKind.MaxPooling2D : StepKind.AveragePooling2D;
-                    if (strides.Count == 0)
-                        strides = window; // Keras's default: strides equal to the pool size
-                    summary.Add(new SummaryRow(name, layer.Kind.ToString(), OutputShape(output), 0));
-                    break;
-                case LayerKind.GlobalAveragePooling2D:
-                case LayerKind.GlobalMaxPooling2D:
-                    // A pool whose one window is the whole map.
-                    kind = layer.Kind == LayerKind.GlobalMaxPooling2D ? StepKind.MaxPooling2D : StepKind.AveragePooling2D;
-                    window = strides = new[] { current[0], current[1] }.ToEquatableArray();
-                    summary.Add(new SummaryRow(name, layer.Kind.ToString(), OutputShape(output), 0));
-                    break;
-                case LayerKind.BatchNormalization:
+                case DepthwiseConv2DSpec depthwise:
                 {
-                    kind = StepKind.BatchNormalization;
-                    var norm = layer.Normalization;
-                    int[] channels = { current[current.Length - 1] };
-                    string? gamma = norm.Scale ? parameters.Add(name, "gamma", channels, norm.GammaInitializer, norm.GammaRegularizer, norm.GammaConstraint) : null;
-                    string? beta = norm.Center ? parameters.Add(name, "beta", channels, norm.BetaInitializer, norm.BetaRegularizer, norm.BetaConstraint) : null;
-                    string movingMean = states.Add(name, "moving_mean", channels, norm.MovingMeanInitializer);
-                    string movingVariance = states.Add(name, "moving_variance", channels, norm.MovingVarianceInitializer);
-                    normalization = new NormalizationPlan(norm.Momentum, norm.Epsilon, gamma, beta, movingMean, movingVariance);
-                    int count = channels[0] * (2 + (gamma is null ? 0 : 1) + (beta is null ? 0 : 1));
-                    summary.Add(new SummaryRow(name, "BatchNormalization", OutputShape(output), count));
+                    var (kh, kw) = (depthwise.KernelSize[0], depthwise.KernelSize.Count == 2 ? depthwise.KernelSize[1] : depthwise.KernelSize[0]);
+                    kernels[node.Index] = Weights(depthwise.Weights, "depthwise_kernel", new[] { kh, kw, input[2], depthwise.DepthMultiplier }, node.Shape![2]);
                     break;
                 }
-                case LayerKind.Dropout:
-                    kind = StepKind.Dropout;
-                    summary.Add(new SummaryRow(name, "Dropout", OutputShape(output), 0));
+                case DenseSpec dense:
+                    kernels[node.Index] = Weights(dense.Weights, "kernel", new[] { input[0], dense.Units }, dense.Units);
                     break;
-                default:
-                    kind = StepKind.Flatten;
-                    summary.Add(new SummaryRow(name, "Flatten", OutputShape(output), 0));
+                case PReluSpec prelu:
+                {
+                    int[] alphaShape = input.Select((size, axis) => prelu.SharedAxes.Contains(axis + 1) ? 1 : size).ToArray();
+                    alphas[node.Index] = parameters.Add(name, stem, "alpha", alphaShape, prelu.AlphaInitializer, prelu.AlphaRegularizer, prelu.AlphaConstraint);
+                    count = alphaShape.Aggregate(1, (a, b) => a * b);
                     break;
+                }
+                case BatchNormalizationSpec norm:
+                {
+                    int[] channels = { input[input.Length - 1] };
+                    var gamma = norm.Scale ? parameters.Add(name, stem, "gamma", channels, norm.GammaInitializer, norm.GammaRegularizer, norm.GammaConstraint) : null;
+                    var beta = norm.Center ? parameters.Add(name, stem, "beta", channels, norm.BetaInitializer, norm.BetaRegularizer, norm.BetaConstraint) : null;
+                    var mean = states.Add(name, stem, "moving_mean", channels, norm.MovingMeanInitializer);
+                    var variance = states.Add(name, stem, "moving_variance", channels, norm.MovingVarianceInitializer);
+                    normalizations[node.Index] = (gamma, beta, mean, variance);
+                    count = channels[0] * (2 + (gamma is null ? 0 : 1) + (beta is null ? 0 : 1));
+                    break;
+                }
             }
+            string? connected = functional ? string.Join(", ", node.Inputs.Select(i => InputName(nodes, i))) : null;
+            summary.Add(new SummaryRow(name, node.Layer.Kind.ToString(), OutputShape(node.Shape!), count, connected));
 
-            bool trainable = kernel is not null || activation.Alpha is not null || normalization?.Gamma is not null || normalization?.Beta is not null;
-            string field = Pascal(name);
-            steps.Add(new StepPlan(kind, layerIndex, stepName, field, current.ToEquatableArray(), output.ToEquatableArray(), input,
-                layer.Size, window, strides, layer.Padding == "same", activation.Kind, activation.Parameter,
-                activation.SharedAxes.ToEquatableArray(), layer.Rate, kernel, bias, activation.Alpha, normalization,
-                FirstTrainable: trainable && !seenTrainable, FusesPooling: false, FusesDropout: false, FusedIntoConvolution: false, OutputGradBuffer: null, InputGradBuffer: null));
-            seenTrainable |= trainable;
-            if (kind != StepKind.Flatten)
-                input = field + "Y";
-            current = output;
+            // The kernel ("kernel", or Keras's "depthwise_kernel"), then the bias of `units` outputs.
+            ParameterRef Weights(WeightsSpec weights, string role, int[] kernelShape, int units)
+            {
+                var kernel = parameters.Add(name, stem, role, kernelShape, weights.KernelInitializer, weights.KernelRegularizer, weights.KernelConstraint);
+                count = kernelShape.Aggregate(1, (a, b) => a * b);
+                if (weights.UseBias)
+                {
+                    biases[node.Index] = parameters.Add(name, stem, "bias", new[] { units }, weights.BiasInitializer, weights.BiasRegularizer, weights.BiasConstraint);
+                    count += units;
+                }
+                return kernel;
+            }
         }
 
-        var routed = RouteGradients(FusePooling(steps));
-        var (buffers, floatsPerSample) = LayOutActivations(routed, shapes[shapes.Count - 1][0]);
-        return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, shapes[shapes.Count - 1][0],
-            parameters.Tensors, parameters.Length, states.Tensors, states.Length, routed.ToEquatableArray(), buffers, floatsPerSample,
-            summary.ToEquatableArray());
-    }
+        var groups = Fuse(nodes);
 
-    // A convolution followed by max pooling (global max pooling too) becomes one kernel call forward and one
-    // backward, so that a backend can pool each group of images while the convolution's output is in cache; a
-    // Dropout right after the pooling joins the call in training, so that the pooled values are dropped out as they
-    // are made (and their gradient taken back through the mask as it is read). Every step keeps its buffers; only
-    // the calls change.
-    private static List<StepPlan> FusePooling(List<StepPlan> steps)
-    {
-        var fused = new List<StepPlan>(steps);
-        for (int i = 0; i + 1 < steps.Count; i++)
+        // Which tensor each layer's output is: a call's result, or (Flatten, and a softmax left to the loss) its input's.
+        // A tensor is named by the group that makes it, or -1 for the model's input.
+        var tensorOf = new int[nodes.Count];
+        var groupOf = new Group?[nodes.Count];
+        foreach (var group in groups)
         {
-            if (steps[i].Kind != StepKind.Conv2D || steps[i + 1].Kind != StepKind.MaxPooling2D)
+            foreach (var node in group.Nodes)
+                groupOf[node.Index] = group;
+        }
+        foreach (var node in nodes)
+        {
+            var group = groupOf[node.Index]!;
+            tensorOf[node.Index] = group.Head.Layer is FlattenSpec ? TensorOfInput(node.Inputs[0]) : group.Index;
+        }
+        int TensorOfInput(int input) => input == ModelInput ? ModelInput : tensorOf[input];
+
+        // Forward buffers, in step order: each step's pre-activation, mask and output, as the steps need them.
+        var forward = new List<BufferPlan>();
+        int floats = 0;
+        string Buffer(string field, int length)
+        {
+            forward.Add(new BufferPlan(field, floats, length));
+            floats += (int)Arena.Aligned(length);
+            return "p." + field;
+        }
+        var outputs = new string[groups.Count];          // the training-mode buffer of each group's result
+        var forwardNames = new string[groups.Count];     // how forward reads it (a dropout's local)
+        var preActivations = new string?[groups.Count];
+        var epilogues = new EpiloguePlan?[groups.Count];
+        var layerOutputs = new List<LayerOutputPlan>();
+        foreach (var group in groups)
+        {
+            var head = group.Head;
+            string stem = stems[head.Index];
+            if (head.Layer is FlattenSpec)
                 continue;
-            bool dropout = i + 2 < steps.Count && steps[i + 2].Kind == StepKind.Dropout;
-            fused[i] = steps[i] with { FusesPooling = true, FusesDropout = dropout };
-            fused[i + 1] = steps[i + 1] with { FusedIntoConvolution = true };
-            if (dropout)
-                fused[i + 2] = steps[i + 2] with { FusedIntoConvolution = true };
-        }
-        return fused;
-    }
-
-    // Backward, from the last step to the first trainable one: each step's dL/d(input) goes to the gradient
-    // buffer its dL/d(output) is not in; dropout and flatten work in place.
-    private static List<StepPlan> RouteGradients(List<StepPlan> steps)
-    {
-        var routed = new List<StepPlan>(steps);
-        string current = "LogitsGrad", outputGrad = "LogitsGrad";
-        for (int i = steps.Count - 1; i >= 0; i--)
-        {
-            var step = steps[i];
-            if (step.FirstTrainable)
+            int length = (int)Elements(head.Shape!);
+            if (head.Layer is WeightedLayerSpec)
             {
-                routed[i] = step with { OutputGradBuffer = outputGrad };
-                break;
+                var epilogue = EpilogueOf(group, stem, alphas);
+                epilogues[group.Index] = epilogue;
+                if (epilogue.Kind != ActivationPlan.Linear)
+                {
+                    preActivations[group.Index] = Buffer(stem + "Z", length);
+                    layerOutputs.Add(new LayerOutputPlan(head.Name, preActivations[group.Index]!));
+                }
             }
-            string target = step.GradientInPlace ? current : current == "GradA" ? "GradB" : "GradA";
-            routed[i] = step with { OutputGradBuffer = outputGrad, InputGradBuffer = step.GradientInPlace ? outputGrad : target };
-            current = target;
-            outputGrad = step.Field + "InputGrad";
+            else if (head.Layer is ActivationLayerSpec or PReluSpec)
+            {
+                epilogues[group.Index] = ActivationEpilogue(head, stem, alphas);
+            }
+            if (head.Layer is DropoutSpec)
+                Buffer(stem + "Mask", length);
+            string y = Buffer(stem + "Y", length);
+            layerOutputs.Add(new LayerOutputPlan((group.Activation ?? head).Name, y));
+            outputs[group.Index] = forwardNames[group.Index] = y;
+            if (head.Layer is DropoutSpec)
+                forwardNames[group.Index] = Camel(stem) + "Output";
+            if (group.Pooling is { } pool)
+            {
+                outputs[group.Index] = forwardNames[group.Index] = Buffer(stems[pool.Index] + "Y", (int)Elements(pool.Shape!));
+                layerOutputs.Add(new LayerOutputPlan(pool.Name, outputs[group.Index]));
+            }
+            if (group.Dropout is { } dropout)
+            {
+                Buffer(stems[dropout.Index] + "Mask", (int)Elements(dropout.Shape!));
+                outputs[group.Index] = Buffer(stems[dropout.Index] + "Y", (int)Elements(dropout.Shape!));
+                forwardNames[group.Index] = Camel(stems[dropout.Index]) + "Output";
+                layerOutputs.Add(new LayerOutputPlan(dropout.Name, outputs[group.Index]));
+            }
         }
-        return routed;
+
+        // Which groups backward reaches: those with parameters, and those whose inputs lead back to some.
+        foreach (var group in groups)
+        {
+            group.HasParameters = group.Nodes.Any(n => kernels.ContainsKey(n.Index) || alphas.ContainsKey(n.Index) ||
+                normalizations.TryGetValue(n.Index, out var b) && (b.Gamma is not null || b.Beta is not null));
+            group.NeedsGradient = group.HasParameters || group.Head.Inputs.Any(i => TensorOfInput(i) is var t && t != ModelInput && groups[t].NeedsGradient);
+        }
+
+        // Gradient routing, last step first. The first reader met (the last in forward order) writes a tensor's gradient
+        // into the tensor's own buffer; every later one writes into a temporary buffer that is added into it right after
+        // its call, so the sum's order is fixed. A dropout that is its input's only reader works in place.
+        var last = groups[groups.Count - 1];
+        var gradientOf = new Dictionary<int, GradientBuffer>();
+        var buffers = new List<GradientBuffer>();
+        var uses = new Dictionary<int, int>();
+        foreach (var group in groups.Where(g => g.Head.Layer is not FlattenSpec))
+        {
+            foreach (int input in group.Head.Inputs)
+            {
+                int t = TensorOfInput(input);
+                uses[t] = uses.TryGetValue(t, out int u) ? u + 1 : 1;
+            }
+        }
+        var gradients = new GradientPlan?[groups.Count];
+        var workspaces = new string?[groups.Count];
+        int time = 0;
+        for (int g = groups.Count - 1; g >= 0; g--, time++)
+        {
+            var group = groups[g];
+            if (!group.NeedsGradient || group.Head.Layer is FlattenSpec)
+                continue;
+            string outputGrad;
+            if (group == last)
+            {
+                outputGrad = "logitsGrad";
+            }
+            else
+            {
+                var own = gradientOf[g];
+                own.End = time;
+                outputGrad = "p." + own.Field;
+            }
+            if (group.Pooling is not null)
+            {
+                var workspace = new GradientBuffer(stems[group.Head.Index] + "Grad", (int)Elements(group.Head.Shape!), time);
+                buffers.Add(workspace);
+                workspaces[g] = "p." + workspace.Field;
+            }
+            var inputGrads = new List<string>();
+            var sums = new List<SumPlan>();
+            foreach (var (input, slot) in group.Head.Inputs.Select((input, slot) => (input, slot)))
+            {
+                int t = TensorOfInput(input);
+                if (t == ModelInput || !groups[t].NeedsGradient)
+                {
+                    inputGrads.Add("null");
+                    continue;
+                }
+                int length = (int)Elements(InputShapeOf(spec, nodes, group.Head, slot));
+                if (!gradientOf.TryGetValue(t, out var begun))
+                {
+                    GradientBuffer total;
+                    if (group.Head.Layer is DropoutSpec && uses[t] == 1 && gradientOf.TryGetValue(g, out var inPlace))
+                    {
+                        total = inPlace;
+                    }
+                    else
+                    {
+                        total = new GradientBuffer(stems[groups[t].Last.Index] + "Grad", length, time);
+                        buffers.Add(total);
+                    }
+                    gradientOf[t] = total;
+                    inputGrads.Add("p." + total.Field);
+                }
+                else
+                {
+                    var term = new GradientBuffer($"{stems[group.Head.Index]}Input{slot}Grad", length, time);
+                    buffers.Add(term);
+                    inputGrads.Add("p." + term.Field);
+                    sums.Add(new SumPlan("p." + term.Field, "p." + begun.Field));
+                }
+            }
+            gradients[g] = new GradientPlan(outputGrad, inputGrads.ToEquatableArray(), sums.ToEquatableArray());
+        }
+
+        // The gradient buffers by liveness: each takes the lowest place free of every buffer live at the same time.
+        int gradientBase = floats;
+        var placed = new List<GradientBuffer>();
+        foreach (var buffer in buffers.Distinct().OrderBy(b => b.Start).ThenByDescending(b => b.Length))
+        {
+            var overlapping = placed.Where(o => o.Start <= buffer.End && buffer.Start <= o.End).OrderBy(o => o.Offset).ToList();
+            int offset = gradientBase;
+            foreach (var other in overlapping)
+            {
+                if (offset + Arena.Aligned(buffer.Length) <= other.Offset)
+                    break;
+                offset = Math.Max(offset, other.Offset + (int)Arena.Aligned(other.Length));
+            }
+            buffer.Offset = offset;
+            placed.Add(buffer);
+            floats = Math.Max(floats, offset + (int)Arena.Aligned(buffer.Length));
+        }
+        var arena = forward.Concat(placed.OrderBy(b => b.Offset).Select(b => new BufferPlan(b.Field, b.Offset, b.Length))).ToList();
+        int classes = last.Last.Shape![0];
+        foreach (var name in new[] { "Probabilities", "LogitsGrad" })
+        {
+            arena.Add(new BufferPlan(name, floats, classes));
+            floats += (int)Arena.Aligned(classes);
+        }
+
+        var steps = groups.Select(group => StepOf(spec, nodes, group, stems, tensorOf, outputs, forwardNames, preActivations, epilogues,
+            gradients[group.Index], workspaces[group.Index], kernels, biases, normalizations)).ToList();
+        return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, classes,
+            parameters.Tensors, parameters.Length, states.Tensors, states.Length, steps.ToEquatableArray(), arena.ToEquatableArray(), floats,
+            outputs[last.Index], "p.Probabilities", "p.LogitsGrad", layerOutputs.ToEquatableArray(), functional, summary.ToEquatableArray());
     }
 
-    // Every activation buffer's place, per sample of the batch: a buffer of n floats per sample at per-sample
-    // offset o occupies [o * maxBatch, o * maxBatch + n * batch) of the arena.
-    private static (EquatableArray<BufferPlan> Buffers, int FloatsPerSample) LayOutActivations(List<StepPlan> steps, int classes)
+    // Groups in declaration order (a topological order, since a layer reads only layers above it).
+    private static List<Group> Fuse(List<Node> nodes)
     {
-        var buffers = new List<BufferPlan>();
-        int offset = 0;
-        void Add(string name, int length)
+        var groups = new List<Group>();
+        for (int i = 0; i < nodes.Count; i++)
         {
-            buffers.Add(new BufferPlan(name, offset, length));
-            offset += (int)Arena.Aligned(length);
+            var group = new Group(nodes[i]) { Index = groups.Count };
+            groups.Add(group);
+            var head = nodes[i];
+            bool linear = head.Layer is WeightedLayerSpec { Activation: "linear" };
+            if (linear && Follows(nodes, head, i + 1) is { Layer: ActivationLayerSpec or PReluSpec } activation)
+            {
+                group.Activation = activation;
+                i++;
+            }
+            if (head.Layer is not Conv2DSpec)
+                continue;
+            if (Follows(nodes, group.Last, i + 1) is { Layer: Pooling2DSpec { Kind: LayerKind.MaxPooling2D } or GlobalPooling2DSpec { Kind: LayerKind.GlobalMaxPooling2D } } pool)
+            {
+                group.Pooling = pool;
+                i++;
+                if (Follows(nodes, pool, i + 1) is { Layer: DropoutSpec } dropout)
+                {
+                    group.Dropout = dropout;
+                    i++;
+                }
+            }
         }
+        return groups;
+    }
 
-        foreach (var step in steps)
+    // The layer at `index` when it is declared right after `producer` and is its only reader.
+    private static Node? Follows(List<Node> nodes, Node producer, int index) =>
+        index < nodes.Count && producer.Readers.Count == 1 && producer.Readers[0] == index && nodes[index].Inputs.Length == 1 ? nodes[index] : null;
+
+    private static int[] InputShapeOf(ModelSpec spec, List<Node> nodes, Node node, int slot = 0) =>
+        node.Inputs[slot] == ModelInput ? spec.InputShape.ToArray() : nodes[node.Inputs[slot]].Shape!;
+
+    // A convolution's or dense layer's epilogue: its own activation argument, or the activation layer fused after it.
+    private static EpiloguePlan EpilogueOf(Group group, string stem, Dictionary<int, ParameterRef> alphas)
+    {
+        if (group.Activation is { } activation)
+            return ActivationEpilogue(activation, stem, alphas) with { Shape = group.Head.Shape!.ToEquatableArray() };
+        string name = ((WeightedLayerSpec)group.Head.Layer).Activation;
+        var (kind, constant) = name == "softmax" ? (ActivationPlan.Linear, 0.0) : ActivationNames[name]; // softmax is the loss's
+        return new EpiloguePlan(stem + "Activation", kind, constant, group.Head.Shape!.ToEquatableArray(), EquatableArray<int>.Empty, null);
+    }
+
+    // An activation layer as an epilogue (of its own step, or fused into the layer before it).
+    private static EpiloguePlan ActivationEpilogue(Node node, string stem, Dictionary<int, ParameterRef> alphas)
+    {
+        var shape = node.Shape!.ToEquatableArray();
+        if (node.Layer is PReluSpec prelu)
+            return new EpiloguePlan(stem + "Activation", ActivationPlan.PRelu, 0, shape, prelu.SharedAxes.OrderBy(a => a).ToEquatableArray(), alphas[node.Index]);
+        var layer = (ActivationLayerSpec)node.Layer;
+        var (kind, constant) = layer.Activation == "softmax" ? (ActivationPlan.Linear, 0.0) : ActivationNames[layer.Activation];
+        return new EpiloguePlan(stem + "Activation", kind, layer.Constant ?? constant, shape, EquatableArray<int>.Empty, null);
+    }
+
+    private static StepPlan StepOf(ModelSpec spec, List<Node> nodes, Group group, string[] stems, int[] tensorOf, string[] outputs, string[] forwardNames,
+        string?[] preActivations, EpiloguePlan?[] epilogues, GradientPlan? gradient, string? workspace, Dictionary<int, ParameterRef> kernels,
+        Dictionary<int, ParameterRef> biases, Dictionary<int, (ParameterRef? Gamma, ParameterRef? Beta, ParameterRef Mean, ParameterRef Variance)> normalizations)
+    {
+        var head = group.Head;
+        string stem = stems[head.Index];
+        var inputs = head.Inputs.Select((input, slot) =>
         {
-            if (step.KeepsPreActivation)
-                Add(step.Field + "Z", step.OutputLength);
-            if (step.Kind == StepKind.Dropout)
-                Add(step.Field + "Mask", step.OutputLength);
-            if (step.Kind != StepKind.Flatten)
-                Add(step.Field + "Y", step.OutputLength);
+            var shape = InputShapeOf(spec, nodes, head, slot).ToEquatableArray();
+            if (input == ModelInput)
+                return new Operand("input", "input", shape);
+            int t = tensorOf[input];
+            return t == ModelInput ? new Operand("input", "input", shape) : new Operand(forwardNames[t], outputs[t], shape);
+        }).ToEquatableArray();
+        var outputShape = group.Last.Shape!.ToEquatableArray();
+        string label = group.Label;
+        int g = group.Index;
+        string y = group.Pooling is null ? outputs[g] : "p." + stem + "Y";
+        int[] input0 = inputs[0].Shape.ToArray();
+        switch (head.Layer)
+        {
+            case Conv2DSpec conv:
+            {
+                var window = Window(input0, conv.KernelSize, conv.Strides, conv.Padding);
+                PoolingAfterPlan? pooling = null;
+                if (group.Pooling is { } pool)
+                {
+                    DropoutAfterPlan? dropout = group.Dropout is { Layer: DropoutSpec d } dropoutNode
+                        ? new DropoutAfterPlan(dropoutNode.Name, d.Rate, dropoutNode.Index, "p." + stems[dropoutNode.Index] + "Mask", outputs[g], forwardNames[g],
+                            dropoutNode.Shape!.ToEquatableArray())
+                        : null;
+                    pooling = new PoolingAfterPlan(pool.Name, stems[pool.Index], PoolWindow(head.Shape!, pool.Layer), "p." + stems[pool.Index] + "Y",
+                        pool.Shape!.ToEquatableArray(), dropout, workspace);
+                }
+                return new ConvolutionStep(label, stem, inputs, head.Shape!.ToEquatableArray(), gradient, window, conv.Filters, epilogues[g]!,
+                    kernels[head.Index], biases.TryGetValue(head.Index, out var bias) ? bias : null, preActivations[g], y, pooling);
+            }
+            case DepthwiseConv2DSpec depthwise:
+                return new DepthwiseConvolutionStep(label, stem, inputs, outputShape, gradient, Window(input0, depthwise.KernelSize, depthwise.Strides, depthwise.Padding),
+                    depthwise.DepthMultiplier, epilogues[g]!, kernels[head.Index], biases.TryGetValue(head.Index, out var depthwiseBias) ? depthwiseBias : null,
+                    preActivations[g], y);
+            case DenseSpec dense:
+                return new DenseStep(label, stem, inputs, outputShape, gradient, input0[0], dense.Units, epilogues[g]!, kernels[head.Index],
+                    biases.TryGetValue(head.Index, out var denseBias) ? denseBias : null, preActivations[g], y);
+            case Pooling2DSpec or GlobalPooling2DSpec:
+                return new PoolingStep(label, stem, inputs, outputShape, gradient,
+                    head.Layer.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D, PoolWindow(input0, head.Layer), y);
+            case BatchNormalizationSpec norm:
+            {
+                var tensors = normalizations[head.Index];
+                int channels = input0[input0.Length - 1];
+                return new BatchNormalizationStep(label, stem, inputs, outputShape, gradient, (int)(Elements(input0) / channels), channels, norm.Momentum,
+                    norm.Epsilon, tensors.Gamma, tensors.Beta, tensors.Mean.Field, tensors.Variance.Field, y);
+            }
+            case DropoutSpec dropoutLayer:
+                return new DropoutStep(label, null, inputs, outputShape, gradient, dropoutLayer.Rate, head.Index, "p." + stem + "Mask", y, forwardNames[g]);
+            case ActivationLayerSpec or PReluSpec:
+                return new ActivationStep(label, null, inputs, outputShape, gradient, epilogues[g]!, y);
+            case MergeSpec merge:
+                return new MergeStep(label, null, inputs, outputShape, gradient, merge.Kind switch
+                {
+                    LayerKind.Add => MergePlan.Add,
+                    LayerKind.Multiply => MergePlan.Multiply,
+                    LayerKind.Average => MergePlan.Average,
+                    _ => MergePlan.Maximum,
+                }, y);
+            case ConcatenateSpec concatenate:
+            {
+                int axis = concatenate.Axis < 0 ? input0.Length + concatenate.Axis : concatenate.Axis - 1; // 0-based, per sample
+                int rows = (int)Elements(input0.Take(axis));
+                var widths = inputs.Select(i => (int)Elements(i.Shape.Skip(axis))).ToEquatableArray();
+                return new ConcatenateStep(label, stem, inputs, outputShape, gradient, rows, widths, y);
+            }
+            default:
+                return new FlattenStep(label, null, inputs, outputShape, null);
         }
-        int largest = steps.Max(s => Math.Max(s.InputLength, s.OutputLength));
-        Add("GradA", largest);
-        Add("GradB", largest);
-        Add("Probabilities", classes);
-        Add("LogitsGrad", classes);
-        return (buffers.ToEquatableArray(), offset);
+    }
+
+    private static WindowPlan Window(int[] input, EquatableArray<int> window, EquatableArray<int> strides, string padding) =>
+        new(input[0], input[1], input[2], window[0], window.Count == 2 ? window[1] : window[0], strides[0], strides.Count == 2 ? strides[1] : strides[0],
+            padding == "same");
+
+    // A pooling's window: its pool size and strides (Keras's default: the pool size), or for global pooling the whole map.
+    private static WindowPlan PoolWindow(int[] input, LayerSpec layer) => layer is Pooling2DSpec pooling
+        ? Window(input, pooling.PoolSize, pooling.Strides.Count == 0 ? pooling.PoolSize : pooling.Strides, pooling.Padding)
+        : new WindowPlan(input[0], input[1], input[2], input[0], input[1], input[0], input[1], false);
+
+    // C# identifier stems for the layers' fields, one per layer: Pascal case of the name, numbered where two names meet.
+    private static string[] UniqueStems(List<Node> nodes)
+    {
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        return nodes.Select(n =>
+        {
+            string stem = Pascal(n.Name), unique = stem;
+            for (int k = 2; !taken.Add(unique); k++)
+                unique = stem + k;
+            return unique;
+        }).ToArray();
     }
 
     private static string OutputShape(int[] shape) => $"(None, {Dims(shape)})";

@@ -105,6 +105,38 @@ public sealed class GeneratedGradientTests
         Assert.Contains(alphaShapes, s => s is [1, > 1, > 1] or [1, > 1, 1]); // shared along some spatial axes only
     }
 
+    /// <summary>
+    /// The float64 reference with a planted error in the sums of gradients: every sum after the first is dropped, as a
+    /// backward that overwrote a fan-out tensor's gradient instead of adding to it would do.
+    /// </summary>
+    private sealed class DroppedSumsBackend : ReferenceBackend<double>
+    {
+        public override string Name => "managed (float64, gradient sums dropped)";
+
+        public int Sums { get; private set; }
+
+        protected override void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total) => Sums++;
+    }
+
+    [Fact]
+    public void A_fan_out_tensors_gradient_that_misses_a_term_fails_the_check()
+    {
+        var right = ChecksOf(typeof(ResidualGraphNet));
+        using var planted = new DroppedSumsBackend();
+        var wrong = Measure(typeof(ResidualGraphNet), planted);
+
+        Assert.True(planted.Sums > 0, "the model's backward added no gradients: it has no tensor that several layers read");
+        // Every tensor at or before the stem (read by four layers) and the pooled map (read by two) is reached through a
+        // sum; its gradient is now wrong and the check, with the right finite difference, must say so.
+        var failing = right.Zip(wrong).Where(pair => !pair.First.Agrees(pair.Second.Gradient, out _)).Select(pair => pair.First.Name).ToList();
+        Assert.Contains("stem.kernel", failing);
+        Assert.Contains("stem.bias", failing);
+        Assert.Contains("conv_c.kernel", failing);
+        Assert.DoesNotContain("out.kernel", failing); // after every sum: untouched
+        foreach (var check in right)
+            Assert.True(check.Agrees(check.Gradient, out var report), report);
+    }
+
     private static double[] Corrupt(double[] gradient, Corruption corruption) => corruption switch
     {
         Corruption.Zeroed => new double[gradient.Length],
@@ -128,6 +160,11 @@ public sealed class GeneratedGradientTests
     private static TensorCheck[] Measure(Type type)
     {
         using var backend = new ManagedFloat64Backend();
+        return Measure(type, backend);
+    }
+
+    private static TensorCheck[] Measure(Type type, ReferenceBackend<double> backend)
+    {
         using var model = TestModels.Create(type, backend, Batch);
         model.Initialize(11);
         // Keras starts biases at zero and the study's alphas at zero, where every bias of a layer gets the

@@ -15,7 +15,7 @@ public sealed class GeneratedSourceTests
     public void The_generator_writes_exactly_the_models_compiled_into_this_assembly()
     {
         var root = Readme.RepositoryRoot();
-        var models = File.ReadAllText(Path.Combine(root, "tests/Prelu.Generators.Tests/Models.cs"));
+        var models = File.ReadAllText(Path.Combine(root, "tests/Shared/Models.cs"));
         var built = Path.Combine(root, "tests/Prelu.Generators.Tests/obj/generated/Prelu.Generators/Prelu.Generators.ModelGenerator");
 
         var compilation = GeneratorDriverHarness.Compilation(models);

@@ -95,7 +95,7 @@ public sealed class ModelEdgeTests
             """);
 
         Assert.DoesNotContain(".bias\"", source, StringComparison.Ordinal);
-        Assert.Contains("backend.Conv2DForward(p.Conv2d, p.Conv2dActivation, h, _conv2dKernel, null, null, null, p.Conv2dY);", source, StringComparison.Ordinal);
+        Assert.Contains("backend.Conv2DForward(p.Conv2d, p.Conv2dActivation, input, _conv2dKernel, null, null, null, p.Conv2dY);", source, StringComparison.Ordinal);
         Assert.Contains("_conv2dKernelGrad, null, null);", source, StringComparison.Ordinal);
         Assert.Contains("Total params: 34", source, StringComparison.Ordinal); // 3*3*1*2 + 8*2
     }
@@ -132,7 +132,7 @@ public sealed class ModelEdgeTests
             """);
 
         Assert.Contains("DenseActivation = global::Prelu.Kernels.FusedActivation.Relu;", source, StringComparison.Ordinal);
-        Assert.Contains("backend.ActivationForward(p.PReLuActivation, h, _pReLuAlpha, p.PReLuY);", source, StringComparison.Ordinal); // a step of its own
+        Assert.Contains("backend.ActivationForward(p.PReLuActivation, p.DenseY, _pReLuAlpha, p.PReLuY);", source, StringComparison.Ordinal); // a step of its own
         Assert.Contains("Dense1Activation = global::Prelu.Kernels.FusedActivation.Relu;", source, StringComparison.Ordinal); // [ReLU] fused
         Assert.DoesNotContain("p.ReLuActivation", source, StringComparison.Ordinal);
         Assert.Contains("Dense2Activation = global::Prelu.Kernels.FusedActivation.Leaky(0.2f);", source, StringComparison.Ordinal); // Keras's leaky_relu slope
@@ -198,7 +198,7 @@ public sealed class ModelEdgeTests
     [Fact]
     public void A_cancelled_build_stops_with_the_cancellation()
     {
-        var compilation = GeneratorDriverHarness.Compilation(File.ReadAllText(Path.Combine(Readme.RepositoryRoot(), "tests/Prelu.Generators.Tests/Models.cs")));
+        var compilation = GeneratorDriverHarness.Compilation(File.ReadAllText(Path.Combine(Readme.RepositoryRoot(), "tests/Shared/Models.cs")));
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 
@@ -214,7 +214,7 @@ public sealed class ModelEdgeTests
             .Where(line => line.StartsWith("PRELU", StringComparison.Ordinal))
             .Select(line => line.Split('|').Select(cell => cell.Trim()).ToArray()).ToList();
 
-        Assert.Equal(18, descriptors.Count);
+        Assert.Equal(22, descriptors.Count);
         Assert.Equal(descriptors.Select(d => d.Id), release.Select(r => r[0]));
         foreach (var (descriptor, row) in descriptors.Zip(release))
         {

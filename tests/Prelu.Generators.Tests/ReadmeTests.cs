@@ -7,7 +7,7 @@ public sealed class ReadmeTests
 {
     [Fact]
     public void The_declared_model_in_the_readme_is_the_tested_one() =>
-        Readme.AssertContainsRegions("tests/Prelu.Generators.Tests/Models.cs");
+        Readme.AssertContainsRegions("tests/Shared/Models.cs");
 
     [Fact]
     public void The_generated_excerpt_in_the_readme_is_what_the_generator_writes()
@@ -20,7 +20,7 @@ public sealed class ReadmeTests
         int close = readme.IndexOf("```", open, StringComparison.Ordinal);
         var excerpt = readme[open..close].Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && l != "...").ToList();
 
-        var model = Readme.Regions("tests/Prelu.Generators.Tests/Models.cs").Single(r => r.Name == "study-model").Code;
+        var model = Readme.Regions("tests/Shared/Models.cs").Single(r => r.Name == "study-model").Code;
         var (diagnostics, sources, _) = GeneratorDriverHarness.Run("using Prelu;\n" + model);
         Assert.Empty(diagnostics);
         var generated = sources.Single().Split('\n').Select(l => l.Trim()).ToList();

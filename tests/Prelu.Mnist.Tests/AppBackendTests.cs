@@ -1,3 +1,4 @@
+using Prelu.Tests.Shared;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Prelu.Data;

@@ -1,3 +1,4 @@
+using Prelu.Tests.Shared;
 using Prelu.Checkpoints;
 using Prelu.Data;
 using Prelu.Mnist.Models;

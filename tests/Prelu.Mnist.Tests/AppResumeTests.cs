@@ -1,3 +1,4 @@
+using Prelu.Tests.Shared;
 using System.Diagnostics;
 using Prelu.Checkpoints;
 using Prelu.Data;

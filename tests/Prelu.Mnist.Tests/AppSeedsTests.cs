@@ -1,3 +1,4 @@
+using Prelu.Tests.Shared;
 using System.Text.Json;
 using Prelu.Data;
 

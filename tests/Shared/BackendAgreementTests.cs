@@ -78,6 +78,47 @@ public abstract class BackendAgreementTests : IDisposable
         ConvolutionAgrees(new Conv2DShape(batch, height, width, inChannels, filters, 3, 3), FusedActivation.Linear, firstLayer: false, seed: 61);
 
     // The convolution's forward and backward (without the input gradient for a first layer) on the backend and the reference.
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void DepthwiseConv2D_fused_agrees_on_random_shapes(int seed)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        var random = new Random(seed + 700);
+        int kh = random.Next(1, 5), kw = random.Next(1, 5);
+        var s = new DepthwiseConv2DShape(random.Next(1, 5), random.Next(kh, 13), random.Next(kw, 13), random.Next(1, 40), random.Next(1, 4),
+            kh, kw, random.Next(1, 3), random.Next(1, 3), random.Next(2) == 0 ? Padding.Valid : Padding.Same);
+        var act = RandomActivation(random, s.Batch, [s.OutHeight, s.OutWidth, s.OutChannels]);
+        bool withBias = random.Next(3) > 0, firstLayer = random.Next(3) == 0;
+        var results = new[] { _reference, _backend }.Select(backend =>
+        {
+            using var x = backend.Allocate(Det.Floats(s.InputLength, (ulong)seed));
+            using var k = backend.Allocate(Det.Floats(s.KernelLength, (ulong)seed + 1, -0.5, 0.5));
+            using var b = backend.Allocate(Det.Floats(s.BiasLength, (ulong)seed + 2));
+            int alphaLength = act.PRelu?.AlphaLength ?? 1;
+            using var alpha = backend.Allocate(Det.Floats(alphaLength, (ulong)seed + 3, 0, 0.5));
+            using var z = backend.Allocate(s.OutputLength);
+            using var y = backend.Allocate(s.OutputLength);
+            using var dy = backend.Allocate(Det.Floats(s.OutputLength, (ulong)seed + 4));
+            using var dx = backend.Allocate(s.InputLength);
+            using var dk = backend.Allocate(s.KernelLength);
+            using var db = backend.Allocate(s.BiasLength);
+            using var dalpha = backend.Allocate(alphaLength);
+            bool prelu = act.Kind == ActivationKind.PRelu;
+            bool linear = act.Kind == ActivationKind.Linear;
+            backend.DepthwiseConv2DForward(s, act, x, k, withBias ? b : null, prelu ? alpha : null, linear ? null : z, y);
+            backend.DepthwiseConv2DBackward(s, act, x, k, prelu ? alpha : null, linear ? null : z, dy, firstLayer ? null : dx, dk, withBias ? db : null,
+                prelu ? dalpha : null);
+            return new[] { backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db), backend.ToArray(dalpha) };
+        }).ToArray();
+
+        string what = $"DepthwiseConv2D {s} {act.Kind} shared [{string.Join(",", act.PRelu?.SharedAxes ?? [])}] bias {withBias}";
+        string[] names = ["output", "input gradient", "kernel gradient", "bias gradient", "alpha gradient"];
+        for (int i = 0; i < names.Length; i++)
+            Close.Assert(results[0][i], results[1][i], i == 0 ? Close.Forward : Close.Gradient, $"{what} {names[i]}");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Covers(act), what);
+    }
+
     private void ConvolutionAgrees(Conv2DShape s, FusedActivation act, bool firstLayer, int seed)
     {
         long fallbacksBefore = _backend.HostFallbacks;
@@ -247,6 +288,112 @@ public abstract class BackendAgreementTests : IDisposable
             Close.Assert(results[0][i], results[1][i], i is 1 or 3 or 4 or 5 ? Close.Gradient : Close.Forward, $"{what} {names[i]}");
 
         HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, what);
+    }
+
+    // Merges, Concatenate and gradient sums: folds over the inputs in their order, element by element, so every backend
+    // gives the reference's bits (Average divides, which a device may round differently: within the forward tolerance).
+    // Inputs drawn from a few values, so that Maximum meets ties and its gradient must go to the first input that ties.
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Merges_concatenation_and_gradient_sums_agree_on_random_shapes(int seed)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        var random = new Random(seed + 500);
+        int count = random.Next(2, 5), length = random.Next(1, 3000);
+        int rows = random.Next(1, 40);
+        var widths = Enumerable.Range(0, count).Select(_ => random.Next(1, 70)).ToArray();
+        var shape = new ConcatenateShape(rows, widths);
+        float[] Draw(int n, ulong stream) => Det.Floats(n, (ulong)seed * 31 + stream).Select(v => MathF.Round(v * 2) / 2).ToArray();
+
+        var results = new[] { _reference, _backend }.Select(backend =>
+        {
+            var outputs = new List<float[]>();
+            var inputs = Enumerable.Range(0, count).Select(i => backend.Allocate(Draw(length, (ulong)i))).ToArray();
+            using var y = backend.Allocate(length);
+            using var dy = backend.Allocate(Det.Floats(length, (ulong)seed + 90));
+            var grads = Enumerable.Range(0, count).Select(_ => backend.Allocate(length)).ToArray();
+            foreach (var kind in Enum.GetValues<MergeKind>())
+            {
+                backend.MergeForward(kind, inputs, y);
+                // One input's gradient not wanted: it is left alone.
+                var wanted = grads.Select((g, i) => i == count - 1 && kind == MergeKind.Multiply ? null : g).ToArray();
+                backend.Fill(grads[count - 1], 7f);
+                backend.MergeBackward(kind, inputs, y, dy, wanted);
+                outputs.Add(backend.ToArray(y));
+                outputs.AddRange(grads.Select(backend.ToArray));
+            }
+            backend.Accumulate(inputs[1], inputs[0]);
+            outputs.Add(backend.ToArray(inputs[0]));
+
+            var parts = Enumerable.Range(0, count).Select(i => backend.Allocate(Det.Floats(shape.InputLength(i), (ulong)seed + 40 + (ulong)i))).ToArray();
+            using var joined = backend.Allocate(shape.OutputLength);
+            backend.ConcatenateForward(shape, parts, joined);
+            using var djoined = backend.Allocate(Det.Floats(shape.OutputLength, (ulong)seed + 60));
+            var dparts = parts.Select(p => (DeviceBuffer?)backend.Allocate(p.Length)).ToArray();
+            dparts[0] = null;
+            backend.ConcatenateBackward(shape, djoined, dparts);
+            outputs.Add(backend.ToArray(joined));
+            outputs.AddRange(dparts.Skip(1).Select(d => backend.ToArray(d!)));
+            foreach (var b in inputs.Concat(grads).Concat(parts).Concat(dparts.Skip(1).Select(d => d!)))
+                b.Dispose();
+            return outputs;
+        }).ToArray();
+
+        string what = $"{count} inputs of {length}, concatenation {shape.Rows} x [{string.Join(", ", widths)}]";
+        int perKind = 1 + count;
+        for (int i = 0; i < results[0].Count; i++)
+        {
+            bool average = i / perKind == (int)MergeKind.Average && i < 4 * perKind;
+            if (average)
+                Close.Assert(results[0][i], results[1][i], Close.Forward, $"{what}: Average, result {i % perKind}");
+            else
+                Assert.True(results[0][i].SequenceEqual(results[1][i]), $"{what}: result {i} differs from the reference's bits");
+        }
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, what);
+    }
+
+    public static TheoryData<Type> GraphModels => new(TestModels.Graphs);
+
+    // A graph's training step (forward with its merges and shortcuts, the loss, backward with the fan-out sums) on this
+    // backend against the reference from the same weights; then a few Adam steps on this backend fit a small batch.
+    [Theory]
+    [MemberData(nameof(GraphModels))]
+    public void A_graph_models_step_agrees_with_the_reference_and_it_trains(Type type)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        const int Batch = 8;
+        var runs = new[] { _reference, _backend }.Select(backend =>
+        {
+            using var model = TestModels.Create(type, backend, Batch);
+            model.Initialize(7);
+            using var input = backend.Allocate(Det.Floats(Batch * model.InputLength, 3, -1, 1));
+            using var labels = backend.Allocate(Det.OneHot(Batch, model.ClassCount));
+            using var metrics = backend.Allocate(MetricSlot.Count);
+            using var m = backend.Allocate(model.ParameterArena.Length);
+            using var v = backend.Allocate(model.ParameterArena.Length);
+            float LossAt(int step)
+            {
+                backend.Fill(metrics, 0f);
+                model.ComputeGradients(input, labels, Batch, (ulong)step, metrics);
+                return backend.ToArray(metrics)[MetricSlot.LossSum] / Batch;
+            }
+            float first = LossAt(1);
+            var gradients = backend.ToArray(model.GradientArena);
+            var adam = new AdamSettings(LearningRate: 0.003f);
+            float last = first;
+            for (int step = 1; step <= 30; step++)
+            {
+                last = LossAt(step);
+                backend.AdamUpdate(adam, step, model.ParameterArena, model.GradientArena, m, v);
+                model.ApplyConstraints();
+            }
+            return (First: first, Last: last, Gradients: gradients);
+        }).ToArray();
+
+        Assert.Equal(runs[0].First, runs[1].First, 1e-4f);
+        Close.Assert(runs[0].Gradients, runs[1].Gradients, Close.Gradient, $"{type.Name}: the first step's gradients");
+        Assert.True(runs[1].Last < 0.5f * runs[1].First, $"{type.Name} on {_backend.Name}: loss {runs[1].First} -> {runs[1].Last} after 30 Adam steps");
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, type.Name); // no constraints, no irregular PReLU sharing
     }
 
     [Fact]

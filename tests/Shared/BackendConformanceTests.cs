@@ -68,6 +68,37 @@ public abstract class BackendConformanceTests : IDisposable
         HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
     }
 
+    // PyTorch's Conv2d with groups = channels: one channel per kernel (multiplier 1), several (3 with strides and 'same'
+    // padding, 2 with odd windows and strides), and 64 channels, a vector's worth and more.
+    [Theory]
+    [InlineData("depthwise_valid", 2, 7, 6, 3, 1, 3, 2, 1, 1, Padding.Valid, 150)]
+    [InlineData("depthwise_multiplier_same", 2, 9, 8, 4, 3, 3, 3, 2, 2, Padding.Same, 160)]
+    [InlineData("depthwise_odd", 3, 5, 7, 5, 2, 2, 4, 1, 3, Padding.Same, 170)]
+    [InlineData("depthwise_wide", 2, 10, 10, 64, 1, 3, 3, 1, 1, Padding.Same, 180)]
+    public void DepthwiseConv2D_matches_pytorch(string name, int n, int h, int w, int c, int m, int kh, int kw, int sy, int sx, Padding padding, int seed)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        var s = new DepthwiseConv2DShape(n, h, w, c, m, kh, kw, sy, sx, padding);
+        using var x = Up(Det.Floats(s.InputLength, (ulong)seed));
+        using var k = Up(Det.Floats(s.KernelLength, (ulong)seed + 1, -0.5, 0.5));
+        using var b = Up(Det.Floats(s.BiasLength, (ulong)seed + 2, -0.1, 0.1));
+        using var y = Zeros(s.OutputLength);
+        using var dy = Up(Det.Floats(s.OutputLength, (ulong)seed + 3));
+        using var dx = Zeros(s.InputLength);
+        using var dk = Zeros(s.KernelLength);
+        using var db = Zeros(s.BiasLength);
+
+        _backend.DepthwiseConv2DForward(s, FusedActivation.Linear, x, k, b, null, null, y);
+        _backend.DepthwiseConv2DBackward(s, FusedActivation.Linear, x, k, null, null, dy, dx, dk, db, null);
+
+        Close.Assert(Fixture.Get($"{name}.y"), Down(y), Close.Forward, $"{name} output");
+        Close.Assert(Fixture.Get($"{name}.dx"), Down(dx), Close.Gradient, $"{name} input gradient");
+        Close.Assert(Fixture.Get($"{name}.dk"), Down(dk), Close.Gradient, $"{name} kernel gradient");
+        Close.Assert(Fixture.Get($"{name}.db"), Down(db), Close.Gradient, $"{name} bias gradient");
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
+    }
+
     [Theory]
     [InlineData("pool_valid", 2, 7, 5, 3, 2, 2, Padding.Valid, 200)]
     [InlineData("pool_same_stride", 2, 7, 7, 2, 3, 2, Padding.Same, 210)]

@@ -129,6 +129,39 @@ conv_case("conv_study1", 2, 28, 28, 1, 32, 3, 3, (1, 1), "valid", 130)
 conv_case("conv_study2", 2, 13, 13, 32, 64, 3, 3, (1, 1), "valid", 140)
 
 
+# ---- DepthwiseConv2D: PyTorch's Conv2d with groups = channels -----------------------------------------
+def depthwise_nhwc(x, w, b, strides, padding):
+    """x (N,H,W,C), w (KH,KW,C,M) as Keras stores it -> (N,OH,OW,C*M), output channel c*M + m from channel c."""
+    kh, kw, c, m = w.shape
+    xn = x.permute(0, 3, 1, 2)
+    if padding == "same":
+        top, bottom = same_pads(x.shape[1], kh, strides[0])
+        left, right = same_pads(x.shape[2], kw, strides[1])
+        xn = F.pad(xn, (left, right, top, bottom))
+    weight = w.permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw)  # out channel c*M + m, one input channel each
+    y = F.conv2d(xn, weight, b, stride=strides, groups=c)
+    return y.permute(0, 2, 3, 1)
+
+
+def depthwise_case(name, n, h, w, c, m, kh, kw, strides, padding, seed):
+    x = t(det([n, h, w, c], seed), True)
+    k = t(det([kh, kw, c, m], seed + 1, -0.5, 0.5), True)
+    b = t(det([c * m], seed + 2, -0.1, 0.1), True)
+    y = depthwise_nhwc(x, k, b, strides, padding)
+    dy = det(list(y.shape), seed + 3)
+    y.backward(t(dy))
+    put(f"{name}.y", y)
+    put(f"{name}.dx", x.grad)
+    put(f"{name}.dk", k.grad)
+    put(f"{name}.db", b.grad)
+
+
+depthwise_case("depthwise_valid", 2, 7, 6, 3, 1, 3, 2, (1, 1), "valid", 150)
+depthwise_case("depthwise_multiplier_same", 2, 9, 8, 4, 3, 3, 3, (2, 2), "same", 160)
+depthwise_case("depthwise_odd", 3, 5, 7, 5, 2, 2, 4, (1, 3), "same", 170)
+depthwise_case("depthwise_wide", 2, 10, 10, 64, 1, 3, 3, (1, 1), "same", 180)
+
+
 # ---- MaxPooling2D -----------------------------------------------------------------------------------
 def pool_case(name, n, h, w, c, pool, strides, padding, seed):
     x = t(det([n, h, w, c], seed), True)

@@ -15,13 +15,33 @@
 #include "pooling.h" /* before conv2d.h, which pools what it computes when asked */
 #include "dropout.h" /* before conv2d_pool.h, which can drop out what it pools */
 #include "conv2d.h"
+#include "depthwise.h"
+#include "winners.h"         /* the pooled convolution's paths, then its entry points (conv2d_pool.h) */
+#include "first_layer.h"
+#include "winners_forward.h"
+#include "patches.h"
+#include "winners_backward.h"
 #include "conv2d_pool.h"
 #include "dense.h"
 #include "batchnorm.h"
 #include "adam.h"
 
 const prelu_kernels PRELU_KERNEL_TABLE = {
-    conv2d_pool_forward, conv2d_pool_backward,    dense_forward,      dense_backward,      maxpool2d_forward,
-    maxpool2d_backward, avgpool2d_forward, avgpool2d_backward, batchnorm_forward, batchnorm_backward,
-    activation_forward, activation_backward, dropout_forward, dropout_backward, adam,
+    .conv2d_pool_forward = conv2d_pool_forward,
+    .conv2d_pool_backward = conv2d_pool_backward,
+    .depthwise_forward = depthwise_forward,
+    .depthwise_backward = depthwise_backward,
+    .dense_forward = dense_forward,
+    .dense_backward = dense_backward,
+    .maxpool2d_forward = maxpool2d_forward,
+    .maxpool2d_backward = maxpool2d_backward,
+    .avgpool2d_forward = avgpool2d_forward,
+    .avgpool2d_backward = avgpool2d_backward,
+    .batchnorm_forward = batchnorm_forward,
+    .batchnorm_backward = batchnorm_backward,
+    .activation_forward = activation_forward,
+    .activation_backward = activation_backward,
+    .dropout_forward = dropout_forward,
+    .dropout_backward = dropout_backward,
+    .adam = adam,
 };

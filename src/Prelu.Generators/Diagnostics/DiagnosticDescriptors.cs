@@ -99,4 +99,24 @@ internal static class DiagnosticDescriptors
         "PRELU018", "BatchNormalization normalizes the last axis only",
         "Layer '{0}': axis {1} of an input of shape (batch, {2}) is not the last axis; BatchNormalization is supported over the last axis (axis=-1, the channels of a map, the features of a flat input)",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnknownLayerInput = new(
+        "PRELU019", "A layer reads a layer that does not exist",
+        "Layer '{0}' reads '{1}', which is no layer of the model; it can read {2}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InputNotDeclaredAbove = new(
+        "PRELU020", "A layer reads a layer that is not declared above it",
+        "Layer '{0}' reads '{1}', which {2}; a layer reads the model's input or layers declared above it",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor MergeShapesDiffer = new(
+        "PRELU021", "A merge layer's inputs do not have matching shapes",
+        "Layer '{0}' ({1}) needs inputs {2}; '{3}' is (batch, {4}) but '{5}' is (batch, {6})",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor DeadLayer = new(
+        "PRELU022", "A layer does not lead to the model's output",
+        "Layer '{0}' does not lead to the model's output: {1}; the output is the last layer, '{2}', and every other layer must feed it",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 }

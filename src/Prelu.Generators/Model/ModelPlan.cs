@@ -2,10 +2,15 @@ using System.Linq;
 
 namespace Prelu.Generators.Model;
 
+// The plan: everything the emitter prints, decided to the last buffer name and offset before anything is printed.
+// Buffers are named by the expression the generated code reads them with ("p.Conv2dY", "input", a forward local);
+// shapes are per sample, the batch added at run time.
+
 /// <summary>One tensor of a model's arenas: its name, shape and place, how it is initialised, penalised and constrained.</summary>
 public sealed record ParameterPlan(
     string Name,                         // "layer.kernel": the name in summaries and checkpoints
     string Field,                        // the C# field that holds its slice
+    string GradientField,                // the field that holds its gradient's slice (trainable tensors)
     EquatableArray<int> Shape,
     int Offset,                          // in floats, within its arena; a multiple of Arena.Alignment
     InitializerSpec Initializer,
@@ -15,18 +20,8 @@ public sealed record ParameterPlan(
     public int Length => Shape.Aggregate(1, (a, b) => a * b);
 }
 
-/// <summary>What a step's kernel call runs: a layer, or a convolution or dense layer with the activation layer that follows it fused in.</summary>
-public enum StepKind
-{
-    Conv2D,
-    MaxPooling2D,                        // and GlobalMaxPooling2D: a window of the whole map
-    AveragePooling2D,                    // and GlobalAveragePooling2D
-    BatchNormalization,
-    Dropout,
-    Flatten,
-    Dense,
-    Activation,
-}
+/// <summary>A trainable tensor as a step uses it: its field and its gradient's.</summary>
+public sealed record ParameterRef(string Field, string GradientField);
 
 /// <summary>The activation fused into a step (or a standalone activation step's own); the runtime's ActivationKind.</summary>
 public enum ActivationPlan
@@ -44,56 +39,114 @@ public enum ActivationPlan
     Swish,
 }
 
-/// <summary>A BatchNormalization step's settings and tensors (fields; gamma and beta absent without scale or center).</summary>
-public sealed record NormalizationPlan(double Momentum, double Epsilon, string? Gamma, string? Beta, string MovingMean, string MovingVariance);
-
-/// <summary>
-/// One kernel call of the forward pass (and its partner in backward), with every shape resolved.
-/// Shapes are per sample; the batch is added at run time. Buffers are named by the fields the
-/// emitter declares; "Input" is the model's input.
-/// </summary>
-public sealed record StepPlan(
-    StepKind Kind,
-    int LayerIndex,                          // the (first) layer's position in the declaration, from 0
-    string Name,                             // the layer's name (and, fused, "conv2d + p_re_lu")
-    string Field,                            // C# identifier stem for this step's buffers and shapes
-    EquatableArray<int> InputShape,
-    EquatableArray<int> OutputShape,
-    string InputBuffer,                      // the training-mode input: previous step's output, or "Input"
-    int Size,                                // filters / units
-    EquatableArray<int> Window,              // kernel or pool (height, width)
-    EquatableArray<int> Strides,             // (y, x)
-    bool SamePadding,
-    ActivationPlan Activation,
-    double ActivationParameter,              // LeakyReLU's slope, ELU's alpha
-    EquatableArray<int> SharedAxes,          // PReLU, 1-based
-    double Rate,                             // Dropout
-    string? Kernel,                          // parameter fields
-    string? Bias,
-    string? Alpha,
-    NormalizationPlan? Normalization,
-    bool FirstTrainable,                     // no input gradient needed
-    bool FusesPooling,                       // a Conv2D whose MaxPooling2D (the next step) runs in the same kernel call
-    bool FusesDropout,                       // ... and the Dropout after that pooling too (in training)
-    bool FusedIntoConvolution,               // that MaxPooling2D (and Dropout): its forward and backward are the convolution's call
-    string? OutputGradBuffer,                // backward: the buffer that holds dL/d(output) ("LogitsGrad" for the last); null when backward stops before
-    string? InputGradBuffer)                 // backward: "GradA" or "GradB" for dL/d(input), or for Dropout and Flatten the output gradient's own; null when not needed
+/// <summary>How merge layers combine their inputs: the runtime's MergeKind.</summary>
+public enum MergePlan
 {
-    public int InputLength => InputShape.Aggregate(1, (a, b) => a * b);
-    public int OutputLength => OutputShape.Aggregate(1, (a, b) => a * b);
-
-    /// <summary>Whether the step keeps a pre-activation buffer (fused activation) for backward.</summary>
-    public bool KeepsPreActivation => (Kind == StepKind.Conv2D || Kind == StepKind.Dense) && Activation != ActivationPlan.Linear;
-
-    /// <summary>The kernel call runs in place in backward (the input gradient is the output gradient's buffer).</summary>
-    public bool GradientInPlace => Kind is StepKind.Dropout or StepKind.Flatten;
+    Add,
+    Multiply,
+    Average,
+    Maximum,
 }
 
-/// <summary>A planned buffer of the activation arena: per sample, <see cref="Length"/> floats at <see cref="Offset"/> (times the largest batch).</summary>
-public sealed record BufferPlan(string Name, int Offset, int Length);
+/// <summary>
+/// An activation as a kernel runs it, printed as the runtime's FusedActivation in the field <see cref="Field"/>:
+/// its kind; the constant the kind takes (LeakyReLU's slope, ELU's alpha; 0 for the others); for PReLU the
+/// shape it covers, its shared axes (1-based) and its alphas.
+/// </summary>
+public sealed record EpiloguePlan(string Field, ActivationPlan Kind, double Constant, EquatableArray<int> Shape, EquatableArray<int> SharedAxes, ParameterRef? Alpha);
 
-/// <summary>A row of the summary table, as Keras prints it.</summary>
-public sealed record SummaryRow(string Layer, string Type, string OutputShape, int Parameters);
+/// <summary>
+/// A tensor a step reads: the expression forward reads it by (a dropout's output is a local, since dropout is the
+/// identity outside training), the buffer backward reads (the training-mode one), and its shape.
+/// </summary>
+public sealed record Operand(string Forward, string Backward, EquatableArray<int> Shape);
+
+/// <summary>After a step's backward call: the gradient it wrote into a temporary buffer is added into the tensor's total.</summary>
+public sealed record SumPlan(string Gradient, string Total);
+
+/// <summary>
+/// A step's part of backward: the gradient of its output it reads, the buffer each input's gradient goes to ("null"
+/// where the input needs none), and the sums that follow the call, for inputs whose gradient was begun by a later reader.
+/// </summary>
+public sealed record GradientPlan(string OutputGrad, EquatableArray<string> InputGrads, EquatableArray<SumPlan> Sums);
+
+/// <summary>A 2-D window geometry over a (Height, Width, Channels) input: a convolution's kernel or a pooling's window.</summary>
+public sealed record WindowPlan(int Height, int Width, int Channels, int WindowHeight, int WindowWidth, int StrideY, int StrideX, bool Same);
+
+/// <summary>
+/// One kernel call of the forward pass (and its partner in backward): <see cref="Label"/> names the layers it runs,
+/// <see cref="Shape"/> is the Plan field holding its shape record (null when it needs none). <see cref="Gradient"/> is
+/// null when backward does not reach it.
+/// </summary>
+public abstract record StepPlan(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient)
+{
+    public Operand Input => Inputs[0];
+}
+
+/// <summary>A max pooling that runs in its convolution's call, and the dropout after it (in training) if there is one.</summary>
+public sealed record PoolingAfterPlan(string Label, string Shape, WindowPlan Window, string Pooled, EquatableArray<int> PooledShape, DropoutAfterPlan? Dropout,
+    string? GradientWorkspace);
+
+/// <summary>A dropout in a pooled convolution's call: its seed's layer index, mask and output, and the local forward reads it by.</summary>
+public sealed record DropoutAfterPlan(string Label, double Rate, int LayerIndex, string Mask, string Output, string ForwardLocal, EquatableArray<int> Shape);
+
+public sealed record ConvolutionStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    WindowPlan Window, int Filters, EpiloguePlan Epilogue, ParameterRef Kernel, ParameterRef? Bias, string? PreActivation, string Output,
+    PoolingAfterPlan? Pooling)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+/// <summary>A depthwise convolution: Multiplier kernels per input channel (Window.Channels of them).</summary>
+public sealed record DepthwiseConvolutionStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    WindowPlan Window, int Multiplier, EpiloguePlan Epilogue, ParameterRef Kernel, ParameterRef? Bias, string? PreActivation, string Output)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+public sealed record DenseStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    int InputFeatures, int Units, EpiloguePlan Epilogue, ParameterRef Kernel, ParameterRef? Bias, string? PreActivation, string Output)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+/// <summary>Max or average pooling (global pooling is one window over the whole map).</summary>
+public sealed record PoolingStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    bool Max, WindowPlan Window, string Output)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+public sealed record BatchNormalizationStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    int Positions, int Channels, double Momentum, double Epsilon, ParameterRef? Gamma, ParameterRef? Beta, string MovingMean, string MovingVariance,
+    string Output)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+public sealed record DropoutStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    double Rate, int LayerIndex, string Mask, string Output, string ForwardLocal)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+/// <summary>An activation layer that could not be fused into a convolution or dense layer before it.</summary>
+public sealed record ActivationStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    EpiloguePlan Epilogue, string Output)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+public sealed record MergeStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    MergePlan Merge, string Output)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+/// <summary>Concatenate: each input seen as (Rows, Widths[i]) per sample.</summary>
+public sealed record ConcatenateStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    int Rows, EquatableArray<int> Widths, string Output)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+/// <summary>Flatten: no call (NHWC is already row-major); its readers read its input's buffer.</summary>
+public sealed record FlattenStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
+/// <summary>
+/// A planned buffer of the activation arena: per sample, <see cref="Length"/> floats at <see cref="Offset"/> (times the
+/// largest batch). <see cref="Field"/> is its field in the generated Plan class.
+/// </summary>
+public sealed record BufferPlan(string Field, int Offset, int Length);
+
+/// <summary>A layer's output as the numerical diagnosis reads it after forward: the layer's name and its buffer.</summary>
+public sealed record LayerOutputPlan(string Layer, string Buffer);
+
+/// <summary>A row of the summary table, as Keras prints it; <see cref="ConnectedTo"/> only for models that are not a plain stack.</summary>
+public sealed record SummaryRow(string Layer, string Type, string OutputShape, int Parameters, string? ConnectedTo);
 
 /// <summary>Everything the emitter prints: the model, checked and planned to the last offset. Plain values only.</summary>
 public sealed record ModelPlan(
@@ -106,9 +159,14 @@ public sealed record ModelPlan(
     int ParameterArenaLength,
     EquatableArray<ParameterPlan> States,        // non-trainable, in the state arena
     int StateArenaLength,
-    EquatableArray<StepPlan> Steps,
-    EquatableArray<BufferPlan> Buffers,          // the activation arena: step outputs, pre-activations, masks, gradients
+    EquatableArray<StepPlan> Steps,              // forward order; backward runs them in reverse
+    EquatableArray<BufferPlan> Buffers,          // the activation arena: outputs, pre-activations, masks, gradients, loss buffers
     int ActivationFloatsPerSample,
+    string Logits,                               // the last step's output
+    string Probabilities,
+    string LogitsGrad,
+    EquatableArray<LayerOutputPlan> LayerOutputs,
+    bool Functional,                             // not a plain stack: the summary shows what each layer reads
     EquatableArray<SummaryRow> Summary);
 
 /// <summary>The builder's answer: a plan when the model is sound, and the diagnostics found.</summary>

@@ -29,6 +29,11 @@ public static class StudyRuns
         // 20 epochs; training images move by up to 2 pixels each way.
         new("bn-prelu", "deeper, BatchNormalization + channel-wise PReLU", nameof(DeepBatchNormPRelu), (backend, batch) => new DeepBatchNormPRelu(backend, batch),
             () => new Adam { Schedule = new ExponentialDecay(0.001f, 200, 0.85f) }, Shift: 2),
+        // The residual networks train as bn-prelu does: a decaying learning rate and shifted images.
+        new("resnet-relu", "residual, ReLU", nameof(ResidualRelu), (backend, batch) => new ResidualRelu(backend, batch),
+            () => new Adam { Schedule = new ExponentialDecay(0.001f, 200, 0.85f) }, Shift: 2),
+        new("resnet-prelu", "residual, channel-wise PReLU, from 0.25", nameof(ResidualPRelu), (backend, batch) => new ResidualPRelu(backend, batch),
+            () => new Adam { Schedule = new ExponentialDecay(0.001f, 200, 0.85f) }, Shift: 2),
     ];
 
     /// <summary>The study's three runs.</summary>

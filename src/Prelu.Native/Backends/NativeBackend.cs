@@ -173,6 +173,44 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    // A depthwise convolution in the C ABI's convolution shape: filters are its output channels, C x M.
+    private static NativeMethods.Conv2DShape Shape(in DepthwiseConv2DShape s) => new()
+    {
+        Batch = s.Batch, Height = s.Height, Width = s.Width, InChannels = s.Channels, Filters = s.OutChannels,
+        KernelH = s.KernelHeight, KernelW = s.KernelWidth, StrideY = s.StrideY, StrideX = s.StrideX,
+        PadTop = s.PadTop, PadLeft = s.PadLeft, OutH = s.OutHeight, OutW = s.OutWidth,
+    };
+
+    private static double DepthwiseFlops(in DepthwiseConv2DShape s) => 2.0 * s.OutputLength * s.KernelHeight * s.KernelWidth;
+
+    protected override void DepthwiseConv2DForwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
+        var s = Shape(shape);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"depthwise conv2d forward {Dims(shape.Height, shape.Width, shape.Channels)} -> " +
+            $"{Dims(shape.OutHeight, shape.OutWidth, shape.OutChannels)}, {ActivationLabel(activation)}", DepthwiseFlops(shape));
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.OutChannels, map);
+            NativeMethods.DepthwiseConv2DForward(&s, &act, P(input), P(kernel), Opt(bias), Opt(alpha), Opt(preActivation), P(output));
+        }
+    }
+
+    protected override void DepthwiseConv2DBackwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        var s = Shape(shape);
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"depthwise conv2d backward {Dims(shape.Height, shape.Width, shape.Channels)} -> " +
+            $"{Dims(shape.OutHeight, shape.OutWidth, shape.OutChannels)}, {ActivationLabel(activation)}", DepthwiseFlops(shape) * (inputGrad is null ? 1 : 2));
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.OutChannels, map);
+            NativeMethods.DepthwiseConv2DBackward(&s, &act, P(input), P(kernel), Opt(alpha), Opt(preActivation), P(outputGrad),
+                Opt(inputGrad), P(kernelGrad), Opt(biasGrad), Opt(alphaGrad));
+        }
+    }
+
     protected override void Conv2DPoolForwardCore(in Kernels.Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
         DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled,
         DropoutAfter? dropout)
@@ -315,6 +353,72 @@ public sealed unsafe class NativeBackend : Backend
     {
         using var timed = new Timed(this, KernelTimes is null ? "" : $"dropout backward {mask.Length} floats", 0);
         NativeMethods.DropoutBackward(mask.Length, P(mask), P(dy), P(dx));
+    }
+
+    // A few buffers' pointers for one call, on the stack: merges take a handful of inputs.
+    private const int MaxStackInputs = 64;
+
+    protected override void MergeForwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"{kind} forward {inputs.Length} x {output.Length} floats", 0);
+        float** pointers = stackalloc float*[Math.Min(inputs.Length, MaxStackInputs)];
+        Pointers(inputs, pointers);
+        NativeMethods.MergeForward(output.Length, (int)kind, inputs.Length, pointers, P(output));
+    }
+
+    protected override void MergeBackwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
+        ReadOnlySpan<DeviceBuffer?> inputGrads)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"{kind} backward {inputs.Length} x {output.Length} floats", 0);
+        float** pointers = stackalloc float*[Math.Min(inputs.Length, MaxStackInputs)];
+        float** grads = stackalloc float*[Math.Min(inputs.Length, MaxStackInputs)];
+        Pointers(inputs, pointers);
+        OptionalPointers(inputGrads, grads);
+        NativeMethods.MergeBackward(output.Length, (int)kind, inputs.Length, pointers, P(output), P(outputGrad), grads);
+    }
+
+    protected override void ConcatenateForwardCore(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"concatenate forward {shape.Count} x {shape.Rows} rows", 0);
+        float** pointers = stackalloc float*[Math.Min(inputs.Length, MaxStackInputs)];
+        Pointers(inputs, pointers);
+        fixed (int* widths = shape.Widths)
+            NativeMethods.ConcatenateForward(shape.Rows, shape.Count, widths, pointers, P(output));
+    }
+
+    protected override void ConcatenateBackwardCore(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"concatenate backward {shape.Count} x {shape.Rows} rows", 0);
+        float** grads = stackalloc float*[Math.Min(inputGrads.Length, MaxStackInputs)];
+        OptionalPointers(inputGrads, grads);
+        fixed (int* widths = shape.Widths)
+            NativeMethods.ConcatenateBackward(shape.Rows, shape.Count, widths, P(outputGrad), grads);
+    }
+
+    protected override void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total)
+    {
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"gradient sum {total.Length} floats", 0);
+        NativeMethods.Accumulate(total.Length, P(gradient), P(total));
+    }
+
+    private static void Pointers(ReadOnlySpan<DeviceBuffer> buffers, float** pointers)
+    {
+        StackInputs(buffers.Length);
+        for (int i = 0; i < buffers.Length; i++)
+            pointers[i] = P(buffers[i]);
+    }
+
+    private static void OptionalPointers(ReadOnlySpan<DeviceBuffer?> buffers, float** pointers)
+    {
+        StackInputs(buffers.Length);
+        for (int i = 0; i < buffers.Length; i++)
+            pointers[i] = Opt(buffers[i]);
+    }
+
+    private static void StackInputs(int count)
+    {
+        if (count > MaxStackInputs)
+            throw new ArgumentException($"the native backend merges at most {MaxStackInputs} tensors in one call, not {count}");
     }
 
     protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,

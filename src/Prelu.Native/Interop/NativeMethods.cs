@@ -63,6 +63,14 @@ internal static unsafe partial class NativeMethods
     public static partial void Conv2DBackward(Conv2DShape* s, Activation* act, float* input, float* kernel, float* alpha, float* z,
         float* dy, float* dx, float* dkernel, float* dbias, float* dalpha);
 
+    [LibraryImport(LibraryName, EntryPoint = "prelu_depthwise_conv2d_forward")]
+    public static partial void DepthwiseConv2DForward(Conv2DShape* shape, Activation* activation, float* input, float* kernel, float* bias, float* alpha,
+        float* z, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_depthwise_conv2d_backward")]
+    public static partial void DepthwiseConv2DBackward(Conv2DShape* shape, Activation* activation, float* input, float* kernel, float* alpha, float* z,
+        float* dy, float* dx, float* dkernel, float* dbias, float* dalpha);
+
     /// <summary>prelu_dropout: a dropout run on a fused call's result in the same call.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct Dropout
@@ -119,6 +127,21 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LibraryName, EntryPoint = "prelu_dropout_backward")]
     public static partial void DropoutBackward(long length, float* mask, float* dy, float* dx);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_merge_forward")]
+    public static partial void MergeForward(long length, int kind, int count, float** inputs, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_merge_backward")]
+    public static partial void MergeBackward(long length, int kind, int count, float** inputs, float* y, float* dy, float** dx);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_concatenate_forward")]
+    public static partial void ConcatenateForward(long rows, int count, int* widths, float** inputs, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_concatenate_backward")]
+    public static partial void ConcatenateBackward(long rows, int count, int* widths, float* dy, float** dx);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_accumulate")]
+    public static partial void Accumulate(long length, float* gradient, float* total);
 
     [LibraryImport(LibraryName, EntryPoint = "prelu_softmax_cross_entropy")]
     public static partial void SoftmaxCrossEntropy(int batch, int classes, float* logits, float* labels, float* probabilities, float* dlogits, float* metrics);

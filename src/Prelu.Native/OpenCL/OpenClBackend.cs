@@ -231,6 +231,31 @@ public sealed unsafe partial class OpenClBackend : Backend
         Conv(Run("col2im", Program(shape)), shape).Memory(columnGrads).Buffer(inputGrad).Run((long)shape.Batch * shape.Height * shape.Width);
     }
 
+    private static Launch Depthwise(Launch launch, in DepthwiseConv2DShape s) => launch.Int(s.Batch).Int(s.Height).Int(s.Width).Int(s.Channels)
+        .Int(s.Multiplier).Int(s.KernelHeight).Int(s.KernelWidth).Int(s.StrideY).Int(s.StrideX).Int(s.PadTop).Int(s.PadLeft).Int(s.OutHeight).Int(s.OutWidth);
+
+    protected override void DepthwiseConv2DForwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
+        var z = activation.Kind == ActivationKind.Linear ? output : preActivation!;
+        Depthwise(Run("depthwise_forward"), shape).Buffer(input).Buffer(kernel).Buffer(bias).Int(bias is null ? 0 : 1).Buffer(z)
+            .Run((long)shape.Batch * shape.OutHeight * shape.OutWidth);
+        if (activation.Kind != ActivationKind.Linear)
+            ActivationForwardCore(activation, z, alpha, output);
+    }
+
+    protected override void DepthwiseConv2DBackwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        EpilogueBackward(activation, shape.Batch, shape.OutputLength / shape.Batch, preActivation, alpha, outputGrad, alphaGrad);
+        Depthwise(Run("depthwise_kernel_grad"), shape).Buffer(input).Buffer(outputGrad).Buffer(kernelGrad).Run(shape.KernelLength);
+        if (biasGrad is not null)
+            ColumnSums(shape.Batch * shape.OutHeight * shape.OutWidth, shape.OutChannels, outputGrad, biasGrad);
+        if (inputGrad is not null)
+            Depthwise(Run("depthwise_input_grad"), shape).Buffer(kernel).Buffer(outputGrad).Buffer(inputGrad).Run((long)shape.Batch * shape.Height * shape.Width);
+    }
+
     // out (cols) = the sums down the columns of a (rows, cols) matrix g (a bias gradient). Partial sums
     // over fixed chunks of rows, then the chunks in order: enough work-items for any device, the same bits
     // every run.
@@ -404,6 +429,54 @@ public sealed unsafe partial class OpenClBackend : Backend
 
     protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx) =>
         Run("multiply").Buffer(dy).Buffer(mask).Buffer(dx).Run(mask.Length);
+
+    protected override void MergeForwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
+    {
+        CopyCore(inputs[0], output);
+        for (int i = 1; i < inputs.Length; i++)
+            Run("merge_fold").Int((int)kind).Buffer(inputs[i]).Buffer(output).Run(output.Length);
+        if (kind == MergeKind.Average)
+            Run("divide").Float(inputs.Length).Buffer(output).Run(output.Length);
+    }
+
+    protected override void MergeBackwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
+        ReadOnlySpan<DeviceBuffer?> inputGrads)
+    {
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (inputGrads[i] is not { } grad)
+                continue;
+            Run("merge_gradient_start").Int((int)kind).Float(inputs.Length).Buffer(inputs[i]).Buffer(output).Buffer(outputGrad).Buffer(grad).Run(grad.Length);
+            for (int j = 0; j < inputs.Length && Reference.Merge.GradientReadsOthers(kind); j++)
+            {
+                if (j != i)
+                    Run("merge_gradient_fold").Int((int)kind).Int(j < i ? 1 : 0).Buffer(inputs[j]).Buffer(output).Buffer(grad).Run(grad.Length);
+            }
+        }
+    }
+
+    protected override void ConcatenateForwardCore(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
+    {
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            int width = shape.Widths[i];
+            Run("copy_columns").Int(width).Buffer(inputs[i]).Int(width).Int(0).Buffer(output).Int(shape.Width).Int(shape.Offset(i)).Run(shape.InputLength(i));
+        }
+    }
+
+    protected override void ConcatenateBackwardCore(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads)
+    {
+        for (int i = 0; i < inputGrads.Length; i++)
+        {
+            if (inputGrads[i] is not { } grad)
+                continue;
+            int width = shape.Widths[i];
+            Run("copy_columns").Int(width).Buffer(outputGrad).Int(shape.Width).Int(shape.Offset(i)).Buffer(grad).Int(width).Int(0).Run(shape.InputLength(i));
+        }
+    }
+
+    protected override void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total) =>
+        Run("accumulate").Buffer(gradient).Buffer(total).Run(total.Length);
 
     protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
         DeviceBuffer? logitsGrad, DeviceBuffer? metrics)

@@ -87,6 +87,72 @@ __kernel void col2im(int N, int H, int W, int C, int F, int KH, int KW, int SY, 
     }
 }
 
+// ---- Depthwise convolution (Keras's DepthwiseConv2D): output channel o = c M + j reads input channel c only ----------
+
+// z (N, OH, OW, C M) = bias + the window's products. One work-item per output position, its channels in a loop.
+__kernel void depthwise_forward(int N, int H, int W, int C, int M, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
+                                __global const float *x, int xo, __global const float *k, int ko, __global const float *b, int bo, int has_bias,
+                                __global float *z, int zo) {
+    int position = get_global_id(0);
+    int ox = position % OW, oy = position / OW % OH, n = position / OW / OH, F = C * M;
+    __global float *out = z + zo + (long)position * F;
+    for (int o = 0; o < F; o++) out[o] = has_bias ? b[bo + o] : 0.0f;
+    for (int ky = 0; ky < KH; ky++) {
+        int iy = oy * SY - PT + ky;
+        if (iy < 0 || iy >= H) continue;
+        for (int kx = 0; kx < KW; kx++) {
+            int ix = ox * SX - PL + kx;
+            if (ix < 0 || ix >= W) continue;
+            __global const float *in = x + xo + ((n * H + iy) * W + ix) * C;
+            __global const float *w = k + ko + (ky * KW + kx) * F;
+            for (int o = 0; o < F; o++) out[o] += in[o / M] * w[o];
+        }
+    }
+}
+
+// dkernel (KH, KW, C M): one work-item per kernel element, the sum over every image and output position in order.
+__kernel void depthwise_kernel_grad(int N, int H, int W, int C, int M, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
+                                    __global const float *x, int xo, __global const float *dz, int dzo, __global float *dk, int dko) {
+    int element = get_global_id(0), F = C * M;
+    int o = element % F, kx = element / F % KW, ky = element / F / KW, c = o / M;
+    float sum = 0.0f;
+    for (int n = 0; n < N; n++)
+        for (int oy = 0; oy < OH; oy++) {
+            int iy = oy * SY - PT + ky;
+            if (iy < 0 || iy >= H) continue;
+            for (int ox = 0; ox < OW; ox++) {
+                int ix = ox * SX - PL + kx;
+                if (ix < 0 || ix >= W) continue;
+                sum += x[xo + ((n * H + iy) * W + ix) * C + c] * dz[dzo + ((n * OH + oy) * OW + ox) * F + o];
+            }
+        }
+    dk[dko + element] = sum;
+}
+
+// dinput (N, H, W, C): one work-item per input position, the outputs its value fed summed in (ky, kx) order.
+__kernel void depthwise_input_grad(int N, int H, int W, int C, int M, int KH, int KW, int SY, int SX, int PT, int PL, int OH, int OW,
+                                   __global const float *k, int ko, __global const float *dz, int dzo, __global float *dx, int dxo) {
+    int position = get_global_id(0);
+    int ix = position % W, iy = position / W % H, n = position / W / H, F = C * M;
+    __global float *out = dx + dxo + (long)position * C;
+    for (int c = 0; c < C; c++) out[c] = 0.0f;
+    for (int ky = 0; ky < KH; ky++) {
+        int ty = iy + PT - ky;
+        if (ty < 0 || ty % SY != 0 || ty / SY >= OH) continue;
+        for (int kx = 0; kx < KW; kx++) {
+            int tx = ix + PL - kx;
+            if (tx < 0 || tx % SX != 0 || tx / SX >= OW) continue;
+            __global const float *g = dz + dzo + ((n * OH + ty / SY) * OW + tx / SX) * F;
+            __global const float *w = k + ko + (ky * KW + kx) * F;
+            for (int c = 0; c < C; c++) {
+                float sum = 0.0f;
+                for (int j = 0; j < M; j++) sum += g[c * M + j] * w[c * M + j];
+                out[c] += sum;
+            }
+        }
+    }
+}
+
 // out (cols, rows) = in (rows, cols) transposed: a kernel's transpose is B of the input-gradient product.
 __kernel void transpose(int rows, int cols, __global const float *in, int io, __global float *out) {
     int i = get_global_id(0);
@@ -386,6 +452,50 @@ __kernel void dropout_forward(float rate, uint base, float scale, __global const
 __kernel void multiply(__global const float *a, int ao, __global const float *b, int bo, __global float *out, int oo) {
     int i = get_global_id(0);
     out[oo + i] = a[ao + i] * b[bo + i];
+}
+
+// Merge layers as Prelu.Reference.Merge folds them (kind: 0 add, 1 multiply, 2 average, 3 maximum), one launch per
+// input, so every element sees the same operations in the same order as on every backend.
+__kernel void merge_fold(int kind, __global const float *x, int xo, __global float *y, int yo) {
+    int i = get_global_id(0);
+    float a = y[yo + i], b = x[xo + i];
+    y[yo + i] = kind == 1 ? a * b : kind == 3 ? (b > a ? b : a) : a + b;
+}
+
+__kernel void divide(float n, __global float *y, int yo) {
+    int i = get_global_id(0);
+    y[yo + i] = y[yo + i] / n;
+}
+
+// Input i's gradient begins: dy (add, multiply), dy / n (average), x_i == y ? dy : 0 (maximum).
+__kernel void merge_gradient_start(int kind, float n, __global const float *xi, int xio, __global const float *y, int yo,
+                                   __global const float *dy, int dyo, __global float *dx, int dxo) {
+    int i = get_global_id(0);
+    float g = dy[dyo + i];
+    dx[dxo + i] = kind == 2 ? g / n : kind == 3 ? (xi[xio + i] == y[yo + i] ? g : 0.0f) : g;
+}
+
+// Another input j's part of input i's gradient: multiply by x_j; for maximum, zero where an earlier input holds the maximum.
+__kernel void merge_gradient_fold(int kind, int earlier, __global const float *xj, int xjo, __global const float *y, int yo,
+                                  __global float *dx, int dxo) {
+    int i = get_global_id(0);
+    if (kind == 1)
+        dx[dxo + i] *= xj[xjo + i];
+    else if (kind == 3 && earlier && xj[xjo + i] == y[yo + i])
+        dx[dxo + i] = 0.0f;
+}
+
+// A (rows, width) block between two row-major matrices: columns [sc, sc + width) of src (row stride ss) to columns
+// [dc, dc + width) of dst (row stride ds); Concatenate forward and backward.
+__kernel void copy_columns(int width, __global const float *src, int so, int ss, int sc, __global float *dst, int dO, int ds, int dc) {
+    int i = get_global_id(0);
+    int r = i / width, c = i - r * width;
+    dst[dO + r * ds + dc + c] = src[so + r * ss + sc + c];
+}
+
+__kernel void accumulate(__global const float *g, int go, __global float *total, int to) {
+    int i = get_global_id(0);
+    total[to + i] += g[go + i];
 }
 
 // One work-item per row: probabilities, the logit gradient (p - y) / B, and the row's loss and hit.

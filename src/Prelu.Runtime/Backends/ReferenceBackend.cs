@@ -100,6 +100,25 @@ public abstract class ReferenceBackend<T> : Backend
             Conv2D.BackwardInput<T>(shape, S(kernel), dz, S(inputGrad));
     }
 
+    protected override void DepthwiseConv2DForwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
+        var z = activation.Kind == ActivationKind.Linear ? S(output) : S(preActivation!);
+        DepthwiseConv2D.Forward<T>(shape, S(input), S(kernel), Opt(bias), z);
+        ActivationForward(activation, z, Opt(alpha), S(output));
+    }
+
+    protected override void DepthwiseConv2DBackwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        var dz = S(outputGrad);
+        ActivationBackward(activation, Opt(preActivation), Opt(alpha), dz, Opt(alphaGrad));
+        DepthwiseConv2D.BackwardWeights<T>(shape, S(input), dz, S(kernelGrad), Opt(biasGrad));
+        if (inputGrad is not null)
+            DepthwiseConv2D.BackwardInput<T>(shape, S(kernel), dz, S(inputGrad));
+    }
+
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
         MaxPool2D.Forward<T>(shape, S(input), S(output));
 
@@ -201,6 +220,47 @@ public abstract class ReferenceBackend<T> : Backend
 
     protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx) =>
         Dropout.Backward<T>(S(mask), S(dy), S(dx));
+
+    protected override void MergeForwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
+    {
+        Merge.Start<T>(S(inputs[0]), S(output));
+        for (int i = 1; i < inputs.Length; i++)
+            Merge.Fold<T>(kind, S(inputs[i]), S(output));
+        Merge.Finish<T>(kind, inputs.Length, S(output));
+    }
+
+    protected override void MergeBackwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
+        ReadOnlySpan<DeviceBuffer?> inputGrads)
+    {
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (inputGrads[i] is not { } grad)
+                continue;
+            Merge.GradientStart<T>(kind, inputs.Length, S(inputs[i]), S(output), S(outputGrad), S(grad));
+            for (int j = 0; j < inputs.Length && Merge.GradientReadsOthers(kind); j++)
+            {
+                if (j != i)
+                    Merge.GradientFold<T>(kind, j < i, S(inputs[j]), S(output), S(grad));
+            }
+        }
+    }
+
+    protected override void ConcatenateForwardCore(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
+    {
+        for (int i = 0; i < inputs.Length; i++)
+            Concatenate.Forward<T>(shape.Rows, shape.Widths[i], shape.Offset(i), shape.Width, S(inputs[i]), S(output));
+    }
+
+    protected override void ConcatenateBackwardCore(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads)
+    {
+        for (int i = 0; i < inputGrads.Length; i++)
+        {
+            if (inputGrads[i] is { } grad)
+                Concatenate.Backward<T>(shape.Rows, shape.Widths[i], shape.Offset(i), shape.Width, S(outputGrad), S(grad));
+        }
+    }
+
+    protected override void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total) => Merge.Accumulate<T>(S(gradient), S(total));
 
     protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
         DeviceBuffer? logitsGrad, DeviceBuffer? metrics)

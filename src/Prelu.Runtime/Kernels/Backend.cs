@@ -137,6 +137,43 @@ public abstract class Backend : IDisposable
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad);
 
+    // ---- DepthwiseConv2D (+ bias + activation) -------------------------------------------------------
+
+    // input (N, H, W, C), kernel (KH, KW, C, M), bias (C M)?, alpha (PReLU)? -> preActivation z (N, OH, OW, C M) (unless
+    // linear), output (N, OH, OW, C M) = act(depthwise(input) + bias)
+    public void DepthwiseConv2DForward(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
+        const string op = "DepthwiseConv2D forward";
+        Lengths(op, (input, nameof(input), shape.InputLength), (kernel, nameof(kernel), shape.KernelLength), (output, nameof(output), shape.OutputLength));
+        Optional(op, bias, nameof(bias), shape.BiasLength);
+        Epilogue(op, activation, shape.Batch, shape.OutputLength / shape.Batch, alpha, preActivation, shape.OutputLength);
+        DepthwiseConv2DForwardCore(shape, activation, input, kernel, bias, alpha, preActivation, output);
+    }
+
+    // input, kernel, alpha?, z?, outputGrad (N, OH, OW, C M; becomes dL/dz) -> inputGrad (N, H, W, C)?, kernelGrad (KH, KW, C, M),
+    // biasGrad (C M)?, alphaGrad?
+    public void DepthwiseConv2DBackward(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
+    {
+        const string op = "DepthwiseConv2D backward";
+        Lengths(op, (input, nameof(input), shape.InputLength), (kernel, nameof(kernel), shape.KernelLength),
+            (outputGrad, nameof(outputGrad), shape.OutputLength), (kernelGrad, nameof(kernelGrad), shape.KernelLength));
+        Optional(op, inputGrad, nameof(inputGrad), shape.InputLength);
+        Optional(op, biasGrad, nameof(biasGrad), shape.BiasLength);
+        Epilogue(op, activation, shape.Batch, shape.OutputLength / shape.Batch, alpha, preActivation, shape.OutputLength);
+        AlphaGrad(op, activation, alphaGrad);
+        DepthwiseConv2DBackwardCore(shape, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
+    }
+
+    protected abstract void DepthwiseConv2DForwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output);
+
+    protected abstract void DepthwiseConv2DBackwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
+        DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad);
+
     // ---- Conv2D (+ bias + activation) and the MaxPooling2D after it, in one call --------------------------
 
     /// <summary>
@@ -404,6 +441,87 @@ public abstract class Backend : IDisposable
 
     protected abstract void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y);
     protected abstract void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx);
+
+    // ---- Merges (Add, Multiply, Average, Maximum), Concatenate, and gradient sums ---------------------------
+
+    // inputs (L) each, at least one -> output (L), combined in the inputs' order (see MergeKind)
+    public void MergeForward(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
+    {
+        const string op = "merge forward";
+        MergeKindKnown(op, kind);
+        Own(output, nameof(output));
+        if (inputs.Length < 1)
+            throw new ArgumentException($"{op}: at least one input is needed", nameof(inputs));
+        foreach (var input in inputs)
+            Lengths(op, (input, nameof(inputs), output.Length));
+        MergeForwardCore(kind, inputs, output);
+    }
+
+    // inputs (L) each, output (L) (forward's), outputGrad (L) -> inputGrads (L) each, null where not needed; overwritten.
+    // No input gradient may share memory with another or with outputGrad.
+    public void MergeBackward(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
+        ReadOnlySpan<DeviceBuffer?> inputGrads)
+    {
+        const string op = "merge backward";
+        MergeKindKnown(op, kind);
+        Own(output, nameof(output));
+        Lengths(op, (outputGrad, nameof(outputGrad), output.Length));
+        if (inputs.Length < 1 || inputGrads.Length != inputs.Length)
+            throw new ArgumentException($"{op}: {inputs.Length} inputs and {inputGrads.Length} input gradients; one gradient (or null) per input is needed", nameof(inputGrads));
+        foreach (var input in inputs)
+            Lengths(op, (input, nameof(inputs), output.Length));
+        foreach (var grad in inputGrads)
+            Optional(op, grad, nameof(inputGrads), output.Length);
+        MergeBackwardCore(kind, inputs, output, outputGrad, inputGrads);
+    }
+
+    // inputs (Rows, Widths[i]) -> output (Rows, Width)
+    public void ConcatenateForward(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
+    {
+        const string op = "Concatenate forward";
+        Lengths(op, (output, nameof(output), shape.OutputLength));
+        if (inputs.Length != shape.Count)
+            throw new ArgumentException($"{op}: {inputs.Length} inputs for a shape of {shape.Count}", nameof(inputs));
+        for (int i = 0; i < inputs.Length; i++)
+            Lengths(op, (inputs[i], nameof(inputs), shape.InputLength(i)));
+        ConcatenateForwardCore(shape, inputs, output);
+    }
+
+    // outputGrad (Rows, Width) -> inputGrads (Rows, Widths[i]), null where not needed; overwritten
+    public void ConcatenateBackward(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads)
+    {
+        const string op = "Concatenate backward";
+        Lengths(op, (outputGrad, nameof(outputGrad), shape.OutputLength));
+        if (inputGrads.Length != shape.Count)
+            throw new ArgumentException($"{op}: {inputGrads.Length} input gradients for a shape of {shape.Count}", nameof(inputGrads));
+        for (int i = 0; i < inputGrads.Length; i++)
+            Optional(op, inputGrads[i], nameof(inputGrads), shape.InputLength(i));
+        ConcatenateBackwardCore(shape, outputGrad, inputGrads);
+    }
+
+    /// <summary>
+    /// total (L) += gradient (L): the gradient of a tensor that several layers read is the sum of theirs, added in the
+    /// order the generated backward meets them (the same bits every run).
+    /// </summary>
+    public void Accumulate(DeviceBuffer gradient, DeviceBuffer total)
+    {
+        Own(gradient, nameof(gradient));
+        Lengths("gradient sum", (total, nameof(total), gradient.Length));
+        AccumulateCore(gradient, total);
+    }
+
+    protected abstract void MergeForwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output);
+    protected abstract void MergeBackwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
+        ReadOnlySpan<DeviceBuffer?> inputGrads);
+    protected abstract void ConcatenateForwardCore(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output);
+    protected abstract void ConcatenateBackwardCore(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads);
+    protected abstract void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total);
+
+    private static void MergeKindKnown(string op, MergeKind kind)
+    {
+        if (kind is not (MergeKind.Add or MergeKind.Multiply or MergeKind.Average or MergeKind.Maximum))
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, $"{op}: unknown merge");
+    }
 
     // ---- Loss ----------------------------------------------------------------------------------------
 

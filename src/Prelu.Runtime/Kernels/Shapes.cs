@@ -1,31 +1,5 @@
 namespace Prelu.Kernels;
 
-/// <summary>Keras's padding: <c>valid</c> (no padding) or <c>same</c> (output size ceil(input / stride)).</summary>
-public enum Padding
-{
-    Valid,
-    Same,
-}
-
-/// <summary>Output size and leading padding of one spatial axis, as TensorFlow (and so Keras) computes them.</summary>
-public static class SpatialAxis
-{
-    /// <summary>
-    /// valid: out = floor((in - window) / stride) + 1, no padding. same: out = ceil(in / stride), and the
-    /// padding (out - 1) * stride + window - in is split with the smaller half before (TensorFlow's rule).
-    /// </summary>
-    public static (int Output, int PadBefore) Resolve(int input, int window, int stride, Padding padding)
-    {
-        if (padding == Padding.Same)
-        {
-            int output = (input + stride - 1) / stride;
-            int total = Math.Max((output - 1) * stride + window - input, 0);
-            return (output, total / 2);
-        }
-        return (input < window ? 0 : (input - window) / stride + 1, 0);
-    }
-}
-
 /// <summary>
 /// A 2-D convolution over NHWC input with a kernel stored as Keras stores it, (KH, KW, Cin, Cout).
 /// Input (Batch, Height, Width, InChannels); output (Batch, OutHeight, OutWidth, Filters).
@@ -80,6 +54,62 @@ public readonly record struct Conv2DShape
     /// <summary>The same convolution for another batch size (inference on a last, shorter batch).</summary>
     public Conv2DShape WithBatch(int batch) =>
         new(batch, Height, Width, InChannels, Filters, KernelHeight, KernelWidth, StrideY, StrideX, Padding);
+}
+
+/// <summary>
+/// A depthwise 2-D convolution (Keras's DepthwiseConv2D, PyTorch's Conv2d with groups = channels) over NHWC input: each
+/// input channel c has <see cref="Multiplier"/> kernels of its own, kernel (KH, KW, Channels, Multiplier) as Keras stores
+/// it; output (Batch, OutHeight, OutWidth, Channels x Multiplier), output channel c x Multiplier + m.
+/// </summary>
+public readonly record struct DepthwiseConv2DShape
+{
+    public DepthwiseConv2DShape(int batch, int height, int width, int channels, int multiplier,
+        int kernelHeight, int kernelWidth, int strideY = 1, int strideX = 1, Padding padding = Padding.Valid)
+    {
+        ShapeChecks.Positive(nameof(DepthwiseConv2DShape), (nameof(batch), batch), (nameof(height), height), (nameof(width), width),
+            (nameof(channels), channels), (nameof(multiplier), multiplier), (nameof(kernelHeight), kernelHeight),
+            (nameof(kernelWidth), kernelWidth), (nameof(strideY), strideY), (nameof(strideX), strideX));
+        Batch = batch;
+        Height = height;
+        Width = width;
+        Channels = channels;
+        Multiplier = multiplier;
+        KernelHeight = kernelHeight;
+        KernelWidth = kernelWidth;
+        StrideY = strideY;
+        StrideX = strideX;
+        Padding = padding;
+        (OutHeight, PadTop) = SpatialAxis.Resolve(height, kernelHeight, strideY, padding);
+        (OutWidth, PadLeft) = SpatialAxis.Resolve(width, kernelWidth, strideX, padding);
+        if (OutHeight == 0 || OutWidth == 0)
+        {
+            throw new ArgumentException(
+                $"DepthwiseConv2D: a {kernelHeight}x{kernelWidth} kernel does not fit a {height}x{width} input with 'valid' padding");
+        }
+    }
+
+    public int Batch { get; }
+    public int Height { get; }
+    public int Width { get; }
+    public int Channels { get; }
+    public int Multiplier { get; }
+    public int KernelHeight { get; }
+    public int KernelWidth { get; }
+    public int StrideY { get; }
+    public int StrideX { get; }
+    public Padding Padding { get; }
+    public int OutHeight { get; }
+    public int OutWidth { get; }
+    public int PadTop { get; }
+    public int PadLeft { get; }
+
+    /// <summary>Output channels: Channels x Multiplier.</summary>
+    public int OutChannels => Channels * Multiplier;
+
+    public int InputLength => Batch * Height * Width * Channels;
+    public int KernelLength => KernelHeight * KernelWidth * OutChannels;
+    public int BiasLength => OutChannels;
+    public int OutputLength => Batch * OutHeight * OutWidth * OutChannels;
 }
 
 /// <summary>

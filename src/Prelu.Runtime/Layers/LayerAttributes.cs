@@ -8,6 +8,10 @@ namespace Prelu;
 // Initializers, regularizers and constraints are written as Keras names them, with arguments in
 // parentheses where Keras takes some: "glorot_uniform", "constant(0.25)", "random_normal(0, 0.05)",
 // "l2(0.01)", "l1_l2(0.01, 0.01)", "non_neg", "max_norm(2)", "max_norm(2, axis=[0, 1, 2])".
+//
+// Layers are wired as Keras's functional API wires them: each reads the layer declared above it unless its Input
+// names another (or "input", the model's input), and merge layers ([Add("a", "b")], [Concatenate(...)]) name all
+// of theirs. The model's output is the last layer; every other layer must lead to it.
 
 /// <summary>Marks a class as a network and gives the shape of one input sample: (height, width, channels) or (features).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
@@ -44,6 +48,40 @@ public sealed class Conv2DAttribute(int filters, params int[] kernelSize) : Attr
 
     /// <summary>The layer's name (Keras's automatic "conv2d", "conv2d_1", ... when not given).</summary>
     public string? Name { get; set; }
+
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary>
+/// Keras's DepthwiseConv2D: each input channel convolved with <see cref="DepthMultiplier"/> kernels of its own
+/// (kernel (KH, KW, channels, multiplier)); the output has channels x multiplier channels, channel c x multiplier + m
+/// from input channel c.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class DepthwiseConv2DAttribute(params int[] kernelSize) : Attribute
+{
+    /// <summary>One size for a square kernel, or (height, width).</summary>
+    public int[] KernelSize { get; } = kernelSize;
+
+    /// <summary>One stride for both axes, or (y, x). Default 1.</summary>
+    public int[] Strides { get; set; } = [LayerDefaults.ConvolutionStride];
+
+    public string Padding { get; set; } = LayerDefaults.Padding;
+
+    /// <summary>Output channels per input channel. Default 1.</summary>
+    public int DepthMultiplier { get; set; } = LayerDefaults.DepthMultiplier;
+
+    public string Activation { get; set; } = LayerDefaults.Activation;
+    public bool UseBias { get; set; } = true;
+    public string DepthwiseInitializer { get; set; } = LayerDefaults.KernelInitializer;
+    public string BiasInitializer { get; set; } = LayerDefaults.BiasInitializer;
+    public string? DepthwiseRegularizer { get; set; }
+    public string? BiasRegularizer { get; set; }
+    public string? DepthwiseConstraint { get; set; }
+    public string? BiasConstraint { get; set; }
+    public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>Keras's MaxPooling2D; strides default to the pool size, and 'valid' drops what does not fill a window.</summary>
@@ -58,6 +96,7 @@ public sealed class MaxPooling2DAttribute(params int[] poolSize) : Attribute
 
     public string Padding { get; set; } = LayerDefaults.Padding;
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>
@@ -75,6 +114,7 @@ public sealed class AveragePooling2DAttribute(params int[] poolSize) : Attribute
 
     public string Padding { get; set; } = LayerDefaults.Padding;
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>Keras's GlobalAveragePooling2D: (height, width, channels) to (channels), each channel's mean over the map.</summary>
@@ -82,6 +122,7 @@ public sealed class AveragePooling2DAttribute(params int[] poolSize) : Attribute
 public sealed class GlobalAveragePooling2DAttribute : Attribute
 {
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>Keras's GlobalMaxPooling2D: (height, width, channels) to (channels), each channel's maximum over the map.</summary>
@@ -89,6 +130,7 @@ public sealed class GlobalAveragePooling2DAttribute : Attribute
 public sealed class GlobalMaxPooling2DAttribute : Attribute
 {
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>
@@ -121,6 +163,7 @@ public sealed class BatchNormalizationAttribute : Attribute
     public string? BetaConstraint { get; set; }
     public string? GammaConstraint { get; set; }
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>Keras's Dropout: inverted, active in training only.</summary>
@@ -129,6 +172,7 @@ public sealed class DropoutAttribute(double rate) : Attribute
 {
     public double Rate { get; } = rate;
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>Keras's Flatten: (height, width, channels) to (features); free.</summary>
@@ -136,6 +180,7 @@ public sealed class DropoutAttribute(double rate) : Attribute
 public sealed class FlattenAttribute : Attribute
 {
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>Keras's Dense: <c>units</c> outputs from a flat input.</summary>
@@ -155,6 +200,7 @@ public sealed class DenseAttribute(int units) : Attribute
     public string? KernelConstraint { get; set; }
     public string? BiasConstraint { get; set; }
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>
@@ -170,6 +216,7 @@ public sealed class PReLUAttribute : Attribute
     public string? AlphaConstraint { get; set; }
     public int[] SharedAxes { get; set; } = [];
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>Keras's ReLU layer.</summary>
@@ -177,6 +224,7 @@ public sealed class PReLUAttribute : Attribute
 public sealed class ReLUAttribute : Attribute
 {
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>Keras's LeakyReLU layer: f(x) = x for x &gt; 0, alpha * x otherwise (Keras's default alpha 0.3).</summary>
@@ -185,6 +233,7 @@ public sealed class LeakyReLUAttribute : Attribute
 {
     public double Alpha { get; set; } = LayerDefaults.LeakyReLUSlope;
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>Keras's ELU layer: f(x) = x for x &gt; 0, alpha (e^x - 1) otherwise (alpha 1.0 by default).</summary>
@@ -193,6 +242,7 @@ public sealed class ELUAttribute : Attribute
 {
     public double Alpha { get; set; } = LayerDefaults.EluAlpha;
     public string? Name { get; set; }
+    public string? Input { get; set; }
 }
 
 /// <summary>
@@ -205,5 +255,52 @@ public sealed class ELUAttribute : Attribute
 public sealed class ActivationAttribute(string activation) : Attribute
 {
     public string Activation { get; } = activation;
+    public string? Name { get; set; }
+    public string? Input { get; set; }
+}
+
+/// <summary>Keras's Add: the element-wise sum of layers of one shape, named in order.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class AddAttribute(params string[] inputs) : Attribute
+{
+    /// <summary>The layers added, by name ("input" for the model's input); two or more.</summary>
+    public string[] Inputs { get; } = inputs;
+
+    public string? Name { get; set; }
+}
+
+/// <summary>Keras's Multiply: the element-wise product of layers of one shape.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class MultiplyAttribute(params string[] inputs) : Attribute
+{
+    public string[] Inputs { get; } = inputs;
+    public string? Name { get; set; }
+}
+
+/// <summary>Keras's Average: the element-wise mean of layers of one shape.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class AverageAttribute(params string[] inputs) : Attribute
+{
+    public string[] Inputs { get; } = inputs;
+    public string? Name { get; set; }
+}
+
+/// <summary>Keras's Maximum: the element-wise maximum of layers of one shape (on a tie the gradient goes to the first).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class MaximumAttribute(params string[] inputs) : Attribute
+{
+    public string[] Inputs { get; } = inputs;
+    public string? Name { get; set; }
+}
+
+/// <summary>
+/// Keras's Concatenate: layers joined along <see cref="Axis"/> (counted as Keras counts it, the batch being axis 0;
+/// -1, the channels of a map, by default), their other sizes equal.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ConcatenateAttribute(params string[] inputs) : Attribute
+{
+    public string[] Inputs { get; } = inputs;
+    public int Axis { get; set; } = LayerDefaults.ConcatenateAxis;
     public string? Name { get; set; }
 }

@@ -12,6 +12,7 @@ internal static class LayerDefaults
     public const string BiasInitializer = "zeros";
     public const int ConvolutionStride = 1;
     public const int PoolSize = 2;
+    public const int DepthMultiplier = 1;
 
     /// <summary>Keras's LeakyReLU layer (negative_slope 0.3).</summary>
     public const double LeakyReLUSlope = 0.3;
@@ -23,6 +24,12 @@ internal static class LayerDefaults
     public const double EluAlpha = 1.0;
 
     public const string AlphaInitializer = "zeros";
+
+    /// <summary>Concatenate's axis: the last.</summary>
+    public const int ConcatenateAxis = -1;
+
+    /// <summary>The name by which a layer reads the model's input (Keras's Input layer).</summary>
+    public const string ModelInput = "input";
 
     // BatchNormalization
     public const int Axis = -1;

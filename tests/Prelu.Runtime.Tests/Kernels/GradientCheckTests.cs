@@ -54,6 +54,35 @@ public sealed class GradientCheckTests
     }
 
     [Theory]
+    [InlineData(2, 7, 6, 3, 1, 3, 2, 1, 1, Padding.Valid)]
+    [InlineData(1, 9, 8, 4, 3, 3, 3, 2, 2, Padding.Same)]
+    [InlineData(3, 5, 7, 5, 2, 2, 4, 1, 3, Padding.Same)]
+    public void DepthwiseConv2D(int n, int h, int w, int c, int m, int kh, int kw, int sy, int sx, Padding padding)
+    {
+        var s = new DepthwiseConv2DShape(n, h, w, c, m, kh, kw, sy, sx, padding);
+        var x = Det.Doubles(s.InputLength, 11);
+        var k = Det.Doubles(s.KernelLength, 12, -0.5, 0.5);
+        var b = Det.Doubles(s.BiasLength, 13);
+        var r = Det.Doubles(s.OutputLength, 14);
+        var y = new double[s.OutputLength];
+        double Loss()
+        {
+            Prelu.Reference.DepthwiseConv2D.Forward<double>(s, x, k, b, y);
+            return Dot(r, y);
+        }
+
+        var dx = new double[s.InputLength];
+        var dk = new double[s.KernelLength];
+        var db = new double[s.BiasLength];
+        Prelu.Reference.DepthwiseConv2D.BackwardInput<double>(s, k, r, dx);
+        Prelu.Reference.DepthwiseConv2D.BackwardWeights<double>(s, x, r, dk, db);
+
+        Verify("DepthwiseConv2D input", x, Loss, dx);
+        Verify("DepthwiseConv2D kernel", k, Loss, dk);
+        Verify("DepthwiseConv2D bias", b, Loss, db);
+    }
+
+    [Theory]
     [InlineData(2, 7, 5, 3, 2, 2, 2, 2, Padding.Valid)]
     [InlineData(1, 7, 7, 2, 3, 3, 2, 2, Padding.Same)]
     [InlineData(2, 5, 8, 3, 2, 3, 1, 2, Padding.Valid)]

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Prelu.Tests.Shared;
 
-namespace Prelu.Runtime.Tests;
+namespace Prelu.Repository.Tests;
 
 /// <summary>
 /// docs/benchmarks.md is the output of `benchmarks/run`, never edited by hand: it says so, it has a table

@@ -1,6 +1,6 @@
 using Prelu.Tests.Shared;
 
-namespace Prelu.Mnist.Tests;
+namespace Prelu.Repository.Tests;
 
 /// <summary>
 /// `Prelu.Benchmarks step`, as docs/performance.md uses it: the probe's peak measured in the same run and each

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 
-namespace Prelu.Mnist.Tests;
+namespace Prelu.Tests.Shared;
 
 /// <summary>Programs the tests run as a user would: the study app (through `dotnet`), scripts, published binaries.</summary>
 internal static class ChildProcess
 {
-    /// <summary>The study app built beside the tests.</summary>
+    /// <summary>The study app, built beside the tests of the projects that reference it.</summary>
     public static readonly string App = Path.Combine(AppContext.BaseDirectory, "prelu-mnist.dll");
 
     /// <summary>Starts <paramref name="file"/> with its output redirected and plain progress lines (CI=true).</summary>

@@ -1,14 +1,14 @@
+using Prelu.Backends;
 using Prelu.Checkpoints;
-using Prelu.Mnist.Models;
-using Prelu.Native.Backends;
 using Prelu.Optimizers;
+using Prelu.Tests.Shared;
 
-namespace Prelu.Mnist.Tests;
+namespace Prelu.Runtime.Tests.Checkpoints;
 
 public sealed class CheckpointTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("prelu-checkpoint-").FullName;
-    private readonly NativeBackend _backend = new();
+    private readonly ManagedBackend _backend = new();
 
     public void Dispose()
     {
@@ -19,9 +19,9 @@ public sealed class CheckpointTests : IDisposable
     private string PathOf(string name) => Path.Combine(_folder, name);
 
     // A model with some Adam state, so that every tensor of a checkpoint holds something.
-    private (StudyPRelu Model, Adam Optimizer) Trained(ulong seed)
+    private (StudyModel Model, Adam Optimizer) Trained(ulong seed)
     {
-        var model = new StudyPRelu(_backend, 8);
+        var model = new StudyModel(_backend, 8);
         model.Initialize(seed);
         var optimizer = new Adam();
         using var input = _backend.Allocate(new float[8 * 784].Select((_, i) => (i % 29) / 29f).ToArray());
@@ -71,7 +71,7 @@ public sealed class CheckpointTests : IDisposable
             Assert.Equal([26, 26, 32], tensors["optimizer.m.p_re_lu.alpha"].Shape);
             Assert.Equal("adam", metadata["optimizer"]);
             Assert.Equal("1", metadata["iterations"]);
-            Assert.Equal("StudyPRelu", metadata["model"]);
+            Assert.Equal("StudyModel", metadata["model"]);
         }
     }
 
@@ -83,7 +83,7 @@ public sealed class CheckpointTests : IDisposable
         using (optimizer)
         {
             Checkpoint.Save(PathOf("prelu.safetensors"), model, optimizer);
-            using var channelWise = new StudyPReluChannelWise(_backend, 8);
+            using var channelWise = new ChannelPReluCnn(_backend, 8);
             channelWise.Initialize(5);
             var before = _backend.ToArray(channelWise.ParameterArena);
 
@@ -93,9 +93,9 @@ public sealed class CheckpointTests : IDisposable
             Assert.Contains("shape [26, 26, 32] in the file, the model's is [1, 1, 32]", error.Message, StringComparison.Ordinal);
             Assert.Equal(before, _backend.ToArray(channelWise.ParameterArena));
 
-            using var relu = new StudyRelu(_backend, 8);
+            using var relu = new ReluCnn(_backend, 8);
             var extra = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(PathOf("prelu.safetensors"), relu));
-            Assert.Contains("is not a parameter of StudyRelu", extra.Message, StringComparison.Ordinal);
+            Assert.Contains("is not a parameter of ReluCnn", extra.Message, StringComparison.Ordinal);
         }
     }
 
@@ -168,7 +168,7 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData("dense.bias", "missing; StudyPRelu needs it with shape [256]")]
+    [InlineData("dense.bias", "missing; StudyModel needs it with shape [256]")]
     [InlineData("optimizer.v.dense_1.kernel", "missing; the adam state needs it")]
     public void A_checkpoint_missing_a_tensor_is_refused_by_name_and_changes_nothing(string missing, string problem)
     {

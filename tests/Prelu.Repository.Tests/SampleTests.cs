@@ -1,7 +1,16 @@
 using System.Text.RegularExpressions;
+using Prelu.Data;
 using Prelu.Tests.Shared;
 
-namespace Prelu.Mnist.Tests;
+namespace Prelu.Repository.Tests;
+
+/// <summary>MNIST in its per-user folder, fetched once if it is not there yet, before the sample runs on it.</summary>
+public sealed class MnistInItsFolder : IAsyncLifetime
+{
+    public async Task InitializeAsync() => await MnistDataset.LoadOrFetchAsync(DataFolders.DefaultMnistFolder());
+
+    public Task DisposeAsync() => Task.CompletedTask;
+}
 
 /// <summary>
 /// The package as an app uses it: `scripts/pack`, then samples/Classifier (its own models, no reference to
@@ -10,13 +19,12 @@ namespace Prelu.Mnist.Tests;
 /// same images from the IDX file, and evaluate, whose accuracy the predictions must reproduce. The README's
 /// "Use it in your app" section shows this very sample.
 /// </summary>
-[Collection(MnistCollection.Name)]
-public sealed partial class SampleTests(MnistFixture fixture) : IDisposable
+public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<MnistInItsFolder>, IDisposable
 {
     private static readonly string Root = Readme.RepositoryRoot();
     private static readonly string Sample = Path.Combine(Root, "samples", "Classifier");
     private readonly string _folder = Directory.CreateTempSubdirectory("prelu-sample-").FullName;
-    private readonly MnistFixture _ = fixture; // MNIST is in its folder before the sample runs
+    private readonly MnistInItsFolder _ = mnist; // MNIST is in its folder before the sample runs
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 

@@ -5,7 +5,7 @@ using Prelu.Optimizers;
 using Prelu.Tests.Shared;
 using Prelu.Training;
 
-namespace Prelu.Generators.Tests;
+namespace Prelu.Runtime.Tests.Training;
 
 /// <summary>
 /// A fit that is stopped and resumed ends with the very bits of one that never stopped: weights, Adam's

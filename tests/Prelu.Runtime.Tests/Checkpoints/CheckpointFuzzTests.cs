@@ -4,7 +4,7 @@ using Prelu.Optimizers;
 using Prelu.Tests.Shared;
 using Xunit.Abstractions;
 
-namespace Prelu.Generators.Tests;
+namespace Prelu.Runtime.Tests.Checkpoints;
 
 /// <summary>
 /// Damaged checkpoints against the loader: seeded mutations of a real checkpoint (weights and Adam state of

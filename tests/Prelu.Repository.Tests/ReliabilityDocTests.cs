@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Prelu.Tests.Shared;
 
-namespace Prelu.Runtime.Tests;
+namespace Prelu.Repository.Tests;
 
 /// <summary>
 /// docs/reliability.md names, for every fault and bad input, the tests that check it: each named class (and

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Prelu.Tests.Shared;
 
-namespace Prelu.Runtime.Tests;
+namespace Prelu.Repository.Tests;
 
 /// <summary>
 /// Every relative link and image in README.md and docs/ points at a file the repository tracks (a file that

@@ -4,7 +4,7 @@ using Prelu.Optimizers;
 using Prelu.Tests.Shared;
 using Prelu.Training;
 
-namespace Prelu.Generators.Tests;
+namespace Prelu.Runtime.Tests.Training;
 
 /// <summary>
 /// The training loop's own logic on a small generated model and made-up images, on the managed backend:

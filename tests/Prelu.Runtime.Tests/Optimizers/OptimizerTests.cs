@@ -3,7 +3,7 @@ using Prelu.Kernels;
 using Prelu.Optimizers;
 using Prelu.Tests.Shared;
 
-namespace Prelu.Generators.Tests;
+namespace Prelu.Runtime.Tests.Optimizers;
 
 /// <summary>
 /// The optimizers as a model uses them: one update of the whole parameter arena from the gradient arena,

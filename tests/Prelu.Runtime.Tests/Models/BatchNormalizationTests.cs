@@ -3,7 +3,7 @@ using Prelu.Checkpoints;
 using Prelu.Kernels;
 using Prelu.Tests.Shared;
 
-namespace Prelu.Generators.Tests;
+namespace Prelu.Runtime.Tests.Models;
 
 /// <summary>
 /// BatchNormalization in a generated model, as Keras has it: trainable gamma and beta, non-trainable moving

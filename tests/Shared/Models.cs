@@ -1,6 +1,6 @@
 using Prelu;
 
-namespace Prelu.Generators.Tests;
+namespace Prelu.Tests.Shared;
 
 // The study's model, exactly as Keras declares it (per-element PReLU, alphas from zeros).
 #region readme: study-model
@@ -145,12 +145,86 @@ public partial class NormOnly;
 [Dense(10, Activation = "softmax")]
 public partial class BatchNormMlp;
 
+// A graph (Keras's functional API): the stem is read by four layers (a residual branch, an identity shortcut, a 1x1
+// projection and a concatenation), an identity shortcut and a projection shortcut are merged by Add, two branches are
+// joined by Concatenate, and a flattened map is read by two dense layers (one through a dropout, which then cannot
+// work in place).
+[InputShape(6, 6, 2)]
+[Conv2D(4, 3, Padding = "same", Activation = "relu", Name = "stem")]
+[Conv2D(4, 3, Padding = "same", UseBias = false, Name = "branch_a")]
+[BatchNormalization(Name = "norm_a")]
+[PReLU(SharedAxes = [1, 2], AlphaInitializer = "constant(0.25)", Name = "act_a")]
+[Add("act_a", "stem", Name = "identity")]
+[Conv2D(6, 1, Input = "stem", Activation = "tanh", Name = "projection")]
+[Conv2D(6, 3, Padding = "same", Input = "identity", Name = "conv_c")]
+[ELU(Name = "act_c")]
+[Add("act_c", "projection", Name = "projected")]
+[Concatenate("projected", "stem", Name = "joined")]
+[MaxPooling2D(2, Name = "pool")]
+[Flatten(Name = "flat")]
+[Dropout(0.3, Name = "drop")]
+[Dense(5, Name = "dense_a")]
+[Dense(5, Input = "flat", Activation = "sigmoid", Name = "dense_b")]
+[Add("dense_a", "dense_b", Name = "sum")]
+[Dense(3, Activation = "softmax", Name = "out")]
+public partial class ResidualGraphNet;
+
+// The other merges: a product of three branches, a maximum of two and an average of three (one of them the shared
+// hidden layer itself), and a concatenation along an axis other than the last.
+[InputShape(2, 3, 2)]
+[Flatten(Name = "flat")]
+[Dense(6, Activation = "tanh", Name = "hidden")]
+[Dense(6, Name = "a")]
+[Dense(6, Input = "hidden", Name = "b")]
+[Dense(6, Input = "hidden", Activation = "sigmoid", Name = "c")]
+[Multiply("a", "b", "c", Name = "product")]
+[Maximum("a", "b", Name = "largest")]
+[Average("product", "largest", "hidden", Name = "mean")]
+[Conv2D(3, 1, Input = "input", Name = "pointwise")]
+[Conv2D(3, 1, Input = "input", Activation = "relu", Name = "pointwise_relu")]
+[Concatenate("pointwise", "pointwise_relu", Axis = 1, Name = "stacked")]
+[Flatten(Name = "stacked_flat")]
+[Dense(6, Name = "stacked_dense")]
+[Concatenate("mean", "stacked_dense", Name = "features")]
+[Dense(3, Activation = "softmax", Name = "out")]
+public partial class MergeNet;
+
+// MobileNet's inverted residual: a 1x1 expansion, a depthwise 3x3 convolution with a fused channel-wise PReLU, a 1x1
+// projection added to the block's input; then a strided depthwise convolution with two kernels per channel.
+#region readme: inverted-residual
+[InputShape(6, 6, 3)]
+[Conv2D(6, 1, Name = "expand")]
+[ReLU(Name = "expand_relu")]
+[DepthwiseConv2D(3, Padding = "same", Name = "depthwise")]
+[PReLU(SharedAxes = [1, 2], AlphaInitializer = "constant(0.25)", Name = "depthwise_prelu")]
+[Conv2D(3, 1, Name = "project")]
+[Add("project", "input", Name = "residual")]
+[DepthwiseConv2D([2, 3], Strides = [2, 1], DepthMultiplier = 2, UseBias = false, Activation = "tanh", DepthwiseRegularizer = "l2(0.01)", Name = "reduce")]
+[Flatten]
+[Dense(3, Activation = "softmax")]
+public partial class InvertedResidualNet;
+#endregion
+
+// L1 and L2 penalties on kernels, biases and alphas (per element and shared): their gradients join the backward's.
+[InputShape(6, 6, 1)]
+[Conv2D(3, 3, KernelRegularizer = "l1_l2(0.002, 0.004)", BiasRegularizer = "l1(0.006)")]
+[PReLU(AlphaRegularizer = "l1_l2(0.005, 0.004)", AlphaInitializer = "constant(0.2)")]
+[Flatten]
+[Dense(4, KernelRegularizer = "l1(0.004)", BiasRegularizer = "l2(0.01)")]
+[PReLU(SharedAxes = [1], AlphaRegularizer = "l2(0.02)", AlphaInitializer = "constant(0.1)")]
+[Dense(3, Activation = "softmax", KernelRegularizer = "l2(0.002)", BiasRegularizer = "l1_l2(0.002, 0.002)")]
+public partial class PenalisedNet;
+
 /// <summary>Every model above, by type: the theories that cover all of them.</summary>
 internal static class TestModels
 {
     public static readonly Type[] All =
         [typeof(StudyModel), typeof(Mlp), typeof(ReluCnn), typeof(StridedCnn), typeof(ChannelPReluCnn), typeof(UnfusedPReluNet), typeof(IrregularPReluNet),
-            typeof(NormalizedNet), typeof(ActivationsNet), typeof(CheckpointedBatchNormNet), typeof(BatchNormMlp)];
+            typeof(NormalizedNet), typeof(ActivationsNet), typeof(CheckpointedBatchNormNet), typeof(BatchNormMlp), typeof(ResidualGraphNet), typeof(MergeNet),
+            typeof(PenalisedNet), typeof(InvertedResidualNet)];
+
+    /// <summary>The models that are graphs (shortcuts, merges, branches): every backend's agreement suite trains them.</summary>
+    public static readonly Type[] Graphs = [typeof(ResidualGraphNet), typeof(MergeNet), typeof(InvertedResidualNet)];
 
     /// <summary>Models checked against values worked out by hand rather than by the theories (too small to fit a batch).</summary>
     public static readonly Type[] HandChecked = [typeof(NormOnly)];
@@ -168,6 +242,10 @@ internal static class TestModels
         nameof(ActivationsNet) => new ActivationsNet(backend, batch),
         nameof(CheckpointedBatchNormNet) => new CheckpointedBatchNormNet(backend, batch),
         nameof(BatchNormMlp) => new BatchNormMlp(backend, batch),
+        nameof(ResidualGraphNet) => new ResidualGraphNet(backend, batch),
+        nameof(MergeNet) => new MergeNet(backend, batch),
+        nameof(PenalisedNet) => new PenalisedNet(backend, batch),
+        nameof(InvertedResidualNet) => new InvertedResidualNet(backend, batch),
         _ => throw new ArgumentException($"no test model {type.Name}", nameof(type)),
     };
 }

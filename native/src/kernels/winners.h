@@ -1,0 +1,109 @@
+/* winners.h: what the pooled convolution's paths share (conv2d_pool.h): whether a pooling's windows let it keep only
+ * their winners, the order of an image's rows by window, and the pooling epilogue that finds each window's winner and
+ * keeps z and its place there (in registers, in the AVX-512 build). */
+
+/* Whether conv2d_pool_forward/backward take the winners' path for this convolution and pooling: windows that do not
+ * overlap and lie wholly inside the map ('same' pooling of an odd map pads after it, with pad_top still 0). Two floats
+ * per pooled value must fit in the convolution's output, which holds `window` of them per pooled value. */
+static inline int pools_by_winners(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool) {
+    if (!pool) return 0;
+    int window = pool->kernel_h * pool->kernel_w;
+    return pool->pad_top == 0 && pool->pad_left == 0 && pool->stride_y >= pool->kernel_h && pool->stride_x >= pool->kernel_w &&
+           (pool->out_h - 1) * pool->stride_y + pool->kernel_h <= pool->height &&
+           (pool->out_w - 1) * pool->stride_x + pool->kernel_w <= pool->width && window >= 2 && reads_input_in_place(s);
+}
+
+/* Rows of one image in window order: row (p, q) is place q (row-major in the window) of pooled value p. For each,
+ * the convolution output it is (position, as oy * OW + ox) and the input offset of its window's top-left. */
+static void window_order(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool, int32_t *position, long *input_offset) {
+    int window = pool->kernel_h * pool->kernel_w, cin = s->in_channels;
+    for (int py = 0, r = 0; py < pool->out_h; py++)
+        for (int px = 0; px < pool->out_w; px++)
+            for (int q = 0; q < window; q++, r++) {
+                int oy = py * pool->stride_y + q / pool->kernel_w, ox = px * pool->stride_x + q % pool->kernel_w;
+                position[r] = oy * s->out_w + ox;
+                input_offset[r] = ((long)oy * s->stride_y * s->width + (long)ox * s->stride_x) * cin;
+            }
+}
+
+/* One pooled value over its window's rows of the tile (z and y, `f` channels each, one row per place): the
+ * maximum of y (ties to the first place, as max pooling), z at that place, and the place. The AVX-512 build keeps the
+ * three in registers across the window (GCC's own vectorisation stores a row with masks and reads it back at the next
+ * place, and a masked store does not forward to a load), and with a dropout (`drop`, or NULL) stores the dropout's
+ * mask and output of the pooled values (elements [index, index + f) of the pooled result) instead of them; the other
+ * builds leave the dropout to the caller. */
+static inline void pool_window(int window, int f, const float *restrict z_rows, const float *restrict y_rows, float *restrict out,
+                               float *restrict kept_z, float *restrict kept_place, const dropout_epilogue *drop, int64_t index) {
+#if defined(PRELU_AVX512)
+    for (int c = 0; c < f; c += 16) {
+        __mmask16 m = lanes_mask(f - c);
+        __m512 best = _mm512_maskz_loadu_ps(m, y_rows + c), best_z = _mm512_maskz_loadu_ps(m, z_rows + c), place = _mm512_setzero_ps();
+        for (int q = 1; q < window; q++) {
+            __m512 yq = _mm512_maskz_loadu_ps(m, y_rows + (long)q * f + c);
+            __mmask16 better = _mm512_cmp_ps_mask(yq, best, _CMP_GT_OQ);
+            best = _mm512_mask_mov_ps(best, better, yq);
+            best_z = _mm512_mask_mov_ps(best_z, better, _mm512_maskz_loadu_ps(m, z_rows + (long)q * f + c));
+            place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
+        }
+        if (drop)
+            dropout_store16(drop, index + c, m, best);
+        else
+            _mm512_mask_storeu_ps(out + c, m, best);
+        _mm512_mask_storeu_ps(kept_z + c, m, best_z);
+        _mm512_mask_storeu_ps(kept_place + c, m, place);
+    }
+#else
+    (void)drop, (void)index;
+    for (int c = 0; c < f; c++) {
+        out[c] = y_rows[c];
+        kept_z[c] = z_rows[c];
+        kept_place[c] = 0.0f;
+    }
+    for (int q = 1; q < window; q++) {
+        const float *yq = y_rows + (long)q * f, *zq = z_rows + (long)q * f;
+        for (int c = 0; c < f; c++) {
+            if (yq[c] > out[c]) {
+                out[c] = yq[c];
+                kept_z[c] = zq[c];
+                kept_place[c] = (float)q;
+            }
+        }
+    }
+#endif
+}
+
+#if defined(PRELU_AVX512)
+/* The pooling's epilogue in registers for one vector of filters (mask m) of one pooled value, from its window's four
+ * outputs z[q] (places in window order): the bias (when `biased`), the rectifier with the negative slopes of place q
+ * at slopes + q * slope_step (NULL: a linear layer), the maximum (ties to the first place) and what pool_window stores.
+ * The same operations in the same order as the tile's passes (the bias, prelu_row or leaky_row, pool_window): the
+ * same bits. */
+static inline __attribute__((always_inline)) void pool_four_places(const __m512 z[4], __mmask16 m, int biased, __m512 b, const float *slopes,
+                                                                   long slope_step, float *pooled, float *kept_z, float *kept_place,
+                                                                   const dropout_epilogue *drop, int64_t index) {
+    __m512 best = _mm512_setzero_ps(), best_z = best, place = best;
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        __m512 zq = biased ? _mm512_add_ps(z[q], b) : z[q], yq = zq;
+        if (slopes) {
+            __m512 a = _mm512_maskz_loadu_ps(m, slopes + q * slope_step);
+            yq = _mm512_mask_mov_ps(_mm512_mul_ps(a, zq), _mm512_cmp_ps_mask(zq, _mm512_setzero_ps(), _CMP_GT_OQ), zq);
+        }
+        if (q == 0) {
+            best = yq;
+            best_z = zq;
+        } else {
+            __mmask16 better = _mm512_cmp_ps_mask(yq, best, _CMP_GT_OQ);
+            best = _mm512_mask_mov_ps(best, better, yq);
+            best_z = _mm512_mask_mov_ps(best_z, better, zq);
+            place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
+        }
+    }
+    if (drop)
+        dropout_store16(drop, index, m, best);
+    else
+        _mm512_mask_storeu_ps(pooled, m, best);
+    _mm512_mask_storeu_ps(kept_z, m, best_z);
+    _mm512_mask_storeu_ps(kept_place, m, place);
+}
+#endif

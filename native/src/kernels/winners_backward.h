@@ -1,0 +1,211 @@
+/* winners_backward.h: the pooled convolution's backward over the kept winners: dL/dz at each winner with the bias and
+ * alpha sums, then the kernel gradient (by product for short rows, else by filter) and the input gradient (by filter,
+ * or by patches: patches.h), image by image. */
+
+/* The kernel gradient's share of one image when its rows are short (a first layer's Cin = 1 gives rows of KW floats,
+ * too short for vectors): the product over the covered positions, dk (KD x F) += windows^T (KD x rows) * spread
+ * (rows x F), where spread holds each pooled value's dz in its winner's row and zeros in the others. `windows` reads
+ * the input in place (a gathered view: its rows are the window's elements, its columns the covered positions in
+ * window order); the product's work is the dense one, but over KD x F sums that stay in registers. */
+static void kernel_gradient_by_product(const prelu_conv2d_shape *s, int window, int pooled_per_image, matrix_view windows,
+                                       const float *dz, const float *place, float *spread, float *dk) {
+    int f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
+    /* A few dozen rows at a time, so that the spread rows are multiplied while they are in L1. */
+    int chunk = 96 / window > 1 ? 96 / window : 1;
+    for (int p0 = 0; p0 < pooled_per_image; p0 += chunk) {
+        int count = min_int(chunk, pooled_per_image - p0);
+        for (int p = p0; p < p0 + count; p++) {
+            const float *d = dz + (long)p * f, *won = place + (long)p * f;
+            for (int q = 0; q < window; q++) {
+                float mine = (float)q, *row = spread + ((long)(p - p0) * window + q) * f;
+#pragma omp simd
+                for (int c = 0; c < f; c++) row[c] = won[c] == mine ? d[c] : 0.0f;
+            }
+        }
+        gemm(kd, f, count * window, view_at(windows, 0, (long)p0 * window), view(spread, f, 1), dk, f, 1);
+    }
+}
+
+/* Two ways a row of `len` floats (a row of a convolution's window) meets the rows of several winners:
+ * add_scaled_rows:   acc[0, len) += the sum over i < count, in order, of g[i] * rows[i][at, at + len)
+ * add_scaled_row_to: rows[i][at, at + len) += g[i] * row[0, len), for each i < count in order
+ * In the AVX-512 build the row that stays (acc, or row) is held in up to 8 registers at a time while the winners'
+ * rows stream past: `vectors` is a constant in each expansion (the switch below), so its loops unroll and the array
+ * lives in registers. The other builds add through memory. */
+#if defined(PRELU_AVX512)
+#define ROW_VECTORS 8
+
+/* `vectors` whole vectors (a constant in each expansion), then, where `tail` has lanes, one vector through that mask:
+ * masked stores only where a row ends inside a vector (a masked store does not forward to the next load of the same
+ * place, and rows of neighbouring windows overlap). */
+static inline __attribute__((always_inline)) void scaled_rows_block(const int vectors, __mmask16 tail, int to_rows, int count,
+                                                                    const float *g, float *base, const long *offset, long at,
+                                                                    float *row) {
+    __m512 held[ROW_VECTORS], held_tail = _mm512_maskz_loadu_ps(tail, row + 16 * vectors);
+#pragma GCC unroll 8
+    for (int v = 0; v < vectors; v++) held[v] = _mm512_loadu_ps(row + 16 * v);
+    for (int i = 0; i < count; i++) {
+        __m512 gi = _mm512_set1_ps(g[i]);
+        float *x = base + offset[i] + at;
+#pragma GCC unroll 8
+        for (int v = 0; v < vectors; v++) {
+            if (to_rows)
+                _mm512_storeu_ps(x + 16 * v, _mm512_fmadd_ps(gi, held[v], _mm512_loadu_ps(x + 16 * v)));
+            else
+                held[v] = _mm512_fmadd_ps(gi, _mm512_loadu_ps(x + 16 * v), held[v]);
+        }
+        if (tail) {
+            __m512 xv = _mm512_maskz_loadu_ps(tail, x + 16 * vectors);
+            if (to_rows)
+                _mm512_mask_storeu_ps(x + 16 * vectors, tail, _mm512_fmadd_ps(gi, held_tail, xv));
+            else
+                held_tail = _mm512_fmadd_ps(gi, xv, held_tail);
+        }
+    }
+    if (!to_rows) {
+#pragma GCC unroll 8
+        for (int v = 0; v < vectors; v++) _mm512_storeu_ps(row + 16 * v, held[v]);
+        _mm512_mask_storeu_ps(row + 16 * vectors, tail, held_tail);
+    }
+}
+
+static inline void scaled_rows(int len, int to_rows, int count, const float *g, float *base, const long *offset, long at, float *row) {
+    for (int j0 = 0; j0 < len; j0 += 16 * ROW_VECTORS) {
+        int left = min_int(len - j0, 16 * ROW_VECTORS), vectors = left / 16, lanes = left % 16;
+        __mmask16 tail = lanes_mask(lanes);
+        switch (vectors) {
+#define ROWS_CASE(n)                                                                                                   \
+    case n: scaled_rows_block(n, tail, to_rows, count, g, base, offset, at + j0, row + j0); break;
+            ROWS_CASE(0) ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8)
+#undef ROWS_CASE
+        }
+    }
+}
+#else
+static inline void scaled_rows(int len, int to_rows, int count, const float *g, float *base, const long *offset, long at, float *row) {
+    for (int i = 0; i < count; i++) {
+        float *x = base + offset[i] + at, gi = g[i];
+        if (to_rows) {
+#pragma omp simd
+            for (int j = 0; j < len; j++) x[j] += gi * row[j];
+        } else {
+#pragma omp simd
+            for (int j = 0; j < len; j++) row[j] += gi * x[j];
+        }
+    }
+}
+#endif
+
+static inline void add_scaled_rows(int len, int count, const float *g, const float *base, const long *offset, long at, float *acc) {
+    scaled_rows(len, 0, count, g, (float *)base, offset, at, acc); /* base is only read */
+}
+
+static inline void add_scaled_row_to(int len, int count, const float *g, const float *row, float *base, const long *offset, long at) {
+    scaled_rows(len, 1, count, g, base, offset, at, (float *)row); /* row is only read */
+}
+
+/* One image's winners filter by filter: g_t (F x P) their dz, at (F x P) the input offset of their windows. */
+static void winners_by_filter(const prelu_conv2d_shape *s, int window, int pooled_per_image, const long *input_offset,
+                              const float *dz, const float *place, float *g_t, long *at) {
+    int f = s->filters;
+    for (int p = 0; p < pooled_per_image; p++)
+        for (int c = 0; c < f; c++) {
+            g_t[(long)c * pooled_per_image + p] = dz[(long)p * f + c];
+            at[(long)c * pooled_per_image + p] = input_offset[p * window + (int)place[(long)p * f + c]];
+        }
+}
+
+/* The kernel gradient's share of one image, filter by filter (the rows are long enough for vectors): each winner adds
+ * its input window times its dz to its filter's KD sums (dk_t is F x KD, transposed), a row of the window at a time
+ * for all of the filter's winners. */
+static void kernel_gradient_by_winners(const prelu_conv2d_shape *s, int pooled_per_image, const float *image, const float *g_t,
+                                       const long *at, float *dk_t) {
+    int kd = s->kernel_h * s->kernel_w * s->in_channels, run = s->kernel_w * s->in_channels;
+    long line = (long)s->width * s->in_channels;
+    for (int c = 0; c < s->filters; c++) {
+        long first = (long)c * pooled_per_image;
+        for (int ky = 0; ky < s->kernel_h; ky++)
+            add_scaled_rows(run, pooled_per_image, g_t + first, image, at + first, ky * line, dk_t + (long)c * kd + ky * run);
+    }
+}
+
+/* The input gradient of one image: each winner adds its filter's kernel (a row of kernel_t, F x KD) times its dz
+ * to its window, a row of the window at a time for all of the filter's winners. */
+static void input_gradient_by_winners(const prelu_conv2d_shape *s, int pooled_per_image, const float *g_t, const long *at,
+                                      const float *kernel_t, float *dimage) {
+    int kd = s->kernel_h * s->kernel_w * s->in_channels, run = s->kernel_w * s->in_channels;
+    long line = (long)s->width * s->in_channels;
+    memset(dimage, 0, (size_t)s->height * s->width * s->in_channels * sizeof(float));
+    for (int c = 0; c < s->filters; c++) {
+        long first = (long)c * pooled_per_image;
+        for (int ky = 0; ky < s->kernel_h; ky++)
+            add_scaled_row_to(run, pooled_per_image, g_t + first, kernel_t + (long)c * kd + ky * run, dimage, at + first, ky * line);
+    }
+}
+
+/* dL/dz of one pooled value's winners (f filters): g (dL/dpooled) becomes d, with the bias and alpha sums. The
+ * activation's backward runs on the row as a layer's epilogue does. A PReLU with an alpha per element takes each
+ * winner's alpha at its position (in one pass with masked loads in the AVX-512 build, else once per place of the
+ * window, on the filters that place won); one with irregularly shared alphas
+ * gathers each winner's alpha into a row and afterwards adds the row's alpha gradients back. `row` is scratch for 2 f
+ * floats and f ints. */
+static void winners_backward(const prelu_activation *act, const float *alpha, int f, int window, const int32_t *window_position,
+                             const float *kz, const float *won, const float *g, float *d, float *db, float *da, float *row) {
+    if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT) {
+#if defined(PRELU_AVX512)
+        /* In one pass: each lane's alpha (and alpha gradient) is its winner's position's. */
+        for (int c = 0; c < f; c += 16) {
+            __mmask16 m = lanes_mask(f - c);
+            __m512 z = _mm512_maskz_loadu_ps(m, kz + c), gc = _mm512_maskz_loadu_ps(m, g + c), place = _mm512_maskz_loadu_ps(m, won + c);
+            __mmask16 positive = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), rest = m & (__mmask16)~positive;
+            __m512 slope = prelu_winners_alpha(m, place, window, window_position, f, c, alpha, da, rest, _mm512_mul_ps(z, gc));
+            _mm512_mask_storeu_ps(d + c, m, _mm512_mask_mov_ps(_mm512_mul_ps(slope, gc), positive, gc));
+        }
+#else
+        for (int q = 0; q < window; q++) {
+            long first = (long)window_position[q] * f;
+            prelu_row_backward_at(kz, alpha + first, won, (float)q, g, d, da + first, f);
+        }
+#endif
+    } else if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_MAPPED) {
+        float *a_row = row, *da_row = row + f;
+        int32_t *index = (int32_t *)(row + 2 * f);
+        for (int c = 0; c < f; c++) {
+            index[c] = alpha_index(act, window_position[(int)won[c]] * f + c);
+            a_row[c] = alpha[index[c]];
+            da_row[c] = 0.0f;
+        }
+        memcpy(d, g, (size_t)f * sizeof(float));
+        prelu_row_backward(kz, a_row, d, da_row, f);
+        for (int c = 0; c < f; c++) da[index[c]] += da_row[c];
+    } else {
+        /* Every place of the window has the same alphas (or none): the first place's stand for all. */
+        memcpy(d, g, (size_t)f * sizeof(float));
+        bias_activate_backward(act, alpha, window_position[0] * f, f, kz, d, db, da);
+        return;
+    }
+    for (int c = 0; c < f; c++) db[c] += d[c];
+}
+
+/* One image's kernel gradient (into dk: KD x F by product, F x KD by winners) and input gradient (into dimage, when
+ * there is one), from its dL/dz at the winners. kernel_t is the kernel as the input gradient reads it: in
+ * patch_kernel's layout when `patches` (input_gradient_by_patches), else F x KD. */
+static void image_gradients(const prelu_conv2d_shape *s, int window, int pooled_per_image, int by_product, int patches, matrix_view windows,
+                            const long *input_offset, const float *image, const float *dz, const float *place, const float *kernel_t,
+                            float *dimage, float *spread, float *g_t, long *at, patch_winners sorted, float *dk) {
+    if (by_product) {
+        windows.data = image;
+        kernel_gradient_by_product(s, window, pooled_per_image, windows, dz, place, spread, dk);
+    }
+#if defined(PRELU_AVX512)
+    if (dimage && patches) {
+        input_gradient_of_patches(s, pooled_per_image, input_offset, dz, place, kernel_t, dimage, sorted);
+        dimage = NULL;
+    }
+#else
+    (void)patches, (void)sorted;
+#endif
+    if (!by_product || dimage) winners_by_filter(s, window, pooled_per_image, input_offset, dz, place, g_t, at);
+    if (!by_product) kernel_gradient_by_winners(s, pooled_per_image, image, g_t, at, dk);
+    if (dimage) input_gradient_by_winners(s, pooled_per_image, g_t, at, kernel_t, dimage);
+}

@@ -1,0 +1,158 @@
+/* winners_forward.h: the pooled convolution's forward where the pooling keeps its winners (pools_by_winners): window by
+ * window into a tile of the thread's scratch, by Winograd's transforms with the pooling in registers where the windows
+ * are its tiles, or by the first layer's registers; only the pooled values, z at each winner and its place are kept. */
+
+#if defined(PRELU_AVX512)
+
+/* winograd_windows (winograd.h) with the pooling's epilogue in registers: each window's four outputs, 16 filters at
+ * a time, go from the output transform to pool_four_places, and no tile of z or y is written. Window w of the chunk
+ * is window first_window + w of its group's images (at0 + w f in the pooled result); its negative slopes start at
+ * slopes + ((first_window + w) % pooled_per_image) * window_step, those of its place q q * place_step further. */
+static void winograd_windows_pooled(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
+                                    float *scratch, const float *bias, const float *slopes, int first_window, int pooled_per_image,
+                                    long window_step, long place_step, float *pooled, float *kept_z, float *kept_place,
+                                    const dropout_epilogue *drop, int64_t at0) {
+    int f = s->filters;
+    const float *m = winograd_chunk_products(s, count, base, offset, u, scratch);
+    for (int w = 0; w < count; w++) {
+        int64_t at = at0 + (int64_t)w * f;
+        const float *window_slopes = slopes ? slopes + ((first_window + w) % pooled_per_image) * window_step : NULL;
+        for (int c0 = 0; c0 < f; c0 += 16) {
+            __mmask16 k = lanes_mask(f - c0);
+            __m512 z[4];
+            winograd_tile_outputs(m + (long)w * f + c0, (long)WINOGRAD_TILES * f, k, z);
+            pool_four_places(z, k, bias != NULL, bias ? _mm512_maskz_loadu_ps(k, bias + c0) : _mm512_setzero_ps(),
+                             window_slopes ? window_slopes + c0 : NULL, place_step, pooled + at + c0, kept_z + at + c0, kept_place + at + c0,
+                             drop, at + c0);
+        }
+    }
+}
+#endif
+
+/* conv2d_pool_forward where pools_by_winners. Returns whether the dropout (if any) was applied too: the AVX-512 build
+ * stores its mask and output in the pooling's epilogue; the other builds leave it to the caller. */
+static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
+                              const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
+                              float *pooled, const prelu_dropout *dropout) {
+    const dropout_epilogue *drop = NULL;
+#if defined(PRELU_AVX512)
+    dropout_epilogue drop_after = dropout ? dropout_epilogue_of(dropout) : (dropout_epilogue){0, 0.0f, 0.0f, NULL, NULL};
+    drop = dropout ? &drop_after : NULL;
+#endif
+    int f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels, window = pool->kernel_h * pool->kernel_w;
+    int pooled_per_image = pool->out_h * pool->out_w, rows_per_image = pooled_per_image * window;
+    long in_size = (long)s->height * s->width * s->in_channels, pooled_size = (long)pooled_per_image * f;
+    int linear = act->kind == PRELU_LINEAR;
+    float *kept_z = linear ? y : z, *kept_place = kept_z + s->batch * pooled_size;
+    int group = images_per_product(rows_per_image), groups = (s->batch + group - 1) / group;
+    /* In registers (a first layer), by Winograd's transforms (a 3x3 convolution whose tiles are the windows: the whole
+     * map's conv2d_forward computes every covered output in the same tile, to the same bits), or by the product with
+     * the kernel packed. */
+    int in_registers = first_layer_in_registers(s, pool, act);
+    int winograd = !in_registers && winograd_applies(s) && windows_are_tiles(s, pool);
+    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, forward_kernel_floats(s, winograd));
+    /* A PReLU whose alphas differ from position to position gets them laid out in window order, row for row with the
+     * tile, so that a run of windows takes one call of the activation (as alphas per element) rather than one per row. */
+    int by_position = act->kind == PRELU_PRELU && (act->sharing == PRELU_ALPHA_PER_ELEMENT || act->sharing == PRELU_ALPHA_MAPPED);
+    float *window_alpha = by_position ? prelu_scratch(PRELU_SCRATCH_SHARED_ALPHA, (size_t)rows_per_image * f) : NULL;
+    prelu_activation per_row = *act;
+    per_row.sharing = PRELU_ALPHA_PER_ELEMENT;
+    const prelu_activation *tile_act = by_position ? &per_row : act;
+    const float *tile_alpha = by_position ? window_alpha : alpha;
+    /* Winograd's outputs go straight to the pooling's epilogue in registers where the activation is a rectifier. */
+    int winograd_pooled = winograd && rectifier_in_registers(act, f);
+    /* In registers: each kernel element's offset within a window, and the negative slopes as one row where they do not
+     * change from position to position. */
+    long element[9];
+    float *slope_row = (in_registers || winograd_pooled) && !by_position && !linear ? prelu_scratch(PRELU_SCRATCH_SHARED_ALPHA, (size_t)f) : NULL;
+    if (in_registers) kernel_element_offsets(s, element);
+    if (slope_row) rectifier_slopes(act, alpha, f, slope_row);
+    const float *slopes = linear ? NULL : by_position ? window_alpha : slope_row;
+    long slope_step = by_position ? f : 0;
+#if !defined(PRELU_AVX512)
+    (void)element, (void)slopes, (void)slope_step; /* the registers' path is the AVX-512 build's */
+#endif
+#pragma omp parallel num_threads(prelu_thread_count())
+    {
+        /* The gathered view's tables for one image, then the rows of a whole group in window order (input offsets,
+         * as the view's row table), then one image's positions. */
+        size_t view_longs = view_table_longs(s, 1), group_rows = (size_t)group * rows_per_image;
+        long *table = (long *)prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * (view_longs + group_rows) + rows_per_image);
+        long *rows = table + view_longs;
+        int32_t *position = (int32_t *)(rows + group_rows);
+        matrix_view a = gathered_views(s, 1, table).rows;
+        window_order(s, pool, position, rows);
+        for (int i = 1; i < group; i++)
+            for (int r = 0; r < rows_per_image; r++) rows[(long)i * rows_per_image + r] = i * in_size + rows[r];
+        a.row_table = rows;
+        /* z and y of MR windows at a time (a whole number of register blocks): the products' output is activated and
+         * pooled while it is in L1. */
+        int chunk_windows = winograd ? WINOGRAD_TILES : MR, chunk_rows = chunk_windows * window;
+        float *tile_z = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)(linear ? 1 : 2) * chunk_rows * f);
+        float *tile_y = linear ? tile_z : tile_z + (size_t)chunk_rows * f;
+        if (by_position) {
+#pragma omp for schedule(static)
+            for (int r = 0; r < rows_per_image; r++) {
+                if (act->sharing == PRELU_ALPHA_PER_ELEMENT)
+                    memcpy(window_alpha + (long)r * f, alpha + (long)position[r] * f, (size_t)f * sizeof(float));
+                else
+                    for (int c = 0; c < f; c++) window_alpha[(long)r * f + c] = alpha[alpha_index(act, position[r] * f + c)];
+            }
+        }
+        if (in_registers) {
+#if defined(PRELU_AVX512)
+#pragma omp for schedule(static)
+            for (int n = 0; n < s->batch; n++) {
+                const float *image = input + n * in_size;
+                long at = n * pooled_size;
+                if (f > 16)
+                    first_layer_image(2, f, kd, pooled_per_image, rows, element, image, kernel, bias, slopes, slope_step, pooled + at,
+                                      kept_z + at, kept_place + at, drop, at);
+                else
+                    first_layer_image(1, f, kd, pooled_per_image, rows, element, image, kernel, bias, slopes, slope_step, pooled + at,
+                                      kept_z + at, kept_place + at, drop, at);
+            }
+#endif
+        } else {
+            float *tiles = winograd ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s)) : NULL;
+            forward_kernel(s, winograd, a, kernel, kernel_packed);
+#pragma omp for schedule(static)
+            for (int gi = 0; gi < groups; gi++) {
+                int n0 = gi * group, windows = min_int(group, s->batch - n0) * pooled_per_image;
+                a.data = input + n0 * in_size;
+                for (int w0 = 0; w0 < windows; w0 += chunk_windows) {
+                    int count = min_int(chunk_windows, windows - w0);
+#if defined(PRELU_AVX512)
+                    if (winograd_pooled) {
+                        winograd_windows_pooled(s, count, a.data, rows + (long)w0 * window, kernel_packed, tiles, bias, slopes, w0,
+                                                pooled_per_image, 4 * slope_step, slope_step, pooled, kept_z, kept_place, drop,
+                                                n0 * pooled_size + (long)w0 * f);
+                        continue;
+                    }
+#endif
+                    if (winograd)
+                        winograd_windows(s, count, a.data, rows + (long)w0 * window, kernel_packed, tiles, tile_z);
+                    else
+                        gemm_packed(count * window, f, kd, view_at(a, (long)w0 * window, 0), kernel_packed, tile_z, f, 0);
+                    /* Bias and activation over the chunk's rows, a run of one image's windows at a time (the alphas
+                     * start again with each image). */
+                    for (int w = w0, next; w < w0 + count; w = next) {
+                        next = min_int(w0 + count, (w / pooled_per_image + 1) * pooled_per_image);
+                        long offset = (long)(w - w0) * window * f;
+                        int first = (w % pooled_per_image) * window * f, length = (next - w) * window * f;
+                        float *zs = tile_z + offset;
+                        if (bias)
+                            for (int r = 0; r < length; r += f)
+                                for (int c = 0; c < f; c++) zs[r + c] += bias[c];
+                        if (!linear) activate(tile_act, tile_alpha, first, length, zs, tile_y + offset);
+                    }
+                    for (int w = w0; w < w0 + count; w++) {
+                        long row = (long)(w - w0) * window * f, at = n0 * pooled_size + (long)w * f;
+                        pool_window(window, f, tile_z + row, tile_y + row, pooled + at, kept_z + at, kept_place + at, drop, at);
+                    }
+                }
+            }
+        }
+    }
+    return drop != NULL;
+}
