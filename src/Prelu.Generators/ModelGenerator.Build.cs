@@ -9,8 +9,9 @@ using Prelu.Models;
 
 namespace Prelu.Generators;
 
-// The model's checks: names, shape inference and every mistake a user can make, each a diagnostic. Planning
-// (fusion, parameters, buffers) is ModelGenerator.Plan.cs. Plain values in, plain values out; no Roslyn
+// The model's checks: names, the wiring of the graph (each layer's inputs by name, none declared below its reader,
+// none that leads nowhere), shape inference and every mistake a user can make, each a diagnostic. Planning (fusion,
+// parameters, buffers, gradient routing) is ModelGenerator.Plan.cs. Plain values in, plain values out; no Roslyn
 // symbols, so it is cached and easy to test.
 public sealed partial class ModelGenerator
 {

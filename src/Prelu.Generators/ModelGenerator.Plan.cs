@@ -6,9 +6,11 @@ using Prelu.Models;
 
 namespace Prelu.Generators;
 
-// Planning a checked model, completely, before anything is printed: which layers fuse into one kernel call,
-// every parameter and state tensor's place in its arena, every activation buffer's place in the activation
-// arena, and which buffer each step's gradients go through in backward.
+// Planning a checked graph, completely, before anything is printed, the way compilers plan: the steps in topological
+// order (the declaration order), which layers fuse into one kernel call (only where a producer has one reader), every
+// parameter and state tensor's place in its arena, every activation buffer's place in the activation arena, which
+// buffer each step's gradients go through in backward (a tensor read by several layers gets the sum of theirs, in a
+// fixed order), and the gradient buffers' places by liveness.
 public sealed partial class ModelGenerator
 {
     /// <summary>Tensors laid out one after another in one arena, each at a multiple of <see cref="Arena.Alignment"/> floats.</summary>
@@ -167,6 +169,9 @@ public sealed partial class ModelGenerator
         }
         var outputs = new string[groups.Count];          // the training-mode buffer of each group's result
         var forwardNames = new string[groups.Count];     // how forward reads it (a dropout's local)
+        var heads = new string[groups.Count];            // the head layer's own output (a pooled convolution's, before pooling)
+        var masks = new string?[groups.Count];           // a dropout's mask, on its own or after a pooling
+        var pooled = new string?[groups.Count];          // a pooled convolution's pooled values
         var preActivations = new string?[groups.Count];
         var epilogues = new EpiloguePlan?[groups.Count];
         var layerOutputs = new List<LayerOutputPlan>();
@@ -192,20 +197,20 @@ public sealed partial class ModelGenerator
                 epilogues[group.Index] = ActivationEpilogue(head, stem, alphas);
             }
             if (head.Layer is DropoutSpec)
-                Buffer(stem + "Mask", length);
-            string y = Buffer(stem + "Y", length);
+                masks[group.Index] = Buffer(stem + "Mask", length);
+            string y = heads[group.Index] = Buffer(stem + "Y", length);
             layerOutputs.Add(new LayerOutputPlan((group.Activation ?? head).Name, y));
             outputs[group.Index] = forwardNames[group.Index] = y;
             if (head.Layer is DropoutSpec)
                 forwardNames[group.Index] = Camel(stem) + "Output";
             if (group.Pooling is { } pool)
             {
-                outputs[group.Index] = forwardNames[group.Index] = Buffer(stems[pool.Index] + "Y", (int)Elements(pool.Shape!));
+                outputs[group.Index] = forwardNames[group.Index] = pooled[group.Index] = Buffer(stems[pool.Index] + "Y", (int)Elements(pool.Shape!));
                 layerOutputs.Add(new LayerOutputPlan(pool.Name, outputs[group.Index]));
             }
             if (group.Dropout is { } dropout)
             {
-                Buffer(stems[dropout.Index] + "Mask", (int)Elements(dropout.Shape!));
+                masks[group.Index] = Buffer(stems[dropout.Index] + "Mask", (int)Elements(dropout.Shape!));
                 outputs[group.Index] = Buffer(stems[dropout.Index] + "Y", (int)Elements(dropout.Shape!));
                 forwardNames[group.Index] = Camel(stems[dropout.Index]) + "Output";
                 layerOutputs.Add(new LayerOutputPlan(dropout.Name, outputs[group.Index]));
@@ -322,7 +327,8 @@ public sealed partial class ModelGenerator
             floats += (int)Arena.Aligned(classes);
         }
 
-        var steps = groups.Select(group => StepOf(spec, nodes, group, stems, tensorOf, outputs, forwardNames, preActivations, epilogues,
+        var buffersOf = new GroupBuffers(heads, outputs, forwardNames, masks, pooled, preActivations);
+        var steps = groups.Select(group => StepOf(spec, nodes, group, stems, tensorOf, buffersOf, epilogues,
             gradients[group.Index], workspaces[group.Index], kernels, biases, normalizations)).ToList();
         return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, classes,
             parameters.Tensors, parameters.Length, states.Tensors, states.Length, steps.ToEquatableArray(), arena.ToEquatableArray(), floats,
@@ -388,8 +394,11 @@ public sealed partial class ModelGenerator
         return new EpiloguePlan(stem + "Activation", kind, layer.Constant ?? constant, shape, EquatableArray<int>.Empty, null);
     }
 
-    private static StepPlan StepOf(ModelSpec spec, List<Node> nodes, Group group, string[] stems, int[] tensorOf, string[] outputs, string[] forwardNames,
-        string?[] preActivations, EpiloguePlan?[] epilogues, GradientPlan? gradient, string? workspace, Dictionary<int, ParameterRef> kernels,
+    /// <summary>Each group's forward buffers, by group index: the head's output, the result (training), how forward reads it, its mask, its pooled values and z.</summary>
+    private sealed record GroupBuffers(string[] Heads, string[] Outputs, string[] ForwardNames, string?[] Masks, string?[] Pooled, string?[] PreActivations);
+
+    private static StepPlan StepOf(ModelSpec spec, List<Node> nodes, Group group, string[] stems, int[] tensorOf, GroupBuffers buffers,
+        EpiloguePlan?[] epilogues, GradientPlan? gradient, string? workspace, Dictionary<int, ParameterRef> kernels,
         Dictionary<int, ParameterRef> biases, Dictionary<int, (ParameterRef? Gamma, ParameterRef? Beta, ParameterRef Mean, ParameterRef Variance)> normalizations)
     {
         var head = group.Head;
@@ -400,12 +409,13 @@ public sealed partial class ModelGenerator
             if (input == ModelInput)
                 return new Operand("input", "input", shape);
             int t = tensorOf[input];
-            return t == ModelInput ? new Operand("input", "input", shape) : new Operand(forwardNames[t], outputs[t], shape);
+            return t == ModelInput ? new Operand("input", "input", shape) : new Operand(buffers.ForwardNames[t], buffers.Outputs[t], shape);
         }).ToEquatableArray();
         var outputShape = group.Last.Shape!.ToEquatableArray();
         string label = group.Label;
         int g = group.Index;
-        string y = group.Pooling is null ? outputs[g] : "p." + stem + "Y";
+        string y = buffers.Heads[g];
+        string? preActivation = buffers.PreActivations[g];
         int[] input0 = inputs[0].Shape.ToArray();
         switch (head.Layer)
         {
@@ -416,22 +426,22 @@ public sealed partial class ModelGenerator
                 if (group.Pooling is { } pool)
                 {
                     DropoutAfterPlan? dropout = group.Dropout is { Layer: DropoutSpec d } dropoutNode
-                        ? new DropoutAfterPlan(dropoutNode.Name, d.Rate, dropoutNode.Index, "p." + stems[dropoutNode.Index] + "Mask", outputs[g], forwardNames[g],
+                        ? new DropoutAfterPlan(dropoutNode.Name, d.Rate, dropoutNode.Index, buffers.Masks[g]!, buffers.Outputs[g], buffers.ForwardNames[g],
                             dropoutNode.Shape!.ToEquatableArray())
                         : null;
-                    pooling = new PoolingAfterPlan(pool.Name, stems[pool.Index], PoolWindow(head.Shape!, pool.Layer), "p." + stems[pool.Index] + "Y",
+                    pooling = new PoolingAfterPlan(pool.Name, stems[pool.Index], PoolWindow(head.Shape!, pool.Layer), buffers.Pooled[g]!,
                         pool.Shape!.ToEquatableArray(), dropout, workspace);
                 }
                 return new ConvolutionStep(label, stem, inputs, head.Shape!.ToEquatableArray(), gradient, window, conv.Filters, epilogues[g]!,
-                    kernels[head.Index], biases.TryGetValue(head.Index, out var bias) ? bias : null, preActivations[g], y, pooling);
+                    kernels[head.Index], biases.TryGetValue(head.Index, out var bias) ? bias : null, preActivation, y, pooling);
             }
             case DepthwiseConv2DSpec depthwise:
                 return new DepthwiseConvolutionStep(label, stem, inputs, outputShape, gradient, Window(input0, depthwise.KernelSize, depthwise.Strides, depthwise.Padding),
                     depthwise.DepthMultiplier, epilogues[g]!, kernels[head.Index], biases.TryGetValue(head.Index, out var depthwiseBias) ? depthwiseBias : null,
-                    preActivations[g], y);
+                    preActivation, y);
             case DenseSpec dense:
                 return new DenseStep(label, stem, inputs, outputShape, gradient, input0[0], dense.Units, epilogues[g]!, kernels[head.Index],
-                    biases.TryGetValue(head.Index, out var denseBias) ? denseBias : null, preActivations[g], y);
+                    biases.TryGetValue(head.Index, out var denseBias) ? denseBias : null, preActivation, y);
             case Pooling2DSpec or GlobalPooling2DSpec:
                 return new PoolingStep(label, stem, inputs, outputShape, gradient,
                     head.Layer.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D, PoolWindow(input0, head.Layer), y);
@@ -443,7 +453,7 @@ public sealed partial class ModelGenerator
                     norm.Epsilon, tensors.Gamma, tensors.Beta, tensors.Mean.Field, tensors.Variance.Field, y);
             }
             case DropoutSpec dropoutLayer:
-                return new DropoutStep(label, null, inputs, outputShape, gradient, dropoutLayer.Rate, head.Index, "p." + stem + "Mask", y, forwardNames[g]);
+                return new DropoutStep(label, null, inputs, outputShape, gradient, dropoutLayer.Rate, head.Index, buffers.Masks[g]!, y, buffers.ForwardNames[g]);
             case ActivationLayerSpec or PReluSpec:
                 return new ActivationStep(label, null, inputs, outputShape, gradient, epilogues[g]!, y);
             case MergeSpec merge:

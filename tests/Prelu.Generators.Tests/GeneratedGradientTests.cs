@@ -179,11 +179,21 @@ public sealed class GeneratedGradientTests
         using var labels = backend.Allocate(Det.OneHot(Batch, model.ClassCount));
         using var metrics = backend.Allocate(MetricSlot.Count);
 
+        // The model's loss with its penalties, except that the penalties of tensors whose layers declare them by name are
+        // the ones the attributes declare, computed here: a penalty the generated code dropped (from the loss and the
+        // gradient alike) still counts in the finite difference, and the check fails.
+        var declared = DeclaredPenalties(type);
+        double Penalty(bool asDeclared) => model.Parameters.Where(p => declared.ContainsKey(p.Name)).Sum(p =>
+        {
+            var (l1, l2) = asDeclared ? declared[p.Name] : ((double)(p.Regularizer?.L1 ?? 0), (double)(p.Regularizer?.L2 ?? 0));
+            var values = backend.Values(model.ParameterArena).Slice(p.Offset, p.Length).ToArray();
+            return values.Sum(w => l1 * Math.Abs(w) + l2 * w * w);
+        });
         double Loss()
         {
             backend.Fill(metrics, 0f);
             model.ComputeGradients(input, labels, Batch, TrainingStep, metrics);
-            return backend.Values(metrics)[MetricSlot.LossSum] / Batch;
+            return backend.Values(metrics)[MetricSlot.LossSum] / Batch - Penalty(asDeclared: false) + Penalty(asDeclared: true);
         }
 
         Loss();
@@ -206,6 +216,54 @@ public sealed class GeneratedGradientTests
             checks.Add(new TensorCheck(p.Name, p.Length, gradients.AsSpan(p.Offset, p.Length).ToArray(), direction, (plus - minus) / (2 * Step)));
         }
         return checks.ToArray();
+    }
+
+    /// <summary>
+    /// The L1 and L2 factors each named layer's attribute declares for its tensors ("conv.kernel" -> (0.002, 0.004)), read
+    /// from the attributes by reflection: the test's own reading, not the generator's. Tensors of unnamed layers are not
+    /// listed (their names are the generator's to give).
+    /// </summary>
+    private static Dictionary<string, (double L1, double L2)> DeclaredPenalties(Type type)
+    {
+        var roles = new Dictionary<string, string>
+        {
+            ["KernelRegularizer"] = "kernel", ["BiasRegularizer"] = "bias", ["AlphaRegularizer"] = "alpha",
+            ["DepthwiseRegularizer"] = "depthwise_kernel", ["GammaRegularizer"] = "gamma", ["BetaRegularizer"] = "beta",
+        };
+        var penalties = new Dictionary<string, (double, double)>();
+        foreach (var attribute in type.GetCustomAttributes(inherit: false))
+        {
+            if (attribute.GetType().GetProperty("Name")?.GetValue(attribute) is not string layer)
+                continue;
+            foreach (var (property, role) in roles)
+            {
+                if (attribute.GetType().GetProperty(property)?.GetValue(attribute) is string text)
+                    penalties[$"{layer}.{role}"] = Factors(text);
+            }
+        }
+        return penalties;
+
+        static (double, double) Factors(string text)
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(text, @"^(l1|l2|l1_l2)\(([^,]+)(?:,\s*([^)]+))?\)$");
+            Assert.True(match.Success, $"the test reads l1(x), l2(x) and l1_l2(x, y), not '{text}'");
+            double a = double.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+            return match.Groups[1].Value switch
+            {
+                "l1" => (a, 0),
+                "l2" => (0, a),
+                _ => (a, double.Parse(match.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture)),
+            };
+        }
+    }
+
+    [Fact]
+    public void The_penalised_model_declares_a_penalty_on_every_kind_of_tensor_by_name()
+    {
+        var declared = DeclaredPenalties(typeof(PenalisedNet));
+        Assert.Equal(["conv.bias", "conv.kernel", "conv_prelu.alpha", "hidden.bias", "hidden.kernel", "hidden_prelu.alpha", "out.bias", "out.kernel"],
+            declared.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(declared, p => p.Value.L1 > 0 && p.Value.L2 > 0 && p.Key.EndsWith(".alpha", StringComparison.Ordinal));
     }
 
     private static double Dot(double[] a, double[] b)

@@ -206,13 +206,14 @@ public partial class InvertedResidualNet;
 #endregion
 
 // L1 and L2 penalties on kernels, biases and alphas (per element and shared): their gradients join the backward's.
+// Named layers, so that the gradient check reads the declared penalties from these attributes itself.
 [InputShape(6, 6, 1)]
-[Conv2D(3, 3, KernelRegularizer = "l1_l2(0.002, 0.004)", BiasRegularizer = "l1(0.006)")]
-[PReLU(AlphaRegularizer = "l1_l2(0.005, 0.004)", AlphaInitializer = "constant(0.2)")]
-[Flatten]
-[Dense(4, KernelRegularizer = "l1(0.004)", BiasRegularizer = "l2(0.01)")]
-[PReLU(SharedAxes = [1], AlphaRegularizer = "l2(0.02)", AlphaInitializer = "constant(0.1)")]
-[Dense(3, Activation = "softmax", KernelRegularizer = "l2(0.002)", BiasRegularizer = "l1_l2(0.002, 0.002)")]
+[Conv2D(3, 3, KernelRegularizer = "l1_l2(0.002, 0.004)", BiasRegularizer = "l1(0.006)", Name = "conv")]
+[PReLU(AlphaRegularizer = "l1_l2(0.005, 0.004)", AlphaInitializer = "constant(0.2)", Name = "conv_prelu")]
+[Flatten(Name = "flat")]
+[Dense(4, KernelRegularizer = "l1(0.004)", BiasRegularizer = "l2(0.01)", Name = "hidden")]
+[PReLU(SharedAxes = [1], AlphaRegularizer = "l2(0.02)", AlphaInitializer = "constant(0.1)", Name = "hidden_prelu")]
+[Dense(3, Activation = "softmax", KernelRegularizer = "l2(0.002)", BiasRegularizer = "l1_l2(0.002, 0.002)", Name = "out")]
 public partial class PenalisedNet;
 
 /// <summary>Every model above, by type: the theories that cover all of them.</summary>
