@@ -457,13 +457,13 @@ public sealed partial class ModelGenerator
         switch (layer)
         {
             case Conv2DSpec conv:
-                yield return ("its kernel", (long)conv.KernelSize[0] * (conv.KernelSize.Count == 2 ? conv.KernelSize[1] : conv.KernelSize[0]) * input[2] * conv.Filters);
+                yield return ("its kernel", (long)HeightWidth(conv.KernelSize).Height * HeightWidth(conv.KernelSize).Width * input[2] * conv.Filters);
                 if (conv.Weights.UseBias)
                     yield return ("its bias", conv.Filters);
                 break;
             case DepthwiseConv2DSpec depthwise:
-                yield return ("its kernel", (long)depthwise.KernelSize[0] * (depthwise.KernelSize.Count == 2 ? depthwise.KernelSize[1] : depthwise.KernelSize[0]) *
-                    input[2] * depthwise.DepthMultiplier);
+                yield return ("its kernel", (long)HeightWidth(depthwise.KernelSize).Height * HeightWidth(depthwise.KernelSize).Width * input[2] *
+                    depthwise.DepthMultiplier);
                 if (depthwise.Weights.UseBias)
                     yield return ("its bias", output[2]);
                 break;
@@ -502,6 +502,9 @@ public sealed partial class ModelGenerator
         }
     }
 
+    /// <summary>Keras's one size or two, as (height, width): one size is both. The one place the expansion is written.</summary>
+    private static (int Height, int Width) HeightWidth(EquatableArray<int> values) => (values[0], values.Count == 2 ? values[1] : values[0]);
+
     private static (int A, int B)? Pair(EquatableArray<int> values, string what, Action<string> fail)
     {
         if (values.Count is not (1 or 2))
@@ -514,7 +517,7 @@ public sealed partial class ModelGenerator
             fail($"{what} ({string.Join(", ", values)}) must be at least 1");
             return null;
         }
-        return (values[0], values.Count == 2 ? values[1] : values[0]);
+        return HeightWidth(values);
     }
 
     private static bool Padding(string padding, LayerSpec layer, string name, List<DiagnosticInfo> diagnostics)

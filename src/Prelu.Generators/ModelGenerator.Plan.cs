@@ -91,13 +91,13 @@ public sealed partial class ModelGenerator
             {
                 case Conv2DSpec conv:
                 {
-                    var (kh, kw) = (conv.KernelSize[0], conv.KernelSize.Count == 2 ? conv.KernelSize[1] : conv.KernelSize[0]);
+                    var (kh, kw) = HeightWidth(conv.KernelSize);
                     kernels[node.Index] = Weights(conv.Weights, "kernel", new[] { kh, kw, input[2], conv.Filters }, conv.Filters);
                     break;
                 }
                 case DepthwiseConv2DSpec depthwise:
                 {
-                    var (kh, kw) = (depthwise.KernelSize[0], depthwise.KernelSize.Count == 2 ? depthwise.KernelSize[1] : depthwise.KernelSize[0]);
+                    var (kh, kw) = HeightWidth(depthwise.KernelSize);
                     kernels[node.Index] = Weights(depthwise.Weights, "depthwise_kernel", new[] { kh, kw, input[2], depthwise.DepthMultiplier }, node.Shape![2]);
                     break;
                 }
@@ -477,7 +477,7 @@ public sealed partial class ModelGenerator
     }
 
     private static WindowPlan Window(int[] input, EquatableArray<int> window, EquatableArray<int> strides, string padding) =>
-        new(input[0], input[1], input[2], window[0], window.Count == 2 ? window[1] : window[0], strides[0], strides.Count == 2 ? strides[1] : strides[0],
+        new(input[0], input[1], input[2], HeightWidth(window).Height, HeightWidth(window).Width, HeightWidth(strides).Height, HeightWidth(strides).Width,
             padding == "same");
 
     // A pooling's window: its pool size and strides (Keras's default: the pool size), or for global pooling the whole map.
