@@ -1,4 +1,6 @@
 using Microsoft.CodeAnalysis;
+using Prelu.Backends;
+using Prelu.Tests.Shared;
 
 namespace Prelu.Generators.Tests;
 
@@ -216,5 +218,21 @@ public sealed class WiringDiagnosticTests
             public partial class Net;
             """).Sources.Single();
         Assert.Equal(implicitWiring, explicitWiring); // the same names, tensors, calls and checkpoint names
+    }
+
+    [Fact]
+    public void A_graphs_summary_says_what_each_layer_reads_as_kerass_functional_models_do()
+    {
+        using var backend = new ManagedBackend();
+        using var graph = new ResidualGraphNet(backend, 1);
+        var summary = graph.Summary();
+        Assert.Contains(" Layer (type)                Output Shape              Param #     Connected to\n", summary, StringComparison.Ordinal);
+        Assert.Contains(" input (InputLayer)          (None, 6, 6, 2)           0\n", summary, StringComparison.Ordinal);
+        Assert.Contains(" identity (Add)              (None, 6, 6, 4)           0           act_a, stem\n", summary, StringComparison.Ordinal);
+        Assert.Contains(" joined (Concatenate)        (None, 6, 6, 10)          0           projected, stem\n", summary, StringComparison.Ordinal);
+        Assert.Contains(" dense_b (Dense)             (None, 5)                 455         flat\n", summary, StringComparison.Ordinal);
+
+        using var stack = new StudyModel(backend, 1); // a plain stack: Keras's Sequential table, as before
+        Assert.DoesNotContain("Connected to", stack.Summary(), StringComparison.Ordinal);
     }
 }
