@@ -9,7 +9,10 @@ namespace Prelu.Native.Tests;
 
 public sealed class OpenClBackendConformanceTests() : BackendConformanceTests(OpenClBackend.Create(), OpenClHost.Fallbacks);
 
-public sealed class OpenClBackendAgreementTests() : BackendAgreementTests(OpenClBackend.Create(), OpenClHost.Fallbacks);
+// Of the graph models, OpenCL trains the residual graph only: every layer shape builds its own programs on the device,
+// which a newcomer's first run pays for once each (about 45 s more for the other two on PoCL); their layers and merges
+// are held to the reference here by the other agreement cases.
+public sealed class OpenClBackendAgreementTests() : BackendAgreementTests(OpenClBackend.Create(), OpenClHost.Fallbacks, [typeof(ResidualGraphNet)]);
 
 internal static class OpenClHost
 {
