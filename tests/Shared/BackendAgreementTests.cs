@@ -302,8 +302,10 @@ public abstract class BackendAgreementTests : IDisposable
     {
         long fallbacksBefore = _backend.HostFallbacks;
         var random = new Random(seed + 500);
-        int count = random.Next(2, 5), length = random.Next(1, 3000);
-        int rows = random.Next(1, 40);
+        // Two sizes, one of them odd, rather than a size per seed: a device whose driver picks the work-group size
+        // builds each kernel again for each new size (PoCL does), and the values, counts and widths vary anyway.
+        int count = random.Next(2, 5), length = seed % 2 == 0 ? 1024 : 3001;
+        int rows = seed % 2 == 0 ? 8 : 31;
         var widths = Enumerable.Range(0, count).Select(_ => random.Next(1, 70)).ToArray();
         var shape = new ConcatenateShape(rows, widths);
         float[] Draw(int n, ulong stream) => Det.Floats(n, (ulong)seed * 31 + stream).Select(v => MathF.Round(v * 2) / 2).ToArray();
