@@ -112,7 +112,12 @@ public sealed partial class ModelGenerator
         w.Line("private Plan PlanFor(int batch) => batch == MaxBatchSize ? _full");
         w.Line("    : _partial is { } partial && partial.Batch == batch ? partial : _partial = new Plan(_activations, MaxBatchSize, batch);");
         w.Line();
-        w.Line($"protected override {K}DeviceBuffer Logits(int batchCount) => PlanFor(batchCount).{Member(plan.Logits)};");
+        w.Line($"protected override {K}DeviceBuffer Logits(int batchCount)");
+        using (w.Block(""))
+        {
+            w.Line("var p = PlanFor(batchCount);");
+            w.Line($"return {plan.Logits};");
+        }
         w.Line();
         w.Line($"protected override ({K}DeviceBuffer Probabilities, {K}DeviceBuffer LogitsGrad) LossBuffers(int batchCount)");
         using (w.Block(""))
@@ -209,9 +214,6 @@ public sealed partial class ModelGenerator
         ActivationPlan.PRelu => $"{K}FusedActivation.Parametric(new {K}PReluShape(batch, [{Ints(e.Shape)}], [{Ints(e.SharedAxes)}]))",
         _ => $"{K}FusedActivation.Of({K}ActivationKind.{e.Kind})",
     };
-
-    // A member of the Plan class ("p.Conv2dY") by its field name.
-    private static string Member(string reference) => reference.StartsWith("p.", System.StringComparison.Ordinal) ? reference.Substring(2) : reference;
 
     private static string Shapes(StepPlan step) => string.Join(", ", step.Inputs.Select(i => $"({Ints(i.Shape)})"));
 

@@ -52,7 +52,6 @@ public sealed partial class ModelGenerator
         public Node Last => Dropout ?? Pooling ?? Activation ?? Head;
         public IEnumerable<Node> Nodes => new[] { Head, Activation, Pooling, Dropout }.Where(n => n is not null)!;
         public string Label => string.Join(" + ", new[] { Head, Activation }.Where(n => n is not null).Select(n => n!.Name));
-        public bool HasParameters { get; set; }
         public bool NeedsGradient { get; set; }
         public int Index { get; set; }
     }
@@ -220,9 +219,9 @@ public sealed partial class ModelGenerator
         // Which groups backward reaches: those with parameters, and those whose inputs lead back to some.
         foreach (var group in groups)
         {
-            group.HasParameters = group.Nodes.Any(n => kernels.ContainsKey(n.Index) || alphas.ContainsKey(n.Index) ||
+            bool trainable = group.Nodes.Any(n => kernels.ContainsKey(n.Index) || alphas.ContainsKey(n.Index) ||
                 normalizations.TryGetValue(n.Index, out var b) && (b.Gamma is not null || b.Beta is not null));
-            group.NeedsGradient = group.HasParameters || group.Head.Inputs.Any(i => TensorOfInput(i) is var t && t != ModelInput && groups[t].NeedsGradient);
+            group.NeedsGradient = trainable || group.Head.Inputs.Any(i => TensorOfInput(i) is var t && t != ModelInput && groups[t].NeedsGradient);
         }
 
         // Gradient routing, last step first. The first reader met (the last in forward order) writes a tensor's gradient
@@ -321,18 +320,20 @@ public sealed partial class ModelGenerator
         }
         var arena = forward.Concat(placed.OrderBy(b => b.Offset).Select(b => new BufferPlan(b.Field, b.Offset, b.Length))).ToList();
         int classes = last.Last.Shape![0];
-        foreach (var name in new[] { "Probabilities", "LogitsGrad" })
+        string LossBuffer(string field)
         {
-            arena.Add(new BufferPlan(name, floats, classes));
+            arena.Add(new BufferPlan(field, floats, classes));
             floats += (int)Arena.Aligned(classes);
+            return "p." + field;
         }
+        string probabilities = LossBuffer("Probabilities"), logitsGrad = LossBuffer("LogitsGrad");
 
         var buffersOf = new GroupBuffers(heads, outputs, forwardNames, masks, pooled, preActivations);
         var steps = groups.Select(group => StepOf(spec, nodes, group, stems, tensorOf, buffersOf, epilogues,
             gradients[group.Index], workspaces[group.Index], kernels, biases, normalizations)).ToList();
         return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, classes,
             parameters.Tensors, parameters.Length, states.Tensors, states.Length, steps.ToEquatableArray(), arena.ToEquatableArray(), floats,
-            outputs[last.Index], "p.Probabilities", "p.LogitsGrad", layerOutputs.ToEquatableArray(), functional, summary.ToEquatableArray());
+            outputs[last.Index], probabilities, logitsGrad, layerOutputs.ToEquatableArray(), functional, summary.ToEquatableArray());
     }
 
     // Groups in declaration order (a topological order, since a layer reads only layers above it).
@@ -406,9 +407,7 @@ public sealed partial class ModelGenerator
         var inputs = head.Inputs.Select((input, slot) =>
         {
             var shape = InputShapeOf(spec, nodes, head, slot).ToEquatableArray();
-            if (input == ModelInput)
-                return new Operand("input", "input", shape);
-            int t = tensorOf[input];
+            int t = input == ModelInput ? ModelInput : tensorOf[input]; // a Flatten of the input is the input
             return t == ModelInput ? new Operand("input", "input", shape) : new Operand(buffers.ForwardNames[t], buffers.Outputs[t], shape);
         }).ToEquatableArray();
         var outputShape = group.Last.Shape!.ToEquatableArray();

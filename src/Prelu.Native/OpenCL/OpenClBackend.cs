@@ -447,7 +447,9 @@ public sealed unsafe partial class OpenClBackend : Backend
             if (inputGrads[i] is not { } grad)
                 continue;
             Run("merge_gradient_start").Int((int)kind).Float(inputs.Length).Buffer(inputs[i]).Buffer(output).Buffer(outputGrad).Buffer(grad).Run(grad.Length);
-            for (int j = 0; j < inputs.Length && Reference.Merge.GradientReadsOthers(kind); j++)
+            if (!Reference.Merge.GradientReadsOthers(kind))
+                continue;
+            for (int j = 0; j < inputs.Length; j++)
             {
                 if (j != i)
                     Run("merge_gradient_fold").Int((int)kind).Int(j < i ? 1 : 0).Buffer(inputs[j]).Buffer(output).Buffer(grad).Run(grad.Length);

@@ -237,7 +237,9 @@ public abstract class ReferenceBackend<T> : Backend
             if (inputGrads[i] is not { } grad)
                 continue;
             Merge.GradientStart<T>(kind, inputs.Length, S(inputs[i]), S(output), S(outputGrad), S(grad));
-            for (int j = 0; j < inputs.Length && Merge.GradientReadsOthers(kind); j++)
+            if (!Merge.GradientReadsOthers(kind))
+                continue;
+            for (int j = 0; j < inputs.Length; j++)
             {
                 if (j != i)
                     Merge.GradientFold<T>(kind, j < i, S(inputs[j]), S(output), S(grad));
