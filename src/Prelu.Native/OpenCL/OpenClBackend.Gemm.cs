@@ -222,7 +222,7 @@ public sealed unsafe partial class OpenClBackend
         }
         var partials = Scratch(ScratchSlot.GemmSlices, (long)plan.Tile.Slices * p.M * p.N);
         LaunchGemm(plan, a, b, partials, FusedActivation.Linear, null, null, null, plan.Tile.Slices);
-        Run("gemm_sum_slices", plan.Program).Int(plan.Tile.Slices).Memory(partials).Buffer(c).Run((long)p.M * p.N);
+        Run("sum_slices").Int(plan.Tile.Slices).Int(p.M * p.N).Memory(partials).Buffer(c).Run((long)p.M * p.N);
     }
 
     /// <summary>output = act(a * b + bias), keeping the pre-activation in z when given (a layer's forward).</summary>

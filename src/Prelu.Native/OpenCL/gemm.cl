@@ -17,7 +17,7 @@
 // B's row k and MR scalars of A's column k: MR * NV vector FMAs per MR + NV loads. Work-items at the
 // edges clamp their loads to the last row and vector and skip the stores outside C, so any M works; N
 // must be a multiple of VW (the host picks VW so). The sums run over k in order within a slice, and the
-// slices are added in order by gemm_sum_slices: the same bits on every run on one device. A kernel's
+// slices are added in order by prelu.cl's sum_slices: the same bits on every run on one device. A kernel's
 // kchunk argument is the K range of one slice along the third NDRange axis (kchunk = K: no split).
 
 #define CAT_(a, b) a##b
@@ -180,11 +180,3 @@ void gemm_local(__global const float *a, int ao, __global const float *b, int bo
     }
 }
 #endif
-
-// C = the sum of the partial products that gemm wrote to consecutive M x N blocks, in slice order.
-__kernel void gemm_sum_slices(int slices, __global const float *partials, __global float *c, int co) {
-    int index = get_global_id(0);
-    float sum = 0.0f;
-    for (int s = 0; s < slices; s++) sum += partials[s * M * N + index];
-    c[co + index] = sum;
-}

@@ -19,6 +19,12 @@
 #else
 #define POOL_SHAPE()
 #endif
+// A shape-specialised build holds only the kernels that read its shape (S_CONV: im2col and col2im; S_POOL:
+// the poolings), each section below inside its #if: the driver compiles every kernel of a program it builds
+// (PoCL does, at clBuildProgram), and a layer shape used two of the forty, each compiled once per shape met.
+#if defined(S_CONV) || defined(S_POOL)
+#define SHAPED_BUILD
+#endif
 
 // The alpha of a feature (flat index within a sample): MAPPED reads the feature's alpha from map.
 inline float alpha_of(int sharing, int channels, int feature, __global const float *al, __global const int *map) {
@@ -31,12 +37,13 @@ inline float activate(int kind, float leaky, float z, float alpha) {
     return kind == RELU ? 0.0f : kind == LEAKY ? leaky * z : alpha * z;
 }
 
-// ---- Convolution as a product: im2col, col2im ----------------------------------------------------------
-
 // Kernels over NHWC tensors take one spatial position per work-item and loop over its channels, in
 // blocks of CB held in private arrays: the channel loop is contiguous memory the compiler vectorises,
 // and the position's index arithmetic is paid once for all its channels.
 #define CB 16
+
+#if !defined(S_POOL)
+// ---- Convolution as a product: im2col, col2im ----------------------------------------------------------
 
 // cols (N * OH * OW, KH * KW * C): row (n, oy, ox) holds the input window of output (oy, ox), zero where
 // the window leaves the padded input. The forward product is cols * kernel, the kernel gradient cols^T * dz.
@@ -86,7 +93,9 @@ __kernel void col2im(int N, int H, int W, int C, int F, int KH, int KW, int SY, 
         for (int c = 0; c < count; c++) dx[dxo + position * C + c0 + c] = sum[c];
     }
 }
+#endif // !S_POOL: the convolution's shape
 
+#if !defined(SHAPED_BUILD)
 // ---- Depthwise convolution (Keras's DepthwiseConv2D): output channel o = c M + j reads input channel c only ----------
 
 // z (N, OH, OW, C M) = bias + the window's products. One work-item per output position, its channels in a loop.
@@ -158,6 +167,16 @@ __kernel void transpose(int rows, int cols, __global const float *in, int io, __
     int i = get_global_id(0);
     int r = i % rows, c = i / rows;
     out[i] = in[io + r * cols + c];
+}
+
+// A product whose K was split into slices: c = the sum of the partial products that gemm.cl wrote to
+// consecutive blocks of length floats, in slice order. Here, not in gemm.cl, so that PoCL compiles it once
+// and not once for every product shape's program.
+__kernel void sum_slices(int slices, int length, __global const float *partials, __global float *c, int co) {
+    int index = get_global_id(0);
+    float sum = 0.0f;
+    for (int s = 0; s < slices; s++) sum += partials[s * length + index];
+    c[co + index] = sum;
 }
 
 // ---- Sums down the columns of a (rows, cols) matrix, in two fixed-order passes ---------------------------
@@ -233,7 +252,9 @@ __kernel void activation_backward(int kind, float leaky, __global const float *z
     else if (!(v > 0.0f))
         g[go + i] *= kind == RELU ? 0.0f : leaky; // a NaN z takes the slope, as the reference
 }
+#endif // !SHAPED_BUILD
 
+#if !defined(S_CONV)
 // Max pooling, channels innermost, one work-item per output position. Ties go to the first window
 // position, and a NaN wins only as the first (nothing compares greater than it, it compares greater than
 // nothing): the reference's rule.
@@ -359,7 +380,9 @@ __kernel void avgpool_backward(int N, int H, int W, int C, int KH, int KW, int S
     }
     dx[dxo + i] = sum;
 }
+#endif // !S_CONV: the pooling's shape
 
+#if !defined(SHAPED_BUILD)
 // ---- Batch normalisation over the last axis: x as (rows, cols), statistics per column --------------------
 
 // partials (chunks, cols): the sum over a chunk of rows of (x - mean)^2, mean (cols) the columns' means (column_partials
@@ -614,3 +637,5 @@ __kernel void sgd(float lr, float momentum, int nesterov, __global float *p, int
     v[vo + i] = vi;
     p[po + i] += nesterov ? -gi * lr + vi * momentum : vi;
 }
+#endif // !SHAPED_BUILD
+
