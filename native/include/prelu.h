@@ -21,7 +21,7 @@ extern "C" {
 
 /* Bumped whenever a signature in this header changes; the C# side refuses a library built
  * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 8
+#define PRELU_ABI_VERSION 9
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -209,9 +209,21 @@ PRELU_API void prelu_concatenate_backward(int64_t rows, int32_t count, const int
 /* total += gradient: the sum of the gradients of a tensor that several layers read. */
 PRELU_API void prelu_accumulate(int64_t length, const float *gradient, float *total);
 
-/* Softmax + categorical cross-entropy; labels NULL: probabilities only. metrics[0] += loss sum, metrics[1] += correct. */
-PRELU_API void prelu_softmax_cross_entropy(int32_t batch, int32_t classes, const float *logits, const float *labels,
-                                           float *probabilities, float *dlogits, float *metrics);
+/* Losses (Prelu.Kernels.LossKind): z (batch, outputs) the output layer's output (logits for the cross-entropies);
+ * targets (batch, outputs), or (batch) class indices for the sparse loss; NULL: predictions only. predictions gets the
+ * softmax, the sigmoid or z itself (it may be z for the regression losses); dz (NULL: none) the gradient of the batch's
+ * mean loss. metrics[0] += loss sum, [1] += accuracy sum, [2] += each sample's mean |p - y|, [3] += its mean (p - y)^2.
+ * A class index outside [0, outputs) gives its sample a NaN loss and a zero gradient. */
+enum {
+    PRELU_LOSS_CATEGORICAL_CROSSENTROPY = 0,
+    PRELU_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 1,
+    PRELU_LOSS_BINARY_CROSSENTROPY = 2,
+    PRELU_LOSS_MEAN_SQUARED_ERROR = 3,
+    PRELU_LOSS_MEAN_ABSOLUTE_ERROR = 4,
+    PRELU_LOSS_HUBER = 5
+};
+PRELU_API void prelu_loss(int32_t kind, float delta, int32_t batch, int32_t outputs, const float *z, const float *targets,
+                          float *predictions, float *dz, float *metrics);
 
 /* Keras's Adam with step size alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) computed by the caller. */
 PRELU_API void prelu_adam(int64_t length, float alpha_t, float beta1, float beta2, float epsilon, float *param,

@@ -96,41 +96,6 @@ void prelu_dropout_backward(int64_t length, const float *mask, const float *dy, 
     prelu_active_kernels()->dropout_backward(length, mask, dy, dx);
 }
 
-void prelu_softmax_cross_entropy(int32_t batch, int32_t classes, const float *logits, const float *labels,
-                                 float *probabilities, float *dlogits, float *metrics) {
-    float loss_sum = 0.0f, correct = 0.0f, inverse_batch = 1.0f / (float)batch;
-    for (int b = 0; b < batch; b++) {
-        const float *z = logits + (long)b * classes;
-        float *p = probabilities + (long)b * classes;
-        float max = z[0];
-        for (int k = 1; k < classes; k++) max = z[k] > max ? z[k] : max;
-        float sum = 0.0f;
-        for (int k = 0; k < classes; k++) {
-            p[k] = expf(z[k] - max);
-            sum += p[k];
-        }
-        float log_sum = logf(sum);
-        for (int k = 0; k < classes; k++) p[k] /= sum;
-        if (!labels) continue;
-        const float *y = labels + (long)b * classes;
-        float loss = 0.0f;
-        int predicted = 0, actual = 0;
-        for (int k = 0; k < classes; k++) {
-            loss -= y[k] * (z[k] - max - log_sum);
-            if (p[k] > p[predicted]) predicted = k;
-            if (y[k] > y[actual]) actual = k;
-        }
-        loss_sum += loss;
-        correct += predicted == actual ? 1.0f : 0.0f;
-        if (dlogits)
-            for (int k = 0; k < classes; k++) dlogits[(long)b * classes + k] = (p[k] - y[k]) * inverse_batch;
-    }
-    if (labels && metrics) {
-        metrics[0] += loss_sum;
-        metrics[1] += correct;
-    }
-}
-
 void prelu_adam(int64_t length, float alpha_t, float beta1, float beta2, float epsilon, float *param, const float *grad,
                 float *m, float *v) {
     prelu_active_kernels()->adam(length, alpha_t, beta1, beta2, epsilon, param, grad, m, v);

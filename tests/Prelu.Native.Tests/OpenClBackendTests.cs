@@ -109,7 +109,7 @@ public sealed class OpenClLeakTests
         using var dw = backend.Allocate(dense.KernelLength);
         using var w = backend.Allocate(Det.Floats(dense.KernelLength, 4));
         using var labels = backend.Allocate(Det.OneHot(2, 3));
-        using var metrics = backend.Allocate(2);
+        using var metrics = backend.Allocate(Prelu.Kernels.MetricSlot.Count);
         using var m = backend.Allocate(dense.KernelLength);
         using var v = backend.Allocate(dense.KernelLength);
 

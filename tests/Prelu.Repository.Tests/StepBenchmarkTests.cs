@@ -35,7 +35,7 @@ public sealed class StepBenchmarkTests
         {
             "conv2d + maxpool forward 28x28x1 -> 26x26x32 -> 13x13x32", "conv2d + maxpool backward 28x28x1 -> 26x26x32 -> 13x13x32",
             "conv2d + maxpool forward 13x13x32 -> 11x11x64 -> 5x5x64", "conv2d + maxpool backward 13x13x32 -> 11x11x64 -> 5x5x64", "dense forward 1600 -> 256",
-            "dense backward 1600 -> 256", "dense forward 256 -> 10", "softmax cross-entropy", "adam",
+            "dense backward 1600 -> 256", "dense forward 256 -> 10", "categorical_crossentropy", "adam",
         })
             Assert.Contains(layer, output, StringComparison.Ordinal);
         Assert.Matches(@"conv2d \+ maxpool backward 13x13x32 -> 11x11x64 -> 5x5x64, prelu PerElement, dropout +[\d.]+ ms +\d+ % +\d+ GFLOP/s", output);

@@ -352,6 +352,76 @@ public abstract class BackendConformanceTests : IDisposable
         HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, "dropout");
     }
 
+    [Theory]
+    [InlineData("categorical", LossKind.CategoricalCrossentropy, 1f)]
+    [InlineData("sparse", LossKind.SparseCategoricalCrossentropy, 1f)]
+    [InlineData("binary", LossKind.BinaryCrossentropy, 1f)]
+    [InlineData("binary_one", LossKind.BinaryCrossentropy, 1f)]
+    [InlineData("mse", LossKind.MeanSquaredError, 1f)]
+    [InlineData("mae", LossKind.MeanAbsoluteError, 1f)]
+    [InlineData("huber", LossKind.Huber, 1f)]
+    [InlineData("huber_half", LossKind.Huber, 0.5f)]
+    public void Every_loss_matches_pytorch_and_adds_its_metrics(string name, LossKind kind, float delta)
+    {
+        long fallbacksBefore = _backend.HostFallbacks;
+        var loss = new LossFunction(kind, delta);
+        var zValues = Fixture.Get($"loss.{name}.z");
+        var targetValues = Fixture.Get($"loss.{name}.y");
+        int batch = loss.SparseTargets ? targetValues.Length : Fixture.Shape($"loss.{name}.z")[0];
+        int outputs = zValues.Length / batch;
+        using var z = Up(zValues);
+        using var targets = Up(targetValues);
+        using var p = Zeros(zValues.Length);
+        using var dz = Zeros(zValues.Length);
+        using var metrics = Up([1f, 2f, 3f, 4f]);
+
+        _backend.Loss(loss, batch, outputs, z, targets, p, dz, metrics);
+
+        Close.Assert(Fixture.Get($"loss.{name}.p"), Down(p), Close.Forward, $"{name}: predictions");
+        Close.Assert(Fixture.Get($"loss.{name}.dz"), Down(dz), Close.Gradient, $"{name}: gradient");
+        var m = Down(metrics);
+        Close.Assert([1f + batch * Fixture.Get($"loss.{name}.loss")[0], 2f + Fixture.Get($"loss.{name}.correct")[0],
+            3f + Fixture.Get($"loss.{name}.abs")[0], 4f + Fixture.Get($"loss.{name}.sq")[0]], m, Close.Forward, $"{name}: metrics");
+
+        // Prediction alone writes the same predictions and nothing else.
+        using var alone = Up(Enumerable.Repeat(float.NaN, zValues.Length).ToArray());
+        _backend.Loss(loss, batch, outputs, z, null, alone, null, null);
+        Assert.Equal(Down(p), Down(alone));
+
+        HostFallbackDeclaration.Check(_backend, fallbacksBefore, false, name);
+    }
+
+    [Fact]
+    public void A_regression_loss_may_predict_into_its_outputs_own_buffer()
+    {
+        using var z = Up(Fixture.Get("loss.mse.z"));
+        using var targets = Up(Fixture.Get("loss.mse.y"));
+        using var dz = Zeros(15);
+        using var metrics = Zeros(MetricSlot.Count);
+
+        _backend.Loss(LossFunction.MeanSquaredError, 5, 3, z, targets, z, dz, metrics);
+
+        Assert.Equal(Fixture.Get("loss.mse.z"), Down(z));
+        Close.Assert(Fixture.Get("loss.mse.dz"), Down(dz), Close.Gradient, "gradient");
+        Close.Assert([5 * Fixture.Get("loss.mse.loss")[0]], [Down(metrics)[MetricSlot.LossSum]], Close.Forward, "loss sum");
+    }
+
+    [Fact]
+    public void A_class_index_outside_the_outputs_gives_a_nan_loss_and_no_gradient()
+    {
+        using var z = Up(Det.Floats(6, 730, -1, 1));
+        using var targets = Up([1f, 3f]); // 3 is not a class of 3 outputs
+        using var p = Zeros(6);
+        using var dz = Up(Enumerable.Repeat(9f, 6).ToArray());
+        using var metrics = Zeros(MetricSlot.Count);
+
+        _backend.Loss(LossFunction.SparseCategoricalCrossentropy, 2, 3, z, targets, p, dz, metrics);
+
+        Assert.True(float.IsNaN(Down(metrics)[MetricSlot.LossSum]), "the loss sum should be NaN");
+        Assert.Equal(new float[3], Down(dz)[3..]);
+        Assert.All(Down(dz)[..3], g => Assert.NotEqual(0f, g));
+    }
+
     [Fact]
     public void Softmax_cross_entropy_matches_pytorch_and_accumulates_metrics()
     {
@@ -360,7 +430,7 @@ public abstract class BackendConformanceTests : IDisposable
         using var labels = Up(Det.OneHot(5, 10));
         using var p = Zeros(50);
         using var dz = Zeros(50);
-        using var metrics = Up([1f, 2f]);
+        using var metrics = Up([1f, 2f, 0f, 0f]);
 
         _backend.SoftmaxCrossEntropy(5, 10, z, labels, p, dz, metrics);
 

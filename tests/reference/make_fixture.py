@@ -336,6 +336,64 @@ put("softmax_ce.dz", z.grad)
 put("softmax_ce.correct", [(torch.softmax(z, 1).argmax(1) == torch.tensor(labels.argmax(1))).sum().item()])
 
 
+# ---- Every loss, as Keras reduces it (the mean over outputs, then over the batch) ------------------------------------
+# loss.<name>.z: the model's outputs (logits for the cross-entropies); .y the targets; .loss the batch's mean loss;
+# .dz its gradient; .p what the model predicts (softmax, sigmoid or the outputs); .correct Keras's accuracy summed
+# over samples; .abs and .sq each sample's mean absolute and squared error between prediction and target, summed.
+def loss_case(name, z, y, loss_of, predict, correct_of):
+    z = t(z, True)
+    loss = loss_of(z, torch.tensor(y))
+    loss.backward()
+    with torch.no_grad():
+        p = predict(z)
+        dense_y = torch.tensor(y if y.shape == tuple(p.shape) else one_hot_of(y, p.shape[1]))
+        put(f"loss.{name}.z", z)
+        put(f"loss.{name}.y", y)
+        put(f"loss.{name}.loss", loss.reshape(1))
+        put(f"loss.{name}.dz", z.grad)
+        put(f"loss.{name}.p", p)
+        put(f"loss.{name}.correct", [correct_of(p, torch.tensor(y))])
+        put(f"loss.{name}.abs", [(p - dense_y).abs().mean(1).sum().item()])
+        put(f"loss.{name}.sq", [((p - dense_y) ** 2).mean(1).sum().item()])
+
+
+def one_hot_of(indices, classes):
+    dense = np.zeros([len(indices), classes], dtype=np.float32)
+    dense[np.arange(len(indices)), indices.astype(np.int64)] = 1
+    return dense
+
+
+def argmax_hits(p, y):
+    return float((p.argmax(1) == (y.argmax(1) if y.dim() == 2 else y.long())).sum().item())
+
+
+def binary_hits(p, y):
+    return float(((p > 0.5).float() == y).float().mean(1).sum().item())
+
+
+no_accuracy = lambda p, y: 0.0
+soft = det([6, 4], 711, 0, 1)
+soft /= soft.sum(1, keepdims=True)
+loss_case("categorical", det([6, 4], 710, -3, 3), soft,
+          lambda z, y: F.cross_entropy(z, y), lambda z: torch.softmax(z, 1), argmax_hits)
+loss_case("sparse", det([7, 5], 712, -3, 3), np.array([0, 4, 2, 1, 3, 4, 0], dtype=np.float32),
+          lambda z, y: F.cross_entropy(z, y.long()), lambda z: torch.softmax(z, 1), argmax_hits)
+multi_label = (det([6, 3], 714) > 0).astype(np.float32)
+multi_label[0, 1] = 0.25  # a soft label: accuracy counts it as no match, as Keras's binary_accuracy does
+loss_case("binary", det([6, 3], 713, -4, 4), multi_label,
+          lambda z, y: F.binary_cross_entropy_with_logits(z, y), torch.sigmoid, binary_hits)
+loss_case("binary_one", det([9, 1], 715, -4, 4), (det([9, 1], 716) > 0).astype(np.float32),
+          lambda z, y: F.binary_cross_entropy_with_logits(z, y), torch.sigmoid, binary_hits)
+loss_case("mse", det([5, 3], 717, -2, 2), det([5, 3], 718, -2, 2),
+          lambda z, y: F.mse_loss(z, y), lambda z: z, no_accuracy)
+loss_case("mae", det([5, 3], 719, -2, 2), det([5, 3], 720, -2, 2),
+          lambda z, y: F.l1_loss(z, y), lambda z: z, no_accuracy)
+loss_case("huber", det([5, 3], 721, -3, 3), det([5, 3], 722, -3, 3),
+          lambda z, y: F.huber_loss(z, y, delta=1.0), lambda z: z, no_accuracy)
+loss_case("huber_half", det([5, 3], 723, -3, 3), det([5, 3], 724, -3, 3),
+          lambda z, y: F.huber_loss(z, y, delta=0.5), lambda z: z, no_accuracy)
+
+
 # ---- Optimizers (Keras's formulas, float32) ------------------------------------------------------------------
 def keras_adam(w, grads, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):
     w = w.copy()

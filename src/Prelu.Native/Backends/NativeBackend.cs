@@ -421,11 +421,11 @@ public sealed unsafe class NativeBackend : Backend
             throw new ArgumentException($"the native backend merges at most {MaxStackInputs} tensors in one call, not {count}");
     }
 
-    protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
+    protected override void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
+        DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
     {
-        using var timed = new Timed(this, KernelTimes is null ? "" : "softmax cross-entropy", 0);
-        NativeMethods.SoftmaxCrossEntropy(batch, classes, P(logits), Opt(labels), P(probabilities), Opt(logitsGrad), Opt(metrics));
+        using var timed = new Timed(this, KernelTimes is null ? "" : loss.KerasName, 0);
+        NativeMethods.Loss((int)loss.Kind, loss.Delta, batch, outputs, P(modelOutputs), Opt(targets), P(predictions), Opt(outputsGrad), Opt(metrics));
     }
 
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v)

@@ -143,8 +143,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "prelu_accumulate")]
     public static partial void Accumulate(long length, float* gradient, float* total);
 
-    [LibraryImport(LibraryName, EntryPoint = "prelu_softmax_cross_entropy")]
-    public static partial void SoftmaxCrossEntropy(int batch, int classes, float* logits, float* labels, float* probabilities, float* dlogits, float* metrics);
+    [LibraryImport(LibraryName, EntryPoint = "prelu_loss")]
+    public static partial void Loss(int kind, float delta, int batch, int outputs, float* z, float* targets, float* predictions, float* dz, float* metrics);
 
     [LibraryImport(LibraryName, EntryPoint = "prelu_adam")]
     public static partial void Adam(long length, float alphaT, float beta1, float beta2, float epsilon, float* param, float* grad, float* m, float* v);

@@ -33,7 +33,7 @@ public static class PreluNativeLibrary
     public const string PathEnvironmentVariable = "PRELU_NATIVE_LIBRARY";
 
     /// <summary>The ABI that <see cref="NativeMethods"/> is written against (PRELU_ABI_VERSION in prelu.h).</summary>
-    public const int ExpectedAbiVersion = 8;
+    public const int ExpectedAbiVersion = 9;
 
     public static string FileName => OperatingSystem.IsWindows() ? "prelu.dll"
         : OperatingSystem.IsMacOS() ? "libprelu.dylib" : "libprelu.so";

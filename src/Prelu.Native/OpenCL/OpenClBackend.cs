@@ -480,13 +480,13 @@ public sealed unsafe partial class OpenClBackend : Backend
     protected override void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total) =>
         Run("accumulate").Buffer(gradient).Buffer(total).Run(total.Length);
 
-    protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
+    protected override void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
+        DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
     {
-        var rows = Scratch(ScratchSlot.Rows, 2 * batch);
-        Run("softmax_cross_entropy").Int(batch).Int(classes).Buffer(logits).Buffer(labels).Int(labels is null ? 0 : 1).Buffer(probabilities)
-            .Buffer(logitsGrad).Int(logitsGrad is null ? 0 : 1).Memory(rows).Run(batch);
-        if (labels is not null && metrics is not null)
+        var rows = Scratch(ScratchSlot.Rows, 4 * batch);
+        Run("loss").Int((int)loss.Kind).Float(loss.Delta).Int(batch).Int(outputs).Buffer(modelOutputs).Buffer(targets).Int(targets is null ? 0 : 1)
+            .Buffer(predictions).Buffer(outputsGrad).Int(outputsGrad is null ? 0 : 1).Memory(rows).Run(batch);
+        if (targets is not null && metrics is not null)
             Run("add_metrics").Int(batch).Memory(rows).Buffer(metrics).Run(1);
     }
 

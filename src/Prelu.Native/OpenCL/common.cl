@@ -18,6 +18,14 @@
 #define SHARED 2
 #define MAPPED 3
 
+// Loss kinds (Prelu.Kernels.LossKind, prelu.h's PRELU_LOSS_*).
+#define CATEGORICAL_CROSSENTROPY 0
+#define SPARSE_CATEGORICAL_CROSSENTROPY 1
+#define BINARY_CROSSENTROPY 2
+#define MEAN_SQUARED_ERROR 3
+#define MEAN_ABSOLUTE_ERROR 4
+#define HUBER 5
+
 // The pointwise activations (kinds SIGMOID and up), as Keras defines them, for a float or a float vector z (a macro:
 // the builtins take either; p is ELU's alpha), and their derivatives. Prelu.Reference.PointwiseActivation.
 #define SELU_ALPHA 1.6732632423543772848170429916717f

@@ -521,45 +521,106 @@ __kernel void accumulate(__global const float *g, int go, __global float *total,
     total[to + i] += g[go + i];
 }
 
-// One work-item per row: probabilities, the logit gradient (p - y) / B, and the row's loss and hit.
-__kernel void softmax_cross_entropy(int B, int K, __global const float *z, int zo, __global const float *labels, int lo, int has_labels,
-                                    __global float *p, int po, __global float *dz, int dzo, int has_dz, __global float *rows) {
+// ---- Losses (Prelu.Reference.Loss): one work-item per sample --------------------------------------------------
+
+inline int arg_max(__global const float *v, int n) {
+    int best = 0;
+    for (int k = 1; k < n; k++)
+        if (v[k] > v[best]) best = k;
+    return best;
+}
+
+// p = softmax(z) of one row; returns max and sets *sum to sum_k exp(z_k - max).
+inline float softmax_row(__global const float *z, __global float *p, int K, float *sum) {
+    float max = z[0];
+    for (int k = 1; k < K; k++) max = fmax(max, z[k]);
+    float s = 0.0f;
+    for (int k = 0; k < K; k++) {
+        p[k] = exp(z[k] - max);
+        s += p[k];
+    }
+    for (int k = 0; k < K; k++) p[k] /= s;
+    *sum = s;
+    return max;
+}
+
+// The sample's predictions (softmax, sigmoid or z itself; p may be z for the regression losses), its gradient
+// (has_dz) and, with targets, its loss, accuracy and mean absolute and squared errors in rows[4 b .. 4 b + 3].
+__kernel void loss(int kind, float delta, int B, int K, __global const float *z, int zo, __global const float *targets, int to, int has_targets,
+                   __global float *p, int po, __global float *dz, int dzo, int has_dz, __global float *rows) {
     int b = get_global_id(0);
     __global const float *zr = z + zo + b * K;
     __global float *pr = p + po + b * K;
-    float max = zr[0];
-    for (int k = 1; k < K; k++) max = fmax(max, zr[k]);
-    float sum = 0.0f;
-    for (int k = 0; k < K; k++) {
-        pr[k] = exp(zr[k] - max);
-        sum += pr[k];
+    __global float *g = dz + dzo + b * K;
+    float max = 0.0f, sum = 0.0f;
+    if (kind == CATEGORICAL_CROSSENTROPY || kind == SPARSE_CATEGORICAL_CROSSENTROPY)
+        max = softmax_row(zr, pr, K, &sum);
+    else if (kind == BINARY_CROSSENTROPY)
+        for (int k = 0; k < K; k++) pr[k] = 1.0f / (1.0f + exp(-zr[k]));
+    else if (pr != zr)
+        for (int k = 0; k < K; k++) pr[k] = zr[k];
+    if (!has_targets) return;
+    float count = (float)K, sample = 0.0f, hits = 0.0f, absolute = 0.0f, squared = 0.0f;
+    if (kind == SPARSE_CATEGORICAL_CROSSENTROPY) {
+        float index = targets[to + b];
+        int valid = index >= 0.0f && index < count && index == floor(index);
+        int target = valid ? (int)index : -1;
+        sample = valid ? max + log(sum) - zr[target] : NAN;
+        hits = valid && arg_max(pr, K) == target ? 1.0f : 0.0f;
+        for (int k = 0; k < K; k++) {
+            float e = pr[k] - (k == target ? 1.0f : 0.0f);
+            absolute += fabs(e);
+            squared += e * e;
+            if (has_dz) g[k] = valid ? e / (float)B : 0.0f;
+        }
+    } else {
+        __global const float *y = targets + to + b * K;
+        if (kind == CATEGORICAL_CROSSENTROPY) {
+            // -sum_k y_k log softmax(z)_k; its gradient p_k sum(y) - y_k is p - y for a one-hot row
+            float log_sum = log(sum), y_sum = 0.0f;
+            for (int k = 0; k < K; k++) {
+                sample -= y[k] * (zr[k] - max - log_sum);
+                y_sum += y[k];
+            }
+            hits = arg_max(pr, K) == arg_max(y, K) ? 1.0f : 0.0f;
+            if (has_dz)
+                for (int k = 0; k < K; k++) g[k] = (pr[k] * y_sum - y[k]) / (float)B;
+        } else {
+            float scale = 1.0f / (float)(B * K);
+            for (int k = 0; k < K; k++) {
+                float zk = zr[k], e = pr[k] - y[k], a = fabs(e);
+                sample += kind == BINARY_CROSSENTROPY ? fmax(zk, 0.0f) - zk * y[k] + log1p(exp(-fabs(zk)))
+                        : kind == MEAN_SQUARED_ERROR ? e * e
+                        : kind == MEAN_ABSOLUTE_ERROR ? a
+                        : a <= delta ? 0.5f * e * e : delta * (a - 0.5f * delta);
+                if (kind == BINARY_CROSSENTROPY && (pr[k] > 0.5f ? 1.0f : 0.0f) == y[k]) hits += 1.0f;
+                if (has_dz)
+                    g[k] = (kind == BINARY_CROSSENTROPY ? e
+                            : kind == MEAN_SQUARED_ERROR ? 2.0f * e
+                            : kind == MEAN_ABSOLUTE_ERROR ? (e > 0.0f ? 1.0f : e < 0.0f ? -1.0f : 0.0f)
+                            : clamp(e, -delta, delta)) * scale;
+            }
+            sample /= count;
+            hits /= count;
+        }
+        for (int k = 0; k < K; k++) {
+            float e = pr[k] - y[k];
+            absolute += fabs(e);
+            squared += e * e;
+        }
     }
-    float log_sum = log(sum);
-    for (int k = 0; k < K; k++) pr[k] /= sum;
-    if (!has_labels) return;
-    __global const float *yr = labels + lo + b * K;
-    float loss = 0.0f;
-    int predicted = 0, actual = 0;
-    for (int k = 0; k < K; k++) {
-        loss -= yr[k] * (zr[k] - max - log_sum);
-        if (pr[k] > pr[predicted]) predicted = k;
-        if (yr[k] > yr[actual]) actual = k;
-    }
-    rows[2 * b] = loss;
-    rows[2 * b + 1] = predicted == actual ? 1.0f : 0.0f;
-    if (has_dz)
-        for (int k = 0; k < K; k++) dz[dzo + b * K + k] = (pr[k] - yr[k]) / (float)B;
+    rows[4 * b] = sample;
+    rows[4 * b + 1] = hits;
+    rows[4 * b + 2] = absolute / count;
+    rows[4 * b + 3] = squared / count;
 }
 
-// metrics[0] += sum of the rows' losses, metrics[1] += their hits; one work-item, in row order.
+// metrics[0 .. 3] += the rows' sums of loss, accuracy, absolute and squared error; one work-item, in row order.
 __kernel void add_metrics(int B, __global const float *rows, __global float *m, int mo) {
-    float loss = 0.0f, correct = 0.0f;
-    for (int b = 0; b < B; b++) {
-        loss += rows[2 * b];
-        correct += rows[2 * b + 1];
-    }
-    m[mo] += loss;
-    m[mo + 1] += correct;
+    float sums[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < 4; i++) sums[i] += rows[4 * b + i];
+    for (int i = 0; i < 4; i++) m[mo + i] += sums[i];
 }
 
 __kernel void adam(float alpha_t, float beta1, float beta2, float epsilon, __global float *p, int po, __global const float *g, int go,

@@ -264,18 +264,20 @@ public abstract class ReferenceBackend<T> : Backend
 
     protected override void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total) => Merge.Accumulate<T>(S(gradient), S(total));
 
-    protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
+    protected override void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
+        DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
     {
-        if (labels is null)
+        if (targets is null)
         {
-            Reference.SoftmaxCrossEntropy.Softmax<T>(batch, classes, S(logits), S(probabilities));
+            Reference.Loss.Predict<T>(loss, batch, outputs, S(modelOutputs), S(predictions));
             return;
         }
-        var (lossSum, correct) = Reference.SoftmaxCrossEntropy.ForwardBackward<T>(batch, classes, S(logits), S(labels), S(probabilities), Opt(logitsGrad));
+        var totals = Reference.Loss.ForwardBackward<T>(loss, batch, outputs, S(modelOutputs), S(targets), S(predictions), Opt(outputsGrad));
         var m = S(metrics!);
-        m[MetricSlot.LossSum] += lossSum;
-        m[MetricSlot.Correct] += T.CreateTruncating(correct);
+        m[MetricSlot.LossSum] += totals.LossSum;
+        m[MetricSlot.Correct] += totals.Correct;
+        m[MetricSlot.AbsoluteError] += totals.AbsoluteError;
+        m[MetricSlot.SquaredError] += totals.SquaredError;
     }
 
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>

@@ -97,19 +97,21 @@ public sealed class SimdBackend : ReferenceBackend<float>
     protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx) =>
         System.Numerics.Tensors.TensorPrimitives.Multiply(MemoryOf(dy).Span, MemoryOf(mask).Span, MemoryOf(dx).Span);
 
-    protected override void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
+    protected override void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
+        DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
     {
-        if (labels is null)
+        if (targets is null)
         {
-            Simd.SoftmaxCrossEntropy.Softmax(batch, classes, MemoryOf(logits).Span, MemoryOf(probabilities).Span);
+            Simd.Loss.Predict(loss, batch, outputs, MemoryOf(modelOutputs).Span, MemoryOf(predictions).Span);
             return;
         }
-        var (lossSum, correct) = Simd.SoftmaxCrossEntropy.ForwardBackward(batch, classes, MemoryOf(logits).Span, MemoryOf(labels).Span,
-            MemoryOf(probabilities).Span, MemoryOf(logitsGrad).Span);
+        var totals = Simd.Loss.ForwardBackward(loss, batch, outputs, MemoryOf(modelOutputs).Span, MemoryOf(targets).Span,
+            MemoryOf(predictions).Span, MemoryOf(outputsGrad).Span);
         var m = MemoryOf(metrics).Span;
-        m[MetricSlot.LossSum] += lossSum;
-        m[MetricSlot.Correct] += correct;
+        m[MetricSlot.LossSum] += totals.LossSum;
+        m[MetricSlot.Correct] += totals.Correct;
+        m[MetricSlot.AbsoluteError] += totals.AbsoluteError;
+        m[MetricSlot.SquaredError] += totals.SquaredError;
     }
 
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>

@@ -6,10 +6,16 @@ public static class MetricSlot
     /// <summary>Sum over samples of each sample's loss (plus weighted penalties).</summary>
     public const int LossSum = 0;
 
-    /// <summary>Samples whose prediction was right.</summary>
+    /// <summary>Keras's accuracy summed over samples: hits for the categorical losses, the share of outputs right for binary cross-entropy.</summary>
     public const int Correct = 1;
 
-    public const int Count = 2;
+    /// <summary>Sum over samples of each sample's mean |prediction - target| (Keras's "mae" metric, times the samples).</summary>
+    public const int AbsoluteError = 2;
+
+    /// <summary>Sum over samples of each sample's mean (prediction - target)^2 (Keras's "mse"; its root, "rmse").</summary>
+    public const int SquaredError = 3;
+
+    public const int Count = 4;
 }
 
 /// <summary>
@@ -526,28 +532,42 @@ public abstract class Backend : IDisposable
     // ---- Loss ----------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Softmax + categorical cross-entropy: logits (B, K), labels (B, K) -> probabilities (B, K),
-    /// logitsGrad (B, K) = (p - y) / B unless null; adds the batch's loss sum and correct count into
-    /// <paramref name="metrics"/> (see <see cref="MetricSlot"/>), which stays on the device until read.
-    /// Without labels (prediction) only the probabilities are computed, and gradient and metrics must be null.
+    /// A loss and its gradient (<see cref="LossFunction"/>): outputs (B, K) are the output layer's (logits for the
+    /// cross-entropies), targets (B, K), or (B) class indices for sparse targets. Writes predictions (B, K) (softmax,
+    /// sigmoid, or the outputs themselves: for the regression losses predictions may be the outputs' own buffer),
+    /// outputsGrad (B, K) = dL/doutputs of the batch-mean loss unless null, and adds the batch's sums into
+    /// <paramref name="metrics"/> (<see cref="MetricSlot"/>), which stay on the device until read. Without targets
+    /// (prediction) only the predictions are written, and gradient and metrics must be null. A class index outside
+    /// [0, K) gives its sample a NaN loss, which training's finite-loss check stops at.
     /// </summary>
-    public void SoftmaxCrossEntropy(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer? metrics)
+    public void Loss(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets, DeviceBuffer predictions,
+        DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
     {
-        const string op = "softmax cross-entropy";
-        ShapeChecks.Positive(op, (nameof(batch), batch), (nameof(classes), classes));
-        int length = batch * classes;
-        Lengths(op, (logits, nameof(logits), length), (probabilities, nameof(probabilities), length));
-        Optional(op, labels, nameof(labels), length);
-        Optional(op, logitsGrad, nameof(logitsGrad), length);
-        Optional(op, metrics, nameof(metrics), MetricSlot.Count, required: labels is not null);
-        if (labels is null && (logitsGrad is not null || metrics is not null))
-            throw new ArgumentException($"{op}: a gradient or metrics need labels", nameof(labels));
-        SoftmaxCrossEntropyCore(batch, classes, logits, labels, probabilities, logitsGrad, metrics);
+        string op = loss.KerasName;
+        loss.Check(op);
+        ShapeChecks.Positive(op, (nameof(batch), batch), (nameof(outputs), outputs));
+        int length = batch * outputs;
+        Lengths(op, (modelOutputs, "outputs", length), (predictions, nameof(predictions), length));
+        Optional(op, targets, nameof(targets), loss.TargetLength(batch, outputs));
+        Optional(op, outputsGrad, nameof(outputsGrad), length);
+        Optional(op, metrics, nameof(metrics), MetricSlot.Count, required: targets is not null);
+        if (targets is null && (outputsGrad is not null || metrics is not null))
+            throw new ArgumentException($"{op}: a gradient or metrics need targets", nameof(targets));
+        if (ReferenceEquals(predictions, modelOutputs) && loss.FromLogits)
+            throw new ArgumentException($"{op}: the predictions cannot overwrite the logits they are computed from", nameof(predictions));
+        LossCore(loss, batch, outputs, modelOutputs, targets, predictions, outputsGrad, metrics);
     }
 
-    protected abstract void SoftmaxCrossEntropyCore(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
-        DeviceBuffer? logitsGrad, DeviceBuffer? metrics);
+    /// <summary>
+    /// Softmax + categorical cross-entropy (<see cref="Loss"/> with <see cref="LossFunction.CategoricalCrossentropy"/>):
+    /// logits (B, K), one-hot labels (B, K) -> probabilities (B, K), logitsGrad (B, K) = (p - y) / B unless null.
+    /// </summary>
+    public void SoftmaxCrossEntropy(int batch, int classes, DeviceBuffer logits, DeviceBuffer? labels, DeviceBuffer probabilities,
+        DeviceBuffer? logitsGrad, DeviceBuffer? metrics) =>
+        Loss(LossFunction.CategoricalCrossentropy, batch, classes, logits, labels, probabilities, logitsGrad, metrics);
+
+    protected abstract void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
+        DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics);
 
     // ---- Optimizers, penalties, constraints --------------------------------------------------------------
 

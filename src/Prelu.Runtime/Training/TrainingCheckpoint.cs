@@ -60,11 +60,16 @@ internal static class TrainingCheckpoint
         var history = ParseHistory(path, Field(Prefix + "history"));
         if (history.Count != epoch - 1)
             throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"holds {history.Count} epochs; the run stopped in epoch {epoch}");
-        if (!tensors.TryGetValue(MetricsTensor, out var sums) || sums.Values.Length != Kernels.MetricSlot.Count)
+        // Checkpoints written before the error sums joined the metrics hold the loss and accuracy sums only.
+        if (!tensors.TryGetValue(MetricsTensor, out var sums) || sums.Values.Length is not (Kernels.MetricSlot.Count or LossAndAccuracyOnly))
             throw new CheckpointMismatchException(path, MetricsTensor, $"missing or not {Kernels.MetricSlot.Count} values");
         Checkpoint.Load(path, tensors, metadata, model, optimizer);
-        return new TrainingPosition(epoch, batch, sums.Values, history);
+        var metrics = new float[Kernels.MetricSlot.Count];
+        sums.Values.CopyTo(metrics, 0);
+        return new TrainingPosition(epoch, batch, metrics, history);
     }
+
+    private const int LossAndAccuracyOnly = 2;
 
     // What must be the same for a resumed fit to be the fit that was interrupted, and for a setting added after
     // checkpoints were first written, the value a checkpoint without it stands for.

@@ -26,7 +26,7 @@ public sealed class CheckpointTests : IDisposable
         var optimizer = new Adam();
         using var input = _backend.Allocate(new float[8 * 784].Select((_, i) => (i % 29) / 29f).ToArray());
         using var labels = _backend.Allocate(new float[80].Select((_, i) => i % 11 == 0 ? 1f : 0f).ToArray());
-        using var metrics = _backend.Allocate(2);
+        using var metrics = _backend.Allocate(Prelu.Kernels.MetricSlot.Count);
         model.ComputeGradients(input, labels, 8, 1, metrics);
         optimizer.Step(model);
         return (model, optimizer);

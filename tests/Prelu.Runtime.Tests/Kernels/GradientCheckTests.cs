@@ -293,19 +293,45 @@ public sealed class GradientCheckTests
     }
 
     [Theory]
-    [InlineData(5, 10)]
-    [InlineData(3, 7)]
-    [InlineData(1, 2)]
-    public void Softmax_cross_entropy(int batch, int classes)
+    [InlineData(LossKind.CategoricalCrossentropy, 5, 10)]
+    [InlineData(LossKind.CategoricalCrossentropy, 1, 2)]
+    [InlineData(LossKind.SparseCategoricalCrossentropy, 3, 7)]
+    [InlineData(LossKind.BinaryCrossentropy, 4, 3)]
+    [InlineData(LossKind.BinaryCrossentropy, 5, 1)]
+    [InlineData(LossKind.MeanSquaredError, 3, 4)]
+    [InlineData(LossKind.MeanAbsoluteError, 3, 4)]
+    [InlineData(LossKind.Huber, 4, 3)]
+    public void Every_loss(LossKind kind, int batch, int outputs)
     {
-        var z = Det.Doubles(batch * classes, 18, -3, 3);
-        var labels = Array.ConvertAll(Det.OneHot(batch, classes), v => (double)v);
-        var p = new double[batch * classes];
-        double Loss() => Prelu.Reference.SoftmaxCrossEntropy.ForwardBackward<double>(batch, classes, z, labels, p, default).LossSum / batch;
-        var dz = new double[batch * classes];
-        Prelu.Reference.SoftmaxCrossEntropy.ForwardBackward<double>(batch, classes, z, labels, p, dz);
+        // Huber with delta 0.7 over errors in [-2, 2): both of its pieces are met.
+        var loss = new LossFunction(kind, 0.7f);
+        var z = Det.Doubles(batch * outputs, 18, -2, 2);
+        var targets = kind switch
+        {
+            LossKind.CategoricalCrossentropy => Array.ConvertAll(Det.OneHot(batch, outputs), v => (double)v),
+            LossKind.SparseCategoricalCrossentropy => Enumerable.Range(0, batch).Select(b => (double)((3 * b + 1) % outputs)).ToArray(),
+            LossKind.BinaryCrossentropy => Det.Doubles(batch * outputs, 20, 0, 1), // soft labels: the loss is not only the hard case's
+            _ => Det.Doubles(batch * outputs, 20, -2, 2),
+        };
+        var p = new double[batch * outputs];
+        double Loss() => Prelu.Reference.Loss.ForwardBackward<double>(loss, batch, outputs, z, targets, p, default).LossSum / batch;
+        var dz = new double[batch * outputs];
+        Prelu.Reference.Loss.ForwardBackward<double>(loss, batch, outputs, z, targets, p, dz);
 
-        Verify("softmax cross-entropy logits", z, Loss, dz);
+        Verify($"{loss} outputs", z, Loss, dz);
+    }
+
+    [Fact]
+    public void Categorical_cross_entropy_with_soft_labels_that_do_not_sum_to_one()
+    {
+        var z = Det.Doubles(12, 21, -2, 2);
+        var targets = Det.Doubles(12, 22, 0, 1); // rows summing to about 1.5: the gradient is p sum(y) - y, not p - y
+        var p = new double[12];
+        double Loss() => Prelu.Reference.Loss.ForwardBackward<double>(LossFunction.CategoricalCrossentropy, 4, 3, z, targets, p, default).LossSum / 4;
+        var dz = new double[12];
+        Prelu.Reference.Loss.ForwardBackward<double>(LossFunction.CategoricalCrossentropy, 4, 3, z, targets, p, dz);
+
+        Verify("categorical cross-entropy, soft labels", z, Loss, dz);
     }
 
     [Fact]

@@ -36,11 +36,12 @@ public sealed class ReferenceContractTests
         { "SGD with momentum", () => ParameterUpdates.Sgd<float>(new SgdSettings(0.1f, 0.9f), new float[4], new float[4], new float[3]), "velocity", "SGD with momentum: velocity holds 3 elements, the shape needs 4" },
         { "regularizer", () => Regularization.AddPenaltyGradient<float>(new Regularizer(0.1f, 0f), new float[4], new float[3]), "grad", "regularizer: grad holds 3 elements, the shape needs 4" },
         { "constraint", () => Regularization.ApplyConstraint<float>(Constraint.MaxNorm(1f, 0), [2, 3], new float[5]), "param", "MaxNorm constraint: param holds 5 elements, the shape needs 6" },
-        { "softmax cross-entropy batch", () => SoftmaxCrossEntropy.ForwardBackward<float>(0, 3, [], [], [], []), "batch", "softmax cross-entropy: batch must be at least 1, got 0" },
-        { "softmax cross-entropy classes", () => SoftmaxCrossEntropy.ForwardBackward<float>(2, 0, [], [], [], []), "classes", "softmax cross-entropy: classes must be at least 1, got 0" },
-        { "softmax cross-entropy labels", () => SoftmaxCrossEntropy.ForwardBackward<float>(2, 3, new float[6], new float[5], new float[6], []), "labels", "softmax cross-entropy: labels holds 5 elements, the shape needs 6" },
-        { "softmax cross-entropy gradient", () => SoftmaxCrossEntropy.ForwardBackward<float>(2, 3, new float[6], new float[6], new float[6], new float[4]), "logitsGrad", "softmax cross-entropy: logitsGrad holds 4 elements, the shape needs 6 (or none)" },
-        { "softmax", () => SoftmaxCrossEntropy.Softmax<float>(2, 3, new float[6], new float[5]), "probabilities", "softmax: probabilities holds 5 elements, the shape needs 6" },
+        { "loss batch", () => Loss.ForwardBackward<float>(LossFunction.CategoricalCrossentropy, 0, 3, [], [], [], []), "batch", "categorical_crossentropy: batch must be at least 1, got 0" },
+        { "loss outputs", () => Loss.ForwardBackward<float>(LossFunction.MeanSquaredError, 2, 0, [], [], [], []), "outputs", "mean_squared_error: outputs must be at least 1, got 0" },
+        { "loss targets", () => Loss.ForwardBackward<float>(LossFunction.CategoricalCrossentropy, 2, 3, new float[6], new float[5], new float[6], []), "targets", "categorical_crossentropy: targets holds 5 elements, the shape needs 6" },
+        { "sparse targets", () => Loss.ForwardBackward<float>(LossFunction.SparseCategoricalCrossentropy, 2, 3, new float[6], new float[6], new float[6], []), "targets", "sparse_categorical_crossentropy: targets holds 6 elements, the shape needs 2" },
+        { "loss gradient", () => Loss.ForwardBackward<float>(LossFunction.Huber(), 2, 3, new float[6], new float[6], new float[6], new float[4]), "zGrad", "huber: zGrad holds 4 elements, the shape needs 6 (or none)" },
+        { "loss predictions", () => Loss.Predict<float>(LossFunction.CategoricalCrossentropy, 2, 3, new float[6], new float[5]), "predictions", "categorical_crossentropy: predictions holds 5 elements, the shape needs 6" },
     };
 
     [Theory]
@@ -168,17 +169,17 @@ public sealed class ReferenceContractTests
         var probabilities = new float[6];
         var grad = new float[6];
 
-        var (loss, correct) = SoftmaxCrossEntropy.ForwardBackward<float>(2, 3, logits, labels, probabilities, grad);
+        var (loss, correct, _, _) = Loss.ForwardBackward<float>(LossFunction.CategoricalCrossentropy, 2, 3, logits, labels, probabilities, grad);
 
         Assert.Equal(1f, probabilities[0]);
         Assert.Equal(1f, probabilities[5], 4);
         Assert.True(float.IsFinite(loss), $"loss {loss}");
         Assert.Equal(10f, loss, 3); // -log p(label): 0 for the first sample, 10 for the second
-        Assert.Equal(1, correct);
+        Assert.Equal(1f, correct);
         Assert.All(grad, g => Assert.True(float.IsFinite(g)));
 
         var predicted = new float[6];
-        SoftmaxCrossEntropy.Softmax<float>(2, 3, logits, predicted);
+        Loss.Predict<float>(LossFunction.CategoricalCrossentropy, 2, 3, logits, predicted);
         Assert.Equal(probabilities, predicted);
     }
 
@@ -188,10 +189,10 @@ public sealed class ReferenceContractTests
         var logits = Det.Floats(4 * 5, 8, -3, 3);
         var labels = Det.OneHot(4, 5);
         var withLoss = new float[20];
-        SoftmaxCrossEntropy.ForwardBackward<float>(4, 5, logits, labels, withLoss, []);
+        Loss.ForwardBackward<float>(LossFunction.CategoricalCrossentropy, 4, 5, logits, labels, withLoss, []);
 
         var alone = Garbage(20);
-        SoftmaxCrossEntropy.Softmax<float>(4, 5, logits, alone);
+        Loss.Predict<float>(LossFunction.CategoricalCrossentropy, 4, 5, logits, alone);
 
         Assert.Equal(withLoss, alone);
         for (int b = 0; b < 4; b++)
@@ -204,9 +205,9 @@ public sealed class ReferenceContractTests
         float[] logits = [2f, 1f, 0f, /**/ 0f, 3f, 1f, /**/ 1f, 1f, 0f, /**/ 1f, 1f, 0f];
         float[] labels = [1f, 0f, 0f, /**/ 1f, 0f, 0f, /**/ 1f, 0f, 0f, /**/ 0f, 1f, 0f];
 
-        var (_, correct) = SoftmaxCrossEntropy.ForwardBackward<float>(4, 3, logits, labels, new float[12], []);
+        var (_, correct, _, _) = Loss.ForwardBackward<float>(LossFunction.CategoricalCrossentropy, 4, 3, logits, labels, new float[12], []);
 
-        Assert.Equal(2, correct); // right, wrong, a tie read as class 0 (right), a tie read as class 0 (wrong)
+        Assert.Equal(2f, correct); // right, wrong, a tie read as class 0 (right), a tie read as class 0 (wrong)
     }
 
     [Theory]

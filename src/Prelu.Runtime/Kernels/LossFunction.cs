@@ -1,0 +1,71 @@
+namespace Prelu.Kernels;
+
+/// <summary>
+/// The losses a model trains with, as Keras names them. The numbers are part of the C ABI (prelu.h) and
+/// of the OpenCL kernels (common.cl).
+/// </summary>
+public enum LossKind
+{
+    /// <summary>Softmax over the logits, then cross-entropy with one-hot (or soft) targets (batch, outputs).</summary>
+    CategoricalCrossentropy = 0,
+
+    /// <summary>Softmax over the logits, then cross-entropy with class indices (batch), held as floats.</summary>
+    SparseCategoricalCrossentropy = 1,
+
+    /// <summary>A sigmoid per output, then binary cross-entropy with targets in [0, 1] (batch, outputs): one or several labels.</summary>
+    BinaryCrossentropy = 2,
+
+    MeanSquaredError = 3,
+    MeanAbsoluteError = 4,
+
+    /// <summary>Squared error up to <see cref="LossFunction.Delta"/> from the target, linear beyond it.</summary>
+    Huber = 5,
+}
+
+/// <summary>
+/// A loss with its one constant (Huber's delta). Keras's reduction: each sample's loss is the mean over its
+/// outputs (the sum over classes for the categorical cross-entropies), and the batch's loss the mean over
+/// samples. The cross-entropies take the output layer's logits and compute softmax or sigmoid themselves,
+/// in the stable form (log-sum-exp; max(z, 0) - z y + log(1 + exp(-|z|))), as Keras does with <c>from_logits</c>.
+/// </summary>
+public readonly record struct LossFunction(LossKind Kind, float Delta = 1f)
+{
+    public static LossFunction CategoricalCrossentropy => new(LossKind.CategoricalCrossentropy);
+    public static LossFunction SparseCategoricalCrossentropy => new(LossKind.SparseCategoricalCrossentropy);
+    public static LossFunction BinaryCrossentropy => new(LossKind.BinaryCrossentropy);
+    public static LossFunction MeanSquaredError => new(LossKind.MeanSquaredError);
+    public static LossFunction MeanAbsoluteError => new(LossKind.MeanAbsoluteError);
+
+    public static LossFunction Huber(float delta = 1f) => new(LossKind.Huber, delta);
+
+    /// <summary>Whether the loss reads logits and predicts through a softmax or sigmoid (else the outputs are the predictions).</summary>
+    public bool FromLogits => Kind is LossKind.CategoricalCrossentropy or LossKind.SparseCategoricalCrossentropy or LossKind.BinaryCrossentropy;
+
+    /// <summary>Whether the targets are one class index per sample.</summary>
+    public bool SparseTargets => Kind == LossKind.SparseCategoricalCrossentropy;
+
+    /// <summary>Floats of target for a batch: one per sample for sparse targets, else one per output.</summary>
+    public int TargetLength(int batch, int outputs) => SparseTargets ? batch : batch * outputs;
+
+    /// <summary>Keras's name of the loss ("mean_squared_error", ...).</summary>
+    public string KerasName => Kind switch
+    {
+        LossKind.CategoricalCrossentropy => "categorical_crossentropy",
+        LossKind.SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
+        LossKind.BinaryCrossentropy => "binary_crossentropy",
+        LossKind.MeanSquaredError => "mean_squared_error",
+        LossKind.MeanAbsoluteError => "mean_absolute_error",
+        LossKind.Huber => "huber",
+        _ => $"loss kind {(int)Kind}",
+    };
+
+    public override string ToString() => Kind == LossKind.Huber ? $"huber (delta {Delta})" : KerasName;
+
+    internal void Check(string op)
+    {
+        if (!Enum.IsDefined(Kind))
+            throw new ArgumentException($"{op}: unknown loss kind {(int)Kind}");
+        if (Kind == LossKind.Huber && !(Delta > 0f && float.IsFinite(Delta)))
+            throw new ArgumentException($"{op}: Huber's delta must be a positive finite number, not {Delta}");
+    }
+}
