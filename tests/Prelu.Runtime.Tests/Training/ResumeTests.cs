@@ -100,6 +100,22 @@ public sealed class ResumeTests : IDisposable
         AssertSameBits(expected, Train(Options(path, resume: true, shift: shift), normalized: normalized));
     }
 
+    [Fact]
+    public void A_checkpoint_written_before_the_error_sums_joined_the_metrics_resumes_to_the_same_bits()
+    {
+        var expected = Train(Options());
+        var path = Path.Combine(_folder, "run.safetensors");
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<TrainingInterruptedException>(() => Train(Options(path), new StopAt(2, 3, cancel), token: cancel.Token));
+        // As an earlier version wrote it: the epoch's running loss and accuracy sums only.
+        var (tensors, metadata) = SafeTensors.ReadWithMetadata(path);
+        var written = tensors.Values.Select(t => t.Name == "trainer.metrics" ? t with { Shape = [2], Values = t.Values[..2] } : t).ToList();
+        Assert.Contains(written, t => t.Name == "trainer.metrics");
+        SafeTensors.Write(path, written, metadata);
+
+        AssertSameBits(expected, Train(Options(path, resume: true)));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
