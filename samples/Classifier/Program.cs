@@ -49,10 +49,10 @@ try
             using var backend = BackendChoice.Create(options.GetValueOrDefault("--backend", "auto"), threads: 0);
             using var model = Create(modelName, backend);
             Checkpoint.Load(checkpoint, model);
-            var probabilities = new float[Batch * model.ClassCount];
+            var probabilities = new float[Batch * model.OutputLength];
             foreach (var (label, pixels) in files.SelectMany(Images))
             {
-                var p = probabilities.AsSpan(0, model.ClassCount);
+                var p = probabilities.AsSpan(0, model.OutputLength);
                 model.Predict(pixels, p);
                 int best = 0;
                 for (int k = 1; k < p.Length; k++)

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using Prelu.Generators.Diagnostics;
 using Prelu.Generators.Model;
+using Prelu.Generators.Shared;
 using Prelu.Models;
 
 namespace Prelu.Generators;
@@ -44,12 +45,14 @@ public sealed partial class ModelGenerator
             return new BuildResult(null, diagnostics.ToEquatableArray()); // shapes follow the wiring: nothing more to say
 
         bool placed = InferShapes(spec, nodes, diagnostics);
-        CheckOutput(spec, nodes, diagnostics);
-        if (diagnostics.Count > 0 || !placed)
+        var loss = ResolveLoss(spec, diagnostics);
+        if (loss is { } known)
+            CheckOutput(spec, known, nodes, diagnostics);
+        if (diagnostics.Count > 0 || !placed || loss is null)
             return new BuildResult(null, diagnostics.ToEquatableArray());
 
         cancellationToken.ThrowIfCancellationRequested();
-        var plan = PlanModel(spec, nodes);
+        var plan = PlanModel(spec, nodes, loss.Value);
         return new BuildResult(plan, diagnostics.ToEquatableArray());
     }
 
@@ -481,26 +484,66 @@ public sealed partial class ModelGenerator
         }
     }
 
-    // The last layer must give logits to the softmax cross-entropy: a Dense layer with softmax, or an Activation("softmax")
-    // that reads a Dense layer without an activation.
-    private static void CheckOutput(ModelSpec spec, List<Node> nodes, List<DiagnosticInfo> diagnostics)
+    // The class's [Loss], categorical cross-entropy without one; null once a diagnostic says why it cannot be used.
+    private static LossFunction? ResolveLoss(ModelSpec spec, List<DiagnosticInfo> diagnostics)
+    {
+        if (spec.Loss is not { } declared)
+            return LossFunction.CategoricalCrossentropy;
+        var loss = LossFunction.FromKerasName(declared.Name, (float)declared.Delta);
+        string? problem = loss is not { } known
+            ? $"'{declared.Name}' is not a loss; Keras's names are {LossFunction.KerasNames}"
+            : known.Kind == LossKind.Huber && !(declared.Delta > 0 && declared.Delta <= float.MaxValue)
+                ? $"Huber's Delta must be a positive number; it is {declared.Delta.ToString(CultureInfo.InvariantCulture)}"
+                : known.Kind != LossKind.Huber && declared.Delta != 1.0
+                    ? $"Delta is Huber's; {known.KerasName} takes none"
+                    : null;
+        if (problem is null)
+            return loss;
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadLoss, declared.Location ?? spec.Location, spec.ClassName, problem));
+        return null;
+    }
+
+    // The output layer must fit the loss. The categorical cross-entropies read logits and compute the softmax themselves:
+    // the last layer is a Dense layer with softmax, or an Activation("softmax") that reads a Dense layer without an
+    // activation. Binary cross-entropy does the same with a sigmoid per output. The regression losses read any output
+    // but a softmax (which only the cross-entropies compute).
+    private static void CheckOutput(ModelSpec spec, LossFunction loss, List<Node> nodes, List<DiagnosticInfo> diagnostics)
     {
         var last = nodes[nodes.Count - 1];
-        bool ok = last.Layer switch
+        bool ReadsLinearDense(Node node, int minUnits) => node.Inputs[0] != ModelInput &&
+            nodes[node.Inputs[0]].Layer is DenseSpec { Activation: "linear" } dense && dense.Units >= minUnits;
+        bool Ends(string activation, int minUnits) => last.Layer switch
         {
-            DenseSpec dense => dense.Units >= 2 && dense.Activation == "softmax",
-            ActivationLayerSpec { Kind: LayerKind.Activation, Activation: "softmax" } => last.Inputs[0] != ModelInput &&
-                nodes[last.Inputs[0]].Layer is DenseSpec { Units: >= 2, Activation: "linear" },
+            DenseSpec dense => dense.Units >= minUnits && dense.Activation == activation,
+            ActivationLayerSpec { Kind: LayerKind.Activation } layer => layer.Activation == activation && ReadsLinearDense(last, minUnits),
             _ => false,
         };
-        if (!ok)
+        string what = last.Layer is DenseSpec d ? $"Dense({d.Units}) with activation '{d.Activation}'" : $"{last.Layer.Kind} '{last.Name}'";
+        var where = last.Location ?? spec.Location;
+        switch (loss.Kind)
         {
-            string what = last.Layer is DenseSpec d
-                ? $"Dense({d.Units}) with activation '{d.Activation}'"
-                : $"{last.Layer.Kind} '{last.Name}'";
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.OutputCannotFeedCrossEntropy, last.Location ?? spec.Location, spec.ClassName, what));
+            case LossKind.CategoricalCrossentropy or LossKind.SparseCategoricalCrossentropy:
+                if (!Ends("softmax", 2))
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.OutputCannotFeedCrossEntropy, where, spec.ClassName, what, loss.KerasName));
+                break;
+            case LossKind.BinaryCrossentropy:
+                if (!Ends("sigmoid", 1))
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.OutputCannotFeedBinaryCrossEntropy, where, spec.ClassName, what));
+                break;
+            default:
+                if (last.Layer is WeightedLayerSpec { Activation: "softmax" } or ActivationLayerSpec { Kind: LayerKind.Activation, Activation: "softmax" })
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SoftmaxWithoutCrossEntropy, where, spec.ClassName, loss.KerasName));
+                break;
         }
     }
+
+    /// <summary>The activation of the output layer that the loss computes from the logits (softmax, sigmoid), or null.</summary>
+    private static string? ActivationOfTheLoss(LossFunction loss) => loss.Kind switch
+    {
+        LossKind.CategoricalCrossentropy or LossKind.SparseCategoricalCrossentropy => "softmax",
+        LossKind.BinaryCrossentropy => "sigmoid",
+        _ => null,
+    };
 
     /// <summary>Keras's one size or two, as (height, width): one size is both. The one place the expansion is written.</summary>
     private static (int Height, int Width) HeightWidth(EquatableArray<int> values) => (values[0], values.Count == 2 ? values[1] : values[0]);

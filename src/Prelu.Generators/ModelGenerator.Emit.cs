@@ -60,7 +60,7 @@ public sealed partial class ModelGenerator
         w.Line("/// <summary>The shape of one input sample.</summary>");
         w.Line($"public static global::System.Collections.Generic.IReadOnlyList<int> InputDims {{ get; }} = new[] {{ {Ints(plan.InputShape)} }};");
         w.Line($"public const int InputSampleLength = {plan.InputShape.Aggregate(1, (a, b) => a * b)};");
-        w.Line($"public const int Classes = {plan.Classes};");
+        w.Line($"public const int OutputSampleLength = {plan.OutputLength};");
         w.Line($"public const int ParameterArenaLength = {plan.ParameterArenaLength};");
         w.Line($"public const int StateArenaLength = {plan.StateArenaLength};");
         w.Line("/// <summary>Floats of planned activations, gradients and loss buffers per sample of the batch.</summary>");
@@ -71,7 +71,8 @@ public sealed partial class ModelGenerator
             EmitTensorList(w, "StateList", plan.States);
         w.Line($"public override string Name => \"{plan.ClassName}\";");
         w.Line("public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => InputDims;");
-        w.Line("public override int ClassCount => Classes;");
+        w.Line("public override int OutputLength => OutputSampleLength;");
+        w.Line($"public override {K}LossFunction Loss => new({K}LossKind.{plan.LossKind}, {F(plan.LossDelta)});");
         w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::Prelu.Models.ParameterInfo> Parameters => ParameterList;");
         if (plan.States.Count > 0)
             w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::Prelu.Models.ParameterInfo> States => StateList;");
@@ -112,18 +113,18 @@ public sealed partial class ModelGenerator
         w.Line("private Plan PlanFor(int batch) => batch == MaxBatchSize ? _full");
         w.Line("    : _partial is { } partial && partial.Batch == batch ? partial : _partial = new Plan(_activations, MaxBatchSize, batch);");
         w.Line();
-        w.Line($"protected override {K}DeviceBuffer Logits(int batchCount)");
+        w.Line($"protected override {K}DeviceBuffer Outputs(int batchCount)");
         using (w.Block(""))
         {
             w.Line("var p = PlanFor(batchCount);");
-            w.Line($"return {plan.Logits};");
+            w.Line($"return {plan.Outputs};");
         }
         w.Line();
-        w.Line($"protected override ({K}DeviceBuffer Probabilities, {K}DeviceBuffer LogitsGrad) LossBuffers(int batchCount)");
+        w.Line($"protected override ({K}DeviceBuffer Predictions, {K}DeviceBuffer OutputsGrad) LossBuffers(int batchCount)");
         using (w.Block(""))
         {
             w.Line("var p = PlanFor(batchCount);");
-            w.Line($"return ({plan.Probabilities}, {plan.LogitsGrad});");
+            w.Line($"return ({plan.Predictions}, {plan.OutputsGrad});");
         }
         w.Line();
         using (w.Block("protected override void Dispose(bool disposing)"))
@@ -300,7 +301,7 @@ public sealed partial class ModelGenerator
     private static void EmitBackward(IndentedWriter w, ModelPlan plan)
     {
         w.Line("/// <inheritdoc/>");
-        using (w.Block($"public override void Backward({K}DeviceBuffer input, {K}DeviceBuffer logitsGrad, int batchCount)"))
+        using (w.Block($"public override void Backward({K}DeviceBuffer input, {K}DeviceBuffer outputsGrad, int batchCount)"))
         {
             w.Line("var p = PlanFor(batchCount);");
             w.Line("var backend = Backend;");

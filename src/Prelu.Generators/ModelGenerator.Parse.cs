@@ -78,9 +78,17 @@ public sealed partial class ModelGenerator
             .ThenBy(l => l.Where.SourceSpan.Start)
             .Select(l => l.Spec);
 
+        LossSpec? loss = null;
+        if (type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Prelu.LossAttribute") is { } lossAttribute)
+        {
+            var a = new AttributeArguments(lossAttribute);
+            loss = new LossSpec(a.At(0)?.Value as string ?? "", a.Number("Delta", 1.0),
+                LocationInfo.From(lossAttribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken)));
+        }
+
         string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
         string accessibility = type.DeclaredAccessibility == Accessibility.Public ? "public" : "internal";
-        var spec = new ModelSpec(ns, type.Name, accessibility, classLocation, inputShape.ToEquatableArray(), inputLocation, ordered.ToEquatableArray());
+        var spec = new ModelSpec(ns, type.Name, accessibility, classLocation, inputShape.ToEquatableArray(), inputLocation, ordered.ToEquatableArray(), loss);
         return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty);
     }
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Prelu.Generators.Model;
+using Prelu.Generators.Shared;
 using Prelu.Models;
 
 namespace Prelu.Generators;
@@ -66,8 +67,11 @@ public sealed partial class ModelGenerator
         public int Offset { get; set; }
     }
 
-    private static ModelPlan PlanModel(ModelSpec spec, List<Node> nodes)
+    private static ModelPlan PlanModel(ModelSpec spec, List<Node> nodes, LossFunction loss)
     {
+        // The output layer whose activation the loss computes from the logits (a softmax, or binary cross-entropy's
+        // sigmoid): its step leaves the activation out. -1 for a regression loss, which reads the output as it is.
+        int activationOfTheLoss = ActivationOfTheLoss(loss) is null ? -1 : nodes.Count - 1;
         var stems = UniqueStems(nodes);
         var parameters = new TensorArena();
         var states = new TensorArena();
@@ -141,7 +145,7 @@ public sealed partial class ModelGenerator
 
         var groups = Fuse(nodes);
 
-        // Which tensor each layer's output is: a call's result, or (Flatten, and a softmax left to the loss) its input's.
+        // Which tensor each layer's output is: a call's result, or (Flatten) its input's.
         // A tensor is named by the group that makes it, or -1 for the model's input.
         var tensorOf = new int[nodes.Count];
         var groupOf = new Group?[nodes.Count];
@@ -183,7 +187,7 @@ public sealed partial class ModelGenerator
             int length = (int)Elements(head.Shape!);
             if (head.Layer is WeightedLayerSpec)
             {
-                var epilogue = EpilogueOf(group, stem, alphas);
+                var epilogue = EpilogueOf(group, stem, alphas, activationOfTheLoss);
                 epilogues[group.Index] = epilogue;
                 if (epilogue.Kind != ActivationPlan.Linear)
                 {
@@ -193,7 +197,7 @@ public sealed partial class ModelGenerator
             }
             else if (head.Layer is ActivationLayerSpec or PReluSpec)
             {
-                epilogues[group.Index] = ActivationEpilogue(head, stem, alphas);
+                epilogues[group.Index] = ActivationEpilogue(head, stem, alphas, activationOfTheLoss);
             }
             if (head.Layer is DropoutSpec)
                 masks[group.Index] = Buffer(stem + "Mask", length);
@@ -250,7 +254,7 @@ public sealed partial class ModelGenerator
             string outputGrad;
             if (group == last)
             {
-                outputGrad = "logitsGrad";
+                outputGrad = "outputsGrad";
             }
             else
             {
@@ -319,21 +323,21 @@ public sealed partial class ModelGenerator
             floats = Math.Max(floats, offset + (int)Arena.Aligned(buffer.Length));
         }
         var arena = forward.Concat(placed.OrderBy(b => b.Offset).Select(b => new BufferPlan(b.Field, b.Offset, b.Length))).ToList();
-        int classes = last.Last.Shape![0];
+        int outputLength = (int)Elements(last.Last.Shape!);
         string LossBuffer(string field)
         {
-            arena.Add(new BufferPlan(field, floats, classes));
-            floats += (int)Arena.Aligned(classes);
+            arena.Add(new BufferPlan(field, floats, outputLength));
+            floats += (int)Arena.Aligned(outputLength);
             return "p." + field;
         }
-        string probabilities = LossBuffer("Probabilities"), logitsGrad = LossBuffer("LogitsGrad");
+        string predictions = LossBuffer("Predictions"), outputsGrad = LossBuffer("OutputsGrad");
 
         var buffersOf = new GroupBuffers(heads, outputs, forwardNames, masks, pooled, preActivations);
         var steps = groups.Select(group => StepOf(spec, nodes, group, stems, tensorOf, buffersOf, epilogues,
             gradients[group.Index], workspaces[group.Index], kernels, biases, normalizations)).ToList();
-        return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, classes,
+        return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, outputLength, loss.Kind.ToString(), loss.Delta,
             parameters.Tensors, parameters.Length, states.Tensors, states.Length, steps.ToEquatableArray(), arena.ToEquatableArray(), floats,
-            outputs[last.Index], probabilities, logitsGrad, layerOutputs.ToEquatableArray(), functional, summary.ToEquatableArray());
+            outputs[last.Index], predictions, outputsGrad, layerOutputs.ToEquatableArray(), functional, summary.ToEquatableArray());
     }
 
     // Groups in declaration order (a topological order, since a layer reads only layers above it).
@@ -375,23 +379,24 @@ public sealed partial class ModelGenerator
         node.Inputs[slot] == ModelInput ? spec.InputShape.ToArray() : nodes[node.Inputs[slot]].Shape!;
 
     // A convolution's or dense layer's epilogue: its own activation argument, or the activation layer fused after it.
-    private static EpiloguePlan EpilogueOf(Group group, string stem, Dictionary<int, ParameterRef> alphas)
+    // The layer at lossNode leaves its activation to the loss.
+    private static EpiloguePlan EpilogueOf(Group group, string stem, Dictionary<int, ParameterRef> alphas, int lossNode)
     {
         if (group.Activation is { } activation)
-            return ActivationEpilogue(activation, stem, alphas) with { Shape = group.Head.Shape!.ToEquatableArray() };
+            return ActivationEpilogue(activation, stem, alphas, lossNode) with { Shape = group.Head.Shape!.ToEquatableArray() };
         string name = ((WeightedLayerSpec)group.Head.Layer).Activation;
-        var (kind, constant) = name == "softmax" ? (ActivationPlan.Linear, 0.0) : ActivationNames[name]; // softmax is the loss's
+        var (kind, constant) = group.Head.Index == lossNode ? (ActivationPlan.Linear, 0.0) : ActivationNames[name];
         return new EpiloguePlan(stem + "Activation", kind, constant, group.Head.Shape!.ToEquatableArray(), EquatableArray<int>.Empty, null);
     }
 
-    // An activation layer as an epilogue (of its own step, or fused into the layer before it).
-    private static EpiloguePlan ActivationEpilogue(Node node, string stem, Dictionary<int, ParameterRef> alphas)
+    // An activation layer as an epilogue (of its own step, or fused into the layer before it); linear at lossNode.
+    private static EpiloguePlan ActivationEpilogue(Node node, string stem, Dictionary<int, ParameterRef> alphas, int lossNode)
     {
         var shape = node.Shape!.ToEquatableArray();
         if (node.Layer is PReluSpec prelu)
             return new EpiloguePlan(stem + "Activation", ActivationPlan.PRelu, 0, shape, prelu.SharedAxes.OrderBy(a => a).ToEquatableArray(), alphas[node.Index]);
         var layer = (ActivationLayerSpec)node.Layer;
-        var (kind, constant) = layer.Activation == "softmax" ? (ActivationPlan.Linear, 0.0) : ActivationNames[layer.Activation];
+        var (kind, constant) = node.Index == lossNode ? (ActivationPlan.Linear, 0.0) : ActivationNames[layer.Activation];
         return new EpiloguePlan(stem + "Activation", kind, layer.Constant ?? constant, shape, EquatableArray<int>.Empty, null);
     }
 

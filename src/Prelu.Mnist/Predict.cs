@@ -25,7 +25,7 @@ public static class Predict
         using var backend = BackendChoice.Create(backendName, threads: 0);
         using var model = run.Create(backend, Batch);
         Checkpoint.Load(checkpoint, model);
-        var probabilities = new float[model.ClassCount];
+        var probabilities = new float[model.OutputLength];
         foreach (var (label, pixels) in images.SelectMany(Read))
         {
             model.Predict(pixels, probabilities);

@@ -124,6 +124,68 @@ public sealed class DiagnosticTests
     }
 
     [Theory]
+    [InlineData("[Loss(\"mean_square_error\")]", "'mean_square_error' is not a loss; Keras's names are categorical_crossentropy, sparse_categorical_crossentropy, " +
+        "binary_crossentropy, mean_squared_error (or mse), mean_absolute_error (or mae), huber")]
+    [InlineData("[Loss(\"huber\", Delta = 0)]", "Huber's Delta must be a positive number; it is 0")]
+    [InlineData("[Loss(\"huber\", Delta = -1.5)]", "Huber's Delta must be a positive number; it is -1.5")]
+    [InlineData("[Loss(\"mse\", Delta = 2)]", "Delta is Huber's; mean_squared_error takes none")]
+    public void PRELU023_a_loss_that_cannot_be_used(string loss, string problem)
+    {
+        var d = Single($"""
+            [InputShape(4)]
+            {loss}
+            [Dense(3)]
+            public partial class Net;
+            """, "PRELU023");
+        Assert.Equal(2, Line(d)); // the [Loss] attribute's line
+        Assert.Equal($"Model 'Net': {problem}", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("[Dense(3)]", "Dense(3) with activation 'linear'")]
+    [InlineData("[Dense(3, Activation = \"softmax\")]", "Dense(3) with activation 'softmax'")]
+    [InlineData("[Dense(3, Activation = \"relu\")]\n[Activation(\"sigmoid\")]", "Activation 'activation'")]
+    public void PRELU024_an_output_that_cannot_feed_binary_cross_entropy(string last, string what)
+    {
+        var d = Single($"""
+            [InputShape(4)]
+            [Loss("binary_crossentropy")]
+            {last}
+            public partial class Net;
+            """, "PRELU024");
+        Assert.Equal($"Model 'Net': with binary_crossentropy the last layer must be Dense with Activation = \"sigmoid\" (a unit per label), " +
+            $"or an Activation(\"sigmoid\") after a Dense layer without an activation; it is {what}", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("mean_squared_error", "[Dense(3, Activation = \"softmax\")]", 3)]
+    [InlineData("huber", "[Dense(3)]\n[Activation(\"softmax\")]", 4)]
+    public void PRELU025_a_softmax_output_without_a_categorical_cross_entropy(string loss, string last, int line)
+    {
+        var d = Single($"""
+            [InputShape(4)]
+            [Loss("{loss}")]
+            {last}
+            public partial class Net;
+            """, "PRELU025");
+        Assert.Equal(line, Line(d)); // the output layer's line
+        Assert.StartsWith($"Model 'Net': the output's softmax is computed by the categorical cross-entropies only, and the model trains with {loss}; ", d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PRELU006_names_the_loss_when_class_indices_meet_a_sigmoid_output()
+    {
+        var d = Single("""
+            [InputShape(4)]
+            [Loss("sparse_categorical_crossentropy")]
+            [Dense(3, Activation = "sigmoid")]
+            public partial class Net;
+            """, "PRELU006");
+        Assert.Equal(3, Line(d));
+        Assert.Contains("to feed sparse_categorical_crossentropy; it is Dense(3) with activation 'sigmoid'", d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("[Dense(10)]", "Dense(10) with activation 'linear'")]
     [InlineData("[Dense(1, Activation = \"softmax\")]", "Dense(1) with activation 'softmax'")]
     [InlineData("[Dense(10, Activation = \"softmax\")]\n[PReLU]", "PReLU 'p_re_lu'")]
@@ -134,7 +196,8 @@ public sealed class DiagnosticTests
             {last}
             public partial class Net;
             """, "PRELU006");
-        Assert.Contains($"the last layer must be Dense with Activation = \"softmax\" and at least 2 units, to feed categorical cross-entropy; it is {what}", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("the last layer must be Dense with Activation = \"softmax\" and at least 2 units (or an Activation(\"softmax\") after such a layer " +
+            $"without an activation), to feed categorical_crossentropy; it is {what}", d.GetMessage(), StringComparison.Ordinal);
     }
 
     [Theory]

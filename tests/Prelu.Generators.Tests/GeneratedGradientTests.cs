@@ -137,6 +137,37 @@ public sealed class GeneratedGradientTests
             Assert.True(check.Agrees(check.Gradient, out var report), report);
     }
 
+    /// <summary>The float64 reference with a planted error in the loss's gradient: 10% too large, as a wrong mean's factor would make it.</summary>
+    private sealed class SkewedLossGradientBackend : ReferenceBackend<double>
+    {
+        public override string Name => "managed (float64, loss gradient 10% off)";
+
+        protected override void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
+            DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
+        {
+            base.LossCore(loss, batch, outputs, modelOutputs, targets, predictions, outputsGrad, metrics);
+            if (outputsGrad is not null)
+            {
+                foreach (ref double g in Values(outputsGrad))
+                    g *= 1.1;
+            }
+        }
+    }
+
+    public static TheoryData<Type> LossModels => new(TestModels.Losses);
+
+    [Theory]
+    [MemberData(nameof(LossModels))]
+    public void A_loss_gradient_off_by_a_tenth_fails_the_check_of_every_tensor(Type type)
+    {
+        var right = ChecksOf(type);
+        using var planted = new SkewedLossGradientBackend();
+        var wrong = Measure(type, planted);
+
+        foreach (var (check, skewed) in right.Zip(wrong))
+            Assert.False(check.Agrees(skewed.Gradient, out var report), $"the skewed loss gradient passed: {report}");
+    }
+
     private static double[] Corrupt(double[] gradient, Corruption corruption) => corruption switch
     {
         Corruption.Zeroed => new double[gradient.Length],
@@ -176,7 +207,7 @@ public sealed class GeneratedGradientTests
                 parameters[i] += offsets[i];
         // Some inputs negative, so that a PReLU on the input itself has something to learn.
         using var input = backend.Allocate(Det.Floats(Batch * model.InputLength, 5, -0.5, 1));
-        using var labels = backend.Allocate(Det.OneHot(Batch, model.ClassCount));
+        using var labels = backend.Allocate(Det.Targets(model.Loss, Batch, model.OutputLength));
         using var metrics = backend.Allocate(MetricSlot.Count);
 
         // The model's loss with its penalties, except that the penalties of tensors whose layers declare them by name are

@@ -38,7 +38,7 @@ public sealed partial class StudyRunsTests
         model.Initialize(1);
         using var optimizer = run.CreateOptimizer();
         using var input = backend.Allocate(Det.Floats(2 * model.InputLength, 4, 0, 1));
-        using var labels = backend.Allocate(Det.OneHot(2, model.ClassCount));
+        using var labels = backend.Allocate(Det.OneHot(2, model.OutputLength));
         using var metrics = backend.Allocate(MetricSlot.Count);
         model.ComputeGradients(input, labels, 2, 1, metrics);
         optimizer.Step(model);

@@ -31,4 +31,26 @@ public static class Det
             labels[b * classes + (3 * b + 1) % classes] = 1f;
         return labels;
     }
+
+    /// <summary>
+    /// Targets for a batch as <paramref name="loss"/> reads them: one-hot rows (class (3 b + 1) mod K, as <see cref="OneHot"/>),
+    /// those classes as indices for sparse targets, 0/1 labels with one soft label for binary cross-entropy, and values in
+    /// [-1, 1) for the regression losses.
+    /// </summary>
+    public static float[] Targets(Prelu.Kernels.LossFunction loss, int batch, int outputs)
+    {
+        switch (loss.Kind)
+        {
+            case Prelu.Kernels.LossKind.CategoricalCrossentropy:
+                return OneHot(batch, outputs);
+            case Prelu.Kernels.LossKind.SparseCategoricalCrossentropy:
+                return Enumerable.Range(0, batch).Select(b => (float)((3 * b + 1) % outputs)).ToArray();
+            case Prelu.Kernels.LossKind.BinaryCrossentropy:
+                var labels = Floats(batch * outputs, 41).Select(v => v > 0 ? 1f : 0f).ToArray();
+                labels[0] = 0.25f;
+                return labels;
+            default:
+                return Floats(batch * outputs, 43);
+        }
+    }
 }

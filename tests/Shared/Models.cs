@@ -216,13 +216,68 @@ public partial class InvertedResidualNet;
 [Dense(3, Activation = "softmax", KernelRegularizer = "l2(0.002)", BiasRegularizer = "l1_l2(0.002, 0.002)", Name = "out")]
 public partial class PenalisedNet;
 
+// One model per loss beyond the categorical cross-entropy, each with its output as the loss wants it.
+#region readme: losses
+// Two values predicted from five features: mean squared error over a linear output.
+[InputShape(5)]
+[Loss("mean_squared_error")]
+[Dense(6, Activation = "tanh")]
+[Dense(2)]
+public partial class RegressionNet;
+#endregion
+
+// Huber's loss through a non-linear output activation, which the loss's gradient flows back through.
+[InputShape(6)]
+[Loss("huber", Delta = 0.5)]
+[Dense(4, Activation = "relu")]
+[Dense(3, Activation = "softplus")]
+public partial class HuberNet;
+
+// Mean absolute error over a map: the output is a convolution's (3, 3, 1), not a vector.
+[InputShape(3, 3, 2)]
+[Loss("mae")]
+[Conv2D(6, 3, Padding = "same", Activation = "elu")]
+[Conv2D(1, 1)]
+public partial class MapRegressionNet;
+
+#region readme: multi-label
+// Three yes/no labels per image: a sigmoid per output, which binary cross-entropy computes from the logits.
+[InputShape(4, 4, 1)]
+[Loss("binary_crossentropy")]
+[Conv2D(2, 3, Activation = "relu")]
+[Flatten]
+[Dense(3, Activation = "sigmoid")]
+public partial class MultiLabelNet;
+#endregion
+
+// A yes/no answer: one sigmoid output, as an Activation layer after a Dense layer without one.
+[InputShape(5)]
+[Loss("binary_crossentropy")]
+[Dense(4, Activation = "swish")]
+[Dense(1)]
+[Activation("sigmoid")]
+public partial class BinaryNet;
+
+// Class indices as targets instead of one-hot rows.
+[InputShape(5)]
+[Loss("sparse_categorical_crossentropy")]
+[Dense(5, Activation = "relu")]
+[Dense(4)]
+[Activation("softmax")]
+public partial class SparseNet;
+
 /// <summary>Every model above, by type: the theories that cover all of them.</summary>
 internal static class TestModels
 {
     public static readonly Type[] All =
         [typeof(StudyModel), typeof(Mlp), typeof(ReluCnn), typeof(StridedCnn), typeof(ChannelPReluCnn), typeof(UnfusedPReluNet), typeof(IrregularPReluNet),
             typeof(NormalizedNet), typeof(ActivationsNet), typeof(CheckpointedBatchNormNet), typeof(BatchNormMlp), typeof(ResidualGraphNet), typeof(MergeNet),
-            typeof(PenalisedNet), typeof(InvertedResidualNet)];
+            typeof(PenalisedNet), typeof(InvertedResidualNet), typeof(RegressionNet), typeof(HuberNet), typeof(MapRegressionNet), typeof(MultiLabelNet),
+            typeof(BinaryNet), typeof(SparseNet)];
+
+    /// <summary>The models that train with a loss other than the categorical cross-entropy, one for each.</summary>
+    public static readonly Type[] Losses =
+        [typeof(RegressionNet), typeof(HuberNet), typeof(MapRegressionNet), typeof(MultiLabelNet), typeof(BinaryNet), typeof(SparseNet)];
 
     /// <summary>The models that are graphs (shortcuts, merges, branches): every backend's agreement suite trains them.</summary>
     public static readonly Type[] Graphs = [typeof(ResidualGraphNet), typeof(MergeNet), typeof(InvertedResidualNet)];
@@ -247,6 +302,12 @@ internal static class TestModels
         nameof(MergeNet) => new MergeNet(backend, batch),
         nameof(PenalisedNet) => new PenalisedNet(backend, batch),
         nameof(InvertedResidualNet) => new InvertedResidualNet(backend, batch),
+        nameof(RegressionNet) => new RegressionNet(backend, batch),
+        nameof(HuberNet) => new HuberNet(backend, batch),
+        nameof(MapRegressionNet) => new MapRegressionNet(backend, batch),
+        nameof(MultiLabelNet) => new MultiLabelNet(backend, batch),
+        nameof(BinaryNet) => new BinaryNet(backend, batch),
+        nameof(SparseNet) => new SparseNet(backend, batch),
         _ => throw new ArgumentException($"no test model {type.Name}", nameof(type)),
     };
 }

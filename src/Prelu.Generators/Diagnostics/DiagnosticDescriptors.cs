@@ -37,7 +37,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor OutputCannotFeedCrossEntropy = new(
         "PRELU006", "The output layer cannot feed categorical cross-entropy",
-        "Model '{0}': the last layer must be Dense with Activation = \"softmax\" and at least 2 units, to feed categorical cross-entropy; it is {1}",
+        "Model '{0}': the last layer must be Dense with Activation = \"softmax\" and at least 2 units (or an Activation(\"softmax\") after such a layer without an activation), to feed {2}; it is {1}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor UnknownInitializer = new(
@@ -118,5 +118,20 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor DeadLayer = new(
         "PRELU022", "A layer does not lead to the model's output",
         "Layer '{0}' does not lead to the model's output: {1}; the output is the last layer, '{2}', and every other layer must feed it",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor BadLoss = new(
+        "PRELU023", "The loss cannot be used",
+        "Model '{0}': {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor OutputCannotFeedBinaryCrossEntropy = new(
+        "PRELU024", "The output layer cannot feed binary cross-entropy",
+        "Model '{0}': with binary_crossentropy the last layer must be Dense with Activation = \"sigmoid\" (a unit per label), or an Activation(\"sigmoid\") after a Dense layer without an activation; it is {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor SoftmaxWithoutCrossEntropy = new(
+        "PRELU025", "A softmax output needs a categorical cross-entropy",
+        "Model '{0}': the output's softmax is computed by the categorical cross-entropies only, and the model trains with {1}; give the last layer another activation (linear for a regression) or train it with categorical_crossentropy or sparse_categorical_crossentropy",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 }

@@ -118,7 +118,11 @@ public sealed record ModelSpec(
     LocationInfo? Location,
     EquatableArray<int> InputShape,
     LocationInfo? InputShapeLocation,
-    EquatableArray<LayerSpec> Layers);
+    EquatableArray<LayerSpec> Layers,
+    LossSpec? Loss);
+
+/// <summary>The class's [Loss] as written: Keras's name and Huber's delta.</summary>
+public sealed record LossSpec(string Name, double Delta, LocationInfo? Location);
 
 /// <summary>The parser's answer: a spec when the class can be a model, and what is wrong with it.</summary>
 public sealed record ParseResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -154,7 +154,9 @@ public sealed record ModelPlan(
     string ClassName,
     string Accessibility,
     EquatableArray<int> InputShape,
-    int Classes,
+    int OutputLength,                            // floats of one sample's output: the classes of a classifier
+    string LossKind,                             // the LossKind member the model trains with
+    float LossDelta,                             // Huber's delta
     EquatableArray<ParameterPlan> Parameters,    // trainable, in the parameter arena
     int ParameterArenaLength,
     EquatableArray<ParameterPlan> States,        // non-trainable, in the state arena
@@ -162,9 +164,9 @@ public sealed record ModelPlan(
     EquatableArray<StepPlan> Steps,              // forward order; backward runs them in reverse
     EquatableArray<BufferPlan> Buffers,          // the activation arena: outputs, pre-activations, masks, gradients, loss buffers
     int ActivationFloatsPerSample,
-    string Logits,                               // the last step's output
-    string Probabilities,
-    string LogitsGrad,
+    string Outputs,                              // the last step's output: what the loss reads (logits for the cross-entropies)
+    string Predictions,                          // the loss's predictions (softmax, sigmoid, or the outputs)
+    string OutputsGrad,                          // dL/doutputs
     EquatableArray<LayerOutputPlan> LayerOutputs,
     bool Functional,                             // not a plain stack: the summary shows what each layer reads
     EquatableArray<SummaryRow> Summary);

@@ -80,26 +80,34 @@ public sealed class LabeledImages
 
     /// <summary>
     /// Gathers the images at <paramref name="indices"/> into a batch: <paramref name="pixels"/> is
-    /// (indices.Length, Height, Width, Channels) float32 in [0, 1], <paramref name="oneHot"/> is
-    /// (indices.Length, ClassCount). This is how a training loop draws a shuffled batch.
+    /// (indices.Length, Height, Width, Channels) float32 in [0, 1], <paramref name="targets"/> is
+    /// (indices.Length, ClassCount) one-hot, or with <paramref name="classIndices"/> each image's class as a float
+    /// (sparse categorical cross-entropy's targets). This is how a training loop draws a shuffled batch.
     /// </summary>
-    public void GatherBatch(ReadOnlySpan<int> indices, Span<float> pixels, Span<float> oneHot)
+    public void GatherBatch(ReadOnlySpan<int> indices, Span<float> pixels, Span<float> targets, bool classIndices = false)
     {
         int perImage = PixelsPerImage;
         if (pixels.Length != indices.Length * perImage)
             throw new ArgumentException($"the pixel batch holds {pixels.Length} floats; {indices.Length} images need {indices.Length * perImage}", nameof(pixels));
-        if (oneHot.Length != indices.Length * ClassCount)
-            throw new ArgumentException($"the label batch holds {oneHot.Length} floats; {indices.Length} labels need {indices.Length * ClassCount}", nameof(oneHot));
+        int perLabel = classIndices ? 1 : ClassCount;
+        if (targets.Length != indices.Length * perLabel)
+        {
+            throw new ArgumentException($"the label batch holds {targets.Length} floats; {indices.Length} labels need {indices.Length * perLabel}" +
+                (classIndices ? " (a class index each)" : " (one-hot)"), nameof(targets));
+        }
         var raw = RawPixels.Span;
         var labels = Labels.Span;
-        oneHot.Clear();
+        targets.Clear();
         for (int i = 0; i < indices.Length; i++)
         {
             int image = indices[i];
             if ((uint)image >= (uint)Count)
                 throw new ArgumentOutOfRangeException(nameof(indices), image, $"index {i} of the batch is outside 0..{Count - 1}");
             ScaleToUnitInterval(raw.Slice(image * perImage, perImage), pixels.Slice(i * perImage, perImage));
-            oneHot[i * ClassCount + labels[image]] = 1f;
+            if (classIndices)
+                targets[i] = labels[image];
+            else
+                targets[i * ClassCount + labels[image]] = 1f;
         }
     }
 

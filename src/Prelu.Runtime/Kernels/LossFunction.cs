@@ -1,10 +1,23 @@
+using System;
+
+// Compiled into the generator too (one place for the losses' names), where it is internal and in the generator's own
+// namespace, as SpatialAxis.cs is.
+#if PRELU_GENERATOR
+namespace Prelu.Generators.Shared;
+#else
 namespace Prelu.Kernels;
+#endif
 
 /// <summary>
 /// The losses a model trains with, as Keras names them. The numbers are part of the C ABI (prelu.h) and
 /// of the OpenCL kernels (common.cl).
 /// </summary>
-public enum LossKind
+#if PRELU_GENERATOR
+internal
+#else
+public
+#endif
+enum LossKind
 {
     /// <summary>Softmax over the logits, then cross-entropy with one-hot (or soft) targets (batch, outputs).</summary>
     CategoricalCrossentropy = 0,
@@ -28,8 +41,29 @@ public enum LossKind
 /// samples. The cross-entropies take the output layer's logits and compute softmax or sigmoid themselves,
 /// in the stable form (log-sum-exp; max(z, 0) - z y + log(1 + exp(-|z|))), as Keras does with <c>from_logits</c>.
 /// </summary>
-public readonly record struct LossFunction(LossKind Kind, float Delta = 1f)
+#if PRELU_GENERATOR
+internal
+#else
+public
+#endif
+readonly record struct LossFunction(LossKind Kind, float Delta = 1f)
 {
+    /// <summary>The names <see cref="FromKerasName"/> reads, as Keras's <c>compile(loss=...)</c> takes them.</summary>
+    public const string KerasNames = "categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy, " +
+        "mean_squared_error (or mse), mean_absolute_error (or mae), huber";
+
+    /// <summary>The loss Keras names so (<see cref="KerasNames"/>), with Huber's delta; null for a name it does not know.</summary>
+    public static LossFunction? FromKerasName(string name, float delta = 1f) => name switch
+    {
+        "categorical_crossentropy" => CategoricalCrossentropy,
+        "sparse_categorical_crossentropy" => SparseCategoricalCrossentropy,
+        "binary_crossentropy" => BinaryCrossentropy,
+        "mean_squared_error" or "mse" => MeanSquaredError,
+        "mean_absolute_error" or "mae" => MeanAbsoluteError,
+        "huber" => Huber(delta),
+        _ => null,
+    };
+
     public static LossFunction CategoricalCrossentropy => new(LossKind.CategoricalCrossentropy);
     public static LossFunction SparseCategoricalCrossentropy => new(LossKind.SparseCategoricalCrossentropy);
     public static LossFunction BinaryCrossentropy => new(LossKind.BinaryCrossentropy);
@@ -63,9 +97,9 @@ public readonly record struct LossFunction(LossKind Kind, float Delta = 1f)
 
     internal void Check(string op)
     {
-        if (!Enum.IsDefined(Kind))
+        if (Kind is < LossKind.CategoricalCrossentropy or > LossKind.Huber)
             throw new ArgumentException($"{op}: unknown loss kind {(int)Kind}");
-        if (Kind == LossKind.Huber && !(Delta > 0f && float.IsFinite(Delta)))
+        if (Kind == LossKind.Huber && !(Delta > 0f && Delta <= float.MaxValue))
             throw new ArgumentException($"{op}: Huber's delta must be a positive finite number, not {Delta}");
     }
 }

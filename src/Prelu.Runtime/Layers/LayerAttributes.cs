@@ -20,6 +20,22 @@ public sealed class InputShapeAttribute(params int[] shape) : Attribute
     public int[] Shape { get; } = shape;
 }
 
+/// <summary>
+/// Keras's <c>compile(loss=...)</c>: the loss the model trains with, by Keras's name (categorical_crossentropy,
+/// sparse_categorical_crossentropy, binary_crossentropy, mean_squared_error or mse, mean_absolute_error or mae,
+/// huber). Without it, categorical_crossentropy. The generator checks that the output layer fits the loss: the
+/// categorical cross-entropies read a softmax output, binary cross-entropy sigmoid outputs (each computed from the
+/// logits by the loss), and the regression losses any output but a softmax.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class LossAttribute(string name) : Attribute
+{
+    public string Name { get; } = name;
+
+    /// <summary>Huber's delta: where the loss turns from squared to linear in the error (Keras's default 1).</summary>
+    public double Delta { get; set; } = 1.0;
+}
+
 /// <summary>Keras's Conv2D: <c>filters</c> kernels of <c>kernel_size</c> over an NHWC map.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class Conv2DAttribute(int filters, params int[] kernelSize) : Attribute

@@ -66,8 +66,11 @@ public abstract class CompiledModel : IDisposable
     /// <summary>Floats in one input sample.</summary>
     public int InputLength => InputShape.Aggregate(1, (a, b) => a * b);
 
-    /// <summary>Classes of the softmax output.</summary>
-    public abstract int ClassCount { get; }
+    /// <summary>Floats of one sample's output: the classes of a classifier, the values a regression predicts.</summary>
+    public abstract int OutputLength { get; }
+
+    /// <summary>The loss the model trains with (the class's [Loss]; categorical cross-entropy without one).</summary>
+    public abstract LossFunction Loss { get; }
 
     /// <summary>Every trainable tensor, in layer order.</summary>
     public abstract IReadOnlyList<ParameterInfo> Parameters { get; }
@@ -87,17 +90,20 @@ public abstract class CompiledModel : IDisposable
     /// <summary>The table Keras's <c>model.summary()</c> prints: layer, output shape, parameter count, totals.</summary>
     public abstract string Summary();
 
-    /// <summary>The logits of the last forward pass, (batch, ClassCount).</summary>
-    protected abstract DeviceBuffer Logits(int batchCount);
+    /// <summary>
+    /// The output of the last forward pass, (batch, OutputLength): what the loss reads, logits where the loss computes
+    /// the output's softmax or sigmoid.
+    /// </summary>
+    protected abstract DeviceBuffer Outputs(int batchCount);
 
-    /// <summary>Scratch buffers of the loss for a batch: probabilities and the logit gradient, (batch, ClassCount) each.</summary>
-    protected abstract (DeviceBuffer Probabilities, DeviceBuffer LogitsGrad) LossBuffers(int batchCount);
+    /// <summary>Scratch buffers of the loss for a batch: its predictions and dL/doutputs, (batch, OutputLength) each.</summary>
+    protected abstract (DeviceBuffer Predictions, DeviceBuffer OutputsGrad) LossBuffers(int batchCount);
 
     /// <summary>Runs every layer on <paramref name="input"/> (batch, InputShape). Dropout is active only when <paramref name="training"/>; <paramref name="step"/> picks its masks.</summary>
     public abstract void Forward(DeviceBuffer input, int batchCount, bool training, ulong step);
 
-    /// <summary>From dL/dlogits back to every parameter gradient, after a training forward pass on the same batch. Overwrites <see cref="GradientArena"/>.</summary>
-    public abstract void Backward(DeviceBuffer input, DeviceBuffer logitsGrad, int batchCount);
+    /// <summary>From dL/doutputs back to every parameter gradient, after a training forward pass on the same batch. Overwrites <see cref="GradientArena"/>.</summary>
+    public abstract void Backward(DeviceBuffer input, DeviceBuffer outputsGrad, int batchCount);
 
     /// <summary>
     /// Each layer's output of the last forward pass on a batch of <paramref name="batchCount"/>, in forward
@@ -166,17 +172,18 @@ public abstract class CompiledModel : IDisposable
         : throw new KeyNotFoundException($"{Name} has no parameter '{name}'; it has {string.Join(", ", Tensors.Select(p => p.Name))}");
 
     /// <summary>
-    /// One training step's gradients: forward (training), softmax cross-entropy, backward, and each
-    /// parameter's regularizer. Adds the batch's loss sum (penalties included) and correct count into
-    /// <paramref name="metrics"/>. The optimizer then updates <see cref="ParameterArena"/>.
+    /// One training step's gradients: forward (training), the loss, backward, and each parameter's regularizer.
+    /// <paramref name="targets"/> holds what <see cref="Loss"/> reads: (batch, OutputLength), or a class index per
+    /// sample for sparse targets. Adds the batch's metric sums (<see cref="MetricSlot"/>; the loss with its penalties)
+    /// into <paramref name="metrics"/>. The optimizer then updates <see cref="ParameterArena"/>.
     /// </summary>
-    public void ComputeGradients(DeviceBuffer input, DeviceBuffer labels, int batchCount, ulong step, DeviceBuffer metrics)
+    public void ComputeGradients(DeviceBuffer input, DeviceBuffer targets, int batchCount, ulong step, DeviceBuffer metrics)
     {
         CheckBatch(batchCount);
         Forward(input, batchCount, training: true, step);
-        var (probabilities, logitsGrad) = LossBuffers(batchCount);
-        Backend.SoftmaxCrossEntropy(batchCount, ClassCount, Logits(batchCount), labels, probabilities, logitsGrad, metrics);
-        Backward(input, logitsGrad, batchCount);
+        var (predictions, outputsGrad) = LossBuffers(batchCount);
+        Backend.Loss(Loss, batchCount, OutputLength, Outputs(batchCount), targets, predictions, outputsGrad, metrics);
+        Backward(input, outputsGrad, batchCount);
         var views = Views();
         for (int i = 0; i < views.Length; i++)
         {
@@ -196,33 +203,37 @@ public abstract class CompiledModel : IDisposable
         }
     }
 
-    /// <summary>Inference forward and the loss, without gradients: adds the loss sum and correct count into <paramref name="metrics"/>.</summary>
-    public void Evaluate(DeviceBuffer input, DeviceBuffer labels, int batchCount, DeviceBuffer metrics)
+    /// <summary>Inference forward and the loss, without gradients: adds the batch's metric sums into <paramref name="metrics"/>.</summary>
+    public void Evaluate(DeviceBuffer input, DeviceBuffer targets, int batchCount, DeviceBuffer metrics)
     {
         CheckBatch(batchCount);
         Forward(input, batchCount, training: false, step: 0);
-        var (probabilities, _) = LossBuffers(batchCount);
-        Backend.SoftmaxCrossEntropy(batchCount, ClassCount, Logits(batchCount), labels, probabilities, null, metrics);
+        var (predictions, _) = LossBuffers(batchCount);
+        Backend.Loss(Loss, batchCount, OutputLength, Outputs(batchCount), targets, predictions, null, metrics);
     }
 
-    /// <summary>Class probabilities for a batch: inference forward, then softmax into <paramref name="probabilities"/> (batch, ClassCount).</summary>
-    public void Predict(DeviceBuffer input, int batchCount, DeviceBuffer probabilities)
+    /// <summary>
+    /// What the model predicts for a batch, into <paramref name="predictions"/> (batch, OutputLength): inference forward,
+    /// then the output's softmax or sigmoid where the loss computes it (class probabilities), else the outputs as they are.
+    /// </summary>
+    public void Predict(DeviceBuffer input, int batchCount, DeviceBuffer predictions)
     {
         CheckBatch(batchCount);
         Forward(input, batchCount, training: false, step: 0);
-        Backend.SoftmaxCrossEntropy(batchCount, ClassCount, Logits(batchCount), null, probabilities, null, null);
+        Backend.Loss(Loss, batchCount, OutputLength, Outputs(batchCount), null, predictions, null, null);
     }
 
     private DeviceBuffer? _predictInput, _predictOutput;
     private (DeviceBuffer Input, DeviceBuffer Output)?[]? _predictViews;
 
     /// <summary>
-    /// Class probabilities for samples prepared as the model's input: <paramref name="inputs"/> holds
-    /// (count, InputShape) float32 values (pixels in [0, 1] for images), <paramref name="probabilities"/>
-    /// receives (count, ClassCount); count is 1 to <see cref="MaxBatchSize"/>. Inference mode (no dropout).
+    /// What the model predicts (class probabilities for a classifier) for samples prepared as the model's input:
+    /// <paramref name="inputs"/> holds (count, InputShape) float32 values (pixels in [0, 1] for images),
+    /// <paramref name="predictions"/> receives (count, OutputLength); count is 1 to <see cref="MaxBatchSize"/>.
+    /// Inference mode (no dropout).
     /// The device buffers are made on the first call and kept: later calls of a count already seen allocate nothing.
     /// </summary>
-    public void Predict(ReadOnlySpan<float> inputs, Span<float> probabilities)
+    public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions)
     {
         ThrowIfUnusable();
         int count = inputs.Length / InputLength;
@@ -231,15 +242,15 @@ public abstract class CompiledModel : IDisposable
             throw new ArgumentException($"{Name} takes 1 to {MaxBatchSize} samples of {InputLength} floats ({string.Join("x", InputShape)}); " +
                 $"got {inputs.Length} floats", nameof(inputs));
         }
-        if (probabilities.Length != count * ClassCount)
-            throw new ArgumentException($"{count} samples need {count * ClassCount} probabilities ({count} x {ClassCount}); got room for {probabilities.Length}", nameof(probabilities));
+        if (predictions.Length != count * OutputLength)
+            throw new ArgumentException($"{count} samples need {count * OutputLength} predictions ({count} x {OutputLength}); got room for {predictions.Length}", nameof(predictions));
         _predictInput ??= Backend.Allocate(MaxBatchSize * InputLength);
-        _predictOutput ??= Backend.Allocate(MaxBatchSize * ClassCount);
+        _predictOutput ??= Backend.Allocate(MaxBatchSize * OutputLength);
         _predictViews ??= new (DeviceBuffer, DeviceBuffer)?[MaxBatchSize + 1];
-        var (input, output) = _predictViews[count] ??= (_predictInput.Slice(0, count * InputLength), _predictOutput.Slice(0, count * ClassCount));
+        var (input, output) = _predictViews[count] ??= (_predictInput.Slice(0, count * InputLength), _predictOutput.Slice(0, count * OutputLength));
         Backend.Upload(inputs, input);
         Predict(input, count, output);
-        Backend.Download(output, probabilities);
+        Backend.Download(output, predictions);
     }
 
     private void CheckBatch(int batchCount)

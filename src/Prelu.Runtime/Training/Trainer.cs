@@ -69,7 +69,7 @@ public sealed class Trainer : IDisposable
         _optimizer = optimizer;
         int batch = model.MaxBatchSize;
         _hostPixels = new float[batch * model.InputLength];
-        _hostLabels = new float[batch * model.ClassCount];
+        _hostLabels = new float[model.Loss.TargetLength(batch, model.OutputLength)];
         _input = model.Backend.Allocate(_hostPixels.Length);
         _labels = model.Backend.Allocate(_hostLabels.Length);
         _metrics = model.Backend.Allocate(MetricSlot.Count);
@@ -80,7 +80,7 @@ public sealed class Trainer : IDisposable
     // The device input and labels of a batch of `count`: the full-batch views, or (a last, shorter batch) new ones.
     private (DeviceBuffer Input, DeviceBuffer Labels) Batch(int count) => count == _model.MaxBatchSize
         ? (_fullInput, _fullLabels)
-        : (_input.Slice(0, count * _model.InputLength), _labels.Slice(0, count * _model.ClassCount));
+        : (_input.Slice(0, count * _model.InputLength), _labels.Slice(0, _model.Loss.TargetLength(count, _model.OutputLength)));
 
     public CompiledModel Model => _model;
     public Optimizer Optimizer => _optimizer;
@@ -254,12 +254,13 @@ public sealed class Trainer : IDisposable
         return ReadMetrics(data.Count);
     }
 
-    /// <summary>Keras's <c>predict</c>: class probabilities, (Count, ClassCount).</summary>
+    /// <summary>Keras's <c>predict</c>: class probabilities, (Count, OutputLength).</summary>
     public float[] Predict(LabeledImages data, int batchSize)
     {
         CheckData(data, batchSize);
-        var probabilities = new float[data.Count * _model.ClassCount];
-        using var device = _model.Backend.Allocate(Math.Min(batchSize, data.Count) * _model.ClassCount);
+        int outputs = _model.OutputLength;
+        var probabilities = new float[data.Count * outputs];
+        using var device = _model.Backend.Allocate(Math.Min(batchSize, data.Count) * outputs);
         var indices = new int[Math.Min(batchSize, data.Count)];
         for (int start = 0; start < data.Count; start += batchSize)
         {
@@ -267,9 +268,9 @@ public sealed class Trainer : IDisposable
             for (int i = 0; i < count; i++)
                 indices[i] = start + i;
             Upload(data, indices.AsSpan(0, count));
-            var output = device.Slice(0, count * _model.ClassCount);
+            var output = device.Slice(0, count * outputs);
             _model.Predict(Batch(count).Input, count, output);
-            _model.Backend.Download(output, probabilities.AsSpan(start * _model.ClassCount, count * _model.ClassCount));
+            _model.Backend.Download(output, probabilities.AsSpan(start * outputs, count * outputs));
         }
         return probabilities;
     }
@@ -279,8 +280,8 @@ public sealed class Trainer : IDisposable
     // One upload of pixels and one of labels per batch; a training batch's images moved first when the fit shifts them.
     private void Upload(LabeledImages data, ReadOnlySpan<int> indices, (FitOptions Options, int Epoch)? shift = null)
     {
-        int pixels = indices.Length * _model.InputLength, labels = indices.Length * _model.ClassCount;
-        data.GatherBatch(indices, _hostPixels.AsSpan(0, pixels), _hostLabels.AsSpan(0, labels));
+        int pixels = indices.Length * _model.InputLength, labels = _model.Loss.TargetLength(indices.Length, _model.OutputLength);
+        data.GatherBatch(indices, _hostPixels.AsSpan(0, pixels), _hostLabels.AsSpan(0, labels), classIndices: _model.Loss.SparseTargets);
         if (shift is var (options, epoch))
         {
             int length = _model.InputLength;
@@ -315,8 +316,13 @@ public sealed class Trainer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{_model.Name} was built for batches of 1 to {_model.MaxBatchSize}");
         if (data.PixelsPerImage != _model.InputLength)
             throw new ArgumentException($"{_model.Name} takes samples of {string.Join("x", _model.InputShape)}, the data has {data.Height}x{data.Width}x{data.Channels}", nameof(data));
-        if (data.ClassCount != _model.ClassCount)
-            throw new ArgumentException($"{_model.Name} predicts {_model.ClassCount} classes, the data has {data.ClassCount}", nameof(data));
+        if (_model.Loss.Kind is not (LossKind.CategoricalCrossentropy or LossKind.SparseCategoricalCrossentropy))
+        {
+            throw new ArgumentException($"{_model.Name} trains with {_model.Loss.KerasName}; labeled images (one class per image) train a model " +
+                "whose loss is categorical_crossentropy or sparse_categorical_crossentropy", nameof(data));
+        }
+        if (data.ClassCount != _model.OutputLength)
+            throw new ArgumentException($"{_model.Name} predicts {_model.OutputLength} classes, the data has {data.ClassCount}", nameof(data));
         if (data.Count == 0)
             throw new ArgumentException("the data set is empty", nameof(data));
     }

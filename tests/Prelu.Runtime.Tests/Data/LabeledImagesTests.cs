@@ -74,7 +74,7 @@ public sealed class LabeledImagesTests
 
         Refused.Assert<ArgumentException>(() => set.GatherBatch([0], new float[5], new float[10]), "pixels",
             $"the pixel batch holds 5 floats; 1 images need {set.PixelsPerImage}");
-        Refused.Assert<ArgumentException>(() => set.GatherBatch([0], new float[set.PixelsPerImage], new float[9]), "oneHot",
+        Refused.Assert<ArgumentException>(() => set.GatherBatch([0], new float[set.PixelsPerImage], new float[9]), "targets",
             "the label batch holds 9 floats; 1 labels need 10");
         Refused.Assert<ArgumentOutOfRangeException>(() => set.GatherBatch([2], new float[set.PixelsPerImage], new float[10]), "indices",
             "index 0 of the batch is outside 0..1", "2");

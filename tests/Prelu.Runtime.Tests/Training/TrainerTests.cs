@@ -195,7 +195,7 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(0, fewest);
 
         Refused.Assert<ArgumentException>(() => model.Predict(pixels.AsSpan(0, 9 * 784), new float[90]), "inputs", "Mlp takes 1 to 8 samples of 784 floats");
-        Refused.Assert<ArgumentException>(() => model.Predict(pixels.AsSpan(0, 784), new float[9]), "probabilities", "1 samples need 10 probabilities");
+        Refused.Assert<ArgumentException>(() => model.Predict(pixels.AsSpan(0, 784), new float[9]), "predictions", "1 samples need 10 predictions");
     }
 
     [Fact]
