@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using Prelu.Kernels;
 
 namespace Prelu.Data;
 
@@ -8,7 +9,7 @@ namespace Prelu.Data;
 /// prepares them: float32 in [0, 1] (<c>x.astype('float32') / 255</c>, to the bit), NHWC, and
 /// one-hot labels. Slices share memory with the set they were cut from.
 /// </summary>
-public sealed class LabeledImages
+public sealed class LabeledImages : IDataset
 {
     public LabeledImages(ReadOnlyMemory<byte> pixels, ReadOnlyMemory<byte> labels, int height, int width, int channels, int classCount)
         : this(pixels, labels, height, width, channels, classCount, checkLabels: true)
@@ -137,17 +138,26 @@ public sealed class LabeledImages
     /// </summary>
     public (LabeledImages Train, LabeledImages Validation) SplitValidation(double fraction)
     {
-        if (!(fraction > 0 && fraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "validation_split must be in (0, 1)");
-        // Keras: split_at = int(num_samples * (1.0 - validation_split)).
-        int splitAt = (int)Math.Floor(Count * (1.0 - fraction));
-        if (splitAt == 0 || splitAt == Count)
-        {
-            throw new ArgumentOutOfRangeException(nameof(fraction), fraction,
-                $"validation_split {fraction} leaves an empty training or validation set of {Count} images");
-        }
+        int splitAt = ValidationSplit.At(Count, fraction);
         return (Slice(0, splitAt), Slice(splitAt, Count - splitAt));
     }
+
+    IReadOnlyList<int> IDataset.SampleShape => [Height, Width, Channels];
+
+    int IDataset.SampleLength => PixelsPerImage;
+
+    /// <summary>A class per image feeds the categorical cross-entropies (one-hot rows or class indices) of a softmax over the classes.</summary>
+    public string? TargetMismatch(in LossFunction loss, int outputLength) =>
+        loss.Kind is not (LossKind.CategoricalCrossentropy or LossKind.SparseCategoricalCrossentropy)
+            ? $"labeled images (a class per image) train a model whose loss is categorical_crossentropy or sparse_categorical_crossentropy, not {loss.KerasName}"
+            : ClassCount != outputLength
+                ? $"the images have {ClassCount} classes; the model predicts {outputLength}"
+                : null;
+
+    void IDataset.GatherBatch(ReadOnlySpan<int> indices, Span<float> samples, Span<float> targets, in LossFunction loss, int outputLength) =>
+        GatherBatch(indices, samples, targets, classIndices: loss.SparseTargets);
+
+    IDataset IDataset.Slice(int start, int count) => Slice(start, count);
 
     /// <summary>
     /// pixel / 255 in float32: a division, not a multiplication by 1/255, so that every value is the one

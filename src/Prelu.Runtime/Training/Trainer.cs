@@ -61,16 +61,16 @@ public sealed class Trainer : IDisposable
     private readonly Optimizer _optimizer;
     private readonly DeviceBuffer _input, _labels, _metrics;
     private readonly DeviceBuffer _fullInput, _fullLabels; // full-batch views, made once: a step allocates nothing
-    private readonly float[] _hostPixels, _hostLabels, _hostMetrics = new float[MetricSlot.Count];
+    private readonly float[] _hostSamples, _hostLabels, _hostMetrics = new float[MetricSlot.Count];
 
     public Trainer(CompiledModel model, Optimizer optimizer)
     {
         _model = model;
         _optimizer = optimizer;
         int batch = model.MaxBatchSize;
-        _hostPixels = new float[batch * model.InputLength];
+        _hostSamples = new float[batch * model.InputLength];
         _hostLabels = new float[model.Loss.TargetLength(batch, model.OutputLength)];
-        _input = model.Backend.Allocate(_hostPixels.Length);
+        _input = model.Backend.Allocate(_hostSamples.Length);
         _labels = model.Backend.Allocate(_hostLabels.Length);
         _metrics = model.Backend.Allocate(MetricSlot.Count);
         _fullInput = _input.Slice(0, _input.Length);
@@ -91,7 +91,7 @@ public sealed class Trainer : IDisposable
     /// flight, then <see cref="TrainingInterruptedException"/>); with <see cref="FitOptions.Resume"/> it goes on
     /// from that file. A loss that is not finite stops the run with a <see cref="NumericalFaultException"/>.
     /// </summary>
-    public History Fit(LabeledImages data, FitOptions options, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    public History Fit(IDataset data, FitOptions options, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         CheckData(data, options.BatchSize);
@@ -99,12 +99,13 @@ public sealed class Trainer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be at least 1");
         if (options.Resume && options.CheckpointPath is null)
             throw new ArgumentException("FitOptions.Resume needs FitOptions.CheckpointPath: the file to resume from", nameof(options));
-        if (options.Shift < 0 || (options.Shift > 0 && options.Shift >= Math.Min(data.Height, data.Width)))
+        if (options.Shift != 0 && (data is not LabeledImages images || options.Shift < 0 || options.Shift >= Math.Min(images.Height, images.Width)))
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.Shift,
-                $"FitOptions.Shift must be 0 or more, and less than the images' {data.Height}x{data.Width} size");
+            throw new ArgumentOutOfRangeException(nameof(options), options.Shift, data is LabeledImages labeled
+                ? $"FitOptions.Shift must be 0 or more, and less than the images' {labeled.Height}x{labeled.Width} size"
+                : "FitOptions.Shift moves labeled images; this data set is not one");
         }
-        var (train, validation) = options.ValidationSplit > 0 ? data.SplitValidation(options.ValidationSplit) : (data, null);
+        var (train, validation) = options.ValidationSplit > 0 ? ValidationSplit.Split(data, options.ValidationSplit) : (data, null);
         int batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var interval = options.ProgressInterval ?? TimeSpan.FromMilliseconds(250);
 
@@ -237,7 +238,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Keras's <c>evaluate</c>: mean loss (penalties excluded) and accuracy over <paramref name="data"/>, in inference mode.</summary>
-    public (double Loss, double Accuracy) Evaluate(LabeledImages data, int batchSize)
+    public (double Loss, double Accuracy) Evaluate(IDataset data, int batchSize)
     {
         CheckData(data, batchSize);
         _model.Backend.Fill(_metrics, 0f);
@@ -254,8 +255,8 @@ public sealed class Trainer : IDisposable
         return ReadMetrics(data.Count);
     }
 
-    /// <summary>Keras's <c>predict</c>: class probabilities, (Count, OutputLength).</summary>
-    public float[] Predict(LabeledImages data, int batchSize)
+    /// <summary>Keras's <c>predict</c>: what the model predicts for every sample (class probabilities for a classifier), (Count, OutputLength).</summary>
+    public float[] Predict(IDataset data, int batchSize)
     {
         CheckData(data, batchSize);
         int outputs = _model.OutputLength;
@@ -278,21 +279,21 @@ public sealed class Trainer : IDisposable
     private float[]? _shiftScratch;
 
     // One upload of pixels and one of labels per batch; a training batch's images moved first when the fit shifts them.
-    private void Upload(LabeledImages data, ReadOnlySpan<int> indices, (FitOptions Options, int Epoch)? shift = null)
+    private void Upload(IDataset data, ReadOnlySpan<int> indices, (FitOptions Options, int Epoch)? shift = null)
     {
-        int pixels = indices.Length * _model.InputLength, labels = _model.Loss.TargetLength(indices.Length, _model.OutputLength);
-        data.GatherBatch(indices, _hostPixels.AsSpan(0, pixels), _hostLabels.AsSpan(0, labels), classIndices: _model.Loss.SparseTargets);
-        if (shift is var (options, epoch))
+        int samples = indices.Length * _model.InputLength, labels = _model.Loss.TargetLength(indices.Length, _model.OutputLength);
+        data.GatherBatch(indices, _hostSamples.AsSpan(0, samples), _hostLabels.AsSpan(0, labels), _model.Loss, _model.OutputLength);
+        if (shift is var (options, epoch) && data is LabeledImages images)
         {
             int length = _model.InputLength;
             _shiftScratch ??= new float[length];
             for (int i = 0; i < indices.Length; i++)
             {
                 var (dy, dx) = ImageShift.Draw(options.Seed, epoch, indices[i], options.Shift);
-                ImageShift.Apply(_hostPixels.AsSpan(i * length, length), data.Height, data.Width, data.Channels, dy, dx, _shiftScratch);
+                ImageShift.Apply(_hostSamples.AsSpan(i * length, length), images.Height, images.Width, images.Channels, dy, dx, _shiftScratch);
             }
         }
-        _model.Backend.Upload(_hostPixels.AsSpan(0, pixels), _input.Slice(0, pixels));
+        _model.Backend.Upload(_hostSamples.AsSpan(0, samples), _input.Slice(0, samples));
         _model.Backend.Upload(_hostLabels.AsSpan(0, labels), _labels.Slice(0, labels));
     }
 
@@ -307,22 +308,17 @@ public sealed class Trainer : IDisposable
     private (double Loss, double Accuracy) Means(int samples) =>
         (_hostMetrics[MetricSlot.LossSum] / (double)samples, _hostMetrics[MetricSlot.Correct] / (double)samples);
 
-    private void CheckData(LabeledImages data, int batchSize)
+    private void CheckData(IDataset data, int batchSize)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         _model.ThrowIfUnusable();
         ArgumentNullException.ThrowIfNull(data);
         if (batchSize < 1 || batchSize > _model.MaxBatchSize)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{_model.Name} was built for batches of 1 to {_model.MaxBatchSize}");
-        if (data.PixelsPerImage != _model.InputLength)
-            throw new ArgumentException($"{_model.Name} takes samples of {string.Join("x", _model.InputShape)}, the data has {data.Height}x{data.Width}x{data.Channels}", nameof(data));
-        if (_model.Loss.Kind is not (LossKind.CategoricalCrossentropy or LossKind.SparseCategoricalCrossentropy))
-        {
-            throw new ArgumentException($"{_model.Name} trains with {_model.Loss.KerasName}; labeled images (one class per image) train a model " +
-                "whose loss is categorical_crossentropy or sparse_categorical_crossentropy", nameof(data));
-        }
-        if (data.ClassCount != _model.OutputLength)
-            throw new ArgumentException($"{_model.Name} predicts {_model.OutputLength} classes, the data has {data.ClassCount}", nameof(data));
+        if (data.SampleLength != _model.InputLength)
+            throw new ArgumentException($"{_model.Name} takes samples of {string.Join("x", _model.InputShape)}, the data has {string.Join("x", data.SampleShape)}", nameof(data));
+        if (data.TargetMismatch(_model.Loss, _model.OutputLength) is { } mismatch)
+            throw new ArgumentException($"{_model.Name} trains with {_model.Loss.KerasName}: {mismatch}", nameof(data));
         if (data.Count == 0)
             throw new ArgumentException("the data set is empty", nameof(data));
     }

@@ -119,7 +119,7 @@ public sealed class LabeledImagesTests
         var set = Images(labels: [1, 2, 3]);
 
         var error = Refused.Assert<ArgumentOutOfRangeException>(() => set.SplitValidation(fraction), "fraction", "validation_split");
-        Assert.Matches(fraction is > 0 and < 1 ? "leaves an empty training or validation set of 3 images" : @"must be in \(0, 1\)", error.Message);
+        Assert.Matches(fraction is > 0 and < 1 ? "leaves an empty training or validation set of 3 samples" : @"must be in \(0, 1\)", error.Message);
     }
 
     [Fact]

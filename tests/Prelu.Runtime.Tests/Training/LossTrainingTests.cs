@@ -74,8 +74,8 @@ public sealed class LossTrainingTests : IDisposable
         var error = Assert.Throws<ArgumentException>(() => trainer.Fit(images, new FitOptions(Epochs: 1, BatchSize: 8)));
 
         Assert.Equal("data", error.ParamName);
-        Assert.StartsWith("RegressionNet trains with mean_squared_error; labeled images (one class per image) train a model whose loss is " +
-            "categorical_crossentropy or sparse_categorical_crossentropy", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("RegressionNet trains with mean_squared_error: labeled images (a class per image) train a model whose loss is " +
+            "categorical_crossentropy or sparse_categorical_crossentropy, not mean_squared_error", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, _backend.ToArray(model.ParameterArena));
     }
 }

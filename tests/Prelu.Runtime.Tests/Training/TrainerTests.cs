@@ -159,7 +159,7 @@ public sealed class TrainerTests : IDisposable
         var fiveClasses = new LabeledImages(new byte[2 * 784], new byte[] { 0, 4 }, 28, 28, 1, 5);
         var none = new LabeledImages(Array.Empty<byte>(), Array.Empty<byte>(), 28, 28, 1, 10);
 
-        Refused.Assert<ArgumentException>(() => trainer.Evaluate(fiveClasses, 8), "data", "Mlp predicts 10 classes, the data has 5");
+        Refused.Assert<ArgumentException>(() => trainer.Evaluate(fiveClasses, 8), "data", "Mlp trains with categorical_crossentropy: the images have 5 classes; the model predicts 10");
         Refused.Assert<ArgumentException>(() => trainer.Predict(none, 8), "data", "the data set is empty");
         Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 0)), "batchSize", "Mlp was built for batches of 1 to 8");
     }
