@@ -2,12 +2,31 @@ namespace Prelu.Training;
 
 /// <summary>One epoch as Keras's History records it, plus the time it took.</summary>
 /// <param name="Epoch">1-based.</param>
+/// <param name="Metrics">Every metric by Keras's name (<see cref="MetricNames"/>): "loss", "accuracy" or "mae", "mse", "rmse", and the same with "val_" when the fit validates.</param>
 /// <param name="Seconds">Wall time of the training part of the epoch (validation excluded).</param>
 /// <param name="ImagesPerSecond">Training samples per second over the epoch.</param>
-public sealed record EpochMetrics(int Epoch, double Loss, double Accuracy, double? ValidationLoss, double? ValidationAccuracy,
-    double Seconds, double ImagesPerSecond);
+public sealed record EpochMetrics(int Epoch, IReadOnlyDictionary<string, double> Metrics, double Seconds, double ImagesPerSecond)
+{
+    public double Loss => Metrics[MetricNames.Loss];
 
-/// <summary>Keras's <c>History</c>: loss, accuracy, val_loss, val_accuracy per epoch.</summary>
+    /// <summary>Keras's accuracy; NaN for a model whose loss has none (a regression's).</summary>
+    public double Accuracy => Value(MetricNames.Accuracy) ?? double.NaN;
+
+    public double? ValidationLoss => Value(MetricNames.ValidationPrefix + MetricNames.Loss);
+
+    public double? ValidationAccuracy => Value(MetricNames.ValidationPrefix + MetricNames.Accuracy);
+
+    private double? Value(string name) => Metrics.TryGetValue(name, out double value) ? value : null;
+
+    // Equal when every figure is: a dictionary compares by reference otherwise.
+    public bool Equals(EpochMetrics? other) => other is not null && Epoch == other.Epoch && Seconds.Equals(other.Seconds) &&
+        ImagesPerSecond.Equals(other.ImagesPerSecond) && Metrics.Count == other.Metrics.Count &&
+        Metrics.All(m => other.Metrics.TryGetValue(m.Key, out double v) && v.Equals(m.Value));
+
+    public override int GetHashCode() => HashCode.Combine(Epoch, Seconds, ImagesPerSecond, Metrics.Count);
+}
+
+/// <summary>Keras's <c>History</c>: every metric per epoch (loss, accuracy, val_loss, val_accuracy, ...; <see cref="Of"/>).</summary>
 public sealed class History
 {
     private readonly List<EpochMetrics> _epochs = [];
@@ -19,6 +38,11 @@ public sealed class History
     public IEnumerable<double?> ValidationLoss => _epochs.Select(e => e.ValidationLoss);
     public IEnumerable<double?> ValidationAccuracy => _epochs.Select(e => e.ValidationAccuracy);
 
+    /// <summary>Keras's <c>history.history[name]</c>: a metric's value per epoch ("mae", "val_rmse", ...).</summary>
+    public IEnumerable<double> Of(string name) => _epochs.Select(e => e.Metrics.TryGetValue(name, out double value)
+        ? value
+        : throw new KeyNotFoundException($"the history has no metric '{name}'; it has {string.Join(", ", e.Metrics.Keys)}"));
+
     internal void Add(EpochMetrics epoch) => _epochs.Add(epoch);
 }
 
@@ -27,7 +51,7 @@ public interface ITrainingObserver
 {
     void EpochStarted(int epoch, int epochs, int batches);
 
-    /// <summary>After a batch; <paramref name="loss"/> and <paramref name="accuracy"/> are the epoch's running means so far.</summary>
+    /// <summary>After a batch; <paramref name="loss"/> and <paramref name="accuracy"/> are the epoch's running means so far (accuracy NaN for a regression).</summary>
     void BatchCompleted(int epoch, int batch, int batches, double loss, double accuracy, double imagesPerSecond);
 
     void EpochCompleted(EpochMetrics metrics);

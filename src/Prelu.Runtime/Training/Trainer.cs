@@ -152,18 +152,20 @@ public sealed class Trainer : IDisposable
                 if (observer is not null && (clock.Elapsed - lastReport >= interval || b == batches - 1))
                 {
                     lastReport = clock.Elapsed;
-                    var (loss, accuracy) = Means(start + count); // read back by the loss check above
-                    observer.BatchCompleted(epoch, b + 1, batches, loss, accuracy, (start + count - firstBatch * options.BatchSize) / clock.Elapsed.TotalSeconds);
+                    var running = Means(start + count, ""); // read back by the loss check above
+                    observer.BatchCompleted(epoch, b + 1, batches, running[MetricNames.Loss], running.GetValueOrDefault(MetricNames.Accuracy, double.NaN),
+                        (start + count - firstBatch * options.BatchSize) / clock.Elapsed.TotalSeconds);
                 }
             }
-            var (epochLoss, epochAccuracy) = ReadMetrics(train.Count);
+            var named = ReadMetrics(train.Count, "");
             clock.Stop();
-            double? valLoss = null, valAccuracy = null;
             if (validation is not null)
-                (valLoss, valAccuracy) = Evaluate(validation, options.BatchSize);
+            {
+                foreach (var (name, value) in Evaluate(validation, options.BatchSize, MetricNames.ValidationPrefix))
+                    named[name] = value;
+            }
             int trained = train.Count - firstBatch * options.BatchSize;
-            var metrics = new EpochMetrics(epoch, epochLoss, epochAccuracy, valLoss, valAccuracy, clock.Elapsed.TotalSeconds,
-                trained / clock.Elapsed.TotalSeconds);
+            var metrics = new EpochMetrics(epoch, named, clock.Elapsed.TotalSeconds, trained / clock.Elapsed.TotalSeconds);
             history.Add(metrics);
             if (options.CheckpointPath is { } checkpoint)
                 SaveRun(checkpoint, options, train.Count, new TrainingPosition(epoch + 1, 0, new float[MetricSlot.Count], history.Epochs));
@@ -237,8 +239,13 @@ public sealed class Trainer : IDisposable
         return first < 0 ? null : $"{values.Count(v => !float.IsFinite(v)):N0} of {values.Length:N0} values NaN or Inf, the first {values[first]} at index {first}";
     }
 
-    /// <summary>Keras's <c>evaluate</c>: mean loss (penalties excluded) and accuracy over <paramref name="data"/>, in inference mode.</summary>
-    public (double Loss, double Accuracy) Evaluate(IDataset data, int batchSize)
+    /// <summary>
+    /// Keras's <c>evaluate</c>: every metric of the model's loss (<see cref="MetricNames"/>) over <paramref name="data"/>,
+    /// in inference mode, the loss without penalties; <c>var (loss, accuracy) = trainer.Evaluate(...)</c> reads the first two.
+    /// </summary>
+    public Evaluation Evaluate(IDataset data, int batchSize) => new(Evaluate(data, batchSize, ""));
+
+    private Dictionary<string, double> Evaluate(IDataset data, int batchSize, string prefix)
     {
         CheckData(data, batchSize);
         _model.Backend.Fill(_metrics, 0f);
@@ -252,7 +259,7 @@ public sealed class Trainer : IDisposable
             var (input, labels) = Batch(count);
             _model.Evaluate(input, labels, count, _metrics);
         }
-        return ReadMetrics(data.Count);
+        return ReadMetrics(data.Count, prefix);
     }
 
     /// <summary>Keras's <c>predict</c>: what the model predicts for every sample (class probabilities for a classifier), (Count, OutputLength).</summary>
@@ -297,16 +304,19 @@ public sealed class Trainer : IDisposable
         _model.Backend.Upload(_hostLabels.AsSpan(0, labels), _labels.Slice(0, labels));
     }
 
-    private (double Loss, double Accuracy) ReadMetrics(int samples)
+    private Dictionary<string, double> ReadMetrics(int samples, string prefix)
     {
         _model.Backend.Download(_metrics, _hostMetrics);
-        return Means(samples);
+        return Means(samples, prefix);
     }
 
-    // The metrics last read back, as means over `samples`. In double: the correct count is exact in float,
-    // and 3 / 10 should read 0.3, not float's 0.30000001.
-    private (double Loss, double Accuracy) Means(int samples) =>
-        (_hostMetrics[MetricSlot.LossSum] / (double)samples, _hostMetrics[MetricSlot.Correct] / (double)samples);
+    // The metrics last read back, as means over `samples`, by name.
+    private Dictionary<string, double> Means(int samples, string prefix)
+    {
+        var named = new Dictionary<string, double>();
+        MetricNames.Means(_model.Loss, _hostMetrics, samples, prefix, named);
+        return named;
+    }
 
     private void CheckData(IDataset data, int batchSize)
     {

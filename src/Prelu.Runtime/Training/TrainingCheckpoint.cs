@@ -92,25 +92,47 @@ internal static class TrainingCheckpoint
 
     // One epoch per line: epoch, loss, accuracy, validation loss and accuracy ("-" when none), seconds, images/s;
     // doubles in round-trip form, so that a resumed history is the interrupted one to the bit.
+    // A line per epoch: "epoch seconds rate name=value name=value ...", every metric by name.
     private static string HistoryText(IReadOnlyList<EpochMetrics> history) => string.Join("\n", history.Select(e => string.Join(" ",
-        Text(e.Epoch), R(e.Loss), R(e.Accuracy), e.ValidationLoss is { } vl ? R(vl) : "-", e.ValidationAccuracy is { } va ? R(va) : "-",
-        R(e.Seconds), R(e.ImagesPerSecond))));
+        new[] { Text(e.Epoch), R(e.Seconds), R(e.ImagesPerSecond) }.Concat(e.Metrics.Select(m => $"{m.Key}={R(m.Value)}")))));
 
     private static string R(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
+    // Lines as HistoryText writes them; a checkpoint written before the metrics were named has "epoch loss accuracy
+    // val_loss val_accuracy seconds rate" (a validation figure "-" when the fit did not validate).
     private static List<EpochMetrics> ParseHistory(string path, string text)
     {
         var epochs = new List<EpochMetrics>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var f = line.Split(' ');
-            double? Optional(string s) => s == "-" ? null : Number(s);
             double Number(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
                 ? v
                 : throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"line '{line}' holds '{s}', not a number");
-            if (f.Length != 7 || !int.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out int epoch) || epoch != epochs.Count + 1)
-                throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"line '{line}' is not epoch {epochs.Count + 1} with its 6 figures");
-            epochs.Add(new EpochMetrics(epoch, Number(f[1]), Number(f[2]), Optional(f[3]), Optional(f[4]), Number(f[5]), Number(f[6])));
+            if (f.Length < 4 || !int.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out int epoch) || epoch != epochs.Count + 1)
+                throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"line '{line}' is not epoch {epochs.Count + 1} with its figures");
+            var metrics = new Dictionary<string, double>();
+            if (!f[3].Contains('='))
+            {
+                if (f.Length != 7)
+                    throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"line '{line}' is not epoch {epochs.Count + 1} with its 6 figures");
+                string[] names = [MetricNames.Loss, MetricNames.Accuracy, MetricNames.ValidationPrefix + MetricNames.Loss, MetricNames.ValidationPrefix + MetricNames.Accuracy];
+                for (int i = 0; i < 4; i++)
+                {
+                    if (f[1 + i] != "-")
+                        metrics[names[i]] = Number(f[1 + i]);
+                }
+                epochs.Add(new EpochMetrics(epoch, metrics, Number(f[5]), Number(f[6])));
+                continue;
+            }
+            foreach (var pair in f.Skip(3))
+            {
+                int equals = pair.IndexOf('=', StringComparison.Ordinal);
+                if (equals < 1)
+                    throw new CheckpointMismatchException(path, $"__metadata__.{Prefix}history", $"line '{line}' holds '{pair}', not name=value");
+                metrics[pair[..equals]] = Number(pair[(equals + 1)..]);
+            }
+            epochs.Add(new EpochMetrics(epoch, metrics, Number(f[1]), Number(f[2])));
         }
         return epochs;
     }

@@ -61,6 +61,65 @@ public sealed class DatasetTests : IDisposable
     }
 
     [Fact]
+    public void A_regression_reports_keras_error_metrics_by_name_and_a_stopped_fit_resumes_to_the_same_bits()
+    {
+        var data = Regression(60, 3);
+        var options = new FitOptions(Epochs: 3, BatchSize: 8, ValidationSplit: 0.2, Seed: 2, ProgressInterval: TimeSpan.Zero);
+        (float[] Weights, History History, Evaluation Test) Train(FitOptions fit, CancellationToken token = default, ITrainingObserver? observer = null)
+        {
+            using var model = new RegressionNet(_backend, 8);
+            model.Initialize(5);
+            using var trainer = new Trainer(model, new Adam());
+            var history = trainer.Fit(data, fit, observer, token);
+            return (_backend.ToArray(model.ParameterArena), history, trainer.Evaluate(data.Slice(48, 12), 8));
+        }
+
+        var (weights, history, test) = Train(options);
+
+        var last = history.Epochs[^1];
+        Assert.Equal(["loss", "mae", "mse", "rmse", "val_loss", "val_mae", "val_mse", "val_rmse"], last.Metrics.Keys);
+        Assert.Equal(last.Metrics["mse"], last.Loss, 6); // no penalties: the loss is the squared error
+        Assert.Equal(Math.Sqrt(last.Metrics["val_mse"]), last.Metrics["val_rmse"], 12);
+        Assert.True(last.Metrics["mae"] <= last.Metrics["rmse"] + 1e-9);
+        Assert.True(double.IsNaN(last.Accuracy));
+        Assert.Equal(history.Of("val_mae").Last(), test.Metrics["mae"], 12); // the validation part is the last 20%
+        Assert.Equal(3, history.Of("rmse").Count());
+        Assert.Throws<KeyNotFoundException>(() => history.Of("accuracy").ToList());
+
+        var path = Path.Combine(Path.GetTempPath(), $"prelu-regression-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var cancel = new CancellationTokenSource();
+            Assert.Throws<TrainingInterruptedException>(() => Train(options with { CheckpointPath = path }, cancel.Token, new StopAt(2, 3, cancel)));
+            var resumed = Train(options with { CheckpointPath = path, Resume = true });
+            Assert.Equal(weights, resumed.Weights);
+            Assert.Equal(history.Epochs.Select(e => e.Metrics.ToArray()), resumed.History.Epochs.Select(e => e.Metrics.ToArray()));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private sealed class StopAt(int epoch, int batch, CancellationTokenSource source) : ITrainingObserver
+    {
+        public void EpochStarted(int e, int epochs, int batches)
+        {
+        }
+
+        public void BatchCompleted(int e, int b, int batches, double loss, double accuracy, double samplesPerSecond)
+        {
+            Assert.True(double.IsNaN(accuracy), "a regression has no accuracy");
+            if (e == epoch && b == batch)
+                source.Cancel();
+        }
+
+        public void EpochCompleted(EpochMetrics metrics)
+        {
+        }
+    }
+
+    [Fact]
     public void The_same_seeds_give_the_same_bits()
     {
         float[] Train()

@@ -107,11 +107,20 @@ public sealed class ResumeTests : IDisposable
         var path = Path.Combine(_folder, "run.safetensors");
         using var cancel = new CancellationTokenSource();
         Assert.Throws<TrainingInterruptedException>(() => Train(Options(path), new StopAt(2, 3, cancel), token: cancel.Token));
-        // As an earlier version wrote it: the epoch's running loss and accuracy sums only.
+        // As an earlier version wrote it: the epoch's running loss and accuracy sums only, and a history line per epoch of
+        // "epoch loss accuracy val_loss val_accuracy seconds rate" (now "epoch seconds rate name=value ...").
         var (tensors, metadata) = SafeTensors.ReadWithMetadata(path);
         var written = tensors.Values.Select(t => t.Name == "trainer.metrics" ? t with { Shape = [2], Values = t.Values[..2] } : t).ToList();
         Assert.Contains(written, t => t.Name == "trainer.metrics");
-        SafeTensors.Write(path, written, metadata);
+        var old = metadata.ToDictionary(m => m.Key, m => m.Value);
+        old["trainer.history"] = string.Join('\n', metadata["trainer.history"].Split('\n').Select(line =>
+        {
+            var f = line.Split(' ');
+            var named = f[3..].Select(pair => pair.Split('=')).ToDictionary(p => p[0], p => p[1]);
+            Assert.Equal(["loss", "accuracy", "val_loss", "val_accuracy"], named.Keys);
+            return string.Join(' ', f[0], named["loss"], named["accuracy"], named["val_loss"], named["val_accuracy"], f[1], f[2]);
+        }));
+        SafeTensors.Write(path, written, old);
 
         AssertSameBits(expected, Train(Options(path, resume: true)));
     }
