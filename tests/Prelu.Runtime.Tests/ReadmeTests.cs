@@ -83,7 +83,8 @@ public sealed class ReadmeTests
         Assert.True(classified.Epochs[^1].Accuracy > 0.9, $"accuracy {classified.Epochs[^1].Accuracy}");
     }
 
-    [Fact]
-    public void Every_readme_example_of_this_file_is_in_the_readme() =>
-        Readme.AssertContainsRegions("tests/Prelu.Runtime.Tests/ReadmeTests.cs");
+    [Theory]
+    [InlineData("tests/Prelu.Runtime.Tests/ReadmeTests.cs")]
+    [InlineData("tests/Prelu.Runtime.Tests/Training/CallbackTests.cs")]
+    public void Every_readme_example_of_these_files_is_in_the_readme(string file) => Readme.AssertContainsRegions(file);
 }

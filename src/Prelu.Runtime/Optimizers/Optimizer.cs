@@ -19,7 +19,13 @@ public abstract class Optimizer : IDisposable
     public LearningRateSchedule? Schedule { get; init; }
 
     /// <summary>The learning rate of the update being applied: the schedule's, at the updates made before it, or the constant.</summary>
-    protected float LearningRate(float constant) => Schedule?.At(Iterations - 1) ?? constant;
+    /// <summary>The rate the settings give (before a schedule or an override).</summary>
+    public abstract float BaseLearningRate { get; }
+
+    /// <summary>A rate that replaces the settings' constant one (<see cref="Training.ReduceLROnPlateau"/> lowers it); null: the settings'.</summary>
+    public float? LearningRateOverride { get; set; }
+
+    protected float LearningRate(float constant) => Schedule?.At(Iterations - 1) ?? LearningRateOverride ?? constant;
 
     /// <summary>One update of every parameter of <paramref name="model"/> from its gradients.</summary>
     public void Step(CompiledModel model)
@@ -65,6 +71,8 @@ public sealed class Adam(AdamSettings settings) : Optimizer
 
     public override string Name => "adam";
 
+    public override float BaseLearningRate => Settings.LearningRate;
+
     protected override void Update(CompiledModel model)
     {
         EnsureState(model);
@@ -107,6 +115,8 @@ public sealed class Sgd(SgdSettings settings) : Optimizer
     public SgdSettings Settings { get; } = settings;
 
     public override string Name => "sgd";
+
+    public override float BaseLearningRate => Settings.LearningRate;
 
     protected override void Update(CompiledModel model)
     {

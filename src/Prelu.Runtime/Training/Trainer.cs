@@ -22,8 +22,13 @@ namespace Prelu.Training;
 /// layer): each training image is moved by up to this many pixels each way, a fresh draw from the seed every epoch,
 /// zeros filling what comes in; 0 (the default) moves nothing. Validation, evaluation and prediction see the images as they are.
 /// </param>
+/// <param name="Callbacks">
+/// Keras's callbacks (<see cref="EarlyStopping"/>, <see cref="ReduceLROnPlateau"/>, <see cref="ModelCheckpoint"/>), told
+/// of every epoch in this order; their state goes into the fit's checkpoint, so a resumed fit needs the same ones.
+/// </param>
 public sealed record FitOptions(int Epochs, int BatchSize, double ValidationSplit = 0, bool Shuffle = true, ulong Seed = 0,
-    TimeSpan? ProgressInterval = null, string? CheckpointPath = null, bool Resume = false, bool CheckNumerics = false, int Shift = 0);
+    TimeSpan? ProgressInterval = null, string? CheckpointPath = null, bool Resume = false, bool CheckNumerics = false, int Shift = 0,
+    IReadOnlyList<Callback>? Callbacks = null);
 
 /// <summary>A fit stopped by its cancellation token; the run up to the last finished batch is in <see cref="CheckpointPath"/> when one was set.</summary>
 public sealed class TrainingInterruptedException(string? checkpointPath, int epoch, int batch)
@@ -109,12 +114,23 @@ public sealed class Trainer : IDisposable
         int batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var interval = options.ProgressInterval ?? TimeSpan.FromMilliseconds(250);
 
-        var position = options.Resume && File.Exists(options.CheckpointPath)
+        var callbacks = options.Callbacks ?? [];
+        if (callbacks.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"FitOptions.Callbacks holds two {twice.Key} callbacks: each keeps its state in the checkpoint under its name", nameof(options));
+        bool resuming = options.Resume && File.Exists(options.CheckpointPath);
+        if (!resuming)
+        {
+            foreach (var callback in callbacks)
+                callback.FitStarted(_model, _optimizer);
+        }
+        var position = resuming
             ? TrainingCheckpoint.Load(options.CheckpointPath!, _model, _optimizer, options, train.Count)
             : new TrainingPosition(1, 0, new float[MetricSlot.Count], []);
         var history = new History();
         foreach (var epoch in position.History)
             history.Add(epoch);
+        if (position.Stopped)
+            return history; // a callback ended this fit before its last epoch
         // The shuffles of the epochs already trained, replayed: the order is a function of the seed and the epoch.
         var order = Enumerable.Range(0, train.Count).ToArray();
         var shuffle = SeededRandom.ForStream(options.Seed, "shuffle");
@@ -166,10 +182,15 @@ public sealed class Trainer : IDisposable
             }
             int trained = train.Count - firstBatch * options.BatchSize;
             var metrics = new EpochMetrics(epoch, named, clock.Elapsed.TotalSeconds, trained / clock.Elapsed.TotalSeconds);
+            bool stop = false;
+            foreach (var callback in callbacks)
+                stop |= callback.EpochEnded(metrics, _model, _optimizer);
             history.Add(metrics);
             if (options.CheckpointPath is { } checkpoint)
-                SaveRun(checkpoint, options, train.Count, new TrainingPosition(epoch + 1, 0, new float[MetricSlot.Count], history.Epochs));
+                SaveRun(checkpoint, options, train.Count, new TrainingPosition(epoch + 1, 0, new float[MetricSlot.Count], history.Epochs, stop));
             observer?.EpochCompleted(metrics);
+            if (stop)
+                break;
         }
         return history;
     }

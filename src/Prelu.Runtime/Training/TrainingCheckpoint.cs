@@ -6,7 +6,8 @@ using Prelu.Optimizers;
 namespace Prelu.Training;
 
 /// <summary>Where a <see cref="Trainer.Fit"/> stopped: the next epoch (1-based) and batch (0-based), the epoch's running metric sums, and the history so far.</summary>
-internal sealed record TrainingPosition(int Epoch, int Batch, float[] MetricSums, IReadOnlyList<EpochMetrics> History);
+/// <param name="Stopped">A callback ended the fit after the epoch before <paramref name="Epoch"/>: resuming trains nothing more.</param>
+internal sealed record TrainingPosition(int Epoch, int Batch, float[] MetricSums, IReadOnlyList<EpochMetrics> History, bool Stopped = false);
 
 /// <summary>
 /// The training loop's part of a checkpoint: beside the weights and the optimizer state (which
@@ -18,6 +19,7 @@ internal static class TrainingCheckpoint
 {
     private const string Prefix = Checkpoint.TrainerPrefix;
     private const string MetricsTensor = Prefix + "metrics";
+    private const string CallbackPrefix = Prefix + "callbacks.";
 
     public static void Save(string path, CompiledModel model, Optimizer optimizer, FitOptions options, int trainCount, TrainingPosition position)
     {
@@ -26,10 +28,19 @@ internal static class TrainingCheckpoint
             [Prefix + "epoch"] = Text(position.Epoch),
             [Prefix + "batch"] = Text(position.Batch),
             [Prefix + "history"] = HistoryText(position.History),
+            [Prefix + "stopped"] = position.Stopped ? "true" : "false",
         };
         foreach (var (key, value, _) in Settings(options, trainCount))
             metadata[key] = value;
-        Checkpoint.Save(path, model, optimizer, metadata, [new NamedTensor(MetricsTensor, [position.MetricSums.Length], position.MetricSums)], beforeRename: null);
+        var tensors = new List<NamedTensor> { new(MetricsTensor, [position.MetricSums.Length], position.MetricSums) };
+        foreach (var callback in options.Callbacks ?? [])
+        {
+            var (fields, own) = callback.State();
+            foreach (var (key, value) in fields)
+                metadata[$"{CallbackPrefix}{callback.Name}.{key}"] = value;
+            tensors.AddRange(own.Select(t => t with { Name = $"{CallbackPrefix}{callback.Name}.{t.Name}" }));
+        }
+        Checkpoint.Save(path, model, optimizer, metadata, tensors, beforeRename: null);
     }
 
     /// <summary>
@@ -64,9 +75,20 @@ internal static class TrainingCheckpoint
         if (!tensors.TryGetValue(MetricsTensor, out var sums) || sums.Values.Length is not (Kernels.MetricSlot.Count or LossAndAccuracyOnly))
             throw new CheckpointMismatchException(path, MetricsTensor, $"missing or not {Kernels.MetricSlot.Count} values");
         Checkpoint.Load(path, tensors, metadata, model, optimizer);
+        foreach (var callback in options.Callbacks ?? [])
+        {
+            string prefix = $"{CallbackPrefix}{callback.Name}.";
+            callback.Restore(
+                key => metadata.TryGetValue(prefix + key, out var value) ? value
+                    : throw new CheckpointMismatchException(path, $"__metadata__.{prefix}{key}", "missing: the run's callback state"),
+                name => tensors.TryGetValue(prefix + name, out var tensor) ? tensor
+                    : throw new CheckpointMismatchException(path, prefix + name, "missing: the run's callback state"),
+                model, optimizer);
+        }
         var metrics = new float[Kernels.MetricSlot.Count];
         sums.Values.CopyTo(metrics, 0);
-        return new TrainingPosition(epoch, batch, metrics, history);
+        bool stopped = metadata.TryGetValue(Prefix + "stopped", out var flag) && flag == "true";
+        return new TrainingPosition(epoch, batch, metrics, history, stopped);
     }
 
     private const int LossAndAccuracyOnly = 2;
@@ -81,6 +103,7 @@ internal static class TrainingCheckpoint
         yield return (Prefix + "fit_seed", options.Seed.ToString(CultureInfo.InvariantCulture), null);
         yield return (Prefix + "validation_split", options.ValidationSplit.ToString("R", CultureInfo.InvariantCulture), null);
         yield return (Prefix + "shift", Text(options.Shift), "0"); // fits before the option moved no image
+        yield return (Prefix + "callbacks", string.Join(",", (options.Callbacks ?? []).Select(c => c.Name)), ""); // nor had callbacks
     }
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
