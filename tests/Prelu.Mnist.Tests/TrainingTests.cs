@@ -168,7 +168,7 @@ public sealed class StudyModelTests
         var random = new Random(3);
         using var input = backend.Allocate(Enumerable.Range(0, 16 * 784).Select(_ => (float)random.NextDouble()).ToArray());
         using var labels = backend.Allocate(Enumerable.Range(0, 160).Select(i => i % 10 == i / 10 % 10 ? 1f : 0f).ToArray());
-        using var metrics = backend.Allocate(2);
+        using var metrics = backend.Allocate(Prelu.Kernels.MetricSlot.Count);
 
         relu.ComputeGradients(input, labels, 16, step: 4, metrics);
         prelu.ComputeGradients(input, labels, 16, step: 4, metrics);
