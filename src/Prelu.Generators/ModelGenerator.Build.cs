@@ -85,6 +85,7 @@ public sealed partial class ModelGenerator
         [LayerKind.GlobalAveragePooling2D] = "global_average_pooling2d",
         [LayerKind.GlobalMaxPooling2D] = "global_max_pooling2d",
         [LayerKind.BatchNormalization] = "batch_normalization",
+        [LayerKind.Normalization] = "normalization",
         [LayerKind.Dropout] = "dropout",
         [LayerKind.Flatten] = "flatten",
         [LayerKind.Dense] = "dense",
@@ -297,6 +298,12 @@ public sealed partial class ModelGenerator
                     }
                     output = new[] { shape[2] };
                     break;
+                case NormalizationSpec normalization:
+                    if (normalization.Axis != -1 && normalization.Axis != shape.Length)
+                        Argument($"axis is {normalization.Axis}; Normalization is supported over the last axis (-1, the features)");
+                    if (node.Inputs[0] != ModelInput)
+                        Argument("it reads a layer; Normalization reads the model's input (Input = \"input\"), whose statistics Adapt computes from the data");
+                    break;
                 case BatchNormalizationSpec norm:
                     if (norm.Axis != -1 && norm.Axis != shape.Length)
                         Fail(DiagnosticDescriptors.UnsupportedNormalizationAxis, name, norm.Axis, Dims(shape));
@@ -477,6 +484,9 @@ public sealed partial class ModelGenerator
                 break;
             case PReluSpec prelu:
                 yield return ("its alphas", Enumerable.Range(1, input.Length).Where(axis => !prelu.SharedAxes.Contains(axis)).Aggregate(1L, (a, axis) => a * input[axis - 1]));
+                break;
+            case NormalizationSpec:
+                yield return ("its statistics", 2L * input[input.Length - 1] + 1);
                 break;
             case BatchNormalizationSpec:
                 yield return ("its statistics", 4L * input[input.Length - 1]);

@@ -14,6 +14,9 @@ public sealed partial class ModelGenerator
 {
     private const string K = "global::Prelu.Kernels.";
 
+    // What Normalization adds to the variance: sqrt(0 + 1e-14) is Keras's floor 1e-7 on the standard deviation.
+    private const double NormalizationEpsilon = 1e-14;
+
     internal static string Emit(ModelPlan plan)
     {
         var w = new IndentedWriter();
@@ -192,6 +195,9 @@ public sealed partial class ModelGenerator
             case BatchNormalizationStep norm:
                 yield return ("BatchNormShape", norm.Shape!, $"new(batch, {norm.Positions}, {norm.Channels})");
                 break;
+            case NormalizationStep normalization:
+                yield return ("BatchNormShape", normalization.Shape!, $"new(batch, {normalization.Positions}, {normalization.Features})");
+                break;
             case ActivationStep activation:
                 yield return ("FusedActivation", activation.Epilogue.Field, ActivationConstructor(activation.Epilogue));
                 break;
@@ -270,6 +276,10 @@ public sealed partial class ModelGenerator
                         break;
                     case PoolingStep pooling:
                         w.Line($"backend.{(pooling.Max ? "MaxPool2DForward" : "AvgPool2DForward")}(p.{pooling.Shape}, {x}, {pooling.Output});");
+                        break;
+                    case NormalizationStep n:
+                        // Keras divides by max(sqrt(variance), 1e-7); sqrt(variance + 1e-14) is that at 0 and differs only below 1e-12.
+                        w.Line($"backend.BatchNormForward(p.{n.Shape}, false, 0f, {F(NormalizationEpsilon)}, {x}, null, null, {n.Mean}, {n.Variance}, {n.Output});");
                         break;
                     case BatchNormalizationStep n:
                         w.Line($"backend.BatchNormForward(p.{n.Shape}, training, {F(n.Momentum)}, {F(n.Epsilon)}, {x}, {Optional(n.Gamma)}, {Optional(n.Beta)}, " +

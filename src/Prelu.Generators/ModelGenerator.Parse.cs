@@ -22,6 +22,7 @@ public sealed partial class ModelGenerator
         ["Prelu.GlobalAveragePooling2DAttribute"] = LayerKind.GlobalAveragePooling2D,
         ["Prelu.GlobalMaxPooling2DAttribute"] = LayerKind.GlobalMaxPooling2D,
         ["Prelu.BatchNormalizationAttribute"] = LayerKind.BatchNormalization,
+        ["Prelu.NormalizationAttribute"] = LayerKind.Normalization,
         ["Prelu.DropoutAttribute"] = LayerKind.Dropout,
         ["Prelu.FlattenAttribute"] = LayerKind.Flatten,
         ["Prelu.DenseAttribute"] = LayerKind.Dense,
@@ -165,6 +166,8 @@ public sealed partial class ModelGenerator
             case LayerKind.GlobalAveragePooling2D:
             case LayerKind.GlobalMaxPooling2D:
                 return new GlobalPooling2DSpec(kind, name, input, location);
+            case LayerKind.Normalization:
+                return new NormalizationSpec(name, input, location, a.Integer("Axis", LayerDefaults.Axis));
             case LayerKind.BatchNormalization:
                 return new BatchNormalizationSpec(name, input, location,
                     a.Integer("Axis", LayerDefaults.Axis),

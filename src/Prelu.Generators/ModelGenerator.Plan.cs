@@ -114,6 +114,17 @@ public sealed partial class ModelGenerator
                     count = alphaShape.Aggregate(1, (a, b) => a * b);
                     break;
                 }
+                case NormalizationSpec:
+                {
+                    // Keras's weights of the layer: mean, variance and the count of values they were adapted from.
+                    int[] features = { input[input.Length - 1] };
+                    var mean = states.Add(name, stem, "mean", features, "zeros");
+                    var variance = states.Add(name, stem, "variance", features, "ones");
+                    states.Add(name, stem, "count", Array.Empty<int>(), "zeros");
+                    normalizations[node.Index] = (null, null, mean, variance);
+                    count = 2 * features[0] + 1;
+                    break;
+                }
                 case BatchNormalizationSpec norm:
                 {
                     int[] channels = { input[input.Length - 1] };
@@ -449,6 +460,13 @@ public sealed partial class ModelGenerator
             case Pooling2DSpec or GlobalPooling2DSpec:
                 return new PoolingStep(label, stem, inputs, outputShape, gradient,
                     head.Layer.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D, PoolWindow(input0, head.Layer), y);
+            case NormalizationSpec:
+            {
+                var tensors = normalizations[head.Index];
+                int features = input0[input0.Length - 1];
+                return new NormalizationStep(label, stem, inputs, outputShape, gradient, (int)(Elements(input0) / features), features,
+                    tensors.Mean.Field, tensors.Variance.Field, y);
+            }
             case BatchNormalizationSpec norm:
             {
                 var tensors = normalizations[head.Index];

@@ -172,6 +172,22 @@ public sealed class DiagnosticTests
         Assert.StartsWith($"Model 'Net': the output's softmax is computed by the categorical cross-entropies only, and the model trains with {loss}; ", d.GetMessage(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("[Conv2D(2, 1, Name = \"first\")]\n[Normalization]", 3, "Layer 'normalization': it reads a layer; Normalization reads the model's input")]
+    [InlineData("[Normalization(Axis = 1)]", 2, "Layer 'normalization': axis is 1; Normalization is supported over the last axis (-1, the features)")]
+    public void PRELU012_a_normalization_that_does_not_read_the_input_or_its_last_axis(string layers, int line, string message)
+    {
+        var d = Single($"""
+            [InputShape(4, 4, 2)]
+            {layers}
+            [Flatten]
+            [Dense(3, Activation = "softmax")]
+            public partial class Net;
+            """, "PRELU012");
+        Assert.Equal(line, Line(d));
+        Assert.StartsWith(message, d.GetMessage(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void PRELU006_names_the_loss_when_class_indices_meet_a_sigmoid_output()
     {

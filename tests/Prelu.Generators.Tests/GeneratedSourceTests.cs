@@ -23,7 +23,7 @@ public sealed class GeneratedSourceTests
         var generated = run.Results.Single().GeneratedSources;
 
         Assert.Empty(run.Diagnostics);
-        Assert.Equal(TestModels.All.Length + TestModels.HandChecked.Length, generated.Length);
+        Assert.Equal(TestModels.All.Length + TestModels.HandChecked.Length + TestModels.Examples.Length, generated.Length);
         Assert.Equal(Directory.GetFiles(built, "*.g.cs").Select(Path.GetFileName).Order(), generated.Select(s => s.HintName).Order());
         foreach (var source in generated)
         {

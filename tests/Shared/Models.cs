@@ -266,6 +266,25 @@ public partial class BinaryNet;
 [Activation("softmax")]
 public partial class SparseNet;
 
+// Keras's Normalization on a map's channels (statistics over every position), then a small classifier.
+[InputShape(2, 2, 3)]
+[Normalization]
+[Conv2D(8, 1, Activation = "relu")]
+[Flatten]
+[Dense(3, Activation = "softmax")]
+public partial class NormalizedInputNet;
+
+#region readme: basic-regression
+// TensorFlow's "Basic regression" tutorial's network for Auto MPG: the features normalised, two hidden layers.
+[InputShape(9)]
+[Loss("mean_absolute_error")]
+[Normalization]
+[Dense(64, Activation = "relu")]
+[Dense(64, Activation = "relu")]
+[Dense(1)]
+public partial class AutoMpgNet;
+#endregion
+
 /// <summary>Every model above, by type: the theories that cover all of them.</summary>
 internal static class TestModels
 {
@@ -273,7 +292,7 @@ internal static class TestModels
         [typeof(StudyModel), typeof(Mlp), typeof(ReluCnn), typeof(StridedCnn), typeof(ChannelPReluCnn), typeof(UnfusedPReluNet), typeof(IrregularPReluNet),
             typeof(NormalizedNet), typeof(ActivationsNet), typeof(CheckpointedBatchNormNet), typeof(BatchNormMlp), typeof(ResidualGraphNet), typeof(MergeNet),
             typeof(PenalisedNet), typeof(InvertedResidualNet), typeof(RegressionNet), typeof(HuberNet), typeof(MapRegressionNet), typeof(MultiLabelNet),
-            typeof(BinaryNet), typeof(SparseNet)];
+            typeof(BinaryNet), typeof(SparseNet), typeof(NormalizedInputNet)];
 
     /// <summary>The models that train with a loss other than the categorical cross-entropy, one for each.</summary>
     public static readonly Type[] Losses =
@@ -281,6 +300,9 @@ internal static class TestModels
 
     /// <summary>The models that are graphs (shortcuts, merges, branches): every backend's agreement suite trains them.</summary>
     public static readonly Type[] Graphs = [typeof(ResidualGraphNet), typeof(MergeNet), typeof(InvertedResidualNet)];
+
+    /// <summary>Models of worked examples on real data (too large for the float64 gradient theories): the tests that train them say what they reach.</summary>
+    public static readonly Type[] Examples = [typeof(AutoMpgNet)];
 
     /// <summary>Models checked against values worked out by hand rather than by the theories (too small to fit a batch).</summary>
     public static readonly Type[] HandChecked = [typeof(NormOnly)];
@@ -308,6 +330,8 @@ internal static class TestModels
         nameof(MultiLabelNet) => new MultiLabelNet(backend, batch),
         nameof(BinaryNet) => new BinaryNet(backend, batch),
         nameof(SparseNet) => new SparseNet(backend, batch),
+        nameof(NormalizedInputNet) => new NormalizedInputNet(backend, batch),
+        nameof(AutoMpgNet) => new AutoMpgNet(backend, batch),
         _ => throw new ArgumentException($"no test model {type.Name}", nameof(type)),
     };
 }

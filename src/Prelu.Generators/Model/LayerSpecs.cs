@@ -10,6 +10,7 @@ public enum LayerKind
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
     BatchNormalization,
+    Normalization,
     Dropout,
     Flatten,
     Dense,
@@ -67,6 +68,10 @@ public sealed record Pooling2DSpec(LayerKind Kind, string? Name, EquatableArray<
 /// <summary>GlobalMaxPooling2D or GlobalAveragePooling2D.</summary>
 public sealed record GlobalPooling2DSpec(LayerKind Kind, string? Name, EquatableArray<string> Inputs, LocationInfo? Location)
     : LayerSpec(Kind, Name, Inputs, Location);
+
+/// <summary>Keras's Normalization: fixed statistics of the data (Adapt), the model's input normalised feature by feature.</summary>
+public sealed record NormalizationSpec(string? Name, EquatableArray<string> Inputs, LocationInfo? Location, int Axis)
+    : LayerSpec(LayerKind.Normalization, Name, Inputs, Location);
 
 public sealed record BatchNormalizationSpec(string? Name, EquatableArray<string> Inputs, LocationInfo? Location,
     int Axis,

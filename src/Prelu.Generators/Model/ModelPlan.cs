@@ -114,6 +114,11 @@ public sealed record BatchNormalizationStep(string Label, string? Shape, Equatab
     string Output)
     : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
 
+/// <summary>Keras's Normalization: (x - mean) / sqrt(variance), the statistics Adapt computed, as BatchNormalization's inference computes it.</summary>
+public sealed record NormalizationStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
+    int Positions, int Features, string Mean, string Variance, string Output)
+    : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
+
 public sealed record DropoutStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
     double Rate, int LayerIndex, string Mask, string Output, string ForwardLocal)
     : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);

@@ -202,6 +202,20 @@ public sealed class Dataset : IDataset
         }
     }
 
+    public void GatherSamples(ReadOnlySpan<int> indices, Span<float> samples)
+    {
+        int perSample = SampleLength;
+        if (samples.Length != indices.Length * perSample)
+            throw new ArgumentException($"the sample batch holds {samples.Length} floats; {indices.Length} samples need {indices.Length * perSample}", nameof(samples));
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int row = indices[i];
+            if ((uint)row >= (uint)Count)
+                throw new ArgumentOutOfRangeException(nameof(indices), row, $"index {i} of the batch is outside 0..{Count - 1}");
+            _features.Span.Slice(row * perSample, perSample).CopyTo(samples.Slice(i * perSample, perSample));
+        }
+    }
+
     private static int[] CheckShape(IReadOnlyList<int> sampleShape)
     {
         ArgumentNullException.ThrowIfNull(sampleShape);

@@ -28,6 +28,9 @@ public interface IDataset
     /// </summary>
     void GatherBatch(ReadOnlySpan<int> indices, Span<float> samples, Span<float> targets, in LossFunction loss, int outputLength);
 
+    /// <summary>The samples at <paramref name="indices"/> alone, (indices.Length, SampleShape) float32: what a model's input is (Normalization's Adapt reads them).</summary>
+    void GatherSamples(ReadOnlySpan<int> indices, Span<float> samples);
+
     /// <summary>Samples <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> - 1, without copying.</summary>
     IDataset Slice(int start, int count);
 }

@@ -157,6 +157,20 @@ public sealed class LabeledImages : IDataset
     void IDataset.GatherBatch(ReadOnlySpan<int> indices, Span<float> samples, Span<float> targets, in LossFunction loss, int outputLength) =>
         GatherBatch(indices, samples, targets, classIndices: loss.SparseTargets);
 
+    void IDataset.GatherSamples(ReadOnlySpan<int> indices, Span<float> samples)
+    {
+        int perImage = PixelsPerImage;
+        if (samples.Length != indices.Length * perImage)
+            throw new ArgumentException($"the pixel batch holds {samples.Length} floats; {indices.Length} images need {indices.Length * perImage}", nameof(samples));
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int image = indices[i];
+            if ((uint)image >= (uint)Count)
+                throw new ArgumentOutOfRangeException(nameof(indices), image, $"index {i} of the batch is outside 0..{Count - 1}");
+            ScaleToUnitInterval(RawPixels.Span.Slice(image * perImage, perImage), samples.Slice(i * perImage, perImage));
+        }
+    }
+
     IDataset IDataset.Slice(int start, int count) => Slice(start, count);
 
     /// <summary>

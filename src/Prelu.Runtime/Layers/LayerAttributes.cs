@@ -150,6 +150,21 @@ public sealed class GlobalMaxPooling2DAttribute : Attribute
 }
 
 /// <summary>
+/// Keras's Normalization: each feature (the last axis) shifted and scaled to mean 0 and variance 1 by statistics of the
+/// training data, which <c>Adapt</c> on the model computes before training (Keras's <c>layer.adapt(data)</c>); the mean,
+/// variance and count are non-trainable state, kept in checkpoints. It reads the model's input.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class NormalizationAttribute : Attribute
+{
+    /// <summary>The axis of the features, counted as Keras counts it (the batch is axis 0): -1, the last, is the one supported.</summary>
+    public int Axis { get; set; } = LayerDefaults.Axis;
+
+    public string? Name { get; set; }
+    public string? Input { get; set; }
+}
+
+/// <summary>
 /// Keras's BatchNormalization over the last axis (the channels of a map, the features of a flat input).
 /// Training normalises with the batch's mean and variance and moves the moving statistics towards them;
 /// evaluation and prediction normalise with the moving statistics. gamma and beta are trained; the moving

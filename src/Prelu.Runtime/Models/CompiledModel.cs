@@ -192,6 +192,55 @@ public abstract class CompiledModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Keras's <c>Normalization.adapt(data)</c>: every Normalization layer's mean and variance (biased, as Keras's) of each
+    /// feature over all of <paramref name="data"/>'s samples (and every position of a map), in one pass in double
+    /// precision, and the count of values they came from. Run it on the training data before training.
+    /// </summary>
+    public void Adapt(Data.IDataset data)
+    {
+        ThrowIfUnusable();
+        ArgumentNullException.ThrowIfNull(data);
+        var layers = States.Where(s => s.Name.EndsWith(".count", StringComparison.Ordinal)).Select(s => s.Name[..^".count".Length]).ToList();
+        if (layers.Count == 0)
+            throw new InvalidOperationException($"{Name} has no Normalization layer to adapt");
+        if (data.SampleLength != InputLength)
+            throw new ArgumentException($"{Name} takes samples of {string.Join("x", InputShape)}, the data has {string.Join("x", data.SampleShape)}", nameof(data));
+        if (data.Count == 0)
+            throw new ArgumentException("the data set is empty: there is nothing to adapt to", nameof(data));
+        int features = InputShape[^1];
+        // Welford's running mean and sum of squared deviations, per feature.
+        var mean = new double[features];
+        var squares = new double[features];
+        long count = 0;
+        int chunk = Math.Min(256, data.Count);
+        var samples = new float[chunk * InputLength];
+        var indices = new int[chunk];
+        for (int start = 0; start < data.Count; start += chunk)
+        {
+            int n = Math.Min(chunk, data.Count - start);
+            for (int i = 0; i < n; i++)
+                indices[i] = start + i;
+            data.GatherSamples(indices.AsSpan(0, n), samples.AsSpan(0, n * InputLength));
+            for (int offset = 0; offset < n * InputLength; offset += features)
+            {
+                count++;
+                for (int f = 0; f < features; f++)
+                {
+                    double x = samples[offset + f], delta = x - mean[f];
+                    mean[f] += delta / count;
+                    squares[f] += delta * (x - mean[f]);
+                }
+            }
+        }
+        foreach (var layer in layers)
+        {
+            SetParameter(layer + ".mean", mean.Select(m => (float)m).ToArray());
+            SetParameter(layer + ".variance", squares.Select(s => (float)(s / count)).ToArray());
+            SetParameter(layer + ".count", [count]);
+        }
+    }
+
     /// <summary>Applies every parameter's constraint (after an optimizer update).</summary>
     public void ApplyConstraints()
     {
