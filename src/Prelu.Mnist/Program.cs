@@ -18,7 +18,13 @@ var runsOption = new Option<string[]>("--runs")
     DefaultValueFactory = _ => [.. StudyRuns.Default],
     AllowMultipleArgumentsPerToken = true,
 };
-var epochsOption = new Option<int>("--epochs") { Description = "Epochs per run", DefaultValueFactory = _ => 25 };
+var taskOption = new Option<string>("--task")
+{
+    Description = $"What to study: mnist (the study's runs), or ReLU against PReLU on a real table: {string.Join(", ", TableStudy.Names)} " +
+        "(each seed its own 80/20 split; --seeds, --epochs, --backend, --threads and --output apply)",
+    DefaultValueFactory = _ => "mnist",
+};
+var epochsOption = new Option<int>("--epochs") { Description = "Epochs per run (mnist: 25; the tables: 100)", DefaultValueFactory = _ => 25 };
 var batchOption = new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => 250 };
 var validationOption = new Option<double>("--validation-split") { Description = "Last fraction of the training set held out for validation", DefaultValueFactory = _ => 0.2 };
 var seedOption = new Option<ulong>("--seed") { Description = "Seed of the weights, dropout masks and shuffles", DefaultValueFactory = _ => 1 };
@@ -42,7 +48,7 @@ var checkNumericsOption = new Option<bool>("--check-numerics") { Description = "
 
 var root = new RootCommand("Prelu MNIST study: PReLU against ReLU with a small ConvNet, as the Keras study ran it")
 {
-    runsOption, epochsOption, batchOption, validationOption, seedOption, seedsOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption, checkOption, timeStepsOption,
+    taskOption, runsOption, epochsOption, batchOption, validationOption, seedOption, seedsOption, backendOption, threadsOption, dataOption, outputOption, trainImagesOption, checkOption, timeStepsOption,
     resumeOption, checkNumericsOption,
 };
 
@@ -103,10 +109,33 @@ root.SetAction(async (parse, _) =>
     var seeds = SeedList.Parse(parse.GetValue(seedsOption), parse.GetValue(seedOption), out var seedsError);
     if (seedsError is not null)
         errors.Add(seedsError);
+    string task = parse.GetValue(taskOption)!;
+    if (task != "mnist" && !TableStudy.Names.Contains(task))
+        errors.Add($"--task must be mnist or one of {string.Join(", ", TableStudy.Names)}, not '{task}'");
     if (errors.Count > 0)
     {
         errors.ForEach(Console.Error.WriteLine);
         return 2;
+    }
+    if (task != "mnist")
+    {
+        try
+        {
+            using var tableBackend = BackendChoice.Create(parse.GetValue(backendOption)!, parse.GetValue(threadsOption), Console.WriteLine);
+            int? epochs = parse.GetResult(epochsOption) is { Implicit: false } ? parse.GetValue(epochsOption) : null;
+            var outputFolder = Path.Combine(parse.GetValue(outputOption)!.FullName, task);
+            var markdown = await TableStudy.RunAsync(task, seeds, epochs, tableBackend, outputFolder,
+                ("scripts/study " + string.Join(' ', args)).TrimEnd(), cancellationToken);
+            Console.WriteLine();
+            Console.WriteLine(markdown);
+            Console.WriteLine($"Wrote results.md to {outputFolder}");
+            return 0;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("Stopped.");
+            return 130;
+        }
     }
 
     var folder = parse.GetValue(dataOption)?.FullName ?? DataFolders.DefaultMnistFolder();
