@@ -179,20 +179,15 @@ public sealed class Dataset : IDataset
 
     public void GatherBatch(ReadOnlySpan<int> indices, Span<float> samples, Span<float> targets, in LossFunction loss, int outputLength)
     {
-        int perSample = SampleLength, perTarget = ClassCount > 0 && loss.Kind == LossKind.CategoricalCrossentropy ? ClassCount : TargetLength;
-        if (samples.Length != indices.Length * perSample)
-            throw new ArgumentException($"the sample batch holds {samples.Length} floats; {indices.Length} samples need {indices.Length * perSample}", nameof(samples));
+        int perTarget = ClassCount > 0 && loss.Kind == LossKind.CategoricalCrossentropy ? ClassCount : TargetLength;
         if (targets.Length != indices.Length * perTarget)
             throw new ArgumentException($"the target batch holds {targets.Length} floats; {indices.Length} samples need {indices.Length * perTarget}", nameof(targets));
-        var features = _features.Span;
+        GatherSamples(indices, samples); // checks the indices and the sample batch
         if (perTarget != TargetLength)
             targets.Clear(); // one-hot rows
         for (int i = 0; i < indices.Length; i++)
         {
             int row = indices[i];
-            if ((uint)row >= (uint)Count)
-                throw new ArgumentOutOfRangeException(nameof(indices), row, $"index {i} of the batch is outside 0..{Count - 1}");
-            features.Slice(row * perSample, perSample).CopyTo(samples.Slice(i * perSample, perSample));
             if (ClassCount == 0)
                 _targets.Span.Slice(row * TargetLength, TargetLength).CopyTo(targets.Slice(i * TargetLength, TargetLength));
             else if (perTarget == ClassCount)
