@@ -53,9 +53,9 @@ public static class StudyRunner
                 var checkpoint = Path.Combine(options.OutputFolder, $"{file}.safetensors");
                 if (options.Resume && File.Exists(checkpoint))
                     Console.WriteLine($"Resuming from {checkpoint}");
-                var history = ConsoleProgress.Show(observer => trainer.Fit(mnist.Train,
+                var history = trainer.Fit(mnist.Train,
                     new FitOptions(options.Epochs, options.BatchSize, options.ValidationSplit, Seed: seed, CheckpointPath: checkpoint,
-                        Resume: options.Resume, CheckNumerics: options.CheckNumerics, Shift: run.Shift), observer, cancellationToken));
+                        Resume: options.Resume, CheckNumerics: options.CheckNumerics, Shift: run.Shift), cancellationToken: cancellationToken);
                 var (testLoss, testAccuracy) = trainer.Evaluate(mnist.Test, options.BatchSize);
                 Console.WriteLine($"test loss {testLoss:F4}, test accuracy {testAccuracy:F4}");
 

@@ -57,7 +57,7 @@ public static class TableStudy
                 model.Initialize(seed);
                 model.Adapt(train);
                 using var trainer = new Trainer(model, new Adam());
-                trainer.Fit(train, new FitOptions(epochCount, Batch, ValidationSplit: 0.2, Seed: seed), cancellationToken: cancellationToken);
+                trainer.Fit(train, new FitOptions(epochCount, Batch, ValidationSplit: 0.2, Seed: seed, Verbose: 0), cancellationToken: cancellationToken);
                 double value = trainer.Evaluate(test, Batch).Metrics[task.MetricName];
                 (results.TryGetValue(label, out var list) ? list : results[label] = []).Add((seed, value));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{task.Title}, {label}, seed {seed}: {task.Metric} {value:F4}"));

@@ -55,7 +55,7 @@ public sealed class DeviceFaultTests(MnistFixture fixture) : IDisposable
         {
         }
 
-        public void BatchCompleted(int epoch, int batch, int batches, double loss, double accuracy, double imagesPerSecond)
+        public void BatchCompleted(int epoch, int batch, int batches, IReadOnlyDictionary<string, double> running, double samplesPerSecond)
         {
         }
 

@@ -148,7 +148,7 @@ public sealed class TrainingTests(MnistFixture fixture)
         {
         }
 
-        public void BatchCompleted(int epoch, int batch, int batches, double loss, double accuracy, double imagesPerSecond) => Batches.Add(batch);
+        public void BatchCompleted(int epoch, int batch, int batches, IReadOnlyDictionary<string, double> running, double samplesPerSecond) => Batches.Add(batch);
 
         public void EpochCompleted(EpochMetrics metrics) => EpochsCompleted++;
     }

@@ -49,10 +49,20 @@ public sealed class History
 /// <summary>What a training loop tells whoever shows progress: Keras's verbose=1 bar, a log, a test.</summary>
 public interface ITrainingObserver
 {
+    /// <summary>Before an epoch's first batch.</summary>
+    /// <param name="epoch">1-based.</param>
+    /// <param name="epochs">The fit's number of epochs.</param>
+    /// <param name="batches">The epoch's number of batches.</param>
     void EpochStarted(int epoch, int epochs, int batches);
 
-    /// <summary>After a batch; <paramref name="loss"/> and <paramref name="accuracy"/> are the epoch's running means so far (accuracy NaN for a regression).</summary>
-    void BatchCompleted(int epoch, int batch, int batches, double loss, double accuracy, double imagesPerSecond);
+    /// <summary>After a batch, at most every <see cref="FitOptions.ProgressInterval"/> and after the epoch's last.</summary>
+    /// <param name="epoch">1-based.</param>
+    /// <param name="batch">The batches done so far in this epoch, 1-based.</param>
+    /// <param name="batches">The epoch's number of batches.</param>
+    /// <param name="running">The epoch's running means so far by Keras's names: "loss" and "accuracy", or "loss", "mae", "mse" and "rmse".</param>
+    /// <param name="samplesPerSecond">Training samples per second so far in this epoch.</param>
+    void BatchCompleted(int epoch, int batch, int batches, IReadOnlyDictionary<string, double> running, double samplesPerSecond);
 
+    /// <summary>After an epoch and its validation, with every metric of the epoch.</summary>
     void EpochCompleted(EpochMetrics metrics);
 }

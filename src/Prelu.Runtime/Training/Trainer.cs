@@ -8,9 +8,12 @@ using Prelu.Optimizers;
 namespace Prelu.Training;
 
 /// <summary>Keras's <c>fit</c> arguments, and where to keep a run that must survive being stopped.</summary>
+/// <param name="Epochs">How many times to go through the training part of the data.</param>
+/// <param name="BatchSize">Samples per step; the last batch of an epoch takes what is left.</param>
 /// <param name="ValidationSplit">The last fraction of the training set, taken before shuffling, is held out for validation (0: none).</param>
+/// <param name="Shuffle">Draw a new order of the training samples every epoch (Keras's default).</param>
 /// <param name="Seed">Seeds the shuffles (the model's own seed draws weights and dropout masks).</param>
-/// <param name="ProgressInterval">How often running loss and accuracy are read back for the observer.</param>
+/// <param name="ProgressInterval">How often the running metrics are read back for the observer (every 250 ms when null).</param>
 /// <param name="CheckpointPath">
 /// When set, the run is checkpointed there (atomically) at the end of every epoch and when it is cancelled:
 /// weights, optimizer state, where it stands, the history so far.
@@ -26,9 +29,14 @@ namespace Prelu.Training;
 /// Keras's callbacks (<see cref="EarlyStopping"/>, <see cref="ReduceLROnPlateau"/>, <see cref="ModelCheckpoint"/>), told
 /// of every epoch in this order; their state goes into the fit's checkpoint, so a resumed fit needs the same ones.
 /// </param>
+/// <param name="Verbose">
+/// Keras's <c>verbose</c>, when <see cref="Trainer.Fit"/> is given no observer: 1 (the default) shows progress on the
+/// console (a bar per epoch on a terminal, a line every tenth of an epoch in a log; <see cref="ConsoleProgress"/>), 2
+/// one line per epoch, 0 nothing.
+/// </param>
 public sealed record FitOptions(int Epochs, int BatchSize, double ValidationSplit = 0, bool Shuffle = true, ulong Seed = 0,
     TimeSpan? ProgressInterval = null, string? CheckpointPath = null, bool Resume = false, bool CheckNumerics = false, int Shift = 0,
-    IReadOnlyList<Callback>? Callbacks = null);
+    IReadOnlyList<Callback>? Callbacks = null, int Verbose = 1);
 
 /// <summary>A fit stopped by its cancellation token; the run up to the last finished batch is in <see cref="CheckpointPath"/> when one was set.</summary>
 public sealed class TrainingInterruptedException(string? checkpointPath, int epoch, int batch)
@@ -110,13 +118,23 @@ public sealed class Trainer : IDisposable
                 ? $"FitOptions.Shift must be 0 or more, and less than the images' {labeled.Height}x{labeled.Width} size"
                 : "FitOptions.Shift moves labeled images; this data set is not one");
         }
+        if (options.Verbose is < 0 or > 2)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Verbose, "FitOptions.Verbose is 0 (silent), 1 (progress) or 2 (one line per epoch), as Keras's");
+        if (options.Callbacks?.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"FitOptions.Callbacks holds two {twice.Key} callbacks: each keeps its state in the checkpoint under its name", nameof(options));
+        return observer is null && options.Verbose != 0
+            ? ConsoleProgress.Show(options.Verbose, progress => Train(data, options, progress, cancellationToken))
+            : Train(data, options, observer, cancellationToken);
+    }
+
+    // Fit, its arguments checked.
+    private History Train(IDataset data, FitOptions options, ITrainingObserver? observer, CancellationToken cancellationToken)
+    {
         var (train, validation) = options.ValidationSplit > 0 ? ValidationSplit.Split(data, options.ValidationSplit) : (data, null);
         int batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var interval = options.ProgressInterval ?? TimeSpan.FromMilliseconds(250);
 
         var callbacks = options.Callbacks ?? [];
-        if (callbacks.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
-            throw new ArgumentException($"FitOptions.Callbacks holds two {twice.Key} callbacks: each keeps its state in the checkpoint under its name", nameof(options));
         bool resuming = options.Resume && File.Exists(options.CheckpointPath);
         if (!resuming)
         {
@@ -169,7 +187,7 @@ public sealed class Trainer : IDisposable
                 {
                     lastReport = clock.Elapsed;
                     var running = Means(start + count, ""); // read back by the loss check above
-                    observer.BatchCompleted(epoch, b + 1, batches, running[MetricNames.Loss], running.GetValueOrDefault(MetricNames.Accuracy, double.NaN),
+                    observer.BatchCompleted(epoch, b + 1, batches, running,
                         (start + count - firstBatch * options.BatchSize) / clock.Elapsed.TotalSeconds);
                 }
             }

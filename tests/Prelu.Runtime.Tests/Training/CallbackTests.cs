@@ -185,7 +185,7 @@ public sealed class CallbackTests : IDisposable
         {
         }
 
-        public void BatchCompleted(int e, int b, int batches, double loss, double accuracy, double samplesPerSecond)
+        public void BatchCompleted(int e, int b, int batches, IReadOnlyDictionary<string, double> running, double samplesPerSecond)
         {
             if (e == epoch && b == batch)
                 source.Cancel();

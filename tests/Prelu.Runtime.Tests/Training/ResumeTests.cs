@@ -70,7 +70,7 @@ public sealed class ResumeTests : IDisposable
         {
         }
 
-        public void BatchCompleted(int e, int b, int batches, double loss, double accuracy, double imagesPerSecond)
+        public void BatchCompleted(int e, int b, int batches, IReadOnlyDictionary<string, double> running, double samplesPerSecond)
         {
             if (e == epoch && b == batch)
                 source.Cancel();
@@ -151,7 +151,7 @@ public sealed class ResumeTests : IDisposable
         {
         }
 
-        public void BatchCompleted(int e, int b, int batches, double loss, double accuracy, double imagesPerSecond)
+        public void BatchCompleted(int e, int b, int batches, IReadOnlyDictionary<string, double> running, double samplesPerSecond)
         {
         }
 

@@ -282,9 +282,9 @@ public sealed class TrainerTests : IDisposable
 
         public void EpochStarted(int epoch, int epochs, int batches) => Started.Add((epoch, epochs, batches));
 
-        public void BatchCompleted(int epoch, int batch, int batches, double loss, double accuracy, double imagesPerSecond)
+        public void BatchCompleted(int epoch, int batch, int batches, IReadOnlyDictionary<string, double> running, double samplesPerSecond)
         {
-            Batches.Add((epoch, batch, loss, accuracy, imagesPerSecond));
+            Batches.Add((epoch, batch, running["loss"], running["accuracy"], samplesPerSecond));
             AfterBatch?.Invoke(batch);
         }
 
