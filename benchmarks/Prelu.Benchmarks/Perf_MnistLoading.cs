@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Prelu.Data;
 
 namespace Prelu.Benchmarks;
 

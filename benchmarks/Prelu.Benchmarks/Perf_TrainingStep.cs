@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Prelu.Kernels;
 using Prelu.Mnist.Models;
-using Prelu.Models;
-using Prelu.Optimizers;
 
 namespace Prelu.Benchmarks;
 

@@ -2,11 +2,9 @@ using System.Diagnostics;
 using Prelu.Kernels;
 using Prelu.Mnist.Models;
 using Prelu.Mnist.Reporting;
-using Prelu.Models;
 using Prelu.Native.Backends;
 using Prelu.Native.Interop;
 using Prelu.Native.OpenCL;
-using Prelu.Optimizers;
 
 namespace Prelu.Benchmarks;
 

@@ -1,11 +1,6 @@
 using Classifier;
-using Prelu.Checkpoints;
-using Prelu.Data;
-using Prelu.Kernels;
-using Prelu.Models;
-using Prelu.Native.Backends;
-using Prelu.Optimizers;
-using Prelu.Training;
+using Prelu;
+using Prelu.Kernels; // Backend, the type Create below takes
 using StbImageSharp;
 using StbImageWriteSharp;
 
@@ -14,10 +9,11 @@ using StbImageWriteSharp;
 //   predict [--model mlp|cnn] --checkpoint FILE IMAGE...     (28x28 PNGs, or IDX image files)
 //   evaluate [--model mlp|cnn] --checkpoint FILE [--images N] (loss and accuracy on the first N MNIST test images)
 //   export  --count N FOLDER                                  (MNIST test images as PNG, to try predict on)
+//   own-data [--backend NAME]                                 (a regression and a binary classifier on arrays: YourOwnData.cs)
 const int Batch = 100;
-if (args.Length == 0 || args[0] is not ("train" or "predict" or "evaluate" or "export"))
+if (args.Length == 0 || args[0] is not ("train" or "predict" or "evaluate" or "export" or "own-data"))
 {
-    Console.Error.WriteLine("usage: Classifier train|predict|evaluate|export [options]; see Program.cs");
+    Console.Error.WriteLine("usage: Classifier train|predict|evaluate|export|own-data [options]; see Program.cs");
     return 2;
 }
 var options = Options(args[1..], out var files);
@@ -73,6 +69,9 @@ try
             Console.WriteLine($"test loss {loss:F4}, test accuracy {accuracy:F4} on {Math.Min(images, mnist.Test.Count):N0} images");
             return 0;
         }
+        case "own-data":
+            YourOwnData.Run(options.GetValueOrDefault("--backend", "auto"));
+            return 0;
         default:
         {
             var mnist = await MnistDataset.LoadOrFetchAsync(DataFolders.DefaultMnistFolder());

@@ -6,7 +6,6 @@ using System.Threading;
 using Prelu.Generators.Diagnostics;
 using Prelu.Generators.Model;
 using Prelu.Generators.Shared;
-using Prelu.Models;
 
 namespace Prelu.Generators;
 

@@ -30,7 +30,7 @@ public sealed partial class ModelGenerator
             w.Line($"namespace {plan.Namespace};");
             w.Line();
         }
-        using (w.Block($"{plan.Accessibility} partial class {plan.ClassName} : global::Prelu.Models.CompiledModel"))
+        using (w.Block($"{plan.Accessibility} partial class {plan.ClassName} : global::Prelu.CompiledModel"))
         {
             EmitConstants(w, plan);
             EmitConstructor(w, plan);
@@ -76,9 +76,9 @@ public sealed partial class ModelGenerator
         w.Line("public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => InputDims;");
         w.Line("public override int OutputLength => OutputSampleLength;");
         w.Line($"public override {K}LossFunction Loss => new({K}LossKind.{plan.LossKind}, {F(plan.LossDelta)});");
-        w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::Prelu.Models.ParameterInfo> Parameters => ParameterList;");
+        w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::Prelu.ParameterInfo> Parameters => ParameterList;");
         if (plan.States.Count > 0)
-            w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::Prelu.Models.ParameterInfo> States => StateList;");
+            w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::Prelu.ParameterInfo> States => StateList;");
         w.Line();
         w.Line("/// <summary>What Keras's model.summary() prints for this model.</summary>");
         w.Line("public override string Summary() => SummaryText;");
@@ -381,7 +381,7 @@ public sealed partial class ModelGenerator
     // A tensor list of the arenas: name, shape, offset, and the objects that initialise, penalise and constrain it.
     private static void EmitTensorList(IndentedWriter w, string name, EquatableArray<ParameterPlan> tensors)
     {
-        w.Line($"private static readonly global::Prelu.Models.ParameterInfo[] {name} =");
+        w.Line($"private static readonly global::Prelu.ParameterInfo[] {name} =");
         w.Line("[");
         foreach (var p in tensors)
         {

@@ -55,7 +55,7 @@ public sealed partial class ModelGenerator
         if (type.IsStatic || type.IsAbstract)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedClass, classLocation, type.Name, "is static or abstract; a model is instantiated"));
         if (type.BaseType is { SpecialType: not SpecialType.System_Object })
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedClass, classLocation, type.Name, $"derives from {type.BaseType.ToDisplayString()}; the generated code derives it from Prelu.Models.CompiledModel"));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedClass, classLocation, type.Name, $"derives from {type.BaseType.ToDisplayString()}; the generated code derives it from Prelu.CompiledModel"));
         if (diagnostics.Count > 0)
             return new ParseResult(null, diagnostics.ToEquatableArray());
 

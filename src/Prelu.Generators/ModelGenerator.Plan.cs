@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using Prelu.Generators.Model;
 using Prelu.Generators.Shared;
-using Prelu.Models;
 
 namespace Prelu.Generators;
 

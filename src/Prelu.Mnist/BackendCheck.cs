@@ -1,8 +1,6 @@
 using Prelu.Backends;
-using Prelu.Data;
 using Prelu.Kernels;
 using Prelu.Mnist.Models;
-using Prelu.Models;
 
 namespace Prelu.Mnist;
 

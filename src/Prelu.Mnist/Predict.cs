@@ -1,7 +1,4 @@
-using Prelu.Checkpoints;
-using Prelu.Data;
 using Prelu.Mnist.Models;
-using Prelu.Models;
 using Prelu.Native.Backends;
 using StbImageSharp;
 

@@ -1,14 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Prelu.Checkpoints;
-using Prelu.Data;
+using Prelu;
 using Prelu.Mnist;
 using Prelu.Mnist.Models;
 using Prelu.Mnist.Reporting;
 using Prelu.Native.Backends;
 using Prelu.Native.Interop;
-using Prelu.Training;
 
 // The study app, the README's main command: PReLU against ReLU on MNIST with the study's ConvNet.
 

@@ -1,11 +1,6 @@
-using Prelu.Checkpoints;
-using Prelu.Data;
 using Prelu.Kernels;
 using Prelu.Mnist.Models;
 using Prelu.Mnist.Reporting;
-using Prelu.Models;
-using Prelu.Optimizers;
-using Prelu.Training;
 
 namespace Prelu.Mnist;
 

@@ -1,12 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Prelu.Data;
 using Prelu.Kernels;
 using Prelu.Mnist.Models;
 using Prelu.Mnist.Reporting;
-using Prelu.Models;
-using Prelu.Optimizers;
-using Prelu.Training;
 using ScottPlot;
 
 namespace Prelu.Mnist;

@@ -417,7 +417,7 @@ public sealed class DiagnosticTests
         Assert.Empty(diagnostics);
         Assert.Empty(errors);
         Assert.Single(sources);
-        Assert.Contains("internal partial class Net : global::Prelu.Models.CompiledModel", sources[0], StringComparison.Ordinal);
+        Assert.Contains("internal partial class Net : global::Prelu.CompiledModel", sources[0], StringComparison.Ordinal);
     }
 
     [Fact]

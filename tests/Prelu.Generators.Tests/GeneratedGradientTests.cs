@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Prelu.Backends;
 using Prelu.Kernels;
-using Prelu.Models;
 using Prelu.Tests.Shared;
 
 namespace Prelu.Generators.Tests;

@@ -1,6 +1,5 @@
 using Prelu.Backends;
 using Prelu.Kernels;
-using Prelu.Models;
 using Prelu.Tests.Shared;
 
 namespace Prelu.Generators.Tests;

@@ -1,7 +1,6 @@
 using Prelu.Tests.Shared;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Prelu.Data;
 
 namespace Prelu.Mnist.Tests;
 

@@ -1,10 +1,6 @@
 using Prelu.Tests.Shared;
-using Prelu.Checkpoints;
-using Prelu.Data;
 using Prelu.Mnist.Models;
 using Prelu.Native.Backends;
-using Prelu.Optimizers;
-using Prelu.Training;
 
 namespace Prelu.Mnist.Tests;
 

@@ -1,7 +1,5 @@
 using Prelu.Tests.Shared;
 using System.Diagnostics;
-using Prelu.Checkpoints;
-using Prelu.Data;
 
 namespace Prelu.Mnist.Tests;
 

@@ -1,6 +1,5 @@
 using Prelu.Tests.Shared;
 using System.Text.Json;
-using Prelu.Data;
 
 namespace Prelu.Mnist.Tests;
 

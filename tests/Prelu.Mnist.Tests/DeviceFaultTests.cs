@@ -1,9 +1,6 @@
-using Prelu.Checkpoints;
 using Prelu.Mnist.Models;
 using Prelu.Native.Backends;
 using Prelu.Native.OpenCL;
-using Prelu.Optimizers;
-using Prelu.Training;
 
 namespace Prelu.Mnist.Tests;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Prelu.Data;
 using Prelu.Tests.Shared;
 
 namespace Prelu.Mnist.Tests;

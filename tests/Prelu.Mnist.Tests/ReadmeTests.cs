@@ -1,9 +1,6 @@
-using Prelu.Checkpoints;
 using Prelu.Native.Backends;
 using Prelu.Mnist.Models;
-using Prelu.Optimizers;
 using Prelu.Tests.Shared;
-using Prelu.Training;
 
 namespace Prelu.Mnist.Tests;
 

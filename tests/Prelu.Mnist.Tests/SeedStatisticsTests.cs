@@ -1,5 +1,4 @@
 using Prelu.Mnist.Reporting;
-using Prelu.Training;
 
 namespace Prelu.Mnist.Tests;
 

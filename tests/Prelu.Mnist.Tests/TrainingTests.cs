@@ -1,9 +1,6 @@
-using Prelu.Data;
 using Prelu.Kernels;
 using Prelu.Mnist.Models;
 using Prelu.Native.Backends;
-using Prelu.Optimizers;
-using Prelu.Training;
 using Prelu.Tests.Shared;
 
 namespace Prelu.Mnist.Tests;

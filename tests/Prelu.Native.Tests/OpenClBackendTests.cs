@@ -131,7 +131,7 @@ public sealed class OpenClLeakTests
             backend.DenseBackward(dense, Prelu.Kernels.FusedActivation.Linear, p, w, null, null, dlogits, dp, dw, null, null);
             backend.MaxPool2DBackward(pool, y, dp, dy);
             backend.Conv2DBackward(conv, prelu, x, k, alpha, z, dy, null, dk, null, dalpha);
-            backend.AdamUpdate(new Prelu.Kernels.AdamSettings(), i + 1, w, dw, m, v);
+            backend.AdamUpdate(new AdamSettings(), i + 1, w, dw, m, v);
         }
 
         long Measure(int from, int to)

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Prelu.Data;
 using Prelu.Tests.Shared;
 
 namespace Prelu.Repository.Tests;
@@ -54,7 +53,7 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         Assert.Equal(40, pngs.Length);
 
         var fromPng = Predictions(Check(ChildProcess.Run(app, _folder, ["predict", "--model", "mlp", "--checkpoint", checkpoint, .. pngs])));
-        var idx = Path.Combine(Prelu.Data.DataFolders.DefaultMnistFolder(), "t10k-images-idx3-ubyte");
+        var idx = Path.Combine(Prelu.DataFolders.DefaultMnistFolder(), "t10k-images-idx3-ubyte");
         var fromIdx = Predictions(Check(ChildProcess.Run(app, _folder, ["predict", "--model", "mlp", "--checkpoint", checkpoint, idx]))).Take(40).ToList();
         Assert.Equal(fromIdx, fromPng);
 
@@ -62,6 +61,13 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         int right = pngs.Zip(fromPng).Count(p => LabelInName().Match(p.First).Groups[1].Value == p.Second.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var evaluate = Check(ChildProcess.Run(app, _folder, ["evaluate", "--model", "mlp", "--checkpoint", checkpoint, "--images", "40"]));
         Assert.Contains($"test accuracy {right / 40.0:F4} on 40 images", evaluate, StringComparison.Ordinal);
+
+        // The README's "Your own data", whole: a regression and a binary classifier on arrays, one `using Prelu;`.
+        var own = Check(ChildProcess.Run(app, _folder, ["own-data"]));
+        var mae = double.Parse(OwnDataFigure().Match(own).Groups["mae"].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var accuracy = double.Parse(OwnDataFigure().Match(own).Groups["accuracy"].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(mae < 0.2, own);       // the values spread over about -10 to 11
+        Assert.True(accuracy > 0.97, own); // a sign rule, which one hidden layer learns
 
         // A checkpoint of the other model is refused, naming the tensor.
         var (mismatch, message) = ChildProcess.Run(app, _folder, ["predict", "--model", "cnn", "--checkpoint", checkpoint, pngs[0]]);
@@ -79,6 +85,7 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         var cnn = models[models.IndexOf("[InputShape", models.IndexOf("DigitCnn", StringComparison.Ordinal) - 250, StringComparison.Ordinal)..];
         cnn = cnn[..(cnn.IndexOf("public partial class DigitCnn;", StringComparison.Ordinal) + "public partial class DigitCnn;".Length)];
         Assert.Contains(cnn, readme, StringComparison.Ordinal);
+        Readme.AssertContainsRegions(Path.Combine("samples", "Classifier", "YourOwnData.cs"));
         Assert.Contains("<Version>0.1.0</Version>", File.ReadAllText(Path.Combine(Root, "Directory.Build.props")), StringComparison.Ordinal);
         // The sample asks for the version that is packed.
         Assert.Contains("<PackageVersion Include=\"Prelu\" Version=\"0.1.0\" />", File.ReadAllText(Path.Combine(Root, "samples", "Directory.Packages.props")), StringComparison.Ordinal);
@@ -98,6 +105,9 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
 
     [GeneratedRegex(@": (\d) \(\d\.\d{4}\)$")]
     private static partial Regex PredictedClass();
+
+    [GeneratedRegex(@"regression: test mae (?<mae>\d+\.\d+).*\n.*binary classifier: test accuracy (?<accuracy>\d\.\d+)")]
+    private static partial Regex OwnDataFigure();
 
     [GeneratedRegex(@"label-(\d)\.png$")]
     private static partial Regex LabelInName();

@@ -1,7 +1,4 @@
-using Prelu.Data;
 using Prelu.Kernels;
-using Prelu.Optimizers;
-using Prelu.Training;
 using Prelu.Runtime.Tests.Data;
 using Prelu.Tests.Shared;
 

@@ -1,4 +1,3 @@
-using Prelu.Checkpoints;
 
 namespace Prelu.Tests.Shared;
 

@@ -307,7 +307,7 @@ internal static class TestModels
     /// <summary>Models checked against values worked out by hand rather than by the theories (too small to fit a batch).</summary>
     public static readonly Type[] HandChecked = [typeof(NormOnly)];
 
-    public static Prelu.Models.CompiledModel Create(Type type, Prelu.Kernels.Backend backend, int batch) => type.Name switch
+    public static Prelu.CompiledModel Create(Type type, Prelu.Kernels.Backend backend, int batch) => type.Name switch
     {
         nameof(StudyModel) => new StudyModel(backend, batch),
         nameof(Mlp) => new Mlp(backend, batch),

@@ -1,6 +1,4 @@
 using Prelu.Kernels;
-using Prelu.Models;
-using Prelu.Optimizers;
 
 namespace Prelu.Mnist.Models;
 

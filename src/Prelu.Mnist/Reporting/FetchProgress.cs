@@ -1,5 +1,4 @@
 using System.Globalization;
-using Prelu.Data;
 
 namespace Prelu.Mnist.Reporting;
 

@@ -1,5 +1,4 @@
 using ScottPlot;
-using Prelu.Training;
 
 namespace Prelu.Mnist.Reporting;
 

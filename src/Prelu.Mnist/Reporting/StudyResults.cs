@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Prelu.Training;
 
 namespace Prelu.Mnist.Reporting;
 

@@ -5,9 +5,11 @@ using System.Text;
 using Prelu.Backends;
 using Prelu.Kernels;
 using Prelu.Native.Interop;
+using Prelu.Native;
+using Prelu.Native.Backends;
 using Prelu.Native.OpenCL;
 
-namespace Prelu.Native.Backends;
+namespace Prelu;
 
 /// <summary>
 /// What <c>auto</c> measures: one training step of the model in hand on a backend, in seconds, after
@@ -24,7 +26,7 @@ public static class BackendChoice
     /// <summary>Where auto's decisions are kept: $PRELU_BACKEND_CACHE, else ~/.cache/prelu/backend-choice.</summary>
     public static string CacheFolder =>
         Environment.GetEnvironmentVariable("PRELU_BACKEND_CACHE") is { Length: > 0 } folder ? folder
-        : Path.Combine(Prelu.Data.DataFolders.UserCacheFolder(), "prelu", "backend-choice");
+        : Path.Combine(Prelu.DataFolders.UserCacheFolder(), "prelu", "backend-choice");
 
     /// <summary>
     /// Creates the named backend; <paramref name="log"/> receives what was chosen and why. "opencl" takes
@@ -146,7 +148,7 @@ public static class BackendChoice
     /// builds the model there; one step warms up (kernel builds, first allocations), then the median of
     /// three, each waited for. Inputs are random: only the time matters.
     /// </summary>
-    public static double TimeSteps(Backend backend, Func<Backend, Prelu.Models.CompiledModel> create, int batch, int inputLength, int classes)
+    public static double TimeSteps(Backend backend, Func<Backend, Prelu.CompiledModel> create, int batch, int inputLength, int classes)
     {
         using var model = create(backend);
         model.Initialize(1);

@@ -13,7 +13,7 @@ public sealed unsafe partial class OpenClBackend
     /// <summary>Where built programs are kept: $PRELU_OPENCL_CACHE, else ~/.cache/prelu/opencl.</summary>
     public static string CacheFolder =>
         Environment.GetEnvironmentVariable("PRELU_OPENCL_CACHE") is { Length: > 0 } folder ? folder
-        : Path.Combine(Prelu.Data.DataFolders.UserCacheFolder(), "prelu", "opencl");
+        : Path.Combine(Prelu.DataFolders.UserCacheFolder(), "prelu", "opencl");
 
     /// <summary>Whether the shape-generic program came from the on-disk cache (for tests and logs).</summary>
     public bool ProgramFromCache { get; private set; }

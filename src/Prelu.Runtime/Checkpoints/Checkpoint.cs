@@ -1,8 +1,6 @@
 using System.Globalization;
-using Prelu.Models;
-using Prelu.Optimizers;
 
-namespace Prelu.Checkpoints;
+namespace Prelu;
 
 /// <summary>A checkpoint that does not fit the model it is loaded into; the message names the file, the tensor and both shapes.</summary>
 public sealed class CheckpointMismatchException(string path, string tensor, string problem)

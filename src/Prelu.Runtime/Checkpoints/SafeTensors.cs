@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
-namespace Prelu.Checkpoints;
+namespace Prelu;
 
 /// <summary>A named float32 tensor read from or written to a safetensors file.</summary>
 public sealed record NamedTensor(string Name, IReadOnlyList<int> Shape, float[] Values)

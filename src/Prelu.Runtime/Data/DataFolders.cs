@@ -1,4 +1,4 @@
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>Where data sets live when the user does not say.</summary>
 public static class DataFolders

@@ -1,6 +1,6 @@
 using Prelu.Kernels;
 
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>
 /// Samples of float32 features of one shape and their targets, in memory, as Keras's <c>fit(x, y)</c> takes them:

@@ -1,6 +1,6 @@
 using Prelu.Kernels;
 
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>
 /// What <see cref="Training.Trainer"/> trains, evaluates and predicts on: <see cref="Count"/> samples of one shape, and

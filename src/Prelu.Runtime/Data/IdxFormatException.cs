@@ -1,4 +1,4 @@
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>
 /// A data file that is not what it claims to be. The message always names the file, the field

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>An IDX array: its dimensions (outermost first) and its unsigned-byte elements.</summary>
 public sealed class IdxArray(string path, int[] dimensions, byte[] data)

@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using Prelu.Kernels;
 
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>
 /// Images with their class labels. The pixels stay bytes in memory (a quarter of the float32 size,

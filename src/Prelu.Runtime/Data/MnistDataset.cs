@@ -1,4 +1,4 @@
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>MNIST's training and test sets; <see cref="LabeledImages"/> hands them out prepared as Keras prepares them.</summary>
 public sealed class MnistDataset

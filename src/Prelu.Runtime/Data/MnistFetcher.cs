@@ -1,6 +1,6 @@
 using System.IO.Compression;
 
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>Bytes of one file fetched so far, for a progress display.</summary>
 /// <param name="Source">Where the file comes from.</param>

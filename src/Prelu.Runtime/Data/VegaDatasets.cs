@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace Prelu.Data;
+namespace Prelu;
 
 /// <summary>A table file of the vega-datasets package, with the SHA-256 it must have.</summary>
 public sealed record VegaFile(string Name, string Sha256);

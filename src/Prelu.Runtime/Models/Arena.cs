@@ -1,4 +1,4 @@
-namespace Prelu.Models;
+namespace Prelu;
 
 /// <summary>
 /// How the arenas of a model are laid out: every tensor starts on a multiple of <see cref="Alignment"/>

@@ -1,7 +1,7 @@
 using Prelu.Initializers;
 using Prelu.Kernels;
 
-namespace Prelu.Models;
+namespace Prelu;
 
 /// <summary>One trainable tensor of a model: where it lives in the parameter arena and how it is initialised, penalised and constrained.</summary>
 /// <param name="Name">"layer.kernel", "layer.bias", "layer.alpha": the name in summaries and checkpoints.</param>
@@ -197,7 +197,7 @@ public abstract class CompiledModel : IDisposable
     /// feature over all of <paramref name="data"/>'s samples (and every position of a map), in one pass in double
     /// precision, and the count of values they came from. Run it on the training data before training.
     /// </summary>
-    public void Adapt(Data.IDataset data)
+    public void Adapt(IDataset data)
     {
         ThrowIfUnusable();
         ArgumentNullException.ThrowIfNull(data);

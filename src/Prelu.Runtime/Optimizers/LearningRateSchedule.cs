@@ -1,4 +1,4 @@
-namespace Prelu.Optimizers;
+namespace Prelu;
 
 /// <summary>
 /// Keras's learning-rate schedules: the learning rate as a function of the optimizer's iteration count (0 for

@@ -1,7 +1,6 @@
 using Prelu.Kernels;
-using Prelu.Models;
 
-namespace Prelu.Optimizers;
+namespace Prelu;
 
 /// <summary>
 /// Updates a model's whole parameter arena from its gradient arena in one kernel call (the parameters

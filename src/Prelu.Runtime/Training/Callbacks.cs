@@ -1,9 +1,6 @@
 using System.Globalization;
-using Prelu.Checkpoints;
-using Prelu.Models;
-using Prelu.Optimizers;
 
-namespace Prelu.Training;
+namespace Prelu;
 
 /// <summary>
 /// Keras's callbacks: told of every epoch's metrics by <see cref="Trainer.Fit"/> (in the order given), able to stop the

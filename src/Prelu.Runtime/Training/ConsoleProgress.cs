@@ -1,7 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
 
-namespace Prelu.Training;
+namespace Prelu;
 
 /// <summary>
 /// What <see cref="Trainer.Fit"/> shows when no observer is given, as Keras's <c>verbose</c> does. With

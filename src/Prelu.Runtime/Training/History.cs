@@ -1,4 +1,4 @@
-namespace Prelu.Training;
+namespace Prelu;
 
 /// <summary>One epoch as Keras's History records it, plus the time it took.</summary>
 /// <param name="Epoch">1-based.</param>

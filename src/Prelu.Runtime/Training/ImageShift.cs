@@ -1,6 +1,6 @@
 using Prelu.Reference;
 
-namespace Prelu.Training;
+namespace Prelu;
 
 /// <summary>
 /// Moving training images by a few pixels (FitOptions.Shift): Keras's width and height shift ranges with a

@@ -1,6 +1,6 @@
 using Prelu.Kernels;
 
-namespace Prelu.Training;
+namespace Prelu;
 
 /// <summary>
 /// The metrics <see cref="Trainer"/> reports, by Keras's names, worked out from the sums the loss kernels add

@@ -1,11 +1,8 @@
 using System.Diagnostics;
-using Prelu.Data;
 using Prelu.Initializers;
 using Prelu.Kernels;
-using Prelu.Models;
-using Prelu.Optimizers;
 
-namespace Prelu.Training;
+namespace Prelu;
 
 /// <summary>Keras's <c>fit</c> arguments, and where to keep a run that must survive being stopped.</summary>
 /// <param name="Epochs">How many times to go through the training part of the data.</param>

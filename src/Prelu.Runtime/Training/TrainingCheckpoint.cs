@@ -1,9 +1,6 @@
 using System.Globalization;
-using Prelu.Checkpoints;
-using Prelu.Models;
-using Prelu.Optimizers;
 
-namespace Prelu.Training;
+namespace Prelu;
 
 /// <summary>Where a <see cref="Trainer.Fit"/> stopped: the next epoch (1-based) and batch (0-based), the epoch's running metric sums, and the history so far.</summary>
 /// <param name="Stopped">A callback ended the fit after the epoch before <paramref name="Epoch"/>: resuming trains nothing more.</param>

@@ -1,6 +1,4 @@
 using Prelu.Backends;
-using Prelu.Checkpoints;
-using Prelu.Optimizers;
 using Prelu.Tests.Shared;
 using Xunit.Abstractions;
 

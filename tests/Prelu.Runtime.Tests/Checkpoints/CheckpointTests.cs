@@ -1,6 +1,4 @@
 using Prelu.Backends;
-using Prelu.Checkpoints;
-using Prelu.Optimizers;
 using Prelu.Tests.Shared;
 
 namespace Prelu.Runtime.Tests.Checkpoints;
@@ -238,7 +236,7 @@ public sealed class CheckpointTests : IDisposable
             Assert.Equal("1", metadata["seed"]);
             Assert.Equal(Checkpoint.FormatName, metadata["format"]);
 
-            using var sgd = new Sgd(new Prelu.Kernels.SgdSettings(0.1f, 0.9f));
+            using var sgd = new Sgd(new SgdSettings(0.1f, 0.9f));
             Checkpoint.Save(PathOf("sgd.safetensors"), model, sgd);
             foreach (var file in new[] { "weights.safetensors", "sgd.safetensors" })
             {

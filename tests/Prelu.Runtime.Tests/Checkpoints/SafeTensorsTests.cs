@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using Prelu.Checkpoints;
 using Prelu.Tests.Shared;
 
 namespace Prelu.Runtime.Tests.Checkpoints;

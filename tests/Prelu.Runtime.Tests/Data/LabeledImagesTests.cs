@@ -1,4 +1,3 @@
-using Prelu.Data;
 using Prelu.Tests.Shared;
 
 namespace Prelu.Runtime.Tests.Data;

@@ -1,4 +1,3 @@
-using Prelu.Data;
 
 namespace Prelu.Runtime.Tests.Data;
 

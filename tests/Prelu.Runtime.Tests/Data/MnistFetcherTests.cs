@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Prelu.Data;
 
 namespace Prelu.Runtime.Tests.Data;
 

@@ -1,6 +1,4 @@
 using System.IO.Compression;
-using Prelu.Checkpoints;
-using Prelu.Data;
 using Prelu.Tests.Shared;
 using Xunit.Abstractions;
 

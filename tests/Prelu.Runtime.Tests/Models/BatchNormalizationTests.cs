@@ -1,5 +1,4 @@
 using Prelu.Backends;
-using Prelu.Checkpoints;
 using Prelu.Kernels;
 using Prelu.Tests.Shared;
 

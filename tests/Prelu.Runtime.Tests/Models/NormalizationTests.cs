@@ -1,10 +1,6 @@
 using Prelu.Backends;
-using Prelu.Checkpoints;
-using Prelu.Data;
 using Prelu.Kernels;
-using Prelu.Optimizers;
 using Prelu.Tests.Shared;
-using Prelu.Training;
 
 namespace Prelu.Runtime.Tests.Models;
 

@@ -1,6 +1,5 @@
 using Prelu.Backends;
 using Prelu.Kernels;
-using Prelu.Optimizers;
 using Prelu.Tests.Shared;
 
 namespace Prelu.Runtime.Tests.Optimizers;

@@ -1,4 +1,3 @@
-using Prelu.Training;
 
 namespace Prelu.Runtime.Tests.Training;
 

@@ -1,9 +1,6 @@
 using System.Text.RegularExpressions;
 using Prelu.Backends;
-using Prelu.Data;
-using Prelu.Optimizers;
 using Prelu.Tests.Shared;
-using Prelu.Training;
 
 namespace Prelu.Runtime.Tests.Training;
 

@@ -1,9 +1,5 @@
 using Prelu.Backends;
-using Prelu.Checkpoints;
-using Prelu.Data;
-using Prelu.Optimizers;
 using Prelu.Tests.Shared;
-using Prelu.Training;
 
 namespace Prelu.Runtime.Tests.Training;
 
@@ -42,7 +38,7 @@ public sealed class ResumeTests : IDisposable
     /// <summary>The plain MLP with Adam, or (<paramref name="normalized"/>) one with BatchNormalization and Adam on a decaying schedule.</summary>
     private Outcome Train(FitOptions options, ITrainingObserver? observer = null, bool normalized = false, CancellationToken token = default)
     {
-        using Prelu.Models.CompiledModel model = normalized ? new BatchNormMlp(_backend, Batch) : new Mlp(_backend, Batch);
+        using Prelu.CompiledModel model = normalized ? new BatchNormMlp(_backend, Batch) : new Mlp(_backend, Batch);
         model.Initialize(3);
         using var optimizer = normalized ? new Adam { Schedule = new ExponentialDecay(0.01f, 5, 0.7f) } : new Adam();
         using var trainer = new Trainer(model, optimizer);

@@ -1,8 +1,5 @@
 using Prelu.Backends;
-using Prelu.Data;
-using Prelu.Optimizers;
 using Prelu.Tests.Shared;
-using Prelu.Training;
 
 namespace Prelu.Runtime.Tests.Training;
 
