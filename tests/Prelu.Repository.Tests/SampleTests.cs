@@ -32,6 +32,7 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
     {
         Assert.DoesNotContain("ProjectReference", File.ReadAllText(Path.Combine(Sample, "Classifier.csproj")), StringComparison.Ordinal);
         Check(ChildProcess.Run(Path.Combine(Root, "scripts", "pack"), Root, []));
+        CheckPackageContents(Path.Combine(Root, "artifacts", "packages", "Prelu.0.1.0.nupkg"));
         // The package just packed, not one a previous run left in NuGet's cache under the same version.
         string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
@@ -89,6 +90,30 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         Assert.Contains("<Version>0.1.0</Version>", File.ReadAllText(Path.Combine(Root, "Directory.Build.props")), StringComparison.Ordinal);
         // The sample asks for the version that is packed.
         Assert.Contains("<PackageVersion Include=\"Prelu\" Version=\"0.1.0\" />", File.ReadAllText(Path.Combine(Root, "samples", "Directory.Packages.props")), StringComparison.Ordinal);
+    }
+
+    // What the README says the package holds: the assemblies with their symbols and XML documentation (an editor's help on
+    // every public member; the build fails on a public member without it), the generator, the C library, the dependencies.
+    private static void CheckPackageContents(string package)
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+        var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
+        foreach (var expected in (string[])["lib/net10.0/Prelu.Runtime.dll", "lib/net10.0/Prelu.Runtime.pdb", "lib/net10.0/Prelu.Runtime.xml",
+            "lib/net10.0/Prelu.Native.dll", "lib/net10.0/Prelu.Native.pdb", "lib/net10.0/Prelu.Native.xml",
+            "analyzers/dotnet/cs/Prelu.Generators.dll", "runtimes/linux-x64/native/libprelu.so"])
+            Assert.True(entries.Contains(expected), $"{package} lacks {expected}; it holds {string.Join(", ", entries.Order())}");
+        string Text(string name)
+        {
+            using var reader = new StreamReader(zip.GetEntry(name)!.Open());
+            return reader.ReadToEnd();
+        }
+        var runtimeDocs = Text("lib/net10.0/Prelu.Runtime.xml");
+        foreach (var member in (string[])["T:Prelu.Trainer", "M:Prelu.Trainer.Fit(", "T:Prelu.Dataset", "T:Prelu.DenseAttribute", "P:Prelu.DenseAttribute.Units", "P:Prelu.FitOptions.Verbose"])
+            Assert.Contains($"<member name=\"{member}", runtimeDocs, StringComparison.Ordinal);
+        Assert.Contains("<member name=\"T:Prelu.BackendChoice\"", Text("lib/net10.0/Prelu.Native.xml"), StringComparison.Ordinal);
+        var nuspec = Text("Prelu.nuspec");
+        foreach (var dependency in (string[])["Silk.NET.OpenCL", "System.Numerics.Tensors", "Spectre.Console"])
+            Assert.Contains($"id=\"{dependency}\"", nuspec, StringComparison.Ordinal);
     }
 
     private static List<int> Predictions(string output) =>

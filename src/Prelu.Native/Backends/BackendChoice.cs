@@ -21,6 +21,7 @@ public sealed record StepMeasure(string ModelKey, Func<Backend, double> SecondsP
 /// <summary>Picks the backend a program runs on: by name, or automatically by measuring a training step on each.</summary>
 public static class BackendChoice
 {
+    /// <summary>The names <see cref="Create"/> takes: "auto", "opencl", "native", "simd", "managed".</summary>
     public static IReadOnlyList<string> Names { get; } = ["auto", "opencl", "native", "simd", "managed"];
 
     /// <summary>Where auto's decisions are kept: $PRELU_BACKEND_CACHE, else ~/.cache/prelu/backend-choice.</summary>
@@ -144,7 +145,7 @@ public static class BackendChoice
         CacheFile.TryReadText(path)?.Split('\n') is [var name, var summary, ..] && Names.Contains(name) ? (name, summary) : null;
 
     /// <summary>
-    /// Seconds per training step of <paramref name="model"/>'s kind on a backend: <paramref name="create"/>
+    /// Seconds per training step of a model on a backend: <paramref name="create"/>
     /// builds the model there; one step warms up (kernel builds, first allocations), then the median of
     /// three, each waited for. Inputs are random: only the time matters.
     /// </summary>

@@ -23,6 +23,7 @@ public sealed unsafe class NativeBackend : Backend
         PreluNativeLibrary.Threads = threads;
     }
 
+    /// <inheritdoc />
     public override string Name => "native";
 
     /// <summary>
@@ -96,6 +97,7 @@ public sealed unsafe class NativeBackend : Backend
 
     private static Span<float> S(DeviceBuffer buffer) => new(P(buffer), buffer.Length);
 
+    /// <inheritdoc />
     protected override DeviceBuffer AllocateCore(int length)
     {
         nuint bytes = (nuint)Math.Max(length, 1) * sizeof(float);
@@ -104,12 +106,16 @@ public sealed unsafe class NativeBackend : Backend
         return new NativeBuffer(this, pointer, length, owns: true);
     }
 
+    /// <inheritdoc />
     protected override void UploadCore(ReadOnlySpan<float> source, DeviceBuffer destination) => source.CopyTo(S(destination));
 
+    /// <inheritdoc />
     protected override void DownloadCore(DeviceBuffer source, Span<float> destination) => S(source).CopyTo(destination);
 
+    /// <inheritdoc />
     protected override void FillCore(DeviceBuffer buffer, float value) => S(buffer).Fill(value);
 
+    /// <inheritdoc />
     protected override void CopyCore(DeviceBuffer source, DeviceBuffer destination) => S(source).CopyTo(S(destination));
 
     // ---- Shapes and activations as the C ABI takes them --------------------------------------------------
@@ -144,6 +150,7 @@ public sealed unsafe class NativeBackend : Backend
 
     private static ReadOnlySpan<int> AlphaMapOf(FusedActivation activation) => activation.PRelu is { } p ? p.AlphaMap : default;
 
+    /// <inheritdoc />
     protected override void Conv2DForwardCore(in Kernels.Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -157,6 +164,7 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void Conv2DBackwardCore(in Kernels.Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -183,6 +191,7 @@ public sealed unsafe class NativeBackend : Backend
 
     private static double DepthwiseFlops(in DepthwiseConv2DShape s) => 2.0 * s.OutputLength * s.KernelHeight * s.KernelWidth;
 
+    /// <inheritdoc />
     protected override void DepthwiseConv2DForwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -196,6 +205,7 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void DepthwiseConv2DBackwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -211,6 +221,7 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void Conv2DPoolForwardCore(in Kernels.Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
         DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled,
         DropoutAfter? dropout)
@@ -232,6 +243,7 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void Conv2DPoolBackwardCore(in Kernels.Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
         DeviceBuffer kernel, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad,
         DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad, DeviceBuffer? dropoutMask)
@@ -250,6 +262,7 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
     {
         var s = Shape(shape);
@@ -257,6 +270,7 @@ public sealed unsafe class NativeBackend : Backend
         NativeMethods.MaxPool2DForward(&s, P(input), P(output));
     }
 
+    /// <inheritdoc />
     protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
     {
         var s = Shape(shape);
@@ -264,6 +278,7 @@ public sealed unsafe class NativeBackend : Backend
         NativeMethods.MaxPool2DBackward(&s, P(input), P(outputGrad), P(inputGrad));
     }
 
+    /// <inheritdoc />
     protected override void AvgPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
     {
         var s = Shape(shape);
@@ -271,6 +286,7 @@ public sealed unsafe class NativeBackend : Backend
         NativeMethods.AvgPool2DForward(&s, P(input), P(output));
     }
 
+    /// <inheritdoc />
     protected override void AvgPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
     {
         var s = Shape(shape);
@@ -278,6 +294,7 @@ public sealed unsafe class NativeBackend : Backend
         NativeMethods.AvgPool2DBackward(&s, P(outputGrad), P(inputGrad));
     }
 
+    /// <inheritdoc />
     protected override void BatchNormForwardCore(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
         DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y)
     {
@@ -286,6 +303,7 @@ public sealed unsafe class NativeBackend : Backend
             P(movingMean), P(movingVariance), P(y));
     }
 
+    /// <inheritdoc />
     protected override void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
         DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad)
     {
@@ -293,6 +311,7 @@ public sealed unsafe class NativeBackend : Backend
         NativeMethods.BatchNormBackward(shape.Rows, shape.Channels, epsilon, P(x), Opt(gamma), P(outputGrad), Opt(inputGrad), Opt(gammaGrad), Opt(betaGrad));
     }
 
+    /// <inheritdoc />
     protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -306,6 +325,7 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void DenseBackwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -320,6 +340,7 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y)
     {
         // Without PReLU's shape, treat the buffer as one sample of x.Length features.
@@ -332,6 +353,7 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
     {
         int batch = activation.PRelu?.Batch ?? 1;
@@ -343,12 +365,14 @@ public sealed unsafe class NativeBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y)
     {
         using var timed = new Timed(this, KernelTimes is null ? "" : $"dropout forward {x.Length} floats", 0);
         NativeMethods.DropoutForward(x.Length, rate, seed, step, P(x), P(mask), P(y));
     }
 
+    /// <inheritdoc />
     protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx)
     {
         using var timed = new Timed(this, KernelTimes is null ? "" : $"dropout backward {mask.Length} floats", 0);
@@ -358,6 +382,7 @@ public sealed unsafe class NativeBackend : Backend
     // A few buffers' pointers for one call, on the stack: merges take a handful of inputs.
     private const int MaxStackInputs = 64;
 
+    /// <inheritdoc />
     protected override void MergeForwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
     {
         using var timed = new Timed(this, KernelTimes is null ? "" : $"{kind} forward {inputs.Length} x {output.Length} floats", 0);
@@ -366,6 +391,7 @@ public sealed unsafe class NativeBackend : Backend
         NativeMethods.MergeForward(output.Length, (int)kind, inputs.Length, pointers, P(output));
     }
 
+    /// <inheritdoc />
     protected override void MergeBackwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
         ReadOnlySpan<DeviceBuffer?> inputGrads)
     {
@@ -377,6 +403,7 @@ public sealed unsafe class NativeBackend : Backend
         NativeMethods.MergeBackward(output.Length, (int)kind, inputs.Length, pointers, P(output), P(outputGrad), grads);
     }
 
+    /// <inheritdoc />
     protected override void ConcatenateForwardCore(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
     {
         using var timed = new Timed(this, KernelTimes is null ? "" : $"concatenate forward {shape.Count} x {shape.Rows} rows", 0);
@@ -386,6 +413,7 @@ public sealed unsafe class NativeBackend : Backend
             NativeMethods.ConcatenateForward(shape.Rows, shape.Count, widths, pointers, P(output));
     }
 
+    /// <inheritdoc />
     protected override void ConcatenateBackwardCore(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads)
     {
         using var timed = new Timed(this, KernelTimes is null ? "" : $"concatenate backward {shape.Count} x {shape.Rows} rows", 0);
@@ -395,6 +423,7 @@ public sealed unsafe class NativeBackend : Backend
             NativeMethods.ConcatenateBackward(shape.Rows, shape.Count, widths, P(outputGrad), grads);
     }
 
+    /// <inheritdoc />
     protected override void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total)
     {
         using var timed = new Timed(this, KernelTimes is null ? "" : $"gradient sum {total.Length} floats", 0);
@@ -421,6 +450,7 @@ public sealed unsafe class NativeBackend : Backend
             throw new ArgumentException($"the native backend merges at most {MaxStackInputs} tensors in one call, not {count}");
     }
 
+    /// <inheritdoc />
     protected override void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
         DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
     {
@@ -428,15 +458,18 @@ public sealed unsafe class NativeBackend : Backend
         NativeMethods.Loss((int)loss.Kind, loss.Delta, batch, outputs, P(modelOutputs), Opt(targets), P(predictions), Opt(outputsGrad), Opt(metrics));
     }
 
+    /// <inheritdoc />
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v)
     {
         using var timed = new Timed(this, KernelTimes is null ? "" : "adam", 0);
         NativeMethods.Adam(param.Length, settings.StepSize(step), settings.Beta1, settings.Beta2, settings.Epsilon, P(param), P(grad), P(m), P(v));
     }
 
+    /// <inheritdoc />
     protected override void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity) =>
         NativeMethods.Sgd(param.Length, settings.LearningRate, settings.Momentum, settings.Nesterov ? 1 : 0, P(param), P(grad), Opt(velocity));
 
+    /// <inheritdoc />
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight) =>
         NativeMethods.Regularizer(param.Length, regularizer.L1, regularizer.L2, P(param), P(grad), P(metrics), lossWeight);
 
@@ -445,6 +478,7 @@ public sealed unsafe class NativeBackend : Backend
         2.0 * s.Batch * s.OutHeight * s.OutWidth * s.Filters * s.KernelHeight * s.KernelWidth * s.InChannels;
 
     // The constraints run through the reference, in place on the native memory: once per step, and cheap.
+    /// <inheritdoc />
     protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param)
     {
         CountHostFallback();

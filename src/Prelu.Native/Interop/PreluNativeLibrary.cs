@@ -35,9 +35,11 @@ public static class PreluNativeLibrary
     /// <summary>The ABI that <see cref="NativeMethods"/> is written against (PRELU_ABI_VERSION in prelu.h).</summary>
     public const int ExpectedAbiVersion = 9;
 
+    /// <summary>The library's file name on this platform (libprelu.so, prelu.dll, libprelu.dylib).</summary>
     public static string FileName => OperatingSystem.IsWindows() ? "prelu.dll"
         : OperatingSystem.IsMacOS() ? "libprelu.dylib" : "libprelu.so";
 
+    /// <summary>How to build the library, for messages that say it is missing.</summary>
     public const string BuildHint =
         "Build it with `dotnet build` (which runs cmake), or by hand: " +
         "`cmake -S . -B artifacts/native -DCMAKE_BUILD_TYPE=Release && cmake --build artifacts/native`, " +
@@ -166,6 +168,7 @@ public static class PreluNativeLibrary
             throw new PlatformNotSupportedException($"This CPU cannot run the {Describe(set!.Value)} kernels of libprelu.");
     }
 
+    /// <summary>The kernel set's name as messages print it ("AVX-512", "AVX2/FMA", "portable C").</summary>
     public static string Describe(NativeKernelSet set) => set switch
     {
         NativeKernelSet.Avx512 => "AVX-512",

@@ -4,7 +4,9 @@ namespace Prelu.Native.OpenCL;
 public sealed class ClException(string call, int code, string? detail = null)
     : Exception($"OpenCL {call} failed with {Name(code)} ({code}){(detail is null ? "" : ": " + detail)}")
 {
+    /// <summary>The OpenCL call that failed (with a launch's sizes).</summary>
     public string Call { get; } = call;
+    /// <summary>The OpenCL error code it returned.</summary>
     public int Code { get; } = code;
 
     internal static void Check(int code, string call)

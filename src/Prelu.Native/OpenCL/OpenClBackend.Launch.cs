@@ -103,6 +103,11 @@ public sealed unsafe partial class OpenClBackend
 
         public readonly void Run(long global) => Run(global, 1, 1);
 
+        /// <summary>Enqueues the kernel over a global range of <paramref name="x"/> x <paramref name="y"/> x <paramref name="z"/> work items.</summary>
+        /// <param name="x">Work items along the first axis.</param>
+        /// <param name="y">Work items along the second axis.</param>
+        /// <param name="z">Work items along the third axis.</param>
+        /// <param name="localY">The work-group's size along the second axis (0: the driver chooses).</param>
         /// <param name="localX">With <paramref name="localY"/>, the work-group's size (0: the driver chooses).</param>
         public readonly void Run(long x, long y, long z, int localX = 0, int localY = 0)
         {

@@ -49,8 +49,10 @@ public sealed unsafe partial class OpenClBackend : Backend
     public static OpenClBackend Create(string? device = null) =>
         new(OpenClDevices.Choose(device, out var reason) ?? throw new InvalidOperationException($"No OpenCL backend: {reason}"));
 
+    /// <summary>The device the kernels run on.</summary>
     public OpenClDevice Device { get; }
 
+    /// <inheritdoc />
     public override string Name => $"opencl ({Device.Name})";
 
     // ---- Buffers: a cl_mem and an offset in floats ------------------------------------------------------------
@@ -74,6 +76,7 @@ public sealed unsafe partial class OpenClBackend : Backend
 
     private static ClBuffer B(DeviceBuffer buffer) => (ClBuffer)buffer;
 
+    /// <inheritdoc />
     protected override DeviceBuffer AllocateCore(int length)
     {
         int error;
@@ -92,6 +95,7 @@ public sealed unsafe partial class OpenClBackend : Backend
     private readonly nint[] _stagingWritten = new nint[2];
     private int _nextStaging;
 
+    /// <inheritdoc />
     protected override void UploadCore(ReadOnlySpan<float> source, DeviceBuffer destination)
     {
         if (source.IsEmpty)
@@ -129,6 +133,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void DownloadCore(DeviceBuffer source, Span<float> destination)
     {
         if (destination.IsEmpty)
@@ -138,6 +143,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             ClException.Check(_cl.EnqueueReadBuffer(_queue, b.Memory, true, (nuint)b.Offset * sizeof(float), (nuint)destination.Length * sizeof(float), d, 0, null, null), "clEnqueueReadBuffer");
     }
 
+    /// <inheritdoc />
     protected override void FillCore(DeviceBuffer buffer, float value)
     {
         if (buffer.Length == 0)
@@ -146,6 +152,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         ClException.Check(_cl.EnqueueFillBuffer(_queue, b.Memory, &value, sizeof(float), (nuint)b.Offset * sizeof(float), (nuint)b.Length * sizeof(float), 0, null, null), "clEnqueueFillBuffer");
     }
 
+    /// <inheritdoc />
     protected override void CopyCore(DeviceBuffer source, DeviceBuffer destination)
     {
         if (source.Length == 0)
@@ -155,6 +162,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         ClException.Check(_cl.EnqueueCopyBuffer(_queue, s.Memory, d.Memory, (nuint)s.Offset * sizeof(float), (nuint)d.Offset * sizeof(float), (nuint)s.Length * sizeof(float), 0, null, null), "clEnqueueCopyBuffer");
     }
 
+    /// <inheritdoc />
     public override void Synchronize() => ClException.Check(_cl.Finish(_queue), "clFinish");
 
 
@@ -195,6 +203,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         return columns;
     }
 
+    /// <inheritdoc />
     protected override void Conv2DForwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -204,6 +213,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             columns, kernel, output, activation, bias, alpha, preActivation);
     }
 
+    /// <inheritdoc />
     protected override void Conv2DBackwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -234,6 +244,7 @@ public sealed unsafe partial class OpenClBackend : Backend
     private static Launch Depthwise(Launch launch, in DepthwiseConv2DShape s) => launch.Int(s.Batch).Int(s.Height).Int(s.Width).Int(s.Channels)
         .Int(s.Multiplier).Int(s.KernelHeight).Int(s.KernelWidth).Int(s.StrideY).Int(s.StrideX).Int(s.PadTop).Int(s.PadLeft).Int(s.OutHeight).Int(s.OutWidth);
 
+    /// <inheritdoc />
     protected override void DepthwiseConv2DForwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -244,6 +255,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             ActivationForwardCore(activation, z, alpha, output);
     }
 
+    /// <inheritdoc />
     protected override void DepthwiseConv2DBackwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -309,9 +321,11 @@ public sealed unsafe partial class OpenClBackend : Backend
         Run("group_sums").Int(0).Memory(groups.Offsets).Memory(groups.Members).Buffer(featureSums).Buffer(alphaGrad).Run(groups.Groups);
     }
 
+    /// <inheritdoc />
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
         Pool(Run("maxpool_forward", Program(shape)), shape).Buffer(input).Buffer(output).Run(shape.OutputLength / shape.Channels);
 
+    /// <inheritdoc />
     protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
     {
         if (shape.StrideY >= shape.PoolHeight && shape.StrideX >= shape.PoolWidth)
@@ -325,9 +339,11 @@ public sealed unsafe partial class OpenClBackend : Backend
         Pool(Run("maxpool_backward", Program(shape)), shape).Buffer(input).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
     }
 
+    /// <inheritdoc />
     protected override void AvgPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
         Pool(Run("avgpool_forward", Program(shape)), shape).Buffer(input).Buffer(output).Run(shape.OutputLength / shape.Channels);
 
+    /// <inheritdoc />
     protected override void AvgPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
         Pool(Run("avgpool_backward", Program(shape)), shape).Buffer(outputGrad).Buffer(inputGrad).Run(shape.InputLength);
 
@@ -346,6 +362,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         return statistics;
     }
 
+    /// <inheritdoc />
     protected override void BatchNormForwardCore(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
         DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y)
     {
@@ -362,6 +379,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             .Buffer(beta).Int(beta is null ? 0 : 1).Buffer(y).Run(shape.Length);
     }
 
+    /// <inheritdoc />
     protected override void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
         DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad)
     {
@@ -385,11 +403,13 @@ public sealed unsafe partial class OpenClBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output) =>
         Gemm(new GemmProduct(shape.Batch, shape.Units, shape.Inputs, shape.Inputs, 1, shape.Units, 1, Epilogue: true),
             input, kernel, output, activation, bias, alpha, preActivation);
 
+    /// <inheritdoc />
     protected override void DenseBackwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -407,6 +427,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         Gemm(new GemmProduct(shape.Batch, shape.Inputs, shape.Units, shape.Units, 1, shape.Inputs, 1, Epilogue: false), outputGrad, transposed, inputGrad);
     }
 
+    /// <inheritdoc />
     protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y)
     {
         int sharing = Sharing(activation, out int channels, out var groups);
@@ -415,6 +436,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             .Buffer(x).Buffer(alpha).Memory(groups?.Map ?? 0).Buffer(y).Run(x.Length);
     }
 
+    /// <inheritdoc />
     protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
     {
         var grad = dx ?? dy;
@@ -424,12 +446,15 @@ public sealed unsafe partial class OpenClBackend : Backend
         EpilogueBackward(activation, x.Length / features, features, x, alpha, grad, alphaGrad);
     }
 
+    /// <inheritdoc />
     protected override void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y) =>
         Run("dropout_forward").Float(rate).UInt(DropoutRandom.Base(seed, step)).Float(1f / (1f - rate)).Buffer(x).Buffer(mask).Buffer(y).Run(x.Length);
 
+    /// <inheritdoc />
     protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx) =>
         Run("multiply").Buffer(dy).Buffer(mask).Buffer(dx).Run(mask.Length);
 
+    /// <inheritdoc />
     protected override void MergeForwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
     {
         CopyCore(inputs[0], output);
@@ -439,6 +464,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             Run("divide").Float(inputs.Length).Buffer(output).Run(output.Length);
     }
 
+    /// <inheritdoc />
     protected override void MergeBackwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
         ReadOnlySpan<DeviceBuffer?> inputGrads)
     {
@@ -457,6 +483,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void ConcatenateForwardCore(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
     {
         for (int i = 0; i < inputs.Length; i++)
@@ -466,6 +493,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void ConcatenateBackwardCore(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads)
     {
         for (int i = 0; i < inputGrads.Length; i++)
@@ -477,9 +505,11 @@ public sealed unsafe partial class OpenClBackend : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total) =>
         Run("accumulate").Buffer(gradient).Buffer(total).Run(total.Length);
 
+    /// <inheritdoc />
     protected override void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
         DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
     {
@@ -490,14 +520,17 @@ public sealed unsafe partial class OpenClBackend : Backend
             Run("add_metrics").Int(batch).Memory(rows).Buffer(metrics).Run(1);
     }
 
+    /// <inheritdoc />
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>
         Run("adam").Float(settings.StepSize(step)).Float(settings.Beta1).Float(settings.Beta2).Float(settings.Epsilon)
             .Buffer(param).Buffer(grad).Buffer(m).Buffer(v).Run(param.Length);
 
+    /// <inheritdoc />
     protected override void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity) =>
         Run("sgd").Float(settings.LearningRate).Float(settings.Momentum).Int(settings.Nesterov ? 1 : 0)
             .Buffer(param).Buffer(grad).Buffer(velocity).Run(param.Length);
 
+    /// <inheritdoc />
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight)
     {
         int perChunk = Math.Max(256, Ceiling(param.Length, 256));
@@ -508,6 +541,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         Run("penalty_gradient").Float(regularizer.L1).Float(regularizer.L2).Buffer(param).Buffer(grad).Run(param.Length);
     }
 
+    /// <inheritdoc />
     protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param)
     {
         if (constraint.Kind == ConstraintKind.NonNeg)
@@ -522,6 +556,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             .Float(Constraint.Epsilon).Memory(table.Map).Memory(norms).Buffer(param).Run(param.Length);
     }
 
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (_disposed)

@@ -6,12 +6,14 @@ namespace Prelu.Native.OpenCL;
 /// <summary>One OpenCL device, as discovery found it.</summary>
 public sealed record OpenClDevice(int Index, nint Platform, nint Id, string PlatformName, string Name, bool IsGpu)
 {
+    /// <inheritdoc />
     public override string ToString() => $"#{Index} {Name} ({PlatformName}, {(IsGpu ? "GPU" : "not a GPU")})";
 }
 
 /// <summary>Finds OpenCL devices and picks one: by <c>PRELU_OPENCL_DEVICE</c> ("gpu", "cpu" or an index), else the first GPU, else the first device.</summary>
 public static unsafe class OpenClDevices
 {
+    /// <summary>Picks the device: "gpu", "cpu" or an index into the devices found.</summary>
     public const string EnvironmentVariable = "PRELU_OPENCL_DEVICE";
 
     private static readonly Lazy<(CL? Api, string Tried)> Api = new(() => (OpenClLibrary.TryLoad(out var tried), tried));

@@ -7,6 +7,7 @@ namespace Prelu.Backends;
 /// </summary>
 public sealed class ManagedBackend : ReferenceBackend<float>
 {
+    /// <inheritdoc />
     public override string Name => "managed";
 }
 
@@ -18,5 +19,6 @@ public sealed class ManagedBackend : ReferenceBackend<float>
 /// </summary>
 public sealed class ManagedFloat64Backend : ReferenceBackend<double>
 {
+    /// <inheritdoc />
     public override string Name => "managed (float64)";
 }

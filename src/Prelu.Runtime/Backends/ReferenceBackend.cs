@@ -51,8 +51,10 @@ public abstract class ReferenceBackend<T> : Backend
 
     private static T Of(float value) => T.CreateTruncating(value);
 
+    /// <inheritdoc />
     protected override DeviceBuffer AllocateCore(int length) => new ReferenceBuffer(this, new T[length], 0, length);
 
+    /// <inheritdoc />
     protected override void UploadCore(ReadOnlySpan<float> source, DeviceBuffer destination)
     {
         var target = S(destination);
@@ -65,6 +67,7 @@ public abstract class ReferenceBackend<T> : Backend
             target[i] = Of(source[i]);
     }
 
+    /// <inheritdoc />
     protected override void DownloadCore(DeviceBuffer source, Span<float> destination)
     {
         var values = S(source);
@@ -77,10 +80,13 @@ public abstract class ReferenceBackend<T> : Backend
             destination[i] = float.CreateTruncating(values[i]);
     }
 
+    /// <inheritdoc />
     protected override void FillCore(DeviceBuffer buffer, float value) => S(buffer).Fill(Of(value));
 
+    /// <inheritdoc />
     protected override void CopyCore(DeviceBuffer source, DeviceBuffer destination) => S(source).CopyTo(S(destination));
 
+    /// <inheritdoc />
     protected override void Conv2DForwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -89,6 +95,7 @@ public abstract class ReferenceBackend<T> : Backend
         ActivationForward(activation, z, Opt(alpha), S(output));
     }
 
+    /// <inheritdoc />
     protected override void Conv2DBackwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -100,6 +107,7 @@ public abstract class ReferenceBackend<T> : Backend
             Conv2D.BackwardInput<T>(shape, S(kernel), dz, S(inputGrad));
     }
 
+    /// <inheritdoc />
     protected override void DepthwiseConv2DForwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -108,6 +116,7 @@ public abstract class ReferenceBackend<T> : Backend
         ActivationForward(activation, z, Opt(alpha), S(output));
     }
 
+    /// <inheritdoc />
     protected override void DepthwiseConv2DBackwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -119,26 +128,33 @@ public abstract class ReferenceBackend<T> : Backend
             DepthwiseConv2D.BackwardInput<T>(shape, S(kernel), dz, S(inputGrad));
     }
 
+    /// <inheritdoc />
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
         MaxPool2D.Forward<T>(shape, S(input), S(output));
 
+    /// <inheritdoc />
     protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
         MaxPool2D.Backward<T>(shape, S(input), S(outputGrad), S(inputGrad));
 
+    /// <inheritdoc />
     protected override void AvgPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
         AvgPool2D.Forward<T>(shape, S(input), S(output));
 
+    /// <inheritdoc />
     protected override void AvgPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
         AvgPool2D.Backward<T>(shape, S(outputGrad), S(inputGrad));
 
+    /// <inheritdoc />
     protected override void BatchNormForwardCore(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
         DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y) =>
         BatchNormalization.Forward<T>(shape, training, Of(momentum), Of(epsilon), S(x), Opt(gamma), Opt(beta), S(movingMean), S(movingVariance), S(y));
 
+    /// <inheritdoc />
     protected override void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
         DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad) =>
         BatchNormalization.Backward<T>(shape, Of(epsilon), S(x), Opt(gamma), S(outputGrad), Opt(inputGrad), Opt(gammaGrad), Opt(betaGrad));
 
+    /// <inheritdoc />
     protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -147,6 +163,7 @@ public abstract class ReferenceBackend<T> : Backend
         ActivationForward(activation, z, Opt(alpha), S(output));
     }
 
+    /// <inheritdoc />
     protected override void DenseBackwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -158,9 +175,11 @@ public abstract class ReferenceBackend<T> : Backend
             Dense.BackwardInput<T>(shape, S(kernel), dz, S(inputGrad));
     }
 
+    /// <inheritdoc />
     protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y) =>
         ActivationForward(activation, S(x), Opt(alpha), S(y));
 
+    /// <inheritdoc />
     protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
     {
         var grad = S(dx ?? dy);
@@ -215,12 +234,15 @@ public abstract class ReferenceBackend<T> : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y) =>
         Dropout.Forward<T>(rate, seed, step, S(x), S(mask), S(y));
 
+    /// <inheritdoc />
     protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx) =>
         Dropout.Backward<T>(S(mask), S(dy), S(dx));
 
+    /// <inheritdoc />
     protected override void MergeForwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
     {
         Merge.Start<T>(S(inputs[0]), S(output));
@@ -229,6 +251,7 @@ public abstract class ReferenceBackend<T> : Backend
         Merge.Finish<T>(kind, inputs.Length, S(output));
     }
 
+    /// <inheritdoc />
     protected override void MergeBackwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
         ReadOnlySpan<DeviceBuffer?> inputGrads)
     {
@@ -247,12 +270,14 @@ public abstract class ReferenceBackend<T> : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void ConcatenateForwardCore(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
     {
         for (int i = 0; i < inputs.Length; i++)
             Concatenate.Forward<T>(shape.Rows, shape.Widths[i], shape.Offset(i), shape.Width, S(inputs[i]), S(output));
     }
 
+    /// <inheritdoc />
     protected override void ConcatenateBackwardCore(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads)
     {
         for (int i = 0; i < inputGrads.Length; i++)
@@ -262,8 +287,10 @@ public abstract class ReferenceBackend<T> : Backend
         }
     }
 
+    /// <inheritdoc />
     protected override void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total) => Merge.Accumulate<T>(S(gradient), S(total));
 
+    /// <inheritdoc />
     protected override void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
         DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
     {
@@ -280,18 +307,22 @@ public abstract class ReferenceBackend<T> : Backend
         m[MetricSlot.SquaredError] += totals.SquaredError;
     }
 
+    /// <inheritdoc />
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>
         ParameterUpdates.Adam<T>(settings, step, S(param), S(grad), S(m), S(v));
 
+    /// <inheritdoc />
     protected override void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity) =>
         ParameterUpdates.Sgd<T>(settings, S(param), S(grad), Opt(velocity));
 
+    /// <inheritdoc />
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight)
     {
         T penalty = Regularization.AddPenaltyGradient<T>(regularizer, S(param), S(grad));
         S(metrics)[MetricSlot.LossSum] += Of(lossWeight) * penalty;
     }
 
+    /// <inheritdoc />
     protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param) =>
         Regularization.ApplyConstraint<T>(constraint, dims, S(param));
 }

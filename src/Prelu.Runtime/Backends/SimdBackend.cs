@@ -29,13 +29,16 @@ public sealed class SimdBackend : ReferenceBackend<float>
         _settings = new SimdSettings(threads == 0 ? Environment.ProcessorCount : threads, vectorBits == 0 ? Gemm.WidestVectorBits : vectorBits);
     }
 
+    /// <inheritdoc />
     public override string Name => "simd";
 
+    /// <summary>Threads one operation is split over.</summary>
     public int Threads => _settings.Threads;
 
     /// <summary>The vector width of the GEMMs' micro-kernel, in bits.</summary>
     public int VectorBits => _settings.VectorBits;
 
+    /// <inheritdoc />
     protected override void Conv2DForwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -44,6 +47,7 @@ public sealed class SimdBackend : ReferenceBackend<float>
         Activations.Forward(activation, z, MemoryOf(alpha), MemoryOf(output), Threads);
     }
 
+    /// <inheritdoc />
     protected override void Conv2DBackwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -55,12 +59,15 @@ public sealed class SimdBackend : ReferenceBackend<float>
             Simd.Conv2D.BackwardInput(shape, MemoryOf(kernel), dz, MemoryOf(inputGrad), _settings);
     }
 
+    /// <inheritdoc />
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
         Simd.MaxPool2D.Forward(shape, MemoryOf(input), MemoryOf(output), Threads);
 
+    /// <inheritdoc />
     protected override void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
         Simd.MaxPool2D.Backward(shape, MemoryOf(input), MemoryOf(outputGrad), MemoryOf(inputGrad), Threads);
 
+    /// <inheritdoc />
     protected override void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -69,6 +76,7 @@ public sealed class SimdBackend : ReferenceBackend<float>
         Activations.Forward(activation, z, MemoryOf(alpha), MemoryOf(output), Threads);
     }
 
+    /// <inheritdoc />
     protected override void DenseBackwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -80,9 +88,11 @@ public sealed class SimdBackend : ReferenceBackend<float>
             Simd.Dense.BackwardInput(shape, MemoryOf(kernel), dz, MemoryOf(inputGrad), _settings);
     }
 
+    /// <inheritdoc />
     protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y) =>
         Activations.Forward(activation, MemoryOf(x), MemoryOf(alpha), MemoryOf(y), Threads);
 
+    /// <inheritdoc />
     protected override void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
     {
         var grad = MemoryOf(dx ?? dy);
@@ -91,12 +101,15 @@ public sealed class SimdBackend : ReferenceBackend<float>
         Activations.Backward(activation, MemoryOf(x), MemoryOf(alpha), grad, MemoryOf(alphaGrad), Threads);
     }
 
+    /// <inheritdoc />
     protected override void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y) =>
         Simd.Dropout.Forward(rate, seed, step, MemoryOf(x).Span, MemoryOf(mask).Span, MemoryOf(y).Span);
 
+    /// <inheritdoc />
     protected override void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx) =>
         System.Numerics.Tensors.TensorPrimitives.Multiply(MemoryOf(dy).Span, MemoryOf(mask).Span, MemoryOf(dx).Span);
 
+    /// <inheritdoc />
     protected override void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
         DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics)
     {
@@ -114,12 +127,15 @@ public sealed class SimdBackend : ReferenceBackend<float>
         m[MetricSlot.SquaredError] += totals.SquaredError;
     }
 
+    /// <inheritdoc />
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>
         ParameterUpdates.Adam(settings, step, MemoryOf(param), MemoryOf(grad), MemoryOf(m), MemoryOf(v), Threads);
 
+    /// <inheritdoc />
     protected override void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity) =>
         ParameterUpdates.Sgd(settings, MemoryOf(param), MemoryOf(grad), MemoryOf(velocity), Threads);
 
+    /// <inheritdoc />
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight)
     {
         float penalty = ParameterUpdates.AddPenaltyGradient(regularizer, MemoryOf(param).Span, MemoryOf(grad).Span);

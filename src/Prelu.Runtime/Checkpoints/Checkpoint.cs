@@ -6,7 +6,9 @@ namespace Prelu;
 public sealed class CheckpointMismatchException(string path, string tensor, string problem)
     : IOException($"{path}: {tensor}: {problem}")
 {
+    /// <summary>The checkpoint file.</summary>
     public string FilePath { get; } = path;
+    /// <summary>The tensor missing, extra or of another shape.</summary>
     public string Tensor { get; } = tensor;
 }
 
@@ -20,12 +22,14 @@ public sealed class CheckpointMismatchException(string path, string tensor, stri
 /// </summary>
 public static class Checkpoint
 {
+    /// <summary>The checkpoint format's name and version, in the file's metadata.</summary>
     public const string FormatName = "prelu-checkpoint/1";
     private const string OptimizerPrefix = "optimizer.";
 
-    /// <summary>Tensors and metadata keys under this prefix belong to the training loop (see <see cref="Training.Trainer"/>'s resume).</summary>
+    /// <summary>Tensors and metadata keys under this prefix belong to the training loop (see <see cref="Trainer"/>'s resume).</summary>
     internal const string TrainerPrefix = "trainer.";
 
+    /// <summary>Writes the model's parameters and state (and the optimizer's, when given) to <paramref name="path"/>, atomically: to a temporary file renamed into place, which <paramref name="beforeRename"/> (tests) runs before.</summary>
     public static void Save(string path, CompiledModel model, Optimizer? optimizer = null, Action? beforeRename = null) =>
         Save(path, model, optimizer, new Dictionary<string, string>(), [], beforeRename);
 

@@ -7,6 +7,7 @@ namespace Prelu;
 /// <summary>A named float32 tensor read from or written to a safetensors file.</summary>
 public sealed record NamedTensor(string Name, IReadOnlyList<int> Shape, float[] Values)
 {
+    /// <summary>Elements in the tensor.</summary>
     public int Length => Values.Length;
 }
 
@@ -14,7 +15,9 @@ public sealed record NamedTensor(string Name, IReadOnlyList<int> Shape, float[] 
 public sealed class SafeTensorsFormatException(string path, string field, string problem, Exception? inner = null)
     : IOException($"{path}: {field}: {problem}", inner)
 {
+    /// <summary>The file.</summary>
     public string FilePath { get; } = path;
+    /// <summary>What in it is damaged (the header, a tensor's name, its offsets, ...).</summary>
     public string Field { get; } = field;
 }
 
@@ -29,8 +32,10 @@ public static class SafeTensors
     /// <summary>Headers above this are refused before they are read: no real header is near it.</summary>
     public const long MaxHeaderBytes = 100L << 20;
 
+    /// <summary>Every float32 tensor of a safetensors file, by name.</summary>
     public static IReadOnlyDictionary<string, NamedTensor> Read(string path) => ReadWithMetadata(path).Tensors;
 
+    /// <summary>Every float32 tensor of a safetensors file, by name, and its metadata.</summary>
     public static (IReadOnlyDictionary<string, NamedTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ReadWithMetadata(string path)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);

@@ -79,10 +79,13 @@ public sealed class Dataset : IDataset
     public static Dataset Copy(ReadOnlySpan<float> features, IReadOnlyList<int> sampleShape, ReadOnlySpan<int> classes, int classCount) =>
         new(features.ToArray(), sampleShape, classes.ToArray(), classCount);
 
+    /// <summary>Samples.</summary>
     public int Count { get; }
 
+    /// <summary>One sample's shape, without the batch axis.</summary>
     public IReadOnlyList<int> SampleShape => _sampleShape;
 
+    /// <summary>Floats per sample.</summary>
     public int SampleLength => _sampleShape.Aggregate(1, (a, b) => a * b);
 
     /// <summary>Floats of target per sample (1 for class indices).</summary>
@@ -100,6 +103,7 @@ public sealed class Dataset : IDataset
     /// <summary>The class indices, (Count); empty for float targets.</summary>
     public ReadOnlyMemory<int> Classes => _classes;
 
+    /// <summary>Samples <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/>, sharing this set's memory.</summary>
     public Dataset Slice(int start, int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(start);
@@ -177,6 +181,7 @@ public sealed class Dataset : IDataset
         return TargetLength != outputLength ? $"the targets have {TargetLength} floats per sample; the model predicts {outputLength}" : null;
     }
 
+    /// <inheritdoc />
     public void GatherBatch(ReadOnlySpan<int> indices, Span<float> samples, Span<float> targets, in LossFunction loss, int outputLength)
     {
         int perTarget = ClassCount > 0 && loss.Kind == LossKind.CategoricalCrossentropy ? ClassCount : TargetLength;
@@ -197,6 +202,7 @@ public sealed class Dataset : IDataset
         }
     }
 
+    /// <inheritdoc />
     public void GatherSamples(ReadOnlySpan<int> indices, Span<float> samples)
     {
         int perSample = SampleLength;

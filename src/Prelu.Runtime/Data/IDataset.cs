@@ -3,7 +3,7 @@ using Prelu.Kernels;
 namespace Prelu;
 
 /// <summary>
-/// What <see cref="Training.Trainer"/> trains, evaluates and predicts on: <see cref="Count"/> samples of one shape, and
+/// What <see cref="Trainer"/> trains, evaluates and predicts on: <see cref="Count"/> samples of one shape, and
 /// their targets, handed out a batch at a time as a model's loss reads them. <see cref="LabeledImages"/> (byte pixels
 /// scaled as batches are drawn, a class each) and <see cref="Dataset"/> (float features of any shape, float targets
 /// or class indices) are two.

@@ -6,6 +6,7 @@ namespace Prelu;
 /// </summary>
 public sealed class IdxFormatException : IOException
 {
+    /// <summary>A damaged IDX file: <paramref name="field"/> of <paramref name="path"/> is not what <paramref name="problem"/> says it should be.</summary>
     public IdxFormatException(string path, string field, string problem, Exception? inner = null)
         : base($"{path}: {field}: {problem}", inner)
     {

@@ -6,8 +6,11 @@ namespace Prelu;
 /// <summary>An IDX array: its dimensions (outermost first) and its unsigned-byte elements.</summary>
 public sealed class IdxArray(string path, int[] dimensions, byte[] data)
 {
+    /// <summary>The file read.</summary>
     public string Path { get; } = path;
+    /// <summary>The array's dimensions, as the header gives them.</summary>
     public IReadOnlyList<int> Dimensions { get; } = dimensions;
+    /// <summary>The elements, row-major.</summary>
     public byte[] Data { get; } = data;
 }
 

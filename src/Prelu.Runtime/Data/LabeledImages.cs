@@ -11,6 +11,7 @@ namespace Prelu;
 /// </summary>
 public sealed class LabeledImages : IDataset
 {
+    /// <summary>Images of <paramref name="height"/> x <paramref name="width"/> x <paramref name="channels"/> bytes each, one after another, and a class (below <paramref name="classCount"/>) per image; checked, not copied.</summary>
     public LabeledImages(ReadOnlyMemory<byte> pixels, ReadOnlyMemory<byte> labels, int height, int width, int channels, int classCount)
         : this(pixels, labels, height, width, channels, classCount, checkLabels: true)
     {
@@ -51,11 +52,17 @@ public sealed class LabeledImages : IDataset
     /// <summary>Class of each image, (Count).</summary>
     public ReadOnlyMemory<byte> Labels { get; }
 
+    /// <summary>Images.</summary>
     public int Count => Labels.Length;
+    /// <summary>An image's height.</summary>
     public int Height { get; }
+    /// <summary>An image's width.</summary>
     public int Width { get; }
+    /// <summary>An image's channels.</summary>
     public int Channels { get; }
+    /// <summary>Classes; labels are below it.</summary>
     public int ClassCount { get; }
+    /// <summary>Bytes (and so floats in a batch) per image.</summary>
     public int PixelsPerImage => Height * Width * Channels;
 
     /// <summary>The shape of the images, NHWC.</summary>

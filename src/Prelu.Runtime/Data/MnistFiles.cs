@@ -14,22 +14,30 @@ public sealed record MnistFile(string Name, string Sha256, int Count, bool IsIma
 /// <summary>The four MNIST files and the facts about them that loading and fetching check.</summary>
 public static class MnistFiles
 {
+    /// <summary>MNIST's image height.</summary>
     public const int ImageHeight = 28;
+    /// <summary>MNIST's image width.</summary>
     public const int ImageWidth = 28;
+    /// <summary>MNIST's classes, the digits.</summary>
     public const int ClassCount = 10;
 
+    /// <summary>The 60,000 training images.</summary>
     public static readonly MnistFile TrainImages = new("train-images-idx3-ubyte",
         "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", 60_000, IsImages: true);
 
+    /// <summary>Their labels.</summary>
     public static readonly MnistFile TrainLabels = new("train-labels-idx1-ubyte",
         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", 60_000, IsImages: false);
 
+    /// <summary>The 10,000 test images.</summary>
     public static readonly MnistFile TestImages = new("t10k-images-idx3-ubyte",
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", 10_000, IsImages: true);
 
+    /// <summary>Their labels.</summary>
     public static readonly MnistFile TestLabels = new("t10k-labels-idx1-ubyte",
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", 10_000, IsImages: false);
 
+    /// <summary>The four files.</summary>
     public static IReadOnlyList<MnistFile> All { get; } = [TrainImages, TrainLabels, TestImages, TestLabels];
 
     /// <summary>The path of <paramref name="file"/> in <paramref name="folder"/>, raw or gzip; null when neither is there.</summary>

@@ -13,12 +13,15 @@ public sealed record VegaFile(string Name, string Sha256);
 /// </summary>
 public static class VegaDatasets
 {
+    /// <summary>The npm package the files come from, at the version whose files the hashes pin.</summary>
     public const string Package = "vega-datasets@3.2.1";
 
     /// <summary>A folder to read (and fetch) the files in instead of <see cref="DefaultFolder"/>.</summary>
     public const string FolderEnvironmentVariable = "PRELU_VEGA_DIR";
 
+    /// <summary>data/cars.json: Auto MPG.</summary>
     public static VegaFile Cars { get; } = new("cars.json", "f686a53678b21f4231e2f6a5ba7ce5761d9d39204fccdea1caa29fb8c460e319");
+    /// <summary>data/penguins.json: the Palmer penguins.</summary>
     public static VegaFile Penguins { get; } = new("penguins.json", "0facf769609f1205b82cbceb8238c36af3e6147a0ca0e163902cc6281ce3e917");
 
     /// <summary>$PRELU_VEGA_DIR, else the per-user cache's prelu/vega-datasets.</summary>
@@ -120,6 +123,7 @@ public static class VegaDatasets
 /// </summary>
 public static class AutoMpg
 {
+    /// <summary>The nine features, in a sample's order.</summary>
     public static IReadOnlyList<string> FeatureNames { get; } =
         ["cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year", "europe", "japan", "usa"];
 
@@ -173,9 +177,11 @@ public static class AutoMpg
 /// </summary>
 public static class Penguins
 {
+    /// <summary>The features, in a sample's order.</summary>
     public static IReadOnlyList<string> FeatureNames { get; } =
         ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "biscoe", "dream", "torgersen", "female", "male"];
 
+    /// <summary>The classes, in the order of their indices.</summary>
     public static IReadOnlyList<string> Species { get; } = ["Adelie", "Chinstrap", "Gentoo"];
 
     private static readonly string[] Islands = ["Biscoe", "Dream", "Torgersen"];

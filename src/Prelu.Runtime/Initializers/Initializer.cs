@@ -30,6 +30,7 @@ public abstract record Initializer
         return product;
     }
 
+    /// <summary>Refuses <paramref name="values"/> unless it holds exactly the elements of <paramref name="shape"/>.</summary>
     protected static void CheckLength(Span<float> values, IReadOnlyList<int> shape)
     {
         long expected = shape.Aggregate(1L, (a, b) => a * b);
@@ -49,8 +50,10 @@ public abstract record Initializer
     }
 }
 
+/// <summary>Keras's "zeros".</summary>
 public sealed record Zeros : Initializer
 {
+    /// <inheritdoc />
     public override void Fill(Span<float> values, IReadOnlyList<int> shape, SeededRandom random)
     {
         CheckLength(values, shape);
@@ -58,8 +61,10 @@ public sealed record Zeros : Initializer
     }
 }
 
+/// <summary>Keras's "ones".</summary>
 public sealed record Ones : Initializer
 {
+    /// <inheritdoc />
     public override void Fill(Span<float> values, IReadOnlyList<int> shape, SeededRandom random)
     {
         CheckLength(values, shape);
@@ -67,8 +72,11 @@ public sealed record Ones : Initializer
     }
 }
 
+/// <summary>Keras's "constant(value)": every element <paramref name="Value"/>.</summary>
+/// <param name="Value">The value of every element.</param>
 public sealed record Constant(float Value) : Initializer
 {
+    /// <inheritdoc />
     public override void Fill(Span<float> values, IReadOnlyList<int> shape, SeededRandom random)
     {
         CheckLength(values, shape);
@@ -76,8 +84,12 @@ public sealed record Constant(float Value) : Initializer
     }
 }
 
+/// <summary>Keras's "random_uniform(minval, maxval)": uniform in [<paramref name="MinValue"/>, <paramref name="MaxValue"/>).</summary>
+/// <param name="MinValue">The lower bound (Keras's default -0.05).</param>
+/// <param name="MaxValue">The upper bound (Keras's default 0.05).</param>
 public sealed record RandomUniform(float MinValue = -0.05f, float MaxValue = 0.05f) : Initializer
 {
+    /// <inheritdoc />
     public override void Fill(Span<float> values, IReadOnlyList<int> shape, SeededRandom random)
     {
         CheckLength(values, shape);
@@ -86,8 +98,12 @@ public sealed record RandomUniform(float MinValue = -0.05f, float MaxValue = 0.0
     }
 }
 
+/// <summary>Keras's "random_normal(mean, stddev)": a normal distribution.</summary>
+/// <param name="Mean">The mean (Keras's default 0).</param>
+/// <param name="StdDev">The standard deviation (Keras's default 0.05).</param>
 public sealed record RandomNormal(float Mean = 0f, float StdDev = 0.05f) : Initializer
 {
+    /// <inheritdoc />
     public override void Fill(Span<float> values, IReadOnlyList<int> shape, SeededRandom random)
     {
         CheckLength(values, shape);
@@ -96,8 +112,12 @@ public sealed record RandomNormal(float Mean = 0f, float StdDev = 0.05f) : Initi
     }
 }
 
+/// <summary>Keras's "truncated_normal(mean, stddev)": a normal distribution, draws beyond two standard deviations drawn again.</summary>
+/// <param name="Mean">The mean (Keras's default 0).</param>
+/// <param name="StdDev">The standard deviation before truncation (Keras's default 0.05).</param>
 public sealed record TruncatedNormal(float Mean = 0f, float StdDev = 0.05f) : Initializer
 {
+    /// <inheritdoc />
     public override void Fill(Span<float> values, IReadOnlyList<int> shape, SeededRandom random)
     {
         CheckLength(values, shape);
@@ -109,16 +129,22 @@ public sealed record TruncatedNormal(float Mean = 0f, float StdDev = 0.05f) : In
 /// <summary>How a variance-scaling initializer counts the fans.</summary>
 public enum FanMode
 {
+    /// <summary>The inputs a unit sees (Keras's "fan_in").</summary>
     FanIn,
+    /// <summary>The outputs a unit feeds (Keras's "fan_out").</summary>
     FanOut,
+    /// <summary>Their mean (Keras's "fan_avg").</summary>
     FanAvg,
 }
 
 /// <summary>How a variance-scaling initializer draws.</summary>
 public enum Distribution
 {
+    /// <summary>A normal truncated at two standard deviations, rescaled to the wanted variance (Keras's "truncated_normal").</summary>
     TruncatedNormal,
+    /// <summary>A normal (Keras's "untruncated_normal").</summary>
     UntruncatedNormal,
+    /// <summary>Uniform within ±sqrt(3 scale / n) (Keras's "uniform").</summary>
     Uniform,
 }
 
@@ -132,13 +158,20 @@ public sealed record VarianceScaling(double Scale, FanMode Mode, Distribution Di
 {
     private const double TruncatedNormalStdDevCorrection = 0.87962566103423978;
 
+    /// <summary>Keras's "glorot_uniform" (the default kernel initializer).</summary>
     public static VarianceScaling GlorotUniform { get; } = new(1.0, FanMode.FanAvg, Distribution.Uniform);
+    /// <summary>Keras's "glorot_normal".</summary>
     public static VarianceScaling GlorotNormal { get; } = new(1.0, FanMode.FanAvg, Distribution.TruncatedNormal);
+    /// <summary>Keras's "he_uniform".</summary>
     public static VarianceScaling HeUniform { get; } = new(2.0, FanMode.FanIn, Distribution.Uniform);
+    /// <summary>Keras's "he_normal" (He et al.'s, from the PReLU paper).</summary>
     public static VarianceScaling HeNormal { get; } = new(2.0, FanMode.FanIn, Distribution.TruncatedNormal);
+    /// <summary>Keras's "lecun_uniform".</summary>
     public static VarianceScaling LecunUniform { get; } = new(1.0, FanMode.FanIn, Distribution.Uniform);
+    /// <summary>Keras's "lecun_normal".</summary>
     public static VarianceScaling LecunNormal { get; } = new(1.0, FanMode.FanIn, Distribution.TruncatedNormal);
 
+    /// <inheritdoc />
     public override void Fill(Span<float> values, IReadOnlyList<int> shape, SeededRandom random)
     {
         CheckLength(values, shape);

@@ -8,6 +8,7 @@ public sealed class SeededRandom
 {
     private ulong _s0, _s1, _s2, _s3;
 
+    /// <summary>A generator whose sequence <paramref name="seed"/> names.</summary>
     public SeededRandom(ulong seed)
     {
         ulong x = seed;
@@ -27,6 +28,7 @@ public sealed class SeededRandom
         return new SeededRandom(seed ^ hash);
     }
 
+    /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()
     {
         ulong result = RotateLeft(_s1 * 5, 7) * 9;

@@ -50,13 +50,17 @@ public sealed class AxisGroups
         }
     }
 
+    /// <summary>The tensor's shape.</summary>
     public IReadOnlyList<int> Dims { get; }
+    /// <summary>The axes whose elements share a group (0-based).</summary>
     public IReadOnlyList<int> ReducedAxes { get; }
 
     /// <summary>The group tensor's shape: <see cref="Dims"/> with 1 on each reduced axis.</summary>
     public IReadOnlyList<int> GroupDims { get; }
 
+    /// <summary>Elements in the tensor.</summary>
     public int Length { get; }
+    /// <summary>Groups: elements in the group tensor.</summary>
     public int GroupCount { get; }
 
     /// <summary>The group of the element at flat (row-major) <paramref name="index"/>.</summary>

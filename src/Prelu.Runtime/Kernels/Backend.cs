@@ -15,6 +15,7 @@ public static class MetricSlot
     /// <summary>Sum over samples of each sample's mean (prediction - target)^2 (Keras's "mse"; its root, "rmse").</summary>
     public const int SquaredError = 3;
 
+    /// <summary>The length of a metrics buffer.</summary>
     public const int Count = 4;
 }
 
@@ -53,6 +54,7 @@ public abstract class Backend : IDisposable
         return buffer;
     }
 
+    /// <summary>Copies host values into a buffer of the same length.</summary>
     public void Upload(ReadOnlySpan<float> source, DeviceBuffer destination)
     {
         Own(destination, nameof(destination));
@@ -60,6 +62,7 @@ public abstract class Backend : IDisposable
         UploadCore(source, destination);
     }
 
+    /// <summary>Copies a buffer into host memory of the same length (waits for the work queued before it).</summary>
     public void Download(DeviceBuffer source, Span<float> destination)
     {
         Own(source, nameof(source));
@@ -75,12 +78,14 @@ public abstract class Backend : IDisposable
         return values;
     }
 
+    /// <summary>Sets every element of <paramref name="buffer"/> to <paramref name="value"/>.</summary>
     public void Fill(DeviceBuffer buffer, float value)
     {
         Own(buffer, nameof(buffer));
         FillCore(buffer, value);
     }
 
+    /// <summary>Copies one buffer of this backend into another of the same length.</summary>
     public void Copy(DeviceBuffer source, DeviceBuffer destination)
     {
         Own(source, nameof(source));
@@ -89,16 +94,23 @@ public abstract class Backend : IDisposable
         CopyCore(source, destination);
     }
 
+    /// <summary>A zeroed buffer of <paramref name="length"/> floats, on this backend.</summary>
     protected abstract DeviceBuffer AllocateCore(int length);
+    /// <summary>The work of <see cref="Upload"/>, its buffers already checked against the shape.</summary>
     protected abstract void UploadCore(ReadOnlySpan<float> source, DeviceBuffer destination);
+    /// <summary>The work of <see cref="Download"/>, its buffers already checked against the shape.</summary>
     protected abstract void DownloadCore(DeviceBuffer source, Span<float> destination);
+    /// <summary>The work of <see cref="Fill"/>, its buffers already checked against the shape.</summary>
     protected abstract void FillCore(DeviceBuffer buffer, float value);
+    /// <summary>The work of <see cref="Copy"/>, its buffers already checked against the shape.</summary>
     protected abstract void CopyCore(DeviceBuffer source, DeviceBuffer destination);
 
     // ---- Conv2D (+ bias + activation) --------------------------------------------------------------
 
-    // input (N, H, W, Cin), kernel (KH, KW, Cin, F), bias (F)?, alpha (PReLU)?, -> preActivation z (N, OH, OW, F)
-    // (unless linear), output (N, OH, OW, F) = act(conv(input) + bias)
+    /// <summary>
+    /// Convolution, bias and activation, forward: input (N, H, W, Cin), kernel (KH, KW, Cin, F), bias (F)?, alpha
+    /// (PReLU)?, -> preActivation z (N, OH, OW, F) (unless linear), output (N, OH, OW, F) = act(conv(input) + bias)
+    /// </summary>
     public void Conv2DForward(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -114,8 +126,10 @@ public abstract class Backend : IDisposable
         Epilogue(op, activation, shape.Batch, shape.OutputLength / shape.Batch, alpha, preActivation, shape.OutputLength);
     }
 
-    // input, kernel, alpha?, z?, outputGrad (N, OH, OW, F; becomes dL/dz) -> inputGrad (N, H, W, Cin)?,
-    // kernelGrad (KH, KW, Cin, F), biasGrad (F)?, alphaGrad?
+    /// <summary>
+    /// Convolution, bias and activation, backward: input, kernel, alpha?, z?, outputGrad (N, OH, OW, F; becomes
+    /// dL/dz) -> inputGrad (N, H, W, Cin)?, kernelGrad (KH, KW, Cin, F), biasGrad (F)?, alphaGrad?
+    /// </summary>
     public void Conv2DBackward(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -136,17 +150,22 @@ public abstract class Backend : IDisposable
         AlphaGrad(op, activation, alphaGrad);
     }
 
+    /// <summary>The work of <see cref="Conv2DForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void Conv2DForwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output);
 
+    /// <summary>The work of <see cref="Conv2DBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void Conv2DBackwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad);
 
     // ---- DepthwiseConv2D (+ bias + activation) -------------------------------------------------------
 
-    // input (N, H, W, C), kernel (KH, KW, C, M), bias (C M)?, alpha (PReLU)? -> preActivation z (N, OH, OW, C M) (unless
-    // linear), output (N, OH, OW, C M) = act(depthwise(input) + bias)
+    /// <summary>
+    /// Depthwise convolution, bias and activation, forward: input (N, H, W, C), kernel (KH, KW, C, M), bias (C M)?,
+    /// alpha (PReLU)? -> preActivation z (N, OH, OW, C M) (unless linear), output (N, OH, OW, C M) =
+    /// act(depthwise(input) + bias)
+    /// </summary>
     public void DepthwiseConv2DForward(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -157,8 +176,10 @@ public abstract class Backend : IDisposable
         DepthwiseConv2DForwardCore(shape, activation, input, kernel, bias, alpha, preActivation, output);
     }
 
-    // input, kernel, alpha?, z?, outputGrad (N, OH, OW, C M; becomes dL/dz) -> inputGrad (N, H, W, C)?, kernelGrad (KH, KW, C, M),
-    // biasGrad (C M)?, alphaGrad?
+    /// <summary>
+    /// Depthwise convolution, bias and activation, backward: input, kernel, alpha?, z?, outputGrad (N, OH, OW, C M;
+    /// becomes dL/dz) -> inputGrad (N, H, W, C)?, kernelGrad (KH, KW, C, M), biasGrad (C M)?, alphaGrad?
+    /// </summary>
     public void DepthwiseConv2DBackward(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -173,9 +194,11 @@ public abstract class Backend : IDisposable
         DepthwiseConv2DBackwardCore(shape, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
     }
 
+    /// <summary>The work of <see cref="DepthwiseConv2DForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void DepthwiseConv2DForwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output);
 
+    /// <summary>The work of <see cref="DepthwiseConv2DBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void DepthwiseConv2DBackwardCore(in DepthwiseConv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad);
@@ -228,6 +251,7 @@ public abstract class Backend : IDisposable
             biasGrad, alphaGrad, dropoutMask);
     }
 
+    /// <summary>The work of <see cref="Conv2DPoolForward"/>, its buffers already checked against the shape.</summary>
     protected virtual void Conv2DPoolForwardCore(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
         DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooled,
         DropoutAfter? dropout)
@@ -238,6 +262,7 @@ public abstract class Backend : IDisposable
             DropoutForwardCore(d.Rate, d.Seed, d.Step, pooled, d.Mask, d.Output);
     }
 
+    /// <summary>The work of <see cref="Conv2DPoolBackward"/>, its buffers already checked against the shape.</summary>
     protected virtual void Conv2DPoolBackwardCore(in Conv2DShape conv, FusedActivation activation, in Pool2DShape pool, DeviceBuffer input,
         DeviceBuffer kernel, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output, DeviceBuffer pooledGrad, DeviceBuffer outputGrad,
         DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad, DeviceBuffer? dropoutMask)
@@ -259,14 +284,18 @@ public abstract class Backend : IDisposable
 
     // ---- MaxPooling2D ----------------------------------------------------------------------------
 
-    // input (N, H, W, C) -> output (N, OH, OW, C)
+    /// <summary>
+    /// Max pooling, forward: input (N, H, W, C) -> output (N, OH, OW, C)
+    /// </summary>
     public void MaxPool2DForward(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
     {
         Lengths("MaxPooling2D forward", (input, nameof(input), shape.InputLength), (output, nameof(output), shape.OutputLength));
         MaxPool2DForwardCore(shape, input, output);
     }
 
-    // input (N, H, W, C), outputGrad (N, OH, OW, C) -> inputGrad (N, H, W, C)
+    /// <summary>
+    /// Max pooling, backward: input (N, H, W, C), outputGrad (N, OH, OW, C) -> inputGrad (N, H, W, C)
+    /// </summary>
     public void MaxPool2DBackward(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
     {
         Lengths("MaxPooling2D backward", (input, nameof(input), shape.InputLength), (outputGrad, nameof(outputGrad), shape.OutputLength),
@@ -274,27 +303,36 @@ public abstract class Backend : IDisposable
         MaxPool2DBackwardCore(shape, input, outputGrad, inputGrad);
     }
 
+    /// <summary>The work of <see cref="MaxPool2DForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output);
+    /// <summary>The work of <see cref="MaxPool2DBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void MaxPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer outputGrad, DeviceBuffer inputGrad);
 
     // ---- AveragePooling2D (and GlobalAveragePooling2D: the whole map as one window) ---------------------
 
-    // input (N, H, W, C) -> output (N, OH, OW, C): each window's mean over the positions inside the input
-    // (with 'same' padding the padded positions are not counted, as in Keras)
+    /// <summary>
+    /// Average pooling, forward: input (N, H, W, C) -> output (N, OH, OW, C): each window's mean over the positions
+    /// inside the input (with 'same' padding the padded positions are not counted, as in Keras)
+    /// </summary>
     public void AvgPool2DForward(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
     {
         Lengths("AveragePooling2D forward", (input, nameof(input), shape.InputLength), (output, nameof(output), shape.OutputLength));
         AvgPool2DForwardCore(shape, input, output);
     }
 
-    // outputGrad (N, OH, OW, C) -> inputGrad (N, H, W, C): each window's gradient shared evenly by its positions
+    /// <summary>
+    /// Average pooling, backward: outputGrad (N, OH, OW, C) -> inputGrad (N, H, W, C): each window's gradient shared
+    /// evenly by its positions
+    /// </summary>
     public void AvgPool2DBackward(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad)
     {
         Lengths("AveragePooling2D backward", (outputGrad, nameof(outputGrad), shape.OutputLength), (inputGrad, nameof(inputGrad), shape.InputLength));
         AvgPool2DBackwardCore(shape, outputGrad, inputGrad);
     }
 
+    /// <summary>The work of <see cref="AvgPool2DForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void AvgPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output);
+    /// <summary>The work of <see cref="AvgPool2DBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void AvgPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad);
 
     // ---- BatchNormalization -------------------------------------------------------------------------
@@ -336,9 +374,11 @@ public abstract class Backend : IDisposable
         BatchNormBackwardCore(shape, epsilon, x, gamma, outputGrad, inputGrad, gammaGrad, betaGrad);
     }
 
+    /// <summary>The work of <see cref="BatchNormForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void BatchNormForwardCore(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
         DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y);
 
+    /// <summary>The work of <see cref="BatchNormBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
         DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad);
 
@@ -350,7 +390,10 @@ public abstract class Backend : IDisposable
 
     // ---- Dense (+ bias + activation) -------------------------------------------------------------
 
-    // input (B, I), kernel (I, U), bias (U)?, alpha? -> z (B, U) (unless linear), output (B, U)
+    /// <summary>
+    /// Dense layer, bias and activation, forward: input (B, I), kernel (I, U), bias (U)?, alpha? -> z (B, U) (unless
+    /// linear), output (B, U)
+    /// </summary>
     public void DenseForward(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
@@ -361,7 +404,10 @@ public abstract class Backend : IDisposable
         DenseForwardCore(shape, activation, input, kernel, bias, alpha, preActivation, output);
     }
 
-    // input, kernel, alpha?, z?, outputGrad (B, U; becomes dL/dz) -> inputGrad (B, I)?, kernelGrad (I, U), biasGrad (U)?, alphaGrad?
+    /// <summary>
+    /// Dense layer, bias and activation, backward: input, kernel, alpha?, z?, outputGrad (B, U; becomes dL/dz) ->
+    /// inputGrad (B, I)?, kernelGrad (I, U), biasGrad (U)?, alphaGrad?
+    /// </summary>
     public void DenseBackward(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
@@ -376,16 +422,20 @@ public abstract class Backend : IDisposable
         DenseBackwardCore(shape, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
     }
 
+    /// <summary>The work of <see cref="DenseForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void DenseForwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output);
 
+    /// <summary>The work of <see cref="DenseBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void DenseBackwardCore(in DenseShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer? inputGrad,
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad);
 
     // ---- Activations as layers of their own ---------------------------------------------------------
 
-    // x (L) -> y (L)
+    /// <summary>
+    /// An activation on its own, forward: x (L) -> y (L)
+    /// </summary>
     public void ActivationForward(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y)
     {
         const string op = "activation forward";
@@ -400,7 +450,10 @@ public abstract class Backend : IDisposable
         ActivationForwardCore(activation, x, alpha, y);
     }
 
-    // x (L), alpha?, dy (L) -> dx (L) (may be dy; null when only alphaGrad is wanted, and dy may then be overwritten), alphaGrad?
+    /// <summary>
+    /// An activation on its own, backward: x (L), alpha?, dy (L) -> dx (L) (may be dy; null when only alphaGrad is
+    /// wanted, and dy may then be overwritten), alphaGrad?
+    /// </summary>
     public void ActivationBackward(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad)
     {
         const string op = "activation backward";
@@ -417,12 +470,17 @@ public abstract class Backend : IDisposable
         ActivationBackwardCore(activation, x, alpha, dy, dx, alphaGrad);
     }
 
+    /// <summary>The work of <see cref="ActivationForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y);
+    /// <summary>The work of <see cref="ActivationBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void ActivationBackwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer dy, DeviceBuffer? dx, DeviceBuffer? alphaGrad);
 
     // ---- Dropout -------------------------------------------------------------------------------------
 
-    // x (L) -> mask (L), y (L); the mask for (seed, step) is the same on every backend
+    /// <summary>
+    /// Dropout in training (Keras's inverted dropout: kept values scaled by 1 / (1 - rate)): x (L) -> mask (L), y
+    /// (L); the mask for (seed, step) is the same on every backend
+    /// </summary>
     public void DropoutForward(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y)
     {
         DropoutRate("Dropout", rate, nameof(rate));
@@ -431,7 +489,9 @@ public abstract class Backend : IDisposable
         DropoutForwardCore(rate, seed, step, x, mask, y);
     }
 
-    // mask (L), dy (L) -> dx (L) (may be dy)
+    /// <summary>
+    /// Dropout, backward: mask (L), dy (L) -> dx (L) (may be dy)
+    /// </summary>
     public void DropoutBackward(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx)
     {
         Own(mask, nameof(mask));
@@ -445,12 +505,17 @@ public abstract class Backend : IDisposable
             throw new ArgumentOutOfRangeException(parameter, rate, $"{op}: rate must be in [0, 1)");
     }
 
+    /// <summary>The work of <see cref="DropoutForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void DropoutForwardCore(float rate, ulong seed, ulong step, DeviceBuffer x, DeviceBuffer mask, DeviceBuffer y);
+    /// <summary>The work of <see cref="DropoutBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void DropoutBackwardCore(DeviceBuffer mask, DeviceBuffer dy, DeviceBuffer dx);
 
     // ---- Merges (Add, Multiply, Average, Maximum), Concatenate, and gradient sums ---------------------------
 
-    // inputs (L) each, at least one -> output (L), combined in the inputs' order (see MergeKind)
+    /// <summary>
+    /// Add, Multiply, Average or Maximum of several tensors of one shape: inputs (L) each, at least one -> output
+    /// (L), combined in the inputs' order (see MergeKind)
+    /// </summary>
     public void MergeForward(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
     {
         const string op = "merge forward";
@@ -463,8 +528,10 @@ public abstract class Backend : IDisposable
         MergeForwardCore(kind, inputs, output);
     }
 
-    // inputs (L) each, output (L) (forward's), outputGrad (L) -> inputGrads (L) each, null where not needed; overwritten.
-    // No input gradient may share memory with another or with outputGrad.
+    /// <summary>
+    /// The merge's backward: inputs (L) each, output (L) (forward's), outputGrad (L) -> inputGrads (L) each, null
+    /// where not needed; overwritten. No input gradient may share memory with another or with outputGrad.
+    /// </summary>
     public void MergeBackward(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
         ReadOnlySpan<DeviceBuffer?> inputGrads)
     {
@@ -481,7 +548,9 @@ public abstract class Backend : IDisposable
         MergeBackwardCore(kind, inputs, output, outputGrad, inputGrads);
     }
 
-    // inputs (Rows, Widths[i]) -> output (Rows, Width)
+    /// <summary>
+    /// Concatenate along the last axis: inputs (Rows, Widths[i]) -> output (Rows, Width)
+    /// </summary>
     public void ConcatenateForward(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output)
     {
         const string op = "Concatenate forward";
@@ -493,7 +562,10 @@ public abstract class Backend : IDisposable
         ConcatenateForwardCore(shape, inputs, output);
     }
 
-    // outputGrad (Rows, Width) -> inputGrads (Rows, Widths[i]), null where not needed; overwritten
+    /// <summary>
+    /// Concatenate's backward: outputGrad (Rows, Width) -> inputGrads (Rows, Widths[i]), null where not needed;
+    /// overwritten
+    /// </summary>
     public void ConcatenateBackward(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads)
     {
         const string op = "Concatenate backward";
@@ -516,11 +588,16 @@ public abstract class Backend : IDisposable
         AccumulateCore(gradient, total);
     }
 
+    /// <summary>The work of <see cref="MergeForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void MergeForwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output);
+    /// <summary>The work of <see cref="MergeBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void MergeBackwardCore(MergeKind kind, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output, DeviceBuffer outputGrad,
         ReadOnlySpan<DeviceBuffer?> inputGrads);
+    /// <summary>The work of <see cref="ConcatenateForward"/>, its buffers already checked against the shape.</summary>
     protected abstract void ConcatenateForwardCore(in ConcatenateShape shape, ReadOnlySpan<DeviceBuffer> inputs, DeviceBuffer output);
+    /// <summary>The work of <see cref="ConcatenateBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void ConcatenateBackwardCore(in ConcatenateShape shape, DeviceBuffer outputGrad, ReadOnlySpan<DeviceBuffer?> inputGrads);
+    /// <summary>The work of <see cref="Accumulate"/>, its buffers already checked against the shape.</summary>
     protected abstract void AccumulateCore(DeviceBuffer gradient, DeviceBuffer total);
 
     private static void MergeKindKnown(string op, MergeKind kind)
@@ -566,12 +643,16 @@ public abstract class Backend : IDisposable
         DeviceBuffer? logitsGrad, DeviceBuffer? metrics) =>
         Loss(LossFunction.CategoricalCrossentropy, batch, classes, logits, labels, probabilities, logitsGrad, metrics);
 
+    /// <summary>The work of <see cref="Loss"/>, its buffers already checked against the shape.</summary>
     protected abstract void LossCore(in LossFunction loss, int batch, int outputs, DeviceBuffer modelOutputs, DeviceBuffer? targets,
         DeviceBuffer predictions, DeviceBuffer? outputsGrad, DeviceBuffer? metrics);
 
     // ---- Optimizers, penalties, constraints --------------------------------------------------------------
 
-    // param, grad, m, v (L): one call may cover every parameter when they share one arena
+    /// <summary>
+    /// One Adam step, as Keras computes it: param, grad, m, v (L): one call may cover every parameter when they share
+    /// one arena
+    /// </summary>
     public void AdamUpdate(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
@@ -580,7 +661,10 @@ public abstract class Backend : IDisposable
         AdamUpdateCore(settings, step, param, grad, m, v);
     }
 
-    // param, grad, velocity (L); velocity may be null without momentum
+    /// <summary>
+    /// One SGD step, as Keras computes it (momentum and Nesterov as its settings ask): param, grad, velocity (L);
+    /// velocity may be null without momentum
+    /// </summary>
     public void SgdUpdate(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity)
     {
         Own(param, nameof(param));
@@ -605,9 +689,13 @@ public abstract class Backend : IDisposable
         ApplyConstraintCore(constraint, dims, param);
     }
 
+    /// <summary>The work of <see cref="AdamUpdate"/>, its buffers already checked against the shape.</summary>
     protected abstract void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v);
+    /// <summary>The work of <see cref="SgdUpdate"/>, its buffers already checked against the shape.</summary>
     protected abstract void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity);
+    /// <summary>The work of <see cref="AddRegularizer"/>, its buffers already checked against the shape.</summary>
     protected abstract void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight);
+    /// <summary>The work of <see cref="ApplyConstraint"/>, its buffers already checked against the shape.</summary>
     protected abstract void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param);
 
     private long _hostFallbacks;
@@ -631,6 +719,7 @@ public abstract class Backend : IDisposable
     /// <summary>True once disposed; models refuse to run on it.</summary>
     public bool IsDisposed { get; private set; }
 
+    /// <summary>Releases the backend's device, threads and memory; buffers and models on it become unusable.</summary>
     public void Dispose()
     {
         if (IsDisposed)
@@ -640,6 +729,7 @@ public abstract class Backend : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Releases what the backend holds, once; <paramref name="disposing"/> is false from a finalizer.</summary>
     protected virtual void Dispose(bool disposing)
     {
     }

@@ -7,6 +7,7 @@ namespace Prelu.Kernels;
 /// </summary>
 public abstract class DeviceBuffer : IDisposable
 {
+    /// <summary>A buffer of <paramref name="length"/> floats that <paramref name="owner"/> allocated.</summary>
     protected DeviceBuffer(Backend owner, int length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -20,6 +21,7 @@ public abstract class DeviceBuffer : IDisposable
     /// <summary>Length in floats.</summary>
     public int Length { get; }
 
+    /// <summary>True once disposed: no backend takes it.</summary>
     public bool IsDisposed { get; private set; }
 
     /// <summary>A view of <paramref name="length"/> floats from <paramref name="offset"/>.</summary>
@@ -31,8 +33,10 @@ public abstract class DeviceBuffer : IDisposable
         return SliceCore(offset, length);
     }
 
+    /// <summary>The view <see cref="Slice"/> returns, its bounds checked.</summary>
     protected abstract DeviceBuffer SliceCore(int offset, int length);
 
+    /// <summary>Frees the memory (a slice frees nothing); the buffer is then refused.</summary>
     public void Dispose()
     {
         if (IsDisposed)
@@ -45,5 +49,6 @@ public abstract class DeviceBuffer : IDisposable
     /// <summary>Releases the memory; a slice releases nothing.</summary>
     protected abstract void Free();
 
+    /// <inheritdoc />
     public override string ToString() => $"{Owner.Name} buffer of {Length} floats";
 }

@@ -28,7 +28,9 @@ enum LossKind
     /// <summary>A sigmoid per output, then binary cross-entropy with targets in [0, 1] (batch, outputs): one or several labels.</summary>
     BinaryCrossentropy = 2,
 
+    /// <summary>Keras's "mean_squared_error" ("mse").</summary>
     MeanSquaredError = 3,
+    /// <summary>Keras's "mean_absolute_error" ("mae").</summary>
     MeanAbsoluteError = 4,
 
     /// <summary>Squared error up to <see cref="LossFunction.Delta"/> from the target, linear beyond it.</summary>
@@ -64,12 +66,18 @@ readonly record struct LossFunction(LossKind Kind, float Delta = 1f)
         _ => null,
     };
 
+    /// <summary>Softmax cross-entropy over one-hot rows.</summary>
     public static LossFunction CategoricalCrossentropy => new(LossKind.CategoricalCrossentropy);
+    /// <summary>Softmax cross-entropy over class indices.</summary>
     public static LossFunction SparseCategoricalCrossentropy => new(LossKind.SparseCategoricalCrossentropy);
+    /// <summary>Sigmoid cross-entropy over 0/1 labels.</summary>
     public static LossFunction BinaryCrossentropy => new(LossKind.BinaryCrossentropy);
+    /// <summary>Mean squared error.</summary>
     public static LossFunction MeanSquaredError => new(LossKind.MeanSquaredError);
+    /// <summary>Mean absolute error.</summary>
     public static LossFunction MeanAbsoluteError => new(LossKind.MeanAbsoluteError);
 
+    /// <summary>Huber's loss: squared below <paramref name="delta"/>, linear above.</summary>
     public static LossFunction Huber(float delta = 1f) => new(LossKind.Huber, delta);
 
     /// <summary>Whether the loss reads logits and predicts through a softmax or sigmoid (else the outputs are the predictions).</summary>
@@ -93,6 +101,7 @@ readonly record struct LossFunction(LossKind Kind, float Delta = 1f)
         _ => $"loss kind {(int)Kind}",
     };
 
+    /// <inheritdoc />
     public override string ToString() => Kind == LossKind.Huber ? $"huber (delta {Delta})" : KerasName;
 
     internal void Check(string op)

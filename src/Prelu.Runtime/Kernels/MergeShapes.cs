@@ -31,6 +31,7 @@ public readonly record struct ConcatenateShape
 {
     private readonly int[] _widths;
 
+    /// <summary>A concatenation of inputs of <paramref name="widths"/> floats per row, <paramref name="rows"/> rows each.</summary>
     public ConcatenateShape(int rows, params int[] widths)
     {
         ArgumentNullException.ThrowIfNull(widths);
@@ -44,6 +45,7 @@ public readonly record struct ConcatenateShape
         Width = widths.Sum();
     }
 
+    /// <summary>The batch times the sizes before the axis.</summary>
     public int Rows { get; }
 
     /// <summary>Each input's width: its size from the axis on.</summary>
@@ -52,10 +54,13 @@ public readonly record struct ConcatenateShape
     /// <summary>The output's width, the sum of the inputs'.</summary>
     public int Width { get; }
 
+    /// <summary>Inputs joined.</summary>
     public int Count => _widths.Length;
 
+    /// <summary>Floats in input <paramref name="input"/>.</summary>
     public int InputLength(int input) => Rows * _widths[input];
 
+    /// <summary>Floats in the output (Rows, Width).</summary>
     public int OutputLength => Rows * Width;
 
     /// <summary>Where input <paramref name="input"/>'s part of an output row starts.</summary>

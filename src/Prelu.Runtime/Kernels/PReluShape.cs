@@ -23,6 +23,7 @@ public enum PReluSharing
 /// </summary>
 public sealed class PReluShape
 {
+    /// <summary>PReLU over a batch of <paramref name="batch"/> tensors of <paramref name="featureDims"/>, one alpha shared along each of <paramref name="sharedAxes"/> (1-based, as Keras counts them).</summary>
     public PReluShape(int batch, IReadOnlyList<int> featureDims, IReadOnlyList<int>? sharedAxes = null)
     {
         ShapeChecks.Positive(nameof(PReluShape), (nameof(batch), batch));
@@ -47,6 +48,7 @@ public sealed class PReluShape
             : PReluSharing.Other;
     }
 
+    /// <summary>Samples in the batch.</summary>
     public int Batch { get; }
 
     /// <summary>The shape of one sample.</summary>
@@ -58,12 +60,15 @@ public sealed class PReluShape
     /// <summary>The alpha tensor's shape, as Keras reports it.</summary>
     public IReadOnlyList<int> AlphaDims => Groups.GroupDims;
 
+    /// <summary>How the alphas are shared, in the form kernels take.</summary>
     public PReluSharing Sharing { get; }
 
     /// <summary>Elements per sample.</summary>
     public int FeatureLength => Groups.Length;
 
+    /// <summary>Alphas.</summary>
     public int AlphaLength => Groups.GroupCount;
+    /// <summary>Floats in the input, and in the output.</summary>
     public int Length => Batch * FeatureLength;
 
     /// <summary>Which alpha the feature at flat index <paramref name="featureIndex"/> uses.</summary>
@@ -74,5 +79,6 @@ public sealed class PReluShape
 
     internal AxisGroups Groups { get; }
 
+    /// <summary>The same sharing for another batch size.</summary>
     public PReluShape WithBatch(int batch) => new(batch, FeatureDims, SharedAxes);
 }

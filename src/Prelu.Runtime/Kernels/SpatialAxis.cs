@@ -16,7 +16,9 @@ public
 #endif
 enum Padding
 {
+    /// <summary>Keras's "valid": no padding; what does not fill a window is dropped.</summary>
     Valid,
+    /// <summary>Keras's "same": the output ceil(input / stride) long, the padding split with the extra after.</summary>
     Same,
 }
 

@@ -17,6 +17,7 @@ namespace Prelu;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class InputShapeAttribute(params int[] shape) : Attribute
 {
+    /// <summary>One sample's shape, without the batch axis: (height, width, channels) for images, (features) for a vector.</summary>
     public int[] Shape { get; } = shape;
 }
 
@@ -30,6 +31,7 @@ public sealed class InputShapeAttribute(params int[] shape) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class LossAttribute(string name) : Attribute
 {
+    /// <summary>The loss by Keras's name.</summary>
     public string Name { get; } = name;
 
     /// <summary>Huber's delta: where the loss turns from squared to linear in the error (Keras's default 1).</summary>
@@ -40,6 +42,7 @@ public sealed class LossAttribute(string name) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class Conv2DAttribute(int filters, params int[] kernelSize) : Attribute
 {
+    /// <summary>Kernels, and so output channels.</summary>
     public int Filters { get; } = filters;
 
     /// <summary>One size for a square kernel, or (height, width).</summary>
@@ -54,12 +57,19 @@ public sealed class Conv2DAttribute(int filters, params int[] kernelSize) : Attr
     /// <summary>"linear" (default), or an activation fused into the layer (see <see cref="ActivationAttribute"/>).</summary>
     public string Activation { get; set; } = LayerDefaults.Activation;
 
+    /// <summary>Whether the layer adds a bias (Keras's default: it does).</summary>
     public bool UseBias { get; set; } = true;
+    /// <summary>How the kernel starts, by Keras's name ("glorot_uniform" by default, "he_normal", "random_normal(0, 0.05)", ...).</summary>
     public string KernelInitializer { get; set; } = LayerDefaults.KernelInitializer;
+    /// <summary>How the bias starts, by Keras's name ("zeros" by default).</summary>
     public string BiasInitializer { get; set; } = LayerDefaults.BiasInitializer;
+    /// <summary>A penalty on the kernel added to the loss: "l1(0.01)", "l2(0.01)" or "l1_l2(0.01, 0.01)"; none when not given.</summary>
     public string? KernelRegularizer { get; set; }
+    /// <summary>A penalty on the bias added to the loss, as <c>KernelRegularizer</c>'s.</summary>
     public string? BiasRegularizer { get; set; }
+    /// <summary>A constraint applied to the kernel after every update: "non_neg", "max_norm(2)", "unit_norm", "min_max_norm(0, 1)" (each with an optional axis=[...]).</summary>
     public string? KernelConstraint { get; set; }
+    /// <summary>A constraint applied to the bias after every update, as <c>KernelConstraint</c>'s.</summary>
     public string? BiasConstraint { get; set; }
 
     /// <summary>The layer's name (Keras's automatic "conv2d", "conv2d_1", ... when not given).</summary>
@@ -83,20 +93,31 @@ public sealed class DepthwiseConv2DAttribute(params int[] kernelSize) : Attribut
     /// <summary>One stride for both axes, or (y, x). Default 1.</summary>
     public int[] Strides { get; set; } = [LayerDefaults.ConvolutionStride];
 
+    /// <summary>"valid" (default: no padding, what does not fill a window is dropped) or "same" (the output as large as the input divided by the stride, as Keras pads).</summary>
     public string Padding { get; set; } = LayerDefaults.Padding;
 
     /// <summary>Output channels per input channel. Default 1.</summary>
     public int DepthMultiplier { get; set; } = LayerDefaults.DepthMultiplier;
 
+    /// <summary>"linear" (default), or an activation fused into the layer (see <see cref="ActivationAttribute"/>).</summary>
     public string Activation { get; set; } = LayerDefaults.Activation;
+    /// <summary>Whether the layer adds a bias (Keras's default: it does).</summary>
     public bool UseBias { get; set; } = true;
+    /// <summary>How the depthwise kernel starts, by Keras's name ("glorot_uniform" by default).</summary>
     public string DepthwiseInitializer { get; set; } = LayerDefaults.KernelInitializer;
+    /// <summary>How the bias starts, by Keras's name ("zeros" by default).</summary>
     public string BiasInitializer { get; set; } = LayerDefaults.BiasInitializer;
+    /// <summary>A penalty on the depthwise kernel added to the loss: "l1(0.01)", "l2(0.01)" or "l1_l2(0.01, 0.01)".</summary>
     public string? DepthwiseRegularizer { get; set; }
+    /// <summary>A penalty on the bias added to the loss, as <c>KernelRegularizer</c>'s.</summary>
     public string? BiasRegularizer { get; set; }
+    /// <summary>A constraint applied to the depthwise kernel after every update ("non_neg", "max_norm(2)", ...).</summary>
     public string? DepthwiseConstraint { get; set; }
+    /// <summary>A constraint applied to the bias after every update, as <c>KernelConstraint</c>'s.</summary>
     public string? BiasConstraint { get; set; }
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -110,8 +131,11 @@ public sealed class MaxPooling2DAttribute(params int[] poolSize) : Attribute
     /// <summary>One stride, or (y, x); empty means the pool size.</summary>
     public int[] Strides { get; set; } = [];
 
+    /// <summary>"valid" (default: no padding, what does not fill a window is dropped) or "same" (the output as large as the input divided by the stride, as Keras pads).</summary>
     public string Padding { get; set; } = LayerDefaults.Padding;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -128,8 +152,11 @@ public sealed class AveragePooling2DAttribute(params int[] poolSize) : Attribute
     /// <summary>One stride, or (y, x); empty means the pool size.</summary>
     public int[] Strides { get; set; } = [];
 
+    /// <summary>"valid" (default: no padding, what does not fill a window is dropped) or "same" (the output as large as the input divided by the stride, as Keras pads).</summary>
     public string Padding { get; set; } = LayerDefaults.Padding;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -137,7 +164,9 @@ public sealed class AveragePooling2DAttribute(params int[] poolSize) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class GlobalAveragePooling2DAttribute : Attribute
 {
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -145,7 +174,9 @@ public sealed class GlobalAveragePooling2DAttribute : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class GlobalMaxPooling2DAttribute : Attribute
 {
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -160,7 +191,9 @@ public sealed class NormalizationAttribute : Attribute
     /// <summary>The axis of the features, counted as Keras counts it (the batch is axis 0): -1, the last, is the one supported.</summary>
     public int Axis { get; set; } = LayerDefaults.Axis;
 
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -176,7 +209,9 @@ public sealed class BatchNormalizationAttribute : Attribute
     /// <summary>The normalised axis, counted as Keras counts it (the batch is axis 0): -1, the last, is the one supported.</summary>
     public int Axis { get; set; } = LayerDefaults.Axis;
 
+    /// <summary>How much of the moving mean and variance each training step keeps (Keras's default 0.99).</summary>
     public double Momentum { get; set; } = LayerDefaults.Momentum;
+    /// <summary>Added to the variance before its square root (Keras's default 1e-3).</summary>
     public double Epsilon { get; set; } = LayerDefaults.Epsilon;
 
     /// <summary>Learn an offset beta.</summary>
@@ -185,15 +220,25 @@ public sealed class BatchNormalizationAttribute : Attribute
     /// <summary>Learn a scale gamma.</summary>
     public bool Scale { get; set; } = LayerDefaults.Scale;
 
+    /// <summary>How beta starts ("zeros" by default).</summary>
     public string BetaInitializer { get; set; } = LayerDefaults.BetaInitializer;
+    /// <summary>How gamma starts ("ones" by default).</summary>
     public string GammaInitializer { get; set; } = LayerDefaults.GammaInitializer;
+    /// <summary>How the moving mean starts ("zeros" by default).</summary>
     public string MovingMeanInitializer { get; set; } = LayerDefaults.MovingMeanInitializer;
+    /// <summary>How the moving variance starts ("ones" by default).</summary>
     public string MovingVarianceInitializer { get; set; } = LayerDefaults.MovingVarianceInitializer;
+    /// <summary>A penalty on beta added to the loss ("l2(0.01)", ...).</summary>
     public string? BetaRegularizer { get; set; }
+    /// <summary>A penalty on gamma added to the loss ("l2(0.01)", ...).</summary>
     public string? GammaRegularizer { get; set; }
+    /// <summary>A constraint applied to beta after every update ("non_neg", "max_norm(2)", ...).</summary>
     public string? BetaConstraint { get; set; }
+    /// <summary>A constraint applied to gamma after every update ("non_neg", "max_norm(2)", ...).</summary>
     public string? GammaConstraint { get; set; }
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -201,8 +246,11 @@ public sealed class BatchNormalizationAttribute : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class DropoutAttribute(double rate) : Attribute
 {
+    /// <summary>The share of inputs set to zero in training, in [0, 1); the others are scaled by 1 / (1 - rate).</summary>
     public double Rate { get; } = rate;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -210,7 +258,9 @@ public sealed class DropoutAttribute(double rate) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class FlattenAttribute : Attribute
 {
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -218,19 +268,29 @@ public sealed class FlattenAttribute : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class DenseAttribute(int units) : Attribute
 {
+    /// <summary>Outputs.</summary>
     public int Units { get; } = units;
 
     /// <summary>"linear" (default), an activation fused into the layer (see <see cref="ActivationAttribute"/>), or "softmax" on the output layer.</summary>
     public string Activation { get; set; } = LayerDefaults.Activation;
 
+    /// <summary>Whether the layer adds a bias (Keras's default: it does).</summary>
     public bool UseBias { get; set; } = true;
+    /// <summary>How the kernel starts, by Keras's name ("glorot_uniform" by default, "he_normal", "random_normal(0, 0.05)", ...).</summary>
     public string KernelInitializer { get; set; } = LayerDefaults.KernelInitializer;
+    /// <summary>How the bias starts, by Keras's name ("zeros" by default).</summary>
     public string BiasInitializer { get; set; } = LayerDefaults.BiasInitializer;
+    /// <summary>A penalty on the kernel added to the loss: "l1(0.01)", "l2(0.01)" or "l1_l2(0.01, 0.01)"; none when not given.</summary>
     public string? KernelRegularizer { get; set; }
+    /// <summary>A penalty on the bias added to the loss, as <c>KernelRegularizer</c>'s.</summary>
     public string? BiasRegularizer { get; set; }
+    /// <summary>A constraint applied to the kernel after every update: "non_neg", "max_norm(2)", "unit_norm", "min_max_norm(0, 1)" (each with an optional axis=[...]).</summary>
     public string? KernelConstraint { get; set; }
+    /// <summary>A constraint applied to the bias after every update, as <c>KernelConstraint</c>'s.</summary>
     public string? BiasConstraint { get; set; }
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -242,11 +302,17 @@ public sealed class DenseAttribute(int units) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class PReLUAttribute : Attribute
 {
+    /// <summary>How alpha starts, by Keras's name ("zeros" by default, Keras's; "constant(0.25)", the paper's).</summary>
     public string AlphaInitializer { get; set; } = LayerDefaults.AlphaInitializer;
+    /// <summary>A penalty on alpha added to the loss ("l2(0.01)", ...); none when not given.</summary>
     public string? AlphaRegularizer { get; set; }
+    /// <summary>A constraint applied to alpha after every update ("non_neg", "max_norm(2)", ...).</summary>
     public string? AlphaConstraint { get; set; }
+    /// <summary>The axes (1-based, the batch being 0) along which one alpha is shared: none, one per element; [1, 2] on a map, one per channel.</summary>
     public int[] SharedAxes { get; set; } = [];
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -254,7 +320,9 @@ public sealed class PReLUAttribute : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class ReLUAttribute : Attribute
 {
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -262,8 +330,11 @@ public sealed class ReLUAttribute : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class LeakyReLUAttribute : Attribute
 {
+    /// <summary>The slope below zero (Keras's default 0.3).</summary>
     public double Alpha { get; set; } = LayerDefaults.LeakyReLUSlope;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -271,8 +342,11 @@ public sealed class LeakyReLUAttribute : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class ELUAttribute : Attribute
 {
+    /// <summary>The scale of the negative part (Keras's default 1.0).</summary>
     public double Alpha { get; set; } = LayerDefaults.EluAlpha;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -285,8 +359,11 @@ public sealed class ELUAttribute : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class ActivationAttribute(string activation) : Attribute
 {
+    /// <summary>The activation by Keras's name.</summary>
     public string Activation { get; } = activation;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
+    /// <summary>The layer (or "input", the model's input) this one reads, by name; the layer declared above it when not given.</summary>
     public string? Input { get; set; }
 }
 
@@ -297,6 +374,7 @@ public sealed class AddAttribute(params string[] inputs) : Attribute
     /// <summary>The layers added, by name ("input" for the model's input); two or more.</summary>
     public string[] Inputs { get; } = inputs;
 
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
 }
 
@@ -304,7 +382,9 @@ public sealed class AddAttribute(params string[] inputs) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class MultiplyAttribute(params string[] inputs) : Attribute
 {
+    /// <summary>The layers merged, by name ("input" for the model's input), in order; two or more.</summary>
     public string[] Inputs { get; } = inputs;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
 }
 
@@ -312,7 +392,9 @@ public sealed class MultiplyAttribute(params string[] inputs) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class AverageAttribute(params string[] inputs) : Attribute
 {
+    /// <summary>The layers merged, by name ("input" for the model's input), in order; two or more.</summary>
     public string[] Inputs { get; } = inputs;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
 }
 
@@ -320,7 +402,9 @@ public sealed class AverageAttribute(params string[] inputs) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class MaximumAttribute(params string[] inputs) : Attribute
 {
+    /// <summary>The layers merged, by name ("input" for the model's input), in order; two or more.</summary>
     public string[] Inputs { get; } = inputs;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
 }
 
@@ -331,7 +415,10 @@ public sealed class MaximumAttribute(params string[] inputs) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class ConcatenateAttribute(params string[] inputs) : Attribute
 {
+    /// <summary>The layers merged, by name ("input" for the model's input), in order; two or more.</summary>
     public string[] Inputs { get; } = inputs;
+    /// <summary>The axis joined along, counted as Keras counts it (the batch is axis 0; -1, the last, by default).</summary>
     public int Axis { get; set; } = LayerDefaults.ConcatenateAxis;
+    /// <summary>The layer's name (Keras's automatic one, such as "dense" or "dense_1", when not given); checkpoints name the layer's tensors by it.</summary>
     public string? Name { get; set; }
 }

@@ -6,10 +6,14 @@ namespace Prelu;
 /// <summary>One trainable tensor of a model: where it lives in the parameter arena and how it is initialised, penalised and constrained.</summary>
 /// <param name="Name">"layer.kernel", "layer.bias", "layer.alpha": the name in summaries and checkpoints.</param>
 /// <param name="Shape">Keras's layout: Conv2D kernel (KH, KW, Cin, Cout), Dense kernel (In, Out), PReLU alpha (features with 1 on shared axes).</param>
+/// <param name="Initializer">How the parameter starts (Keras's initializer of its layer's argument).</param>
+/// <param name="Regularizer">A penalty added to the loss; null for none.</param>
+/// <param name="Constraint">A constraint applied after every update; null for none.</param>
 /// <param name="Offset">Offset in floats within the parameter (and gradient) arena; a multiple of 16 (64 bytes).</param>
 public sealed record ParameterInfo(string Name, IReadOnlyList<int> Shape, int Offset, Initializer Initializer,
     Regularizer? Regularizer = null, Constraint? Constraint = null)
 {
+    /// <summary>Elements in the parameter.</summary>
     public int Length => Shape.Aggregate(1, (a, b) => a * b);
 }
 
@@ -42,7 +46,9 @@ public abstract class CompiledModel : IDisposable
         StateArena = backend.Allocate(stateArenaLength);
     }
 
+    /// <summary>The backend every buffer of the model lives on.</summary>
     public Backend Backend { get; }
+    /// <summary>The largest batch the model's buffers hold.</summary>
     public int MaxBatchSize { get; }
 
     /// <summary>Every parameter, contiguous (with alignment gaps, which stay zero): one optimizer call updates them all.</summary>
@@ -145,6 +151,7 @@ public abstract class CompiledModel : IDisposable
         return Backend.ToArray(arena.Slice(tensor.Offset, tensor.Length));
     }
 
+    /// <summary>Sets a parameter's (or a state tensor's) values, by name.</summary>
     public void SetParameter(string name, ReadOnlySpan<float> values)
     {
         var (tensor, arena) = Find(name);
@@ -153,6 +160,7 @@ public abstract class CompiledModel : IDisposable
         Backend.Upload(values, arena.Slice(tensor.Offset, tensor.Length));
     }
 
+    /// <summary>A trainable parameter's gradient from the last backward pass, by name.</summary>
     public float[] GetGradient(string name)
     {
         var parameter = Parameters.FirstOrDefault(p => p.Name == name)
@@ -320,12 +328,14 @@ public abstract class CompiledModel : IDisposable
             throw new ObjectDisposedException(Backend.GetType().Name, $"{Name} runs on the {Backend.Name} backend, which was disposed");
     }
 
+    /// <summary>Frees the model's buffers (not its backend).</summary>
     public void Dispose()
     {
         Dispose(true);
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Frees what the model holds, once.</summary>
     protected virtual void Dispose(bool disposing)
     {
         if (!disposing || IsDisposed)

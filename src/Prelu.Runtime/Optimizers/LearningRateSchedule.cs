@@ -18,6 +18,7 @@ public abstract record LearningRateSchedule
 /// </summary>
 public sealed record ExponentialDecay : LearningRateSchedule
 {
+    /// <summary>Keras's ExponentialDecay: <paramref name="initialLearningRate"/> times <paramref name="decayRate"/> to the power step / <paramref name="decaySteps"/> (rounded down with <paramref name="staircase"/>).</summary>
     public ExponentialDecay(float initialLearningRate, long decaySteps, float decayRate, bool staircase = false)
     {
         if (!(initialLearningRate > 0f) || float.IsInfinity(initialLearningRate))
@@ -31,11 +32,16 @@ public sealed record ExponentialDecay : LearningRateSchedule
         Staircase = staircase;
     }
 
+    /// <summary>The rate at step 0.</summary>
     public float InitialLearningRate { get; }
+    /// <summary>Steps per factor of the decay rate.</summary>
     public long DecaySteps { get; }
+    /// <summary>The factor per decay steps.</summary>
     public float DecayRate { get; }
+    /// <summary>Decay in whole steps of <see cref="DecaySteps"/>.</summary>
     public bool Staircase { get; }
 
+    /// <inheritdoc />
     public override float At(long iteration)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(iteration);

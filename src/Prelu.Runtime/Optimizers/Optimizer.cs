@@ -17,13 +17,16 @@ public abstract class Optimizer : IDisposable
     /// <summary>A learning-rate schedule that replaces the settings' constant learning rate; none by default.</summary>
     public LearningRateSchedule? Schedule { get; init; }
 
-    /// <summary>The learning rate of the update being applied: the schedule's, at the updates made before it, or the constant.</summary>
     /// <summary>The rate the settings give (before a schedule or an override).</summary>
     public abstract float BaseLearningRate { get; }
 
-    /// <summary>A rate that replaces the settings' constant one (<see cref="Training.ReduceLROnPlateau"/> lowers it); null: the settings'.</summary>
+    /// <summary>A rate that replaces the settings' constant one (<see cref="ReduceLROnPlateau"/> lowers it); null: the settings'.</summary>
     public float? LearningRateOverride { get; set; }
 
+    /// <summary>
+    /// The learning rate of the update being applied: the schedule's at the updates made before it, else the override,
+    /// else <paramref name="constant"/>, the settings'.
+    /// </summary>
     protected float LearningRate(float constant) => Schedule?.At(Iterations - 1) ?? LearningRateOverride ?? constant;
 
     /// <summary>One update of every parameter of <paramref name="model"/> from its gradients.</summary>
@@ -34,17 +37,20 @@ public abstract class Optimizer : IDisposable
         model.ApplyConstraints();
     }
 
+    /// <summary>Updates every parameter of <paramref name="model"/> from its gradients (<see cref="Iterations"/> already counts this update).</summary>
     protected abstract void Update(CompiledModel model);
 
     /// <summary>Named state tensors (for checkpoints), laid out as the parameter arena.</summary>
     public abstract IReadOnlyList<(string Name, DeviceBuffer Buffer)> State(CompiledModel model);
 
+    /// <summary>Frees the optimizer's state buffers.</summary>
     public void Dispose()
     {
         Dispose(true);
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Frees what the optimizer holds, once.</summary>
     protected virtual void Dispose(bool disposing)
     {
     }
@@ -62,16 +68,21 @@ public sealed class Adam(AdamSettings settings) : Optimizer
 {
     private DeviceBuffer? _m, _v;
 
+    /// <summary>Adam with Keras's defaults.</summary>
     public Adam() : this(new AdamSettings())
     {
     }
 
+    /// <summary>Its learning rate, betas and epsilon.</summary>
     public AdamSettings Settings { get; } = settings;
 
+    /// <inheritdoc />
     public override string Name => "adam";
 
+    /// <inheritdoc />
     public override float BaseLearningRate => Settings.LearningRate;
 
+    /// <inheritdoc />
     protected override void Update(CompiledModel model)
     {
         EnsureState(model);
@@ -79,6 +90,7 @@ public sealed class Adam(AdamSettings settings) : Optimizer
             model.GradientArena, _m!, _v!);
     }
 
+    /// <inheritdoc />
     public override IReadOnlyList<(string Name, DeviceBuffer Buffer)> State(CompiledModel model)
     {
         EnsureState(model);
@@ -95,6 +107,7 @@ public sealed class Adam(AdamSettings settings) : Optimizer
         _v = model.Backend.Allocate(model.ParameterArena.Length);
     }
 
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -111,12 +124,16 @@ public sealed class Sgd(SgdSettings settings) : Optimizer
 {
     private DeviceBuffer? _velocity;
 
+    /// <summary>Its learning rate and momentum.</summary>
     public SgdSettings Settings { get; } = settings;
 
+    /// <inheritdoc />
     public override string Name => "sgd";
 
+    /// <inheritdoc />
     public override float BaseLearningRate => Settings.LearningRate;
 
+    /// <inheritdoc />
     protected override void Update(CompiledModel model)
     {
         if (Settings.Momentum != 0f && (_velocity is null || _velocity.Owner != model.Backend))
@@ -125,6 +142,7 @@ public sealed class Sgd(SgdSettings settings) : Optimizer
             Settings.Momentum != 0f ? _velocity : null);
     }
 
+    /// <inheritdoc />
     public override IReadOnlyList<(string Name, DeviceBuffer Buffer)> State(CompiledModel model)
     {
         if (Settings.Momentum == 0f)
@@ -133,6 +151,7 @@ public sealed class Sgd(SgdSettings settings) : Optimizer
         return [("velocity", _velocity)];
     }
 
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing)

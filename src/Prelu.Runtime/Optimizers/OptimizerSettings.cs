@@ -3,6 +3,7 @@ namespace Prelu;
 /// <summary>Adam with Keras's defaults (learning rate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7).</summary>
 public readonly record struct AdamSettings(float LearningRate = 0.001f, float Beta1 = 0.9f, float Beta2 = 0.999f, float Epsilon = 1e-7f)
 {
+    /// <summary>Keras's defaults.</summary>
     public AdamSettings() : this(0.001f)
     {
     }
@@ -24,6 +25,7 @@ public readonly record struct AdamSettings(float LearningRate = 0.001f, float Be
 /// <summary>SGD as Keras computes it: plain, with momentum, or with Nesterov momentum.</summary>
 public readonly record struct SgdSettings(float LearningRate = 0.01f, float Momentum = 0f, bool Nesterov = false)
 {
+    /// <summary>Keras's defaults: learning rate 0.01, no momentum.</summary>
     public SgdSettings() : this(0.01f)
     {
     }

@@ -8,7 +8,7 @@ namespace Prelu.Reference;
 /// padded positions are left out of the count (TensorFlow's rule, and so Keras's). Global average pooling
 /// is the window of the whole map.
 /// </summary>
-public static class AvgPool2D
+internal static class AvgPool2D
 {
     // input (N, H, W, C) -> output (N, OH, OW, C)
     public static void Forward<T>(in Pool2DShape s, ReadOnlySpan<T> input, Span<T> output)

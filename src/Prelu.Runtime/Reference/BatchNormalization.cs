@@ -9,7 +9,7 @@ namespace Prelu.Reference;
 /// towards them (moving = moving * momentum + batch * (1 - momentum)); in inference the moving statistics
 /// normalise. Sums are taken in float64 whatever T is, two passes (mean, then squared deviations).
 /// </summary>
-public static class BatchNormalization
+internal static class BatchNormalization
 {
     // x (Rows, C), gamma (C) or empty (1), beta (C) or empty (0), movingMean, movingVariance (C) -> y (Rows, C)
     public static void Forward<T>(in BatchNormShape s, bool training, T momentum, T epsilon, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma,

@@ -7,7 +7,7 @@ namespace Prelu.Reference;
 /// 2-D convolution, NHWC, the reference: plain loops, generic over float and double so that gradient
 /// checks run the very same code in float64. Keras's layouts: kernel (KH, KW, Cin, Cout), bias (Cout).
 /// </summary>
-public static class Conv2D
+internal static class Conv2D
 {
     // input (N, H, W, Cin), kernel (KH, KW, Cin, F), bias (F) or empty, output (N, OH, OW, F)
     public static void Forward<T>(in Conv2DShape s, ReadOnlySpan<T> input, ReadOnlySpan<T> kernel, ReadOnlySpan<T> bias, Span<T> output)

@@ -4,7 +4,7 @@ using Prelu.Kernels;
 namespace Prelu.Reference;
 
 /// <summary>A dense layer with Keras's layout: kernel (Inputs, Units), bias (Units).</summary>
-public static class Dense
+internal static class Dense
 {
     // input (B, I), kernel (I, U), bias (U) or empty -> output (B, U)
     public static void Forward<T>(in DenseShape s, ReadOnlySpan<T> input, ReadOnlySpan<T> kernel, ReadOnlySpan<T> bias, Span<T> output)

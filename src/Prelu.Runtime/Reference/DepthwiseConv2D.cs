@@ -8,7 +8,7 @@ namespace Prelu.Reference;
 /// Keras's layouts: kernel (KH, KW, C, M), bias (C x M); output channel c x M + m reads input channel c only.
 /// Forward and backward side by side, plain loops, generic over float and double.
 /// </summary>
-public static class DepthwiseConv2D
+internal static class DepthwiseConv2D
 {
     // input (N, H, W, C), kernel (KH, KW, C, M), bias (C M) or empty -> output (N, OH, OW, C M)
     public static void Forward<T>(in DepthwiseConv2DShape s, ReadOnlySpan<T> input, ReadOnlySpan<T> kernel, ReadOnlySpan<T> bias, Span<T> output)

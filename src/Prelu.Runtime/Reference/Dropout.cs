@@ -6,7 +6,7 @@ namespace Prelu.Reference;
 /// Inverted dropout: at training time each element is kept with probability 1 - rate and scaled by
 /// 1 / (1 - rate); at inference it is the identity (the caller skips it). The mask is kept for backward.
 /// </summary>
-public static class Dropout
+internal static class Dropout
 {
     // x (L) -> mask (L) in {0, 1 / (1 - rate)}, y (L) = x * mask
     public static void Forward<T>(float rate, ulong seed, ulong step, ReadOnlySpan<T> x, Span<T> mask, Span<T> y)
@@ -40,7 +40,7 @@ public static class Dropout
 /// and a run is reproducible to the bit. 32-bit arithmetic (murmur3's finaliser) so that the C kernel
 /// vectorises it.
 /// </summary>
-public static class DropoutRandom
+internal static class DropoutRandom
 {
     /// <summary>What (seed, step) contribute, the same for every element of a mask.</summary>
     public static uint Base(ulong seed, ulong step) =>

@@ -9,7 +9,7 @@ namespace Prelu.Reference;
 /// the share of outputs right at a 0.5 threshold for binary cross-entropy, 0 for the regression losses.</param>
 /// <param name="AbsoluteError">Each sample's mean |prediction - target| over its outputs (the target one-hot for sparse targets).</param>
 /// <param name="SquaredError">Each sample's mean (prediction - target)^2 over its outputs.</param>
-public readonly record struct LossTotals<T>(T LossSum, T Correct, T AbsoluteError, T SquaredError);
+internal readonly record struct LossTotals<T>(T LossSum, T Correct, T AbsoluteError, T SquaredError);
 
 /// <summary>
 /// Every loss of <see cref="LossKind"/> with its gradient, the semantics the other backends are held to.
@@ -17,7 +17,7 @@ public readonly record struct LossTotals<T>(T LossSum, T Correct, T AbsoluteErro
 /// The reported loss is the batch mean of the samples' losses, so each gradient carries 1/B (and 1/K for the
 /// losses that average over outputs).
 /// </summary>
-public static class Loss
+internal static class Loss
 {
     /// <summary>
     /// z (B, K), targets (B, K) or (B) class indices -> predictions (B, K) (softmax, sigmoid, or z itself:

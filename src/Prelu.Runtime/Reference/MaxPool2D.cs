@@ -4,7 +4,7 @@ using Prelu.Kernels;
 namespace Prelu.Reference;
 
 /// <summary>Max pooling, NHWC. Padded positions ('same') never win. Ties go to the first position in the window (row-major).</summary>
-public static class MaxPool2D
+internal static class MaxPool2D
 {
     // input (N, H, W, C) -> output (N, OH, OW, C)
     public static void Forward<T>(in Pool2DShape s, ReadOnlySpan<T> input, Span<T> output)

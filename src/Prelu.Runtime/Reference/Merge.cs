@@ -10,7 +10,7 @@ namespace Prelu.Reference;
 /// forward is <see cref="Start"/>, then <see cref="Fold"/> for each later input, then <see cref="Finish"/>; input i's
 /// gradient is <see cref="GradientStart"/>, then <see cref="GradientFold"/> for every other input in order.
 /// </summary>
-public static class Merge
+internal static class Merge
 {
     // x0 (L) -> y (L) = x0
     public static void Start<T>(ReadOnlySpan<T> first, Span<T> y)
@@ -99,7 +99,7 @@ public static class Merge
 }
 
 /// <summary>Keras's Concatenate: each input's rows (Rows, Width_i) placed side by side in the output's rows (Rows, Width).</summary>
-public static class Concatenate
+internal static class Concatenate
 {
     // x (Rows, width) -> columns [offset, offset + width) of y (Rows, total)
     public static void Forward<T>(int rows, int width, int offset, int total, ReadOnlySpan<T> x, Span<T> y)

@@ -8,7 +8,7 @@ namespace Prelu.Reference;
 /// (see <see cref="PReluShape"/>). dy/dx = 1 or alpha; dy/dalpha = 0 or x, summed over every position
 /// that shares the alpha (the batch, and the shared axes).
 /// </summary>
-public static class PRelu
+internal static class PRelu
 {
     // x (N, features), alpha (alpha shape) -> y (N, features)
     public static void Forward<T>(PReluShape s, ReadOnlySpan<T> x, ReadOnlySpan<T> alpha, Span<T> y)

@@ -4,7 +4,7 @@ using Prelu.Kernels;
 namespace Prelu.Reference;
 
 /// <summary>Parameter updates, element-wise over a parameter (or a whole parameter arena) and its gradient.</summary>
-public static class ParameterUpdates
+internal static class ParameterUpdates
 {
     /// <summary>
     /// Keras's Adam at step t (1 for the first update):

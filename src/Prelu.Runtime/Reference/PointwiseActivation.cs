@@ -8,7 +8,7 @@ namespace Prelu.Reference;
 /// SELU, GELU (the exact form, with erf: Keras's and PyTorch's default), softplus and swish (SiLU), with
 /// their derivatives from the pre-activation z. ReLU, LeakyReLU and PReLU are <see cref="Relu"/> and <see cref="PRelu"/>.
 /// </summary>
-public static class PointwiseActivation
+internal static class PointwiseActivation
 {
     /// <summary>SELU's constants (Klambauer et al. 2017), as Keras writes them.</summary>
     public const double SeluAlpha = 1.6732632423543772848170429916717;

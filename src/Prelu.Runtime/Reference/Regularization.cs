@@ -4,7 +4,7 @@ using Prelu.Kernels;
 namespace Prelu.Reference;
 
 /// <summary>Weight penalties (added to gradients and to the loss) and constraints (applied after an update), as Keras defines them.</summary>
-public static class Regularization
+internal static class Regularization
 {
     /// <summary>grad += l1 sign(w) + 2 l2 w; returns the penalty l1 sum|w| + l2 sum w^2.</summary>
     // param, grad: (L)

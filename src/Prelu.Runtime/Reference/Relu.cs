@@ -3,7 +3,7 @@ using System.Numerics;
 namespace Prelu.Reference;
 
 /// <summary>ReLU and LeakyReLU, element-wise over any shape. The derivative at 0 is taken as 0 (as TensorFlow and PyTorch do).</summary>
-public static class Relu
+internal static class Relu
 {
     // x (L) -> y (L)
     public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y)

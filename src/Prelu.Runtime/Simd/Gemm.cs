@@ -37,6 +37,17 @@ internal static class Gemm
     /// <summary>The widest vector, in bits, that this CPU accelerates and <see cref="Multiply"/> can use.</summary>
     public static int WidestVectorBits => Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 128;
 
+    /// <summary>C (m x n, row stride <paramref name="ldc"/>) = A (m x k) B (k x n), or C += A B with <paramref name="accumulate"/>.</summary>
+    /// <param name="m">Rows of A and C.</param>
+    /// <param name="n">Columns of B and C.</param>
+    /// <param name="k">Columns of A, rows of B.</param>
+    /// <param name="a">A's elements, as <paramref name="aLayout"/> stores them.</param>
+    /// <param name="aLayout">How A is stored: row-major, or transposed.</param>
+    /// <param name="b">B's elements, as <paramref name="bLayout"/> stores them.</param>
+    /// <param name="bLayout">How B is stored: row-major, or transposed.</param>
+    /// <param name="c">C, row-major.</param>
+    /// <param name="ldc">The distance between C's rows, in floats.</param>
+    /// <param name="accumulate">Add the product to C instead of overwriting it.</param>
     /// <param name="vectorBits">The micro-kernel's vector width: 512, 256 or 128 (at most <see cref="WidestVectorBits"/>).</param>
     public static void Multiply(int m, int n, int k, ReadOnlySpan<float> a, MatrixLayout aLayout, ReadOnlySpan<float> b, MatrixLayout bLayout,
         Span<float> c, int ldc, bool accumulate, int vectorBits)

@@ -41,12 +41,16 @@ public abstract class Callback
         : throw new InvalidOperationException($"{Name} watches '{monitor}', which the fit does not report; it reports {string.Join(", ", metrics.Metrics.Keys)}" +
             (monitor.StartsWith(MetricNames.ValidationPrefix, StringComparison.Ordinal) ? " (a val_ metric needs FitOptions.ValidationSplit)" : ""));
 
+    /// <summary>A number as <see cref="State"/> saves it: round-trip, invariant.</summary>
     protected static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
+    /// <summary>A count as <see cref="State"/> saves it.</summary>
     protected static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>A number <see cref="Text(double)"/> wrote.</summary>
     protected static double Number(string text) => double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
 
+    /// <summary>A count <see cref="Text(int)"/> wrote.</summary>
     protected static int Count(string text) => int.Parse(text, NumberStyles.Integer, CultureInfo.InvariantCulture);
 }
 
@@ -63,11 +67,16 @@ public sealed class EarlyStopping(string monitor = "val_loss", double minDelta =
     private int _wait, _bestEpoch;
     private float[]? _bestParameters, _bestStates;
 
+    /// <inheritdoc />
     public override string Name => "early_stopping";
 
+    /// <summary>The metric watched ("val_loss", ...).</summary>
     public string Monitor => monitor;
+    /// <summary>The least change that counts as an improvement.</summary>
     public double MinDelta { get; } = Math.Abs(minDelta);
+    /// <summary>Epochs without improvement before the fit stops.</summary>
     public int Patience { get; } = patience >= 0 ? patience : throw new ArgumentOutOfRangeException(nameof(patience), patience, "patience must be 0 or more");
+    /// <summary>Whether the best epoch's weights come back when the fit stops.</summary>
     public bool RestoreBestWeights => restoreBestWeights;
 
     /// <summary>The epoch it stopped the fit after (1-based), or 0.</summary>
@@ -76,12 +85,14 @@ public sealed class EarlyStopping(string monitor = "val_loss", double minDelta =
     /// <summary>The epoch whose value of the monitored metric was the best so far (1-based), or 0.</summary>
     public int BestEpoch => _bestEpoch;
 
+    /// <inheritdoc />
     protected internal override void FitStarted(CompiledModel model, Optimizer optimizer)
     {
         _best = _maximize ? double.NegativeInfinity : double.PositiveInfinity;
         (_wait, _bestEpoch, StoppedEpoch, _bestParameters, _bestStates) = (0, 0, 0, null, null);
     }
 
+    /// <inheritdoc />
     protected internal override bool EpochEnded(EpochMetrics metrics, CompiledModel model, Optimizer optimizer)
     {
         double current = Monitored(metrics, monitor);
@@ -105,6 +116,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", double minDelta =
         return true;
     }
 
+    /// <inheritdoc />
     protected internal override (IReadOnlyDictionary<string, string> Fields, IReadOnlyList<NamedTensor> Tensors) State()
     {
         var fields = new Dictionary<string, string>
@@ -116,6 +128,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", double minDelta =
         return (fields, tensors);
     }
 
+    /// <inheritdoc />
     protected internal override void Restore(Func<string, string> field, Func<string, NamedTensor> tensor, CompiledModel model, Optimizer optimizer)
     {
         (_best, _wait, _bestEpoch, StoppedEpoch) = (Number(field("best")), Count(field("wait")), Count(field("best_epoch")), Count(field("stopped_epoch")));
@@ -135,15 +148,23 @@ public sealed class ReduceLROnPlateau(string monitor = "val_loss", float factor 
     private double _best;
     private int _wait, _cooldownLeft;
 
+    /// <inheritdoc />
     public override string Name => "reduce_lr_on_plateau";
 
+    /// <summary>The metric watched ("val_loss", ...).</summary>
     public string Monitor => monitor;
+    /// <summary>What the rate is multiplied by, in (0, 1).</summary>
     public float Factor { get; } = factor is > 0f and < 1f ? factor : throw new ArgumentOutOfRangeException(nameof(factor), factor, "factor must be in (0, 1)");
+    /// <summary>Epochs without improvement before the rate is lowered.</summary>
     public int Patience { get; } = patience >= 0 ? patience : throw new ArgumentOutOfRangeException(nameof(patience), patience, "patience must be 0 or more");
+    /// <summary>The least change that counts as an improvement.</summary>
     public double MinDelta => minDelta;
+    /// <summary>Epochs after a reduction before waiting starts again.</summary>
     public int Cooldown => cooldown;
+    /// <summary>The lowest rate it sets.</summary>
     public float MinLearningRate => minLearningRate;
 
+    /// <inheritdoc />
     protected internal override void FitStarted(CompiledModel model, Optimizer optimizer)
     {
         if (optimizer.Schedule is not null)
@@ -152,6 +173,7 @@ public sealed class ReduceLROnPlateau(string monitor = "val_loss", float factor 
         optimizer.LearningRateOverride = null;
     }
 
+    /// <inheritdoc />
     protected internal override bool EpochEnded(EpochMetrics metrics, CompiledModel model, Optimizer optimizer)
     {
         double current = Monitored(metrics, monitor);
@@ -179,6 +201,7 @@ public sealed class ReduceLROnPlateau(string monitor = "val_loss", float factor 
     // The optimizer's lowered rate is part of what it remembers: a resumed fit goes on at it.
     private float? _rate;
 
+    /// <inheritdoc />
     protected internal override (IReadOnlyDictionary<string, string> Fields, IReadOnlyList<NamedTensor> Tensors) State() =>
         (new Dictionary<string, string>
         {
@@ -186,6 +209,7 @@ public sealed class ReduceLROnPlateau(string monitor = "val_loss", float factor 
             ["learning_rate"] = _rate is { } rate ? rate.ToString("R", CultureInfo.InvariantCulture) : "",
         }, []);
 
+    /// <inheritdoc />
     protected internal override void Restore(Func<string, string> field, Func<string, NamedTensor> tensor, CompiledModel model, Optimizer optimizer)
     {
         (_best, _wait, _cooldownLeft) = (Number(field("best")), Count(field("wait")), Count(field("cooldown_left")));
@@ -204,15 +228,21 @@ public sealed class ModelCheckpoint(string path, string monitor = "val_loss", bo
     private readonly bool _maximize = Maximizes(monitor, mode);
     private double _best;
 
+    /// <inheritdoc />
     public override string Name => "model_checkpoint";
 
+    /// <summary>The file the model is saved to.</summary>
     public string Path => path;
+    /// <summary>The metric watched ("val_loss", ...).</summary>
     public string Monitor => monitor;
+    /// <summary>Save only when the metric improves, else after every epoch.</summary>
     public bool SaveBestOnly => saveBestOnly;
 
+    /// <inheritdoc />
     protected internal override void FitStarted(CompiledModel model, Optimizer optimizer) =>
         _best = _maximize ? double.NegativeInfinity : double.PositiveInfinity;
 
+    /// <inheritdoc />
     protected internal override bool EpochEnded(EpochMetrics metrics, CompiledModel model, Optimizer optimizer)
     {
         if (saveBestOnly)
@@ -226,9 +256,11 @@ public sealed class ModelCheckpoint(string path, string monitor = "val_loss", bo
         return false;
     }
 
+    /// <inheritdoc />
     protected internal override (IReadOnlyDictionary<string, string> Fields, IReadOnlyList<NamedTensor> Tensors) State() =>
         (new Dictionary<string, string> { ["best"] = Text(_best) }, []);
 
+    /// <inheritdoc />
     protected internal override void Restore(Func<string, string> field, Func<string, NamedTensor> tensor, CompiledModel model, Optimizer optimizer) =>
         _best = Number(field("best"));
 }

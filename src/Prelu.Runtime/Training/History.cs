@@ -7,22 +7,27 @@ namespace Prelu;
 /// <param name="ImagesPerSecond">Training samples per second over the epoch.</param>
 public sealed record EpochMetrics(int Epoch, IReadOnlyDictionary<string, double> Metrics, double Seconds, double ImagesPerSecond)
 {
+    /// <summary>The training loss.</summary>
     public double Loss => Metrics[MetricNames.Loss];
 
     /// <summary>Keras's accuracy; NaN for a model whose loss has none (a regression's).</summary>
     public double Accuracy => Value(MetricNames.Accuracy) ?? double.NaN;
 
+    /// <summary>The validation loss; null without validation.</summary>
     public double? ValidationLoss => Value(MetricNames.ValidationPrefix + MetricNames.Loss);
 
+    /// <summary>The validation accuracy; null without validation (NaN for a regression).</summary>
     public double? ValidationAccuracy => Value(MetricNames.ValidationPrefix + MetricNames.Accuracy);
 
     private double? Value(string name) => Metrics.TryGetValue(name, out double value) ? value : null;
 
     // Equal when every figure is: a dictionary compares by reference otherwise.
+    /// <summary>Equal when every figure is.</summary>
     public bool Equals(EpochMetrics? other) => other is not null && Epoch == other.Epoch && Seconds.Equals(other.Seconds) &&
         ImagesPerSecond.Equals(other.ImagesPerSecond) && Metrics.Count == other.Metrics.Count &&
         Metrics.All(m => other.Metrics.TryGetValue(m.Key, out double v) && v.Equals(m.Value));
 
+    /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Epoch, Seconds, ImagesPerSecond, Metrics.Count);
 }
 
@@ -31,11 +36,16 @@ public sealed class History
 {
     private readonly List<EpochMetrics> _epochs = [];
 
+    /// <summary>Every epoch, in order.</summary>
     public IReadOnlyList<EpochMetrics> Epochs => _epochs;
 
+    /// <summary>The training loss per epoch.</summary>
     public IEnumerable<double> Loss => _epochs.Select(e => e.Loss);
+    /// <summary>The training accuracy per epoch (NaN for a regression).</summary>
     public IEnumerable<double> Accuracy => _epochs.Select(e => e.Accuracy);
+    /// <summary>The validation loss per epoch (null without validation).</summary>
     public IEnumerable<double?> ValidationLoss => _epochs.Select(e => e.ValidationLoss);
+    /// <summary>The validation accuracy per epoch (null without validation).</summary>
     public IEnumerable<double?> ValidationAccuracy => _epochs.Select(e => e.ValidationAccuracy);
 
     /// <summary>Keras's <c>history.history[name]</c>: a metric's value per epoch ("mae", "val_rmse", ...).</summary>

@@ -9,11 +9,17 @@ namespace Prelu;
 /// </summary>
 public static class MetricNames
 {
+    /// <summary>"loss".</summary>
     public const string Loss = "loss";
+    /// <summary>"accuracy": argmax for the categorical losses, a 0.5 threshold for binary cross-entropy.</summary>
     public const string Accuracy = "accuracy";
+    /// <summary>"mae", a regression's.</summary>
     public const string MeanAbsoluteError = "mae";
+    /// <summary>"mse", a regression's.</summary>
     public const string MeanSquaredError = "mse";
+    /// <summary>"rmse", a regression's.</summary>
     public const string RootMeanSquaredError = "rmse";
+    /// <summary>Before the name of a metric on the validation part: "val_loss".</summary>
     public const string ValidationPrefix = "val_";
 
     private static readonly string[] Classification = [Loss, Accuracy];
@@ -43,10 +49,12 @@ public static class MetricNames
 /// <summary>Keras's <c>evaluate</c> with <c>return_dict=True</c>: every metric by name; deconstructs into (loss, accuracy).</summary>
 public sealed record Evaluation(IReadOnlyDictionary<string, double> Metrics)
 {
+    /// <summary>The loss.</summary>
     public double Loss => Metrics[MetricNames.Loss];
 
     /// <summary>Keras's accuracy; NaN for a model whose loss has none (a regression's).</summary>
     public double Accuracy => Metrics.TryGetValue(MetricNames.Accuracy, out double value) ? value : double.NaN;
 
+    /// <summary>The loss and the accuracy (NaN for a regression).</summary>
     public void Deconstruct(out double loss, out double accuracy) => (loss, accuracy) = (Loss, Accuracy);
 }

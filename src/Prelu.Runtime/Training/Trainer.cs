@@ -41,7 +41,9 @@ public sealed class TrainingInterruptedException(string? checkpointPath, int epo
         ? $"training stopped before batch {batch + 1} of epoch {epoch}; no checkpoint path was set, so it cannot be resumed"
         : $"training stopped before batch {batch + 1} of epoch {epoch}; the run so far is saved in {checkpointPath}")
 {
+    /// <summary>Where the run so far is saved; null when the fit had no checkpoint path.</summary>
     public string? CheckpointPath { get; } = checkpointPath;
+    /// <summary>The epoch stopped in, 1-based.</summary>
     public int Epoch { get; } = epoch;
 
     /// <summary>The next batch to train, 0-based.</summary>
@@ -56,7 +58,9 @@ public sealed class NumericalFaultException(string message, string? tensor, int 
 {
     /// <summary>The first tensor found holding a NaN or an Inf ("conv.kernel", "output of dense", "gradient of dense.bias"), or null when none does.</summary>
     public string? Tensor { get; } = tensor;
+    /// <summary>The epoch, 1-based.</summary>
     public int Epoch { get; } = epoch;
+    /// <summary>The batch, 0-based.</summary>
     public int Batch { get; } = batch;
 }
 
@@ -73,6 +77,7 @@ public sealed class Trainer : IDisposable
     private readonly DeviceBuffer _fullInput, _fullLabels; // full-batch views, made once: a step allocates nothing
     private readonly float[] _hostSamples, _hostLabels, _hostMetrics = new float[MetricSlot.Count];
 
+    /// <summary>A trainer of <paramref name="model"/> by <paramref name="optimizer"/>, with its batch buffers on the model's backend.</summary>
     public Trainer(CompiledModel model, Optimizer optimizer)
     {
         _model = model;
@@ -92,7 +97,9 @@ public sealed class Trainer : IDisposable
         ? (_fullInput, _fullLabels)
         : (_input.Slice(0, count * _model.InputLength), _labels.Slice(0, _model.Loss.TargetLength(count, _model.OutputLength)));
 
+    /// <summary>The model trained.</summary>
     public CompiledModel Model => _model;
+    /// <summary>The optimizer that updates it.</summary>
     public Optimizer Optimizer => _optimizer;
 
     /// <summary>
@@ -371,6 +378,7 @@ public sealed class Trainer : IDisposable
 
     private bool _disposed;
 
+    /// <summary>Frees the batch buffers (not the model or the optimizer).</summary>
     public void Dispose()
     {
         _disposed = true;

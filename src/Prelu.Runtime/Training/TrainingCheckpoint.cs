@@ -3,6 +3,10 @@ using System.Globalization;
 namespace Prelu;
 
 /// <summary>Where a <see cref="Trainer.Fit"/> stopped: the next epoch (1-based) and batch (0-based), the epoch's running metric sums, and the history so far.</summary>
+/// <param name="Epoch">The next epoch to train, 1-based.</param>
+/// <param name="Batch">The next batch of that epoch, 0-based.</param>
+/// <param name="MetricSums">The epoch's running metric sums so far (<see cref="Kernels.MetricSlot"/>).</param>
+/// <param name="History">The epochs finished.</param>
 /// <param name="Stopped">A callback ended the fit after the epoch before <paramref name="Epoch"/>: resuming trains nothing more.</param>
 internal sealed record TrainingPosition(int Epoch, int Batch, float[] MetricSums, IReadOnlyList<EpochMetrics> History, bool Stopped = false);
 
