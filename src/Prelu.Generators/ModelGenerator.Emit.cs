@@ -13,6 +13,7 @@ namespace Prelu.Generators;
 public sealed partial class ModelGenerator
 {
     private const string K = "global::Prelu.Kernels.";
+    private const string Workspace = "global::Prelu.ModelWorkspace";
 
     // What Normalization adds to the variance: sqrt(0 + 1e-14) is Keras's floor 1e-7 on the standard deviation.
     private const double NormalizationEpsilon = 1e-14;
@@ -89,9 +90,7 @@ public sealed partial class ModelGenerator
             w.Line($"private readonly {K}DeviceBuffer {p.Field}, {p.Field}Grad; // {p.Name} ({Ints(p.Shape)})");
         foreach (var p in plan.States)
             w.Line($"private readonly {K}DeviceBuffer {p.Field}; // {p.Name} ({Ints(p.Shape)}), non-trainable");
-        w.Line($"private readonly {K}DeviceBuffer _activations;");
-        w.Line("private readonly Plan _full;");
-        w.Line("private Plan? _partial;");
+        w.Line("private readonly Workspace _training;");
         w.Line();
     }
 
@@ -108,32 +107,56 @@ public sealed partial class ModelGenerator
             }
             foreach (var p in plan.States)
                 w.Line($"{p.Field} = StateArena.Slice({p.Offset}, {p.Length});");
-            w.Line("_activations = backend.Allocate(checked(ActivationFloatsPerSample * maxBatchSize));");
-            w.Line("_full = new Plan(_activations, maxBatchSize, maxBatchSize);");
+            w.Line("_training = new Workspace(backend, maxBatchSize);");
         }
         w.Line();
-        w.Line("// Shapes and buffers for a full batch are made once; a shorter last batch gets its own, kept until the size changes.");
-        w.Line("private Plan PlanFor(int batch) => batch == MaxBatchSize ? _full");
-        w.Line("    : _partial is { } partial && partial.Batch == batch ? partial : _partial = new Plan(_activations, MaxBatchSize, batch);");
+        w.Line("/// <summary>One pass's activation arena and its plans: the training pass's, or one prediction's among several at once.</summary>");
+        using (w.Block($"private sealed class Workspace : {Workspace}"))
+        {
+            w.Line($"private readonly {K}DeviceBuffer _arena;");
+            w.Line("private readonly int _maxBatch;");
+            w.Line("private readonly Plan _full;");
+            w.Line("private Plan? _partial;");
+            w.Line();
+            using (w.Block($"public Workspace({K}Backend backend, int maxBatch)"))
+            {
+                w.Line("_maxBatch = maxBatch;");
+                w.Line("_arena = backend.Allocate(checked(ActivationFloatsPerSample * maxBatch));");
+                w.Line("_full = new Plan(_arena, maxBatch, maxBatch);");
+            }
+            w.Line();
+            w.Line("// Shapes and buffers for a full batch are made once; a shorter batch gets its own, kept until the size changes.");
+            w.Line("public Plan For(int batch) => batch == _maxBatch ? _full");
+            w.Line("    : _partial is { } partial && partial.Batch == batch ? partial : _partial = new Plan(_arena, _maxBatch, batch);");
+            w.Line();
+            w.Line("public override void Dispose() => _arena.Dispose();");
+        }
         w.Line();
-        w.Line($"protected override {K}DeviceBuffer Outputs(int batchCount)");
+        w.Line($"protected override {Workspace} TrainingWorkspace => _training;");
+        w.Line();
+        w.Line($"protected override {Workspace} CreateWorkspace() => new Workspace(Backend, MaxBatchSize);");
+        w.Line();
+        w.Line("// Backward and the diagnosis read the training pass's buffers.");
+        w.Line("private Plan PlanFor(int batch) => _training.For(batch);");
+        w.Line();
+        w.Line($"protected override {K}DeviceBuffer Outputs({Workspace} workspace, int batchCount)");
         using (w.Block(""))
         {
-            w.Line("var p = PlanFor(batchCount);");
+            w.Line("var p = ((Workspace)workspace).For(batchCount);");
             w.Line($"return {plan.Outputs};");
         }
         w.Line();
-        w.Line($"protected override ({K}DeviceBuffer Predictions, {K}DeviceBuffer OutputsGrad) LossBuffers(int batchCount)");
+        w.Line($"protected override ({K}DeviceBuffer Predictions, {K}DeviceBuffer OutputsGrad) LossBuffers({Workspace} workspace, int batchCount)");
         using (w.Block(""))
         {
-            w.Line("var p = PlanFor(batchCount);");
+            w.Line("var p = ((Workspace)workspace).For(batchCount);");
             w.Line($"return ({plan.Predictions}, {plan.OutputsGrad});");
         }
         w.Line();
         using (w.Block("protected override void Dispose(bool disposing)"))
         {
             using (w.Block("if (disposing)"))
-                w.Line("_activations.Dispose();");
+                w.Line("_training.Dispose();");
             w.Line("base.Dispose(disposing);");
         }
         w.Line();
@@ -233,9 +256,9 @@ public sealed partial class ModelGenerator
     private static void EmitForward(IndentedWriter w, ModelPlan plan)
     {
         w.Line("/// <inheritdoc/>");
-        using (w.Block($"public override void Forward({K}DeviceBuffer input, int batchCount, bool training, ulong step)"))
+        using (w.Block($"protected override void Forward({Workspace} workspace, {K}DeviceBuffer input, int batchCount, bool training, ulong step)"))
         {
-            w.Line("var p = PlanFor(batchCount);");
+            w.Line("var p = ((Workspace)workspace).For(batchCount);");
             w.Line("var backend = Backend;");
             foreach (var s in plan.Steps)
             {

@@ -58,6 +58,12 @@ public sealed class NativePortableAgreementTests() : BackendAgreementTests(Nativ
 public sealed class NativePortableOneThreadAgreementTests() : BackendAgreementTests(NativeSettings.Create(NativeKernelSet.Portable, threads: 1), NativeSettings.Fallbacks),
     IClassFixture<NativeSettings.Restore>;
 
+// One model's Predict from four threads at once, the study's model (its fused convolution and pooling, Winograd) too.
+[Collection(NativeSettings.Collection)]
+public sealed class NativeConcurrentPredictTests() : ConcurrentPredictTests(NativeSettings.Create(null, threads: 2),
+    [typeof(ResidualGraphNet), typeof(NormalizedNet), typeof(InvertedResidualNet), typeof(StudyModel)]),
+    IClassFixture<NativeSettings.Restore>;
+
 /// <summary>
 /// Thread count and kernel choice are process-wide in the C library: tests that set them run one at a
 /// time, each sets what it needs, and a class that forces the portable kernels puts the library back as
@@ -81,7 +87,8 @@ public sealed class NativeSettings
     }
 
     /// <exception cref="PlatformNotSupportedException">This CPU cannot run <paramref name="set"/>.</exception>
-    public static NativeBackend Create(NativeKernelSet set, int threads)
+    /// <summary>A backend on <paramref name="set"/>'s kernels (null: the best this CPU runs) at <paramref name="threads"/> threads.</summary>
+    public static NativeBackend Create(NativeKernelSet? set, int threads)
     {
         var backend = new NativeBackend(threads);
         PreluNativeLibrary.SelectKernels(set);

@@ -14,6 +14,10 @@ public sealed class OpenClBackendConformanceTests() : BackendConformanceTests(Op
 // are held to the reference here by the other agreement cases.
 public sealed class OpenClBackendAgreementTests() : BackendAgreementTests(OpenClBackend.Create(), OpenClHost.Fallbacks, [typeof(ResidualGraphNet)]);
 
+// OpenCL's kernels take turns: concurrent predictions are correct there, not faster. One graph at two batch sizes: each
+// batch size builds programs of its own, which a newcomer's first run pays for.
+public sealed class OpenClConcurrentPredictTests() : ConcurrentPredictTests(OpenClBackend.Create(), [typeof(ResidualGraphNet)], [1, 8]);
+
 internal static class OpenClHost
 {
     /// <summary>

@@ -55,6 +55,10 @@ public sealed unsafe partial class OpenClBackend : Backend
     /// <inheritdoc />
     public override string Name => $"opencl ({Device.Name})";
 
+    /// <inheritdoc />
+    /// <remarks>False: a kernel object holds its arguments between setting them and the launch, and the scratch buffers are the backend's.</remarks>
+    public override bool RunsConcurrently => false;
+
     // ---- Buffers: a cl_mem and an offset in floats ------------------------------------------------------------
 
     private sealed class ClBuffer(OpenClBackend owner, nint memory, int offset, int length, bool owns) : DeviceBuffer(owner, length)

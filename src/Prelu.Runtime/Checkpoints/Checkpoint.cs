@@ -107,7 +107,8 @@ public static class Checkpoint
         if (restoreOptimizer && (!metadata.TryGetValue("iterations", out var text) || !long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out iterations)))
             throw new CheckpointMismatchException(path, "__metadata__.iterations", "missing or not a count; the optimizer state cannot be resumed without it");
 
-        // Everything fits: now change the model.
+        // Everything fits: now change the model, which no prediction may read half-loaded.
+        using var use = model.Exclusive("Checkpoint.Load");
         foreach (var p in modelTensors)
             model.SetParameter(p.Name, tensors[p.Name].Values);
         foreach (var (state, buffer) in states)

@@ -711,6 +711,16 @@ public abstract class Backend : IDisposable
     /// <summary>Counts one operation run on the host through the reference (see <see cref="HostFallbacks"/>).</summary>
     protected void CountHostFallback() => Interlocked.Increment(ref _hostFallbacks);
 
+    /// <summary>
+    /// Whether kernels may be called from several threads at once, each call on buffers of its own (true for the managed,
+    /// SIMD and C backends, whose scratch memory is per thread). Where not (OpenCL's kernel objects hold their arguments),
+    /// concurrent predictions take turns.
+    /// </summary>
+    public virtual bool RunsConcurrently => true;
+
+    // What callers take turns on where kernels cannot run side by side.
+    internal object Turns { get; } = new();
+
     /// <summary>Waits for every queued kernel (a no-op where kernels run synchronously).</summary>
     public virtual void Synchronize()
     {

@@ -20,7 +20,7 @@ public sealed record ParameterInfo(string Name, IReadOnlyList<int> Shape, int Of
 /// <summary>
 /// What the source generator's code stands on: a model whose shapes are all known, with every buffer
 /// allocated once, on one backend. The generated partial class fills the layer-by-layer parts
-/// (<see cref="Forward"/>, <see cref="Backward"/>, the shapes and the parameter list); this class holds
+/// (<see cref="Forward(ModelWorkspace, DeviceBuffer, int, bool, ulong)"/>, <see cref="Backward"/>, the shapes and the parameter list); this class holds
 /// what every model shares: the arenas, initialisation, and the training, evaluation and prediction steps
 /// built from the generated parts.
 /// </summary>
@@ -96,17 +96,34 @@ public abstract class CompiledModel : IDisposable
     /// <summary>The table Keras's <c>model.summary()</c> prints: layer, output shape, parameter count, totals.</summary>
     public abstract string Summary();
 
+    /// <summary>The workspace of training, evaluation and <see cref="Forward(DeviceBuffer, int, bool, ulong)"/>: the one <see cref="Backward"/> reads.</summary>
+    protected abstract ModelWorkspace TrainingWorkspace { get; }
+
+    /// <summary>A new workspace for a prediction that runs beside others (see <see cref="ModelWorkspace"/>).</summary>
+    protected abstract ModelWorkspace CreateWorkspace();
+
     /// <summary>
-    /// The output of the last forward pass, (batch, OutputLength): what the loss reads, logits where the loss computes
-    /// the output's softmax or sigmoid.
+    /// The output of <paramref name="workspace"/>'s last forward pass, (batch, OutputLength): what the loss reads, logits
+    /// where the loss computes the output's softmax or sigmoid.
     /// </summary>
-    protected abstract DeviceBuffer Outputs(int batchCount);
+    protected abstract DeviceBuffer Outputs(ModelWorkspace workspace, int batchCount);
 
-    /// <summary>Scratch buffers of the loss for a batch: its predictions and dL/doutputs, (batch, OutputLength) each.</summary>
-    protected abstract (DeviceBuffer Predictions, DeviceBuffer OutputsGrad) LossBuffers(int batchCount);
+    /// <summary>Scratch buffers of the loss for a batch in <paramref name="workspace"/>: its predictions and dL/doutputs, (batch, OutputLength) each.</summary>
+    protected abstract (DeviceBuffer Predictions, DeviceBuffer OutputsGrad) LossBuffers(ModelWorkspace workspace, int batchCount);
 
-    /// <summary>Runs every layer on <paramref name="input"/> (batch, InputShape). Dropout is active only when <paramref name="training"/>; <paramref name="step"/> picks its masks.</summary>
-    public abstract void Forward(DeviceBuffer input, int batchCount, bool training, ulong step);
+    /// <summary>Runs every layer on <paramref name="input"/> (batch, InputShape), writing <paramref name="workspace"/>'s buffers.</summary>
+    protected abstract void Forward(ModelWorkspace workspace, DeviceBuffer input, int batchCount, bool training, ulong step);
+
+    /// <summary>
+    /// Runs every layer on <paramref name="input"/> (batch, InputShape), in the training workspace. Dropout is active only
+    /// when <paramref name="training"/>; <paramref name="step"/> picks its masks.
+    /// </summary>
+    public void Forward(DeviceBuffer input, int batchCount, bool training, ulong step)
+    {
+        CheckBatch(batchCount);
+        using var use = Exclusive("Forward");
+        Forward(TrainingWorkspace, input, batchCount, training, step);
+    }
 
     /// <summary>From dL/doutputs back to every parameter gradient, after a training forward pass on the same batch. Overwrites <see cref="GradientArena"/>.</summary>
     public abstract void Backward(DeviceBuffer input, DeviceBuffer outputsGrad, int batchCount);
@@ -131,6 +148,8 @@ public abstract class CompiledModel : IDisposable
     /// <summary>Draws every parameter and state tensor from its initializer, each from its own stream of <paramref name="seed"/>.</summary>
     public void Initialize(ulong seed)
     {
+        ThrowIfUnusable();
+        using var use = Exclusive("Initialize");
         _seed = seed;
         foreach (var (tensors, arena) in new[] { (Parameters, ParameterArena), (States, StateArena) })
         {
@@ -155,6 +174,7 @@ public abstract class CompiledModel : IDisposable
     public void SetParameter(string name, ReadOnlySpan<float> values)
     {
         var (tensor, arena) = Find(name);
+        using var use = Exclusive("SetParameter");
         if (values.Length != tensor.Length)
             throw new ArgumentException($"{name} holds {tensor.Length} values ({string.Join("x", tensor.Shape)}), got {values.Length}", nameof(values));
         Backend.Upload(values, arena.Slice(tensor.Offset, tensor.Length));
@@ -188,9 +208,10 @@ public abstract class CompiledModel : IDisposable
     public void ComputeGradients(DeviceBuffer input, DeviceBuffer targets, int batchCount, ulong step, DeviceBuffer metrics)
     {
         CheckBatch(batchCount);
-        Forward(input, batchCount, training: true, step);
-        var (predictions, outputsGrad) = LossBuffers(batchCount);
-        Backend.Loss(Loss, batchCount, OutputLength, Outputs(batchCount), targets, predictions, outputsGrad, metrics);
+        using var use = Exclusive("ComputeGradients");
+        Forward(TrainingWorkspace, input, batchCount, training: true, step);
+        var (predictions, outputsGrad) = LossBuffers(TrainingWorkspace, batchCount);
+        Backend.Loss(Loss, batchCount, OutputLength, Outputs(TrainingWorkspace, batchCount), targets, predictions, outputsGrad, metrics);
         Backward(input, outputsGrad, batchCount);
         var views = Views();
         for (int i = 0; i < views.Length; i++)
@@ -216,6 +237,7 @@ public abstract class CompiledModel : IDisposable
             throw new ArgumentException($"{Name} takes samples of {string.Join("x", InputShape)}, the data has {string.Join("x", data.SampleShape)}", nameof(data));
         if (data.Count == 0)
             throw new ArgumentException("the data set is empty: there is nothing to adapt to", nameof(data));
+        using var use = Exclusive("Adapt");
         int features = InputShape[^1];
         // Welford's running mean and sum of squared deviations, per feature.
         var mean = new double[features];
@@ -264,24 +286,36 @@ public abstract class CompiledModel : IDisposable
     public void Evaluate(DeviceBuffer input, DeviceBuffer targets, int batchCount, DeviceBuffer metrics)
     {
         CheckBatch(batchCount);
-        Forward(input, batchCount, training: false, step: 0);
-        var (predictions, _) = LossBuffers(batchCount);
-        Backend.Loss(Loss, batchCount, OutputLength, Outputs(batchCount), targets, predictions, null, metrics);
+        using var use = Exclusive("Evaluate");
+        Forward(TrainingWorkspace, input, batchCount, training: false, step: 0);
+        var (predictions, _) = LossBuffers(TrainingWorkspace, batchCount);
+        Backend.Loss(Loss, batchCount, OutputLength, Outputs(TrainingWorkspace, batchCount), targets, predictions, null, metrics);
     }
 
     /// <summary>
     /// What the model predicts for a batch, into <paramref name="predictions"/> (batch, OutputLength): inference forward,
     /// then the output's softmax or sigmoid where the loss computes it (class probabilities), else the outputs as they are.
     /// </summary>
+    /// <remarks>Safe from many threads at once, as the other <c>Predict</c> (see there).</remarks>
     public void Predict(DeviceBuffer input, int batchCount, DeviceBuffer predictions)
     {
         CheckBatch(batchCount);
-        Forward(input, batchCount, training: false, step: 0);
-        Backend.Loss(Loss, batchCount, OutputLength, Outputs(batchCount), null, predictions, null, null);
+        var slot = BeginPrediction();
+        try
+        {
+            Predict(slot.Workspace, input, batchCount, predictions);
+        }
+        finally
+        {
+            EndPrediction(slot);
+        }
     }
 
-    private DeviceBuffer? _predictInput, _predictOutput;
-    private (DeviceBuffer Input, DeviceBuffer Output)?[]? _predictViews;
+    private void Predict(ModelWorkspace workspace, DeviceBuffer input, int batchCount, DeviceBuffer predictions)
+    {
+        Forward(workspace, input, batchCount, training: false, step: 0);
+        Backend.Loss(Loss, batchCount, OutputLength, Outputs(workspace, batchCount), null, predictions, null, null);
+    }
 
     /// <summary>
     /// What the model predicts (class probabilities for a classifier) for samples prepared as the model's input:
@@ -290,6 +324,14 @@ public abstract class CompiledModel : IDisposable
     /// Inference mode (no dropout).
     /// The device buffers are made on the first call and kept: later calls of a count already seen allocate nothing.
     /// </summary>
+    /// <remarks>
+    /// Safe from many threads at once: each call runs in a workspace of its own (activations, input and output buffers),
+    /// taken from a pool that grows to the number of calls running together, and all share the weights. A call while
+    /// the model is in use by something that changes it (a fit, <see cref="Initialize"/>, <see cref="SetParameter"/>,
+    /// a checkpoint loading) on another thread throws <see cref="InvalidOperationException"/> naming it; it never
+    /// returns what a half-updated model computes. On a backend whose kernels cannot run side by side
+    /// (<see cref="Backend.RunsConcurrently"/>: OpenCL's) the calls take turns.
+    /// </remarks>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions)
     {
         ThrowIfUnusable();
@@ -301,13 +343,116 @@ public abstract class CompiledModel : IDisposable
         }
         if (predictions.Length != count * OutputLength)
             throw new ArgumentException($"{count} samples need {count * OutputLength} predictions ({count} x {OutputLength}); got room for {predictions.Length}", nameof(predictions));
-        _predictInput ??= Backend.Allocate(MaxBatchSize * InputLength);
-        _predictOutput ??= Backend.Allocate(MaxBatchSize * OutputLength);
-        _predictViews ??= new (DeviceBuffer, DeviceBuffer)?[MaxBatchSize + 1];
-        var (input, output) = _predictViews[count] ??= (_predictInput.Slice(0, count * InputLength), _predictOutput.Slice(0, count * OutputLength));
-        Backend.Upload(inputs, input);
-        Predict(input, count, output);
-        Backend.Download(output, predictions);
+        var slot = BeginPrediction();
+        try
+        {
+            var (input, output) = slot.Views(count);
+            Backend.Upload(inputs, input);
+            Predict(slot.Workspace, input, count, output);
+            Backend.Download(output, predictions);
+        }
+        finally
+        {
+            EndPrediction(slot);
+        }
+    }
+
+    // ---- Who may use the model at once ------------------------------------------------------------------------------
+
+    // Predictions run side by side, each in a workspace of its own; whatever changes the model (a fit, initialisation, new
+    // weights) or uses the training workspace needs the model to itself. One thread holding it may nest such uses (a fit
+    // evaluates, a callback saves) and predict. The gate is held only to count, never while a kernel runs.
+    private readonly object _gate = new();
+    private string? _owner;
+    private int _ownerThread, _ownerDepth, _predicting;
+    private readonly System.Collections.Concurrent.ConcurrentBag<PredictionSlot> _slots = [];
+
+    /// <summary>
+    /// Takes the model for <paramref name="use"/> ("Trainer.Fit", "Initialize", ...) until the result is disposed;
+    /// throws <see cref="InvalidOperationException"/> naming the conflict when another thread holds it or predictions
+    /// are running. The thread that holds it may take it again.
+    /// </summary>
+    public IDisposable Exclusive(string use)
+    {
+        lock (_gate)
+        {
+            int thread = Environment.CurrentManagedThreadId;
+            if (_ownerDepth > 0 && _ownerThread != thread)
+                throw new InvalidOperationException($"{Name} is in use by {_owner} on another thread: {use} needs the model to itself and cannot run until that ends");
+            if (_predicting > 0 && _ownerDepth == 0)
+                throw new InvalidOperationException($"{Name} is running Predict on {_predicting} other call(s): {use} needs the model to itself and cannot run until they end");
+            if (_ownerDepth++ == 0)
+                (_owner, _ownerThread) = (use, thread);
+        }
+        return new Release(this);
+    }
+
+    private sealed class Release(CompiledModel model) : IDisposable
+    {
+        private CompiledModel? _model = model;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _model, null) is not { } held)
+                return;
+            lock (held._gate)
+            {
+                if (--held._ownerDepth == 0)
+                    held._owner = null;
+            }
+        }
+    }
+
+    private PredictionSlot BeginPrediction()
+    {
+        lock (_gate)
+        {
+            if (_ownerDepth > 0 && _ownerThread != Environment.CurrentManagedThreadId)
+                throw new InvalidOperationException($"{Name} is in use by {_owner} on another thread: Predict cannot run until that ends");
+            _predicting++;
+        }
+        try
+        {
+            var slot = _slots.TryTake(out var free) ? free : new PredictionSlot(this);
+            if (!Backend.RunsConcurrently)
+                Monitor.Enter(Backend.Turns);
+            return slot;
+        }
+        catch
+        {
+            lock (_gate)
+                _predicting--;
+            throw;
+        }
+    }
+
+    private void EndPrediction(PredictionSlot slot)
+    {
+        if (!Backend.RunsConcurrently)
+            Monitor.Exit(Backend.Turns);
+        _slots.Add(slot);
+        lock (_gate)
+            _predicting--;
+    }
+
+    // One prediction's own buffers: the activation workspace, and the device input and output with their views per count.
+    private sealed class PredictionSlot(CompiledModel model) : IDisposable
+    {
+        private readonly DeviceBuffer _input = model.Backend.Allocate(model.MaxBatchSize * model.InputLength);
+        private readonly DeviceBuffer _output = model.Backend.Allocate(model.MaxBatchSize * model.OutputLength);
+        private readonly (DeviceBuffer Input, DeviceBuffer Output)?[] _views = new (DeviceBuffer, DeviceBuffer)?[model.MaxBatchSize + 1];
+
+        public ModelWorkspace Workspace { get; } = model.CreateWorkspace();
+
+        public (DeviceBuffer Input, DeviceBuffer Output) Views(int count) => _views[count] ??=
+            (_input.Slice(0, count * model.InputLength), _output.Slice(0, count * model.OutputLength));
+
+        public void Dispose()
+        {
+            Workspace.Dispose();
+            _input.Dispose();
+            _output.Dispose();
+        }
     }
 
     private void CheckBatch(int batchCount)
@@ -341,8 +486,8 @@ public abstract class CompiledModel : IDisposable
         if (!disposing || IsDisposed)
             return;
         IsDisposed = true;
-        _predictInput?.Dispose();
-        _predictOutput?.Dispose();
+        while (_slots.TryTake(out var slot))
+            slot.Dispose();
         ParameterArena.Dispose();
         GradientArena.Dispose();
         StateArena.Dispose();

@@ -126,6 +126,8 @@ public sealed class Trainer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.Verbose, "FitOptions.Verbose is 0 (silent), 1 (progress) or 2 (one line per epoch), as Keras's");
         if (options.Callbacks?.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new ArgumentException($"FitOptions.Callbacks holds two {twice.Key} callbacks: each keeps its state in the checkpoint under its name", nameof(options));
+        // The model is the fit's until it ends: a Predict or another fit from another thread is refused, not raced.
+        using var use = _model.Exclusive("Trainer.Fit");
         return observer is null && options.Verbose != 0
             ? ConsoleProgress.Show(options.Verbose, progress => Train(data, options, progress, cancellationToken))
             : Train(data, options, observer, cancellationToken);
@@ -286,7 +288,11 @@ public sealed class Trainer : IDisposable
     /// Keras's <c>evaluate</c>: every metric of the model's loss (<see cref="MetricNames"/>) over <paramref name="data"/>,
     /// in inference mode, the loss without penalties; <c>var (loss, accuracy) = trainer.Evaluate(...)</c> reads the first two.
     /// </summary>
-    public Evaluation Evaluate(IDataset data, int batchSize) => new(Evaluate(data, batchSize, ""));
+    public Evaluation Evaluate(IDataset data, int batchSize)
+    {
+        using var use = _model.Exclusive("Trainer.Evaluate");
+        return new(Evaluate(data, batchSize, ""));
+    }
 
     private Dictionary<string, double> Evaluate(IDataset data, int batchSize, string prefix)
     {

@@ -31,3 +31,5 @@ internal static class SimdWidths
     public static SimdBackend Create(int threads, int vectorBits) =>
         new(threads, Math.Min(vectorBits, new SimdBackend().VectorBits));
 }
+
+public sealed class SimdConcurrentPredictTests() : ConcurrentPredictTests(new SimdBackend(threads: 2));
