@@ -14,6 +14,9 @@ using Prelu.Benchmarks;
 //                                    (--peak-iterations: the probe's loop count, 100,000,000 by default);
 //                                    the models take turns of --run-length consecutive steps (5 by default, the
 //                                    first of each not counted; 1: step by step, all counted)
+//   serve [--backend NAME] [--threads N] [--callers 1,2] [--batch 1,8] [--seconds S]
+//                                    one model's Predict from 1, 2, ... threads at once: images/s and the ratio to
+//                                    one caller (N kernel threads per call, 1 by default: a server's setting)
 //   peak [iterations]                the managed peak-FMA probe, a check on benchmarks/probe/fma_peak.c
 //   run [--full]                     every Perf_ class, then docs/benchmarks.md from the results (benchmarks/run)
 //   anything else                     BenchmarkDotNet, e.g. --filter '*Perf_Kernels*' --job short
@@ -21,6 +24,8 @@ if (args.Length > 0 && args[0] == "step")
     return StepTiming.Run(args[1..]);
 if (args.Length > 0 && args[0] == "run")
     return BenchmarkTables.Run(args[1..]);
+if (args.Length > 0 && args[0] == "serve")
+    return ServeTiming.Run(args[1..]);
 if (args.Length > 0 && args[0] == "peak")
     return PeakProbe.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
