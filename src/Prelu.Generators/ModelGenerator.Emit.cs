@@ -59,6 +59,22 @@ public sealed partial class ModelGenerator
         }
     }
 
+    // Every layer as Keras's get_config describes it: what the ONNX exporter rebuilds the model from.
+    private static void EmitLayerConfigs(IndentedWriter w, ModelPlan plan)
+    {
+        w.Line("private static readonly global::Prelu.LayerConfig[] LayerList =");
+        w.Line("[");
+        foreach (var layer in plan.Layers)
+        {
+            string inputs = string.Join(", ", layer.Inputs.Select(Literal));
+            string config = string.Join(", ", layer.Config.Select(c => $"({Literal(c.Key)}, {Literal(c.Value)})"));
+            w.Line($"    new({Literal(layer.Name)}, {Literal(layer.Type)}, [{inputs}], [{Ints(layer.OutputShape)}], [{config}]),");
+        }
+        w.Line("];");
+        w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::Prelu.LayerConfig> Layers => LayerList;");
+        w.Line();
+    }
+
     private static void EmitConstants(IndentedWriter w, ModelPlan plan)
     {
         w.Line("/// <summary>The shape of one input sample.</summary>");
@@ -81,6 +97,7 @@ public sealed partial class ModelGenerator
         if (plan.States.Count > 0)
             w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::Prelu.ParameterInfo> States => StateList;");
         w.Line();
+        EmitLayerConfigs(w, plan);
         w.Line("/// <summary>What Keras's model.summary() prints for this model.</summary>");
         w.Line("public override string Summary() => SummaryText;");
         w.Line();

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using Prelu.Generators.Model;
 using Prelu.Generators.Shared;
@@ -75,6 +76,7 @@ public sealed partial class ModelGenerator
         var parameters = new TensorArena();
         var states = new TensorArena();
         var summary = new List<SummaryRow>();
+        var configs = new List<LayerConfigPlan>();
         bool functional = nodes.Any(n => n.Layer is MergeSpec or ConcatenateSpec || !n.Inputs.SequenceEqual(new[] { n.Index - 1 }));
         if (functional)
             summary.Add(new SummaryRow(LayerDefaults.ModelInput, "InputLayer", OutputShape(spec.InputShape.ToArray()), 0, ""));
@@ -138,6 +140,8 @@ public sealed partial class ModelGenerator
             }
             string? connected = functional ? string.Join(", ", node.Inputs.Select(i => InputName(nodes, i))) : null;
             summary.Add(new SummaryRow(name, node.Layer.Kind.ToString(), OutputShape(node.Shape!), count, connected));
+            configs.Add(new LayerConfigPlan(name, node.Layer.Kind.ToString(), node.Inputs.Select(i => InputName(nodes, i)).ToEquatableArray(),
+                node.Shape!.ToEquatableArray(), KerasConfig(node.Layer).ToEquatableArray()));
 
             // The kernel ("kernel", or Keras's "depthwise_kernel"), then the bias of `units` outputs.
             ParameterRef Weights(WeightsSpec weights, string role, int[] kernelShape, int units)
@@ -347,7 +351,7 @@ public sealed partial class ModelGenerator
             gradients[group.Index], workspaces[group.Index], kernels, biases, normalizations)).ToList();
         return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, outputLength, loss.Kind.ToString(), loss.Delta,
             parameters.Tensors, parameters.Length, states.Tensors, states.Length, steps.ToEquatableArray(), arena.ToEquatableArray(), floats,
-            outputs[last.Index], predictions, outputsGrad, layerOutputs.ToEquatableArray(), functional, summary.ToEquatableArray());
+            outputs[last.Index], predictions, outputsGrad, layerOutputs.ToEquatableArray(), functional, summary.ToEquatableArray(), configs.ToEquatableArray());
     }
 
     // Groups in declaration order (a topological order, since a layer reads only layers above it).
@@ -520,6 +524,62 @@ public sealed partial class ModelGenerator
     }
 
     private static string OutputShape(int[] shape) => $"(None, {Dims(shape)})";
+
+    // A layer's arguments by Keras's names (its get_config), the sizes resolved: (height, width) pairs, strides that
+    // default to the pool size filled in. Initializers, regularizers and constraints are training's, not the model's.
+    private static ConfigEntry[] KerasConfig(LayerSpec layer)
+    {
+        static string Pair(EquatableArray<int> values) => $"[{HeightWidth(values).Height}, {HeightWidth(values).Width}]";
+        static string Flag(bool value) => value ? "true" : "false";
+        static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+        switch (layer)
+        {
+            case Conv2DSpec conv:
+                return new ConfigEntry[]
+                {
+                    new("filters", conv.Filters.ToString(CultureInfo.InvariantCulture)), new("kernel_size", Pair(conv.KernelSize)),
+                    new("strides", Pair(conv.Strides)), new("padding", conv.Padding), new("activation", conv.Activation),
+                    new("use_bias", Flag(conv.Weights.UseBias)),
+                };
+            case DepthwiseConv2DSpec depthwise:
+                return new ConfigEntry[]
+                {
+                    new("depth_multiplier", depthwise.DepthMultiplier.ToString(CultureInfo.InvariantCulture)), new("kernel_size", Pair(depthwise.KernelSize)),
+                    new("strides", Pair(depthwise.Strides)), new("padding", depthwise.Padding), new("activation", depthwise.Activation),
+                    new("use_bias", Flag(depthwise.Weights.UseBias)),
+                };
+            case DenseSpec dense:
+                return new ConfigEntry[]
+                {
+                    new("units", dense.Units.ToString(CultureInfo.InvariantCulture)), new("activation", dense.Activation), new("use_bias", Flag(dense.Weights.UseBias)),
+                };
+            case Pooling2DSpec pool:
+                return new ConfigEntry[]
+                {
+                    new("pool_size", Pair(pool.PoolSize)), new("strides", Pair(pool.Strides.Count == 0 ? pool.PoolSize : pool.Strides)), new("padding", pool.Padding),
+                };
+            case NormalizationSpec normalization:
+                return new ConfigEntry[] { new("axis", normalization.Axis.ToString(CultureInfo.InvariantCulture)) };
+            case BatchNormalizationSpec norm:
+                return new ConfigEntry[]
+                {
+                    new("axis", norm.Axis.ToString(CultureInfo.InvariantCulture)), new("momentum", Number(norm.Momentum)), new("epsilon", Number(norm.Epsilon)),
+                    new("center", Flag(norm.Center)), new("scale", Flag(norm.Scale)),
+                };
+            case DropoutSpec dropout:
+                return new ConfigEntry[] { new("rate", Number(dropout.Rate)) };
+            case PReluSpec prelu:
+                return new ConfigEntry[] { new("shared_axes", $"[{string.Join(", ", prelu.SharedAxes)}]") };
+            case ActivationLayerSpec activation:
+                return activation.Constant is { } constant
+                    ? new ConfigEntry[] { new("activation", activation.Activation), new("alpha", Number(constant)) }
+                    : new ConfigEntry[] { new("activation", activation.Activation) };
+            case ConcatenateSpec concatenate:
+                return new ConfigEntry[] { new("axis", concatenate.Axis.ToString(CultureInfo.InvariantCulture)) };
+            default:
+                return Array.Empty<ConfigEntry>(); // Flatten, the global poolings and the merges take no arguments
+        }
+    }
 
     /// <summary>"conv2d_1" -> "Conv2d1", "p_re_lu" -> "PReLu": identifiers from layer names.</summary>
     internal static string Pascal(string name)

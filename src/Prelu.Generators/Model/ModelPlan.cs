@@ -153,6 +153,17 @@ public sealed record LayerOutputPlan(string Layer, string Buffer);
 /// <summary>A row of the summary table, as Keras prints it; <see cref="ConnectedTo"/> only for models that are not a plain stack.</summary>
 public sealed record SummaryRow(string Layer, string Type, string OutputShape, int Parameters, string? ConnectedTo);
 
+/// <summary>
+/// A layer as Keras's <c>get_config</c> describes it, for whoever rebuilds the model elsewhere (the ONNX exporter): its
+/// name and type, the layers it reads ("input" for the model's input), its output shape (one sample) and its arguments
+/// by Keras's names, each value as Keras would print it ("[3, 3]", "same", "0.001", "true").
+/// </summary>
+public sealed record LayerConfigPlan(string Name, string Type, EquatableArray<string> Inputs, EquatableArray<int> OutputShape,
+    EquatableArray<ConfigEntry> Config);
+
+/// <summary>One argument of a layer's configuration.</summary>
+public sealed record ConfigEntry(string Key, string Value);
+
 /// <summary>Everything the emitter prints: the model, checked and planned to the last offset. Plain values only.</summary>
 public sealed record ModelPlan(
     string? Namespace,
@@ -174,7 +185,8 @@ public sealed record ModelPlan(
     string OutputsGrad,                          // dL/doutputs
     EquatableArray<LayerOutputPlan> LayerOutputs,
     bool Functional,                             // not a plain stack: the summary shows what each layer reads
-    EquatableArray<SummaryRow> Summary);
+    EquatableArray<SummaryRow> Summary,
+    EquatableArray<LayerConfigPlan> Layers);     // every layer's Keras configuration, in declaration order
 
 /// <summary>The builder's answer: a plan when the model is sound, and the diagnostics found.</summary>
 public sealed record BuildResult(ModelPlan? Plan, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -93,6 +93,9 @@ public abstract class CompiledModel : IDisposable
     /// <summary>Non-trainable values, Keras's "Non-trainable params"; with <see cref="ParameterCount"/>, its "Total params".</summary>
     public int StateCount => States.Sum(p => p.Length);
 
+    /// <summary>Every layer in declaration order, as Keras's <c>get_config</c> describes it (what the ONNX exporter rebuilds).</summary>
+    public abstract IReadOnlyList<LayerConfig> Layers { get; }
+
     /// <summary>The table Keras's <c>model.summary()</c> prints: layer, output shape, parameter count, totals.</summary>
     public abstract string Summary();
 
@@ -136,6 +139,9 @@ public abstract class CompiledModel : IDisposable
     /// </summary>
     public virtual IReadOnlyList<(string Layer, DeviceBuffer Output)> LayerOutputs(int batchCount) => [];
 
+    /// <summary>True once the weights were set (<see cref="Initialize"/>, a checkpoint loaded, <see cref="SetParameter"/>): before, they are zeros.</summary>
+    public bool HasWeights { get; private set; }
+
     /// <summary>The seed of <see cref="Initialize"/>: parameters and dropout masks are drawn from it.</summary>
     public ulong Seed => _seed;
 
@@ -151,6 +157,7 @@ public abstract class CompiledModel : IDisposable
         ThrowIfUnusable();
         using var use = Exclusive("Initialize");
         _seed = seed;
+        HasWeights = true;
         foreach (var (tensors, arena) in new[] { (Parameters, ParameterArena), (States, StateArena) })
         {
             Backend.Fill(arena, 0f);
@@ -177,6 +184,7 @@ public abstract class CompiledModel : IDisposable
         using var use = Exclusive("SetParameter");
         if (values.Length != tensor.Length)
             throw new ArgumentException($"{name} holds {tensor.Length} values ({string.Join("x", tensor.Shape)}), got {values.Length}", nameof(values));
+        HasWeights = true;
         Backend.Upload(values, arena.Slice(tensor.Offset, tensor.Length));
     }
 
