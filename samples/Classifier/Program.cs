@@ -9,11 +9,12 @@ using StbImageWriteSharp;
 //   predict [--model mlp|cnn] --checkpoint FILE IMAGE...     (28x28 PNGs, or IDX image files)
 //   evaluate [--model mlp|cnn] --checkpoint FILE [--images N] (loss and accuracy on the first N MNIST test images)
 //   export  --count N FOLDER                                  (MNIST test images as PNG, to try predict on)
+//   to-onnx [--model mlp|cnn] --checkpoint FILE --onnx FILE   (the trained model as an ONNX file, for ONNX Runtime)
 //   own-data [--backend NAME]                                 (a regression and a binary classifier on arrays: YourOwnData.cs)
 const int Batch = 100;
-if (args.Length == 0 || args[0] is not ("train" or "predict" or "evaluate" or "export" or "own-data"))
+if (args.Length == 0 || args[0] is not ("train" or "predict" or "evaluate" or "export" or "to-onnx" or "own-data"))
 {
-    Console.Error.WriteLine("usage: Classifier train|predict|evaluate|export|own-data [options]; see Program.cs");
+    Console.Error.WriteLine("usage: Classifier train|predict|evaluate|export|to-onnx|own-data [options]; see Program.cs");
     return 2;
 }
 var options = Options(args[1..], out var files);
@@ -67,6 +68,16 @@ try
             using var trainer = new Trainer(model, new Adam());
             var (loss, accuracy) = trainer.Evaluate(mnist.Test.Slice(0, Math.Min(images, mnist.Test.Count)), Batch);
             Console.WriteLine($"test loss {loss:F4}, test accuracy {accuracy:F4} on {Math.Min(images, mnist.Test.Count):N0} images");
+            return 0;
+        }
+        case "to-onnx":
+        {
+            using var backend = BackendChoice.Create("managed", threads: 0);
+            using var model = Create(modelName, backend);
+            Checkpoint.Load(checkpoint, model);
+            string onnx = options.GetValueOrDefault("--onnx") ?? throw new ArgumentException("to-onnx: --onnx FILE names the file to write");
+            OnnxExport.Save(model, onnx);
+            Console.WriteLine($"{model.Name}: written to {onnx}");
             return 0;
         }
         case "own-data":

@@ -15,13 +15,8 @@ public static class Predict
 
     public static int Run(string checkpoint, IReadOnlyList<string> images, string backendName, TextWriter output)
     {
-        var (_, metadata) = SafeTensors.ReadWithMetadata(checkpoint);
-        string modelName = metadata.GetValueOrDefault("model", "");
-        var run = StudyRuns.ForModel(modelName) ?? throw new CheckpointMismatchException(checkpoint, "__metadata__.model",
-            $"is '{modelName}', not one of the study's models ({string.Join(", ", StudyRuns.All.Select(r => r.ModelName))})");
         using var backend = BackendChoice.Create(backendName, threads: 0);
-        using var model = run.Create(backend, Batch);
-        Checkpoint.Load(checkpoint, model);
+        using var model = Load(checkpoint, backend, Batch);
         var probabilities = new float[model.OutputLength];
         foreach (var (label, pixels) in images.SelectMany(Read))
         {
@@ -29,6 +24,39 @@ public static class Predict
             int best = ArgMax(probabilities);
             output.WriteLine(FormattableString.Invariant($"{label}: {best} ({probabilities[best]:F4})"));
         }
+        return 0;
+    }
+
+    /// <summary>The study's model a checkpoint holds (its "model" metadata says which), with the checkpoint's weights.</summary>
+    public static CompiledModel Load(string checkpoint, Prelu.Kernels.Backend backend, int batch)
+    {
+        var (_, metadata) = SafeTensors.ReadWithMetadata(checkpoint);
+        string modelName = metadata.GetValueOrDefault("model", "");
+        var run = StudyRuns.ForModel(modelName) ?? throw new CheckpointMismatchException(checkpoint, "__metadata__.model",
+            $"is '{modelName}', not one of the study's models ({string.Join(", ", StudyRuns.All.Select(r => r.ModelName))})");
+        var model = run.Create(backend, batch);
+        try
+        {
+            Checkpoint.Load(checkpoint, model);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// `prelu-mnist export --checkpoint FILE --onnx FILE`: the checkpoint's model, with its weights, as an ONNX file that
+    /// ONNX Runtime runs (input (batch, 28, 28, 1) pixels in [0, 1], output the class probabilities).
+    /// </summary>
+    public static int Export(string checkpoint, string onnx, TextWriter output)
+    {
+        using var backend = new Prelu.Backends.ManagedBackend();
+        using var model = Load(checkpoint, backend, 1);
+        OnnxExport.Save(model, onnx);
+        output.WriteLine($"{model.Name} from {checkpoint}: {model.ParameterCount:N0} parameters written to {Path.GetFullPath(onnx)} (ONNX, opset {OnnxExport.Opset})");
         return 0;
     }
 

@@ -72,6 +72,27 @@ predict.SetAction(parse =>
 });
 root.Subcommands.Add(predict);
 
+// `export`: a checkpoint the study wrote, as an ONNX file.
+var exportCheckpointOption = new Option<FileInfo>("--checkpoint") { Description = "A checkpoint the study wrote (results/<run>.safetensors)", Required = true };
+var onnxOption = new Option<FileInfo>("--onnx") { Description = "The ONNX file to write", Required = true };
+var export = new Command("export", "Write a trained checkpoint's model as an ONNX file (opset 17) for ONNX Runtime and other engines")
+{
+    exportCheckpointOption, onnxOption,
+};
+export.SetAction(parse =>
+{
+    try
+    {
+        return Predict.Export(parse.GetValue(exportCheckpointOption)!.FullName, parse.GetValue(onnxOption)!.FullName, Console.Out);
+    }
+    catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or InvalidOperationException)
+    {
+        Console.Error.WriteLine(e.Message); // the file, the tensor or field, and what was expected
+        return 2;
+    }
+});
+root.Subcommands.Add(export);
+
 // Ctrl-C: the first stops the study after the batch in flight, with a checkpoint to resume from; a second
 // ends the process at once (checkpoints are written to a temporary file and renamed, so the last one stays whole).
 using var interrupt = new CancellationTokenSource();

@@ -70,6 +70,11 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         Assert.True(mae < 0.2, own);       // the values spread over about -10 to 11
         Assert.True(accuracy > 0.97, own); // a sign rule, which one hidden layer learns
 
+        // The trained model as an ONNX file, which ONNX Runtime runs to the sample's own classes.
+        string onnx = Path.Combine(_folder, "mlp.onnx");
+        Check(ChildProcess.Run(app, _folder, ["to-onnx", "--model", "mlp", "--checkpoint", checkpoint, "--onnx", onnx]));
+        Assert.Equal(fromIdx, OnnxClasses(onnx, 40));
+
         // A checkpoint of the other model is refused, naming the tensor.
         var (mismatch, message) = ChildProcess.Run(app, _folder, ["predict", "--model", "cnn", "--checkpoint", checkpoint, pngs[0]]);
         Assert.Equal(2, mismatch);
@@ -114,6 +119,19 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         var nuspec = Text("Prelu.nuspec");
         foreach (var dependency in (string[])["Silk.NET.OpenCL", "System.Numerics.Tensors", "Spectre.Console"])
             Assert.Contains($"id=\"{dependency}\"", nuspec, StringComparison.Ordinal);
+    }
+
+    // The classes ONNX Runtime gives the first `count` MNIST test images with the exported model.
+    private static List<int> OnnxClasses(string onnx, int count)
+    {
+        var test = MnistDataset.LoadOrFetchAsync(DataFolders.DefaultMnistFolder()).GetAwaiter().GetResult().Test.Slice(0, count);
+        var pixels = new float[count * test.PixelsPerImage];
+        test.GatherBatch(Enumerable.Range(0, count).ToArray(), pixels, new float[count * test.ClassCount]);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+        var input = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels, [count, 28, 28, 1]);
+        using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input", input)]);
+        var probabilities = results.Single().AsEnumerable<float>().ToArray();
+        return Enumerable.Range(0, count).Select(i => probabilities.AsSpan(i * 10, 10).IndexOf(probabilities.AsSpan(i * 10, 10).ToArray().Max())).ToList();
     }
 
     private static List<int> Predictions(string output) =>
