@@ -33,11 +33,12 @@ internal static partial class BenchmarkTables
         typeof(Perf_SoftmaxCrossEntropy), typeof(Perf_Adam), typeof(Perf_Predict), typeof(Perf_TrainingStep), typeof(Perf_StepScaling),
     ];
 
-    private static readonly string[] Methods = ["Managed", "Simd", "Native", "OpenCl"];
+    private static readonly string[] Methods = ["Managed", "Simd", "Native", "OpenCl", "OnnxRuntime1", "OnnxRuntime2"];
 
     private static readonly Dictionary<string, string> BackendLabels = new()
     {
         ["Managed"] = "managed scalar", ["Simd"] = "managed SIMD", ["Native"] = "native (C)", ["OpenCl"] = "OpenCL",
+        ["OnnxRuntime1"] = "ONNX Runtime 1.32, 1 thread", ["OnnxRuntime2"] = "ONNX Runtime 1.32, 2 threads",
         ["managed"] = "managed scalar", ["simd"] = "managed SIMD", ["native"] = "native (C)", ["opencl"] = "OpenCL",
     };
 
@@ -229,7 +230,8 @@ internal static partial class BenchmarkTables
         foreach (var value in summary.BenchmarksCases.Select(c => c.Parameters.Items.Single().Value?.ToString() ?? "").Distinct())
         {
             var rows = Rows(summary, value);
-            foreach (var method in Methods)
+            var timed = summary.BenchmarksCases.Select(c => c.Descriptor.WorkloadMethod.Name).ToHashSet();
+            foreach (var method in Methods.Where(timed.Contains))
             {
                 if (rows.TryGetValue(method, out var row))
                     md.AppendLine($"| {value} | {BackendLabels[method]} | {Time(row.MeanNs)} | {Speedup(rows, "Managed", row)} | {Speedup(rows, "Simd", row)} | {Bytes(row.Allocated)} |");

@@ -91,6 +91,60 @@ float *prelu_scratch(int slot, size_t floats) {
     return b->data;
 }
 
+/* ---- Kernels in their forward form ------------------------------------------------------------------ */
+
+#define PRELU_KERNEL_FORMS 16
+
+typedef struct kernel_form {
+    const float *kernel; /* the kernel the form was made from, and its values then */
+    float *values;
+    size_t kernel_floats;
+    long key;
+    float *form;
+    size_t form_floats;
+    unsigned long used;
+    int made;
+} kernel_form;
+
+/* Per thread, as the scratch memory: two callers predicting at once keep forms of their own. */
+static __thread kernel_form forms[PRELU_KERNEL_FORMS];
+static __thread unsigned long form_clock;
+
+static void *aligned_floats(void *old, size_t floats) {
+    free(old);
+    void *data = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    if (!data) abort(); /* out of memory: nothing sensible to return to a kernel */
+    return data;
+}
+
+float *prelu_kernel_form(const float *kernel, size_t kernel_floats, long key, size_t form_floats, int *current) {
+    kernel_form *hit = NULL, *oldest = &forms[0];
+    for (int i = 0; i < PRELU_KERNEL_FORMS && !hit; i++) {
+        kernel_form *f = &forms[i];
+        if (f->kernel == kernel && f->key == key && f->kernel_floats == kernel_floats && f->form_floats == form_floats)
+            hit = f;
+        else if (f->used < oldest->used)
+            oldest = f;
+    }
+    if (!hit) {
+        hit = oldest;
+        if (hit->kernel_floats < kernel_floats || !hit->values) hit->values = aligned_floats(hit->values, kernel_floats);
+        if (hit->form_floats < form_floats || !hit->form) hit->form = aligned_floats(hit->form, form_floats);
+        hit->kernel = kernel;
+        hit->kernel_floats = kernel_floats;
+        hit->key = key;
+        hit->form_floats = form_floats;
+        hit->made = 0;
+    }
+    hit->used = ++form_clock;
+    *current = hit->made && memcmp(hit->values, kernel, kernel_floats * sizeof(float)) == 0;
+    if (!*current) {
+        memcpy(hit->values, kernel, kernel_floats * sizeof(float));
+        hit->made = 1; /* the caller makes it before it returns */
+    }
+    return hit->form;
+}
+
 const prelu_kernels *prelu_active_kernels(void) {
     switch (prelu_kernels_in_use()) {
 #ifdef PRELU_HAVE_X86_KERNELS

@@ -194,6 +194,30 @@ public abstract class BackendAgreementTests : IDisposable
         HostFallbackDeclaration.Check(_backend, fallbacksBefore, _onHost.Covers(act), $"Dense {s} {act.Kind}");
     }
 
+    // A few rows (a prediction of one image, or a handful) take a path of their own in the C library: full register
+    // blocks of columns, partial ones, one and two rows on their own, and more rows than one block.
+    [Theory]
+    [InlineData(1, 1600, 256)]
+    [InlineData(2, 300, 128)]
+    [InlineData(3, 100, 70)]
+    [InlineData(5, 64, 130)]
+    [InlineData(8, 257, 256)]
+    public void A_dense_layer_of_a_few_rows_agrees(int batch, int inputs, int units)
+    {
+        var s = new DenseShape(batch, inputs, units);
+        var outputs = new[] { _reference, _backend }.Select(backend =>
+        {
+            using var x = backend.Allocate(Det.Floats(s.InputLength, 71));
+            using var k = backend.Allocate(Det.Floats(s.KernelLength, 72, -0.5, 0.5));
+            using var b = backend.Allocate(Det.Floats(s.BiasLength, 73));
+            using var z = backend.Allocate(s.OutputLength);
+            using var y = backend.Allocate(s.OutputLength);
+            backend.DenseForward(s, FusedActivation.Relu, x, k, b, null, z, y);
+            return backend.ToArray(y);
+        }).ToArray();
+        Close.Assert(outputs[0], outputs[1], Close.Forward, $"Dense {s} forward");
+    }
+
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Pooling_activations_and_dropout_agree_on_random_shapes(int seed)

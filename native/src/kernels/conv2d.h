@@ -132,6 +132,17 @@ static inline size_t forward_kernel_floats(const prelu_conv2d_shape *s, int wino
     return winograd ? winograd_kernel_floats(s) : packed_b_floats(s->kernel_h * s->kernel_w * s->in_channels, s->filters);
 }
 
+/* The memory of the kernel's forward form in the calling thread's cache (runtime.c), and whether it holds the form of
+ * the kernel's present values: a prediction of one image paid more for the transform than for its products, so calls
+ * with unchanged weights make it once. The key names the form: Winograd's or packed, the view the product reads (its
+ * K blocks follow a gathered view's runs), the build's panel width and the shape. */
+static inline float *forward_kernel_form(const prelu_conv2d_shape *s, int winograd, int gathered, const float *kernel, int *current) {
+    long key = ((long)winograd << 62) | ((long)gathered << 61) | ((long)NR << 53) | ((long)s->kernel_h << 45) |
+               ((long)s->kernel_w << 37) | ((long)s->in_channels << 19) | (long)s->filters;
+    size_t floats = (size_t)s->kernel_h * s->kernel_w * s->in_channels * s->filters;
+    return prelu_kernel_form(kernel, floats, key, forward_kernel_floats(s, winograd), current);
+}
+
 static void forward_kernel(const prelu_conv2d_shape *s, int winograd, matrix_view a, const float *kernel, float *dst) {
     int kd = s->kernel_h * s->kernel_w * s->in_channels;
     if (winograd)
@@ -151,15 +162,17 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
     long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
     int group = images_per_product(m), groups = (s->batch + group - 1) / group, in_place = reads_input_in_place(s);
     int winograd = winograd_applies(s);
-    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, forward_kernel_floats(s, winograd));
-#pragma omp parallel num_threads(prelu_thread_count())
+    int kernel_current;
+    float *kernel_packed = forward_kernel_form(s, winograd, in_place && !winograd, kernel, &kernel_current);
+    /* No more threads than groups of images: each group is one thread's, so the count changes no bit. */
+#pragma omp parallel num_threads(min_int(prelu_thread_count(), groups))
     {
         /* Either Winograd's transformed tiles, the tables of the gathered view or the copied im2col rows, per thread. */
         float *scratch = winograd  ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s))
                          : in_place ? prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * view_table_longs(s, group))
                                     : prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
         matrix_view a = in_place && !winograd ? gathered_views(s, group, (long *)scratch).rows : view(scratch, kd, 1);
-        forward_kernel(s, winograd, a, kernel, kernel_packed);
+        if (!kernel_current) forward_kernel(s, winograd, a, kernel, kernel_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;

@@ -50,7 +50,8 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
      * the kernel packed. */
     int in_registers = first_layer_in_registers(s, pool, act);
     int winograd = !in_registers && winograd_applies(s) && windows_are_tiles(s, pool);
-    float *kernel_packed = prelu_scratch(PRELU_SCRATCH_SHARED_B, forward_kernel_floats(s, winograd));
+    int kernel_current = 1;
+    float *kernel_packed = in_registers ? NULL : forward_kernel_form(s, winograd, 1, kernel, &kernel_current);
     /* A PReLU whose alphas differ from position to position gets them laid out in window order, row for row with the
      * tile, so that a run of windows takes one call of the activation (as alphas per element) rather than one per row. */
     int by_position = act->kind == PRELU_PRELU && (act->sharing == PRELU_ALPHA_PER_ELEMENT || act->sharing == PRELU_ALPHA_MAPPED);
@@ -72,7 +73,11 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
 #if !defined(PRELU_AVX512)
     (void)element, (void)slopes, (void)slope_step; /* the registers' path is the AVX-512 build's */
 #endif
-#pragma omp parallel num_threads(prelu_thread_count())
+    /* No more threads than there are images (in registers) or groups of images to share out: a prediction of one image
+     * does not pay for starting and joining a thread it cannot use. Each image or group is one thread's, so the count
+     * changes no bit. */
+    int team = min_int(prelu_thread_count(), in_registers ? s->batch : groups);
+#pragma omp parallel num_threads(team)
     {
         /* The gathered view's tables for one image, then the rows of a whole group in window order (input offsets,
          * as the view's row table), then one image's positions. */
@@ -115,7 +120,7 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
 #endif
         } else {
             float *tiles = winograd ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s)) : NULL;
-            forward_kernel(s, winograd, a, kernel, kernel_packed);
+            if (!kernel_current) forward_kernel(s, winograd, a, kernel, kernel_packed);
 #pragma omp for schedule(static)
             for (int gi = 0; gi < groups; gi++) {
                 int n0 = gi * group, windows = min_int(group, s->batch - n0) * pooled_per_image;
