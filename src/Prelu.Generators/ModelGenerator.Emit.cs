@@ -104,7 +104,9 @@ public sealed partial class ModelGenerator
         w.Line($"public const string SummaryText = {Literal(SummaryText(plan))};");
         w.Line();
         foreach (var p in plan.Parameters)
-            w.Line($"private readonly {K}DeviceBuffer {p.Field}, {p.Field}Grad; // {p.Name} ({Ints(p.Shape)})");
+            w.Line(plan.InferenceOnly
+                ? $"private readonly {K}DeviceBuffer {p.Field}; // {p.Name} ({Ints(p.Shape)})"
+                : $"private readonly {K}DeviceBuffer {p.Field}, {p.Field}Grad; // {p.Name} ({Ints(p.Shape)})");
         foreach (var p in plan.States)
             w.Line($"private readonly {K}DeviceBuffer {p.Field}; // {p.Name} ({Ints(p.Shape)}), non-trainable");
         w.Line("private readonly Workspace _training;");
@@ -115,12 +117,13 @@ public sealed partial class ModelGenerator
     {
         w.Line("/// <summary>Allocates every buffer of the model on <paramref name=\"backend\"/>, for batches of up to <paramref name=\"maxBatchSize\"/>.</summary>");
         w.Line($"public {plan.ClassName}({K}Backend backend, int maxBatchSize)");
-        using (w.Block("    : base(backend, maxBatchSize, ParameterArenaLength, StateArenaLength)"))
+        using (w.Block($"    : base(backend, maxBatchSize, ParameterArenaLength, StateArenaLength{(plan.InferenceOnly ? ", trainable: false" : "")})"))
         {
             foreach (var p in plan.Parameters)
             {
                 w.Line($"{p.Field} = ParameterArena.Slice({p.Offset}, {p.Length});");
-                w.Line($"{p.Field}Grad = GradientArena.Slice({p.Offset}, {p.Length});");
+                if (!plan.InferenceOnly)
+                    w.Line($"{p.Field}Grad = GradientArena.Slice({p.Offset}, {p.Length});");
             }
             foreach (var p in plan.States)
                 w.Line($"{p.Field} = StateArena.Slice({p.Offset}, {p.Length});");
@@ -351,6 +354,13 @@ public sealed partial class ModelGenerator
     private static void EmitBackward(IndentedWriter w, ModelPlan plan)
     {
         w.Line("/// <inheritdoc/>");
+        if (plan.InferenceOnly)
+        {
+            // No backward code: the model is for prediction, and its arena has no gradient (CompiledModel refuses training first).
+            w.Line($"public override void Backward({K}DeviceBuffer input, {K}DeviceBuffer outputsGrad, int batchCount) =>");
+            w.Line($"    throw new global::System.InvalidOperationException(\"{plan.ClassName} is declared [InferenceOnly]: it has no backward pass\");");
+            return;
+        }
         using (w.Block($"public override void Backward({K}DeviceBuffer input, {K}DeviceBuffer outputsGrad, int batchCount)"))
         {
             w.Line("var p = PlanFor(batchCount);");

@@ -89,7 +89,9 @@ public sealed partial class ModelGenerator
 
         string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
         string accessibility = type.DeclaredAccessibility == Accessibility.Public ? "public" : "internal";
-        var spec = new ModelSpec(ns, type.Name, accessibility, classLocation, inputShape.ToEquatableArray(), inputLocation, ordered.ToEquatableArray(), loss);
+        bool inferenceOnly = type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Prelu.InferenceOnlyAttribute");
+        var spec = new ModelSpec(ns, type.Name, accessibility, classLocation, inputShape.ToEquatableArray(), inputLocation, ordered.ToEquatableArray(),
+            loss, inferenceOnly);
         return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty);
     }
 

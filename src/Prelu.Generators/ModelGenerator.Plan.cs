@@ -336,6 +336,12 @@ public sealed partial class ModelGenerator
             placed.Add(buffer);
             floats = Math.Max(floats, offset + (int)Arena.Aligned(buffer.Length));
         }
+        // A model for prediction only keeps the forward buffers and the loss's predictions: no gradient has a place.
+        if (spec.InferenceOnly)
+        {
+            placed.Clear();
+            floats = gradientBase;
+        }
         var arena = forward.Concat(placed.OrderBy(b => b.Offset).Select(b => new BufferPlan(b.Field, b.Offset, b.Length))).ToList();
         int outputLength = (int)Elements(last.Last.Shape!);
         string LossBuffer(string field)
@@ -344,14 +350,15 @@ public sealed partial class ModelGenerator
             floats += (int)Arena.Aligned(outputLength);
             return "p." + field;
         }
-        string predictions = LossBuffer("Predictions"), outputsGrad = LossBuffer("OutputsGrad");
+        string predictions = LossBuffer("Predictions"), outputsGrad = spec.InferenceOnly ? predictions : LossBuffer("OutputsGrad");
 
         var buffersOf = new GroupBuffers(heads, outputs, forwardNames, masks, pooled, preActivations);
         var steps = groups.Select(group => StepOf(spec, nodes, group, stems, tensorOf, buffersOf, epilogues,
             gradients[group.Index], workspaces[group.Index], kernels, biases, normalizations)).ToList();
         return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, outputLength, loss.Kind.ToString(), loss.Delta,
             parameters.Tensors, parameters.Length, states.Tensors, states.Length, steps.ToEquatableArray(), arena.ToEquatableArray(), floats,
-            outputs[last.Index], predictions, outputsGrad, layerOutputs.ToEquatableArray(), functional, summary.ToEquatableArray(), configs.ToEquatableArray());
+            outputs[last.Index], predictions, outputsGrad, layerOutputs.ToEquatableArray(), functional, summary.ToEquatableArray(), configs.ToEquatableArray(),
+            spec.InferenceOnly);
     }
 
     // Groups in declaration order (a topological order, since a layer reads only layers above it).

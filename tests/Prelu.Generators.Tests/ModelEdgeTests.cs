@@ -33,6 +33,29 @@ public sealed class ModelEdgeTests
     }
 
     [Fact]
+    public void An_inference_only_model_gets_no_backward_code_and_no_gradient_buffers()
+    {
+        const string layers = """
+            [InputShape(6, 6, 1)]
+            [Conv2D(2, 3)]
+            [BatchNormalization]
+            [ReLU]
+            [Flatten]
+            [Dense(3, Activation = "softmax")]
+            public partial class Net;
+            """;
+        var trainable = Generated(layers);
+        var predicting = Generated("[InferenceOnly]\n" + layers);
+        Assert.Contains("backend.Conv2DBackward(", trainable, StringComparison.Ordinal);
+        Assert.Contains("GradientArena.Slice(", trainable, StringComparison.Ordinal);
+        Assert.DoesNotContain("Backward(p.", predicting, StringComparison.Ordinal);
+        Assert.DoesNotContain("GradientArena", predicting, StringComparison.Ordinal);
+        Assert.DoesNotContain("Grad = arena.Slice", predicting, StringComparison.Ordinal);
+        Assert.Contains("StateArenaLength, trainable: false)", predicting, StringComparison.Ordinal);
+        Assert.Contains("is declared [InferenceOnly]: it has no backward pass", predicting, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_smallest_sizes_that_fit_compile()
     {
         var source = Generated("""

@@ -124,7 +124,8 @@ public sealed record ModelSpec(
     EquatableArray<int> InputShape,
     LocationInfo? InputShapeLocation,
     EquatableArray<LayerSpec> Layers,
-    LossSpec? Loss);
+    LossSpec? Loss,
+    bool InferenceOnly);                           // [InferenceOnly]: no gradients, no backward pass
 
 /// <summary>The class's [Loss] as written: Keras's name and Huber's delta.</summary>
 public sealed record LossSpec(string Name, double Delta, LocationInfo? Location);

@@ -186,7 +186,8 @@ public sealed record ModelPlan(
     EquatableArray<LayerOutputPlan> LayerOutputs,
     bool Functional,                             // not a plain stack: the summary shows what each layer reads
     EquatableArray<SummaryRow> Summary,
-    EquatableArray<LayerConfigPlan> Layers);     // every layer's Keras configuration, in declaration order
+    EquatableArray<LayerConfigPlan> Layers,      // every layer's Keras configuration, in declaration order
+    bool InferenceOnly);                         // no gradients: the arena holds the forward buffers and the predictions
 
 /// <summary>The builder's answer: a plan when the model is sound, and the diagnostics found.</summary>
 public sealed record BuildResult(ModelPlan? Plan, EquatableArray<DiagnosticInfo> Diagnostics);

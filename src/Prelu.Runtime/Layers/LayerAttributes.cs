@@ -38,6 +38,15 @@ public sealed class LossAttribute(string name) : Attribute
     public double Delta { get; set; } = 1.0;
 }
 
+/// <summary>
+/// The model is built for prediction only: no gradient arena, no backward pass in the generated code, an activation
+/// arena of the forward pass's buffers alone, so that an app that only classifies carries and allocates only what it
+/// runs. It loads a trained model's checkpoint (the same layers, so the same tensor names), predicts, evaluates and
+/// exports; training it is refused.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class InferenceOnlyAttribute : Attribute;
+
 /// <summary>Keras's Conv2D: <c>filters</c> kernels of <c>kernel_size</c> over an NHWC map.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class Conv2DAttribute(int filters, params int[] kernelSize) : Attribute

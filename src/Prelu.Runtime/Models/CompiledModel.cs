@@ -35,15 +35,27 @@ public abstract class CompiledModel : IDisposable
     /// <param name="maxBatchSize">The largest batch a call may pass; every buffer is sized for it.</param>
     /// <param name="parameterArenaLength">Floats in the parameter arena (the generated constant).</param>
     /// <param name="stateArenaLength">Floats of non-trainable state (BatchNormalization's moving statistics).</param>
-    protected CompiledModel(Backend backend, int maxBatchSize, int parameterArenaLength, int stateArenaLength = 0)
+    /// <param name="trainable">False for a model declared [InferenceOnly]: no gradient arena, and training is refused.</param>
+    protected CompiledModel(Backend backend, int maxBatchSize, int parameterArenaLength, int stateArenaLength = 0, bool trainable = true)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         Backend = backend;
         MaxBatchSize = maxBatchSize;
+        IsTrainable = trainable;
         ParameterArena = backend.Allocate(parameterArenaLength);
-        GradientArena = backend.Allocate(parameterArenaLength);
+        GradientArena = backend.Allocate(trainable ? parameterArenaLength : 0);
         StateArena = backend.Allocate(stateArenaLength);
+    }
+
+    /// <summary>False for a model declared [InferenceOnly]: it predicts, evaluates and exports, and has no gradients.</summary>
+    public bool IsTrainable { get; }
+
+    /// <summary>Refuses training of an [InferenceOnly] model before anything runs.</summary>
+    public void ThrowIfNotTrainable(string use)
+    {
+        if (!IsTrainable)
+            throw new InvalidOperationException($"{Name} is declared [InferenceOnly]: it predicts and cannot be trained ({use}); declare the same layers without [InferenceOnly] to train them and load the checkpoint here");
     }
 
     /// <summary>The backend every buffer of the model lives on.</summary>
@@ -191,6 +203,7 @@ public abstract class CompiledModel : IDisposable
     /// <summary>A trainable parameter's gradient from the last backward pass, by name.</summary>
     public float[] GetGradient(string name)
     {
+        ThrowIfNotTrainable("GetGradient");
         var parameter = Parameters.FirstOrDefault(p => p.Name == name)
             ?? throw new KeyNotFoundException($"{Name} has no trainable parameter '{name}'; it has {string.Join(", ", Parameters.Select(p => p.Name))}");
         return Backend.ToArray(GradientArena.Slice(parameter.Offset, parameter.Length));
@@ -216,6 +229,7 @@ public abstract class CompiledModel : IDisposable
     public void ComputeGradients(DeviceBuffer input, DeviceBuffer targets, int batchCount, ulong step, DeviceBuffer metrics)
     {
         CheckBatch(batchCount);
+        ThrowIfNotTrainable("ComputeGradients");
         using var use = Exclusive("ComputeGradients");
         Forward(TrainingWorkspace, input, batchCount, training: true, step);
         var (predictions, outputsGrad) = LossBuffers(TrainingWorkspace, batchCount);

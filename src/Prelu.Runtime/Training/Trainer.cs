@@ -80,6 +80,8 @@ public sealed class Trainer : IDisposable
     /// <summary>A trainer of <paramref name="model"/> by <paramref name="optimizer"/>, with its batch buffers on the model's backend.</summary>
     public Trainer(CompiledModel model, Optimizer optimizer)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
         _model = model;
         _optimizer = optimizer;
         int batch = model.MaxBatchSize;
@@ -111,6 +113,7 @@ public sealed class Trainer : IDisposable
     public History Fit(IDataset data, FitOptions options, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _model.ThrowIfNotTrainable("Trainer.Fit");
         CheckData(data, options.BatchSize);
         if (options.Epochs < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be at least 1");
