@@ -47,7 +47,7 @@ try
             using var model = Create(modelName, backend);
             Checkpoint.Load(checkpoint, model);
             var probabilities = new float[Batch * model.OutputLength];
-            foreach (var (label, pixels) in files.SelectMany(Images))
+            foreach (var (label, pixels) in files.SelectMany(SampleImages.Read))
             {
                 var p = probabilities.AsSpan(0, model.OutputLength);
                 model.Predict(pixels, p);
@@ -114,25 +114,6 @@ static CompiledModel Create(string name, Backend backend) => name switch
     "cnn" => new DigitCnn(backend, Batch),
     _ => throw new ArgumentException($"--model: '{name}' is not a model of this sample; choose mlp or cnn"),
 };
-
-// A PNG (one 28x28 grey image) or an IDX image file (every image in it), as float32 pixels in [0, 1].
-static IEnumerable<(string Label, float[] Pixels)> Images(string path)
-{
-    if (path.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-    {
-        using var stream = File.OpenRead(path);
-        var image = ImageResult.FromStream(stream, StbImageSharp.ColorComponents.Grey);
-        if (image.Width != 28 || image.Height != 28)
-            throw new ArgumentException($"{path}: the image is {image.Width}x{image.Height}; the models take 28x28 grey digits");
-        yield return (path, image.Data.Select(b => b / 255f).ToArray());
-        yield break;
-    }
-    var idx = IdxReader.Read(path);
-    if (idx.Dimensions.Count != 3 || idx.Dimensions[1] != 28 || idx.Dimensions[2] != 28)
-        throw new ArgumentException($"{path}: dimensions [{string.Join(", ", idx.Dimensions)}]; expected (images, 28, 28)");
-    for (int i = 0; i < idx.Dimensions[0]; i++)
-        yield return ($"{path}#{i}", idx.Data.AsSpan(i * 784, 784).ToArray().Select(b => b / 255f).ToArray());
-}
 
 static Dictionary<string, string> Options(string[] args, out List<string> files)
 {

@@ -46,6 +46,14 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         var (code, output) = ChildProcess.Run("dotnet", Root, [.. arguments, "-nologo"]);
         Check((code, output));
         Assert.DoesNotMatch(@"\bwarning [A-Z]+\d+", output);
+        var predictorPublish = PredictorPublishCommand().Match(Readme.Text());
+        Assert.True(predictorPublish.Success, "README.md has no `dotnet publish samples/Predictor ...` command");
+        var predictorArguments = predictorPublish.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+        predictorArguments[^1] = Path.Combine(_folder, "predictor");
+        var (predictorCode, predictorOutput) = ChildProcess.Run("dotnet", Root, [.. predictorArguments, "-nologo"]);
+        Check((predictorCode, predictorOutput));
+        Assert.DoesNotMatch(@"\bwarning [A-Z]+\d+", predictorOutput);
+        CheckSizesInReadme(new FileInfo(Path.Combine(_folder, "out", "Classifier")).Length, new FileInfo(Path.Combine(_folder, "predictor", "Predictor")).Length);
 
         string app = Path.Combine(_folder, "out", "Classifier"), checkpoint = Path.Combine(_folder, "mlp.safetensors");
         Assert.Contains("test accuracy", Check(ChildProcess.Run(app, _folder, ["train", "--model", "mlp", "--images", "600", "--checkpoint", checkpoint])), StringComparison.Ordinal);
@@ -57,6 +65,9 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         var idx = Path.Combine(Prelu.DataFolders.DefaultMnistFolder(), "t10k-images-idx3-ubyte");
         var fromIdx = Predictions(Check(ChildProcess.Run(app, _folder, ["predict", "--model", "mlp", "--checkpoint", checkpoint, idx]))).Take(40).ToList();
         Assert.Equal(fromIdx, fromPng);
+        // The prediction-only app, its models declared [InferenceOnly], classifies as the training app does.
+        var predictor = Path.Combine(_folder, "predictor", "Predictor");
+        Assert.Equal(fromPng, Predictions(Check(ChildProcess.Run(predictor, _folder, ["--model", "mlp", "--checkpoint", checkpoint, .. pngs]))));
 
         // Evaluate's accuracy on the same 40 images is the share the predictions get right (labels are in the PNG names).
         int right = pngs.Zip(fromPng).Count(p => LabelInName().Match(p.First).Groups[1].Value == p.Second.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -142,6 +153,26 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         Assert.True(run.Code == 0, run.Output);
         return run.Output;
     }
+
+    // The README gives both apps' sizes ("`Classifier`, N MB", "`Predictor`, M MB"): within 15% of what this build published,
+    // and the prediction-only app the smaller.
+    private static void CheckSizesInReadme(long classifier, long predictor)
+    {
+        Assert.True(predictor < classifier, $"the prediction-only app is {predictor:N0} bytes, the training one {classifier:N0}");
+        var sizes = ReadmeSizes().Match(Readme.Text());
+        Assert.True(sizes.Success, "README.md does not give the two apps' sizes as `Classifier`, N.N MB ... `Predictor`, N.N MB");
+        foreach (var (stated, measured) in new[] { (sizes.Groups["classifier"].Value, classifier), (sizes.Groups["predictor"].Value, predictor) })
+        {
+            double megabytes = double.Parse(stated, System.Globalization.CultureInfo.InvariantCulture), actual = measured / 1e6;
+            Assert.True(Math.Abs(megabytes - actual) <= 0.15 * actual, $"README.md says {megabytes} MB; this build published {actual:F1} MB");
+        }
+    }
+
+    [GeneratedRegex(@"`Classifier`, (?<classifier>\d+\.\d) MB[^`]*`Predictor`, (?<predictor>\d+\.\d) MB")]
+    private static partial Regex ReadmeSizes();
+
+    [GeneratedRegex(@"`dotnet (publish samples/Predictor [^`]*-o out)`")]
+    private static partial Regex PredictorPublishCommand();
 
     [GeneratedRegex(@"`dotnet (publish samples/Classifier [^`]*-o out)`")]
     private static partial Regex PublishCommand();
