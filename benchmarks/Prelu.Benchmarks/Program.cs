@@ -17,6 +17,9 @@ using Prelu.Benchmarks;
 //   serve [--backend NAME] [--threads N] [--callers 1,2] [--batch 1,8] [--seconds S]
 //                                    one model's Predict from 1, 2, ... threads at once: images/s and the ratio to
 //                                    one caller (N kernel threads per call, 1 by default: a server's setting)
+//   latency [--threads N] [--batch 1,8]
+//                                    one Predict call of the study's model on the C library, and each layer
+//                                    kernel's time in it (N kernel threads, 1 by default)
 //   peak [iterations]                the managed peak-FMA probe, a check on benchmarks/probe/fma_peak.c
 //   run [--full]                     every Perf_ class, then docs/benchmarks.md from the results (benchmarks/run)
 //   anything else                     BenchmarkDotNet, e.g. --filter '*Perf_Kernels*' --job short
@@ -26,6 +29,8 @@ if (args.Length > 0 && args[0] == "run")
     return BenchmarkTables.Run(args[1..]);
 if (args.Length > 0 && args[0] == "serve")
     return ServeTiming.Run(args[1..]);
+if (args.Length > 0 && args[0] == "latency")
+    return LatencyTiming.Run(args[1..]);
 if (args.Length > 0 && args[0] == "peak")
     return PeakProbe.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
