@@ -122,7 +122,7 @@ internal static partial class BenchmarkTables
         WriteScaling(md, root, summaries.Single(s => s.BenchmarksCases.First().Descriptor.Type == typeof(Perf_StepScaling)));
         md.AppendLine("## Layers and operations");
         md.AppendLine();
-        md.AppendLine("Batch 250 throughout (Perf_Predict: 1 and 100 images); speed-ups are the scalar reference's time (and the managed SIMD backend's) over the row's.");
+        md.AppendLine("Batch 250 throughout (Perf_Predict: 1 and 100 images; beside the backends, ONNX Runtime 1.32's CPU provider runs the same weights exported by OnnxExport, at 1 and 2 intra-op threads with every graph optimisation); speed-ups are the scalar reference's time (and the managed SIMD backend's) over the row's.");
         foreach (var summary in summaries.Where(s => s != step && s.BenchmarksCases.First().Descriptor.Type != typeof(Perf_StepScaling)))
             WriteArea(md, summary);
         WriteRoofline(md, peak, bandwidth);

@@ -252,7 +252,7 @@ public abstract class CompiledModel : IDisposable
     {
         ThrowIfUnusable();
         ArgumentNullException.ThrowIfNull(data);
-        var layers = States.Where(s => s.Name.EndsWith(".count", StringComparison.Ordinal)).Select(s => s.Name[..^".count".Length]).ToList();
+        var layers = Layers.Where(l => l.Type == "Normalization").Select(l => l.Name).ToList();
         if (layers.Count == 0)
             throw new InvalidOperationException($"{Name} has no Normalization layer to adapt");
         if (data.SampleLength != InputLength)
