@@ -33,13 +33,21 @@ public sealed class ProgressTests : IDisposable
         using var model = new RegressionNet(_backend, 10);
         model.Initialize(1);
         using var trainer = new Trainer(model, new Adam());
+        History? history = null;
+        string printed = Printed(() => history = trainer.Fit(_data, options));
+        return (printed, history!);
+    }
+
+    // What `run` writes to the console.
+    private static string Printed(Action run)
+    {
         var saved = Console.Out;
         using var printed = new StringWriter();
         Console.SetOut(printed);
         try
         {
-            var history = trainer.Fit(_data, options);
-            return (printed.ToString(), history);
+            run();
+            return printed.ToString();
         }
         finally
         {
@@ -89,20 +97,13 @@ public sealed class ProgressTests : IDisposable
         using var model = new RegressionNet(_backend, 10);
         model.Initialize(1);
         using var trainer = new Trainer(model, new Adam());
-        var saved = Console.Out;
-        using var printed = new StringWriter();
-        Console.SetOut(printed);
-        try
+        string printed = Printed(() =>
         {
             trainer.Fit(_data, new FitOptions(Epochs: 1, BatchSize: 10), observer);
             Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(Epochs: 1, BatchSize: 10, Verbose: 3)), "options",
                 "FitOptions.Verbose is 0 (silent), 1 (progress) or 2 (one line per epoch)");
-        }
-        finally
-        {
-            Console.SetOut(saved);
-        }
-        Assert.Equal("", printed.ToString());
+        });
+        Assert.Equal("", printed);
         Assert.Equal(1, observer.Epochs);
         Assert.Equal(10, trainer.Optimizer.Iterations); // the refused fit trained nothing
     }
