@@ -39,6 +39,18 @@ public sealed class SimdBackend : ReferenceBackend<float>
     public int VectorBits => _settings.VectorBits;
 
     /// <inheritdoc />
+    protected override void BatchNormForwardCore(in BatchNormShape shape, bool training, float momentum, float epsilon, DeviceBuffer x,
+        DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer movingMean, DeviceBuffer movingVariance, DeviceBuffer y) =>
+        Simd.BatchNormalization.Forward(shape, training, momentum, epsilon, MemoryOf(x), MemoryOf(gamma), MemoryOf(beta),
+            MemoryOf(movingMean), MemoryOf(movingVariance), MemoryOf(y), Threads);
+
+    /// <inheritdoc />
+    protected override void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
+        DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad) =>
+        Simd.BatchNormalization.Backward(shape, epsilon, MemoryOf(x), MemoryOf(gamma), MemoryOf(outputGrad), MemoryOf(inputGrad),
+            MemoryOf(gammaGrad), MemoryOf(betaGrad), Threads);
+
+    /// <inheritdoc />
     protected override void Conv2DForwardCore(in Conv2DShape shape, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
