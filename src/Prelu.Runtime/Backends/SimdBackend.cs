@@ -72,6 +72,14 @@ public sealed class SimdBackend : ReferenceBackend<float>
     }
 
     /// <inheritdoc />
+    protected override void AvgPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
+        Simd.AvgPool2D.Forward(shape, MemoryOf(input), MemoryOf(output), Threads);
+
+    /// <inheritdoc />
+    protected override void AvgPool2DBackwardCore(in Pool2DShape shape, DeviceBuffer outputGrad, DeviceBuffer inputGrad) =>
+        Simd.AvgPool2D.Backward(shape, MemoryOf(outputGrad), MemoryOf(inputGrad), Threads);
+
+    /// <inheritdoc />
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output) =>
         Simd.MaxPool2D.Forward(shape, MemoryOf(input), MemoryOf(output), Threads);
 

@@ -55,7 +55,7 @@ internal static class AvgPool2D
     }
 
     /// <summary>The rows [Y0, Y1) and columns [X0, X1) of output (oy, ox)'s window that lie inside the input.</summary>
-    private static (int Y0, int Y1, int X0, int X1) Window(in Pool2DShape s, int oy, int ox)
+    internal static (int Y0, int Y1, int X0, int X1) Window(in Pool2DShape s, int oy, int ox)
     {
         int y0 = oy * s.StrideY - s.PadTop, x0 = ox * s.StrideX - s.PadLeft;
         return (Math.Max(y0, 0), Math.Min(y0 + s.PoolHeight, s.Height), Math.Max(x0, 0), Math.Min(x0 + s.PoolWidth, s.Width));
