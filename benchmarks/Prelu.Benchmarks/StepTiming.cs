@@ -26,7 +26,9 @@ internal static class StepTiming
     private const string DefaultModels = "relu,prelu,prelu-channel";
 
     // The study's network in its configurations (the same products, whatever the activation): the models whose FLOPs
-    // StepFlops counts, so whose share of the peak is printed.
+    // StepFlops counts. They are dense-equivalent FLOPs, what a direct convolution of every output takes; the C library
+    // executes fewer (Winograd's transforms, the backward at the pooling's winners only), so the rate they give is
+    // printed as such, beside the peak, and never as a share of it.
     private static bool IsStudyNetwork(StudyRun run) => run.ModelName.StartsWith("Study", StringComparison.Ordinal);
 
     public static int Run(string[] args)
@@ -49,8 +51,9 @@ internal static class StepTiming
             {
                 medians[(name, run)] = median;
                 if (peak is { } p && IsStudyNetwork(StudyRuns.Find(run)))
-                    Console.WriteLine($"prelu {name} {run}: {StepFlops / median / 1e9 / p.Gflops:P0} of the {threads}-thread peak " +
-                        $"({p.Gflops:F1} GFLOP/s, {p.Isa}, measured by prelu_fma_peak in this run)");
+                    Console.WriteLine($"prelu {name} {run}: {StepFlops / median / 1e9:F0} dense-equivalent GFLOP/s (the {StepFlops / 1e9:F2} GFLOP a " +
+                        $"direct computation of the step takes, per second; the kernels execute fewer), beside the {threads}-thread peak of " +
+                        $"{p.Gflops:F1} GFLOP/s ({p.Isa}, measured by prelu_fma_peak in this run)");
             }
         }
         // Back to back in one process: the ratios of each backend to the first one named.
@@ -72,7 +75,7 @@ internal static class StepTiming
         string probe = Path.Combine(BenchmarkTables.RepositoryRoot(), "artifacts", "native", "prelu_fma_peak");
         if (!File.Exists(probe))
         {
-            Console.WriteLine($"peak: {probe} is not built (dotnet build builds it); shares of peak are not printed");
+            Console.WriteLine($"peak: {probe} is not built (dotnet build builds it); the peak is not printed");
             return null;
         }
         (double Gflops, string Isa)? best = null;
@@ -88,7 +91,7 @@ internal static class StepTiming
             }
         }
         if (best is null)
-            Console.WriteLine($"peak: the probe measures 1 thread and every core, not {threads} threads; shares of peak are not printed");
+            Console.WriteLine($"peak: the probe measures 1 thread and every core, not {threads} threads; the peak is not printed");
         return best;
     }
 
@@ -137,7 +140,7 @@ internal static class StepTiming
         {
             double median = Median(times[r]);
             medians.Add((runs[r].Name, median));
-            string rate = IsStudyNetwork(models[r]) ? $"{StepFlops / median / 1e9:F0} GFLOP/s, " : "";
+            string rate = IsStudyNetwork(models[r]) ? $"{StepFlops / median / 1e9:F0} dense-equivalent GFLOP/s, " : "";
             Console.WriteLine($"prelu {runs[r].Name}: {median * 1000:F1} ms per step, {batch / median:N0} images/s, " +
                 $"{rate}{Numbers.Signed((median / reluMedian - 1) * 100, 1)}% against {runs[0].Name}");
             runs[r].Model.Dispose();
@@ -188,10 +191,11 @@ internal static class StepTiming
                 (Layer: layer, Seconds: Median(perStep.Select(s => s[layer].Seconds).ToList()), perStep[0][layer].Flops))
                 .OrderByDescending(l => l.Seconds).ToList();
             double total = layers.Sum(l => l.Seconds);
-            Console.WriteLine($"native layers, {run.Name} ({total * 1000:F1} ms per step in kernels, the sum of each layer's median over {steps} steps):");
+            Console.WriteLine($"native layers, {run.Name} ({total * 1000:F1} ms per step in kernels, the sum of each layer's median over {steps} steps; " +
+                "a layer's rate counts its products' dense FLOPs, which Winograd and the pooling's winners do not all execute):");
             foreach (var (layer, seconds, flops) in layers)
             {
-                string rate = flops > 0 ? $"{flops / seconds / 1e9,6:F0} GFLOP/s" : "";
+                string rate = flops > 0 ? $"{flops / seconds / 1e9,6:F0} dense-equivalent GFLOP/s" : "";
                 Console.WriteLine($"  {layer,-62} {seconds * 1000,7:F2} ms  {seconds / total,5:P0}  {rate}");
             }
         }

@@ -44,6 +44,15 @@ public sealed partial class BenchmarksDocTests
     }
 
     [Fact]
+    public void No_rate_is_printed_as_a_share_of_the_peak_it_can_exceed()
+    {
+        // The step's FLOPs are dense-equivalent (the C library executes fewer): a rate, named so, never a share of the peak.
+        Assert.DoesNotContain("share of peak", Doc, StringComparison.Ordinal);
+        Assert.Contains("| dense-equivalent GFLOP/s |", Doc, StringComparison.Ordinal);
+        Assert.Contains("is no share of the peak and may exceed it", Doc, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_plots_it_links_are_in_the_repository()
     {
         var links = ImageLink().Matches(Doc).Select(m => m.Groups[1].Value).ToList();
