@@ -97,6 +97,9 @@ public abstract class ConcurrentPredictTests(Backend backend, Type[]? models = n
             Assert.Contains("Initialize needs the model to itself", conflict.Message, StringComparison.Ordinal);
             conflict = Assert.Throws<InvalidOperationException>(() => second.Evaluate(oneHot, MaxBatch));
             Assert.Contains("Trainer.Evaluate needs the model to itself", conflict.Message, StringComparison.Ordinal);
+            conflict = Assert.Throws<InvalidOperationException>(model.Dispose); // the fit would read freed memory
+            Assert.Contains("Dispose needs the model to itself", conflict.Message, StringComparison.Ordinal);
+            Assert.False(model.IsDisposed);
         }
         finally
         {

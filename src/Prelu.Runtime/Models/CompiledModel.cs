@@ -495,10 +495,14 @@ public abstract class CompiledModel : IDisposable
             throw new ObjectDisposedException(Backend.GetType().Name, $"{Name} runs on the {Backend.Name} backend, which was disposed");
     }
 
-    /// <summary>Frees the model's buffers (not its backend).</summary>
+    /// <summary>
+    /// Frees the model's buffers (not its backend). While a Predict or a fit runs on another thread it throws
+    /// <see cref="InvalidOperationException"/> naming it and frees nothing: those would read freed memory.
+    /// </summary>
     public void Dispose()
     {
-        Dispose(true);
+        using (Exclusive("Dispose"))
+            Dispose(true);
         GC.SuppressFinalize(this);
     }
 
