@@ -13,7 +13,9 @@
 extern "C" {
 #endif
 
-#if defined(PRELU_BUILDING_LIBRARY)
+#if defined(PRELU_BUILDING_LIBRARY) && defined(_WIN32)
+#define PRELU_API __declspec(dllexport)
+#elif defined(PRELU_BUILDING_LIBRARY)
 #define PRELU_API __attribute__((visibility("default")))
 #else
 #define PRELU_API

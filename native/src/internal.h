@@ -30,7 +30,7 @@ float *prelu_scratch(int slot, size_t floats);
  * one call to the next: the form's memory for (kernel, key), where key names the form (the shape, the layout); *current
  * is 1 when it holds the form of the kernel's present values, compared value by value with the ones it was made from
  * (training changes them between calls), else 0, and the caller must make it now. The sixteen forms used last stay. */
-float *prelu_kernel_form(const float *kernel, size_t kernel_floats, long key, size_t form_floats, int *current);
+float *prelu_kernel_form(const float *kernel, size_t kernel_floats, int64_t key, size_t form_floats, int *current);
 
 /* Threads every parallel region uses (prelu_set_threads; one per core by default). */
 int prelu_thread_count(void);

@@ -71,6 +71,24 @@ int prelu_thread_count(void) {
 
 /* ---- Scratch memory ------------------------------------------------------------------------------- */
 
+/* 64-byte-aligned memory: C11's aligned_alloc, which the Windows C runtime lacks (it has _aligned_malloc, whose blocks
+ * _aligned_free must release). */
+static void *allocate_aligned(size_t bytes) {
+#if defined(_WIN32)
+    return _aligned_malloc(bytes, 64);
+#else
+    return aligned_alloc(64, bytes);
+#endif
+}
+
+static void free_aligned(void *data) {
+#if defined(_WIN32)
+    _aligned_free(data);
+#else
+    free(data);
+#endif
+}
+
 typedef struct scratch_buffer {
     float *data;
     size_t floats;
@@ -83,8 +101,8 @@ float *prelu_scratch(int slot, size_t floats) {
     scratch_buffer *b = &scratch[slot];
     if (b->floats < floats) {
         size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-        free(b->data);
-        b->data = aligned_alloc(64, bytes);
+        free_aligned(b->data);
+        b->data = allocate_aligned(bytes);
         if (!b->data) abort(); /* out of memory: nothing sensible to return to a kernel */
         b->floats = floats;
     }
@@ -99,7 +117,7 @@ typedef struct kernel_form {
     const float *kernel; /* the kernel the form was made from, and its values then */
     float *values;
     size_t kernel_floats;
-    long key;
+    int64_t key; /* 64 bits everywhere: a Windows long has 32 */
     float *form;
     size_t form_floats;
     unsigned long used;
@@ -111,13 +129,13 @@ static __thread kernel_form forms[PRELU_KERNEL_FORMS];
 static __thread unsigned long form_clock;
 
 static void *aligned_floats(void *old, size_t floats) {
-    free(old);
-    void *data = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    free_aligned(old);
+    void *data = allocate_aligned((floats * sizeof(float) + 63) / 64 * 64);
     if (!data) abort(); /* out of memory: nothing sensible to return to a kernel */
     return data;
 }
 
-float *prelu_kernel_form(const float *kernel, size_t kernel_floats, long key, size_t form_floats, int *current) {
+float *prelu_kernel_form(const float *kernel, size_t kernel_floats, int64_t key, size_t form_floats, int *current) {
     kernel_form *hit = NULL, *oldest = &forms[0];
     for (int i = 0; i < PRELU_KERNEL_FORMS && !hit; i++) {
         kernel_form *f = &forms[i];

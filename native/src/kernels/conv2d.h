@@ -137,8 +137,8 @@ static inline size_t forward_kernel_floats(const prelu_conv2d_shape *s, int wino
  * with unchanged weights make it once. The key names the form: Winograd's or packed, the view the product reads (its
  * K blocks follow a gathered view's runs), the build's panel width and the shape. */
 static inline float *forward_kernel_form(const prelu_conv2d_shape *s, int winograd, int gathered, const float *kernel, int *current) {
-    long key = ((long)winograd << 62) | ((long)gathered << 61) | ((long)NR << 53) | ((long)s->kernel_h << 45) |
-               ((long)s->kernel_w << 37) | ((long)s->in_channels << 19) | (long)s->filters;
+    int64_t key = ((int64_t)winograd << 62) | ((int64_t)gathered << 61) | ((int64_t)NR << 53) | ((int64_t)s->kernel_h << 45) |
+                  ((int64_t)s->kernel_w << 37) | ((int64_t)s->in_channels << 19) | (int64_t)s->filters;
     size_t floats = (size_t)s->kernel_h * s->kernel_w * s->in_channels * s->filters;
     return prelu_kernel_form(kernel, floats, key, forward_kernel_floats(s, winograd), current);
 }
