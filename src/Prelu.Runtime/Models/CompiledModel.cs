@@ -394,7 +394,7 @@ public abstract class CompiledModel : IDisposable
     /// throws <see cref="InvalidOperationException"/> naming the conflict when another thread holds it or predictions
     /// are running. The thread that holds it may take it again.
     /// </summary>
-    public IDisposable Exclusive(string use)
+    public ExclusiveUse Exclusive(string use)
     {
         lock (_gate)
         {
@@ -406,16 +406,23 @@ public abstract class CompiledModel : IDisposable
             if (_ownerDepth++ == 0)
                 (_owner, _ownerThread) = (use, thread);
         }
-        return new Release(this);
+        return new ExclusiveUse(this);
     }
 
-    private sealed class Release(CompiledModel model) : IDisposable
+    /// <summary>
+    /// The model held by <see cref="Exclusive"/> until disposed, once. A struct: a training step takes the model several
+    /// times and allocates nothing for it.
+    /// </summary>
+    public readonly struct ExclusiveUse : IDisposable
     {
-        private CompiledModel? _model = model;
+        private readonly CompiledModel? _model;
 
+        internal ExclusiveUse(CompiledModel model) => _model = model;
+
+        /// <summary>Gives the model back (the outermost use of the holding thread frees it for others).</summary>
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _model, null) is not { } held)
+            if (_model is not { } held)
                 return;
             lock (held._gate)
             {
