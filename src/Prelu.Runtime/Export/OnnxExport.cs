@@ -211,23 +211,16 @@ public static class OnnxExport
             int channels = input[2], outChannels = layer.OutputShape[2];
             string role = depthwise ? "depthwise_kernel" : "kernel";
             var kernel = model.GetParameter($"{n}.{role}");
-            // Keras's (KH, KW, Cin, Cout) to ONNX's (Cout, Cin, KH, KW); a depthwise (KH, KW, C, M) to (C M, 1, KH, KW), output c M + m.
+            // Keras stores (KH, KW, Cin, Cout), or a depthwise kernel (KH, KW, C, M); ONNX reads (Cout, Cin, KH, KW), or (C M, 1, KH, KW)
+            // with output channel c M + m.
+            int kh = size[0], kw = size[1], taps = kh * kw, inner = outChannels / (depthwise ? channels : 1), perGroup = depthwise ? 1 : channels;
             var weights = new float[kernel.Length];
-            int kh = size[0], kw = size[1], perGroup = depthwise ? 1 : channels;
-            for (int y = 0; y < kh; y++)
+            for (int p = 0; p < taps; p++)
             {
-                for (int xk = 0; xk < kw; xk++)
+                for (int c = 0; c < channels; c++)
                 {
-                    for (int c = 0; c < channels; c++)
-                    {
-                        for (int o = 0; o < outChannels / (depthwise ? channels : 1); o++)
-                        {
-                            int source = ((y * kw + xk) * channels + c) * (depthwise ? outChannels / channels : outChannels) + o;
-                            int output = depthwise ? c * (outChannels / channels) + o : o;
-                            int inChannel = depthwise ? 0 : c;
-                            weights[((output * perGroup + inChannel) * kh + y) * kw + xk] = kernel[source];
-                        }
-                    }
+                    for (int o = 0; o < inner; o++)
+                        weights[(depthwise ? c * inner + o : o * channels + c) * taps + p] = kernel[(p * channels + c) * inner + o];
                 }
             }
             var operands = new List<string> { x.Name, Weight($"{n}.{role}", weights, [outChannels, perGroup, kh, kw], $"{n}.{role}", kernel) };
@@ -333,8 +326,6 @@ public static class OnnxExport
                 if (!float.IsFinite(check[i]))
                     throw new InvalidOperationException($"{model.Name}: {checkedName ?? name} holds {check[i]} at element {i}; a model with a NaN or an infinity is not exported");
             }
-            if (_graph.Initializer.Any(t => t.Name == name))
-                return name;
             var bytes = new byte[values.Length * sizeof(float)];
             Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length); // little-endian, as ONNX's raw data is
             var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(bytes) };
