@@ -50,7 +50,7 @@ public static class StudyRunner
                     Console.WriteLine($"Resuming from {checkpoint}");
                 var history = trainer.Fit(mnist.Train,
                     new FitOptions(options.Epochs, options.BatchSize, options.ValidationSplit, Seed: seed, CheckpointPath: checkpoint,
-                        Resume: options.Resume, CheckNumerics: options.CheckNumerics, Shift: run.Shift), cancellationToken: cancellationToken);
+                        Resume: options.Resume, CheckNumerics: options.CheckNumerics, Shift: run.Shift, Rotation: run.Rotation, Zoom: run.Zoom), cancellationToken: cancellationToken);
                 var (testLoss, testAccuracy) = trainer.Evaluate(mnist.Test, options.BatchSize);
                 Console.WriteLine($"test loss {testLoss:F4}, test accuracy {testAccuracy:F4}");
 

@@ -4,11 +4,11 @@ namespace Prelu.Mnist.Models;
 
 /// <summary>
 /// One configuration of the study: its name on the command line, its label in tables, its model (by class name,
-/// as checkpoints record it), its optimizer (Adam with Keras's defaults unless the run says otherwise) and how far
-/// its training images are shifted (FitOptions.Shift; none in the study).
+/// as checkpoints record it), its optimizer (Adam with Keras's defaults unless the run says otherwise) and how its
+/// training images are augmented (FitOptions.Shift, Rotation and Zoom; none in the study).
 /// </summary>
 public sealed record StudyRun(string Name, string Label, string ModelName, Func<Backend, int, CompiledModel> Create, Func<Optimizer>? Optimizer = null,
-    int Shift = 0)
+    int Shift = 0, float Rotation = 0, float Zoom = 0)
 {
     public Optimizer CreateOptimizer() => Optimizer?.Invoke() ?? new Adam();
 }
@@ -27,11 +27,12 @@ public static class StudyRuns
         // 20 epochs; training images move by up to 2 pixels each way.
         new("bn-prelu", "deeper, BatchNormalization + channel-wise PReLU", nameof(DeepBatchNormPRelu), (backend, batch) => new DeepBatchNormPRelu(backend, batch),
             () => new Adam { Schedule = new ExponentialDecay(0.001f, 200, 0.85f) }, Shift: 2),
-        // The residual networks train as bn-prelu does: a decaying learning rate and shifted images.
+        // The residual networks train as bn-prelu does (a decaying learning rate, shifted images), and their images are
+        // also turned by up to 10 degrees and scaled by 0.9 to 1.1: with shifts alone they stopped at 0.9945 over five seeds.
         new("resnet-relu", "residual, ReLU", nameof(ResidualRelu), (backend, batch) => new ResidualRelu(backend, batch),
-            () => new Adam { Schedule = new ExponentialDecay(0.001f, 200, 0.85f) }, Shift: 2),
+            () => new Adam { Schedule = new ExponentialDecay(0.001f, 200, 0.85f) }, Shift: 2, Rotation: 10, Zoom: 0.1f),
         new("resnet-prelu", "residual, channel-wise PReLU, from 0.25", nameof(ResidualPRelu), (backend, batch) => new ResidualPRelu(backend, batch),
-            () => new Adam { Schedule = new ExponentialDecay(0.001f, 200, 0.85f) }, Shift: 2),
+            () => new Adam { Schedule = new ExponentialDecay(0.001f, 200, 0.85f) }, Shift: 2, Rotation: 10, Zoom: 0.1f),
     ];
 
     /// <summary>The study's three runs.</summary>

@@ -22,6 +22,16 @@ namespace Prelu;
 /// layer): each training image is moved by up to this many pixels each way, a fresh draw from the seed every epoch,
 /// zeros filling what comes in; 0 (the default) moves nothing. Validation, evaluation and prediction see the images as they are.
 /// </param>
+/// <param name="Rotation">
+/// Augmentation, as Keras's <c>rotation_range</c> (or a RandomRotation layer): each training image is turned about its
+/// centre by an angle drawn uniformly from [-Rotation, Rotation] degrees every epoch, interpolated bilinearly, zeros
+/// filling the corners; 0 (the default) turns nothing.
+/// </param>
+/// <param name="Zoom">
+/// Augmentation, as Keras's <c>zoom_range</c> given one number (or a RandomZoom layer that keeps the aspect ratio): each
+/// training image is scaled about its centre by a factor drawn uniformly from [1 - Zoom, 1 + Zoom] every epoch (above 1
+/// enlarges), interpolated bilinearly; 0 (the default) scales nothing.
+/// </param>
 /// <param name="Callbacks">
 /// Keras's callbacks (<see cref="EarlyStopping"/>, <see cref="ReduceLROnPlateau"/>, <see cref="ModelCheckpoint"/>), told
 /// of every epoch in this order; their state goes into the fit's checkpoint, so a resumed fit needs the same ones.
@@ -33,7 +43,11 @@ namespace Prelu;
 /// </param>
 public sealed record FitOptions(int Epochs, int BatchSize, double ValidationSplit = 0, bool Shuffle = true, ulong Seed = 0,
     TimeSpan? ProgressInterval = null, string? CheckpointPath = null, bool Resume = false, bool CheckNumerics = false, int Shift = 0,
-    IReadOnlyList<Callback>? Callbacks = null, int Verbose = 1);
+    IReadOnlyList<Callback>? Callbacks = null, int Verbose = 1, float Rotation = 0, float Zoom = 0)
+{
+    /// <summary>Whether training images move at all (a shift, a turn or a zoom).</summary>
+    internal bool Augments => Shift != 0 || Rotation != 0 || Zoom != 0;
+}
 
 /// <summary>A fit stopped by its cancellation token; the run up to the last finished batch is in <see cref="CheckpointPath"/> when one was set.</summary>
 public sealed class TrainingInterruptedException(string? checkpointPath, int epoch, int batch)
@@ -119,12 +133,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be at least 1");
         if (options.Resume && options.CheckpointPath is null)
             throw new ArgumentException("FitOptions.Resume needs FitOptions.CheckpointPath: the file to resume from", nameof(options));
-        if (options.Shift != 0 && (data is not LabeledImages images || options.Shift < 0 || options.Shift >= Math.Min(images.Height, images.Width)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.Shift, data is LabeledImages labeled
-                ? $"FitOptions.Shift must be 0 or more, and less than the images' {labeled.Height}x{labeled.Width} size"
-                : "FitOptions.Shift moves labeled images; this data set is not one");
-        }
+        CheckAugmentation(data, options);
         if (options.Verbose is < 0 or > 2)
             throw new ArgumentOutOfRangeException(nameof(options), options.Verbose, "FitOptions.Verbose is 0 (silent), 1 (progress) or 2 (one line per epoch), as Keras's");
         if (options.Callbacks?.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
@@ -186,7 +195,7 @@ public sealed class Trainer : IDisposable
                 }
                 int start = b * options.BatchSize;
                 int count = Math.Min(options.BatchSize, train.Count - start);
-                Upload(train, order.AsSpan(start, count), options.Shift > 0 ? (options, epoch) : null);
+                Upload(train, order.AsSpan(start, count), options.Augments ? (options, epoch) : null);
                 // Dropout masks depend on the global step, so every batch of every epoch draws its own.
                 var (input, labels) = Batch(count);
                 _model.ComputeGradients(input, labels, count, (ulong)_optimizer.Iterations + 1, _metrics);
@@ -335,21 +344,36 @@ public sealed class Trainer : IDisposable
         return probabilities;
     }
 
-    private float[]? _shiftScratch;
+    // Shift, Rotation and Zoom move labeled images, by amounts that leave something of each image in view.
+    private static void CheckAugmentation(IDataset data, FitOptions options)
+    {
+        if (!options.Augments)
+            return;
+        if (data is not LabeledImages images)
+            throw new ArgumentException("FitOptions.Shift, Rotation and Zoom move labeled images; this data set is not one", nameof(options));
+        if (options.Shift < 0 || options.Shift >= Math.Min(images.Height, images.Width))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Shift, $"FitOptions.Shift must be 0 or more, and less than the images' {images.Height}x{images.Width} size");
+        if (!(options.Rotation >= 0 && options.Rotation <= 180))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Rotation, "FitOptions.Rotation is the largest turn in degrees, from 0 to 180");
+        if (!(options.Zoom >= 0 && options.Zoom < 1))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Zoom, "FitOptions.Zoom is the largest change of scale, at least 0 and less than 1 (factors from 1 - Zoom to 1 + Zoom)");
+    }
 
-    // One upload of pixels and one of labels per batch; a training batch's images moved first when the fit shifts them.
-    private void Upload(IDataset data, ReadOnlySpan<int> indices, (FitOptions Options, int Epoch)? shift = null)
+    private float[]? _augmentScratch;
+
+    // One upload of pixels and one of labels per batch; a training batch's images moved first when the fit augments them.
+    private void Upload(IDataset data, ReadOnlySpan<int> indices, (FitOptions Options, int Epoch)? augment = null)
     {
         int samples = indices.Length * _model.InputLength, labels = _model.Loss.TargetLength(indices.Length, _model.OutputLength);
         data.GatherBatch(indices, _hostSamples.AsSpan(0, samples), _hostLabels.AsSpan(0, labels), _model.Loss, _model.OutputLength);
-        if (shift is var (options, epoch) && data is LabeledImages images)
+        if (augment is var (options, epoch) && data is LabeledImages images)
         {
             int length = _model.InputLength;
-            _shiftScratch ??= new float[length];
+            _augmentScratch ??= new float[length];
             for (int i = 0; i < indices.Length; i++)
             {
-                var (dy, dx) = ImageShift.Draw(options.Seed, epoch, indices[i], options.Shift);
-                ImageShift.Apply(_hostSamples.AsSpan(i * length, length), images.Height, images.Width, images.Channels, dy, dx, _shiftScratch);
+                var move = ImageAugmentation.Draw(options.Seed, epoch, indices[i], options.Shift, options.Rotation, options.Zoom);
+                ImageAugmentation.Apply(_hostSamples.AsSpan(i * length, length), images.Height, images.Width, images.Channels, move, _augmentScratch);
             }
         }
         _model.Backend.Upload(_hostSamples.AsSpan(0, samples), _input.Slice(0, samples));

@@ -104,6 +104,8 @@ internal static class TrainingCheckpoint
         yield return (Prefix + "fit_seed", options.Seed.ToString(CultureInfo.InvariantCulture), null);
         yield return (Prefix + "validation_split", options.ValidationSplit.ToString("R", CultureInfo.InvariantCulture), null);
         yield return (Prefix + "shift", Text(options.Shift), "0"); // fits before the option moved no image
+        yield return (Prefix + "rotation", options.Rotation.ToString("R", CultureInfo.InvariantCulture), "0"); // nor turned one
+        yield return (Prefix + "zoom", options.Zoom.ToString("R", CultureInfo.InvariantCulture), "0"); // nor scaled one
         yield return (Prefix + "callbacks", string.Join(",", (options.Callbacks ?? []).Select(c => c.Name)), ""); // nor had callbacks
     }
 

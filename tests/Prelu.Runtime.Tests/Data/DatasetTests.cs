@@ -275,12 +275,13 @@ public sealed class DatasetTests : IDisposable
     }
 
     [Fact]
-    public void Shifting_images_needs_labeled_images()
+    public void Moving_images_needs_labeled_images()
     {
         using var model = new RegressionNet(_backend, 4);
         model.Initialize(1);
         using var trainer = new Trainer(model, new Adam());
-        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(Regression(8, 1), new FitOptions(1, 4, Shift: 1)), "options",
-            "FitOptions.Shift moves labeled images; this data set is not one");
+        foreach (var options in new[] { new FitOptions(1, 4, Shift: 1), new FitOptions(1, 4, Rotation: 10), new FitOptions(1, 4, Zoom: 0.1f) })
+            Refused.Assert<ArgumentException>(() => trainer.Fit(Regression(8, 1), options), "options",
+                "FitOptions.Shift, Rotation and Zoom move labeled images; this data set is not one");
     }
 }

@@ -30,8 +30,10 @@ public sealed class ResumeTests : IDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
+    // The normalised runs augment their images (a shift, a turn and a zoom), whose draws a resumed run must repeat.
     private static FitOptions Options(string? checkpoint = null, bool resume = false, int shift = 0) =>
-        new(Epochs, Batch, ValidationSplit: 0.2, Seed: 7, ProgressInterval: TimeSpan.Zero, CheckpointPath: checkpoint, Resume: resume, Shift: shift);
+        new(Epochs, Batch, ValidationSplit: 0.2, Seed: 7, ProgressInterval: TimeSpan.Zero, CheckpointPath: checkpoint, Resume: resume, Shift: shift,
+            Rotation: shift == 0 ? 0 : 12, Zoom: shift == 0 ? 0 : 0.15f);
 
     private sealed record Outcome(float[] Weights, float[] States, float[] M, float[] V, long Steps, List<(double, double, double?, double?)> History);
 
@@ -82,7 +84,7 @@ public sealed class ResumeTests : IDisposable
     [InlineData(true)]
     public void Cancelled_mid_epoch_and_resumed_it_ends_with_the_bits_of_a_run_never_stopped(bool normalized)
     {
-        int shift = normalized ? 2 : 0; // the normalised run also shifts its images
+        int shift = normalized ? 2 : 0; // the normalised run also moves its images
         var expected = Train(Options(shift: shift), normalized: normalized);
         var path = Path.Combine(_folder, "run.safetensors");
 
@@ -171,6 +173,8 @@ public sealed class ResumeTests : IDisposable
     [InlineData("batch size", "trainer.batch_size")]
     [InlineData("fit seed", "trainer.fit_seed")]
     [InlineData("model seed", "seed")]
+    [InlineData("rotation", "trainer.rotation")]
+    [InlineData("zoom", "trainer.zoom")]
     public void A_checkpoint_of_another_fit_is_refused_before_anything_changes(string change, string field)
     {
         var path = Path.Combine(_folder, "run.safetensors");
@@ -185,6 +189,8 @@ public sealed class ResumeTests : IDisposable
         {
             "batch size" => Options(path, resume: true) with { BatchSize = 4 },
             "fit seed" => Options(path, resume: true) with { Seed = 8 },
+            "rotation" => Options(path, resume: true) with { Rotation = 5 },
+            "zoom" => Options(path, resume: true) with { Zoom = 0.05f },
             _ => Options(path, resume: true),
         };
         var error = Assert.Throws<CheckpointMismatchException>(() => trainer.Fit(_data, options));

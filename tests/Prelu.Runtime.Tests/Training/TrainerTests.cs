@@ -230,19 +230,23 @@ public sealed class TrainerTests : IDisposable
         Refused.Assert<ArgumentNullException>(() => trainer.Evaluate(null!, 8), "data", "");
         Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, Shift: -1)), "options", "FitOptions.Shift must be 0 or more");
         Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, Shift: 28)), "options", "less than the images' 28x28 size");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, Rotation: -5)), "options", "FitOptions.Rotation is the largest turn in degrees, from 0 to 180");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, Rotation: float.NaN)), "options", "from 0 to 180");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, Zoom: 1)), "options", "FitOptions.Zoom is the largest change of scale");
+        Refused.Assert<ArgumentOutOfRangeException>(() => trainer.Fit(_data, new FitOptions(1, 8, Zoom: -0.1f)), "options", "at least 0 and less than 1");
         Assert.Equal(0, trainer.Optimizer.Iterations);
     }
 
     [Fact]
-    public void Shifted_training_images_follow_the_seed_and_change_training_but_not_evaluation()
+    public void Moved_training_images_follow_the_seed_and_change_training_but_not_evaluation()
     {
-        (float[] Weights, double Loss) Run(int shift, ulong fitSeed)
+        (float[] Weights, double Loss) Run(int shift, ulong fitSeed, float rotation = 0, float zoom = 0)
         {
             var (model, trainer) = Make();
             using (model)
             using (trainer)
             {
-                trainer.Fit(_data, new FitOptions(Epochs: 2, BatchSize: 8, Seed: fitSeed, Shift: shift));
+                trainer.Fit(_data, new FitOptions(Epochs: 2, BatchSize: 8, Seed: fitSeed, Shift: shift, Rotation: rotation, Zoom: zoom));
                 return (_backend.ToArray(model.ParameterArena), trainer.Evaluate(_data, 8).Loss);
             }
         }
@@ -251,6 +255,11 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(shifted.Weights, Run(2, 1).Weights);
         Assert.NotEqual(shifted.Weights, Run(0, 1).Weights);
         Assert.NotEqual(shifted.Weights, Run(2, 3).Weights);
+        // A turn and a zoom change training too, the same way for the same seed.
+        var turned = Run(2, 1, rotation: 10, zoom: 0.1f);
+        Assert.Equal(turned.Weights, Run(2, 1, rotation: 10, zoom: 0.1f).Weights);
+        Assert.NotEqual(shifted.Weights, turned.Weights);
+        Assert.NotEqual(turned.Weights, Run(2, 1, rotation: 10).Weights);
 
         // Evaluation sees the images as they are: the same weights give the same loss whatever the fit shifted.
         var (model, trainer) = Make();
