@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a signature in this header changes; the C# side refuses a library built
  * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 9
+#define PRELU_ABI_VERSION 10
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -35,6 +35,7 @@ typedef enum prelu_cpu_feature {
     PRELU_CPU_AVX2 = 1 << 0,
     PRELU_CPU_FMA = 1 << 1,
     PRELU_CPU_AVX512F = 1 << 2,
+    PRELU_CPU_ASIMD = 1 << 3, /* ARM's Advanced SIMD (NEON), on AArch64 */
 } prelu_cpu_feature;
 
 /* The builds of the hot kernels, each compiled for one instruction set. */
@@ -43,6 +44,7 @@ typedef enum prelu_kernel_set {
     PRELU_KERNELS_PORTABLE = 0, /* plain C, any CPU */
     PRELU_KERNELS_AVX2 = 1,     /* AVX2 and FMA */
     PRELU_KERNELS_AVX512 = 2,   /* AVX-512F, AVX2 and FMA */
+    PRELU_KERNELS_NEON = 3,     /* AArch64's Advanced SIMD */
 } prelu_kernel_set;
 
 /* The ABI version this library was built with (PRELU_ABI_VERSION). */

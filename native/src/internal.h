@@ -71,6 +71,10 @@ extern const prelu_kernels prelu_kernels_avx2;
 extern const prelu_kernels prelu_kernels_avx512;
 #define PRELU_HAVE_X86_KERNELS 1
 #endif
+#if defined(__aarch64__)
+extern const prelu_kernels prelu_kernels_neon;
+#define PRELU_HAVE_ARM_KERNELS 1
+#endif
 
 const prelu_kernels *prelu_active_kernels(void);
 

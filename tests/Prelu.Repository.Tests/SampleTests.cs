@@ -116,8 +116,15 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
         foreach (var expected in (string[])["lib/net10.0/Prelu.Runtime.dll", "lib/net10.0/Prelu.Runtime.pdb", "lib/net10.0/Prelu.Runtime.xml",
             "lib/net10.0/Prelu.Native.dll", "lib/net10.0/Prelu.Native.pdb", "lib/net10.0/Prelu.Native.xml",
-            "analyzers/dotnet/cs/Prelu.Generators.dll", "runtimes/linux-x64/native/libprelu.so"])
+            "analyzers/dotnet/cs/Prelu.Generators.dll", "runtimes/linux-x64/native/libprelu.so", "runtimes/win-x64/native/prelu.dll",
+            "runtimes/linux-arm64/native/libprelu.so"])
             Assert.True(entries.Contains(expected), $"{package} lacks {expected}; it holds {string.Join(", ", entries.Order())}");
+        // Each runtime's C library is built for that runtime's processor, as its file header says.
+        Assert.Equal("ELF x86-64", NativeHeader.Describe(Bytes(zip, "runtimes/linux-x64/native/libprelu.so")));
+        Assert.Equal("PE32+ x86-64", NativeHeader.Describe(Bytes(zip, "runtimes/win-x64/native/prelu.dll")));
+        Assert.Equal("ELF aarch64", NativeHeader.Describe(Bytes(zip, "runtimes/linux-arm64/native/libprelu.so")));
+        long size = new FileInfo(package).Length;
+        Assert.True(size < 3_000_000, $"{package} takes {size:N0} bytes; it should stay under 3 MB");
         string Text(string name)
         {
             using var reader = new StreamReader(zip.GetEntry(name)!.Open());
@@ -130,6 +137,14 @@ public sealed partial class SampleTests(MnistInItsFolder mnist) : IClassFixture<
         var nuspec = Text("Prelu.nuspec");
         foreach (var dependency in (string[])["Silk.NET.OpenCL", "System.Numerics.Tensors", "Spectre.Console"])
             Assert.Contains($"id=\"{dependency}\"", nuspec, StringComparison.Ordinal);
+    }
+
+    private static byte[] Bytes(System.IO.Compression.ZipArchive zip, string name)
+    {
+        using var stream = zip.GetEntry(name)!.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
     }
 
     // The classes ONNX Runtime gives the first `count` MNIST test images with the exported model.

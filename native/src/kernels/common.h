@@ -9,6 +9,9 @@
 #ifdef PRELU_AVX2
 #include <immintrin.h>
 #endif
+#ifdef PRELU_NEON
+#include <arm_neon.h>
+#endif
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 

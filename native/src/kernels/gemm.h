@@ -18,12 +18,16 @@
  * input, which is then never copied (conv2d.h); K blocks then hold whole runs.
  *
  * The register block of C is MR x NR accumulators: 12 x 32 in 24 of AVX-512's 32 zmm registers, 6 x 16 in 12
- * of AVX2's 16 ymm registers. Each step of p loads one row of the B panel and broadcasts MR values of A.
+ * of AVX2's 16 ymm registers, 6 x 12 in 18 of NEON's 32 q registers. Each step of p loads one row of the B panel and
+ * broadcasts MR values of A.
  * The order of every sum is fixed by the shapes alone: the same bits on every run of a given build. */
 
 #if defined(PRELU_AVX512)
 #define MR 12
 #define NR 32
+#elif defined(PRELU_NEON)
+#define MR 6
+#define NR 12
 #else
 #define MR 6
 #define NR 16
@@ -209,6 +213,57 @@ static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c,
     for (int r = 0; r < MR; r++) {
         _mm256_storeu_ps(tile + r * NR, c0[r]);
         _mm256_storeu_ps(tile + r * NR + 8, c1[r]);
+    }
+    store_edge(tile, c, ldc, mr, nr, accumulate);
+}
+#elif defined(PRELU_NEON)
+/* 18 accumulators (6 rows of 3 q registers); per step of p: three loads of B, 6 of A, 18 FMAs by element
+ * (fmla v.4s, v.4s, v.s[0]). 18 + 3 + 6 registers of NEON's 32: an 8 x 12 block needs 35, and GCC then kept three
+ * accumulators on the stack, loaded and stored on every step (it turns lane-wise loads of A back into scalar ones). */
+static void micro_tile(int kc, matrix_view a, const float *restrict b, float *c, long ldc, int mr, int nr,
+                       int accumulate) {
+    float32x4_t c0[MR], c1[MR], c2[MR];
+    long offset[MR];
+    row_offsets(a, mr, offset);
+    int run = run_length(a, kc);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) c0[r] = c1[r] = c2[r] = vdupq_n_f32(0.0f);
+    for (int p0 = 0, s = 0; p0 < kc; p0 += run, s++) {
+        const float *ap = run_start(a, s);
+        for (int q = 0; q < run; q++) {
+            float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
+#pragma GCC unroll 6
+            for (int r = 0; r < MR; r++) {
+                float ar = ap[offset[r]];
+                c0[r] = vfmaq_n_f32(c0[r], b0, ar);
+                c1[r] = vfmaq_n_f32(c1[r], b1, ar);
+                c2[r] = vfmaq_n_f32(c2[r], b2, ar);
+            }
+            ap += a.cs;
+            b += NR;
+        }
+    }
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) {
+            float *row = c + r * ldc;
+            if (accumulate) {
+                c0[r] = vaddq_f32(c0[r], vld1q_f32(row));
+                c1[r] = vaddq_f32(c1[r], vld1q_f32(row + 4));
+                c2[r] = vaddq_f32(c2[r], vld1q_f32(row + 8));
+            }
+            vst1q_f32(row, c0[r]);
+            vst1q_f32(row + 4, c1[r]);
+            vst1q_f32(row + 8, c2[r]);
+        }
+        return;
+    }
+    float tile[MR * NR];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        vst1q_f32(tile + r * NR, c0[r]);
+        vst1q_f32(tile + r * NR + 4, c1[r]);
+        vst1q_f32(tile + r * NR + 8, c2[r]);
     }
     store_edge(tile, c, ldc, mr, nr, accumulate);
 }

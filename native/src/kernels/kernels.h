@@ -2,6 +2,7 @@
  *   kernels_portable.c   plain C for any CPU (the fallback)
  *   kernels_avx2.c       -mavx2 -mfma; defines PRELU_AVX2
  *   kernels_avx512.c     -mavx512f as well; defines PRELU_AVX2 and PRELU_AVX512
+ *   kernels_neon.c       AArch64 only; defines PRELU_NEON (the GEMM micro-kernel; the rest is the portable C)
  * names its table (PRELU_KERNEL_TABLE) and includes this file, and runtime.c picks a table at run time
  * after checking the CPU. Every function in these headers is static, so each build has its own copy
  * under the same plain names; only the table leaves the translation unit. A layer keeps its forward and

@@ -22,6 +22,9 @@ public enum NativeKernelSet
 
     /// <summary>AVX-512F (with AVX2 and FMA): 12 x 32 register blocks, masked edges.</summary>
     Avx512 = 2,
+
+    /// <summary>AArch64's Advanced SIMD (NEON): 6 x 12 register blocks; the arm64 build's only vector set.</summary>
+    Neon = 3,
 }
 
 /// <summary>
@@ -33,7 +36,7 @@ public static class PreluNativeLibrary
     public const string PathEnvironmentVariable = "PRELU_NATIVE_LIBRARY";
 
     /// <summary>The ABI that <see cref="NativeMethods"/> is written against (PRELU_ABI_VERSION in prelu.h).</summary>
-    public const int ExpectedAbiVersion = 9;
+    public const int ExpectedAbiVersion = 10;
 
     /// <summary>The library's file name on this platform (libprelu.so, prelu.dll, libprelu.dylib).</summary>
     public static string FileName => OperatingSystem.IsWindows() ? "prelu.dll"
@@ -82,6 +85,9 @@ public static class PreluNativeLibrary
         }
     }
 
+    /// <summary>The runtime identifiers the package carries the library for, under runtimes/&lt;rid&gt;/native.</summary>
+    public static IReadOnlyList<string> PackagedRuntimes { get; } = ["linux-x64", "win-x64", "linux-arm64"];
+
     /// <summary>The places the library is looked for, in order.</summary>
     public static IReadOnlyList<string> CandidatePaths()
     {
@@ -124,7 +130,8 @@ public static class PreluNativeLibrary
             }
         }
         throw new NativeLibraryUnavailableException(
-            "The native kernel library (libprelu) could not be loaded. Looked in:" + Environment.NewLine +
+            $"The native kernel library (libprelu) could not be loaded for runtime identifier {RuntimeInformation.RuntimeIdentifier} " +
+            $"(the package carries it for {string.Join(", ", PackagedRuntimes)}). Looked in:" + Environment.NewLine +
             string.Join(Environment.NewLine, searched.Select(s => "  - " + s)) + Environment.NewLine + BuildHint,
             searched);
     }
@@ -149,7 +156,7 @@ public static class PreluNativeLibrary
         }
     }
 
-    /// <summary>Whether this CPU runs <paramref name="set"/> (AVX2 needs AVX2 and FMA; AVX-512 needs AVX-512F as well).</summary>
+    /// <summary>Whether this CPU runs <paramref name="set"/> (AVX2 needs AVX2 and FMA; AVX-512 needs AVX-512F as well; NEON an arm64 build).</summary>
     public static bool CanRun(NativeKernelSet set)
     {
         EnsureLoaded();
@@ -168,11 +175,12 @@ public static class PreluNativeLibrary
             throw new PlatformNotSupportedException($"This CPU cannot run the {Describe(set!.Value)} kernels of libprelu.");
     }
 
-    /// <summary>The kernel set's name as messages print it ("AVX-512", "AVX2/FMA", "portable C").</summary>
+    /// <summary>The kernel set's name as messages print it ("AVX-512", "AVX2/FMA", "NEON", "portable C").</summary>
     public static string Describe(NativeKernelSet set) => set switch
     {
         NativeKernelSet.Avx512 => "AVX-512",
         NativeKernelSet.Avx2 => "AVX2/FMA",
+        NativeKernelSet.Neon => "NEON",
         _ => "portable C",
     };
 
@@ -210,11 +218,14 @@ public static class PreluNativeLibrary
             throw new NativeLibraryUnavailableException(
                 "The library found as libprelu has no prelu_abi_version: it is not this project's library. " + BuildHint, [], e);
         }
-        if (abi != ExpectedAbiVersion)
-        {
-            throw new NativeLibraryUnavailableException(
-                $"The native kernel library speaks ABI version {abi}; this program needs {ExpectedAbiVersion}. " +
-                "It is a library from another build: " + BuildHint, []);
-        }
+        if (AbiMismatch(abi) is { } refused)
+            throw refused;
     }
+
+    /// <summary>Why a library that reports ABI version <paramref name="abi"/> is refused, naming both versions; null when it is this one's.</summary>
+    internal static NativeLibraryUnavailableException? AbiMismatch(int abi) => abi == ExpectedAbiVersion
+        ? null
+        : new NativeLibraryUnavailableException(
+            $"The native kernel library speaks ABI version {abi}; this program needs {ExpectedAbiVersion}. " +
+            "It is a library from another build: " + BuildHint, []);
 }
