@@ -64,6 +64,9 @@ public sealed class NativeConcurrentPredictTests() : ConcurrentPredictTests(Nati
     [typeof(ResidualGraphNet), typeof(NormalizedNet), typeof(InvertedResidualNet), typeof(StudyModel)]),
     IClassFixture<NativeSettings.Restore>;
 
+[Collection(NativeSettings.Collection)]
+public sealed class NativeNumericalFaultTests() : NumericalFaultTests(NativeSettings.Create(null, threads: 2)), IClassFixture<NativeSettings.Restore>;
+
 /// <summary>
 /// Thread count and kernel choice are process-wide in the C library: tests that set them run one at a
 /// time, each sets what it needs, and a class that forces the portable kernels puts the library back as

@@ -18,6 +18,9 @@ public sealed class OpenClBackendAgreementTests() : BackendAgreementTests(OpenCl
 // batch size builds programs of its own, which a newcomer's first run pays for.
 public sealed class OpenClConcurrentPredictTests() : ConcurrentPredictTests(OpenClBackend.Create(), [typeof(ResidualGraphNet)], [1, 8]);
 
+// The device checks the loss: the trainer reads it back at an epoch's end only, and traces a fault from its trail.
+public sealed class OpenClNumericalFaultTests() : NumericalFaultTests(OpenClBackend.Create());
+
 internal static class OpenClHost
 {
     /// <summary>
@@ -94,6 +97,35 @@ public sealed class OpenClDeviceTests
 /// they level off (near 290 MB in a 60,000-step probe), moving 10-25 MB either way from run to run, so
 /// no bound that a ten-second test can afford tells a leak of ours from the driver settling.
 /// </summary>
+public sealed class OpenClHostWaitTests
+{
+    // A fit of `images` images (8 a batch) of an MLP, as an app calls it (no observer, no progress): the calls that waited
+    // for the device's queue to drain, and the uploads that waited for the device to catch up.
+    private static (long Drains, long UploadWaits) Fit(OpenClBackend backend, int images)
+    {
+        var pixels = Det.Floats(images * 784, 21, 0, 256).Select(v => (byte)v).ToArray();
+        var data = new LabeledImages(pixels, Enumerable.Range(0, images).Select(i => (byte)(i % 10)).ToArray(), 28, 28, 1, 10);
+        using var model = new Mlp(backend, 8);
+        model.Initialize(3);
+        using var trainer = new Trainer(model, new Adam());
+        long drains = backend.QueueDrains, uploadWaits = backend.UploadWaits;
+        trainer.Fit(data, new FitOptions(Epochs: 1, BatchSize: 8, Seed: 2, Verbose: 0));
+        return (backend.QueueDrains - drains, backend.UploadWaits - uploadWaits);
+    }
+
+    [Fact]
+    public void A_steady_training_step_makes_the_host_wait_for_nothing()
+    {
+        using var backend = OpenClBackend.Create();
+        Fit(backend, 16); // the programs built, the scratch sized
+        var (fourSteps, _) = Fit(backend, 32);
+        var (twelveSteps, _) = Fit(backend, 96);
+        // The epoch's end reads the metrics (and the trail's check reads them): the same few drains for 4 steps as for 12.
+        Assert.Equal(fourSteps, twelveSteps);
+        Assert.InRange(fourSteps, 1, 3);
+    }
+}
+
 [Collection(nameof(OpenClDeviceTests))]
 public sealed class OpenClLeakTests
 {

@@ -89,6 +89,9 @@ public sealed unsafe partial class OpenClBackend
             return Int(b.Offset);
         }
 
+        /// <summary>An update's guard (UPDATE_GUARD in prelu.cl): the value that holds it back while not finite, or none.</summary>
+        public Launch Guard(DeviceBuffer? guard) => Buffer(guard).Int(guard is null ? 0 : 1);
+
         /// <summary>A buffer without an offset argument (scratch that is never a slice).</summary>
         public Launch Memory(DeviceBuffer buffer) => Memory(B(buffer).Memory);
 

@@ -129,7 +129,14 @@ public sealed unsafe partial class OpenClBackend : Backend
         _stagingWritten[slot] = 0;
         try
         {
-            ClException.Check(_cl.WaitForEvents(1, &written), "clWaitForEvents(upload)");
+            // Only a write still queued is waited for (the host then runs more than a step ahead of the device).
+            int status;
+            ClException.Check(_cl.GetEventInfo(written, EventInfo.CommandExecutionStatus, sizeof(int), &status, null), "clGetEventInfo(upload)");
+            if (status != 0) // CL_COMPLETE
+            {
+                Interlocked.Increment(ref _uploadWaits);
+                ClException.Check(_cl.WaitForEvents(1, &written), "clWaitForEvents(upload)");
+            }
         }
         finally
         {
@@ -137,11 +144,27 @@ public sealed unsafe partial class OpenClBackend : Backend
         }
     }
 
+    private long _queueDrains, _uploadWaits;
+
+    /// <summary>
+    /// Calls that waited for the device to finish everything queued before them: blocking reads (a download) and
+    /// clFinish (<see cref="Synchronize"/>). A steady-state training step makes none (the trainer reads the loss only at
+    /// a progress update, an epoch's end or a checkpoint).
+    /// </summary>
+    public long QueueDrains => Interlocked.Read(ref _queueDrains);
+
+    /// <summary>
+    /// Uploads that waited for their staging array's write of two uploads before: the host had run more than a step
+    /// ahead of the device, and waits for it to catch up (the device stays busy meanwhile).
+    /// </summary>
+    public long UploadWaits => Interlocked.Read(ref _uploadWaits);
+
     /// <inheritdoc />
     protected override void DownloadCore(DeviceBuffer source, Span<float> destination)
     {
         if (destination.IsEmpty)
             return;
+        Interlocked.Increment(ref _queueDrains);
         var b = B(source);
         fixed (float* d = destination)
             ClException.Check(_cl.EnqueueReadBuffer(_queue, b.Memory, true, (nuint)b.Offset * sizeof(float), (nuint)destination.Length * sizeof(float), d, 0, null, null), "clEnqueueReadBuffer");
@@ -167,7 +190,11 @@ public sealed unsafe partial class OpenClBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void Synchronize() => ClException.Check(_cl.Finish(_queue), "clFinish");
+    public override void Synchronize()
+    {
+        Interlocked.Increment(ref _queueDrains);
+        ClException.Check(_cl.Finish(_queue), "clFinish");
+    }
 
 
     // ---- The contract ---------------------------------------------------------------------------------------------
@@ -527,12 +554,12 @@ public sealed unsafe partial class OpenClBackend : Backend
     /// <inheritdoc />
     protected override void AdamUpdateCore(in AdamSettings settings, long step, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v) =>
         Run("adam").Float(settings.StepSize(step)).Float(settings.Beta1).Float(settings.Beta2).Float(settings.Epsilon)
-            .Buffer(param).Buffer(grad).Buffer(m).Buffer(v).Run(param.Length);
+            .Buffer(param).Buffer(grad).Buffer(m).Buffer(v).Guard(_guard).Run(param.Length);
 
     /// <inheritdoc />
     protected override void SgdUpdateCore(in SgdSettings settings, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? velocity) =>
         Run("sgd").Float(settings.LearningRate).Float(settings.Momentum).Int(settings.Nesterov ? 1 : 0)
-            .Buffer(param).Buffer(grad).Buffer(velocity).Run(param.Length);
+            .Buffer(param).Buffer(grad).Buffer(velocity).Guard(_guard).Run(param.Length);
 
     /// <inheritdoc />
     protected override void AddRegularizerCore(in Regularizer regularizer, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer metrics, float lossWeight)
@@ -545,19 +572,28 @@ public sealed unsafe partial class OpenClBackend : Backend
         Run("penalty_gradient").Float(regularizer.L1).Float(regularizer.L2).Buffer(param).Buffer(grad).Run(param.Length);
     }
 
+    // The running loss sum that holds updates back while it is not finite (GuardUpdates), or null.
+    private DeviceBuffer? _guard;
+
+    /// <inheritdoc />
+    public override bool GuardsUpdatesOnDevice => true;
+
+    /// <inheritdoc />
+    protected override void GuardUpdatesCore(DeviceBuffer? lossSum) => _guard = lossSum;
+
     /// <inheritdoc />
     protected override void ApplyConstraintCore(Constraint constraint, IReadOnlyList<int> dims, DeviceBuffer param)
     {
         if (constraint.Kind == ConstraintKind.NonNeg)
         {
-            Run("non_neg").Buffer(param).Run(param.Length);
+            Run("non_neg").Buffer(param).Guard(_guard).Run(param.Length);
             return;
         }
         var table = Table(dims, constraint.NormAxes);
         var norms = Scratch(ScratchSlot.Norms, table.Groups);
         Run("group_sums").Int(1).Memory(table.Offsets).Memory(table.Members).Buffer(param).Memory(norms).Int(0).Run(table.Groups);
         Run("scale_to_norm").Int((int)constraint.Kind).Float(constraint.MinValue).Float(constraint.MaxValue).Float(constraint.Rate)
-            .Float(Constraint.Epsilon).Memory(table.Map).Memory(norms).Buffer(param).Run(param.Length);
+            .Float(Constraint.Epsilon).Memory(table.Map).Memory(norms).Buffer(param).Guard(_guard).Run(param.Length);
     }
 
     /// <inheritdoc />

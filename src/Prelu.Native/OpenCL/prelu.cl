@@ -623,9 +623,17 @@ __kernel void add_metrics(int B, __global const float *rows, __global float *m, 
     for (int i = 0; i < 4; i++) m[mo + i] += sums[i];
 }
 
+// The updates and constraints below take a guard (guard[go_] when guarded: the fit's running loss sum, Backend.GuardUpdates):
+// while it is not finite they write nothing, so that a step whose loss is NaN or Inf changes no weight without the host
+// reading the loss after every step.
+#define UPDATE_GUARD __global const float *guard, int guard_offset, int guarded
+#define HELD_BACK (guarded && !isfinite(guard[guard_offset]))
+
 __kernel void adam(float alpha_t, float beta1, float beta2, float epsilon, __global float *p, int po, __global const float *g, int go,
-                   __global float *m, int mo, __global float *v, int vo) {
+                   __global float *m, int mo, __global float *v, int vo, UPDATE_GUARD) {
     int i = get_global_id(0);
+    if (HELD_BACK)
+        return;
     float gi = g[go + i];
     float mi = m[mo + i] + (gi - m[mo + i]) * (1.0f - beta1);
     float vi = v[vo + i] + (gi * gi - v[vo + i]) * (1.0f - beta2);
@@ -668,8 +676,10 @@ __kernel void add_penalty(int chunks, float l1, float l2, float weight, __global
     m[mo] += weight * (l1 * abs_sum + l2 * square_sum);
 }
 
-__kernel void non_neg(__global float *p, int po) {
+__kernel void non_neg(__global float *p, int po, UPDATE_GUARD) {
     int i = get_global_id(0);
+    if (HELD_BACK)
+        return;
     float w = p[po + i];
     p[po + i] = w >= 0.0f ? w : 0.0f;
 }
@@ -677,8 +687,10 @@ __kernel void non_neg(__global float *p, int po) {
 // Scales every weight by its group's factor from the group's squared norm (Regularization.ApplyConstraint):
 // kind 1 MaxNorm clip(n, 0, max), 2 MinMaxNorm rate clip(n, min, max) + (1 - rate) n, 3 UnitNorm 1; over eps + n.
 __kernel void scale_to_norm(int kind, float min_value, float max_value, float rate, float epsilon, __global const int *map,
-                            __global const float *square_norms, __global float *p, int po) {
+                            __global const float *square_norms, __global float *p, int po, UPDATE_GUARD) {
     int i = get_global_id(0);
+    if (HELD_BACK)
+        return;
     float norm = sqrt(square_norms[map[i]]);
     float desired = kind == 1 ? clamp(norm, 0.0f, max_value)
                   : kind == 2 ? rate * clamp(norm, min_value, max_value) + (1.0f - rate) * norm
@@ -687,8 +699,10 @@ __kernel void scale_to_norm(int kind, float min_value, float max_value, float ra
 }
 
 __kernel void sgd(float lr, float momentum, int nesterov, __global float *p, int po, __global const float *g, int go,
-                  __global float *v, int vo) {
+                  __global float *v, int vo, UPDATE_GUARD) {
     int i = get_global_id(0);
+    if (HELD_BACK)
+        return;
     float gi = g[go + i];
     if (momentum == 0.0f) {
         p[po + i] -= lr * gi;

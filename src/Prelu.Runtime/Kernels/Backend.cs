@@ -726,6 +726,35 @@ public abstract class Backend : IDisposable
     {
     }
 
+    /// <summary>
+    /// Whether <see cref="GuardUpdates"/> holds the updates back on the device itself: then a trainer need not read the
+    /// loss back after every step to keep a non-finite one from reaching the weights (a device backend, where a read
+    /// waits for the queue to drain). False where kernels run on the host, whose loss is read for free.
+    /// </summary>
+    public virtual bool GuardsUpdatesOnDevice => false;
+
+    /// <summary>
+    /// From now on (null: no longer) the optimizer's updates (<see cref="AdamUpdate"/>, <see cref="SgdUpdate"/>) and the
+    /// constraints (<see cref="ApplyConstraint"/>) change nothing while the one value of <paramref name="lossSum"/> is not
+    /// finite: a step whose loss is NaN or Inf, and every step after it, leaves the weights and the optimizer's state as
+    /// they were. Only where <see cref="GuardsUpdatesOnDevice"/>; elsewhere it is refused.
+    /// </summary>
+    public void GuardUpdates(DeviceBuffer? lossSum)
+    {
+        if (!GuardsUpdatesOnDevice)
+            throw new NotSupportedException($"the {Name} backend does not guard updates on a device; read the loss after each step instead");
+        if (lossSum is not null)
+        {
+            Own(lossSum, nameof(lossSum));
+            Lengths("update guard", (lossSum, nameof(lossSum), 1));
+        }
+        GuardUpdatesCore(lossSum);
+    }
+
+    /// <summary>The work of <see cref="GuardUpdates"/>: where the backend guards updates on its device, it overrides this.</summary>
+    protected virtual void GuardUpdatesCore(DeviceBuffer? lossSum) =>
+        throw new NotSupportedException($"the {Name} backend does not guard updates on a device");
+
     /// <summary>True once disposed; models refuse to run on it.</summary>
     public bool IsDisposed { get; private set; }
 

@@ -145,11 +145,30 @@ public sealed class Trainer : IDisposable
             : Train(data, options, observer, cancellationToken);
     }
 
-    // Fit, its arguments checked.
+    // Fit, its arguments checked. Where the backend holds a non-finite step's updates back on its device, the loss is read
+    // only when the host needs the metrics anyway (a progress update, the epoch's end, a checkpoint): every step's running
+    // loss sum is copied on the device into a trail, from which a fault found then is traced to its batch.
     private History Train(IDataset data, FitOptions options, ITrainingObserver? observer, CancellationToken cancellationToken)
     {
         var (train, validation) = options.ValidationSplit > 0 ? ValidationSplit.Split(data, options.ValidationSplit) : (data, null);
         int batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        if (!_model.Backend.GuardsUpdatesOnDevice || options.CheckNumerics)
+            return Train(train, validation, batches, null, options, observer, cancellationToken);
+        using var trail = _model.Backend.Allocate(batches);
+        _model.Backend.GuardUpdates(_metrics.Slice(MetricSlot.LossSum, 1));
+        try
+        {
+            return Train(train, validation, batches, trail, options, observer, cancellationToken);
+        }
+        finally
+        {
+            _model.Backend.GuardUpdates(null);
+        }
+    }
+
+    private History Train(IDataset train, IDataset? validation, int batches, DeviceBuffer? lossTrail, FitOptions options, ITrainingObserver? observer,
+        CancellationToken cancellationToken)
+    {
         var interval = options.ProgressInterval ?? TimeSpan.FromMilliseconds(250);
 
         var callbacks = options.Callbacks ?? [];
@@ -185,10 +204,14 @@ public sealed class Trainer : IDisposable
                 _model.Backend.Fill(_metrics, 0f);
             var clock = Stopwatch.StartNew();
             var lastReport = TimeSpan.Zero;
+            // With a loss trail, the batches from here on have not had their loss read yet.
+            int unread = firstBatch;
             for (int b = firstBatch; b < batches; b++)
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
+                    if (lossTrail is not null)
+                        CheckTrail(lossTrail, train, order, options, epoch, unread, b - 1);
                     if (options.CheckpointPath is { } path)
                         SaveRun(path, options, train.Count, new TrainingPosition(epoch, b, _model.Backend.ToArray(_metrics), history.Epochs));
                     throw new TrainingInterruptedException(options.CheckpointPath, epoch, b);
@@ -199,16 +222,26 @@ public sealed class Trainer : IDisposable
                 // Dropout masks depend on the global step, so every batch of every epoch draws its own.
                 var (input, labels) = Batch(count);
                 _model.ComputeGradients(input, labels, count, (ulong)_optimizer.Iterations + 1, _metrics);
-                CheckNumerics(options, epoch, b, count);
+                if (lossTrail is null)
+                    CheckNumerics(options, epoch, b, count);
+                else
+                    _model.Backend.Copy(_metrics.Slice(MetricSlot.LossSum, 1), lossTrail.Slice(b, 1));
                 _optimizer.Step(_model);
                 if (observer is not null && (clock.Elapsed - lastReport >= interval || b == batches - 1))
                 {
                     lastReport = clock.Elapsed;
+                    if (lossTrail is not null)
+                    {
+                        CheckTrail(lossTrail, train, order, options, epoch, unread, b);
+                        unread = b + 1;
+                    }
                     var running = Means(start + count, ""); // read back by the loss check above
                     observer.BatchCompleted(epoch, b + 1, batches, running,
                         (start + count - firstBatch * options.BatchSize) / clock.Elapsed.TotalSeconds);
                 }
             }
+            if (lossTrail is not null)
+                CheckTrail(lossTrail, train, order, options, epoch, unread, batches - 1);
             var named = ReadMetrics(train.Count, "");
             clock.Stop();
             if (validation is not null)
@@ -240,9 +273,36 @@ public sealed class Trainer : IDisposable
     {
         _model.Backend.Download(_metrics, _hostMetrics);
         float loss = _hostMetrics[MetricSlot.LossSum];
-        bool lossFinite = float.IsFinite(loss);
-        if (lossFinite && !options.CheckNumerics)
+        if (float.IsFinite(loss) && !options.CheckNumerics)
             return;
+        Diagnose(options, epoch, batch, batchCount, loss);
+    }
+
+    // The deferred loss check (a backend that guards updates on its device): the running metrics read back, and if the
+    // loss sum is no longer finite, the trail of batches [first, last] says which step's loss was the first that was not.
+    // The guard has kept that step and every one after it from the weights, so the weights are those the faulty step
+    // met: its batch is run again on them (its images, moves and dropout step as they were) and diagnosed as at once.
+    private void CheckTrail(DeviceBuffer lossTrail, IDataset train, int[] order, FitOptions options, int epoch, int first, int last)
+    {
+        _model.Backend.Download(_metrics, _hostMetrics);
+        if (float.IsFinite(_hostMetrics[MetricSlot.LossSum]) || last < first)
+            return;
+        var sums = _model.Backend.ToArray(lossTrail.Slice(first, last - first + 1));
+        int fault = first + Math.Max(0, Array.FindIndex(sums, v => !float.IsFinite(v)));
+        int start = fault * options.BatchSize, count = Math.Min(options.BatchSize, train.Count - start);
+        Upload(train, order.AsSpan(start, count), options.Augments ? (options, epoch) : null);
+        var (input, labels) = Batch(count);
+        // The optimizer counted every step since, held back or not: the faulty one was step Iterations - (last - fault).
+        _model.ComputeGradients(input, labels, count, (ulong)(_optimizer.Iterations - (last - fault)), _metrics);
+        Diagnose(options, epoch, fault, count, sums[fault - first]);
+    }
+
+    // Throws the fault of a step whose loss (or, with CheckNumerics, some tensor) is not finite, naming the first tensor
+    // that holds a NaN or an Inf (the step's layer outputs and gradients are in their buffers); returns when none does
+    // and the loss is finite.
+    private void Diagnose(FitOptions options, int epoch, int batch, int batchCount, float loss)
+    {
+        bool lossFinite = float.IsFinite(loss);
         var culprit = FirstNonFinite(batchCount);
         if (lossFinite && culprit is null)
             return;

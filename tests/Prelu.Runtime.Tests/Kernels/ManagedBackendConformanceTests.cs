@@ -7,3 +7,5 @@ namespace Prelu.Runtime.Tests.Kernels;
 public sealed class ManagedBackendConformanceTests() : BackendConformanceTests(new ManagedBackend());
 
 public sealed class ManagedConcurrentPredictTests() : ConcurrentPredictTests(new ManagedBackend());
+
+public sealed class ManagedNumericalFaultTests() : NumericalFaultTests(new ManagedBackend());
