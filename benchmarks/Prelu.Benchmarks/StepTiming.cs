@@ -28,7 +28,8 @@ internal static class StepTiming
     // The study's network in its configurations (the same products, whatever the activation): the models whose FLOPs
     // StepFlops counts. They are dense-equivalent FLOPs, what a direct convolution of every output takes; the C library
     // executes fewer (Winograd's transforms, the backward at the pooling's winners only), so the rate they give is
-    // printed as such, beside the peak, and never as a share of it.
+    // printed as such, beside the peak, and never as a share of it: the share printed is of the FLOPs the C kernels
+    // report executing (PreluNativeLibrary.FlopsExecuted).
     private static bool IsStudyNetwork(StudyRun run) => run.ModelName.StartsWith("Study", StringComparison.Ordinal);
 
     public static int Run(string[] args)
@@ -47,7 +48,7 @@ internal static class StepTiming
         var medians = new Dictionary<(string Backend, string Run), double>();
         foreach (var name in backends)
         {
-            foreach (var (run, median) in Time(name, models, threads, steps, runLength, args.Contains("--breakdown")))
+            foreach (var (run, median) in Time(name, models, threads, steps, runLength, args.Contains("--breakdown"), peak))
             {
                 medians[(name, run)] = median;
                 if (peak is { } p && IsStudyNetwork(StudyRuns.Find(run)))
@@ -70,6 +71,8 @@ internal static class StepTiming
 
     // The machine's FMA peak on `threads` threads, the widest vectors it has, from the C probe run now (the
     // same run as the steps, so that the ratio is of one machine in one state); null where the probe is not built.
+    // The best of two runs of the probe: a burst of load on the shared machine during one would lower the peak and
+    // raise every share printed against it.
     private static (double Gflops, string Isa)? MeasurePeak(int threads, string iterations)
     {
         string probe = Path.Combine(BenchmarkTables.RepositoryRoot(), "artifacts", "native", "prelu_fma_peak");
@@ -79,7 +82,7 @@ internal static class StepTiming
             return null;
         }
         (double Gflops, string Isa)? best = null;
-        foreach (var line in BenchmarkTables.RunProcess(probe, iterations))
+        foreach (var line in BenchmarkTables.RunProcess(probe, iterations).Concat(BenchmarkTables.RunProcess(probe, iterations)))
         {
             Console.WriteLine(line);
             var match = BenchmarkTables.PeakLine().Match(line);
@@ -95,7 +98,15 @@ internal static class StepTiming
         return best;
     }
 
-    private static List<(string Run, double Median)> Time(string backendName, StudyRun[] models, int threads, int steps, int runLength, bool breakdown)
+    // The shortest layer whose executed rate is given as a share of the peak.
+    private const double ShortestShared = 1e-3;
+
+    // A rate of executed FLOPs as a share of the peak measured in this run ("", without one).
+    private static string ShareOfPeak(double gflops, (double Gflops, string Isa)? peak, int threads) =>
+        peak is { } p ? $" ({gflops / p.Gflops * 100:F0}% of the {threads}-thread peak)" : "";
+
+    private static List<(string Run, double Median)> Time(string backendName, StudyRun[] models, int threads, int steps, int runLength, bool breakdown,
+        (double Gflops, string Isa)? peak)
     {
         const int batch = 250, warmUpSteps = 5;
         using var backend = BackendChoice.Create(backendName, threads);
@@ -108,6 +119,9 @@ internal static class StepTiming
         using var labels = backend.Allocate(Enumerable.Range(0, batch * 10).Select(i => i % 10 == i / 10 % 10 ? 1f : 0f).ToArray());
         using var metrics = backend.Allocate(MetricSlot.Count);
         var times = runs.Select(_ => new List<double>()).ToArray();
+        // What the C kernels reported executing in each model's last step (the same every step: the paths follow the shapes).
+        bool counts = backend is NativeBackend;
+        var executed = new long[runs.Length];
         foreach (var run in runs)
             run.Model.Initialize(1);
         for (int step = 1; times[0].Count < steps;)
@@ -116,10 +130,13 @@ internal static class StepTiming
             {
                 for (int i = 0; i < runLength; i++)
                 {
+                    long before = counts ? PreluNativeLibrary.FlopsExecuted : 0;
                     var clock = Stopwatch.StartNew();
                     runs[r].Model.ComputeGradients(input, labels, batch, (ulong)(step + i), metrics);
                     runs[r].Optimizer.Step(runs[r].Model);
                     backend.Synchronize();
+                    if (counts)
+                        executed[r] = PreluNativeLibrary.FlopsExecuted - before;
                     if (step > warmUpSteps && (runLength == 1 || i > 0))
                         times[r].Add(clock.Elapsed.TotalSeconds);
                 }
@@ -133,7 +150,7 @@ internal static class StepTiming
             PrintKernelTimes(opencl, runs, input, labels, metrics, batch);
         }
         if (breakdown && backend is NativeBackend native)
-            PrintLayerTimes(native, runs, input, labels, metrics, batch);
+            PrintLayerTimes(native, runs, executed, input, labels, metrics, batch, peak, threads);
         double reluMedian = Median(times[0]);
         var medians = new List<(string, double)>();
         for (int r = 0; r < runs.Length; r++)
@@ -141,8 +158,11 @@ internal static class StepTiming
             double median = Median(times[r]);
             medians.Add((runs[r].Name, median));
             string rate = IsStudyNetwork(models[r]) ? $"{StepFlops / median / 1e9:F0} dense-equivalent GFLOP/s, " : "";
+            string done = counts
+                ? $"{executed[r] / 1e9:F3} GFLOP executed per step, {executed[r] / median / 1e9:F0} GFLOP/s{ShareOfPeak(executed[r] / median / 1e9, peak, threads)}, "
+                : "";
             Console.WriteLine($"prelu {runs[r].Name}: {median * 1000:F1} ms per step, {batch / median:N0} images/s, " +
-                $"{rate}{Numbers.Signed((median / reluMedian - 1) * 100, 1)}% against {runs[0].Name}");
+                $"{done}{rate}{Numbers.Signed((median / reluMedian - 1) * 100, 1)}% against {runs[0].Name}");
             runs[r].Model.Dispose();
             runs[r].Optimizer.Dispose();
         }
@@ -170,15 +190,17 @@ internal static class StepTiming
         }
     }
 
-    // Milliseconds per step of each layer kernel of the C library, and the GFLOP/s of its matrix products: each
-    // layer's median over 21 steps, so that a step the shared machine slowed down does not move the table.
-    private static void PrintLayerTimes(NativeBackend backend, (string Name, CompiledModel Model, Optimizer Optimizer)[] runs,
-        DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch)
+    // Milliseconds per step of each layer kernel of the C library, the rate of the FLOPs it executed (and that rate's share
+    // of the peak) and the dense-equivalent rate of its matrix products: each layer's median over 21 steps, so that a step
+    // the shared machine slowed down does not move the table. The layers' executed FLOPs add up to the step's.
+    private static void PrintLayerTimes(NativeBackend backend, (string Name, CompiledModel Model, Optimizer Optimizer)[] runs, long[] stepExecuted,
+        DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch, (double Gflops, string Isa)? peak, int threads)
     {
         const int steps = 21;
-        foreach (var run in runs)
+        for (int r = 0; r < runs.Length; r++)
         {
-            var perStep = new List<Dictionary<string, (double Seconds, double Flops)>>();
+            var run = runs[r];
+            var perStep = new List<Dictionary<string, (double Seconds, double Flops, double Executed)>>();
             for (int step = 1; step <= steps; step++)
             {
                 backend.KernelTimes = [];
@@ -188,15 +210,21 @@ internal static class StepTiming
             }
             backend.KernelTimes = null;
             var layers = perStep[0].Keys.Select(layer =>
-                (Layer: layer, Seconds: Median(perStep.Select(s => s[layer].Seconds).ToList()), perStep[0][layer].Flops))
+                (Layer: layer, Seconds: Median(perStep.Select(s => s[layer].Seconds).ToList()), perStep[0][layer].Flops, perStep[0][layer].Executed))
                 .OrderByDescending(l => l.Seconds).ToList();
             double total = layers.Sum(l => l.Seconds);
             Console.WriteLine($"native layers, {run.Name} ({total * 1000:F1} ms per step in kernels, the sum of each layer's median over {steps} steps; " +
-                "a layer's rate counts its products' dense FLOPs, which Winograd and the pooling's winners do not all execute):");
-            foreach (var (layer, seconds, flops) in layers)
+                $"{layers.Sum(l => l.Executed) / 1e9:F4} GFLOP executed, the sum of the layers', against {stepExecuted[r] / 1e9:F4} GFLOP counted over the " +
+                "whole step; a dense-equivalent rate counts the FLOPs a direct computation of the layer's products takes, which Winograd and the " +
+                "pooling's winners do not all execute):");
+            foreach (var (layer, seconds, flops, executed) in layers)
             {
-                string rate = flops > 0 ? $"{flops / seconds / 1e9,6:F0} dense-equivalent GFLOP/s" : "";
-                Console.WriteLine($"  {layer,-62} {seconds * 1000,7:F2} ms  {seconds / total,5:P0}  {rate}");
+                // A kernel of well under a millisecond runs between the shared machine's interruptions, which the probe's
+                // tenth of a second meets: its rate is given, but no share of that peak.
+                string share = seconds >= ShortestShared ? ShareOfPeak(executed / seconds / 1e9, peak, threads) : "";
+                string done = executed > 0 ? $"{executed / seconds / 1e9,5:F0} GFLOP/s executed{share}" : "";
+                string rate = flops > 0 ? $", {flops / seconds / 1e9:F0} dense-equivalent GFLOP/s" : "";
+                Console.WriteLine($"  {layer,-62} {seconds * 1000,7:F2} ms  {seconds / total,5:P0}  {done}{rate}");
             }
         }
     }

@@ -68,6 +68,13 @@ PRELU_API int32_t prelu_select_kernels(int32_t set);
 
 /* Threads the kernels use; 0 or less means one per core. */
 PRELU_API void prelu_set_threads(int32_t threads);
+
+/* Floating-point operations the kernels have executed since the library was loaded, every thread's: the multiply-adds
+ * of their products (2 per multiply-add), Winograd's transforms and the gradients' sums, as each path does them (a
+ * convolution by Winograd's transforms counts its 16 products per tile, a pooled convolution's backward only the
+ * winners' windows). Element-wise work (activations, pooling, normalisation, dropout, losses, optimizers) is not
+ * counted. The difference between two reads is what the calls between them executed. */
+PRELU_API int64_t prelu_flops_executed(void);
 PRELU_API int32_t prelu_get_threads(void);
 
 /* ---- Kernels ------------------------------------------------------------------------------------

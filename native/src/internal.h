@@ -32,6 +32,9 @@ float *prelu_scratch(int slot, size_t floats);
  * (training changes them between calls), else 0, and the caller must make it now. The sixteen forms used last stay. */
 float *prelu_kernel_form(const float *kernel, size_t kernel_floats, int64_t key, size_t form_floats, int *current);
 
+/* Adds `flops` to prelu_flops_executed's count: each kernel path says what it executed, where it executed it. */
+void prelu_count_flops(int64_t flops);
+
 /* Threads every parallel region uses (prelu_set_threads; one per core by default). */
 int prelu_thread_count(void);
 

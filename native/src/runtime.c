@@ -81,6 +81,32 @@ int prelu_thread_count(void) {
     return threads < 1 ? 1 : threads;
 }
 
+/* ---- Executed floating-point operations ------------------------------------------------------------ */
+
+/* A counter per thread that ever counted (the first 63 threads; later ones share the last), each on a cache line of its
+ * own, so that two threads counting at once do not contend; added up when read. */
+#define PRELU_FLOP_SLOTS 64
+typedef struct flop_slot {
+    _Alignas(64) int64_t flops;
+} flop_slot;
+static flop_slot flop_slots[PRELU_FLOP_SLOTS];
+static int32_t flop_slots_taken;
+static __thread int32_t my_flop_slot = -1;
+
+void prelu_count_flops(int64_t flops) {
+    if (my_flop_slot < 0) {
+        int32_t slot = __atomic_fetch_add(&flop_slots_taken, 1, __ATOMIC_RELAXED);
+        my_flop_slot = slot < PRELU_FLOP_SLOTS - 1 ? slot : PRELU_FLOP_SLOTS - 1;
+    }
+    __atomic_fetch_add(&flop_slots[my_flop_slot].flops, flops, __ATOMIC_RELAXED);
+}
+
+int64_t prelu_flops_executed(void) {
+    int64_t total = 0;
+    for (int i = 0; i < PRELU_FLOP_SLOTS; i++) total += __atomic_load_n(&flop_slots[i].flops, __ATOMIC_RELAXED);
+    return total;
+}
+
 /* ---- Scratch memory ------------------------------------------------------------------------------- */
 
 /* 64-byte-aligned memory: C11's aligned_alloc, which the Windows C runtime lacks (it has _aligned_malloc, whose blocks

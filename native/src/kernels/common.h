@@ -15,6 +15,18 @@
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 
+/* The (output, tap) pairs of one spatial axis whose input lies inside the map (padding reads none): a window's taps
+ * that a convolution's products, or a col2im's adds, actually execute. */
+static inline int64_t taps_inside(int input, int output, int window, int stride, int pad) {
+    int64_t pairs = 0;
+    for (int o = 0; o < output; o++)
+        for (int k = 0; k < window; k++) {
+            int i = o * stride - pad + k;
+            pairs += i >= 0 && i < input;
+        }
+    return pairs;
+}
+
 #ifdef PRELU_AVX512
 /* The mask of a vector's first `lanes` lanes: all 16 from 16 on, none below 1 (a row's last, partial vector). */
 static inline __mmask16 lanes_mask(int lanes) {

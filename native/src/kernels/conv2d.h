@@ -100,6 +100,8 @@ static void im2col(const prelu_conv2d_shape *s, const float *image, float *col) 
 /* The inverse scatter: each window of dcol is added back into the image gradient. */
 static void col2im(const prelu_conv2d_shape *s, const float *dcol, float *dimage) {
     int cin = s->in_channels, kd = s->kernel_h * s->kernel_w * cin, run = s->kernel_w * cin;
+    prelu_count_flops((int64_t)cin * taps_inside(s->height, s->out_h, s->kernel_h, s->stride_y, s->pad_top) *
+                      taps_inside(s->width, s->out_w, s->kernel_w, s->stride_x, s->pad_left)); /* an add per tap inside */
     memset(dimage, 0, (size_t)s->height * s->width * cin * sizeof(float));
     for (int oy = 0; oy < s->out_h; oy++)
         for (int ox = 0; ox < s->out_w; ox++) {

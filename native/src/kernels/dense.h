@@ -19,6 +19,7 @@
  * sum over the inputs in order. One thread: the work is one pass over the kernel, and a second thread's start costs
  * about as much. */
 static void dense_forward_few(int32_t rows, int32_t inputs, int32_t units, const float *input, const float *kernel, float *out) {
+    prelu_count_flops(2 * (int64_t)rows * inputs * units);
     for (int r0 = 0; r0 < rows; r0 += DENSE_FEW_BLOCK_ROWS) {
         int nr = min_int(DENSE_FEW_BLOCK_ROWS, rows - r0);
         for (int u0 = 0; u0 < units; u0 += DENSE_FEW_COLUMNS) {

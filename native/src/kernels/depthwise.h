@@ -15,11 +15,18 @@ static inline void depthwise_row(int channels, int m, const float *restrict x, c
         for (int j = 0; j < m; j++) out[c * m + j] += x[c] * w[c * m + j];
 }
 
+/* A multiply-add per output channel for each (output position, tap) inside the input. */
+static inline int64_t depthwise_flops(const prelu_conv2d_shape *s) {
+    return 2 * (int64_t)s->batch * s->filters * taps_inside(s->height, s->out_h, s->kernel_h, s->stride_y, s->pad_top) *
+           taps_inside(s->width, s->out_w, s->kernel_w, s->stride_x, s->pad_left);
+}
+
 static void depthwise_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input, const float *kernel,
                               const float *bias, const float *alpha, float *z, float *y) {
     const int oc = s->filters, channels = s->in_channels, m = oc / channels;
     const long positions = (long)s->out_h * s->out_w;
     float *out = act->kind == PRELU_LINEAR ? y : z;
+    prelu_count_flops(depthwise_flops(s));
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (long p = 0; p < (long)s->batch * positions; p++) {
         long n = p / positions, at = p % positions;
@@ -48,6 +55,7 @@ static void depthwise_backward(const prelu_conv2d_shape *s, const prelu_activati
     const int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     const long per_thread = oc + alpha_length + kd;
     float *partials = thread_partials(threads, per_thread);
+    prelu_count_flops(depthwise_flops(s) * (dx ? 2 : 1)); /* the kernel gradient, and the input gradient's as many */
 #pragma omp parallel num_threads(threads)
     {
         float *db = partials + omp_get_thread_num() * per_thread, *da = db + oc, *dk = da + alpha_length;

@@ -79,6 +79,7 @@ static inline __attribute__((always_inline)) void first_layer_image(const int ve
 #pragma GCC unroll 9
     for (int k = 0; k < 9; k++)
         for (int v = 0; v < vectors; v++) w[k][v] = k < kd ? _mm512_maskz_loadu_ps(m[v], kernel + (long)k * f + 16 * v) : _mm512_setzero_ps();
+    prelu_count_flops(2 * (int64_t)pooled_per_image * 4 * kd * f); /* every place of every window */
     for (int p = 0; p < pooled_per_image; p++) {
         const long *at = offset + p * 4;
         __m512 z[4][2];
@@ -172,6 +173,8 @@ static inline __attribute__((always_inline)) void first_layer_backward_image(con
 #pragma GCC unroll 9
     for (int k = 0; k < 9; k++)
         for (int v = 0; v < vectors; v++) sum[k][v] = _mm512_setzero_ps();
+    /* With the patch, one multiply-add per kernel element and filter for each window; without, one per place too. */
+    prelu_count_flops(2 * (int64_t)pooled_per_image * (patches ? 1 : 4) * kd * f);
     for (int p = 0; p < pooled_per_image; p++) {
         const long *at = offset + p * 4, here = (long)p * f;
         __m512 d[2], won[2];

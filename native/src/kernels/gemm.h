@@ -353,6 +353,7 @@ static void gemm_block_packed_a(int m, int n, int kc, const float *a_packed, con
 
 /* C = [C +] A * B with B already packed by pack_b(k, k_block(a, k), n, ...). Single-threaded: callers split the work. */
 static void gemm_packed(int m, int n, int k, matrix_view a, const float *b_packed, float *c, long ldc, int accumulate) {
+    prelu_count_flops(2 * (int64_t)m * n * k);
     if (k == 0) {
         if (!accumulate)
             for (int i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));

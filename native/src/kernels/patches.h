@@ -72,6 +72,8 @@ static void input_gradient_of_patches(const prelu_conv2d_shape *s, int pooled_pe
     long line = (long)s->width * cin;
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     memset(dimage, 0, (size_t)s->height * s->width * cin * sizeof(float));
+    /* A multiply-add per kernel element and input channel for each winner, then each window's patch of 16 added in. */
+    prelu_count_flops(2 * (int64_t)pooled_per_image * f * 9 * cin + (int64_t)pooled_per_image * 16 * cin);
     /* Each window's winners (dz and filter) sorted by place, compressed in registers and stored whole: the next store
      * overwrites the lanes past a count. */
     for (int p = 0, at = 0; p < pooled_per_image; p++) {

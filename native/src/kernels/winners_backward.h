@@ -122,6 +122,7 @@ static void kernel_gradient_by_winners(const prelu_conv2d_shape *s, int pooled_p
                                        const long *at, float *dk_t) {
     int kd = s->kernel_h * s->kernel_w * s->in_channels, run = s->kernel_w * s->in_channels;
     long line = (long)s->width * s->in_channels;
+    prelu_count_flops(2 * (int64_t)pooled_per_image * s->filters * kd); /* a window per winner */
     for (int c = 0; c < s->filters; c++) {
         long first = (long)c * pooled_per_image;
         for (int ky = 0; ky < s->kernel_h; ky++)
@@ -136,6 +137,7 @@ static void input_gradient_by_winners(const prelu_conv2d_shape *s, int pooled_pe
     int kd = s->kernel_h * s->kernel_w * s->in_channels, run = s->kernel_w * s->in_channels;
     long line = (long)s->width * s->in_channels;
     memset(dimage, 0, (size_t)s->height * s->width * s->in_channels * sizeof(float));
+    prelu_count_flops(2 * (int64_t)pooled_per_image * s->filters * kd); /* a window per winner */
     for (int c = 0; c < s->filters; c++) {
         long first = (long)c * pooled_per_image;
         for (int ky = 0; ky < s->kernel_h; ky++)

@@ -47,6 +47,8 @@ static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, fl
 #pragma omp for schedule(static)
     for (int xi = 0; xi < 16; xi++) {
         int i = xi / 4, j = xi % 4;
+        /* Row i of G g takes 3 flops per column where i is 1 or 2, its product with row j of G 3 more where j is. */
+        prelu_count_flops(per_element * ((i == 1 || i == 2 ? 9 : 0) + (j == 1 || j == 2 ? 3 : 0)));
         float *rows = prelu_scratch(PRELU_SCRATCH_PACKED_A, (size_t)per_element);
         for (long e = 0; e < per_element; e++) {
             float g[3][3], t[3];
@@ -87,6 +89,10 @@ static inline void winograd_patch(const float *corner, long line, int cin, int r
         }
     }
 }
+
+/* A tile's transforms: B^T d B takes 32 adds per input channel, A^T M A 24 per filter. */
+#define WINOGRAD_PATCH_FLOPS 32
+#define WINOGRAD_OUTPUT_FLOPS 24
 
 /* M[xi] (count x F, `tiles` rows apart) = V[xi] (count x Cin) U[xi] for the 16 xi. */
 static inline void winograd_products(const prelu_conv2d_shape *s, int count, int tiles, const float *v, const float *u, float *m) {
@@ -137,6 +143,7 @@ static const float *winograd_chunk_products(const prelu_conv2d_shape *s, int cou
     int cin = s->in_channels;
     float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
     for (int w = 0; w < count; w++) winograd_patch(base + offset[4 * w], (long)s->width * cin, cin, 4, 4, v, WINOGRAD_TILES, w);
+    prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * s->filters);
     winograd_products(s, count, WINOGRAD_TILES, v, u, m);
     return m;
 }
@@ -165,6 +172,7 @@ static void winograd_image(const prelu_conv2d_shape *s, const float *image, cons
             winograd_patch(image + oy * line + (long)ox * cin, line, cin, min_int(4, s->height - oy), min_int(4, s->width - ox), v,
                            WINOGRAD_TILES, t);
         }
+        prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * f);
         winograd_products(s, count, WINOGRAD_TILES, v, u, m);
         for (int t = 0; t < count; t++) {
             int oy = (t0 + t) / tiles_x * 2, ox = (t0 + t) % tiles_x * 2;

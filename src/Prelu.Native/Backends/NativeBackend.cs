@@ -27,18 +27,19 @@ public sealed unsafe class NativeBackend : Backend
     public override string Name => "native";
 
     /// <summary>
-    /// When set, every layer kernel adds its time (and the FLOPs of its matrix products, where it has any)
-    /// under a label naming the operation and its shape: the per-layer breakdown of
-    /// `Prelu.Benchmarks step --breakdown`. The C kernels are synchronous, so a call's wall time is its cost.
+    /// When set, every layer kernel adds its time, the dense-equivalent FLOPs of its matrix products (what a direct
+    /// computation of them takes, where it has any) and the FLOPs the C kernels reported executing for it
+    /// (<see cref="PreluNativeLibrary.FlopsExecuted"/>) under a label naming the operation and its shape: the per-layer
+    /// breakdown of `Prelu.Benchmarks step --breakdown`. The C kernels are synchronous, so a call's wall time is its cost.
     /// </summary>
-    public Dictionary<string, (double Seconds, double Flops)>? KernelTimes { get; set; }
+    public Dictionary<string, (double Seconds, double Flops, double Executed)>? KernelTimes { get; set; }
 
     private readonly struct Timed : IDisposable
     {
         private readonly NativeBackend? _backend;
         private readonly string _label;
         private readonly double _flops;
-        private readonly long _start;
+        private readonly long _start, _executedBefore;
 
         // The label is built by the caller only when timing is on (`KernelTimes is null ? "" : ...`).
         public Timed(NativeBackend backend, string label, double flops)
@@ -46,6 +47,7 @@ public sealed unsafe class NativeBackend : Backend
             _backend = backend.KernelTimes is null ? null : backend;
             _label = label;
             _flops = flops;
+            _executedBefore = _backend is null ? 0 : NativeMethods.FlopsExecuted();
             _start = _backend is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
         }
 
@@ -54,7 +56,10 @@ public sealed unsafe class NativeBackend : Backend
             if (_backend?.KernelTimes is not { } times)
                 return;
             double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_start).TotalSeconds;
-            times[_label] = times.TryGetValue(_label, out var sum) ? (sum.Seconds + seconds, sum.Flops + _flops) : (seconds, _flops);
+            double executed = NativeMethods.FlopsExecuted() - _executedBefore;
+            times[_label] = times.TryGetValue(_label, out var sum)
+                ? (sum.Seconds + seconds, sum.Flops + _flops, sum.Executed + executed)
+                : (seconds, _flops, executed);
         }
     }
 

@@ -35,6 +35,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "prelu_get_threads")]
     public static partial int GetThreads();
 
+    [LibraryImport(LibraryName, EntryPoint = "prelu_flops_executed")]
+    public static partial long FlopsExecuted();
+
     // ---- Kernels (see prelu.h) ----------------------------------------------------------------------
 
     [StructLayout(LayoutKind.Sequential)]

@@ -199,6 +199,22 @@ public static class PreluNativeLibrary
         }
     }
 
+    /// <summary>
+    /// Floating-point operations the C kernels have executed in this process, as each path does them: the multiply-adds
+    /// of their products (two operations each), Winograd's transforms, the gradients' sums (a pooled convolution's
+    /// backward only over the winners' windows); element-wise work is not counted. The difference between two reads is
+    /// what the calls between them executed (fewer than a direct computation of the same layers takes, where Winograd's
+    /// transforms or the pooling's winners save work).
+    /// </summary>
+    public static long FlopsExecuted
+    {
+        get
+        {
+            EnsureLoaded();
+            return NativeMethods.FlopsExecuted();
+        }
+    }
+
     /// <summary>One line for logs: version, kernels, threads.</summary>
     public static string Describe() =>
         $"libprelu {Version}, {Describe(KernelsInUse)} kernels, {Threads} thread(s)";
