@@ -11,6 +11,9 @@ public sealed class NativeLibraryTests
     {
         Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, PreluNativeLibrary.FileName)));
         Assert.True(PreluNativeLibrary.TryEnsureLoaded(out var failure), failure?.Message);
+        // It says which file it loaded, unless PRELU_NATIVE_LIBRARY named another.
+        if (Environment.GetEnvironmentVariable(PreluNativeLibrary.PathEnvironmentVariable) is null)
+            Assert.Equal(Path.Combine(AppContext.BaseDirectory, PreluNativeLibrary.FileName), PreluNativeLibrary.LoadedFrom);
     }
 
     [Fact]

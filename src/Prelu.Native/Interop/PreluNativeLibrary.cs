@@ -52,6 +52,20 @@ public static class PreluNativeLibrary
     private static nint _handle;
     private static NativeLibraryUnavailableException? _failure;
     private static bool _attempted;
+    private static string _loadedFrom = "";
+
+    /// <summary>
+    /// The path the library was loaded from (or the bare file name where the system's loader found it on its own path):
+    /// with <see cref="Version"/> and <see cref="KernelsInUse"/>, which build of the C library this process runs.
+    /// </summary>
+    public static string LoadedFrom
+    {
+        get
+        {
+            EnsureLoaded();
+            return _loadedFrom;
+        }
+    }
 
     /// <summary>Loads the library once; later calls return the first outcome.</summary>
     /// <exception cref="NativeLibraryUnavailableException">It is nowhere to be found, or it speaks another ABI.</exception>
@@ -71,7 +85,7 @@ public static class PreluNativeLibrary
                 _attempted = true;
                 try
                 {
-                    _handle = Locate(CandidatePaths());
+                    _handle = Locate(CandidatePaths(), out _loadedFrom);
                     NativeLibrary.SetDllImportResolver(typeof(PreluNativeLibrary).Assembly, Resolve);
                     CheckAbi();
                 }
@@ -105,7 +119,9 @@ public static class PreluNativeLibrary
 
     /// <summary>Loads the first of <paramref name="candidates"/> that loads.</summary>
     /// <exception cref="NativeLibraryUnavailableException">None does; the message lists each and why.</exception>
-    public static nint Locate(IEnumerable<string> candidates)
+    public static nint Locate(IEnumerable<string> candidates) => Locate(candidates, out _);
+
+    private static nint Locate(IEnumerable<string> candidates, out string loadedFrom)
     {
         var searched = new List<string>();
         foreach (var candidate in candidates)
@@ -118,7 +134,9 @@ public static class PreluNativeLibrary
             }
             try
             {
-                return NativeLibrary.Load(candidate);
+                var handle = NativeLibrary.Load(candidate);
+                loadedFrom = candidate;
+                return handle;
             }
             catch (DllNotFoundException e)
             {
