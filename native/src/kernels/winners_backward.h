@@ -161,7 +161,11 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
             __m512 z = _mm512_maskz_loadu_ps(m, kz + c), gc = _mm512_maskz_loadu_ps(m, g + c), place = _mm512_maskz_loadu_ps(m, won + c);
             __mmask16 positive = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), rest = m & (__mmask16)~positive;
             __m512 slope = prelu_winners_alpha(m, place, window, window_position, f, c, alpha, da, rest, _mm512_mul_ps(z, gc));
-            _mm512_mask_storeu_ps(d + c, m, _mm512_mask_mov_ps(_mm512_mul_ps(slope, gc), positive, gc));
+            __m512 dc = _mm512_mask_mov_ps(_mm512_mul_ps(slope, gc), positive, gc);
+            if (m == (__mmask16)0xFFFF)
+                _mm512_storeu_ps(d + c, dc); /* a whole vector: no masked store (see prelu_winners_alpha) */
+            else
+                _mm512_mask_storeu_ps(d + c, m, dc);
         }
 #else
         for (int q = 0; q < window; q++) {
