@@ -240,9 +240,17 @@ public sealed class Trainer : IDisposable
                         (start + count - firstBatch * options.BatchSize) / clock.Elapsed.TotalSeconds);
                 }
             }
+            // The trail's check reads the metrics back itself: one read at the epoch's end either way.
+            Dictionary<string, double> named;
             if (lossTrail is not null)
+            {
                 CheckTrail(lossTrail, train, order, options, epoch, unread, batches - 1);
-            var named = ReadMetrics(train.Count, "");
+                named = Means(train.Count, "");
+            }
+            else
+            {
+                named = ReadMetrics(train.Count, "");
+            }
             clock.Stop();
             if (validation is not null)
             {
