@@ -151,6 +151,7 @@ static const conv_case convolutions[] = {
     {"conv_same_odd", 3, 5, 7, 3, 2, 2, 4, 1, 3, 1, 120},
     {"conv_study1", 2, 28, 28, 1, 32, 3, 3, 1, 1, 0, 130},
     {"conv_study2", 2, 13, 13, 32, 64, 3, 3, 1, 1, 0, 140},
+    {"conv_same_3x3", 2, 9, 7, 12, 20, 3, 3, 1, 1, 1, 150},
 };
 
 /* f is the depth multiplier here, as the C# case gives it. */

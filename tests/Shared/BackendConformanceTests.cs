@@ -44,6 +44,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData("conv_same_odd", 3, 5, 7, 3, 2, 2, 4, 1, 3, Padding.Same, 120)]
     [InlineData("conv_study1", 2, 28, 28, 1, 32, 3, 3, 1, 1, Padding.Valid, 130)]
     [InlineData("conv_study2", 2, 13, 13, 32, 64, 3, 3, 1, 1, Padding.Valid, 140)]
+    [InlineData("conv_same_3x3", 2, 9, 7, 12, 20, 3, 3, 1, 1, Padding.Same, 150)] // Winograd's padded patches, partial vectors
     public void Conv2D_matches_pytorch(string name, int n, int h, int w, int cin, int f, int kh, int kw, int sy, int sx, Padding padding, int seed)
     {
         long fallbacksBefore = _backend.HostFallbacks;

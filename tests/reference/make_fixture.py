@@ -127,6 +127,9 @@ conv_case("conv_same_stride", 2, 9, 8, 2, 4, 3, 3, (2, 2), "same", 110)
 conv_case("conv_same_odd", 3, 5, 7, 3, 2, 2, 4, (1, 3), "same", 120)
 conv_case("conv_study1", 2, 28, 28, 1, 32, 3, 3, (1, 1), "valid", 130)
 conv_case("conv_study2", 2, 13, 13, 32, 64, 3, 3, (1, 1), "valid", 140)
+# 'same', an odd map, channels in and out that end in partial vectors: the C library's Winograd path, forward and input
+# gradient, with a padded patch on every side.
+conv_case("conv_same_3x3", 2, 9, 7, 12, 20, 3, 3, (1, 1), "same", 150)
 
 
 # ---- DepthwiseConv2D: PyTorch's Conv2d with groups = channels -----------------------------------------

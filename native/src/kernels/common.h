@@ -14,6 +14,7 @@
 #endif
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
+static inline int max_int(int a, int b) { return a > b ? a : b; }
 
 /* The (output, tap) pairs of one spatial axis whose input lies inside the map (padding reads none): a window's taps
  * that a convolution's products, or a col2im's adds, actually execute. */

@@ -200,7 +200,11 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
 
 /* With a pool shape, dy is first written from the pooled gradient dpooled (each window's to its winner in y, the
  * layer's output), for every image before any product: the generated code hands the pooled gradient and dx the same
- * buffer (the one that is free at that point), so all of dpooled must be read before dx is written. */
+ * buffer (the one that is free at that point), so all of dpooled must be read before dx is written.
+ * A 3x3 convolution of stride 1 over enough channels takes Winograd's transforms in the AVX-512 build: its kernel
+ * gradient through the forward's (winograd_gradient.h), its input gradient as a Winograd convolution of dz (winograd.h's
+ * input_gradient_shape) where there are enough filters. Otherwise the products over the im2col rows: dkernel = col^T dz,
+ * and dcol = dz kernel^T added back by col2im. */
 static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                             const float *input, const float *kernel, const float *alpha, const float *z, const float *y,
                             const float *dpooled, float *dy, float *dx, float *dkernel, float *dbias, float *dalpha) {
@@ -210,10 +214,17 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
     int threads = prelu_thread_count(), group = images_per_product(m), groups = (s->batch + group - 1) / group;
     int in_place = reads_input_in_place(s);
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
-    /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image. */
-    float *kernel_t_packed = dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd)) : NULL;
-    /* Per-thread sums of dkernel, dbias and dalpha, added once at the end. */
-    long per_thread = (long)kd * f + f + alpha_length;
+    prelu_conv2d_shape gradient_shape = input_gradient_shape(s);
+    int winograd_dx = dx && winograd_applies(s) && winograd_applies(&gradient_shape), winograd_dk = dkernel && winograd_applies(s);
+    /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image; or the turned
+     * kernel followed by its Winograd transform. */
+    size_t turned_floats = (size_t)kd * f;
+    float *kernel_t_packed = !dx           ? NULL
+                             : winograd_dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, turned_floats + winograd_kernel_floats(&gradient_shape))
+                                           : prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd));
+    /* Per-thread sums of dkernel (or of its Winograd transform dU), dbias and dalpha, added once at the end. */
+    long dk_floats = winograd_dk ? winograd_gradient_floats(s) : (long)kd * f;
+    long per_thread = dk_floats + f + alpha_length;
     float *partials = thread_partials(threads, per_thread);
     if (pool) {
 #pragma omp parallel for schedule(static) num_threads(threads)
@@ -224,31 +235,57 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
     {
         int t = omp_get_thread_num();
         float *dk = partials + t * per_thread;
-        float *db = dk + (long)kd * f, *da = db + f;
-        float *scratch = prelu_scratch(PRELU_SCRATCH_COLUMNS, in_place ? 2 * view_table_longs(s, group) : (size_t)group * m * kd);
-        matrix_view a_t = in_place ? gathered_views(s, group, (long *)scratch).columns : view(scratch, 1, kd);
-        float *dcol = dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)group * m * kd) : NULL;
-        if (dx) pack_b_shared(f, k_block(view(dy, f, 1), f), kd, view(kernel, 1, f), kernel_t_packed);
+        float *db = dk + dk_floats, *da = db + f;
+        /* Winograd's chunk of tiles, the tables of the gathered view or the copied im2col rows. */
+        float *scratch = winograd_dk ? prelu_scratch(PRELU_SCRATCH_COLUMNS, winograd_gradient_chunk_floats(s))
+                         : in_place  ? prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * view_table_longs(s, group))
+                                     : prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
+        matrix_view a_t = winograd_dk ? view(NULL, 0, 0) : in_place ? gathered_views(s, group, (long *)scratch).columns : view(scratch, 1, kd);
+        winograd_gradient_chunk chunk = winograd_gradient_chunk_at(s, scratch);
+        /* The window gradients of a group, or Winograd's tiles of one image. */
+        float *dcol = !dx           ? NULL
+                      : winograd_dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, winograd_chunk_floats(&gradient_shape))
+                                    : prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)group * m * kd);
+        float *gradient_kernel = kernel_t_packed + turned_floats;
+        if (winograd_dx) {
+            turned_kernel(s, kernel, kernel_t_packed);
+            winograd_kernel(&gradient_shape, kernel_t_packed, gradient_kernel);
+        } else if (dx) {
+            pack_b_shared(f, k_block(view(dy, f, 1), f), kd, view(kernel, 1, f), kernel_t_packed);
+        }
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
             float *g = dy + n0 * out_size;
             for (int r = 0; r < rows; r++)
                 bias_activate_backward(act, alpha, (r % m) * f, f, z ? z + n0 * out_size + (long)r * f : NULL, g + (long)r * f, db, da);
-            if (in_place)
-                a_t.data = input + n0 * in_size;
-            else
-                for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, scratch + (long)i * m * kd);
-            /* dkernel (KD x F) += col^T (KD x rows) * g (rows x F) */
-            gemm(kd, f, rows, a_t, view(g, f, 1), dk, f, 1);
-            if (dx) {
+            if (winograd_dk) {
+                for (int i = 0; i < count; i++) winograd_gradient_image(s, input + (n0 + i) * in_size, g + i * out_size, &chunk, dk);
+            } else {
+                if (in_place)
+                    a_t.data = input + n0 * in_size;
+                else
+                    for (int i = 0; i < count; i++) im2col(s, input + (n0 + i) * in_size, scratch + (long)i * m * kd);
+                /* dkernel (KD x F) += col^T (KD x rows) * g (rows x F) */
+                gemm(kd, f, rows, a_t, view(g, f, 1), dk, f, 1);
+            }
+            if (winograd_dx) {
+                for (int i = 0; i < count; i++) winograd_image(&gradient_shape, g + i * out_size, gradient_kernel, dx + (n0 + i) * in_size, dcol);
+            } else if (dx) {
                 /* dcol (rows x KD) = g (rows x F) * kernel^T (F x KD), then each image's windows back into it */
                 gemm_packed(rows, kd, f, view(g, f, 1), kernel_t_packed, dcol, kd, 0);
                 for (int i = 0; i < count; i++) col2im(s, dcol + (long)i * m * kd, dx + (n0 + i) * in_size);
             }
         }
+        if (winograd_dk) winograd_gradient_flush(s, &chunk, dk); /* the thread's last, partial chunk */
     }
-    add_thread_partials(dkernel, partials, threads, per_thread, 0, (long)kd * f);
-    add_thread_partials(dbias, partials, threads, per_thread, (long)kd * f, f);
-    add_thread_partials(dalpha, partials, threads, per_thread, (long)kd * f + f, alpha_length);
+    if (winograd_dk && dkernel) {
+        float *du = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)dk_floats);
+        add_thread_partials(du, partials, threads, per_thread, 0, dk_floats);
+        winograd_kernel_gradient(s, du, dkernel);
+    } else {
+        add_thread_partials(dkernel, partials, threads, per_thread, 0, dk_floats);
+    }
+    add_thread_partials(dbias, partials, threads, per_thread, dk_floats, f);
+    add_thread_partials(dalpha, partials, threads, per_thread, dk_floats + f, alpha_length);
 }

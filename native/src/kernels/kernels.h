@@ -12,6 +12,7 @@
 
 #include "gemm.h"
 #include "winograd.h" /* after gemm.h, whose products it runs */
+#include "winograd_gradient.h"
 #include "activation.h"
 #include "pooling.h" /* before conv2d.h, which pools what it computes when asked */
 #include "dropout.h" /* before conv2d_pool.h, which can drop out what it pools */

@@ -11,7 +11,10 @@
  * A tile's first row of outputs does not read its patch's last row, nor its first column the patch's last column: a
  * tile that hangs over the map's bottom or right edge (an odd output size) is computed with zeros there and stores
  * only its outputs inside the map. Every output inside is the same sum whichever way its tile is reached, so the
- * windows of a 2x2 max pooling of stride 2, which are these tiles, see the same bits as the whole map does.
+ * windows of a 2x2 max pooling of stride 2, which are these tiles, see the same bits as the whole map does. Padding
+ * ('same') is the same: a patch's rows and columns outside the input are zeros.
+ * The backward of such a convolution takes the same transforms: its input gradient is a convolution of this kind
+ * (input_gradient_shape below), its kernel gradient goes through the transforms' transposes (winograd_gradient.h).
  * The AVX-512 build only (the transforms are written with its intrinsics and masks); the other builds keep the direct
  * product. */
 
@@ -22,13 +25,34 @@
 
 static inline int winograd_applies(const prelu_conv2d_shape *s) {
 #if defined(PRELU_AVX512)
-    return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_y == 1 && s->stride_x == 1 && s->pad_top == 0 && s->pad_left == 0 &&
-           s->out_h == s->height - 2 && s->out_w == s->width - 2 && s->out_h >= 2 && s->out_w >= 2 &&
-           s->in_channels >= WINOGRAD_MIN_CHANNELS;
+    /* Any padding up to 2 ('valid', 'same', and the input gradient's 2 - p below): a tile's patch is read with zeros
+     * wherever it lies outside the map. */
+    return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_y == 1 && s->stride_x == 1 && s->pad_top >= 0 && s->pad_top <= 2 &&
+           s->pad_left >= 0 && s->pad_left <= 2 && s->out_h >= 2 && s->out_w >= 2 && s->in_channels >= WINOGRAD_MIN_CHANNELS;
 #else
     (void)s;
     return 0;
 #endif
+}
+
+/* The input gradient of a 3x3 convolution of stride 1 is itself such a convolution: dx[y][x] sums dy[y + p - ky][x + p -
+ * kx] W[ky][kx], which is dy, padded by 2 - p, correlated with the kernel turned by 180 degrees and read with its
+ * channels swapped (the filters in, the input channels out). This is that convolution's shape. */
+static inline prelu_conv2d_shape input_gradient_shape(const prelu_conv2d_shape *s) {
+    prelu_conv2d_shape g = *s;
+    g.height = s->out_h, g.width = s->out_w, g.in_channels = s->filters, g.filters = s->in_channels;
+    g.pad_top = 2 - s->pad_top, g.pad_left = 2 - s->pad_left, g.out_h = s->height, g.out_w = s->width;
+    return g;
+}
+
+/* Kernel (3, 3, Cin, F) turned by 180 degrees with its channels swapped, into `turned` (3, 3, F, Cin): the kernel of
+ * input_gradient_shape's convolution. Shared out between the threads of the enclosing parallel region. */
+static void turned_kernel(const prelu_conv2d_shape *s, const float *kernel, float *turned) {
+    int cin = s->in_channels, f = s->filters;
+#pragma omp for schedule(static)
+    for (int e = 0; e < 9; e++)
+        for (int c = 0; c < cin; c++)
+            for (int o = 0; o < f; o++) turned[((long)e * f + o) * cin + c] = kernel[((long)(8 - e) * cin + c) * f + o];
 }
 
 #if defined(PRELU_AVX512)
@@ -64,16 +88,18 @@ static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, fl
 }
 
 /* V = B^T d B of one tile, with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], into row `tile` of the 16 matrices at
- * v (each `tiles` x Cin). The patch starts at `corner`; `line` floats apart are its rows; only its first `rows` rows
- * and `cols` columns lie inside the map (zeros for the others). */
-static inline void winograd_patch(const float *corner, long line, int cin, int rows, int cols, float *v, int tiles, int tile) {
+ * v (each `tiles` x Cin). The patch's row i, column j is at image + corner + i line + j Cin; only its rows y0 to y1 - 1
+ * and columns x0 to x1 - 1 lie inside the map (zeros for the others). */
+static inline void winograd_patch(const float *image, long corner, long line, int cin, int y0, int y1, int x0, int x1, float *v, int tiles,
+                                  int tile) {
     long step = (long)tiles * cin;
     for (int c0 = 0; c0 < cin; c0 += 16) {
         __mmask16 m = lanes_mask(cin - c0);
         __m512 d[4][4], t[4][4];
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++)
-                d[i][j] = i < rows && j < cols ? _mm512_maskz_loadu_ps(m, corner + i * line + (long)j * cin + c0) : _mm512_setzero_ps();
+                d[i][j] = i >= y0 && i < y1 && j >= x0 && j < x1 ? _mm512_maskz_loadu_ps(m, image + corner + i * line + (long)j * cin + c0)
+                                                                 : _mm512_setzero_ps();
         for (int j = 0; j < 4; j++) {
             t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
             t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
@@ -142,7 +168,7 @@ static const float *winograd_chunk_products(const prelu_conv2d_shape *s, int cou
                                             float *scratch) {
     int cin = s->in_channels;
     float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
-    for (int w = 0; w < count; w++) winograd_patch(base + offset[4 * w], (long)s->width * cin, cin, 4, 4, v, WINOGRAD_TILES, w);
+    for (int w = 0; w < count; w++) winograd_patch(base, offset[4 * w], (long)s->width * cin, cin, 0, 4, 0, 4, v, WINOGRAD_TILES, w);
     prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * s->filters);
     winograd_products(s, count, WINOGRAD_TILES, v, u, m);
     return m;
@@ -160,7 +186,8 @@ static void winograd_windows(const prelu_conv2d_shape *s, int count, const float
     }
 }
 
-/* The products of one image's whole map (conv2d_forward): z (OH x OW x F) of image `image`, tile by tile. */
+/* The products of one image's whole map (conv2d_forward, and conv2d_backward's input gradient): z (OH x OW x F) of image
+ * `image`, tile by tile, the tiles' patches starting at (2 ty - pad_top, 2 tx - pad_left). */
 static void winograd_image(const prelu_conv2d_shape *s, const float *image, const float *u, float *out, float *scratch) {
     int cin = s->in_channels, f = s->filters, tiles_x = (s->out_w + 1) / 2, tiles = ((s->out_h + 1) / 2) * tiles_x;
     long line = (long)s->width * cin;
@@ -168,9 +195,9 @@ static void winograd_image(const prelu_conv2d_shape *s, const float *image, cons
     for (int t0 = 0; t0 < tiles; t0 += WINOGRAD_TILES) {
         int count = min_int(WINOGRAD_TILES, tiles - t0);
         for (int t = 0; t < count; t++) {
-            int oy = (t0 + t) / tiles_x * 2, ox = (t0 + t) % tiles_x * 2;
-            winograd_patch(image + oy * line + (long)ox * cin, line, cin, min_int(4, s->height - oy), min_int(4, s->width - ox), v,
-                           WINOGRAD_TILES, t);
+            int iy = (t0 + t) / tiles_x * 2 - s->pad_top, ix = (t0 + t) % tiles_x * 2 - s->pad_left;
+            winograd_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(4, s->height - iy), max_int(0, -ix),
+                           min_int(4, s->width - ix), v, WINOGRAD_TILES, t);
         }
         prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * f);
         winograd_products(s, count, WINOGRAD_TILES, v, u, m);

@@ -1,0 +1,123 @@
+/* winograd_gradient.h: the kernel gradient of a 3x3 convolution of stride 1 through the same F(2x2, 3x3) transforms as its
+ * forward (winograd.h). The forward's tile is z = A^T M A with M[xi] = V[xi] U[xi] (xi one of the 16 places of a 4x4
+ * tile) and U = G g G^T, so by the chain rule, for a tile's output gradient dz (2x2 per filter):
+ *     dM = A dz A^T,   dU[xi] = sum over tiles of V[xi]^T dM[xi],   dg = G^T dU G.
+ * Each chunk of tiles has its input patches transformed as forward (V = B^T d B, per input channel) and its output
+ * gradients as above (per filter), then 16 products Cin x F over the chunk's tiles accumulate into the thread's dU;
+ * dg is made once, from the threads' dU added in thread order. The products do 16 multiply-adds per input channel,
+ * filter and tile where the direct kernel gradient does 36. A tile that hangs over the map's bottom or right edge
+ * has no gradient there (zeros); its patch reads zeros outside the input, as forward.
+ * The AVX-512 build only, as winograd.h. */
+
+/* Tiles whose transforms are multiplied together: the products' K. Long enough that packing the operands is a small
+ * share of the products; short enough that a chunk (16 x tiles x (Cin + F) floats) stays in L2 at 32 channels. */
+#define WINOGRAD_GRADIENT_TILES 128
+
+/* A thread's chunk: the transformed patches V (16 matrices of tiles x Cin), the transformed output gradients W (16 of
+ * tiles x F), and how many tiles are in it. */
+typedef struct winograd_gradient_chunk {
+    float *v, *w;
+    int filled;
+} winograd_gradient_chunk;
+
+static inline size_t winograd_gradient_chunk_floats(const prelu_conv2d_shape *s) {
+    return (size_t)16 * WINOGRAD_GRADIENT_TILES * (s->in_channels + s->filters);
+}
+
+/* A thread's dU: 16 matrices of Cin x F. */
+static inline long winograd_gradient_floats(const prelu_conv2d_shape *s) { return 16L * s->in_channels * s->filters; }
+
+static inline winograd_gradient_chunk winograd_gradient_chunk_at(const prelu_conv2d_shape *s, float *scratch) {
+    winograd_gradient_chunk c = {scratch, scratch + (size_t)16 * WINOGRAD_GRADIENT_TILES * s->in_channels, 0};
+    return c;
+}
+
+/* A^T M A's transpose for one tile's output gradient: dM = A dz A^T, A = [1 0; 1 1; 1 -1; 0 -1], for 2x2 per filter,
+ * 18 flops per filter. */
+#define WINOGRAD_GRADIENT_TILE_FLOPS 18
+/* G^T dU G per input channel and filter (6 per column of dU, then 6 per row of the 3x4 product). */
+#define WINOGRAD_KERNEL_GRADIENT_FLOPS 42
+
+#if defined(PRELU_AVX512)
+/* dM of one tile into row `tile` of the 16 matrices at w (each WINOGRAD_GRADIENT_TILES x F). The tile's outputs start
+ * at dz (`line` floats a row); only its first `rows` rows and `cols` columns lie inside the map. */
+static inline void winograd_gradient_tile(const float *dz, long line, int f, int rows, int cols, float *w, int tile) {
+    long step = (long)WINOGRAD_GRADIENT_TILES * f;
+    for (int c0 = 0; c0 < f; c0 += 16) {
+        __mmask16 k = lanes_mask(f - c0);
+        __m512 y[2][2], t[4][2];
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++)
+                y[i][j] = i < rows && j < cols ? _mm512_maskz_loadu_ps(k, dz + i * line + (long)j * f + c0) : _mm512_setzero_ps();
+        for (int j = 0; j < 2; j++) {
+            t[0][j] = y[0][j];
+            t[1][j] = _mm512_add_ps(y[0][j], y[1][j]);
+            t[2][j] = _mm512_sub_ps(y[0][j], y[1][j]);
+            t[3][j] = _mm512_sub_ps(_mm512_setzero_ps(), y[1][j]);
+        }
+        float *at = w + (long)tile * f + c0;
+        for (int i = 0; i < 4; i++) {
+            _mm512_mask_storeu_ps(at + (i * 4 + 0) * step, k, t[i][0]);
+            _mm512_mask_storeu_ps(at + (i * 4 + 1) * step, k, _mm512_add_ps(t[i][0], t[i][1]));
+            _mm512_mask_storeu_ps(at + (i * 4 + 2) * step, k, _mm512_sub_ps(t[i][0], t[i][1]));
+            _mm512_mask_storeu_ps(at + (i * 4 + 3) * step, k, _mm512_sub_ps(_mm512_setzero_ps(), t[i][1]));
+        }
+    }
+}
+
+/* The chunk's 16 products into the thread's dU (accumulated), and the chunk emptied. */
+static void winograd_gradient_flush(const prelu_conv2d_shape *s, winograd_gradient_chunk *c, float *du) {
+    int cin = s->in_channels, f = s->filters, count = c->filled;
+    if (count == 0) return;
+    prelu_count_flops((int64_t)count * (WINOGRAD_PATCH_FLOPS * cin + WINOGRAD_GRADIENT_TILE_FLOPS * f));
+    for (int xi = 0; xi < 16; xi++)
+        gemm(cin, f, count, view(c->v + (long)xi * WINOGRAD_GRADIENT_TILES * cin, 1, cin),
+             view(c->w + (long)xi * WINOGRAD_GRADIENT_TILES * f, f, 1), du + (long)xi * cin * f, f, 1);
+    c->filled = 0;
+}
+
+/* Every tile of one image into the chunk (flushed into du whenever it is full): its patch of `image` and its output
+ * gradient from dz (OH x OW x F). */
+static void winograd_gradient_image(const prelu_conv2d_shape *s, const float *image, const float *dz, winograd_gradient_chunk *c,
+                                    float *du) {
+    int cin = s->in_channels, f = s->filters, tiles_x = (s->out_w + 1) / 2, tiles = ((s->out_h + 1) / 2) * tiles_x;
+    long line = (long)s->width * cin, out_line = (long)s->out_w * f;
+    for (int t = 0; t < tiles; t++) {
+        int oy = t / tiles_x * 2, ox = t % tiles_x * 2, iy = oy - s->pad_top, ix = ox - s->pad_left;
+        winograd_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(4, s->height - iy), max_int(0, -ix),
+                       min_int(4, s->width - ix), c->v, WINOGRAD_GRADIENT_TILES, c->filled);
+        winograd_gradient_tile(dz + oy * out_line + (long)ox * f, out_line, f, min_int(2, s->out_h - oy), min_int(2, s->out_w - ox), c->w,
+                               c->filled);
+        if (++c->filled == WINOGRAD_GRADIENT_TILES) winograd_gradient_flush(s, c, du);
+    }
+}
+#else
+static void winograd_gradient_flush(const prelu_conv2d_shape *s, winograd_gradient_chunk *c, float *du) { (void)s, (void)c, (void)du; }
+static void winograd_gradient_image(const prelu_conv2d_shape *s, const float *image, const float *dz, winograd_gradient_chunk *c,
+                                    float *du) {
+    (void)s, (void)image, (void)dz, (void)c, (void)du;
+}
+#endif
+
+/* dg = G^T dU G, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], from dU (16 matrices of Cin x F) into the kernel gradient
+ * (3, 3, Cin, F). Plain C: once per call, over Cin x F. */
+static void winograd_kernel_gradient(const prelu_conv2d_shape *s, const float *du, float *dkernel) {
+    long per_element = (long)s->in_channels * s->filters;
+    prelu_count_flops(per_element * WINOGRAD_KERNEL_GRADIENT_FLOPS);
+    for (long e = 0; e < per_element; e++) {
+        float t[3][4];
+        /* Column j of G^T dU: rows 0 to 3 of dU combined as G's columns say. */
+        for (int j = 0; j < 4; j++) {
+            float d0 = du[(0 * 4 + j) * per_element + e], d1 = du[(1 * 4 + j) * per_element + e];
+            float d2 = du[(2 * 4 + j) * per_element + e], d3 = du[(3 * 4 + j) * per_element + e];
+            float sum = 0.5f * (d1 + d2), difference = 0.5f * (d1 - d2);
+            t[0][j] = d0 + sum, t[1][j] = difference, t[2][j] = sum + d3;
+        }
+        for (int a = 0; a < 3; a++) {
+            float sum = 0.5f * (t[a][1] + t[a][2]), difference = 0.5f * (t[a][1] - t[a][2]);
+            dkernel[(a * 3 + 0) * per_element + e] = t[a][0] + sum;
+            dkernel[(a * 3 + 1) * per_element + e] = difference;
+            dkernel[(a * 3 + 2) * per_element + e] = sum + t[a][3];
+        }
+    }
+}
