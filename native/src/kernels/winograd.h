@@ -88,18 +88,26 @@ static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, fl
 }
 
 /* V = B^T d B of one tile, with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], into row `tile` of the 16 matrices at
- * v (each `tiles` x Cin). The patch's row i, column j is at image + corner + i line + j Cin; only its rows y0 to y1 - 1
- * and columns x0 to x1 - 1 lie inside the map (zeros for the others). */
-static inline void winograd_patch(const float *image, long corner, long line, int cin, int y0, int y1, int x0, int x1, float *v, int tiles,
+ * v (each tiles x Cin, `step` floats apart). The patch's row i, column j is at image + corner + i line + j Cin; only its
+ * rows y0 to y1 - 1 and columns x0 to x1 - 1 lie inside the map (zeros for the others). */
+static inline void winograd_patch(const float *image, long corner, long line, int cin, int y0, int y1, int x0, int x1, float *v, long step,
                                   int tile) {
-    long step = (long)tiles * cin;
+    /* Where each place of the patch is read, and which are inside: the loads below take masks, not branches (a place
+     * outside reads nothing, through an empty mask, at the image's first floats). */
+    long place[16];
+    int inside = 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int in = i >= y0 && i < y1 && j >= x0 && j < x1;
+            inside |= in << (i * 4 + j);
+            place[i * 4 + j] = in ? corner + i * line + (long)j * cin : 0;
+        }
     for (int c0 = 0; c0 < cin; c0 += 16) {
         __mmask16 m = lanes_mask(cin - c0);
         __m512 d[4][4], t[4][4];
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++)
-                d[i][j] = i >= y0 && i < y1 && j >= x0 && j < x1 ? _mm512_maskz_loadu_ps(m, image + corner + i * line + (long)j * cin + c0)
-                                                                 : _mm512_setzero_ps();
+                d[i][j] = _mm512_maskz_loadu_ps((__mmask16)(-((inside >> (i * 4 + j)) & 1)) & m, image + place[i * 4 + j] + c0);
         for (int j = 0; j < 4; j++) {
             t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
             t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
@@ -168,7 +176,7 @@ static const float *winograd_chunk_products(const prelu_conv2d_shape *s, int cou
                                             float *scratch) {
     int cin = s->in_channels;
     float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
-    for (int w = 0; w < count; w++) winograd_patch(base, offset[4 * w], (long)s->width * cin, cin, 0, 4, 0, 4, v, WINOGRAD_TILES, w);
+    for (int w = 0; w < count; w++) winograd_patch(base, offset[4 * w], (long)s->width * cin, cin, 0, 4, 0, 4, v, (long)WINOGRAD_TILES * cin, w);
     prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * s->filters);
     winograd_products(s, count, WINOGRAD_TILES, v, u, m);
     return m;
@@ -197,7 +205,7 @@ static void winograd_image(const prelu_conv2d_shape *s, const float *image, cons
         for (int t = 0; t < count; t++) {
             int iy = (t0 + t) / tiles_x * 2 - s->pad_top, ix = (t0 + t) % tiles_x * 2 - s->pad_left;
             winograd_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(4, s->height - iy), max_int(0, -ix),
-                           min_int(4, s->width - ix), v, WINOGRAD_TILES, t);
+                           min_int(4, s->width - ix), v, (long)WINOGRAD_TILES * cin, t);
         }
         prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * f);
         winograd_products(s, count, WINOGRAD_TILES, v, u, m);

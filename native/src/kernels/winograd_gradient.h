@@ -14,21 +14,25 @@
 #define WINOGRAD_GRADIENT_TILES 128
 
 /* A thread's chunk: the transformed patches V (16 matrices of tiles x Cin), the transformed output gradients W (16 of
- * tiles x F), and how many tiles are in it. */
+ * tiles x F), and how many tiles are in it. The 16 matrices lie a cache line more than their size apart: a tile's
+ * transform stores one vector into each, and at a power-of-two distance (128 tiles of 32 channels: 16 KB) all 16 fall
+ * into one set of the L1 cache, which holds 8. */
 typedef struct winograd_gradient_chunk {
     float *v, *w;
     int filled;
 } winograd_gradient_chunk;
 
+static inline long winograd_gradient_stride(int channels) { return (long)WINOGRAD_GRADIENT_TILES * channels + 16; }
+
 static inline size_t winograd_gradient_chunk_floats(const prelu_conv2d_shape *s) {
-    return (size_t)16 * WINOGRAD_GRADIENT_TILES * (s->in_channels + s->filters);
+    return (size_t)16 * (winograd_gradient_stride(s->in_channels) + winograd_gradient_stride(s->filters));
 }
 
 /* A thread's dU: 16 matrices of Cin x F. */
 static inline long winograd_gradient_floats(const prelu_conv2d_shape *s) { return 16L * s->in_channels * s->filters; }
 
 static inline winograd_gradient_chunk winograd_gradient_chunk_at(const prelu_conv2d_shape *s, float *scratch) {
-    winograd_gradient_chunk c = {scratch, scratch + (size_t)16 * WINOGRAD_GRADIENT_TILES * s->in_channels, 0};
+    winograd_gradient_chunk c = {scratch, scratch + 16 * winograd_gradient_stride(s->in_channels), 0};
     return c;
 }
 
@@ -39,10 +43,11 @@ static inline winograd_gradient_chunk winograd_gradient_chunk_at(const prelu_con
 #define WINOGRAD_KERNEL_GRADIENT_FLOPS 42
 
 #if defined(PRELU_AVX512)
-/* dM of one tile into row `tile` of the 16 matrices at w (each WINOGRAD_GRADIENT_TILES x F). The tile's outputs start
- * at dz (`line` floats a row); only its first `rows` rows and `cols` columns lie inside the map. */
+/* dM of one tile into row `tile` of the 16 matrices at w (each WINOGRAD_GRADIENT_TILES x F, winograd_gradient_stride
+ * apart). The tile's outputs start at dz (`line` floats a row); only its first `rows` rows and `cols` columns lie inside
+ * the map. */
 static inline void winograd_gradient_tile(const float *dz, long line, int f, int rows, int cols, float *w, int tile) {
-    long step = (long)WINOGRAD_GRADIENT_TILES * f;
+    long step = winograd_gradient_stride(f);
     for (int c0 = 0; c0 < f; c0 += 16) {
         __mmask16 k = lanes_mask(f - c0);
         __m512 y[2][2], t[4][2];
@@ -71,8 +76,8 @@ static void winograd_gradient_flush(const prelu_conv2d_shape *s, winograd_gradie
     if (count == 0) return;
     prelu_count_flops((int64_t)count * (WINOGRAD_PATCH_FLOPS * cin + WINOGRAD_GRADIENT_TILE_FLOPS * f));
     for (int xi = 0; xi < 16; xi++)
-        gemm(cin, f, count, view(c->v + (long)xi * WINOGRAD_GRADIENT_TILES * cin, 1, cin),
-             view(c->w + (long)xi * WINOGRAD_GRADIENT_TILES * f, f, 1), du + (long)xi * cin * f, f, 1);
+        gemm(cin, f, count, view(c->v + xi * winograd_gradient_stride(cin), 1, cin), view(c->w + xi * winograd_gradient_stride(f), f, 1),
+             du + (long)xi * cin * f, f, 1);
     c->filled = 0;
 }
 
@@ -85,7 +90,7 @@ static void winograd_gradient_image(const prelu_conv2d_shape *s, const float *im
     for (int t = 0; t < tiles; t++) {
         int oy = t / tiles_x * 2, ox = t % tiles_x * 2, iy = oy - s->pad_top, ix = ox - s->pad_left;
         winograd_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(4, s->height - iy), max_int(0, -ix),
-                       min_int(4, s->width - ix), c->v, WINOGRAD_GRADIENT_TILES, c->filled);
+                       min_int(4, s->width - ix), c->v, winograd_gradient_stride(cin), c->filled);
         winograd_gradient_tile(dz + oy * out_line + (long)ox * f, out_line, f, min_int(2, s->out_h - oy), min_int(2, s->out_w - ox), c->w,
                                c->filled);
         if (++c->filled == WINOGRAD_GRADIENT_TILES) winograd_gradient_flush(s, c, du);
