@@ -215,7 +215,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
     int in_place = reads_input_in_place(s);
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     prelu_conv2d_shape gradient_shape = input_gradient_shape(s);
-    int winograd_dx = dx && winograd_applies(s) && winograd_applies(&gradient_shape), winograd_dk = dkernel && winograd_applies(s);
+    int winograd = winograd_applies(s), winograd_dx = dx && winograd && winograd_applies(&gradient_shape), winograd_dk = dkernel && winograd;
     /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image; or the turned
      * kernel followed by its Winograd transform. */
     size_t turned_floats = (size_t)kd * f;
@@ -246,7 +246,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         float *dcol = !dx           ? NULL
                       : winograd_dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, winograd_chunk_floats(&gradient_shape))
                                     : prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)group * m * kd);
-        float *gradient_kernel = kernel_t_packed + turned_floats;
+        float *gradient_kernel = winograd_dx ? kernel_t_packed + turned_floats : NULL;
         if (winograd_dx) {
             turned_kernel(s, kernel, kernel_t_packed);
             winograd_kernel(&gradient_shape, kernel_t_packed, gradient_kernel);
@@ -261,7 +261,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
                 bias_activate_backward(act, alpha, (r % m) * f, f, z ? z + n0 * out_size + (long)r * f : NULL, g + (long)r * f, db, da);
             if (winograd_dk) {
                 for (int i = 0; i < count; i++) winograd_gradient_image(s, input + (n0 + i) * in_size, g + i * out_size, &chunk, dk);
-            } else {
+            } else if (dkernel) {
                 if (in_place)
                     a_t.data = input + n0 * in_size;
                 else

@@ -134,10 +134,7 @@ static inline first_layer_backward first_layer_backward_of(const prelu_conv2d_sh
 #if defined(PRELU_AVX512)
 /* A PReLU per element at the winners of one pooled value, 16 filters from c (mask m): each lane's alpha is that of its
  * winner's position (window_position[place]), gathered by masked loads, and z g is added to that alpha's gradient
- * where `rest` (z <= 0). Returns the lanes' alphas. Where all 16 filters are there (m full), each place's row of the
- * gradient takes a whole vector, zeros in the lanes that place did not win or whose z is positive, and is stored
- * unmasked: adding +0 changes no sum (the gradient starts at +0 and a sum is -0 only when both terms are), and a masked
- * store costs several times an unmasked one on Zen 4, which runs 512-bit stores in two halves. */
+ * where `rest` (z <= 0), through add_into_row. Returns the lanes' alphas. */
 static inline __m512 prelu_winners_alpha(__mmask16 m, __m512 place, int window, const int32_t *window_position, int f, int c,
                                          const float *alpha, float *da, __mmask16 rest, __m512 zg) {
     __m512 slope = _mm512_setzero_ps();
@@ -145,10 +142,7 @@ static inline __m512 prelu_winners_alpha(__mmask16 m, __m512 place, int window, 
         __mmask16 mine = _mm512_mask_cmp_ps_mask(m, place, _mm512_set1_ps((float)q), _CMP_EQ_OQ), adds = mine & rest;
         long cell = (long)window_position[q] * f + c;
         slope = _mm512_mask_loadu_ps(slope, mine, alpha + cell);
-        if (m == (__mmask16)0xFFFF)
-            _mm512_storeu_ps(da + cell, _mm512_add_ps(_mm512_loadu_ps(da + cell), _mm512_maskz_mov_ps(adds, zg)));
-        else
-            _mm512_mask_storeu_ps(da + cell, adds, _mm512_add_ps(_mm512_maskz_loadu_ps(adds, da + cell), zg));
+        add_into_row(da + cell, m, adds, zg);
     }
     return slope;
 }
@@ -201,23 +195,14 @@ static inline __attribute__((always_inline)) void first_layer_backward_image(con
                 if (how.slopes) {
                     slope = _mm512_maskz_loadu_ps(m[v], how.slopes + 16 * v);
                     if (how.prelu) {
-                        /* Unmasked where the vector is whole (as prelu_winners_alpha): the row is stored and loaded
-                         * again for every pooled value, and only a whole store forwards to the next load on Zen 4. */
-                        float *row = da + 16 * v;
-                        if (m[v] == (__mmask16)0xFFFF)
-                            _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), _mm512_maskz_mov_ps(rest, zg)));
-                        else
-                            _mm512_mask_storeu_ps(row, rest, _mm512_add_ps(_mm512_maskz_loadu_ps(rest, row), zg));
+                        add_into_row(da + 16 * v, m[v], rest, zg);
                     }
                 } else {
                     slope = prelu_winners_alpha(m[v], won[v], 4, position + p * 4, f, 16 * v, how.alpha, da, rest, zg);
                 }
                 d[v] = _mm512_mask_mov_ps(_mm512_mul_ps(slope, g), positive, g);
             }
-            if (m[v] == (__mmask16)0xFFFF)
-                _mm512_storeu_ps(db + 16 * v, _mm512_add_ps(_mm512_loadu_ps(db + 16 * v), d[v]));
-            else
-                _mm512_mask_storeu_ps(db + 16 * v, m[v], _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], db + 16 * v), d[v]));
+            add_into_row(db + 16 * v, m[v], m[v], d[v]);
         }
         if (patches) {
             /* The patch's four rows of four; kernel element (ky, kx) of the window at lane b is lane b + 4 ky + kx, so

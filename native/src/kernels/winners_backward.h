@@ -163,7 +163,7 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
             __m512 slope = prelu_winners_alpha(m, place, window, window_position, f, c, alpha, da, rest, _mm512_mul_ps(z, gc));
             __m512 dc = _mm512_mask_mov_ps(_mm512_mul_ps(slope, gc), positive, gc);
             if (m == (__mmask16)0xFFFF)
-                _mm512_storeu_ps(d + c, dc); /* a whole vector: no masked store (see prelu_winners_alpha) */
+                _mm512_storeu_ps(d + c, dc); /* a whole vector: no masked store (see add_into_row) */
             else
                 _mm512_mask_storeu_ps(d + c, m, dc);
         }

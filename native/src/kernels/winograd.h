@@ -124,6 +124,15 @@ static inline void winograd_patch(const float *image, long corner, long line, in
     }
 }
 
+/* The patch of the tile whose outputs start at (oy, ox) of an image's map (it starts at (oy - pad_top, ox - pad_left) of
+ * the input; zeros where it lies outside), into row `tile` of the 16 matrices at v, `step` floats apart. */
+static inline void winograd_map_patch(const prelu_conv2d_shape *s, const float *image, int oy, int ox, float *v, long step, int tile) {
+    int cin = s->in_channels, iy = oy - s->pad_top, ix = ox - s->pad_left;
+    long line = (long)s->width * cin;
+    winograd_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(4, s->height - iy), max_int(0, -ix),
+                   min_int(4, s->width - ix), v, step, tile);
+}
+
 /* A tile's transforms: B^T d B takes 32 adds per input channel, A^T M A 24 per filter. */
 #define WINOGRAD_PATCH_FLOPS 32
 #define WINOGRAD_OUTPUT_FLOPS 24
@@ -198,15 +207,11 @@ static void winograd_windows(const prelu_conv2d_shape *s, int count, const float
  * `image`, tile by tile, the tiles' patches starting at (2 ty - pad_top, 2 tx - pad_left). */
 static void winograd_image(const prelu_conv2d_shape *s, const float *image, const float *u, float *out, float *scratch) {
     int cin = s->in_channels, f = s->filters, tiles_x = (s->out_w + 1) / 2, tiles = ((s->out_h + 1) / 2) * tiles_x;
-    long line = (long)s->width * cin;
     float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
     for (int t0 = 0; t0 < tiles; t0 += WINOGRAD_TILES) {
         int count = min_int(WINOGRAD_TILES, tiles - t0);
-        for (int t = 0; t < count; t++) {
-            int iy = (t0 + t) / tiles_x * 2 - s->pad_top, ix = (t0 + t) % tiles_x * 2 - s->pad_left;
-            winograd_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(4, s->height - iy), max_int(0, -ix),
-                           min_int(4, s->width - ix), v, (long)WINOGRAD_TILES * cin, t);
-        }
+        for (int t = 0; t < count; t++)
+            winograd_map_patch(s, image, (t0 + t) / tiles_x * 2, (t0 + t) % tiles_x * 2, v, (long)WINOGRAD_TILES * cin, t);
         prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * f);
         winograd_products(s, count, WINOGRAD_TILES, v, u, m);
         for (int t = 0; t < count; t++) {

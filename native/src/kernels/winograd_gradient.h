@@ -85,12 +85,11 @@ static void winograd_gradient_flush(const prelu_conv2d_shape *s, winograd_gradie
  * gradient from dz (OH x OW x F). */
 static void winograd_gradient_image(const prelu_conv2d_shape *s, const float *image, const float *dz, winograd_gradient_chunk *c,
                                     float *du) {
-    int cin = s->in_channels, f = s->filters, tiles_x = (s->out_w + 1) / 2, tiles = ((s->out_h + 1) / 2) * tiles_x;
-    long line = (long)s->width * cin, out_line = (long)s->out_w * f;
+    int f = s->filters, tiles_x = (s->out_w + 1) / 2, tiles = ((s->out_h + 1) / 2) * tiles_x;
+    long out_line = (long)s->out_w * f;
     for (int t = 0; t < tiles; t++) {
-        int oy = t / tiles_x * 2, ox = t % tiles_x * 2, iy = oy - s->pad_top, ix = ox - s->pad_left;
-        winograd_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(4, s->height - iy), max_int(0, -ix),
-                       min_int(4, s->width - ix), c->v, winograd_gradient_stride(cin), c->filled);
+        int oy = t / tiles_x * 2, ox = t % tiles_x * 2;
+        winograd_map_patch(s, image, oy, ox, c->v, winograd_gradient_stride(s->in_channels), c->filled);
         winograd_gradient_tile(dz + oy * out_line + (long)ox * f, out_line, f, min_int(2, s->out_h - oy), min_int(2, s->out_w - ox), c->w,
                                c->filled);
         if (++c->filled == WINOGRAD_GRADIENT_TILES) winograd_gradient_flush(s, c, du);
