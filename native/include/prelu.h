@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a signature in this header changes; the C# side refuses a library built
  * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 10
+#define PRELU_ABI_VERSION 11
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -195,6 +195,19 @@ PRELU_API void prelu_batchnorm_forward(int32_t rows, int32_t channels, int32_t t
                                        float *moving_variance, float *y);
 PRELU_API void prelu_batchnorm_backward(int32_t rows, int32_t channels, float epsilon, const float *x, const float *gamma,
                                         const float *dy, float *dx, float *dgamma, float *dbeta);
+
+/* Batch normalisation of a convolution's output x (batch, positions, channels) and the activation after it, one call:
+ * z = the normalisation of x (as prelu_batchnorm_forward), y = act(z), act->feature_length = positions * channels. A
+ * linear activation normalises into y and z may be NULL. Backward (of a training forward): dy (dL/dy) becomes dL/dx in
+ * place; dgamma, dbeta, dalpha may be NULL. */
+PRELU_API void prelu_batchnorm_activation_forward(int32_t batch, int32_t positions, int32_t channels, int32_t training,
+                                                  float momentum, float epsilon, const float *x, const float *gamma,
+                                                  const float *beta, float *moving_mean, float *moving_variance,
+                                                  const prelu_activation *act, const float *alpha, float *z, float *y);
+PRELU_API void prelu_batchnorm_activation_backward(int32_t batch, int32_t positions, int32_t channels, float epsilon,
+                                                   const float *x, const float *gamma, const prelu_activation *act,
+                                                   const float *alpha, const float *z, float *dy, float *dgamma, float *dbeta,
+                                                   float *dalpha);
 
 /* An activation on its own over batch * act->feature_length elements. dx may equal dy, or be NULL (then dy is overwritten). */
 PRELU_API void prelu_activation_forward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y);

@@ -79,6 +79,20 @@ void prelu_batchnorm_backward(int32_t rows, int32_t channels, float epsilon, con
     prelu_active_kernels()->batchnorm_backward(rows, channels, epsilon, x, gamma, dy, dx, dgamma, dbeta);
 }
 
+void prelu_batchnorm_activation_forward(int32_t batch, int32_t positions, int32_t channels, int32_t training, float momentum,
+                                        float epsilon, const float *x, const float *gamma, const float *beta, float *moving_mean,
+                                        float *moving_variance, const prelu_activation *act, const float *alpha, float *z, float *y) {
+    prelu_active_kernels()->batchnorm_activation_forward(batch, positions, channels, training, momentum, epsilon, x, gamma, beta,
+                                                         moving_mean, moving_variance, act, alpha, z, y);
+}
+
+void prelu_batchnorm_activation_backward(int32_t batch, int32_t positions, int32_t channels, float epsilon, const float *x,
+                                         const float *gamma, const prelu_activation *act, const float *alpha, const float *z,
+                                         float *dy, float *dgamma, float *dbeta, float *dalpha) {
+    prelu_active_kernels()->batchnorm_activation_backward(batch, positions, channels, epsilon, x, gamma, act, alpha, z, dy, dgamma,
+                                                          dbeta, dalpha);
+}
+
 void prelu_activation_forward(int32_t batch, const prelu_activation *act, const float *x, const float *alpha, float *y) {
     prelu_active_kernels()->activation_forward(batch, act, x, alpha, y);
 }

@@ -61,6 +61,10 @@ typedef struct prelu_kernels {
     void (*batchnorm_forward)(int32_t, int32_t, int32_t, float, float, const float *, const float *, const float *, float *,
                               float *, float *);
     void (*batchnorm_backward)(int32_t, int32_t, float, const float *, const float *, const float *, float *, float *, float *);
+    void (*batchnorm_activation_forward)(int32_t, int32_t, int32_t, int32_t, float, float, const float *, const float *, const float *,
+                                         float *, float *, const prelu_activation *, const float *, float *, float *);
+    void (*batchnorm_activation_backward)(int32_t, int32_t, int32_t, float, const float *, const float *, const prelu_activation *,
+                                          const float *, const float *, float *, float *, float *, float *);
     void (*activation_forward)(int32_t, const prelu_activation *, const float *, const float *, float *);
     void (*activation_backward)(int32_t, const prelu_activation *, const float *, const float *, float *, float *, float *);
     void (*dropout_forward)(int64_t, float, uint64_t, uint64_t, const float *, float *, float *);

@@ -320,25 +320,44 @@ static void activation(const pointwise_case *c) {
 
 typedef struct batchnorm_case {
     const char *name;
-    int rows, channels, seed, affine;
+    int samples, rows, channels, seed, affine; /* rows: samples x positions */
     float momentum, epsilon;
 } batchnorm_case;
 
 static const batchnorm_case batchnorms[] = {
-    {"batchnorm_map", 3 * 4 * 5, 6, 280, 1, 0.99f, 1e-3f},
-    {"batchnorm_flat", 5, 7, 290, 1, 0.99f, 1e-3f},
-    {"batchnorm_plain", 4 * 3 * 3, 2, 300, 0, 0.9f, 1e-2f},
+    {"batchnorm_map", 3, 3 * 4 * 5, 6, 280, 1, 0.99f, 1e-3f},
+    {"batchnorm_flat", 5, 5, 7, 290, 1, 0.99f, 1e-3f},
+    {"batchnorm_plain", 4, 4 * 3 * 3, 2, 300, 0, 0.9f, 1e-2f},
 };
 
-static void batchnorm(const batchnorm_case *c) {
+/* The normalisation on its own, or (fused) as the fused convolution's second half with a linear activation: the same
+ * expected values either way. */
+static void batchnorm_forward(const batchnorm_case *c, int fused, int training, const float *x, const float *g, const float *b,
+                              float *mean, float *variance, float *y) {
+    prelu_activation linear = {.kind = PRELU_LINEAR, .feature_length = c->rows / c->samples * c->channels};
+    if (fused)
+        prelu_batchnorm_activation_forward(c->samples, c->rows / c->samples, c->channels, training, c->momentum, c->epsilon, x, g, b, mean,
+                                           variance, &linear, NULL, NULL, y);
+    else
+        prelu_batchnorm_forward(c->rows, c->channels, training, c->momentum, c->epsilon, x, g, b, mean, variance, y);
+}
+
+static void batchnorm(const batchnorm_case *c, int fused) {
     long length = (long)c->rows * c->channels;
     float *x = det(length, c->seed, -2, 3), *gamma = det(c->channels, c->seed + 1, 0.5, 1.5), *beta = det(c->channels, c->seed + 2, -0.5, 0.5);
     float *mean = det(c->channels, c->seed + 3, -0.2, 0.2), *variance = det(c->channels, c->seed + 4, 0.5, 2.0);
     float *y = zeros(length), *dy = det(length, c->seed + 5, -1, 1), *dx = zeros(length), *dgamma = zeros(c->channels),
           *dbeta = zeros(c->channels);
     const float *g = c->affine ? gamma : NULL, *b = c->affine ? beta : NULL;
-    prelu_batchnorm_forward(c->rows, c->channels, 1, c->momentum, c->epsilon, x, g, b, mean, variance, y);
-    prelu_batchnorm_backward(c->rows, c->channels, c->epsilon, x, g, dy, dx, c->affine ? dgamma : NULL, c->affine ? dbeta : NULL);
+    batchnorm_forward(c, fused, 1, x, g, b, mean, variance, y);
+    if (fused) {
+        prelu_activation linear = {.kind = PRELU_LINEAR, .feature_length = c->rows / c->samples * c->channels};
+        memcpy(dx, dy, (size_t)length * sizeof(float)); /* dL/dy becomes dL/dx in place */
+        prelu_batchnorm_activation_backward(c->samples, c->rows / c->samples, c->channels, c->epsilon, x, g, &linear, NULL, NULL, dx,
+                                            c->affine ? dgamma : NULL, c->affine ? dbeta : NULL, NULL);
+    } else {
+        prelu_batchnorm_backward(c->rows, c->channels, c->epsilon, x, g, dy, dx, c->affine ? dgamma : NULL, c->affine ? dbeta : NULL);
+    }
     check_named(c->name, "y", y, length, FORWARD);
     check_named(c->name, "dx", dx, length, GRADIENT);
     if (c->affine) {
@@ -349,7 +368,7 @@ static void batchnorm(const batchnorm_case *c) {
     check_named(c->name, "moving_variance", variance, c->channels, FORWARD);
     free(mean), free(variance);
     mean = det(c->channels, c->seed + 3, -0.2, 0.2), variance = det(c->channels, c->seed + 4, 0.5, 2.0);
-    prelu_batchnorm_forward(c->rows, c->channels, 0, c->momentum, c->epsilon, x, g, b, mean, variance, y);
+    batchnorm_forward(c, fused, 0, x, g, b, mean, variance, y);
     check_named(c->name, "inference", y, length, FORWARD);
     free(x), free(gamma), free(beta), free(mean), free(variance), free(y), free(dy), free(dx), free(dgamma), free(dbeta);
 }
@@ -364,7 +383,8 @@ static void all_cases(void) {
     for (int i = 0; i < COUNT(poolings); i++) pooling(&poolings[i]);
     for (int i = 0; i < COUNT(prelus); i++) prelu(&prelus[i]);
     for (int i = 0; i < COUNT(pointwise); i++) activation(&pointwise[i]);
-    for (int i = 0; i < COUNT(batchnorms); i++) batchnorm(&batchnorms[i]);
+    for (int i = 0; i < COUNT(batchnorms); i++) batchnorm(&batchnorms[i], 0);
+    for (int i = 0; i < COUNT(batchnorms); i++) batchnorm(&batchnorms[i], 1);
 }
 
 static const char *set_name(int32_t set) {

@@ -269,6 +269,9 @@ public sealed partial class ModelGenerator
 
     private static string Optional(ParameterRef? parameter) => parameter?.Field ?? "null";
 
+    private static string BatchNormAfter(NormalizationAfterPlan n) =>
+        $"new {K}BatchNormAfter({F(n.Momentum)}, {F(n.Epsilon)}, {Optional(n.Gamma)}, {Optional(n.Beta)}, {n.MovingMean}, {n.MovingVariance})";
+
     private static string OptionalGradient(ParameterRef? parameter) => parameter?.GradientField ?? "null";
 
     private static string List(IEnumerable<string> references) => "[" + string.Join(", ", references) + "]";
@@ -305,6 +308,12 @@ public sealed partial class ModelGenerator
                         w.Line($"var {dropout.ForwardLocal} = training ? {dropout.Output} : {pool.Pooled};");
                         break;
                     }
+                    case ConvolutionStep { Normalization: { } norm } conv:
+                        w.Line($"// ... with {norm.Label} before the activation, in the same call");
+                        w.Line($"backend.Conv2DBatchNormForward(p.{conv.Shape}, {BatchNormAfter(norm)}, training, p.{conv.Epilogue.Field}, {x}, " +
+                            $"{conv.Kernel.Field}, {Optional(conv.Bias)}, {Optional(conv.Epilogue.Alpha)}, {norm.ConvolutionOutput}, " +
+                            $"{conv.PreActivation ?? "null"}, {conv.Output});");
+                        break;
                     case ConvolutionStep conv:
                         w.Line($"backend.Conv2DForward(p.{conv.Shape}, p.{conv.Epilogue.Field}, {x}, {conv.Kernel.Field}, {Optional(conv.Bias)}, " +
                             $"{Optional(conv.Epilogue.Alpha)}, {conv.PreActivation ?? "null"}, {conv.Output});");
@@ -379,6 +388,12 @@ public sealed partial class ModelGenerator
                             $"{Optional(conv.Epilogue.Alpha)}, {conv.PreActivation ?? "null"}, {conv.Output}, {g.OutputGrad}, {pool.GradientWorkspace}, {dx}, " +
                             $"{conv.Kernel.GradientField}, {OptionalGradient(conv.Bias)}, {OptionalGradient(conv.Epilogue.Alpha)}" +
                             $"{(pool.Dropout is { } d ? ", " + d.Mask : "")});");
+                        break;
+                    case ConvolutionStep { Normalization: { } norm } conv:
+                        w.Line($"backend.Conv2DBatchNormBackward(p.{conv.Shape}, {BatchNormAfter(norm)}, p.{conv.Epilogue.Field}, {x}, " +
+                            $"{conv.Kernel.Field}, {Optional(conv.Epilogue.Alpha)}, {norm.ConvolutionOutput}, {conv.PreActivation ?? "null"}, " +
+                            $"{g.OutputGrad}, {norm.GradientWorkspace}, {dx}, {conv.Kernel.GradientField}, {OptionalGradient(conv.Bias)}, " +
+                            $"{OptionalGradient(norm.Gamma)}, {OptionalGradient(norm.Beta)}, {OptionalGradient(conv.Epilogue.Alpha)});");
                         break;
                     case ConvolutionStep conv:
                         w.Line($"backend.Conv2DBackward(p.{conv.Shape}, p.{conv.Epilogue.Field}, {x}, {conv.Kernel.Field}, {Optional(conv.Epilogue.Alpha)}, " +

@@ -40,19 +40,20 @@ public sealed partial class ModelGenerator
 
     /// <summary>
     /// The layers one kernel call runs: a head layer, and where the plan fuses them the activation layer after a
-    /// convolution or dense layer, the max pooling after a convolution and the dropout after that pooling. A layer
-    /// joins its producer's call only when it is declared right after it and is its only reader, so that nothing
-    /// else needs the intermediate tensor.
+    /// convolution or dense layer, the max pooling after a convolution and the dropout after that pooling, or the
+    /// BatchNormalization after a linear convolution and the activation after that. A layer joins its producer's call
+    /// only when it is declared right after it and is its only reader, so that nothing else needs the intermediate tensor.
     /// </summary>
     private sealed class Group(Node head)
     {
         public Node Head { get; } = head;
+        public Node? Normalization { get; set; }
         public Node? Activation { get; set; }
         public Node? Pooling { get; set; }
         public Node? Dropout { get; set; }
-        public Node Last => Dropout ?? Pooling ?? Activation ?? Head;
-        public IEnumerable<Node> Nodes => new[] { Head, Activation, Pooling, Dropout }.Where(n => n is not null)!;
-        public string Label => string.Join(" + ", new[] { Head, Activation }.Where(n => n is not null).Select(n => n!.Name));
+        public Node Last => Dropout ?? Pooling ?? Activation ?? Normalization ?? Head;
+        public IEnumerable<Node> Nodes => new[] { Head, Normalization, Activation, Pooling, Dropout }.Where(n => n is not null)!;
+        public string Label => string.Join(" + ", new[] { Head, Normalization, Activation }.Where(n => n is not null).Select(n => n!.Name));
         public bool NeedsGradient { get; set; }
         public int Index { get; set; }
     }
@@ -190,6 +191,7 @@ public sealed partial class ModelGenerator
         var masks = new string?[groups.Count];           // a dropout's mask, on its own or after a pooling
         var pooled = new string?[groups.Count];          // a pooled convolution's pooled values
         var preActivations = new string?[groups.Count];
+        var convolutionOutputs = new string?[groups.Count]; // a normalized convolution's own output, the normalization's input
         var epilogues = new EpiloguePlan?[groups.Count];
         var layerOutputs = new List<LayerOutputPlan>();
         foreach (var group in groups)
@@ -199,6 +201,22 @@ public sealed partial class ModelGenerator
             if (head.Layer is FlattenSpec)
                 continue;
             int length = (int)Elements(head.Shape!);
+            if (group.Normalization is { } normalization)
+            {
+                // The convolution's output, then (before an activation) the normalization's, then the call's result,
+                // each named by the layer whose output it is.
+                convolutionOutputs[group.Index] = Buffer(stem + "Y", length);
+                layerOutputs.Add(new LayerOutputPlan(head.Name, convolutionOutputs[group.Index]!));
+                var epilogue = epilogues[group.Index] = EpilogueOf(group, stem, alphas, activationOfTheLoss);
+                if (epilogue.Kind != ActivationPlan.Linear)
+                {
+                    preActivations[group.Index] = Buffer(stems[normalization.Index] + "Y", length);
+                    layerOutputs.Add(new LayerOutputPlan(normalization.Name, preActivations[group.Index]!));
+                }
+                string result = heads[group.Index] = outputs[group.Index] = forwardNames[group.Index] = Buffer(stems[group.Last.Index] + "Y", length);
+                layerOutputs.Add(new LayerOutputPlan(group.Last.Name, result));
+                continue;
+            }
             if (head.Layer is WeightedLayerSpec)
             {
                 var epilogue = EpilogueOf(group, stem, alphas, activationOfTheLoss);
@@ -276,7 +294,7 @@ public sealed partial class ModelGenerator
                 own.End = time;
                 outputGrad = "p." + own.Field;
             }
-            if (group.Pooling is not null)
+            if (group.Pooling is not null || group.Normalization is not null)
             {
                 var workspace = new GradientBuffer(stems[group.Head.Index] + "Grad", (int)Elements(group.Head.Shape!), time);
                 buffers.Add(workspace);
@@ -352,7 +370,7 @@ public sealed partial class ModelGenerator
         }
         string predictions = LossBuffer("Predictions"), outputsGrad = spec.InferenceOnly ? predictions : LossBuffer("OutputsGrad");
 
-        var buffersOf = new GroupBuffers(heads, outputs, forwardNames, masks, pooled, preActivations);
+        var buffersOf = new GroupBuffers(heads, outputs, forwardNames, masks, pooled, preActivations, convolutionOutputs);
         var steps = groups.Select(group => StepOf(spec, nodes, group, stems, tensorOf, buffersOf, epilogues,
             gradients[group.Index], workspaces[group.Index], kernels, biases, normalizations)).ToList();
         return new ModelPlan(spec.Namespace, spec.ClassName, spec.Accessibility, spec.InputShape, outputLength, loss.Kind.ToString(), loss.Delta,
@@ -371,6 +389,18 @@ public sealed partial class ModelGenerator
             groups.Add(group);
             var head = nodes[i];
             bool linear = head.Layer is WeightedLayerSpec { Activation: "linear" };
+            // A linear convolution, the BatchNormalization of its output and the activation after that: one call.
+            if (linear && head.Layer is Conv2DSpec && Follows(nodes, head, i + 1) is { Layer: BatchNormalizationSpec } normalization)
+            {
+                group.Normalization = normalization;
+                i++;
+                if (Follows(nodes, normalization, i + 1) is { Layer: ActivationLayerSpec or PReluSpec } after)
+                {
+                    group.Activation = after;
+                    i++;
+                }
+                continue;
+            }
             if (linear && Follows(nodes, head, i + 1) is { Layer: ActivationLayerSpec or PReluSpec } activation)
             {
                 group.Activation = activation;
@@ -421,8 +451,12 @@ public sealed partial class ModelGenerator
         return new EpiloguePlan(stem + "Activation", kind, layer.Constant ?? constant, shape, EquatableArray<int>.Empty, null);
     }
 
-    /// <summary>Each group's forward buffers, by group index: the head's output, the result (training), how forward reads it, its mask, its pooled values and z.</summary>
-    private sealed record GroupBuffers(string[] Heads, string[] Outputs, string[] ForwardNames, string?[] Masks, string?[] Pooled, string?[] PreActivations);
+    /// <summary>
+    /// Each group's forward buffers, by group index: the head's output, the result (training), how forward reads it, its
+    /// mask, its pooled values, z, and a normalized convolution's own output.
+    /// </summary>
+    private sealed record GroupBuffers(string[] Heads, string[] Outputs, string[] ForwardNames, string?[] Masks, string?[] Pooled, string?[] PreActivations,
+        string?[] ConvolutionOutputs);
 
     private static StepPlan StepOf(ModelSpec spec, List<Node> nodes, Group group, string[] stems, int[] tensorOf, GroupBuffers buffers,
         EpiloguePlan?[] epilogues, GradientPlan? gradient, string? workspace, Dictionary<int, ParameterRef> kernels,
@@ -457,8 +491,15 @@ public sealed partial class ModelGenerator
                     pooling = new PoolingAfterPlan(pool.Name, stems[pool.Index], PoolWindow(head.Shape!, pool.Layer), buffers.Pooled[g]!,
                         pool.Shape!.ToEquatableArray(), dropout, workspace);
                 }
+                NormalizationAfterPlan? normalization = null;
+                if (group.Normalization is { Layer: BatchNormalizationSpec norm } normalizationNode)
+                {
+                    var tensors = normalizations[normalizationNode.Index];
+                    normalization = new NormalizationAfterPlan(normalizationNode.Name, norm.Momentum, norm.Epsilon, tensors.Gamma, tensors.Beta,
+                        tensors.Mean.Field, tensors.Variance.Field, buffers.ConvolutionOutputs[g]!, workspace);
+                }
                 return new ConvolutionStep(label, stem, inputs, head.Shape!.ToEquatableArray(), gradient, window, conv.Filters, epilogues[g]!,
-                    kernels[head.Index], biases.TryGetValue(head.Index, out var bias) ? bias : null, preActivation, y, pooling);
+                    kernels[head.Index], biases.TryGetValue(head.Index, out var bias) ? bias : null, preActivation, y, pooling, normalization);
             }
             case DepthwiseConv2DSpec depthwise:
                 return new DepthwiseConvolutionStep(label, stem, inputs, outputShape, gradient, Window(input0, depthwise.KernelSize, depthwise.Strides, depthwise.Padding),

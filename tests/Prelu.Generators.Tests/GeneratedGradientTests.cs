@@ -136,6 +136,43 @@ public sealed class GeneratedGradientTests
             Assert.True(check.Agrees(check.Gradient, out var report), report);
     }
 
+    /// <summary>
+    /// The float64 reference with a planted error in the fused convolution + BatchNormalization + activation's backward:
+    /// the activation's gradient skipped (taken as linear), as a fused kernel that forgot its epilogue would do.
+    /// </summary>
+    private sealed class FusedActivationSkippedBackend : ReferenceBackend<double>
+    {
+        public override string Name => "managed (float64, the fused normalization's activation skipped in backward)";
+
+        public int FusedCalls { get; private set; }
+
+        protected override void Conv2DBatchNormBackwardCore(in Conv2DShape conv, in BatchNormAfter norm, FusedActivation activation, DeviceBuffer input,
+            DeviceBuffer kernel, DeviceBuffer? alpha, DeviceBuffer convOutput, DeviceBuffer? preActivation, DeviceBuffer outputGrad,
+            DeviceBuffer normalizedGrad, DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? gammaGrad,
+            DeviceBuffer? betaGrad, DeviceBuffer? alphaGrad)
+        {
+            FusedCalls++;
+            base.Conv2DBatchNormBackwardCore(conv, norm, FusedActivation.Linear, input, kernel, null, convOutput, null, outputGrad, normalizedGrad,
+                inputGrad, kernelGrad, biasGrad, gammaGrad, betaGrad, null);
+        }
+    }
+
+    [Fact]
+    public void The_fused_convolution_normalization_and_activation_is_checked_and_a_backward_without_its_activation_fails()
+    {
+        // NormalizedNet's first block (Conv2D, BatchNormalization, swish) runs as the fused call.
+        var right = ChecksOf(typeof(NormalizedNet));
+        using var planted = new FusedActivationSkippedBackend();
+        var wrong = Measure(typeof(NormalizedNet), planted);
+
+        Assert.True(planted.FusedCalls > 0, "NormalizedNet's backward made no fused convolution + normalization + activation call");
+        var failing = right.Zip(wrong).Where(pair => !pair.First.Agrees(pair.Second.Gradient, out _)).Select(pair => pair.First.Name).ToList();
+        Assert.Contains("conv2d.kernel", failing);
+        Assert.Contains("batch_normalization.gamma", failing);
+        Assert.Contains("batch_normalization.beta", failing);
+        Assert.DoesNotContain("dense_1.kernel", failing); // after the block: untouched
+    }
+
     /// <summary>The float64 reference with a planted error in the loss's gradient: 10% too large, as a wrong mean's factor would make it.</summary>
     private sealed class SkewedLossGradientBackend : ReferenceBackend<double>
     {

@@ -246,7 +246,6 @@ static void activation_backward(int32_t batch, const prelu_activation *act, cons
     long fl = act->feature_length;
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     float *g = dx ? dx : dy;
-    if (dx && dx != dy) memcpy(dx, dy, (size_t)batch * fl * sizeof(float));
     int threads = prelu_thread_count();
     long per_thread = alpha_length + 1;
     float *partials = thread_partials(threads, per_thread);
@@ -254,7 +253,11 @@ static void activation_backward(int32_t batch, const prelu_activation *act, cons
     {
         float *da = partials + omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
-        for (int n = 0; n < batch; n++) activate_backward(act, alpha, 0, (int)fl, x + n * fl, g + n * fl, da);
+        for (int n = 0; n < batch; n++) {
+            /* dy copied a sample at a time, so that the sample is still in cache when it becomes dx */
+            if (g != dy) memcpy(g + n * fl, dy + n * fl, (size_t)fl * sizeof(float));
+            activate_backward(act, alpha, 0, (int)fl, x + n * fl, g + n * fl, da);
+        }
     }
     add_thread_partials(dalpha, partials, threads, per_thread, 0, alpha_length);
 }

@@ -1,9 +1,31 @@
 /* batchnorm.h: batch normalisation over the last axis, x seen as (rows, channels), forward and backward, two passes over
- * the tensor each way: the channels' sums in one (x and x^2 forward; x, x^2, dy and dy x backward), then the output or
+ * the tensor each way (and with the activation after it, still two passes each way: batchnorm_activation_forward and
+ * _backward, the fused convolution + BatchNormalization + activation's second half): the channels' sums in one (x and x^2 forward; x, x^2, dy and dy x backward), then the output or
  * the input gradient. The sums are taken in double, per thread over a static range of rows, and added in thread order:
  * the same bits on every run. The variance is E[x^2] - mean^2 and the reductions of the gradient are formed from the
  * sums, where Prelu.Reference.BatchNormalization takes a second pass about the mean: the same values to within float
  * rounding (the conformance and agreement suites hold it to the reference's tolerances). */
+
+/* One row's terms of the four sums: sums[c] += x, sums[C + c] += x^2, sums[2C + c] += dy, sums[3C + c] += dy x. */
+static inline void add_row_sums(int channels, const float *restrict row, const float *restrict dy, double *restrict sums) {
+    double *sum = sums, *squares = sum + channels, *sum_dy = squares + channels, *sum_dy_x = sum_dy + channels;
+#pragma omp simd
+    for (int c = 0; c < channels; c++) {
+        double v = row[c], d = dy[c];
+        sum[c] += v;
+        squares[c] += v * v;
+        sum_dy[c] += d;
+        sum_dy_x[c] += d * v;
+    }
+}
+
+/* sums = the threads' partial sums (count doubles each, `stride` doubles apart) added in thread order: the same bits on
+ * every run. */
+static inline void add_double_partials(double *sums, const double *partials, int threads, long stride, long count) {
+    for (long i = 0; i < count; i++) sums[i] = partials[i];
+    for (int t = 1; t < threads; t++)
+        for (long i = 0; i < count; i++) sums[i] += partials[(long)t * stride + i];
+}
 
 /* Each channel's sums over the rows, in one pass: sums[c] of x, sums[C + c] of x^2, and with dy, sums[2C + c] of dy and
  * sums[3C + c] of dy x. `work` holds (dy ? 4 : 2) x channels doubles. */
@@ -14,20 +36,11 @@ static void channel_sums(long rows, int channels, const float *x, const float *d
 #pragma omp parallel num_threads(threads)
     {
         double *sum = partials + (long)omp_get_thread_num() * per_thread, *squares = sum + channels;
-        double *sum_dy = squares + channels, *sum_dy_x = sum_dy + channels;
 #pragma omp for schedule(static)
         for (long r = 0; r < rows; r++) {
             const float *row = x + r * channels;
             if (dy) {
-                const float *g = dy + r * channels;
-#pragma omp simd
-                for (int c = 0; c < channels; c++) {
-                    double v = row[c], d = g[c];
-                    sum[c] += v;
-                    squares[c] += v * v;
-                    sum_dy[c] += d;
-                    sum_dy_x[c] += d * v;
-                }
+                add_row_sums(channels, row, dy + r * channels, sum);
             } else {
 #pragma omp simd
                 for (int c = 0; c < channels; c++) {
@@ -38,9 +51,7 @@ static void channel_sums(long rows, int channels, const float *x, const float *d
             }
         }
     }
-    for (long i = 0; i < per_thread; i++) sums[i] = partials[i];
-    for (int t = 1; t < threads; t++)
-        for (long i = 0; i < per_thread; i++) sums[i] += partials[(long)t * per_thread + i];
+    add_double_partials(sums, partials, threads, per_thread, per_thread);
 }
 
 /* Each channel's batch mean and biased variance from the sums (in double: E[x^2] - mean^2 loses nothing that matters for
@@ -61,8 +72,10 @@ static float *batchnorm_scratch(int channels, double **work) {
     return scratch + 8L * channels;
 }
 
-static void batchnorm_forward(int32_t rows, int32_t channels, int32_t training, float momentum, float epsilon, const float *x,
-                              const float *gamma, const float *beta, float *moving_mean, float *moving_variance, float *y) {
+/* The forward's statistics (the batch's in training, which move the moving ones; else the moving ones) and from them
+ * y = (x - mean) scale + offset's terms per channel, in the scratch: mean, variance, scale, offset (returned: mean). */
+static float *batchnorm_forward_terms(long rows, int channels, int training, float momentum, float epsilon, const float *x,
+                                      const float *gamma, const float *beta, float *moving_mean, float *moving_variance) {
     double *work;
     float *mean = batchnorm_scratch(channels, &work), *variance = mean + channels;
     float *scale = variance + channels, *offset = scale + channels;
@@ -81,6 +94,13 @@ static void batchnorm_forward(int32_t rows, int32_t channels, int32_t training, 
         scale[c] = (gamma ? gamma[c] : 1.0f) / sqrtf(variance[c] + epsilon);
         offset[c] = beta ? beta[c] : 0.0f;
     }
+    return mean;
+}
+
+static void batchnorm_forward(int32_t rows, int32_t channels, int32_t training, float momentum, float epsilon, const float *x,
+                              const float *gamma, const float *beta, float *moving_mean, float *moving_variance, float *y) {
+    float *mean = batchnorm_forward_terms(rows, channels, training, momentum, epsilon, x, gamma, beta, moving_mean, moving_variance);
+    const float *scale = mean + 2L * channels, *offset = scale + channels;
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (long r = 0; r < rows; r++) {
         const float *in = x + r * channels;
@@ -90,19 +110,18 @@ static void batchnorm_forward(int32_t rows, int32_t channels, int32_t training, 
     }
 }
 
-/* dbeta = sum dy, dgamma = sum dy xhat, dx = gamma / sqrt(var + eps) (dy - dbeta / M - xhat dgamma / M). */
-static void batchnorm_backward(int32_t rows, int32_t channels, float epsilon, const float *x, const float *gamma, const float *dy,
-                               float *dx, float *dgamma, float *dbeta) {
-    double *work;
-    float *mean = batchnorm_scratch(channels, &work), *variance = mean + channels;
+/* dbeta = sum dy, dgamma = sum dy xhat, dx = gamma / sqrt(var + eps) (dy - dbeta / M - xhat dgamma / M), from the four
+ * sums of channel_sums (in `work`, the scratch of batchnorm_scratch). dx may be dy. */
+static void batchnorm_backward_from_sums(long rows, int channels, float epsilon, const float *x, const float *gamma, double *work,
+                                         float *mean, const float *dy, float *dx, float *dgamma, float *dbeta) {
+    float *variance = mean + channels;
     float *inverse = variance + channels, *sums = inverse + channels; /* sums: dbeta then dgamma, 2 x channels */
-    /* One pass for the statistics and the two reductions: sum dy, and sum dy xhat = (sum dy x - mean sum dy) / sigma. */
-    channel_sums(rows, channels, x, dy, work);
     batch_statistics(rows, channels, work, mean, variance);
     float m = (float)rows;
     float *scale = sums + 2L * channels, *beta_term = scale + channels, *gamma_term = beta_term + channels;
     for (int c = 0; c < channels; c++) {
         inverse[c] = 1.0f / sqrtf(variance[c] + epsilon);
+        /* sum dy xhat = (sum dy x - mean sum dy) / sigma */
         double sum_dy = work[2L * channels + c], sum_dy_x = work[3L * channels + c], exact_mean = work[c] / (double)rows;
         sums[c] = (float)sum_dy;
         sums[channels + c] = (float)((sum_dy_x - exact_mean * sum_dy) * inverse[c]);
@@ -125,4 +144,70 @@ static void batchnorm_backward(int32_t rows, int32_t channels, float epsilon, co
             out[c] = scale[c] * (g[c] - beta_term[c] - xhat * gamma_term[c]);
         }
     }
+}
+
+/* One pass for the statistics and the two reductions, then one for dx. */
+static void batchnorm_backward(int32_t rows, int32_t channels, float epsilon, const float *x, const float *gamma, const float *dy,
+                               float *dx, float *dgamma, float *dbeta) {
+    double *work;
+    float *mean = batchnorm_scratch(channels, &work);
+    channel_sums(rows, channels, x, dy, work);
+    batchnorm_backward_from_sums(rows, channels, epsilon, x, gamma, work, mean, dy, dx, dgamma, dbeta);
+}
+
+/* ---- BatchNormalization and the activation after it, one call (the fused convolution + BatchNormalization + activation) ----
+ * x is a convolution's output, batch samples of positions x channels. Forward: the statistics as batchnorm_forward takes
+ * them, then one pass that normalises a sample into z and activates it into y while it is in cache (a linear activation
+ * normalises into y and keeps no z): the same sums and the same expressions as batchnorm_forward followed by
+ * activation_forward, so the same bits. Backward: one pass takes the activation's gradient in place in dy (and the
+ * alphas' sums) and, on the same sample while it is in cache, the four sums of channel_sums; a second turns dy into dx in
+ * place. The sums run over samples where channel_sums runs over rows: the same partition into threads when the batch
+ * divides by the thread count, otherwise the same values to float rounding. */
+
+static void batchnorm_activation_forward(int32_t batch, int32_t positions, int32_t channels, int32_t training, float momentum,
+                                         float epsilon, const float *x, const float *gamma, const float *beta, float *moving_mean,
+                                         float *moving_variance, const prelu_activation *act, const float *alpha, float *z, float *y) {
+    long rows = (long)batch * positions, sample = (long)positions * channels;
+    float *mean = batchnorm_forward_terms(rows, channels, training, momentum, epsilon, x, gamma, beta, moving_mean, moving_variance);
+    const float *scale = mean + 2L * channels, *offset = scale + channels;
+    int linear = act->kind == PRELU_LINEAR;
+    float *normalized = linear ? y : z;
+#pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
+    for (int n = 0; n < batch; n++) {
+        for (long p = 0; p < positions; p++) {
+            const float *in = x + n * sample + p * channels;
+            float *out = normalized + n * sample + p * channels;
+#pragma omp simd
+            for (int c = 0; c < channels; c++) out[c] = (in[c] - mean[c]) * scale[c] + offset[c];
+        }
+        if (!linear) activate(act, alpha, 0, (int)sample, normalized + n * sample, y + n * sample);
+    }
+}
+
+/* dy: dL/dy in, dL/dx out (x the normalisation's input). dgamma, dbeta, dalpha may be NULL. */
+static void batchnorm_activation_backward(int32_t batch, int32_t positions, int32_t channels, float epsilon, const float *x,
+                                          const float *gamma, const prelu_activation *act, const float *alpha, const float *z,
+                                          float *dy, float *dgamma, float *dbeta, float *dalpha) {
+    long rows = (long)batch * positions, sample = (long)positions * channels;
+    int linear = act->kind == PRELU_LINEAR, alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
+    int threads = prelu_thread_count();
+    /* Per thread: the four sums of channel_sums in double (two floats each), then the alphas' sums; an even count of floats
+     * keeps the next thread's doubles aligned. */
+    long sums_floats = 8L * channels, per_thread = sums_floats + ((alpha_length + 2) & ~1L);
+    float *partials = thread_partials(threads, per_thread);
+#pragma omp parallel num_threads(threads)
+    {
+        float *mine = partials + (long)omp_get_thread_num() * per_thread, *da = mine + sums_floats;
+#pragma omp for schedule(static)
+        for (int n = 0; n < batch; n++) {
+            float *g = dy + n * sample;
+            if (!linear) activate_backward(act, alpha, 0, (int)sample, z + n * sample, g, da);
+            for (long p = 0; p < positions; p++) add_row_sums(channels, x + n * sample + p * channels, g + p * channels, (double *)mine);
+        }
+    }
+    add_thread_partials(dalpha, partials, threads, per_thread, sums_floats, alpha_length);
+    double *work;
+    float *mean = batchnorm_scratch(channels, &work);
+    add_double_partials(work, (const double *)partials, threads, per_thread / 2, 4L * channels);
+    batchnorm_backward_from_sums(rows, channels, epsilon, x, gamma, work, mean, dy, dy, dgamma, dbeta);
 }

@@ -90,9 +90,21 @@ public sealed record PoolingAfterPlan(string Label, string Shape, WindowPlan Win
 /// <summary>A dropout in a pooled convolution's call: its seed's layer index, mask and output, and the local forward reads it by.</summary>
 public sealed record DropoutAfterPlan(string Label, double Rate, int LayerIndex, string Mask, string Output, string ForwardLocal, EquatableArray<int> Shape);
 
+/// <summary>
+/// A BatchNormalization that runs in its convolution's call, between the convolution and the step's epilogue: its
+/// arguments, tensors, the convolution's own output (the normalization's input, kept for backward) and the gradient
+/// workspace backward lends the call.
+/// </summary>
+public sealed record NormalizationAfterPlan(string Label, double Momentum, double Epsilon, ParameterRef? Gamma, ParameterRef? Beta, string MovingMean,
+    string MovingVariance, string ConvolutionOutput, string? GradientWorkspace);
+
+/// <summary>
+/// A convolution, and in its call the epilogue's activation; and either a max pooling after it (<see cref="Pooling"/>) or
+/// a BatchNormalization before the activation (<see cref="Normalization"/>), never both.
+/// </summary>
 public sealed record ConvolutionStep(string Label, string? Shape, EquatableArray<Operand> Inputs, EquatableArray<int> OutputShape, GradientPlan? Gradient,
     WindowPlan Window, int Filters, EpiloguePlan Epilogue, ParameterRef Kernel, ParameterRef? Bias, string? PreActivation, string Output,
-    PoolingAfterPlan? Pooling)
+    PoolingAfterPlan? Pooling, NormalizationAfterPlan? Normalization)
     : StepPlan(Label, Shape, Inputs, OutputShape, Gradient);
 
 /// <summary>A depthwise convolution: Multiplier kernels per input channel (Window.Channels of them).</summary>

@@ -268,6 +268,42 @@ public sealed unsafe class NativeBackend : Backend
     }
 
     /// <inheritdoc />
+    protected override void Conv2DBatchNormForwardCore(in Kernels.Conv2DShape conv, in BatchNormAfter norm, bool training, FusedActivation activation,
+        DeviceBuffer input, DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer convOutput, DeviceBuffer? preActivation,
+        DeviceBuffer output)
+    {
+        Conv2DForwardCore(conv, FusedActivation.Linear, input, kernel, bias, null, null, convOutput);
+        int positions = conv.OutHeight * conv.OutWidth;
+        using var timed = new Timed(this, KernelTimes is null ? "" : $"batchnorm + {ActivationLabel(activation)} forward {conv.Batch * positions}x{conv.Filters}", 0);
+        fixed (int* map = AlphaMapOf(activation))
+        {
+            var act = Describe(activation, positions * conv.Filters, map);
+            NativeMethods.BatchNormActivationForward(conv.Batch, positions, conv.Filters, training ? 1 : 0, norm.Momentum, norm.Epsilon, P(convOutput),
+                Opt(norm.Gamma), Opt(norm.Beta), P(norm.MovingMean), P(norm.MovingVariance), &act, Opt(alpha), Opt(preActivation), P(output));
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Conv2DBatchNormBackwardCore(in Kernels.Conv2DShape conv, in BatchNormAfter norm, FusedActivation activation, DeviceBuffer input,
+        DeviceBuffer kernel, DeviceBuffer? alpha, DeviceBuffer convOutput, DeviceBuffer? preActivation, DeviceBuffer outputGrad,
+        DeviceBuffer normalizedGrad, DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? gammaGrad,
+        DeviceBuffer? betaGrad, DeviceBuffer? alphaGrad)
+    {
+        // The activation's and the normalization's gradients in place in outputGrad (normalizedGrad is not needed), then the convolution's.
+        int positions = conv.OutHeight * conv.OutWidth;
+        using (new Timed(this, KernelTimes is null ? "" : $"batchnorm + {ActivationLabel(activation)} backward {conv.Batch * positions}x{conv.Filters}", 0))
+        {
+            fixed (int* map = AlphaMapOf(activation))
+            {
+                var act = Describe(activation, positions * conv.Filters, map);
+                NativeMethods.BatchNormActivationBackward(conv.Batch, positions, conv.Filters, norm.Epsilon, P(convOutput), Opt(norm.Gamma), &act,
+                    Opt(alpha), Opt(preActivation), P(outputGrad), Opt(gammaGrad), Opt(betaGrad), Opt(alphaGrad));
+            }
+        }
+        Conv2DBackwardCore(conv, FusedActivation.Linear, input, kernel, null, null, outputGrad, inputGrad, kernelGrad, biasGrad, null);
+    }
+
+    /// <inheritdoc />
     protected override void MaxPool2DForwardCore(in Pool2DShape shape, DeviceBuffer input, DeviceBuffer output)
     {
         var s = Shape(shape);

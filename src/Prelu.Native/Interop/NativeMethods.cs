@@ -119,6 +119,14 @@ internal static unsafe partial class NativeMethods
     public static partial void BatchNormBackward(int rows, int channels, float epsilon, float* x, float* gamma, float* dy, float* dx,
         float* dgamma, float* dbeta);
 
+    [LibraryImport(LibraryName, EntryPoint = "prelu_batchnorm_activation_forward")]
+    public static partial void BatchNormActivationForward(int batch, int positions, int channels, int training, float momentum, float epsilon, float* x,
+        float* gamma, float* beta, float* movingMean, float* movingVariance, Activation* act, float* alpha, float* z, float* y);
+
+    [LibraryImport(LibraryName, EntryPoint = "prelu_batchnorm_activation_backward")]
+    public static partial void BatchNormActivationBackward(int batch, int positions, int channels, float epsilon, float* x, float* gamma, Activation* act,
+        float* alpha, float* z, float* dy, float* dgamma, float* dbeta, float* dalpha);
+
     [LibraryImport(LibraryName, EntryPoint = "prelu_activation_forward")]
     public static partial void ActivationForward(int batch, Activation* act, float* x, float* alpha, float* y);
 

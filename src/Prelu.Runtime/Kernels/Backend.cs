@@ -273,6 +273,94 @@ public abstract class Backend : IDisposable
         Conv2DBackwardCore(conv, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
     }
 
+    // ---- Conv2D + BatchNormalization + activation, one call ------------------------------------------------------
+
+    /// <summary>
+    /// A convolution, the batch normalization of its output and an activation, forward, as one call: convOutput (N, OH,
+    /// OW, F) = conv(input) + bias, then preActivation = the normalization of convOutput over (N OH OW, F) (in training
+    /// the batch's statistics, which move the moving ones; in evaluation the moving statistics), then output =
+    /// act(preActivation). A linear activation writes the normalization into output and takes no preActivation.
+    /// convOutput and preActivation are the call's workspace for <see cref="Conv2DBatchNormBackward"/>. The default runs
+    /// <see cref="Conv2DForward"/>, <see cref="BatchNormForward"/> and <see cref="ActivationForward"/> in turn; the C
+    /// library normalizes and activates in one pass over the convolution's output.
+    /// </summary>
+    public void Conv2DBatchNormForward(in Conv2DShape conv, in BatchNormAfter norm, bool training, FusedActivation activation, DeviceBuffer input,
+        DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer convOutput, DeviceBuffer? preActivation, DeviceBuffer output)
+    {
+        const string op = "Conv2D + BatchNormalization forward";
+        CheckConv2DForward(op, conv, activation, input, kernel, bias, alpha, preActivation, output);
+        Lengths(op, (convOutput, nameof(convOutput), conv.OutputLength));
+        CheckBatchNormAfter(op, conv, norm, forward: true);
+        if (!(norm.Momentum >= 0f && norm.Momentum <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(norm), norm.Momentum, $"{op}: momentum must be in [0, 1]");
+        Conv2DBatchNormForwardCore(conv, norm, training, activation, input, kernel, bias, alpha, convOutput, preActivation, output);
+    }
+
+    /// <summary>
+    /// The gradients of a training <see cref="Conv2DBatchNormForward"/>, from the convOutput and preActivation it left:
+    /// outputGrad (N, OH, OW, F) back to inputGrad?, kernelGrad, biasGrad?, gammaGrad?, betaGrad? and alphaGrad?, each
+    /// overwritten. outputGrad and normalizedGrad (the size of the convolution's output) are workspace: the default takes
+    /// the activation's gradient into normalizedGrad, the normalization's into outputGrad and the convolution's from there;
+    /// the C library works in outputGrad alone.
+    /// </summary>
+    public void Conv2DBatchNormBackward(in Conv2DShape conv, in BatchNormAfter norm, FusedActivation activation, DeviceBuffer input, DeviceBuffer kernel,
+        DeviceBuffer? alpha, DeviceBuffer convOutput, DeviceBuffer? preActivation, DeviceBuffer outputGrad, DeviceBuffer normalizedGrad,
+        DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad, DeviceBuffer? alphaGrad)
+    {
+        const string op = "Conv2D + BatchNormalization backward";
+        CheckConv2DBackward(op, conv, activation, input, kernel, alpha, preActivation, outputGrad, inputGrad, kernelGrad, biasGrad, alphaGrad);
+        Lengths(op, (convOutput, nameof(convOutput), conv.OutputLength), (normalizedGrad, nameof(normalizedGrad), conv.OutputLength));
+        CheckBatchNormAfter(op, conv, norm, forward: false);
+        Optional(op, gammaGrad, nameof(gammaGrad), conv.Filters);
+        Optional(op, betaGrad, nameof(betaGrad), conv.Filters);
+        Conv2DBatchNormBackwardCore(conv, norm, activation, input, kernel, alpha, convOutput, preActivation, outputGrad, normalizedGrad, inputGrad,
+            kernelGrad, biasGrad, gammaGrad, betaGrad, alphaGrad);
+    }
+
+    /// <summary>The normalization a <see cref="Conv2DBatchNormForward"/> runs: over the convolution's output, one channel per filter.</summary>
+    protected static BatchNormShape NormalizationOf(in Conv2DShape conv) => new(conv.Batch, conv.OutHeight * conv.OutWidth, conv.Filters);
+
+    /// <summary>The work of <see cref="Conv2DBatchNormForward"/>, its buffers already checked against the shapes.</summary>
+    protected virtual void Conv2DBatchNormForwardCore(in Conv2DShape conv, in BatchNormAfter norm, bool training, FusedActivation activation,
+        DeviceBuffer input, DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer convOutput, DeviceBuffer? preActivation,
+        DeviceBuffer output)
+    {
+        bool linear = activation.Kind == ActivationKind.Linear;
+        Conv2DForwardCore(conv, FusedActivation.Linear, input, kernel, bias, null, null, convOutput);
+        BatchNormForwardCore(NormalizationOf(conv), training, norm.Momentum, norm.Epsilon, convOutput, norm.Gamma, norm.Beta, norm.MovingMean,
+            norm.MovingVariance, linear ? output : preActivation!);
+        if (!linear)
+            ActivationForwardCore(activation, preActivation!, alpha, output);
+    }
+
+    /// <summary>The work of <see cref="Conv2DBatchNormBackward"/>, its buffers already checked against the shapes.</summary>
+    protected virtual void Conv2DBatchNormBackwardCore(in Conv2DShape conv, in BatchNormAfter norm, FusedActivation activation, DeviceBuffer input,
+        DeviceBuffer kernel, DeviceBuffer? alpha, DeviceBuffer convOutput, DeviceBuffer? preActivation, DeviceBuffer outputGrad,
+        DeviceBuffer normalizedGrad, DeviceBuffer? inputGrad, DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? gammaGrad,
+        DeviceBuffer? betaGrad, DeviceBuffer? alphaGrad)
+    {
+        // The activation's gradient into normalizedGrad, the normalization's back into outputGrad; a linear call skips the first.
+        var (normalizationGrad, convolutionGrad) = (outputGrad, normalizedGrad);
+        if (activation.Kind != ActivationKind.Linear)
+        {
+            ActivationBackwardCore(activation, preActivation!, alpha, outputGrad, normalizedGrad, alphaGrad);
+            (normalizationGrad, convolutionGrad) = (normalizedGrad, outputGrad);
+        }
+        BatchNormBackwardCore(NormalizationOf(conv), norm.Epsilon, convOutput, norm.Gamma, normalizationGrad, convolutionGrad, gammaGrad, betaGrad);
+        Conv2DBackwardCore(conv, FusedActivation.Linear, input, kernel, null, null, convolutionGrad, inputGrad, kernelGrad, biasGrad, null);
+    }
+
+    private void CheckBatchNormAfter(string op, in Conv2DShape conv, in BatchNormAfter norm, bool forward)
+    {
+        Optional(op, norm.Gamma, "norm.Gamma", conv.Filters);
+        if (forward)
+        {
+            Optional(op, norm.Beta, "norm.Beta", conv.Filters);
+            Lengths(op, (norm.MovingMean, "norm.MovingMean", conv.Filters), (norm.MovingVariance, "norm.MovingVariance", conv.Filters));
+        }
+        PositiveEpsilon(op, norm.Epsilon);
+    }
+
     private static void PoolsTheConvolution(string op, in Conv2DShape conv, in Pool2DShape pool)
     {
         if (pool.Batch != conv.Batch || pool.Height != conv.OutHeight || pool.Width != conv.OutWidth || pool.Channels != conv.Filters)

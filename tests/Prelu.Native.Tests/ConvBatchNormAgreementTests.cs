@@ -1,0 +1,88 @@
+using Prelu.Backends;
+using Prelu.Kernels;
+using Prelu.Native.Interop;
+using Prelu.Tests.Shared;
+
+namespace Prelu.Native.Tests;
+
+/// <summary>
+/// The C library's fused convolution + BatchNormalization + activation (the normalization and the activation in one pass
+/// each way, <c>prelu_batchnorm_activation_forward</c>/<c>_backward</c>) on every instruction-set build at one and two
+/// threads: against the managed reference on random shapes (any window, stride and padding, filters that end in partial
+/// vectors, odd maps, every activation and PReLU sharing, training and evaluation, with and without gamma and beta), and
+/// against the three calls it replaces on the same build: the same bits forward, and backward wherever the threads divide
+/// the batch (then its sums are taken over the same rows in the same order). Kept out of the shared agreement suite: every
+/// new shape costs OpenCL a program build, and OpenCL runs the three calls themselves.
+/// </summary>
+public abstract class ConvBatchNormAgreementTests(NativeKernelSet kernels, int threads) : IDisposable
+{
+    private readonly Backend _backend = NativeSettings.Create(kernels, threads);
+    private readonly ManagedBackend _reference = new();
+
+    public void Dispose()
+    {
+        _backend.Dispose();
+        _reference.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private static (Conv2DShape Shape, FusedActivation Activation, bool Training, bool Affine) Draw(int seed, int batchMultiple)
+    {
+        var random = new Random(seed + 1300);
+        int kh = random.Next(1, 4), kw = random.Next(1, 4);
+        var s = new Conv2DShape(batchMultiple * random.Next(1, 4), random.Next(kh, 12), random.Next(kw, 12), random.Next(1, 20), random.Next(1, 40),
+            kh, kw, random.Next(1, 3), random.Next(1, 3), random.Next(2) == 0 ? Padding.Valid : Padding.Same);
+        var act = BackendAgreementTests.RandomActivation(random, s.Batch, [s.OutHeight, s.OutWidth, s.Filters]);
+        return (s, act, random.Next(4) > 0, random.Next(3) > 0);
+    }
+
+    [Theory]
+    [MemberData(nameof(BackendAgreementTests.Seeds), MemberType = typeof(BackendAgreementTests))]
+    public void It_agrees_with_the_reference_on_random_shapes(int seed)
+    {
+        var (s, act, training, affine) = Draw(seed, batchMultiple: 1);
+        BackendAgreementTests.ConvBatchNormAgrees(_backend, _reference, s, act, training, affine, seed);
+    }
+
+    // The bn-prelu model's blocks: 32 and 64 filters (whole vectors), channel-wise PReLU, 'valid' 3x3 convolutions.
+    [Theory]
+    [InlineData(3, 28, 28, 1, 32)]
+    [InlineData(2, 12, 12, 32, 64)]
+    public void The_bn_prelu_models_blocks_agree_with_the_reference(int batch, int height, int width, int inChannels, int filters)
+    {
+        var s = new Conv2DShape(batch, height, width, inChannels, filters, 3, 3, 1, 1, Padding.Valid);
+        var act = FusedActivation.Parametric(new PReluShape(batch, [s.OutHeight, s.OutWidth, filters], [1, 2]));
+        BackendAgreementTests.ConvBatchNormAgrees(_backend, _reference, s, act, training: true, affine: true, seed: 17);
+    }
+
+    [Theory]
+    [MemberData(nameof(BackendAgreementTests.Seeds), MemberType = typeof(BackendAgreementTests))]
+    public void It_gives_the_bits_of_the_three_calls_it_replaces(int seed)
+    {
+        var (s, act, training, affine) = Draw(seed, batchMultiple: threads);
+        var fused = BackendAgreementTests.ConvBatchNormRun(_backend, s, act, training, affine, seed, fused: true);
+        var apart = BackendAgreementTests.ConvBatchNormRun(_backend, s, act, training, affine, seed, fused: false);
+        string[] names = ["convolution output", "normalized output", "output", "moving mean", "moving variance", "input gradient", "kernel gradient",
+            "bias gradient", "gamma gradient", "beta gradient", "alpha gradient"];
+        for (int i = 0; i < names.Length; i++)
+            Assert.True(fused[i].AsSpan().SequenceEqual(apart[i]), $"{s} {act.Kind}, training {training}: the {names[i]} differs from the three calls'");
+    }
+}
+
+[Collection(NativeSettings.Collection)]
+public sealed class ConvBatchNormAvx512Tests() : ConvBatchNormAgreementTests(NativeKernelSet.Avx512, threads: 2), IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class ConvBatchNormAvx512OneThreadTests() : ConvBatchNormAgreementTests(NativeKernelSet.Avx512, threads: 1), IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class ConvBatchNormAvx2Tests() : ConvBatchNormAgreementTests(NativeKernelSet.Avx2, threads: 2), IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class ConvBatchNormAvx2OneThreadTests() : ConvBatchNormAgreementTests(NativeKernelSet.Avx2, threads: 1), IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class ConvBatchNormPortableTests() : ConvBatchNormAgreementTests(NativeKernelSet.Portable, threads: 2), IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class ConvBatchNormPortableOneThreadTests() : ConvBatchNormAgreementTests(NativeKernelSet.Portable, threads: 1), IClassFixture<NativeSettings.Restore>;
