@@ -196,6 +196,15 @@ PRELU_API void prelu_batchnorm_forward(int32_t rows, int32_t channels, int32_t t
 PRELU_API void prelu_batchnorm_backward(int32_t rows, int32_t channels, float epsilon, const float *x, const float *gamma,
                                         const float *dy, float *dx, float *dgamma, float *dbeta);
 
+/* In evaluation, the convolution (as prelu_conv2d_forward), the batch normalisation of its output by the moving statistics
+ * and the activation after it, as one convolution: the normalisation folded into the kernel and the bias
+ * (kernel[.., f] gamma[f] / sqrt(variance[f] + epsilon), and the bias likewise), the activation its epilogue. z, as
+ * prelu_conv2d_forward's, is the normalised output (NULL when linear). bias, gamma, beta may be NULL. */
+PRELU_API void prelu_conv2d_batchnorm_inference(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
+                                                const float *kernel, const float *bias, const float *gamma, const float *beta,
+                                                const float *moving_mean, const float *moving_variance, float epsilon,
+                                                const float *alpha, float *z, float *y);
+
 /* Batch normalisation of a convolution's output x (batch, positions, channels) and the activation after it, one call:
  * z = the normalisation of x (as prelu_batchnorm_forward), y = act(z), act->feature_length = positions * channels. A
  * linear activation normalises into y and z may be NULL. Backward (of a training forward): dy (dL/dy) becomes dL/dx in

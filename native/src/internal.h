@@ -22,7 +22,8 @@ enum {
                                   * convolution's winners by filter */
     PRELU_SCRATCH_PACKED_A = 6,  /* a block of a GEMM's A packed by one thread (gemm.h) */
     PRELU_SCRATCH_SHARED_ALPHA = 7, /* a layer's alphas laid out once per call for every thread (conv2d_pool.h) */
-    PRELU_SCRATCH_SLOTS = 8,
+    PRELU_SCRATCH_FOLDED = 8,    /* a kernel and bias with a BatchNormalization folded in (api.c), read by the convolution */
+    PRELU_SCRATCH_SLOTS = 9,
 };
 float *prelu_scratch(int slot, size_t floats);
 

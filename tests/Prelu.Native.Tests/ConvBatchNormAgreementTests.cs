@@ -10,8 +10,9 @@ namespace Prelu.Native.Tests;
 /// each way, <c>prelu_batchnorm_activation_forward</c>/<c>_backward</c>) on every instruction-set build at one and two
 /// threads: against the managed reference on random shapes (any window, stride and padding, filters that end in partial
 /// vectors, odd maps, every activation and PReLU sharing, training and evaluation, with and without gamma and beta), and
-/// against the three calls it replaces on the same build: the same bits forward, and backward wherever the threads divide
-/// the batch (then its sums are taken over the same rows in the same order). Kept out of the shared agreement suite: every
+/// against the three calls it replaces on the same build in training: the same bits forward, and backward wherever the
+/// threads divide the batch (then its sums are taken over the same rows in the same order). In evaluation the
+/// normalization is folded into the convolution's kernel and bias (<c>prelu_conv2d_batchnorm_inference</c>). Kept out of the shared agreement suite: every
 /// new shape costs OpenCL a program build, and OpenCL runs the three calls themselves.
 /// </summary>
 public abstract class ConvBatchNormAgreementTests(NativeKernelSet kernels, int threads) : IDisposable
@@ -55,11 +56,21 @@ public abstract class ConvBatchNormAgreementTests(NativeKernelSet kernels, int t
         BackendAgreementTests.ConvBatchNormAgrees(_backend, _reference, s, act, training: true, affine: true, seed: 17);
     }
 
+    // Evaluation folds the normalization into the convolution's kernel and bias: other roundings, the reference's values.
     [Theory]
     [MemberData(nameof(BackendAgreementTests.Seeds), MemberType = typeof(BackendAgreementTests))]
-    public void It_gives_the_bits_of_the_three_calls_it_replaces(int seed)
+    public void In_evaluation_the_normalization_folded_into_the_convolution_agrees_with_the_reference(int seed)
     {
-        var (s, act, training, affine) = Draw(seed, batchMultiple: threads);
+        var (s, act, _, affine) = Draw(seed, batchMultiple: 1);
+        BackendAgreementTests.ConvBatchNormAgrees(_backend, _reference, s, act, training: false, affine, seed);
+    }
+
+    [Theory]
+    [MemberData(nameof(BackendAgreementTests.Seeds), MemberType = typeof(BackendAgreementTests))]
+    public void In_training_it_gives_the_bits_of_the_three_calls_it_replaces(int seed)
+    {
+        var (s, act, _, affine) = Draw(seed, batchMultiple: threads);
+        const bool training = true;
         var fused = BackendAgreementTests.ConvBatchNormRun(_backend, s, act, training, affine, seed, fused: true);
         var apart = BackendAgreementTests.ConvBatchNormRun(_backend, s, act, training, affine, seed, fused: false);
         string[] names = ["convolution output", "normalized output", "output", "moving mean", "moving variance", "input gradient", "kernel gradient",

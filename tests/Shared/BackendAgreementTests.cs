@@ -175,9 +175,11 @@ public abstract class BackendAgreementTests : IDisposable
         var results = new[] { reference, tested }.Select(backend => ConvBatchNormRun(backend, s, act, training, affine, seed, fused: true)).ToArray();
         string what = $"Conv2D + BatchNormalization {s} {act.Kind} shared [{string.Join(",", act.PRelu?.SharedAxes ?? [])}], " +
             $"{(training ? "training" : "evaluation")}, {(affine ? "gamma and beta" : "neither gamma nor beta")}";
-        const int BiasGradient = 7;
+        const int ConvolutionOutput = 0, BiasGradient = 7;
         for (int i = 0; i < names.Length; i++)
         {
+            if (i == ConvolutionOutput && !training)
+                continue; // workspace in evaluation, which a backend that folds the normalization into the convolution never writes
             if (i == BiasGradient && training)
             {
                 // The normalization takes the batch's mean away, and the bias with it: its gradient is zero but for rounding,

@@ -272,8 +272,22 @@ public sealed unsafe class NativeBackend : Backend
         DeviceBuffer input, DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer convOutput, DeviceBuffer? preActivation,
         DeviceBuffer output)
     {
-        Conv2DForwardCore(conv, FusedActivation.Linear, input, kernel, bias, null, null, convOutput);
         int positions = conv.OutHeight * conv.OutWidth;
+        if (!training)
+        {
+            // The normalization folded into the convolution's kernel and bias, the activation its epilogue: one pass, convOutput untouched.
+            var s = Shape(conv);
+            using var folded = new Timed(this, KernelTimes is null ? "" : $"conv2d + batchnorm inference {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
+                $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)}, {ActivationLabel(activation)}", ConvProductFlops(conv));
+            fixed (int* map = AlphaMapOf(activation))
+            {
+                var act = Describe(activation, positions * conv.Filters, map);
+                NativeMethods.Conv2DBatchNormInference(&s, &act, P(input), P(kernel), Opt(bias), Opt(norm.Gamma), Opt(norm.Beta), P(norm.MovingMean),
+                    P(norm.MovingVariance), norm.Epsilon, Opt(alpha), Opt(preActivation), P(output));
+            }
+            return;
+        }
+        Conv2DForwardCore(conv, FusedActivation.Linear, input, kernel, bias, null, null, convOutput);
         using var timed = new Timed(this, KernelTimes is null ? "" : $"batchnorm + {ActivationLabel(activation)} forward {conv.Batch * positions}x{conv.Filters}", 0);
         fixed (int* map = AlphaMapOf(activation))
         {

@@ -119,6 +119,10 @@ internal static unsafe partial class NativeMethods
     public static partial void BatchNormBackward(int rows, int channels, float epsilon, float* x, float* gamma, float* dy, float* dx,
         float* dgamma, float* dbeta);
 
+    [LibraryImport(LibraryName, EntryPoint = "prelu_conv2d_batchnorm_inference")]
+    public static partial void Conv2DBatchNormInference(Conv2DShape* s, Activation* act, float* input, float* kernel, float* bias, float* gamma, float* beta,
+        float* movingMean, float* movingVariance, float epsilon, float* alpha, float* z, float* y);
+
     [LibraryImport(LibraryName, EntryPoint = "prelu_batchnorm_activation_forward")]
     public static partial void BatchNormActivationForward(int batch, int positions, int channels, int training, float momentum, float epsilon, float* x,
         float* gamma, float* beta, float* movingMean, float* movingVariance, Activation* act, float* alpha, float* z, float* y);
