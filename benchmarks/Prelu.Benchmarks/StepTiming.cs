@@ -101,9 +101,14 @@ internal static class StepTiming
     // The shortest layer whose executed rate is given as a share of the peak.
     private const double ShortestShared = 1e-3;
 
-    // A rate of executed FLOPs as a share of the peak measured in this run ("", without one).
-    private static string ShareOfPeak(double gflops, (double Gflops, string Isa)? peak, int threads) =>
-        peak is { } p ? $" ({gflops / p.Gflops * 100:F0}% of the {threads}-thread peak)" : "";
+    // A rate of executed FLOPs as a share of the peak measured in this run ("", without one). A rate above the peak
+    // means the probe was slowed (load on the shared machine in both its runs): no share is printed then.
+    private static string ShareOfPeak(double gflops, (double Gflops, string Isa)? peak, int threads) => peak switch
+    {
+        null => "",
+        { } p when gflops > p.Gflops => $" (above the {threads}-thread peak measured in this run: the probe was slowed, so no share)",
+        { } p => $" ({gflops / p.Gflops * 100:F0}% of the {threads}-thread peak)",
+    };
 
     private static List<(string Run, double Median)> Time(string backendName, StudyRun[] models, int threads, int steps, int runLength, bool breakdown,
         (double Gflops, string Isa)? peak)

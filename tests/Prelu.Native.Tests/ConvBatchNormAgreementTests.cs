@@ -81,10 +81,10 @@ public abstract class ConvBatchNormAgreementTests(NativeKernelSet kernels, int t
 }
 
 [Collection(NativeSettings.Collection)]
-public sealed class ConvBatchNormAvx512Tests() : ConvBatchNormAgreementTests(NativeKernelSet.Avx512, threads: 2), IClassFixture<NativeSettings.Restore>;
+public sealed class NativeAvx512ConvBatchNormTests() : ConvBatchNormAgreementTests(NativeKernelSet.Avx512, threads: 2), IClassFixture<NativeSettings.Restore>;
 
 [Collection(NativeSettings.Collection)]
-public sealed class ConvBatchNormAvx512OneThreadTests() : ConvBatchNormAgreementTests(NativeKernelSet.Avx512, threads: 1), IClassFixture<NativeSettings.Restore>;
+public sealed class NativeAvx512ConvBatchNormOneThreadTests() : ConvBatchNormAgreementTests(NativeKernelSet.Avx512, threads: 1), IClassFixture<NativeSettings.Restore>;
 
 [Collection(NativeSettings.Collection)]
 public sealed class ConvBatchNormAvx2Tests() : ConvBatchNormAgreementTests(NativeKernelSet.Avx2, threads: 2), IClassFixture<NativeSettings.Restore>;

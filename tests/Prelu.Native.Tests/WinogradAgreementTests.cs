@@ -49,7 +49,7 @@ public abstract class WinogradAgreementTests(int threads) : IDisposable
 }
 
 [Collection(NativeSettings.Collection)]
-public sealed class WinogradAgreementOneThreadTests() : WinogradAgreementTests(threads: 1), IClassFixture<NativeSettings.Restore>;
+public sealed class NativeAvx512WinogradOneThreadTests() : WinogradAgreementTests(threads: 1), IClassFixture<NativeSettings.Restore>;
 
 [Collection(NativeSettings.Collection)]
-public sealed class WinogradAgreementTwoThreadTests() : WinogradAgreementTests(threads: 2), IClassFixture<NativeSettings.Restore>;
+public sealed class NativeAvx512WinogradTwoThreadTests() : WinogradAgreementTests(threads: 2), IClassFixture<NativeSettings.Restore>;

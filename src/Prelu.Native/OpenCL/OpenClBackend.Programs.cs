@@ -66,6 +66,11 @@ public sealed unsafe partial class OpenClBackend
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n",
             Device.PlatformName, Device.Name, _driverVersion, Options(key), Source(key.File)))));
 
+    // One lock per cached program file: while one backend of this process builds a program, another that needs the same
+    // one (backends made side by side, each with its own context: the test classes) waits, then loads the binary the first
+    // left in the cache, instead of building it again from source.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> Building = new(StringComparer.Ordinal);
+
     // A program of one .cl file with one set of -D defines (a layer or product shape), built for this
     // device: from the cache when a binary for this device, driver, source and defines is there, else from
     // source (and the binary is then cached, written to a temporary file and renamed).
@@ -75,14 +80,17 @@ public sealed unsafe partial class OpenClBackend
         var source = Source(file);
         string options = Options(key);
         var cached = Path.Combine(CacheFolder, ProgramHash(key) + ".bin");
-        if (CacheFile.TryReadBytes(cached) is { } binary && TryBuildFromBinary(device, binary, options) is { } fromCache)
+        lock (Building.GetOrAdd(cached, _ => new object()))
         {
-            ProgramFromCache |= defines.Length == 0;
-            return fromCache;
+            if (CacheFile.TryReadBytes(cached) is { } binary && TryBuildFromBinary(device, binary, options) is { } fromCache)
+            {
+                ProgramFromCache |= defines.Length == 0;
+                return fromCache;
+            }
+            var program = BuildFromSource(device, source, options, file);
+            TryCache(program, cached);
+            return program;
         }
-        var program = BuildFromSource(device, source, options, file);
-        TryCache(program, cached);
-        return program;
     }
 
     private nint BuildFromSource(nint device, string source, string options, string file)
