@@ -8,8 +8,9 @@ namespace Prelu.Mnist.Tests;
 /// checkpoint (weights, Adam's m, v and step, the epoch's running sums) and history end bit for bit as those
 /// of a run never stopped. Killed with SIGKILL (what a crash or an out-of-memory kill does: the per-epoch
 /// checkpoint is what is left), and stopped with SIGINT (Ctrl-C: the app saves where it stands and says how
-/// to go on). 12,000 real MNIST images, 3 epochs, batch 50, the C kernels: an epoch of 3,000 took 0.2 s, and a
-/// signal sent 150 ms into epoch 2 by a process started under load could land in epoch 3; 12,000 leave it 0.6 s.
+/// to go on). 6,000 real MNIST images, 3 epochs, batch 50, the C kernels. The signal goes 150 ms after "Epoch 2/3": it
+/// lands in epoch 2 or, where a loaded machine delays it, in epoch 3 (an epoch takes about 0.4 s here); either way the run
+/// resumes to the same end.
 /// </summary>
 [Collection(MnistCollection.Name)]
 public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
@@ -20,11 +21,11 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     private string[] Arguments(string output) =>
-        ["--runs", "prelu", "--epochs", "3", "--train-images", "12000", "--batch-size", "50", "--backend", "native",
+        ["--runs", "prelu", "--epochs", "3", "--train-images", "6000", "--batch-size", "50", "--backend", "native",
          "--data", DataFolders.DefaultMnistFolder(), "--output", Path.Combine(_folder, output)];
 
     [Fact]
-    public void Killed_with_sigkill_in_epoch_2_and_resumed_it_ends_as_a_run_never_stopped()
+    public void Killed_with_sigkill_mid_run_and_resumed_it_ends_as_a_run_never_stopped()
     {
         var expected = Finished(ChildProcess.RunApp(Arguments("whole")), "whole");
 
@@ -37,7 +38,8 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
             child.WaitForExit();
         }
         var left = SafeTensors.ReadWithMetadata(Path.Combine(_folder, "killed", "prelu.safetensors")).Metadata;
-        Assert.Equal(("2", "0"), (left["trainer.epoch"], left["trainer.batch"])); // the checkpoint of epoch 1
+        Assert.Contains(left["trainer.epoch"], new[] { "2", "3" }); // the checkpoint of epoch 1, or of epoch 2 if the kill came late
+        Assert.Equal("0", left["trainer.batch"]);
 
         var (code, output) = ChildProcess.RunApp([.. Arguments("killed"), "--resume"]);
         Assert.True(code == 0, output);
@@ -65,10 +67,11 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
         }
         Assert.True(code == 130, $"exit code {code}: {text}");
         Assert.Contains("Stopping after the batch in flight", text, StringComparison.Ordinal);
-        Assert.Contains("of epoch 2; the run so far is saved in", text, StringComparison.Ordinal);
+        var stopped = System.Text.RegularExpressions.Regex.Match(text, "of epoch (?<epoch>[23]); the run so far is saved in");
+        Assert.True(stopped.Success, text); // epoch 2, or 3 if the signal came late
         Assert.Contains("--output " + Path.Combine(_folder, "stopped") + " --resume", text, StringComparison.Ordinal);
         var left = SafeTensors.ReadWithMetadata(Path.Combine(_folder, "stopped", "prelu.safetensors")).Metadata;
-        Assert.Equal("2", left["trainer.epoch"]);
+        Assert.Equal(stopped.Groups["epoch"].Value, left["trainer.epoch"]);
         Assert.NotEqual("0", left["trainer.batch"]); // mid-epoch: where the Ctrl-C came
 
         var resumed = ChildProcess.RunApp([.. Arguments("stopped"), "--resume"]);

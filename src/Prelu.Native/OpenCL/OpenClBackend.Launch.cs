@@ -30,12 +30,12 @@ public sealed unsafe partial class OpenClBackend
 
     private ProgramKey Program(in Conv2DShape s) =>
         _convPrograms.TryGetValue(s, out var key) ? key : _convPrograms[s] = new("prelu.cl",
-            $"-D S_CONV -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.InChannels} -D S_F={s.Filters} -D S_KH={s.KernelHeight} " +
+            $"-D S_CONV -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.InChannels} -D S_F={s.Filters} -D S_KH={s.KernelHeight} " +
             $"-D S_KW={s.KernelWidth} -D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}");
 
     private ProgramKey Program(in Pool2DShape s) =>
         _poolPrograms.TryGetValue(s, out var key) ? key : _poolPrograms[s] = new("prelu.cl",
-            $"-D S_POOL -D S_N={s.Batch} -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.Channels} -D S_KH={s.PoolHeight} -D S_KW={s.PoolWidth} " +
+            $"-D S_POOL -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.Channels} -D S_KH={s.PoolHeight} -D S_KW={s.PoolWidth} " +
             $"-D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}");
 
     /// <summary>Sets a kernel's arguments in order and runs it over a 1-, 2- or 3-dimensional range of work-items.</summary>
