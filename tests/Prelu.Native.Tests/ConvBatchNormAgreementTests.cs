@@ -11,9 +11,10 @@ namespace Prelu.Native.Tests;
 /// threads: against the managed reference on random shapes (any window, stride and padding, filters that end in partial
 /// vectors, odd maps, every activation and PReLU sharing, training and evaluation, with and without gamma and beta), and
 /// against the three calls it replaces on the same build in training: the same bits forward, and backward wherever the
-/// threads divide the batch (then its sums are taken over the same rows in the same order). In evaluation the
-/// normalization is folded into the convolution's kernel and bias (<c>prelu_conv2d_batchnorm_inference</c>). Kept out of the shared agreement suite: every
-/// new shape costs OpenCL a program build, and OpenCL runs the three calls themselves.
+/// threads divide the batch (then its sums are taken over the same rows in the same order); and against PyTorch's
+/// BatchNormalization through an identity convolution. In evaluation the normalization is folded into the convolution's
+/// kernel and bias (<c>prelu_conv2d_batchnorm_inference</c>). Kept out of the shared agreement suite: every new shape costs
+/// OpenCL a program build, and OpenCL runs the three calls themselves.
 /// </summary>
 public abstract class ConvBatchNormAgreementTests(NativeKernelSet kernels, int threads) : IDisposable
 {
@@ -54,6 +55,60 @@ public abstract class ConvBatchNormAgreementTests(NativeKernelSet kernels, int t
         var s = new Conv2DShape(batch, height, width, inChannels, filters, 3, 3, 1, 1, Padding.Valid);
         var act = FusedActivation.Parametric(new PReluShape(batch, [s.OutHeight, s.OutWidth, filters], [1, 2]));
         BackendAgreementTests.ConvBatchNormAgrees(_backend, _reference, s, act, training: true, affine: true, seed: 17);
+    }
+
+    // PyTorch's BatchNormalization cases (tests/reference/fixture.safetensors) through the fused call: a 1x1 convolution
+    // whose kernel is the identity hands the normalization the input unchanged, and its input gradient is the
+    // normalization's. Training (output, moving statistics, gradients) and evaluation (the folded convolution).
+    [Theory]
+    [InlineData("batchnorm_map", new[] { 3, 4, 5, 6 }, 280, true, 0.99f, 1e-3f)]
+    [InlineData("batchnorm_flat", new[] { 5, 1, 1, 7 }, 290, true, 0.99f, 1e-3f)]
+    [InlineData("batchnorm_plain", new[] { 4, 3, 3, 2 }, 300, false, 0.9f, 1e-2f)]
+    public void It_matches_pytorchs_batch_normalization_through_an_identity_convolution(string name, int[] dims, int seed, bool affine, float momentum,
+        float epsilon)
+    {
+        int channels = dims[3];
+        var s = new Conv2DShape(dims[0], dims[1], dims[2], channels, channels, 1, 1, 1, 1, Padding.Valid);
+        var identity = new float[channels * channels];
+        for (int c = 0; c < channels; c++)
+            identity[c * channels + c] = 1f;
+        var movingMeanBefore = Det.Floats(channels, (ulong)seed + 3, -0.2, 0.2);
+        var movingVarianceBefore = Det.Floats(channels, (ulong)seed + 4, 0.5, 2.0);
+        using var x = _backend.Allocate(Det.Floats(s.InputLength, (ulong)seed, -2, 3));
+        using var kernel = _backend.Allocate(identity);
+        using var gamma = _backend.Allocate(Det.Floats(channels, (ulong)seed + 1, 0.5, 1.5));
+        using var beta = _backend.Allocate(Det.Floats(channels, (ulong)seed + 2, -0.5, 0.5));
+        using var movingMean = _backend.Allocate(movingMeanBefore);
+        using var movingVariance = _backend.Allocate(movingVarianceBefore);
+        using var convOutput = _backend.Allocate(s.OutputLength);
+        using var y = _backend.Allocate(s.OutputLength);
+        using var dy = _backend.Allocate(Det.Floats(s.OutputLength, (ulong)seed + 5));
+        using var workspace = _backend.Allocate(s.OutputLength);
+        using var dx = _backend.Allocate(s.InputLength);
+        using var dk = _backend.Allocate(s.KernelLength);
+        using var dgamma = _backend.Allocate(channels);
+        using var dbeta = _backend.Allocate(channels);
+        var norm = new BatchNormAfter(momentum, epsilon, affine ? gamma : null, affine ? beta : null, movingMean, movingVariance);
+
+        _backend.Conv2DBatchNormForward(s, norm, training: true, FusedActivation.Linear, x, kernel, null, null, convOutput, null, y);
+        _backend.Conv2DBatchNormBackward(s, norm, FusedActivation.Linear, x, kernel, null, convOutput, null, dy, workspace, dx, dk, null,
+            affine ? dgamma : null, affine ? dbeta : null, null);
+
+        Close.Assert(Fixture.Get($"{name}.y"), _backend.ToArray(y), Close.Forward, $"{name} training output");
+        Close.Assert(Fixture.Get($"{name}.dx"), _backend.ToArray(dx), Close.Gradient, $"{name} input gradient");
+        if (affine)
+        {
+            Close.Assert(Fixture.Get($"{name}.dgamma"), _backend.ToArray(dgamma), Close.Gradient, $"{name} gamma gradient");
+            Close.Assert(Fixture.Get($"{name}.dbeta"), _backend.ToArray(dbeta), Close.Gradient, $"{name} beta gradient");
+        }
+        Close.Assert(Fixture.Get($"{name}.moving_mean"), _backend.ToArray(movingMean), Close.Forward, $"{name} moving mean");
+        Close.Assert(Fixture.Get($"{name}.moving_variance"), _backend.ToArray(movingVariance), Close.Forward, $"{name} moving variance");
+
+        _backend.Upload(movingMeanBefore, movingMean);
+        _backend.Upload(movingVarianceBefore, movingVariance);
+        _backend.Conv2DBatchNormForward(s, norm, training: false, FusedActivation.Linear, x, kernel, null, null, convOutput, null, y);
+        Close.Assert(Fixture.Get($"{name}.inference"), _backend.ToArray(y), Close.Forward, $"{name} inference output");
+        Assert.Equal(movingMeanBefore, _backend.ToArray(movingMean));
     }
 
     // Evaluation folds the normalization into the convolution's kernel and bias: other roundings, the reference's values.
