@@ -2,9 +2,10 @@
 //
 // Every convolution and dense product (forward, input gradient, kernel gradient) is one of these. The
 // host builds this file with the product's sizes and strides as -D constants, so every loop bound and
-// index is known to the compiler; all but M, an argument (the last): it grows with the batch, and one
-// program serves every batch:
-//   N, K          the product's sizes (C has M rows)
+// index is known to the compiler; all but M and K, arguments (the last two): M, or K in a kernel gradient, grows
+// with the batch, and one program serves every batch (K bounds the k loop only through kchunk's slice, a run-time
+// value anyway):
+//   N             the product's columns (C is M x N, the sum runs over K)
 //   A_RS, A_KS    A(i, k) = a[i * A_RS + k * A_KS]: a row-major A has (K, 1), a transposed one (1, M_OF_A)
 //   B_KS          B(k, j) = b[k * B_KS + j]: B's rows are contiguous, so they load as vectors
 //   VW            the vector width (it divides N)
@@ -82,7 +83,7 @@ inline void store_vector(VT sum, int i, int j, __global float *out, __global con
 __kernel void GEMM_NAME(__global const float *a, int ao, __global const float *b, int bo, __global float *c, int co,
                         __global const float *bias, int biaso, int has_bias, int kind, float leaky, int sharing,
                         __global const float *al, int alo, __global const int *map, __global float *z, int zo, int has_z,
-                        int kchunk, int M) {
+                        int kchunk, int M, int K) {
     const int v0 = get_global_id(0) * NV, i0 = get_global_id(1) * MR;
     const int k0 = get_global_id(2) * kchunk, k1 = min(K, k0 + kchunk);
     __global const float *arow[MR];
@@ -141,7 +142,7 @@ __kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
 void gemm_local(__global const float *a, int ao, __global const float *b, int bo, __global float *c, int co,
                 __global const float *bias, int biaso, int has_bias, int kind, float leaky, int sharing,
                 __global const float *al, int alo, __global const int *map, __global float *z, int zo, int has_z,
-                int kchunk, int M) {
+                int kchunk, int M, int K) {
     __local float a_tile[LTK][LROWS];
     __local float b_tile[LTK][LCOLS];
     const int lx = get_local_id(0), ly = get_local_id(1), flat = ly * LX + lx;
