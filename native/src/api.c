@@ -33,18 +33,8 @@ void prelu_conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activat
 void prelu_conv2d_batchnorm_inference(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input, const float *kernel,
                                       const float *bias, const float *gamma, const float *beta, const float *moving_mean,
                                       const float *moving_variance, float epsilon, const float *alpha, float *z, float *y) {
-    int filters = s->filters;
-    long taps = (long)s->kernel_h * s->kernel_w * s->in_channels;
-    float *folded = prelu_scratch(PRELU_SCRATCH_FOLDED, (size_t)(taps + 2) * filters), *folded_bias = folded + taps * filters;
-    float *scale = folded_bias + filters;
-    for (int f = 0; f < filters; f++) {
-        /* the scale and shift BatchNormalization's inference applies, as batchnorm_forward rounds them */
-        scale[f] = (gamma ? gamma[f] : 1.0f) / sqrtf(moving_variance[f] + epsilon);
-        folded_bias[f] = ((bias ? bias[f] : 0.0f) - moving_mean[f]) * scale[f] + (beta ? beta[f] : 0.0f);
-    }
-    for (long t = 0; t < taps; t++)
-        for (int f = 0; f < filters; f++) folded[t * filters + f] = kernel[t * filters + f] * scale[f];
-    prelu_active_kernels()->conv2d_pool_forward(s, act, NULL, input, folded, folded_bias, alpha, z, y, NULL, NULL);
+    prelu_active_kernels()->conv2d_batchnorm_inference(s, act, input, kernel, bias, gamma, beta, moving_mean, moving_variance, epsilon,
+                                                       alpha, z, y);
 }
 
 void prelu_depthwise_conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,

@@ -22,7 +22,7 @@ enum {
                                   * convolution's winners by filter */
     PRELU_SCRATCH_PACKED_A = 6,  /* a block of a GEMM's A packed by one thread (gemm.h) */
     PRELU_SCRATCH_SHARED_ALPHA = 7, /* a layer's alphas laid out once per call for every thread (conv2d_pool.h) */
-    PRELU_SCRATCH_FOLDED = 8,    /* a kernel and bias with a BatchNormalization folded in (api.c), read by the convolution */
+    PRELU_SCRATCH_FOLDED = 8,    /* a kernel and bias with a BatchNormalization folded in (batchnorm.h), read by the convolution */
     PRELU_SCRATCH_SLOTS = 9,
 };
 float *prelu_scratch(int slot, size_t floats);
@@ -62,6 +62,8 @@ typedef struct prelu_kernels {
     void (*batchnorm_forward)(int32_t, int32_t, int32_t, float, float, const float *, const float *, const float *, float *,
                               float *, float *);
     void (*batchnorm_backward)(int32_t, int32_t, float, const float *, const float *, const float *, float *, float *, float *);
+    void (*conv2d_batchnorm_inference)(const prelu_conv2d_shape *, const prelu_activation *, const float *, const float *, const float *,
+                                       const float *, const float *, const float *, const float *, float, const float *, float *, float *);
     void (*batchnorm_activation_forward)(int32_t, int32_t, int32_t, int32_t, float, float, const float *, const float *, const float *,
                                          float *, float *, const prelu_activation *, const float *, float *, float *);
     void (*batchnorm_activation_backward)(int32_t, int32_t, int32_t, float, const float *, const float *, const prelu_activation *,

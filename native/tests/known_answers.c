@@ -330,11 +330,17 @@ static const batchnorm_case batchnorms[] = {
     {"batchnorm_plain", 4, 4 * 3 * 3, 2, 300, 0, 0.9f, 1e-2f},
 };
 
+/* A linear activation over one sample of a case: the fused calls' second half with nothing after the normalisation. */
+static prelu_activation linear_sample(const batchnorm_case *c) {
+    prelu_activation linear = {.kind = PRELU_LINEAR, .feature_length = c->rows / c->samples * c->channels};
+    return linear;
+}
+
 /* The normalisation on its own, or (fused) as the fused convolution's second half with a linear activation: the same
  * expected values either way. */
 static void batchnorm_forward(const batchnorm_case *c, int fused, int training, const float *x, const float *g, const float *b,
                               float *mean, float *variance, float *y) {
-    prelu_activation linear = {.kind = PRELU_LINEAR, .feature_length = c->rows / c->samples * c->channels};
+    prelu_activation linear = linear_sample(c);
     if (fused)
         prelu_batchnorm_activation_forward(c->samples, c->rows / c->samples, c->channels, training, c->momentum, c->epsilon, x, g, b, mean,
                                            variance, &linear, NULL, NULL, y);
@@ -351,7 +357,7 @@ static void batchnorm(const batchnorm_case *c, int fused) {
     const float *g = c->affine ? gamma : NULL, *b = c->affine ? beta : NULL;
     batchnorm_forward(c, fused, 1, x, g, b, mean, variance, y);
     if (fused) {
-        prelu_activation linear = {.kind = PRELU_LINEAR, .feature_length = c->rows / c->samples * c->channels};
+        prelu_activation linear = linear_sample(c);
         memcpy(dx, dy, (size_t)length * sizeof(float)); /* dL/dy becomes dL/dx in place */
         prelu_batchnorm_activation_backward(c->samples, c->rows / c->samples, c->channels, c->epsilon, x, g, &linear, NULL, NULL, dx,
                                             c->affine ? dgamma : NULL, c->affine ? dbeta : NULL, NULL);

@@ -389,24 +389,18 @@ public sealed partial class ModelGenerator
             groups.Add(group);
             var head = nodes[i];
             bool linear = head.Layer is WeightedLayerSpec { Activation: "linear" };
-            // A linear convolution, the BatchNormalization of its output and the activation after that: one call.
+            // A linear convolution, the BatchNormalization of its output and the activation after that: one call, unpooled.
             if (linear && head.Layer is Conv2DSpec && Follows(nodes, head, i + 1) is { Layer: BatchNormalizationSpec } normalization)
             {
                 group.Normalization = normalization;
                 i++;
-                if (Follows(nodes, normalization, i + 1) is { Layer: ActivationLayerSpec or PReluSpec } after)
-                {
-                    group.Activation = after;
-                    i++;
-                }
-                continue;
             }
-            if (linear && Follows(nodes, head, i + 1) is { Layer: ActivationLayerSpec or PReluSpec } activation)
+            if (linear && Follows(nodes, group.Normalization ?? head, i + 1) is { Layer: ActivationLayerSpec or PReluSpec } activation)
             {
                 group.Activation = activation;
                 i++;
             }
-            if (head.Layer is not Conv2DSpec)
+            if (head.Layer is not Conv2DSpec || group.Normalization is not null)
                 continue;
             if (Follows(nodes, group.Last, i + 1) is { Layer: Pooling2DSpec { Kind: LayerKind.MaxPooling2D } or GlobalPooling2DSpec { Kind: LayerKind.GlobalMaxPooling2D } } pool)
             {

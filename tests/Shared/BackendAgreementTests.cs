@@ -162,6 +162,10 @@ public abstract class BackendAgreementTests : IDisposable
         HostFallbackDeclaration.Check(tested, fallbacksBefore, onHost.Covers(act), $"Conv2D {s} {act.Kind}");
     }
 
+    /// <summary>What <see cref="ConvBatchNormRun"/> returns, in its order.</summary>
+    internal static readonly string[] ConvBatchNormResults = ["convolution output", "normalized output", "output", "moving mean", "moving variance",
+        "input gradient", "kernel gradient", "bias gradient", "gamma gradient", "beta gradient", "alpha gradient"];
+
     /// <summary>
     /// <see cref="Backend.Conv2DBatchNormForward"/> in training or evaluation and, after a training forward,
     /// <see cref="Backend.Conv2DBatchNormBackward"/>, on <paramref name="tested"/> against <paramref name="reference"/>: every
@@ -170,8 +174,7 @@ public abstract class BackendAgreementTests : IDisposable
     internal static float[][] ConvBatchNormAgrees(Backend tested, Backend reference, Conv2DShape s, FusedActivation act, bool training, bool affine,
         int seed)
     {
-        string[] names = ["convolution output", "normalized output", "output", "moving mean", "moving variance", "input gradient", "kernel gradient",
-            "bias gradient", "gamma gradient", "beta gradient", "alpha gradient"];
+        var names = ConvBatchNormResults;
         var results = new[] { reference, tested }.Select(backend => ConvBatchNormRun(backend, s, act, training, affine, seed, fused: true)).ToArray();
         string what = $"Conv2D + BatchNormalization {s} {act.Kind} shared [{string.Join(",", act.PRelu?.SharedAxes ?? [])}], " +
             $"{(training ? "training" : "evaluation")}, {(affine ? "gamma and beta" : "neither gamma nor beta")}";
@@ -196,7 +199,7 @@ public abstract class BackendAgreementTests : IDisposable
     /// <summary>
     /// One forward (and after a training forward, one backward) of a convolution, its batch normalization and an activation on
     /// <paramref name="backend"/>: as the fused call, or as the three calls it stands for. The results in the order of
-    /// <see cref="ConvBatchNormAgrees"/>'s names (the gradients empty after an evaluation forward).
+    /// <see cref="ConvBatchNormResults"/> (the gradients empty after an evaluation forward).
     /// </summary>
     internal static float[][] ConvBatchNormRun(Backend backend, Conv2DShape s, FusedActivation act, bool training, bool affine, int seed, bool fused)
     {

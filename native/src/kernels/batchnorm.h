@@ -1,7 +1,8 @@
 /* batchnorm.h: batch normalisation over the last axis, x seen as (rows, channels), forward and backward, two passes over
- * the tensor each way (and with the activation after it, still two passes each way: batchnorm_activation_forward and
- * _backward, the fused convolution + BatchNormalization + activation's second half): the channels' sums in one (x and x^2 forward; x, x^2, dy and dy x backward), then the output or
- * the input gradient. The sums are taken in double, per thread over a static range of rows, and added in thread order:
+ * the tensor each way, with the activation after it too (batchnorm_activation_forward and _backward, the fused
+ * convolution + BatchNormalization + activation's second half; in evaluation conv2d_batchnorm_inference folds the
+ * normalisation into the convolution): the channels' sums in one (x and x^2 forward; x, x^2, dy and dy x backward), then
+ * the output or the input gradient. The sums are taken in double, per thread over a static range of rows, and added in thread order:
  * the same bits on every run. The variance is E[x^2] - mean^2 and the reductions of the gradient are formed from the
  * sums, where Prelu.Reference.BatchNormalization takes a second pass about the mean: the same values to within float
  * rounding (the conformance and agreement suites hold it to the reference's tolerances). */
@@ -72,6 +73,15 @@ static float *batchnorm_scratch(int channels, double **work) {
     return scratch + 8L * channels;
 }
 
+/* y = (x - mean) scale + offset's scale and offset per channel, from the variance the forward normalises by. */
+static inline void batchnorm_scale_offset(int channels, float epsilon, const float *gamma, const float *beta, const float *variance,
+                                          float *scale, float *offset) {
+    for (int c = 0; c < channels; c++) {
+        scale[c] = (gamma ? gamma[c] : 1.0f) / sqrtf(variance[c] + epsilon);
+        offset[c] = beta ? beta[c] : 0.0f;
+    }
+}
+
 /* The forward's statistics (the batch's in training, which move the moving ones; else the moving ones) and from them
  * y = (x - mean) scale + offset's terms per channel, in the scratch: mean, variance, scale, offset (returned: mean). */
 static float *batchnorm_forward_terms(long rows, int channels, int training, float momentum, float epsilon, const float *x,
@@ -90,11 +100,15 @@ static float *batchnorm_forward_terms(long rows, int channels, int training, flo
         memcpy(mean, moving_mean, (size_t)channels * sizeof(float));
         memcpy(variance, moving_variance, (size_t)channels * sizeof(float));
     }
-    for (int c = 0; c < channels; c++) {
-        scale[c] = (gamma ? gamma[c] : 1.0f) / sqrtf(variance[c] + epsilon);
-        offset[c] = beta ? beta[c] : 0.0f;
-    }
+    batchnorm_scale_offset(channels, epsilon, gamma, beta, variance, scale, offset);
     return mean;
+}
+
+/* One row of the forward: y = (x - mean) scale + offset. */
+static inline void normalize_row(int channels, const float *restrict x, const float *restrict mean, const float *restrict scale,
+                                 const float *restrict offset, float *restrict y) {
+#pragma omp simd
+    for (int c = 0; c < channels; c++) y[c] = (x[c] - mean[c]) * scale[c] + offset[c];
 }
 
 static void batchnorm_forward(int32_t rows, int32_t channels, int32_t training, float momentum, float epsilon, const float *x,
@@ -102,12 +116,7 @@ static void batchnorm_forward(int32_t rows, int32_t channels, int32_t training, 
     float *mean = batchnorm_forward_terms(rows, channels, training, momentum, epsilon, x, gamma, beta, moving_mean, moving_variance);
     const float *scale = mean + 2L * channels, *offset = scale + channels;
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
-    for (long r = 0; r < rows; r++) {
-        const float *in = x + r * channels;
-        float *out = y + r * channels;
-#pragma omp simd
-        for (int c = 0; c < channels; c++) out[c] = (in[c] - mean[c]) * scale[c] + offset[c];
-    }
+    for (long r = 0; r < rows; r++) normalize_row(channels, x + r * channels, mean, scale, offset, y + r * channels);
 }
 
 /* dbeta = sum dy, dgamma = sum dy xhat, dx = gamma / sqrt(var + eps) (dy - dbeta / M - xhat dgamma / M), from the four
@@ -174,12 +183,8 @@ static void batchnorm_activation_forward(int32_t batch, int32_t positions, int32
     float *normalized = linear ? y : z;
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
     for (int n = 0; n < batch; n++) {
-        for (long p = 0; p < positions; p++) {
-            const float *in = x + n * sample + p * channels;
-            float *out = normalized + n * sample + p * channels;
-#pragma omp simd
-            for (int c = 0; c < channels; c++) out[c] = (in[c] - mean[c]) * scale[c] + offset[c];
-        }
+        for (long p = 0; p < positions; p++)
+            normalize_row(channels, x + n * sample + p * channels, mean, scale, offset, normalized + n * sample + p * channels);
         if (!linear) activate(act, alpha, 0, (int)sample, normalized + n * sample, y + n * sample);
     }
 }
@@ -210,4 +215,20 @@ static void batchnorm_activation_backward(int32_t batch, int32_t positions, int3
     float *mean = batchnorm_scratch(channels, &work);
     add_double_partials(work, (const double *)partials, threads, per_thread / 2, 4L * channels);
     batchnorm_backward_from_sums(rows, channels, epsilon, x, gamma, work, mean, dy, dy, dgamma, dbeta);
+}
+
+/* In evaluation, the convolution, the normalisation of its output by the moving statistics and the activation as one
+ * convolution: kernel[.., f] scale[f] and (bias[f] - mean[f]) scale[f] + offset[f], the activation its epilogue. */
+static void conv2d_batchnorm_inference(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input, const float *kernel,
+                                       const float *bias, const float *gamma, const float *beta, const float *moving_mean,
+                                       const float *moving_variance, float epsilon, const float *alpha, float *z, float *y) {
+    int filters = s->filters;
+    long taps = (long)s->kernel_h * s->kernel_w * s->in_channels;
+    float *folded = prelu_scratch(PRELU_SCRATCH_FOLDED, (size_t)(taps + 3) * filters), *folded_bias = folded + taps * filters;
+    float *scale = folded_bias + filters, *offset = scale + filters;
+    batchnorm_scale_offset(filters, epsilon, gamma, beta, moving_variance, scale, offset);
+    for (int f = 0; f < filters; f++) folded_bias[f] = ((bias ? bias[f] : 0.0f) - moving_mean[f]) * scale[f] + offset[f];
+    for (long t = 0; t < taps; t++)
+        for (int f = 0; f < filters; f++) folded[t * filters + f] = kernel[t * filters + f] * scale[f];
+    conv2d_pool_forward(s, act, NULL, input, folded, folded_bias, alpha, z, y, NULL, NULL);
 }

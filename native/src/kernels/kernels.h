@@ -41,6 +41,7 @@ const prelu_kernels PRELU_KERNEL_TABLE = {
     .avgpool2d_backward = avgpool2d_backward,
     .batchnorm_forward = batchnorm_forward,
     .batchnorm_backward = batchnorm_backward,
+    .conv2d_batchnorm_inference = conv2d_batchnorm_inference,
     .batchnorm_activation_forward = batchnorm_activation_forward,
     .batchnorm_activation_backward = batchnorm_activation_backward,
     .activation_forward = activation_forward,

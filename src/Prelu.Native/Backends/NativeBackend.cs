@@ -292,7 +292,7 @@ public sealed unsafe class NativeBackend : Backend
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, positions * conv.Filters, map);
-            NativeMethods.BatchNormActivationForward(conv.Batch, positions, conv.Filters, training ? 1 : 0, norm.Momentum, norm.Epsilon, P(convOutput),
+            NativeMethods.BatchNormActivationForward(conv.Batch, positions, conv.Filters, training: 1, norm.Momentum, norm.Epsilon, P(convOutput),
                 Opt(norm.Gamma), Opt(norm.Beta), P(norm.MovingMean), P(norm.MovingVariance), &act, Opt(alpha), Opt(preActivation), P(output));
         }
     }

@@ -293,8 +293,6 @@ public abstract class Backend : IDisposable
         CheckConv2DForward(op, conv, activation, input, kernel, bias, alpha, preActivation, output);
         Lengths(op, (convOutput, nameof(convOutput), conv.OutputLength));
         CheckBatchNormAfter(op, conv, norm, forward: true);
-        if (!(norm.Momentum >= 0f && norm.Momentum <= 1f))
-            throw new ArgumentOutOfRangeException(nameof(norm), norm.Momentum, $"{op}: momentum must be in [0, 1]");
         Conv2DBatchNormForwardCore(conv, norm, training, activation, input, kernel, bias, alpha, convOutput, preActivation, output);
     }
 
@@ -359,6 +357,7 @@ public abstract class Backend : IDisposable
         {
             Optional(op, norm.Beta, "norm.Beta", conv.Filters);
             Lengths(op, (norm.MovingMean, "norm.MovingMean", conv.Filters), (norm.MovingVariance, "norm.MovingVariance", conv.Filters));
+            MomentumInRange(op, norm.Momentum, nameof(norm));
         }
         PositiveEpsilon(op, norm.Epsilon);
     }
@@ -441,8 +440,7 @@ public abstract class Backend : IDisposable
             (movingMean, nameof(movingMean), shape.Channels), (movingVariance, nameof(movingVariance), shape.Channels));
         Optional(op, gamma, nameof(gamma), shape.Channels);
         Optional(op, beta, nameof(beta), shape.Channels);
-        if (!(momentum >= 0f && momentum <= 1f))
-            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"{op}: momentum must be in [0, 1]");
+        MomentumInRange(op, momentum, nameof(momentum));
         PositiveEpsilon(op, epsilon);
         BatchNormForwardCore(shape, training, momentum, epsilon, x, gamma, beta, movingMean, movingVariance, y);
     }
@@ -471,6 +469,12 @@ public abstract class Backend : IDisposable
     /// <summary>The work of <see cref="BatchNormBackward"/>, its buffers already checked against the shape.</summary>
     protected abstract void BatchNormBackwardCore(in BatchNormShape shape, float epsilon, DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer outputGrad,
         DeviceBuffer? inputGrad, DeviceBuffer? gammaGrad, DeviceBuffer? betaGrad);
+
+    private static void MomentumInRange(string op, float momentum, string name)
+    {
+        if (!(momentum >= 0f && momentum <= 1f))
+            throw new ArgumentOutOfRangeException(name, momentum, $"{op}: momentum must be in [0, 1]");
+    }
 
     private static void PositiveEpsilon(string op, float epsilon)
     {
