@@ -181,7 +181,7 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
             /* The rows of consecutive images are consecutive rows of the output. */
             float *out = (act->kind == PRELU_LINEAR ? y : z) + n0 * out_size;
             if (winograd) {
-                for (int i = 0; i < count; i++) winograd_image(s, input + (n0 + i) * in_size, kernel_packed, out + i * out_size, scratch);
+                winograd_images(s, count, input + n0 * in_size, in_size, kernel_packed, out, out_size, scratch);
             } else {
                 if (in_place)
                     a.data = input + n0 * in_size;
@@ -270,7 +270,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
                 gemm(kd, f, rows, a_t, view(g, f, 1), dk, f, 1);
             }
             if (winograd_dx) {
-                for (int i = 0; i < count; i++) winograd_image(&gradient_shape, g + i * out_size, gradient_kernel, dx + (n0 + i) * in_size, dcol);
+                winograd_images(&gradient_shape, count, g, out_size, gradient_kernel, dx + n0 * in_size, in_size, dcol);
             } else if (dx) {
                 /* dcol (rows x KD) = g (rows x F) * kernel^T (F x KD), then each image's windows back into it */
                 gemm_packed(rows, kd, f, view(g, f, 1), kernel_t_packed, dcol, kd, 0);

@@ -203,25 +203,33 @@ static void winograd_windows(const prelu_conv2d_shape *s, int count, const float
     }
 }
 
-/* The products of one image's whole map (conv2d_forward, and conv2d_backward's input gradient): z (OH x OW x F) of image
- * `image`, tile by tile, the tiles' patches starting at (2 ty - pad_top, 2 tx - pad_left). */
-static void winograd_image(const prelu_conv2d_shape *s, const float *image, const float *u, float *out, float *scratch) {
+/* The products of whole maps (conv2d_forward, and conv2d_backward's input gradient): z (OH x OW x F) of `images`
+ * consecutive images (`in_size` and `out_size` floats apart), tile by tile, the tiles' patches starting at (2 ty -
+ * pad_top, 2 tx - pad_left). The chunks of tiles run on from one image into the next: a 7 x 7 map has 16 tiles, which
+ * alone would fill a chunk and a third of another (16 of 24 rows of the products), where five images' 80 fill 7 chunks
+ * (80 of 84). Each tile is one row of the products, summed alone, so its outputs are the same bits in any chunk. */
+static void winograd_images(const prelu_conv2d_shape *s, int images, const float *input, long in_size, const float *u, float *out,
+                            long out_size, float *scratch) {
     int cin = s->in_channels, f = s->filters, tiles_x = (s->out_w + 1) / 2, tiles = ((s->out_h + 1) / 2) * tiles_x;
+    int all = images * tiles;
     float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
-    for (int t0 = 0; t0 < tiles; t0 += WINOGRAD_TILES) {
-        int count = min_int(WINOGRAD_TILES, tiles - t0);
-        for (int t = 0; t < count; t++)
-            winograd_map_patch(s, image, (t0 + t) / tiles_x * 2, (t0 + t) % tiles_x * 2, v, (long)WINOGRAD_TILES * cin, t);
+    for (int t0 = 0; t0 < all; t0 += WINOGRAD_TILES) {
+        int count = min_int(WINOGRAD_TILES, all - t0);
+        for (int t = 0; t < count; t++) {
+            int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
+            winograd_map_patch(s, input + image * in_size, tile / tiles_x * 2, tile % tiles_x * 2, v, (long)WINOGRAD_TILES * cin, t);
+        }
         prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * f);
         winograd_products(s, count, WINOGRAD_TILES, v, u, m);
         for (int t = 0; t < count; t++) {
-            int oy = (t0 + t) / tiles_x * 2, ox = (t0 + t) % tiles_x * 2;
+            int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
+            int oy = tile / tiles_x * 2, ox = tile % tiles_x * 2;
             long at[4];
             for (int q = 0; q < 4; q++) {
                 int y = oy + q / 2, x = ox + q % 2;
                 at[q] = y < s->out_h && x < s->out_w ? ((long)y * s->out_w + x) * f : -1;
             }
-            winograd_outputs(m, f, WINOGRAD_TILES, t, out, at);
+            winograd_outputs(m, f, WINOGRAD_TILES, t, out + image * out_size, at);
         }
     }
 }
@@ -230,8 +238,9 @@ static void winograd_image(const prelu_conv2d_shape *s, const float *image, cons
 static inline size_t winograd_kernel_floats(const prelu_conv2d_shape *s) { (void)s; return 0; }
 static inline size_t winograd_chunk_floats(const prelu_conv2d_shape *s) { (void)s; return 0; }
 static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, float *u) { (void)s, (void)kernel, (void)u; }
-static void winograd_image(const prelu_conv2d_shape *s, const float *image, const float *u, float *out, float *scratch) {
-    (void)s, (void)image, (void)u, (void)out, (void)scratch;
+static void winograd_images(const prelu_conv2d_shape *s, int images, const float *input, long in_size, const float *u, float *out,
+                            long out_size, float *scratch) {
+    (void)s, (void)images, (void)input, (void)in_size, (void)u, (void)out, (void)out_size, (void)scratch;
 }
 static void winograd_windows(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
                              float *scratch, float *out) {
