@@ -162,9 +162,9 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
-    int group = images_per_product(m), groups = (s->batch + group - 1) / group, in_place = reads_input_in_place(s);
     int winograd = winograd_applies(s);
-    int kernel_current;
+    int group = winograd ? winograd_images_per_group(s) : images_per_product(m), groups = (s->batch + group - 1) / group;
+    int in_place = reads_input_in_place(s), kernel_current;
     float *kernel_packed = forward_kernel_form(s, winograd, in_place && !winograd, kernel, &kernel_current);
     /* No more threads than groups of images: each group is one thread's, so the count changes no bit. */
 #pragma omp parallel num_threads(min_int(prelu_thread_count(), groups))

@@ -45,6 +45,22 @@ static inline prelu_conv2d_shape input_gradient_shape(const prelu_conv2d_shape *
     return g;
 }
 
+/* Images whose tiles conv2d_forward takes as one run of chunks: the fewest (at most 8) whose tiles fill all but 3% of
+ * their chunks' rows, else the 8 that waste least. A 14 x 14 map's 49 tiles alone fill 49 of 60 rows, five images'
+ * 245 fill 245 of 252; a 7 x 7 map's 16 tiles fill three images' 48 rows exactly. The forward's outputs are the same
+ * bits in any grouping (winograd_images), so the group is free to follow the tiles. */
+static inline int winograd_images_per_group(const prelu_conv2d_shape *s) {
+    int tiles = ((s->out_h + 1) / 2) * ((s->out_w + 1) / 2), best = 1;
+    double best_waste = 1.0;
+    for (int images = 1; images <= 8; images++) {
+        int rows = round_up(images * tiles, WINOGRAD_TILES);
+        double waste = (double)(rows - images * tiles) / rows;
+        if (waste <= 0.03) return images;
+        if (waste < best_waste) best = images, best_waste = waste;
+    }
+    return best;
+}
+
 /* Kernel (3, 3, Cin, F) turned by 180 degrees with its channels swapped, into `turned` (3, 3, F, Cin): the kernel of
  * input_gradient_shape's convolution. Shared out between the threads of the enclosing parallel region. */
 static void turned_kernel(const prelu_conv2d_shape *s, const float *kernel, float *turned) {
