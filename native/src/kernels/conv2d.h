@@ -203,7 +203,8 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
  * buffer (the one that is free at that point), so all of dpooled must be read before dx is written.
  * A 3x3 convolution of stride 1 over enough channels takes Winograd's transforms in the AVX-512 build: its kernel
  * gradient through the forward's (winograd_gradient.h), its input gradient as a Winograd convolution of dz (winograd.h's
- * input_gradient_shape) where there are enough filters. Otherwise the products over the im2col rows: dkernel = col^T dz,
+ * input_gradient_shape) where there are enough filters, by F(4x4, 3x3) where that does fewer products (winograd4.h:
+ * its rounding is held to a gradient's tolerance, not a forward's). Otherwise the products over the im2col rows: dkernel = col^T dz,
  * and dcol = dz kernel^T added back by col2im. */
 static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                             const float *input, const float *kernel, const float *alpha, const float *z, const float *y,
@@ -216,11 +217,13 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     prelu_conv2d_shape gradient_shape = input_gradient_shape(s);
     int winograd = winograd_applies(s), winograd_dx = dx && winograd && winograd_applies(&gradient_shape), winograd_dk = dkernel && winograd;
+    int dx_by_4x4 = winograd_dx && winograd4_pays(&gradient_shape); /* F(4x4, 3x3) where it does fewer products */
     /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image; or the turned
      * kernel followed by its Winograd transform. */
     size_t turned_floats = (size_t)kd * f;
     float *kernel_t_packed = !dx           ? NULL
-                             : winograd_dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, turned_floats + winograd_kernel_floats(&gradient_shape))
+                             : winograd_dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, turned_floats + (dx_by_4x4 ? winograd4_kernel_floats(&gradient_shape)
+                                                                                                               : winograd_kernel_floats(&gradient_shape)))
                                            : prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd));
     /* Per-thread sums of dkernel (or of its Winograd transform dU), dbias and dalpha, added once at the end. */
     long dk_floats = winograd_dk ? winograd_gradient_floats(s) : (long)kd * f;
@@ -244,12 +247,16 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         winograd_gradient_chunk chunk = winograd_gradient_chunk_at(s, scratch);
         /* The window gradients of a group, or Winograd's tiles of one image. */
         float *dcol = !dx           ? NULL
-                      : winograd_dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, winograd_chunk_floats(&gradient_shape))
+                      : winograd_dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, dx_by_4x4 ? winograd4_chunk_floats(&gradient_shape)
+                                                                                      : winograd_chunk_floats(&gradient_shape))
                                     : prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)group * m * kd);
         float *gradient_kernel = winograd_dx ? kernel_t_packed + turned_floats : NULL;
         if (winograd_dx) {
             turned_kernel(s, kernel, kernel_t_packed);
-            winograd_kernel(&gradient_shape, kernel_t_packed, gradient_kernel);
+            if (dx_by_4x4)
+                winograd4_kernel(&gradient_shape, kernel_t_packed, gradient_kernel);
+            else
+                winograd_kernel(&gradient_shape, kernel_t_packed, gradient_kernel);
         } else if (dx) {
             pack_b_shared(f, k_block(view(dy, f, 1), f), kd, view(kernel, 1, f), kernel_t_packed);
         }
@@ -270,7 +277,8 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
                 gemm(kd, f, rows, a_t, view(g, f, 1), dk, f, 1);
             }
             if (winograd_dx) {
-                winograd_images(&gradient_shape, count, g, out_size, gradient_kernel, dx + n0 * in_size, in_size, dcol);
+                (dx_by_4x4 ? winograd4_images : winograd_images)(&gradient_shape, count, g, out_size, gradient_kernel, dx + n0 * in_size, in_size,
+                                                                 dcol);
             } else if (dx) {
                 /* dcol (rows x KD) = g (rows x F) * kernel^T (F x KD), then each image's windows back into it */
                 gemm_packed(rows, kd, f, view(g, f, 1), kernel_t_packed, dcol, kd, 0);

@@ -12,6 +12,7 @@
 
 #include "gemm.h"
 #include "winograd.h" /* after gemm.h, whose products it runs */
+#include "winograd4.h"
 #include "winograd_gradient.h"
 #include "activation.h"
 #include "pooling.h" /* before conv2d.h, which pools what it computes when asked */
