@@ -163,7 +163,7 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
     int winograd = winograd_applies(s);
-    int group = winograd ? winograd_images_per_group(s) : images_per_product(m), groups = (s->batch + group - 1) / group;
+    int group = winograd ? winograd_images_per_group(winograd_map_tiles(s, 2)) : images_per_product(m), groups = (s->batch + group - 1) / group;
     int in_place = reads_input_in_place(s), kernel_current;
     float *kernel_packed = forward_kernel_form(s, winograd, in_place && !winograd, kernel, &kernel_current);
     /* No more threads than groups of images: each group is one thread's, so the count changes no bit. */
@@ -212,12 +212,17 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
-    int threads = prelu_thread_count(), group = images_per_product(m), groups = (s->batch + group - 1) / group;
+    int threads = prelu_thread_count(), group = images_per_product(m);
     int in_place = reads_input_in_place(s);
     int alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     prelu_conv2d_shape gradient_shape = input_gradient_shape(s);
     int winograd = winograd_applies(s), winograd_dx = dx && winograd && winograd_applies(&gradient_shape), winograd_dk = dkernel && winograd;
     int dx_by_4x4 = winograd_dx && winograd4_pays(&gradient_shape); /* F(4x4, 3x3) where it does fewer products */
+    /* With Winograd's transforms every sum follows the threads' images, not their grouping (the kernel gradient's chunks
+     * run on across images, the input gradient's tiles are rows of their own): the images are shared out one by one and
+     * grouped to fill the input gradient's chunks. Otherwise groups of images are shared out (the im2col products' K). */
+    if (winograd) group = winograd_dx ? winograd_images_per_group(winograd_map_tiles(&gradient_shape, dx_by_4x4 ? 4 : 2)) : 1;
+    int unit = winograd ? 1 : group;
     /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image; or the turned
      * kernel followed by its Winograd transform. */
     size_t turned_floats = (size_t)kd * f;
@@ -260,9 +265,13 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         } else if (dx) {
             pack_b_shared(f, k_block(view(dy, f, 1), f), kd, view(kernel, 1, f), kernel_t_packed);
         }
-#pragma omp for schedule(static)
-        for (int gi = 0; gi < groups; gi++) {
-            int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
+        /* The thread's units, as an OpenMP static schedule shares them out (libgomp's split: the first units % team threads
+         * take one more), then its images in groups. */
+        int team = omp_get_num_threads(), units = (s->batch + unit - 1) / unit, share = units / team, extra = units % team;
+        int first_unit = t * share + min_int(t, extra), last_unit = first_unit + share + (t < extra);
+        int first = first_unit * unit, last = min_int(s->batch, last_unit * unit);
+        for (int n0 = first; n0 < last; n0 += group) {
+            int count = min_int(group, last - n0), rows = count * m;
             float *g = dy + n0 * out_size;
             for (int r = 0; r < rows; r++)
                 bias_activate_backward(act, alpha, (r % m) * f, f, z ? z + n0 * out_size + (long)r * f : NULL, g + (long)r * f, db, da);

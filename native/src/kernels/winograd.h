@@ -45,12 +45,12 @@ static inline prelu_conv2d_shape input_gradient_shape(const prelu_conv2d_shape *
     return g;
 }
 
-/* Images whose tiles conv2d_forward takes as one run of chunks: the fewest (at most 8) whose tiles fill all but 3% of
- * their chunks' rows, else the 8 that waste least. A 14 x 14 map's 49 tiles alone fill 49 of 60 rows, five images'
- * 245 fill 245 of 252; a 7 x 7 map's 16 tiles fill three images' 48 rows exactly. The forward's outputs are the same
- * bits in any grouping (winograd_images), so the group is free to follow the tiles. */
-static inline int winograd_images_per_group(const prelu_conv2d_shape *s) {
-    int tiles = ((s->out_h + 1) / 2) * ((s->out_w + 1) / 2), best = 1;
+/* Images whose tiles (`tiles` a map) are taken as one run of chunks: the fewest (at most 8) whose tiles fill all but 3%
+ * of their chunks' rows, else the 8 that waste least. A 14 x 14 map's 49 tiles alone fill 49 of 60 rows, five images'
+ * 245 fill 245 of 252; a 7 x 7 map's 16 tiles fill three images' 48 rows exactly. A tile's outputs are the same bits
+ * in any grouping (winograd_images), so the group is free to follow the tiles. */
+static inline int winograd_images_per_group(int tiles) {
+    int best = 1;
     double best_waste = 1.0;
     for (int images = 1; images <= 8; images++) {
         int rows = round_up(images * tiles, WINOGRAD_TILES);
@@ -59,6 +59,11 @@ static inline int winograd_images_per_group(const prelu_conv2d_shape *s) {
         if (waste < best_waste) best = images, best_waste = waste;
     }
     return best;
+}
+
+/* The tiles of a map of F(2x2, 3x3) (`size` 2) or F(4x4, 3x3) (4). */
+static inline int winograd_map_tiles(const prelu_conv2d_shape *s, int size) {
+    return ((s->out_h + size - 1) / size) * ((s->out_w + size - 1) / size);
 }
 
 /* Kernel (3, 3, Cin, F) turned by 180 degrees with its channels swapped, into `turned` (3, 3, F, Cin): the kernel of
