@@ -203,7 +203,7 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
  * buffer (the one that is free at that point), so all of dpooled must be read before dx is written.
  * A 3x3 convolution of stride 1 over enough channels takes Winograd's transforms in the AVX-512 build: its kernel
  * gradient through the forward's (winograd_gradient.h), its input gradient as a Winograd convolution of dz (winograd.h's
- * input_gradient_shape) where there are enough filters, by F(4x4, 3x3) where that does fewer products (winograd4.h:
+ * input_gradient_shape) where there are enough filters; each by F(4x4, 3x3) where that does fewer products (winograd4.h:
  * its rounding is held to a gradient's tolerance, not a forward's). Otherwise the products over the im2col rows: dkernel = col^T dz,
  * and dcol = dz kernel^T added back by col2im. */
 static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
@@ -218,6 +218,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
     prelu_conv2d_shape gradient_shape = input_gradient_shape(s);
     int winograd = winograd_applies(s), winograd_dx = dx && winograd && winograd_applies(&gradient_shape), winograd_dk = dkernel && winograd;
     int dx_by_4x4 = winograd_dx && winograd4_pays(&gradient_shape); /* F(4x4, 3x3) where it does fewer products */
+    int dk_by_4x4 = winograd_dk && winograd4_pays(s);
     /* With Winograd's transforms every sum follows the threads' images, not their grouping (the kernel gradient's chunks
      * run on across images, the input gradient's tiles are rows of their own): the images are shared out one by one and
      * grouped to fill the input gradient's chunks. Otherwise groups of images are shared out (the im2col products' K). */
@@ -231,7 +232,7 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
                                                                                                                : winograd_kernel_floats(&gradient_shape)))
                                            : prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd));
     /* Per-thread sums of dkernel (or of its Winograd transform dU), dbias and dalpha, added once at the end. */
-    long dk_floats = winograd_dk ? winograd_gradient_floats(s) : (long)kd * f;
+    long dk_floats = dk_by_4x4 ? winograd4_gradient_floats(s) : winograd_dk ? winograd_gradient_floats(s) : (long)kd * f;
     long per_thread = dk_floats + f + alpha_length;
     float *partials = thread_partials(threads, per_thread);
     if (pool) {
@@ -245,11 +246,12 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         float *dk = partials + t * per_thread;
         float *db = dk + dk_floats, *da = db + f;
         /* Winograd's chunk of tiles, the tables of the gathered view or the copied im2col rows. */
-        float *scratch = winograd_dk ? prelu_scratch(PRELU_SCRATCH_COLUMNS, winograd_gradient_chunk_floats(s))
+        float *scratch = dk_by_4x4   ? prelu_scratch(PRELU_SCRATCH_COLUMNS, winograd4_gradient_chunk_floats(s))
+                         : winograd_dk ? prelu_scratch(PRELU_SCRATCH_COLUMNS, winograd_gradient_chunk_floats(s))
                          : in_place  ? prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * view_table_longs(s, group))
                                      : prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
         matrix_view a_t = winograd_dk ? view(NULL, 0, 0) : in_place ? gathered_views(s, group, (long *)scratch).columns : view(scratch, 1, kd);
-        winograd_gradient_chunk chunk = winograd_gradient_chunk_at(s, scratch);
+        winograd_gradient_chunk chunk = dk_by_4x4 ? winograd4_gradient_chunk_at(s, scratch) : winograd_gradient_chunk_at(s, scratch);
         /* The window gradients of a group, or Winograd's tiles of one image. */
         float *dcol = !dx           ? NULL
                       : winograd_dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, dx_by_4x4 ? winograd4_chunk_floats(&gradient_shape)
@@ -276,7 +278,8 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
             for (int r = 0; r < rows; r++)
                 bias_activate_backward(act, alpha, (r % m) * f, f, z ? z + n0 * out_size + (long)r * f : NULL, g + (long)r * f, db, da);
             if (winograd_dk) {
-                for (int i = 0; i < count; i++) winograd_gradient_image(s, input + (n0 + i) * in_size, g + i * out_size, &chunk, dk);
+                for (int i = 0; i < count; i++)
+                    (dk_by_4x4 ? winograd4_gradient_image : winograd_gradient_image)(s, input + (n0 + i) * in_size, g + i * out_size, &chunk, dk);
             } else if (dkernel) {
                 if (in_place)
                     a_t.data = input + n0 * in_size;
@@ -294,12 +297,12 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
                 for (int i = 0; i < count; i++) col2im(s, dcol + (long)i * m * kd, dx + (n0 + i) * in_size);
             }
         }
-        if (winograd_dk) winograd_gradient_flush(s, &chunk, dk); /* the thread's last, partial chunk */
+        if (winograd_dk) (dk_by_4x4 ? winograd4_gradient_flush : winograd_gradient_flush)(s, &chunk, dk); /* the thread's last, partial chunk */
     }
     if (winograd_dk && dkernel) {
         float *du = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)dk_floats);
         add_thread_partials(du, partials, threads, per_thread, 0, dk_floats);
-        winograd_kernel_gradient(s, du, dkernel);
+        (dk_by_4x4 ? winograd4_kernel_gradient : winograd_kernel_gradient)(s, du, dkernel);
     } else {
         add_thread_partials(dkernel, partials, threads, per_thread, 0, dk_floats);
     }

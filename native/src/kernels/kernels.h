@@ -12,8 +12,8 @@
 
 #include "gemm.h"
 #include "winograd.h" /* after gemm.h, whose products it runs */
-#include "winograd4.h"
 #include "winograd_gradient.h"
+#include "winograd4.h" /* after both, whose chunk and tiles it shares */
 #include "activation.h"
 #include "pooling.h" /* before conv2d.h, which pools what it computes when asked */
 #include "dropout.h" /* before conv2d_pool.h, which can drop out what it pools */

@@ -1,5 +1,5 @@
-/* winograd4.h: Winograd's F(4x4, 3x3) for the input gradient of a 3x3 convolution of stride 1 (conv2d_backward), where
- * it does fewer products than winograd.h's F(2x2, 3x3). Each 4x4 tile of outputs comes from the 6x6 patch around it:
+/* winograd4.h: Winograd's F(4x4, 3x3) for the input and kernel gradients of a 3x3 convolution of stride 1
+ * (conv2d_backward), where it does fewer products than winograd.h's and winograd_gradient.h's F(2x2, 3x3). Each 4x4 tile of outputs comes from the 6x6 patch around it:
  *     z = A^T [ sum over channels of (G g G^T) .* (B^T d B) ] A
  * with Lavin and Gray's matrices for the points 0, 1, -1, 2, -2 and infinity:
  *     B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
@@ -7,15 +7,33 @@
  *     A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
  * 36 products per tile, channel and filter for 16 outputs (2.25 each, against F(2x2)'s 4), and cheaper transforms per
  * output (a 6x6 patch serves 16 outputs where a 4x4 one serves 4). The price is rounding: on random data its largest
- * error is 3 to 7 millionths of a tile's largest output (F(2x2): 0.3 to 2), well inside the 1e-4 the conformance suites
- * hold a gradient to but close to the 1e-5 of a forward, which therefore stays on F(2x2). The order of every sum is
- * fixed by the shapes alone. The AVX-512 build only, as winograd.h. */
+ * error is 3 to 7 millionths of a tile's largest output (F(2x2): 0.3 to 2), and a kernel gradient's over 5,000 tiles 1e-5
+ * of its largest element (F(2x2): 0.7e-5): well inside the 1e-4 the conformance suites hold a gradient to but close to
+ * the 1e-5 of a forward, which therefore stays on F(2x2). The order of every sum is fixed by the shapes alone. The
+ * AVX-512 build only, as winograd.h.
+ * The kernel gradient goes through the transposes, as winograd_gradient.h's: for a tile's output gradient dz (4x4 per
+ * filter), dM = A dz A^T, dU[xi] = sum over tiles of V[xi]^T dM[xi], and dg = G^T dU G. */
 
 /* Whether F(4x4) does fewer products than F(2x2) for this convolution's map: 36 per 4x4 tile against 16 per 2x2 tile,
  * counting the tiles that hang over the map's edges. */
 static inline int winograd4_pays(const prelu_conv2d_shape *s) {
     long tiles4 = (long)((s->out_h + 3) / 4) * ((s->out_w + 3) / 4), tiles2 = (long)((s->out_h + 1) / 2) * ((s->out_w + 1) / 2);
     return winograd_applies(s) && 36 * tiles4 < 16 * tiles2;
+}
+
+/* A dz A^T's flops per filter (6 rows of 4 taking 10 each, then 6 of 4 taking 10), and G^T dU G's per channel and filter
+ * (3 rows of 6 taking about 8 each, 6 times, then 3 times 3). */
+#define WINOGRAD4_GRADIENT_TILE_FLOPS 120
+#define WINOGRAD4_KERNEL_GRADIENT_FLOPS 180
+
+/* Column a of G (row a of G^T) times six values: G's column 0 is (1/4, -1/6, -1/6, 1/24, 1/24, 0), column 1 (0, -1/6,
+ * 1/6, 1/12, -1/12, 0), column 2 (0, -1/6, -1/6, 1/6, 1/6, 1). */
+static inline float winograd4_g_column(int a, const float d[6]) {
+    switch (a) {
+    case 0: return 0.25f * d[0] - (d[1] + d[2]) / 6.0f + (d[3] + d[4]) / 24.0f;
+    case 1: return (d[2] - d[1]) / 6.0f + (d[3] - d[4]) / 12.0f;
+    default: return (d[3] + d[4] - d[1] - d[2]) / 6.0f + d[5];
+    }
 }
 
 #if defined(PRELU_AVX512)
@@ -174,8 +192,104 @@ static void winograd4_images(const prelu_conv2d_shape *s, int images, const floa
         }
     }
 }
+/* ---- The kernel gradient ---------------------------------------------------------------------------------------------
+ * A thread's chunk holds WINOGRAD4_GRADIENT_TILES tiles' V (36 matrices of tiles x Cin) and dM (36 of tiles x F): 64
+ * tiles of 32 channels each way are 590 KB, which stays in a 1 MB L2 (winograd_gradient.h's 128 tiles would not). */
+#define WINOGRAD4_GRADIENT_TILES 64
+
+static inline long winograd4_gradient_stride(int channels) { return (long)WINOGRAD4_GRADIENT_TILES * channels + 16; }
+
+static inline size_t winograd4_gradient_chunk_floats(const prelu_conv2d_shape *s) {
+    return (size_t)36 * (winograd4_gradient_stride(s->in_channels) + winograd4_gradient_stride(s->filters));
+}
+
+/* A thread's dU: 36 matrices of Cin x F. */
+static inline long winograd4_gradient_floats(const prelu_conv2d_shape *s) { return 36L * s->in_channels * s->filters; }
+
+static inline winograd_gradient_chunk winograd4_gradient_chunk_at(const prelu_conv2d_shape *s, float *scratch) {
+    winograd_gradient_chunk c = {scratch, scratch + 36 * winograd4_gradient_stride(s->in_channels), 0};
+    return c;
+}
+
+
+/* A y of four vectors into r[0..5], A = A^T's transpose: (y0, y0 + y1 + y2 + y3, y0 - y1 + y2 - y3, y0 + 2 y1 + 4 y2 +
+ * 8 y3, y0 - 2 y1 + 4 y2 - 8 y3, y3). */
+static inline __attribute__((always_inline)) void winograd4_gradient_1d(const __m512 y[4], __m512 r[6]) {
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
+    __m512 p = _mm512_add_ps(y[0], y[2]), q = _mm512_add_ps(y[1], y[3]);
+    __m512 p4 = _mm512_fmadd_ps(four, y[2], y[0]), q4 = _mm512_fmadd_ps(eight, y[3], _mm512_mul_ps(two, y[1]));
+    r[0] = y[0];
+    r[1] = _mm512_add_ps(p, q);
+    r[2] = _mm512_sub_ps(p, q);
+    r[3] = _mm512_add_ps(p4, q4);
+    r[4] = _mm512_sub_ps(p4, q4);
+    r[5] = y[3];
+}
+
+/* dM of one tile into row `tile` of the 36 matrices at w (each WINOGRAD4_GRADIENT_TILES x F, winograd4_gradient_stride
+ * apart). The tile's outputs start at dz (`line` floats a row); only its first `rows` rows and `cols` columns lie
+ * inside the map (zeros for the others). */
+static inline void winograd4_gradient_tile(const float *dz, long line, int f, int rows, int cols, float *w, int tile) {
+    long step = winograd4_gradient_stride(f);
+    for (int c0 = 0; c0 < f; c0 += 16) {
+        __mmask16 k = lanes_mask(f - c0);
+        __m512 t[6][4]; /* t = A dz: column j of dz turned into column j of t */
+        for (int j = 0; j < 4; j++) {
+            __m512 y[4], r[6];
+            for (int i = 0; i < 4; i++)
+                y[i] = i < rows && j < cols ? _mm512_maskz_loadu_ps(k, dz + i * line + (long)j * f + c0) : _mm512_setzero_ps();
+            winograd4_gradient_1d(y, r);
+            for (int i = 0; i < 6; i++) t[i][j] = r[i];
+        }
+        float *at = w + (long)tile * f + c0;
+        for (int i = 0; i < 6; i++) {
+            __m512 r[6];
+            winograd4_gradient_1d(t[i], r);
+            for (int j = 0; j < 6; j++) _mm512_mask_storeu_ps(at + (i * 6 + j) * step, k, r[j]);
+        }
+    }
+}
+
+/* The chunk's 36 products into the thread's dU (accumulated), and the chunk emptied. */
+static void winograd4_gradient_flush(const prelu_conv2d_shape *s, winograd_gradient_chunk *c, float *du) {
+    int cin = s->in_channels, f = s->filters, count = c->filled;
+    if (count == 0) return;
+    prelu_count_flops((int64_t)count * (WINOGRAD4_PATCH_FLOPS * cin + WINOGRAD4_GRADIENT_TILE_FLOPS * f));
+    for (int xi = 0; xi < 36; xi++)
+        gemm(cin, f, count, view(c->v + xi * winograd4_gradient_stride(cin), 1, cin), view(c->w + xi * winograd4_gradient_stride(f), f, 1),
+             du + (long)xi * cin * f, f, 1);
+    c->filled = 0;
+}
+
+/* Every 4x4 tile of one image into the chunk (flushed into du whenever it is full): its 6x6 patch of `image` and its
+ * output gradient from dz (OH x OW x F). */
+static void winograd4_gradient_image(const prelu_conv2d_shape *s, const float *image, const float *dz, winograd_gradient_chunk *c,
+                                     float *du) {
+    int cin = s->in_channels, f = s->filters, tiles_x = (s->out_w + 3) / 4, tiles = ((s->out_h + 3) / 4) * tiles_x;
+    long out_line = (long)s->out_w * f, line = (long)s->width * cin;
+    for (int t = 0; t < tiles; t++) {
+        int oy = t / tiles_x * 4, ox = t % tiles_x * 4, iy = oy - s->pad_top, ix = ox - s->pad_left;
+        winograd4_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(6, s->height - iy), max_int(0, -ix),
+                        min_int(6, s->width - ix), c->v, winograd4_gradient_stride(cin), c->filled);
+        winograd4_gradient_tile(dz + oy * out_line + (long)ox * f, out_line, f, min_int(4, s->out_h - oy), min_int(4, s->out_w - ox), c->w,
+                                c->filled);
+        if (++c->filled == WINOGRAD4_GRADIENT_TILES) winograd4_gradient_flush(s, c, du);
+    }
+}
 #else
 /* The other builds never take this path (winograd_applies is 0); these keep their callers free of #if. */
+static inline size_t winograd4_gradient_chunk_floats(const prelu_conv2d_shape *s) { (void)s; return 0; }
+static inline long winograd4_gradient_floats(const prelu_conv2d_shape *s) { (void)s; return 0; }
+static inline winograd_gradient_chunk winograd4_gradient_chunk_at(const prelu_conv2d_shape *s, float *scratch) {
+    (void)s;
+    winograd_gradient_chunk c = {scratch, scratch, 0};
+    return c;
+}
+static void winograd4_gradient_flush(const prelu_conv2d_shape *s, winograd_gradient_chunk *c, float *du) { (void)s, (void)c, (void)du; }
+static void winograd4_gradient_image(const prelu_conv2d_shape *s, const float *image, const float *dz, winograd_gradient_chunk *c,
+                                     float *du) {
+    (void)s, (void)image, (void)dz, (void)c, (void)du;
+}
 static inline size_t winograd4_kernel_floats(const prelu_conv2d_shape *s) { (void)s; return 0; }
 static inline size_t winograd4_chunk_floats(const prelu_conv2d_shape *s) { (void)s; return 0; }
 static void winograd4_kernel(const prelu_conv2d_shape *s, const float *kernel, float *u) { (void)s, (void)kernel, (void)u; }
@@ -184,3 +298,21 @@ static void winograd4_images(const prelu_conv2d_shape *s, int images, const floa
     (void)s, (void)images, (void)input, (void)in_size, (void)u, (void)out, (void)out_size, (void)scratch;
 }
 #endif
+
+/* dg = G^T dU G from dU (36 matrices of Cin x F) into the kernel gradient (3, 3, Cin, F). Plain C: once per call, over
+ * Cin x F. */
+static void winograd4_kernel_gradient(const prelu_conv2d_shape *s, const float *du, float *dkernel) {
+    long per_element = (long)s->in_channels * s->filters;
+    prelu_count_flops(per_element * WINOGRAD4_KERNEL_GRADIENT_FLOPS);
+    for (long e = 0; e < per_element; e++) {
+        float t[3][6];
+        /* Column j of G^T dU: rows 0 to 5 of dU combined as G's columns say. */
+        for (int j = 0; j < 6; j++) {
+            float d[6];
+            for (int i = 0; i < 6; i++) d[i] = du[(i * 6 + j) * per_element + e];
+            for (int a = 0; a < 3; a++) t[a][j] = winograd4_g_column(a, d);
+        }
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++) dkernel[(a * 3 + b) * per_element + e] = winograd4_g_column(b, t[a]);
+    }
+}
