@@ -164,23 +164,26 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
     long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
     int winograd = winograd_applies(s);
     int group = winograd ? winograd_images_per_group(winograd_map_tiles(s, 2)) : images_per_product(m), groups = (s->batch + group - 1) / group;
-    int in_place = reads_input_in_place(s), kernel_current;
-    float *kernel_packed = forward_kernel_form(s, winograd, in_place && !winograd, kernel, &kernel_current);
+    int in_place = reads_input_in_place(s), kernel_current = 1, map = first_layer_map(s);
+    float *kernel_packed = map ? NULL : forward_kernel_form(s, winograd, in_place && !winograd, kernel, &kernel_current);
     /* No more threads than groups of images: each group is one thread's, so the count changes no bit. */
 #pragma omp parallel num_threads(min_int(prelu_thread_count(), groups))
     {
         /* Either Winograd's transformed tiles, the tables of the gathered view or the copied im2col rows, per thread. */
-        float *scratch = winograd  ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s))
+        float *scratch = map       ? prelu_scratch(PRELU_SCRATCH_COLUMNS, first_layer_padded_floats(s))
+                         : winograd  ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s))
                          : in_place ? prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * view_table_longs(s, group))
                                     : prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
-        matrix_view a = in_place && !winograd ? gathered_views(s, group, (long *)scratch).rows : view(scratch, kd, 1);
+        matrix_view a = in_place && !winograd && !map ? gathered_views(s, group, (long *)scratch).rows : view(scratch, kd, 1);
         if (!kernel_current) forward_kernel(s, winograd, a, kernel, kernel_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
             /* The rows of consecutive images are consecutive rows of the output. */
             float *out = (act->kind == PRELU_LINEAR ? y : z) + n0 * out_size;
-            if (winograd) {
+            if (map) {
+                first_layer_map_forward(s, count, input + n0 * in_size, kernel, out, scratch);
+            } else if (winograd) {
                 winograd_images(s, count, input + n0 * in_size, in_size, kernel_packed, out, out_size, scratch);
             } else {
                 if (in_place)

@@ -17,6 +17,7 @@
 #include "activation.h"
 #include "pooling.h" /* before conv2d.h, which pools what it computes when asked */
 #include "dropout.h" /* before conv2d_pool.h, which can drop out what it pools */
+#include "first_layer_map.h" /* before conv2d.h, which takes it for a first layer that is not pooled */
 #include "conv2d.h"
 #include "depthwise.h"
 #include "winners.h"         /* the pooled convolution's paths, then its entry points (conv2d_pool.h) */
