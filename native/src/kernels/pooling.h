@@ -18,8 +18,79 @@ static inline int window_offsets(const prelu_conv2d_shape *s, int oy, int ox, in
     return count;
 }
 
+/* The usual pooling, 2x2 windows of stride 2 without padding, in AVX-512 registers: the general loops below spent about
+ * half their time finding each window's inputs and passing the channels through scratch rows. Same comparisons, same
+ * ties (to the first window position), so the same bits. */
+static inline int maxpool_is_2x2(const prelu_conv2d_shape *s) {
+#if defined(PRELU_AVX512)
+    return s->kernel_h == 2 && s->kernel_w == 2 && s->stride_y == 2 && s->stride_x == 2 && s->pad_top == 0 && s->pad_left == 0 &&
+           2 * s->out_h <= s->height && 2 * s->out_w <= s->width;
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
+#if defined(PRELU_AVX512)
+static void maxpool_image_2x2(const prelu_conv2d_shape *s, const float *image, float *out_image) {
+    int ch = s->in_channels;
+    long line = (long)s->width * ch;
+    for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++) {
+            const float *in = image + 2L * oy * line + 2L * ox * ch;
+            float *out = out_image + ((long)oy * s->out_w + ox) * ch;
+            for (int c = 0; c < ch; c += 16) {
+                __mmask16 m = lanes_mask(ch - c);
+                __m512 best = _mm512_maskz_loadu_ps(m, in + c);
+                const float *place[3] = {in + ch + c, in + line + c, in + line + ch + c};
+                for (int k = 0; k < 3; k++) {
+                    __m512 v = _mm512_maskz_loadu_ps(m, place[k]);
+                    best = _mm512_mask_mov_ps(best, _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ), v);
+                }
+                _mm512_mask_storeu_ps(out + c, m, best);
+            }
+        }
+}
+
+/* Each window's gradient to its first maximum, zeros to the rest of the window (and to the rows and columns no window
+ * covers). */
+static void maxpool_image_backward_2x2(const prelu_conv2d_shape *s, const float *image, const float *dy_image, float *dimage) {
+    int ch = s->in_channels;
+    long line = (long)s->width * ch;
+    if (2 * s->out_h != s->height || 2 * s->out_w != s->width) memset(dimage, 0, (size_t)s->height * line * sizeof(float));
+    for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++) {
+            long corner = 2L * oy * line + 2L * ox * ch, place[4] = {corner, corner + ch, corner + line, corner + line + ch};
+            const float *g = dy_image + ((long)oy * s->out_w + ox) * ch;
+            for (int c = 0; c < ch; c += 16) {
+                __mmask16 m = lanes_mask(ch - c), won[4];
+                __m512 best = _mm512_maskz_loadu_ps(m, image + place[0] + c);
+                won[0] = m;
+                for (int k = 1; k < 4; k++) {
+                    __m512 v = _mm512_maskz_loadu_ps(m, image + place[k] + c);
+                    won[k] = _mm512_mask_cmp_ps_mask(m, v, best, _CMP_GT_OQ);
+                    best = _mm512_mask_mov_ps(best, won[k], v);
+                    /* A later, larger value takes the window from the places before it. */
+                    for (int j = 0; j < k; j++) won[j] &= (__mmask16)~won[k];
+                }
+                __m512 gc = _mm512_maskz_loadu_ps(m, g + c);
+                for (int k = 0; k < 4; k++) _mm512_mask_storeu_ps(dimage + place[k] + c, m, _mm512_maskz_mov_ps(won[k], gc));
+            }
+        }
+}
+#else
+static void maxpool_image_2x2(const prelu_conv2d_shape *s, const float *image, float *out_image) { (void)s, (void)image, (void)out_image; }
+static void maxpool_image_backward_2x2(const prelu_conv2d_shape *s, const float *image, const float *dy_image, float *dimage) {
+    (void)s, (void)image, (void)dy_image, (void)dimage;
+}
+#endif
+
 /* One image's max pooling: image (H, W, C) -> out (OH, OW, C). */
 static void maxpool_image(const prelu_conv2d_shape *s, const float *image, float *out_image) {
+    if (maxpool_is_2x2(s)) {
+        maxpool_image_2x2(s, image, out_image);
+        return;
+    }
     int ch = s->in_channels;
     int32_t offsets[s->kernel_h * s->kernel_w];
     for (int oy = 0; oy < s->out_h; oy++)
@@ -46,6 +117,10 @@ static void maxpool2d_forward(const prelu_conv2d_shape *s, const float *input, f
  * pool size, the usual case), each input belongs to at most one window, so the gradient is written straight into
  * place (the winner gets dy, the rest of the window 0) instead of zeroing the whole gradient and scattering into it. */
 static void maxpool_image_backward(const prelu_conv2d_shape *s, const float *image, const float *dy_image, float *dimage) {
+    if (maxpool_is_2x2(s)) {
+        maxpool_image_backward_2x2(s, image, dy_image, dimage);
+        return;
+    }
     int ch = s->in_channels;
     long in_size = (long)s->height * s->width * ch;
     int disjoint = s->stride_y >= s->kernel_h && s->stride_x >= s->kernel_w;
