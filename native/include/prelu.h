@@ -125,7 +125,7 @@ typedef struct prelu_activation {
 PRELU_API void prelu_conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
                                     const float *kernel, const float *bias, const float *alpha, float *z, float *y);
 
-/* dy (N,OH,OW,F) becomes dz; -> dx (N,H,W,Cin) or NULL, dkernel, dbias or NULL, dalpha or NULL */
+/* dy (N,OH,OW,F) becomes dz; -> dx (N,H,W,Cin) or NULL, dkernel or NULL, dbias or NULL, dalpha or NULL */
 PRELU_API void prelu_conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const float *input,
                                      const float *kernel, const float *alpha, const float *z, float *dy, float *dx,
                                      float *dkernel, float *dbias, float *dalpha);
