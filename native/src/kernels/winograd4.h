@@ -252,13 +252,10 @@ static inline void winograd4_gradient_tile(const float *dz, long line, int f, in
 
 /* The chunk's 36 products into the thread's dU (accumulated), and the chunk emptied. */
 static void winograd4_gradient_flush(const prelu_conv2d_shape *s, winograd_gradient_chunk *c, float *du) {
-    int cin = s->in_channels, f = s->filters, count = c->filled;
-    if (count == 0) return;
-    prelu_count_flops((int64_t)count * (WINOGRAD4_PATCH_FLOPS * cin + WINOGRAD4_GRADIENT_TILE_FLOPS * f));
-    for (int xi = 0; xi < 36; xi++)
-        gemm(cin, f, count, view(c->v + xi * winograd4_gradient_stride(cin), 1, cin), view(c->w + xi * winograd4_gradient_stride(f), f, 1),
-             du + (long)xi * cin * f, f, 1);
-    c->filled = 0;
+    int cin = s->in_channels, f = s->filters;
+    if (c->filled == 0) return;
+    prelu_count_flops((int64_t)c->filled * (WINOGRAD4_PATCH_FLOPS * cin + WINOGRAD4_GRADIENT_TILE_FLOPS * f));
+    winograd_gradient_products(36, cin, f, c, winograd4_gradient_stride(cin), winograd4_gradient_stride(f), du);
 }
 
 /* Every 4x4 tile of one image into the chunk (flushed into du whenever it is full): its 6x6 patch of `image` and its

@@ -70,15 +70,20 @@ static inline void winograd_gradient_tile(const float *dz, long line, int f, int
     }
 }
 
+/* dU[xi] += V[xi]^T W[xi] for the `points` matrices of a chunk of `count` tiles (V's `v_stride`, W's `w_stride` floats
+ * apart), and the chunk emptied: F(2x2, 3x3)'s 16 and F(4x4, 3x3)'s 36 (winograd4.h). */
+static void winograd_gradient_products(int points, int cin, int f, winograd_gradient_chunk *c, long v_stride, long w_stride, float *du) {
+    for (int xi = 0; xi < points; xi++)
+        gemm(cin, f, c->filled, view(c->v + xi * v_stride, 1, cin), view(c->w + xi * w_stride, f, 1), du + (long)xi * cin * f, f, 1);
+    c->filled = 0;
+}
+
 /* The chunk's 16 products into the thread's dU (accumulated), and the chunk emptied. */
 static void winograd_gradient_flush(const prelu_conv2d_shape *s, winograd_gradient_chunk *c, float *du) {
-    int cin = s->in_channels, f = s->filters, count = c->filled;
-    if (count == 0) return;
-    prelu_count_flops((int64_t)count * (WINOGRAD_PATCH_FLOPS * cin + WINOGRAD_GRADIENT_TILE_FLOPS * f));
-    for (int xi = 0; xi < 16; xi++)
-        gemm(cin, f, count, view(c->v + xi * winograd_gradient_stride(cin), 1, cin), view(c->w + xi * winograd_gradient_stride(f), f, 1),
-             du + (long)xi * cin * f, f, 1);
-    c->filled = 0;
+    int cin = s->in_channels, f = s->filters;
+    if (c->filled == 0) return;
+    prelu_count_flops((int64_t)c->filled * (WINOGRAD_PATCH_FLOPS * cin + WINOGRAD_GRADIENT_TILE_FLOPS * f));
+    winograd_gradient_products(16, cin, f, c, winograd_gradient_stride(cin), winograd_gradient_stride(f), du);
 }
 
 /* Every tile of one image into the chunk (flushed into du whenever it is full): its patch of `image` and its output
