@@ -163,7 +163,8 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
     int winograd = winograd_applies(s);
-    int group = winograd ? winograd_images_per_group(winograd_map_tiles(s, 2)) : images_per_product(m), groups = (s->batch + group - 1) / group;
+    int group = winograd ? winograd_images_per_group(winograd_map_tiles(s, 2)) : images_per_product(m);
+    int groups = (s->batch + group - 1) / group;
     int in_place = reads_input_in_place(s), kernel_current = 1, map = first_layer_map(s);
     float *kernel_packed = map ? NULL : forward_kernel_form(s, winograd, in_place && !winograd, kernel, &kernel_current);
     /* No more threads than groups of images: each group is one thread's, so the count changes no bit. */
@@ -227,12 +228,14 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
      * grouped to fill the input gradient's chunks. Otherwise groups of images are shared out (the im2col products' K). */
     if (winograd) group = winograd_dx ? winograd_images_per_group(winograd_map_tiles(&gradient_shape, dx_by_4x4 ? 4 : 2)) : 1;
     int unit = winograd ? 1 : group;
+    /* The input gradient's Winograd kernel and, per thread, its chunk of tiles, by F(4x4) or F(2x2). */
+    size_t dx_kernel_floats = dx_by_4x4 ? winograd4_kernel_floats(&gradient_shape) : winograd_kernel_floats(&gradient_shape);
+    size_t dx_chunk_floats = dx_by_4x4 ? winograd4_chunk_floats(&gradient_shape) : winograd_chunk_floats(&gradient_shape);
     /* dcol = dz * kernel^T: the kernel read transposed, (F, KH*KW*Cin), packed once for every image; or the turned
      * kernel followed by its Winograd transform. */
     size_t turned_floats = (size_t)kd * f;
     float *kernel_t_packed = !dx           ? NULL
-                             : winograd_dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, turned_floats + (dx_by_4x4 ? winograd4_kernel_floats(&gradient_shape)
-                                                                                                               : winograd_kernel_floats(&gradient_shape)))
+                             : winograd_dx ? prelu_scratch(PRELU_SCRATCH_SHARED_B, turned_floats + dx_kernel_floats)
                                            : prelu_scratch(PRELU_SCRATCH_SHARED_B, packed_b_floats(f, kd));
     /* Per-thread sums of dkernel (or of its Winograd transform dU), dbias and dalpha, added once at the end. */
     long dk_floats = dk_by_4x4 ? winograd4_gradient_floats(s) : winograd_dk ? winograd_gradient_floats(s) : (long)kd * f;
@@ -254,11 +257,10 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
                          : in_place  ? prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * view_table_longs(s, group))
                                      : prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
         matrix_view a_t = winograd_dk ? view(NULL, 0, 0) : in_place ? gathered_views(s, group, (long *)scratch).columns : view(scratch, 1, kd);
-        winograd_gradient_chunk chunk = dk_by_4x4 ? winograd4_gradient_chunk_at(s, scratch) : winograd_gradient_chunk_at(s, scratch);
-        /* The window gradients of a group, or Winograd's tiles of one image. */
+        winograd_gradient_chunk chunk = (dk_by_4x4 ? winograd4_gradient_chunk_at : winograd_gradient_chunk_at)(s, scratch);
+        /* The window gradients of a group of images, or a chunk of Winograd's tiles. */
         float *dcol = !dx           ? NULL
-                      : winograd_dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, dx_by_4x4 ? winograd4_chunk_floats(&gradient_shape)
-                                                                                      : winograd_chunk_floats(&gradient_shape))
+                      : winograd_dx ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, dx_chunk_floats)
                                     : prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)group * m * kd);
         float *gradient_kernel = winograd_dx ? kernel_t_packed + turned_floats : NULL;
         if (winograd_dx) {
@@ -281,8 +283,10 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
             for (int r = 0; r < rows; r++)
                 bias_activate_backward(act, alpha, (r % m) * f, f, z ? z + n0 * out_size + (long)r * f : NULL, g + (long)r * f, db, da);
             if (winograd_dk) {
-                for (int i = 0; i < count; i++)
-                    (dk_by_4x4 ? winograd4_gradient_image : winograd_gradient_image)(s, input + (n0 + i) * in_size, g + i * out_size, &chunk, dk);
+                for (int i = 0; i < count; i++) {
+                    const float *image = input + (n0 + i) * in_size, *image_g = g + i * out_size;
+                    (dk_by_4x4 ? winograd4_gradient_image : winograd_gradient_image)(s, image, image_g, &chunk, dk);
+                }
             } else if (dkernel) {
                 if (in_place)
                     a_t.data = input + n0 * in_size;
@@ -292,15 +296,16 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
                 gemm(kd, f, rows, a_t, view(g, f, 1), dk, f, 1);
             }
             if (winograd_dx) {
-                (dx_by_4x4 ? winograd4_images : winograd_images)(&gradient_shape, count, g, out_size, gradient_kernel, dx + n0 * in_size, in_size,
-                                                                 dcol);
+                float *image_dx = dx + n0 * in_size;
+                (dx_by_4x4 ? winograd4_images : winograd_images)(&gradient_shape, count, g, out_size, gradient_kernel, image_dx, in_size, dcol);
             } else if (dx) {
                 /* dcol (rows x KD) = g (rows x F) * kernel^T (F x KD), then each image's windows back into it */
                 gemm_packed(rows, kd, f, view(g, f, 1), kernel_t_packed, dcol, kd, 0);
                 for (int i = 0; i < count; i++) col2im(s, dcol + (long)i * m * kd, dx + (n0 + i) * in_size);
             }
         }
-        if (winograd_dk) (dk_by_4x4 ? winograd4_gradient_flush : winograd_gradient_flush)(s, &chunk, dk); /* the thread's last, partial chunk */
+        /* The thread's last, partial chunk. */
+        if (winograd_dk) (dk_by_4x4 ? winograd4_gradient_flush : winograd_gradient_flush)(s, &chunk, dk);
     }
     if (winograd_dk && dkernel) {
         float *du = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)dk_floats);

@@ -56,7 +56,10 @@ static void first_layer_map_forward(const prelu_conv2d_shape *s, int images, con
     __m512 w[9][2];
     long line = ((long)(s->out_w - 1) * s->stride_x + s->kernel_w) * s->in_channels;
     int kd = first_layer_map_elements(s, line, element);
-    for (int k = 0; k < kd; k++) w[k][0] = _mm512_maskz_loadu_ps(k0, kernel + (long)k * f), w[k][1] = _mm512_maskz_loadu_ps(k1, kernel + (long)k * f + 16);
+    for (int k = 0; k < kd; k++) {
+        w[k][0] = _mm512_maskz_loadu_ps(k0, kernel + (long)k * f);
+        w[k][1] = _mm512_maskz_loadu_ps(k1, kernel + (long)k * f + 16);
+    }
     prelu_count_flops(2 * (int64_t)images * m * kd * f);
     for (int n = 0; n < images; n++) {
         first_layer_padded(s, input + n * in_size, padded);

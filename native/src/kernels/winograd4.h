@@ -1,5 +1,6 @@
 /* winograd4.h: Winograd's F(4x4, 3x3) for the input and kernel gradients of a 3x3 convolution of stride 1
- * (conv2d_backward), where it does fewer products than winograd.h's and winograd_gradient.h's F(2x2, 3x3). Each 4x4 tile of outputs comes from the 6x6 patch around it:
+ * (conv2d_backward), where it does fewer products than winograd.h's and winograd_gradient.h's F(2x2, 3x3). Each 4x4
+ * tile of outputs comes from the 6x6 patch around it:
  *     z = A^T [ sum over channels of (G g G^T) .* (B^T d B) ] A
  * with Lavin and Gray's matrices for the points 0, 1, -1, 2, -2 and infinity:
  *     B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
@@ -69,8 +70,10 @@ static void winograd4_kernel(const prelu_conv2d_shape *s, const float *kernel, f
         float *rows = prelu_scratch(PRELU_SCRATCH_PACKED_A, (size_t)per_element);
         for (long e = 0; e < per_element; e++) {
             float t[3];
-            for (int b = 0; b < 3; b++) t[b] = winograd4_g_row(i, kernel[(0 * 3 + b) * per_element + e], kernel[(1 * 3 + b) * per_element + e],
-                                                               kernel[(2 * 3 + b) * per_element + e]);
+            for (int b = 0; b < 3; b++) {
+                const float *column = kernel + (long)b * per_element + e; /* (0, b), then rows 1 and 2 three elements on */
+                t[b] = winograd4_g_row(i, column[0], column[3 * per_element], column[6 * per_element]);
+            }
             rows[e] = winograd4_g_row(j, t[0], t[1], t[2]);
         }
         pack_b(cin, winograd_k_block(cin), f, view(rows, f, 1), u + xi * winograd4_kernel_stride(s));
