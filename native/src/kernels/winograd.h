@@ -111,8 +111,37 @@ static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, fl
 /* V = B^T d B of one tile, with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], into row `tile` of the 16 matrices at
  * v (each tiles x Cin, `step` floats apart). The patch's row i, column j is at image + corner + i line + j Cin; only its
  * rows y0 to y1 - 1 and columns x0 to x1 - 1 lie inside the map (zeros for the others). */
+/* B^T d B of one 4x4 patch d of 16 channels (mask m) into its row of the 16 matrices from `at`, `step` floats apart. */
+static inline __attribute__((always_inline)) void winograd_patch_transform(__m512 d[4][4], float *at, long step, __mmask16 m) {
+    __m512 t[4][4];
+    for (int j = 0; j < 4; j++) {
+        t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+        t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+        t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+        t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm512_mask_storeu_ps(at + (i * 4 + 0) * step, m, _mm512_sub_ps(t[i][0], t[i][2]));
+        _mm512_mask_storeu_ps(at + (i * 4 + 1) * step, m, _mm512_add_ps(t[i][1], t[i][2]));
+        _mm512_mask_storeu_ps(at + (i * 4 + 2) * step, m, _mm512_sub_ps(t[i][2], t[i][1]));
+        _mm512_mask_storeu_ps(at + (i * 4 + 3) * step, m, _mm512_sub_ps(t[i][1], t[i][3]));
+    }
+}
+
 static inline void winograd_patch(const float *image, long corner, long line, int cin, int y0, int y1, int x0, int x1, float *v, long step,
                                   int tile) {
+    if (y0 == 0 && y1 == 4 && x0 == 0 && x1 == 4) {
+        /* Wholly inside the map (every patch of a 'valid' convolution): plain loads at fixed distances. */
+        const float *patch = image + corner;
+        for (int c0 = 0; c0 < cin; c0 += 16) {
+            __mmask16 m = lanes_mask(cin - c0);
+            __m512 d[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) d[i][j] = _mm512_maskz_loadu_ps(m, patch + i * line + (long)j * cin + c0);
+            winograd_patch_transform(d, v + (long)tile * cin + c0, step, m);
+        }
+        return;
+    }
     /* Where each place of the patch is read, and which are inside: the loads below take masks, not branches (a place
      * outside reads nothing, through an empty mask, at the image's first floats). */
     long place[16];
@@ -125,23 +154,11 @@ static inline void winograd_patch(const float *image, long corner, long line, in
         }
     for (int c0 = 0; c0 < cin; c0 += 16) {
         __mmask16 m = lanes_mask(cin - c0);
-        __m512 d[4][4], t[4][4];
+        __m512 d[4][4];
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++)
                 d[i][j] = _mm512_maskz_loadu_ps((__mmask16)(-((inside >> (i * 4 + j)) & 1)) & m, image + place[i * 4 + j] + c0);
-        for (int j = 0; j < 4; j++) {
-            t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
-            t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
-            t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
-            t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
-        }
-        float *at = v + (long)tile * cin + c0;
-        for (int i = 0; i < 4; i++) {
-            _mm512_mask_storeu_ps(at + (i * 4 + 0) * step, m, _mm512_sub_ps(t[i][0], t[i][2]));
-            _mm512_mask_storeu_ps(at + (i * 4 + 1) * step, m, _mm512_add_ps(t[i][1], t[i][2]));
-            _mm512_mask_storeu_ps(at + (i * 4 + 2) * step, m, _mm512_sub_ps(t[i][2], t[i][1]));
-            _mm512_mask_storeu_ps(at + (i * 4 + 3) * step, m, _mm512_sub_ps(t[i][1], t[i][3]));
-        }
+        winograd_patch_transform(d, v + (long)tile * cin + c0, step, m);
     }
 }
 
