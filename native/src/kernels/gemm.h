@@ -351,9 +351,8 @@ static void gemm_block_packed_a(int m, int n, int kc, const float *a_packed, con
     }
 }
 
-/* C = [C +] A * B with B already packed by pack_b(k, k_block(a, k), n, ...). Single-threaded: callers split the work. */
-static void gemm_packed(int m, int n, int k, matrix_view a, const float *b_packed, float *c, long ldc, int accumulate) {
-    prelu_count_flops(2 * (int64_t)m * n * k);
+/* gemm_packed without counting its flops: for callers that count many products at once (Winograd's 16 or 36 a chunk). */
+static void gemm_packed_uncounted(int m, int n, int k, matrix_view a, const float *b_packed, float *c, long ldc, int accumulate) {
     if (k == 0) {
         if (!accumulate)
             for (int i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
@@ -372,6 +371,12 @@ static void gemm_packed(int m, int n, int k, matrix_view a, const float *b_packe
             gemm_block(m, n, kc, a_block, b_block, c, ldc, accumulate || pc > 0);
         }
     }
+}
+
+/* C = [C +] A * B with B already packed by pack_b(k, k_block(a, k), n, ...). Single-threaded: callers split the work. */
+static void gemm_packed(int m, int n, int k, matrix_view a, const float *b_packed, float *c, long ldc, int accumulate) {
+    prelu_count_flops(2 * (int64_t)m * n * k);
+    gemm_packed_uncounted(m, n, k, a, b_packed, c, ldc, accumulate);
 }
 
 /* C = [C +] A * B, packing B into the calling thread's scratch. */

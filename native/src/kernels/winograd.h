@@ -178,8 +178,9 @@ static inline void winograd_map_patch(const prelu_conv2d_shape *s, const float *
 /* M[xi] (count x F, `tiles` rows apart) = V[xi] (count x Cin) U[xi] for the 16 xi. */
 static inline void winograd_products(const prelu_conv2d_shape *s, int count, int tiles, const float *v, const float *u, float *m) {
     int cin = s->in_channels, f = s->filters;
+    prelu_count_flops(16 * 2 * (int64_t)count * f * cin);
     for (int xi = 0; xi < 16; xi++)
-        gemm_packed(count, f, cin, view(v + (long)xi * tiles * cin, cin, 1), u + xi * winograd_kernel_stride(s), m + (long)xi * tiles * f,
+        gemm_packed_uncounted(count, f, cin, view(v + (long)xi * tiles * cin, cin, 1), u + xi * winograd_kernel_stride(s), m + (long)xi * tiles * f,
                     f, 0);
 }
 

@@ -180,8 +180,9 @@ static void winograd4_images(const prelu_conv2d_shape *s, int images, const floa
                             max_int(0, -ix), min_int(6, s->width - ix), v, (long)WINOGRAD_TILES * cin, t);
         }
         prelu_count_flops((int64_t)WINOGRAD4_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD4_OUTPUT_FLOPS * count * f);
+        prelu_count_flops(36 * 2 * (int64_t)count * f * cin);
         for (int xi = 0; xi < 36; xi++)
-            gemm_packed(count, f, cin, view(v + (long)xi * WINOGRAD_TILES * cin, cin, 1), u + xi * winograd4_kernel_stride(s),
+            gemm_packed_uncounted(count, f, cin, view(v + (long)xi * WINOGRAD_TILES * cin, cin, 1), u + xi * winograd4_kernel_stride(s),
                         mats + (long)xi * WINOGRAD_TILES * f, f, 0);
         for (int t = 0; t < count; t++) {
             int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
