@@ -201,19 +201,16 @@ static void winograd4_images(const prelu_conv2d_shape *s, int images, const floa
  * tiles of 32 channels each way are 590 KB, which stays in a 1 MB L2 (winograd_gradient.h's 128 tiles would not). */
 #define WINOGRAD4_GRADIENT_TILES 64
 
-static inline long winograd4_gradient_stride(int channels) { return (long)WINOGRAD4_GRADIENT_TILES * channels + 16; }
-
+static inline long winograd4_gradient_stride(int channels) { return gradient_chunk_stride(WINOGRAD4_GRADIENT_TILES, channels); }
 static inline size_t winograd4_gradient_chunk_floats(const prelu_conv2d_shape *s) {
-    return (size_t)36 * (winograd4_gradient_stride(s->in_channels) + winograd4_gradient_stride(s->filters));
+    return gradient_chunk_floats(36, WINOGRAD4_GRADIENT_TILES, s);
+}
+static inline winograd_gradient_chunk winograd4_gradient_chunk_at(const prelu_conv2d_shape *s, float *scratch) {
+    return gradient_chunk_at(36, WINOGRAD4_GRADIENT_TILES, s, scratch);
 }
 
 /* A thread's dU: 36 matrices of Cin x F. */
 static inline long winograd4_gradient_floats(const prelu_conv2d_shape *s) { return 36L * s->in_channels * s->filters; }
-
-static inline winograd_gradient_chunk winograd4_gradient_chunk_at(const prelu_conv2d_shape *s, float *scratch) {
-    winograd_gradient_chunk c = {scratch, scratch + 36 * winograd4_gradient_stride(s->in_channels), 0};
-    return c;
-}
 
 
 /* A y of four vectors into r[0..5], A = A^T's transpose: (y0, y0 + y1 + y2 + y3, y0 - y1 + y2 - y3, y0 + 2 y1 + 4 y2 +

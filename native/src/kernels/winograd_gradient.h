@@ -22,19 +22,29 @@ typedef struct winograd_gradient_chunk {
     int filled;
 } winograd_gradient_chunk;
 
-static inline long winograd_gradient_stride(int channels) { return (long)WINOGRAD_GRADIENT_TILES * channels + 16; }
+/* The layout of a chunk of `tiles` tiles of a transform with `points` matrices (F(2x2)'s 16 here, F(4x4)'s 36 in
+ * winograd4.h): each matrix `tiles` x channels, a cache line more than that apart; V's matrices, then W's. */
+static inline long gradient_chunk_stride(int tiles, int channels) { return (long)tiles * channels + 16; }
 
+static inline size_t gradient_chunk_floats(int points, int tiles, const prelu_conv2d_shape *s) {
+    return (size_t)points * (gradient_chunk_stride(tiles, s->in_channels) + gradient_chunk_stride(tiles, s->filters));
+}
+
+static inline winograd_gradient_chunk gradient_chunk_at(int points, int tiles, const prelu_conv2d_shape *s, float *scratch) {
+    winograd_gradient_chunk c = {scratch, scratch + points * gradient_chunk_stride(tiles, s->in_channels), 0};
+    return c;
+}
+
+static inline long winograd_gradient_stride(int channels) { return gradient_chunk_stride(WINOGRAD_GRADIENT_TILES, channels); }
 static inline size_t winograd_gradient_chunk_floats(const prelu_conv2d_shape *s) {
-    return (size_t)16 * (winograd_gradient_stride(s->in_channels) + winograd_gradient_stride(s->filters));
+    return gradient_chunk_floats(16, WINOGRAD_GRADIENT_TILES, s);
+}
+static inline winograd_gradient_chunk winograd_gradient_chunk_at(const prelu_conv2d_shape *s, float *scratch) {
+    return gradient_chunk_at(16, WINOGRAD_GRADIENT_TILES, s, scratch);
 }
 
 /* A thread's dU: 16 matrices of Cin x F. */
 static inline long winograd_gradient_floats(const prelu_conv2d_shape *s) { return 16L * s->in_channels * s->filters; }
-
-static inline winograd_gradient_chunk winograd_gradient_chunk_at(const prelu_conv2d_shape *s, float *scratch) {
-    winograd_gradient_chunk c = {scratch, scratch + 16 * winograd_gradient_stride(s->in_channels), 0};
-    return c;
-}
 
 /* A^T M A's transpose for one tile's output gradient: dM = A dz A^T, A = [1 0; 1 1; 1 -1; 0 -1], for 2x2 per filter,
  * 18 flops per filter. */
