@@ -6,32 +6,45 @@
 
 #include "internal.h"
 
-/* Add and Average of two inputs, a residual block's merge: one loop the compiler vectorises (the general loop below picks
- * each element's operation and input in turn and was not), the same operations per element. */
-static int merge_two_forward(int64_t length, int32_t kind, int32_t count, const float *const *inputs, float *y) {
-    if (count != 2 || (kind != PRELU_MERGE_ADD && kind != PRELU_MERGE_AVERAGE)) return 0;
-    const float *a = inputs[0], *b = inputs[1];
-    if (kind == PRELU_MERGE_ADD) {
-#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
-        for (int64_t e = 0; e < length; e++) y[e] = a[e] + b[e];
-    } else {
-#pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
-        for (int64_t e = 0; e < length; e++) y[e] = (a[e] + b[e]) / 2.0f;
+/* Elements a thread folds at a time: the block's running results stay in L1 while each input is folded into them. */
+#define MERGE_BLOCK 2048
+
+/* acc = a (op) x element by element (a may be acc), in one loop per operation the compiler vectorises. */
+static inline void merge_fold(int32_t kind, int64_t n, const float *a, const float *restrict x, float *acc) {
+    switch (kind) {
+    case PRELU_MERGE_MULTIPLY:
+#pragma omp simd
+        for (int64_t e = 0; e < n; e++) acc[e] = a[e] * x[e];
+        break;
+    case PRELU_MERGE_MAXIMUM:
+#pragma omp simd
+        for (int64_t e = 0; e < n; e++) acc[e] = x[e] > a[e] ? x[e] : a[e];
+        break;
+    default: /* Add, Average */
+#pragma omp simd
+        for (int64_t e = 0; e < n; e++) acc[e] = a[e] + x[e];
     }
-    return 1;
 }
 
+/* Block by block, the inputs folded in order into the block's results: in y itself, or where y is one of the inputs,
+ * in a block of the thread's own that is copied to y once every input is in. */
 void prelu_merge_forward(int64_t length, int32_t kind, int32_t count, const float *const *inputs, float *y) {
-    if (merge_two_forward(length, kind, count, inputs, y)) return;
     const float n = (float)count;
+    int y_is_input = 0;
+    for (int32_t i = 0; i < count; i++) y_is_input |= inputs[i] == y;
+    int64_t blocks = (length + MERGE_BLOCK - 1) / MERGE_BLOCK;
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
-    for (int64_t e = 0; e < length; e++) {
-        float acc = inputs[0][e];
-        for (int32_t i = 1; i < count; i++) {
-            float x = inputs[i][e];
-            acc = kind == PRELU_MERGE_MULTIPLY ? acc * x : kind == PRELU_MERGE_MAXIMUM ? (x > acc ? x : acc) : acc + x;
+    for (int64_t b = 0; b < blocks; b++) {
+        float own[MERGE_BLOCK];
+        int64_t e0 = b * MERGE_BLOCK, size = length - e0 < MERGE_BLOCK ? length - e0 : MERGE_BLOCK;
+        float *acc = y_is_input ? own : y + e0;
+        if (count == 1) memcpy(acc, inputs[0] + e0, (size_t)size * sizeof(float));
+        for (int32_t i = 1; i < count; i++) merge_fold(kind, size, i == 1 ? inputs[0] + e0 : acc, inputs[i] + e0, acc);
+        if (kind == PRELU_MERGE_AVERAGE) {
+#pragma omp simd
+            for (int64_t e = 0; e < size; e++) acc[e] /= n;
         }
-        y[e] = kind == PRELU_MERGE_AVERAGE ? acc / n : acc;
+        if (y_is_input) memcpy(y + e0, own, (size_t)size * sizeof(float));
     }
 }
 
@@ -41,16 +54,17 @@ void prelu_merge_backward(int64_t length, int32_t kind, int32_t count, const flo
     for (int32_t i = 0; i < count; i++) {
         float *d = dx[i];
         if (!d) continue;
-        if (kind == PRELU_MERGE_ADD) {
-            /* Each input's gradient is dy itself: a copy, in one vectorised loop. */
+        if (kind == PRELU_MERGE_ADD || kind == PRELU_MERGE_AVERAGE) {
+            /* Each input's gradient is dy itself (or dy / n): one loop the compiler vectorises. */
+            int average = kind == PRELU_MERGE_AVERAGE;
 #pragma omp parallel for simd schedule(static) num_threads(prelu_thread_count())
-            for (int64_t e = 0; e < length; e++) d[e] = dy[e];
+            for (int64_t e = 0; e < length; e++) d[e] = average ? dy[e] / n : dy[e];
             continue;
         }
         const float *xi = inputs[i];
 #pragma omp parallel for schedule(static) num_threads(prelu_thread_count())
         for (int64_t e = 0; e < length; e++) {
-            float g = kind == PRELU_MERGE_AVERAGE ? dy[e] / n : kind == PRELU_MERGE_MAXIMUM ? (xi[e] == y[e] ? dy[e] : 0.0f) : dy[e];
+            float g = kind == PRELU_MERGE_MAXIMUM ? (xi[e] == y[e] ? dy[e] : 0.0f) : dy[e];
             if (kind == PRELU_MERGE_MULTIPLY) {
                 for (int32_t j = 0; j < count; j++)
                     if (j != i) g *= inputs[j][e];

@@ -2,8 +2,8 @@
  * the tensor each way, with the activation after it too (batchnorm_activation_forward and _backward, the fused
  * convolution + BatchNormalization + activation's second half; in evaluation conv2d_batchnorm_inference folds the
  * normalisation into the convolution): the channels' sums in one (x and x^2 forward; x, x^2, dy and dy x backward), then
- * the output or the input gradient. The sums are taken in double, per thread over a static range of rows, and added in thread order:
- * the same bits on every run. The variance is E[x^2] - mean^2 and the reductions of the gradient are formed from the
+ * the output or the input gradient. The sums are taken in double, per thread over a static range of rows, and added in
+ * thread order: the same bits on every run. The variance is E[x^2] - mean^2 and the reductions of the gradient are formed from the
  * sums, where Prelu.Reference.BatchNormalization takes a second pass about the mean: the same values to within float
  * rounding (the conformance and agreement suites hold it to the reference's tolerances). */
 

@@ -77,7 +77,8 @@ static void turned_kernel(const prelu_conv2d_shape *s, const float *kernel, floa
 }
 
 #if defined(PRELU_AVX512)
-/* The products' B operands, U[xi] (Cin x F) for xi = 4 i + j, each packed for gemm_packed, one after the other. */
+/* The products' B operands, U[xi] (Cin x F) for xi = 4 i + j, each packed for gemm_packed, one after the other (F(4x4)'s
+ * 36 alike: winograd4.h). */
 static inline size_t winograd_kernel_stride(const prelu_conv2d_shape *s) { return packed_b_floats(s->in_channels, s->filters); }
 static inline size_t winograd_kernel_floats(const prelu_conv2d_shape *s) { return 16 * winograd_kernel_stride(s); }
 
@@ -108,9 +109,6 @@ static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, fl
     }
 }
 
-/* V = B^T d B of one tile, with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], into row `tile` of the 16 matrices at
- * v (each tiles x Cin, `step` floats apart). The patch's row i, column j is at image + corner + i line + j Cin; only its
- * rows y0 to y1 - 1 and columns x0 to x1 - 1 lie inside the map (zeros for the others). */
 /* B^T d B of one 4x4 patch d of 16 channels (mask m) into its row of the 16 matrices from `at`, `step` floats apart. */
 static inline __attribute__((always_inline)) void winograd_patch_transform(__m512 d[4][4], float *at, long step, __mmask16 m) {
     __m512 t[4][4];
@@ -128,6 +126,9 @@ static inline __attribute__((always_inline)) void winograd_patch_transform(__m51
     }
 }
 
+/* V = B^T d B of one tile, with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], into row `tile` of the 16 matrices at
+ * v (each tiles x Cin, `step` floats apart). The patch's row i, column j is at image + corner + i line + j Cin; only its
+ * rows y0 to y1 - 1 and columns x0 to x1 - 1 lie inside the map (zeros for the others). */
 static inline void winograd_patch(const float *image, long corner, long line, int cin, int y0, int y1, int x0, int x1, float *v, long step,
                                   int tile) {
     if (y0 == 0 && y1 == 4 && x0 == 0 && x1 == 4) {
@@ -175,13 +176,15 @@ static inline void winograd_map_patch(const prelu_conv2d_shape *s, const float *
 #define WINOGRAD_PATCH_FLOPS 32
 #define WINOGRAD_OUTPUT_FLOPS 24
 
-/* M[xi] (count x F, `tiles` rows apart) = V[xi] (count x Cin) U[xi] for the 16 xi. */
-static inline void winograd_products(const prelu_conv2d_shape *s, int count, int tiles, const float *v, const float *u, float *m) {
+/* M[xi] (count x F, `tiles` rows apart) = V[xi] (count x Cin) U[xi] for the `points` xi: F(2x2)'s 16, F(4x4)'s 36
+ * (winograd4.h). Their flops are counted once for all. */
+static inline void winograd_products(int points, const prelu_conv2d_shape *s, int count, int tiles, const float *v, const float *u,
+                                     float *m) {
     int cin = s->in_channels, f = s->filters;
-    prelu_count_flops(16 * 2 * (int64_t)count * f * cin);
-    for (int xi = 0; xi < 16; xi++)
-        gemm_packed_uncounted(count, f, cin, view(v + (long)xi * tiles * cin, cin, 1), u + xi * winograd_kernel_stride(s), m + (long)xi * tiles * f,
-                    f, 0);
+    prelu_count_flops(points * 2 * (int64_t)count * f * cin);
+    for (int xi = 0; xi < points; xi++)
+        gemm_packed_uncounted(count, f, cin, view(v + (long)xi * tiles * cin, cin, 1), u + xi * winograd_kernel_stride(s),
+                              m + (long)xi * tiles * f, f, 0);
 }
 
 /* z = A^T M A of one tile, with A^T = [1 1 1 0; 0 1 -1 -1], for 16 filters (mask k): `from` is the tile's first filter
@@ -226,7 +229,7 @@ static const float *winograd_chunk_products(const prelu_conv2d_shape *s, int cou
     float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
     for (int w = 0; w < count; w++) winograd_patch(base, offset[4 * w], (long)s->width * cin, cin, 0, 4, 0, 4, v, (long)WINOGRAD_TILES * cin, w);
     prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * s->filters);
-    winograd_products(s, count, WINOGRAD_TILES, v, u, m);
+    winograd_products(16, s, count, WINOGRAD_TILES, v, u, m);
     return m;
 }
 
@@ -259,7 +262,7 @@ static void winograd_images(const prelu_conv2d_shape *s, int images, const float
             winograd_map_patch(s, input + image * in_size, tile / tiles_x * 2, tile % tiles_x * 2, v, (long)WINOGRAD_TILES * cin, t);
         }
         prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * f);
-        winograd_products(s, count, WINOGRAD_TILES, v, u, m);
+        winograd_products(16, s, count, WINOGRAD_TILES, v, u, m);
         for (int t = 0; t < count; t++) {
             int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
             int oy = tile / tiles_x * 2, ox = tile % tiles_x * 2;

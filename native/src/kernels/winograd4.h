@@ -18,8 +18,7 @@
 /* Whether F(4x4) does fewer products than F(2x2) for this convolution's map: 36 per 4x4 tile against 16 per 2x2 tile,
  * counting the tiles that hang over the map's edges. */
 static inline int winograd4_pays(const prelu_conv2d_shape *s) {
-    long tiles4 = (long)((s->out_h + 3) / 4) * ((s->out_w + 3) / 4), tiles2 = (long)((s->out_h + 1) / 2) * ((s->out_w + 1) / 2);
-    return winograd_applies(s) && 36 * tiles4 < 16 * tiles2;
+    return winograd_applies(s) && 36L * winograd_map_tiles(s, 4) < 16L * winograd_map_tiles(s, 2);
 }
 
 /* A dz A^T's flops per filter (6 rows of 4 taking 10 each, then 6 of 4 taking 10), and G^T dU G's per channel and filter
@@ -38,8 +37,7 @@ static inline float winograd4_g_column(int a, const float d[6]) {
 }
 
 #if defined(PRELU_AVX512)
-static inline size_t winograd4_kernel_stride(const prelu_conv2d_shape *s) { return packed_b_floats(s->in_channels, s->filters); }
-static inline size_t winograd4_kernel_floats(const prelu_conv2d_shape *s) { return 36 * winograd4_kernel_stride(s); }
+static inline size_t winograd4_kernel_floats(const prelu_conv2d_shape *s) { return 36 * winograd_kernel_stride(s); }
 /* Per thread: V and M of one chunk of tiles. */
 static inline size_t winograd4_chunk_floats(const prelu_conv2d_shape *s) {
     return (size_t)36 * WINOGRAD_TILES * (s->in_channels + s->filters);
@@ -76,7 +74,7 @@ static void winograd4_kernel(const prelu_conv2d_shape *s, const float *kernel, f
             }
             rows[e] = winograd4_g_row(j, t[0], t[1], t[2]);
         }
-        pack_b(cin, winograd_k_block(cin), f, view(rows, f, 1), u + xi * winograd4_kernel_stride(s));
+        pack_b(cin, winograd_k_block(cin), f, view(rows, f, 1), u + xi * winograd_kernel_stride(s));
     }
 }
 
@@ -180,10 +178,7 @@ static void winograd4_images(const prelu_conv2d_shape *s, int images, const floa
                             max_int(0, -ix), min_int(6, s->width - ix), v, (long)WINOGRAD_TILES * cin, t);
         }
         prelu_count_flops((int64_t)WINOGRAD4_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD4_OUTPUT_FLOPS * count * f);
-        prelu_count_flops(36 * 2 * (int64_t)count * f * cin);
-        for (int xi = 0; xi < 36; xi++)
-            gemm_packed_uncounted(count, f, cin, view(v + (long)xi * WINOGRAD_TILES * cin, cin, 1), u + xi * winograd4_kernel_stride(s),
-                        mats + (long)xi * WINOGRAD_TILES * f, f, 0);
+        winograd_products(36, s, count, WINOGRAD_TILES, v, u, mats);
         for (int t = 0; t < count; t++) {
             int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
             int oy = tile / tiles_x * 4, ox = tile % tiles_x * 4;
