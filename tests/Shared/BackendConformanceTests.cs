@@ -597,7 +597,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData(ActivationKind.Linear, 1, 2, 2, Padding.Valid, 12, 32)]
     [InlineData(ActivationKind.PRelu, 1, 2, 2, Padding.Valid, 13, 20)]
     [InlineData(ActivationKind.PRelu, 20, 2, 2, Padding.Valid, 13, 21)] // 8 or more input channels: the C kernels' Winograd path, pooled in registers
-    [InlineData(ActivationKind.LeakyRelu, 8, 2, 2, Padding.Valid, 12, 16)]
+    [InlineData(ActivationKind.LeakyRelu, 8, 2, 2, Padding.Valid, 9, 16)] // a 7 x 7 map pooled to 3 x 3: F(4x4) by the map's choice (its 4x4 tiles hang over)
     [InlineData(ActivationKind.Linear, 9, 2, 2, Padding.Valid, 13, 20)]
     [InlineData(ActivationKind.Elu, 8, 2, 2, Padding.Valid)] // Winograd's outputs through the tile's passes: not a rectifier
     public void A_convolution_pooled_in_the_same_call_computes_what_the_two_calls_compute_with_its_input_gradient_over_the_pooled_one(ActivationKind kind, int inChannels, int window, int stride, Padding padding, int size = 12, int filters = 8)

@@ -128,26 +128,34 @@ static void col2im(const prelu_conv2d_shape *s, const float *dcol, float *dimage
         }
 }
 
+/* How a convolution's forward runs its products: Winograd's F(2x2, 3x3) (winograd.h), F(4x4, 3x3) (winograd4.h), or a
+ * product over the patches (`a`). */
+enum { FORWARD_PATCHES = 0, FORWARD_WINOGRAD = 1, FORWARD_WINOGRAD4 = 2 };
+
 /* The kernel as a convolution's forward products read it, made once per call for every thread of the enclosing parallel
- * region (which wait for each other at its end): Winograd's transform (winograd.h), or packed for the product over `a`. */
-static inline size_t forward_kernel_floats(const prelu_conv2d_shape *s, int winograd) {
-    return winograd ? winograd_kernel_floats(s) : packed_b_floats(s->kernel_h * s->kernel_w * s->in_channels, s->filters);
+ * region (which wait for each other at its end): Winograd's transform, or packed for the product over `a`. */
+static inline size_t forward_kernel_floats(const prelu_conv2d_shape *s, int form) {
+    return form == FORWARD_WINOGRAD4 ? winograd4_kernel_floats(s)
+           : form == FORWARD_WINOGRAD ? winograd_kernel_floats(s)
+                                      : packed_b_floats(s->kernel_h * s->kernel_w * s->in_channels, s->filters);
 }
 
 /* The memory of the kernel's forward form in the calling thread's cache (runtime.c), and whether it holds the form of
  * the kernel's present values: a prediction of one image paid more for the transform than for its products, so calls
  * with unchanged weights make it once. The key names the form: Winograd's or packed, the view the product reads (its
  * K blocks follow a gathered view's runs), the build's panel width and the shape. */
-static inline float *forward_kernel_form(const prelu_conv2d_shape *s, int winograd, int gathered, const float *kernel, int *current) {
-    int64_t key = ((int64_t)winograd << 62) | ((int64_t)gathered << 61) | ((int64_t)NR << 53) | ((int64_t)s->kernel_h << 45) |
+static inline float *forward_kernel_form(const prelu_conv2d_shape *s, int form, int gathered, const float *kernel, int *current) {
+    int64_t key = ((int64_t)form << 61) | ((int64_t)gathered << 60) | ((int64_t)NR << 53) | ((int64_t)s->kernel_h << 45) |
                   ((int64_t)s->kernel_w << 37) | ((int64_t)s->in_channels << 19) | (int64_t)s->filters;
     size_t floats = (size_t)s->kernel_h * s->kernel_w * s->in_channels * s->filters;
-    return prelu_kernel_form(kernel, floats, key, forward_kernel_floats(s, winograd), current);
+    return prelu_kernel_form(kernel, floats, key, forward_kernel_floats(s, form), current);
 }
 
-static void forward_kernel(const prelu_conv2d_shape *s, int winograd, matrix_view a, const float *kernel, float *dst) {
+static void forward_kernel(const prelu_conv2d_shape *s, int form, matrix_view a, const float *kernel, float *dst) {
     int kd = s->kernel_h * s->kernel_w * s->in_channels;
-    if (winograd)
+    if (form == FORWARD_WINOGRAD4)
+        winograd4_kernel(s, kernel, dst);
+    else if (form == FORWARD_WINOGRAD)
         winograd_kernel(s, kernel, dst);
     else
         pack_b_shared(kd, k_block(a, kd), s->filters, view(kernel, s->filters, 1), dst);
@@ -155,28 +163,30 @@ static void forward_kernel(const prelu_conv2d_shape *s, int winograd, matrix_vie
 
 /* With a pool shape (the max pooling that follows the layer), each group's output is pooled into `pooled` while it
  * is still in cache; without one (NULL), the convolution alone. A 3x3 convolution of stride 1 over enough channels runs
- * by Winograd's transforms in the AVX-512 build (winograd.h), image by image. */
+ * by Winograd's transforms in the AVX-512 build, F(4x4, 3x3) where it does fewer products (winograd4.h), else F(2x2,
+ * 3x3) (winograd.h), in groups of images that fill the chunks of tiles. */
 static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                            const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
                            float *pooled) {
     int m = s->out_h * s->out_w, f = s->filters, kd = s->kernel_h * s->kernel_w * s->in_channels;
     long in_size = (long)s->height * s->width * s->in_channels, out_size = (long)m * f;
     long pooled_size = pool ? (long)pool->out_h * pool->out_w * f : 0;
-    int winograd = winograd_applies(s);
-    int group = winograd ? winograd_images_per_group(winograd_map_tiles(s, 2)) : images_per_product(m);
+    int form = !winograd_applies(s) ? FORWARD_PATCHES : winograd4_pays(s) ? FORWARD_WINOGRAD4 : FORWARD_WINOGRAD;
+    int winograd = form != FORWARD_PATCHES, by_4x4 = form == FORWARD_WINOGRAD4;
+    int group = winograd ? winograd_images_per_group(winograd_map_tiles(s, by_4x4 ? 4 : 2)) : images_per_product(m);
     int groups = (s->batch + group - 1) / group;
     int in_place = reads_input_in_place(s), kernel_current = 1, map = first_layer_map(s);
-    float *kernel_packed = map ? NULL : forward_kernel_form(s, winograd, in_place && !winograd, kernel, &kernel_current);
+    float *kernel_packed = map ? NULL : forward_kernel_form(s, form, in_place && !winograd, kernel, &kernel_current);
     /* No more threads than groups of images: each group is one thread's, so the count changes no bit. */
 #pragma omp parallel num_threads(min_int(prelu_thread_count(), groups))
     {
         /* Either Winograd's transformed tiles, the tables of the gathered view or the copied im2col rows, per thread. */
         float *scratch = map       ? prelu_scratch(PRELU_SCRATCH_COLUMNS, first_layer_padded_floats(s))
-                         : winograd  ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s))
+                         : winograd  ? prelu_scratch(PRELU_SCRATCH_PACKED_B, by_4x4 ? winograd4_chunk_floats(s) : winograd_chunk_floats(s))
                          : in_place ? prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * view_table_longs(s, group))
                                     : prelu_scratch(PRELU_SCRATCH_COLUMNS, (size_t)group * m * kd);
         matrix_view a = in_place && !winograd && !map ? gathered_views(s, group, (long *)scratch).rows : view(scratch, kd, 1);
-        if (!kernel_current) forward_kernel(s, winograd, a, kernel, kernel_packed);
+        if (!kernel_current) forward_kernel(s, form, a, kernel, kernel_packed);
 #pragma omp for schedule(static)
         for (int gi = 0; gi < groups; gi++) {
             int n0 = gi * group, count = min_int(group, s->batch - n0), rows = count * m;
@@ -185,7 +195,7 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
             if (map) {
                 first_layer_map_forward(s, count, input + n0 * in_size, kernel, out, scratch);
             } else if (winograd) {
-                winograd_images(s, count, input + n0 * in_size, in_size, kernel_packed, out, out_size, scratch);
+                (by_4x4 ? winograd4_images : winograd_images)(s, count, input + n0 * in_size, in_size, kernel_packed, out, out_size, scratch);
             } else {
                 if (in_place)
                     a.data = input + n0 * in_size;
@@ -207,8 +217,8 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
  * buffer (the one that is free at that point), so all of dpooled must be read before dx is written.
  * A 3x3 convolution of stride 1 over enough channels takes Winograd's transforms in the AVX-512 build: its kernel
  * gradient through the forward's (winograd_gradient.h), its input gradient as a Winograd convolution of dz (winograd.h's
- * input_gradient_shape) where there are enough filters; each by F(4x4, 3x3) where that does fewer products (winograd4.h:
- * its rounding is held to a gradient's tolerance, not a forward's). Otherwise the products over the im2col rows: dkernel = col^T dz,
+ * input_gradient_shape) where there are enough filters; each by F(4x4, 3x3) where that does fewer products (winograd4.h).
+ * Otherwise the products over the im2col rows: dkernel = col^T dz,
  * and dcol = dz kernel^T added back by col2im. */
 static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                             const float *input, const float *kernel, const float *alpha, const float *z, const float *y,

@@ -2,6 +2,19 @@
  * window into a tile of the thread's scratch, by Winograd's transforms with the pooling in registers where the windows
  * are its tiles, or by the first layer's registers; only the pooled values, z at each winner and its place are kept. */
 
+/* Windows of a 2x2 max pooling of stride 2 by F(4x4, 3x3) (winograd4.h) wherever the whole map's conv2d_forward takes it
+ * (winograd4_pays: the choice is the map's, so that the two give the same bits): a 4x4 tile of outputs is the quad of
+ * windows (2 qy + a, 2 qx + b) for a and b in {0, 1}, and its patch the one the whole map's tile at (4 qy, 4 qx) reads.
+ * A quad at an odd pooled map's edge computes windows the pooling leaves out (and their outputs are not stored). */
+typedef struct {
+    int per_row, per_image; /* quads in a row of the pooled map, and in an image */
+} winograd4_quads;
+
+static inline winograd4_quads winograd4_quads_of(const prelu_conv2d_shape *pool) {
+    int per_row = (pool->out_w + 1) / 2;
+    return (winograd4_quads){per_row, ((pool->out_h + 1) / 2) * per_row};
+}
+
 #if defined(PRELU_AVX512)
 
 /* winograd_windows (winograd.h) with the pooling's epilogue in registers: each window's four outputs, 16 filters at
@@ -24,6 +37,108 @@ static void winograd_windows_pooled(const prelu_conv2d_shape *s, int count, cons
             pool_four_places(z, k, bias != NULL, bias ? _mm512_maskz_loadu_ps(k, bias + c0) : _mm512_setzero_ps(),
                              window_slopes ? window_slopes + c0 : NULL, place_step, pooled + at + c0, kept_z + at + c0, kept_place + at + c0,
                              drop, at + c0);
+        }
+    }
+}
+
+/* The patches and products of `count` (at most WINOGRAD_TILES) quads from quad `first` of a group's images (`in_size`
+ * floats apart from `input`): returns M (in the scratch), quad t's outputs for winograd4_tile_outputs at M + t F. */
+static const float *winograd4_quad_products(const prelu_conv2d_shape *s, winograd4_quads quads, int first, int count, const float *input,
+                                            long in_size, const float *u, float *scratch) {
+    int cin = s->in_channels, f = s->filters;
+    float *v = scratch, *m = scratch + (size_t)36 * WINOGRAD_TILES * cin;
+    for (int t = 0; t < count; t++) {
+        int image = (first + t) / quads.per_image, quad = (first + t) % quads.per_image;
+        winograd4_map_patch(s, input + image * in_size, quad / quads.per_row * 4, quad % quads.per_row * 4, v, (long)WINOGRAD_TILES * cin, t);
+    }
+    prelu_count_flops((int64_t)WINOGRAD4_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD4_OUTPUT_FLOPS * count * f);
+    winograd_products(36, s, count, WINOGRAD_TILES, v, u, m);
+    return m;
+}
+
+/* The windows of quad `quad` of its image that lie in the pooled map: for each, its index in the image (`window`) and
+ * where its four outputs are in the tile's sixteen (`output`, places in window order). Returns how many. */
+static inline int winograd4_quad_windows(const prelu_conv2d_shape *pool, winograd4_quads quads, int quad, int window[4], int output[4]) {
+    int qy = quad / quads.per_row, qx = quad % quads.per_row, n = 0;
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            int py = 2 * qy + a, px = 2 * qx + b;
+            if (py >= pool->out_h || px >= pool->out_w) continue;
+            window[n] = py * pool->out_w + px;
+            output[n++] = 2 * a * 4 + 2 * b;
+        }
+    return n;
+}
+
+/* The four outputs of a window from its tile's sixteen: places in window order. */
+static inline __attribute__((always_inline)) void winograd4_window_places(const __m512 z[16], int output, __m512 four[4]) {
+    four[0] = z[output], four[1] = z[output + 1], four[2] = z[output + 4], four[3] = z[output + 5];
+}
+
+/* What the pooling's epilogue reads and writes for a group of images (forward_by_winners): in registers (pool_four_places)
+ * where `in_registers`, else through the tile's passes (the bias, the activation over tile_z into tile_y, pool_window). */
+typedef struct {
+    int in_registers;
+    const float *bias, *slopes; /* slopes: a window's at slopes + window * 4 slope_step, NULL for a linear layer */
+    long slope_step;
+    const prelu_activation *act; /* the tile's passes */
+    const float *alpha;
+    float *tile_z, *tile_y;
+    float *pooled, *kept_z, *kept_place;
+    const dropout_epilogue *drop;
+} pooling_epilogue;
+
+/* One group's windows by quads: `images` images from `input` (`in_size` floats apart), their pooled values from
+ * element at0 of the pooled result on. The tile's passes take a chunk's windows one at a time, in the order the quads
+ * give them. */
+static void winograd4_group_pooled(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool, int images, const float *input, long in_size,
+                                   const float *u, float *scratch, const pooling_epilogue *e, int64_t at0) {
+    int f = s->filters, pooled_per_image = pool->out_h * pool->out_w;
+    winograd4_quads quads = winograd4_quads_of(pool);
+    int all = images * quads.per_image;
+    int64_t pooled_size = (int64_t)pooled_per_image * f;
+    for (int t0 = 0; t0 < all; t0 += WINOGRAD_TILES) {
+        int count = min_int(WINOGRAD_TILES, all - t0), stored = 0;
+        int64_t stored_at[4 * WINOGRAD_TILES];
+        int stored_window[4 * WINOGRAD_TILES];
+        const float *m = winograd4_quad_products(s, quads, t0, count, input, in_size, u, scratch);
+        for (int t = 0; t < count; t++) {
+            int image = (t0 + t) / quads.per_image, window[4], output[4];
+            int windows = winograd4_quad_windows(pool, quads, (t0 + t) % quads.per_image, window, output);
+            for (int c0 = 0; c0 < f; c0 += 16) {
+                __mmask16 k = lanes_mask(f - c0);
+                __m512 z[16], four[4];
+                winograd4_tile_outputs(m + (long)t * f + c0, (long)WINOGRAD_TILES * f, k, z);
+                for (int w = 0; w < windows; w++) {
+                    int64_t at = at0 + image * pooled_size + (int64_t)window[w] * f;
+                    winograd4_window_places(z, output[w], four);
+                    if (e->in_registers) {
+                        pool_four_places(four, k, e->bias != NULL, e->bias ? _mm512_maskz_loadu_ps(k, e->bias + c0) : _mm512_setzero_ps(),
+                                         e->slopes ? e->slopes + window[w] * 4 * e->slope_step + c0 : NULL, e->slope_step, e->pooled + at + c0,
+                                         e->kept_z + at + c0, e->kept_place + at + c0, e->drop, at + c0);
+                    } else {
+                        float *rows = e->tile_z + (long)(stored + w) * 4 * f + c0;
+                        for (int q = 0; q < 4; q++) _mm512_mask_storeu_ps(rows + (long)q * f, k, four[q]);
+                    }
+                }
+            }
+            if (!e->in_registers)
+                for (int w = 0; w < windows; w++, stored++) {
+                    stored_at[stored] = at0 + image * pooled_size + (int64_t)window[w] * f;
+                    stored_window[stored] = window[w];
+                }
+        }
+        /* The tile's passes, window by window: the bias, the activation (its alphas from the window's first place on), the
+         * pooling. */
+        for (int w = 0; w < stored; w++) {
+            long row = (long)w * 4 * f;
+            float *zs = e->tile_z + row;
+            if (e->bias)
+                for (int r = 0; r < 4 * f; r += f)
+                    for (int c = 0; c < f; c++) zs[r + c] += e->bias[c];
+            if (e->act->kind != PRELU_LINEAR) activate(e->act, e->alpha, stored_window[w] * 4 * f, 4 * f, zs, e->tile_y + row);
+            int64_t at = stored_at[w];
+            pool_window(4, f, zs, e->tile_y + row, e->pooled + at, e->kept_z + at, e->kept_place + at, e->drop, at);
         }
     }
 }
@@ -50,8 +165,10 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
      * the kernel packed. */
     int in_registers = first_layer_in_registers(s, pool, act);
     int winograd = !in_registers && winograd_applies(s) && windows_are_tiles(s, pool);
+    int quads = winograd && winograd4_pays(s); /* F(4x4, 3x3): four windows a tile */
+    int kernel_form = quads ? FORWARD_WINOGRAD4 : winograd ? FORWARD_WINOGRAD : FORWARD_PATCHES;
     int kernel_current = 1;
-    float *kernel_packed = in_registers ? NULL : forward_kernel_form(s, winograd, 1, kernel, &kernel_current);
+    float *kernel_packed = in_registers ? NULL : forward_kernel_form(s, kernel_form, 1, kernel, &kernel_current);
     /* A PReLU whose alphas differ from position to position gets them laid out in window order, row for row with the
      * tile, so that a run of windows takes one call of the activation (as alphas per element) rather than one per row. */
     int by_position = act->kind == PRELU_PRELU && (act->sharing == PRELU_ALPHA_PER_ELEMENT || act->sharing == PRELU_ALPHA_MAPPED);
@@ -92,7 +209,7 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
         a.row_table = rows;
         /* z and y of MR windows at a time (a whole number of register blocks): the products' output is activated and
          * pooled while it is in L1. */
-        int chunk_windows = winograd ? WINOGRAD_TILES : MR, chunk_rows = chunk_windows * window;
+        int chunk_windows = quads ? 4 * WINOGRAD_TILES : winograd ? WINOGRAD_TILES : MR, chunk_rows = chunk_windows * window;
         float *tile_z = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)(linear ? 1 : 2) * chunk_rows * f);
         float *tile_y = linear ? tile_z : tile_z + (size_t)chunk_rows * f;
         if (by_position) {
@@ -119,12 +236,25 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
             }
 #endif
         } else {
-            float *tiles = winograd ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s)) : NULL;
-            if (!kernel_current) forward_kernel(s, winograd, a, kernel, kernel_packed);
+            float *tiles = quads      ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd4_chunk_floats(s))
+                           : winograd ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s))
+                                      : NULL;
+            if (!kernel_current) forward_kernel(s, kernel_form, a, kernel, kernel_packed);
+#if defined(PRELU_AVX512)
+            pooling_epilogue epilogue = {winograd_pooled, bias, slopes, slope_step, tile_act, tile_alpha, tile_z, tile_y, pooled, kept_z,
+                                         kept_place, drop};
+#endif
 #pragma omp for schedule(static)
             for (int gi = 0; gi < groups; gi++) {
                 int n0 = gi * group, windows = min_int(group, s->batch - n0) * pooled_per_image;
                 a.data = input + n0 * in_size;
+#if defined(PRELU_AVX512)
+                if (quads) {
+                    winograd4_group_pooled(s, pool, min_int(group, s->batch - n0), a.data, in_size, kernel_packed, tiles, &epilogue,
+                                           n0 * pooled_size);
+                    continue;
+                }
+#endif
                 for (int w0 = 0; w0 < windows; w0 += chunk_windows) {
                     int count = min_int(chunk_windows, windows - w0);
 #if defined(PRELU_AVX512)

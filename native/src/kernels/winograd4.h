@@ -1,17 +1,19 @@
-/* winograd4.h: Winograd's F(4x4, 3x3) for the input and kernel gradients of a 3x3 convolution of stride 1
- * (conv2d_backward), where it does fewer products than winograd.h's and winograd_gradient.h's F(2x2, 3x3). Each 4x4
- * tile of outputs comes from the 6x6 patch around it:
+/* winograd4.h: Winograd's F(4x4, 3x3) for a 3x3 convolution of stride 1, forward (conv2d_forward, and the pooled
+ * forward's quads of windows: winners_forward.h), input gradient and kernel gradient (conv2d_backward), wherever it
+ * does fewer products than winograd.h's and winograd_gradient.h's F(2x2, 3x3). Each 4x4 tile of outputs comes from the
+ * 6x6 patch around it:
  *     z = A^T [ sum over channels of (G g G^T) .* (B^T d B) ] A
  * with Lavin and Gray's matrices for the points 0, 1, -1, 2, -2 and infinity:
  *     B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
  *     G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
  *     A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
  * 36 products per tile, channel and filter for 16 outputs (2.25 each, against F(2x2)'s 4), and cheaper transforms per
- * output (a 6x6 patch serves 16 outputs where a 4x4 one serves 4). The price is rounding: on random data its largest
- * error is 3 to 7 millionths of a tile's largest output (F(2x2): 0.3 to 2), and a kernel gradient's over 5,000 tiles 1e-5
- * of its largest element (F(2x2): 0.7e-5): well inside the 1e-4 the conformance suites hold a gradient to but close to
- * the 1e-5 of a forward, which therefore stays on F(2x2). The order of every sum is fixed by the shapes alone. The
- * AVX-512 build only, as winograd.h.
+ * output (a 6x6 patch serves 16 outputs where a 4x4 one serves 4). The price is rounding: a forward's largest error is
+ * 2 to 4 millionths of its largest output on random maps of 32 to 64 channels (F(2x2): 0.2 to 0.3), up to 1.1e-5 on the
+ * agreement suite's random shapes, which hold the Winograd paths' forward to 3e-5 (Close.Winograd4Forward) and
+ * gradients to 1e-4; a kernel gradient's over 5,000 tiles 1e-5 of its largest element (F(2x2): 0.7e-5). Computing U in
+ * double was tried: no smaller error. The order of every sum is fixed by the shapes alone. The AVX-512 build only, as
+ * winograd.h.
  * The kernel gradient goes through the transposes, as winograd_gradient.h's: for a tile's output gradient dz (4x4 per
  * filter), dM = A dz A^T, dU[xi] = sum over tiles of V[xi]^T dM[xi], and dg = G^T dU G. */
 
@@ -133,27 +135,38 @@ static inline __attribute__((always_inline)) void winograd4_output_1d(const __m5
     y[3] = _mm512_add_ps(_mm512_fmadd_ps(eight, w, q), m[5]);
 }
 
+/* z = A^T M A of one tile for 16 filters (mask k): `from` is the tile's first filter in M[0], `step` floats apart are
+ * the 36 M[xi]; output (dy, dx) into z[dy * 4 + dx]. */
+static inline __attribute__((always_inline)) void winograd4_tile_outputs(const float *from, long step, __mmask16 k, __m512 z[16]) {
+    __m512 s[4][6]; /* s = A^T M: column j of M turned into column j of s */
+    for (int j = 0; j < 6; j++) {
+        __m512 col[6], y[4];
+        for (int i = 0; i < 6; i++) col[i] = _mm512_maskz_loadu_ps(k, from + (i * 6 + j) * step);
+        winograd4_output_1d(col, y);
+        for (int i = 0; i < 4; i++) s[i][j] = y[i];
+    }
+    for (int dy = 0; dy < 4; dy++) winograd4_output_1d(s[dy], z + dy * 4);
+}
+
 /* z = A^T M A of tile `tile` (its row of the 36 M matrices, each `tiles` x F), written to out + at[dy * 4 + dx] for the
  * outputs inside the map (at >= 0). */
 static inline void winograd4_outputs(const float *mats, int f, int tiles, int tile, float *out, const long at[16]) {
-    long step = (long)tiles * f;
     for (int c0 = 0; c0 < f; c0 += 16) {
         __mmask16 k = lanes_mask(f - c0);
-        const float *from = mats + (long)tile * f + c0;
-        __m512 s[4][6]; /* s = A^T M: column j of M turned into column j of s */
-        for (int j = 0; j < 6; j++) {
-            __m512 col[6], y[4];
-            for (int i = 0; i < 6; i++) col[i] = _mm512_maskz_loadu_ps(k, from + (i * 6 + j) * step);
-            winograd4_output_1d(col, y);
-            for (int i = 0; i < 4; i++) s[i][j] = y[i];
-        }
-        for (int dy = 0; dy < 4; dy++) {
-            __m512 z[4];
-            winograd4_output_1d(s[dy], z);
-            for (int dx = 0; dx < 4; dx++)
-                if (at[dy * 4 + dx] >= 0) _mm512_mask_storeu_ps(out + at[dy * 4 + dx] + c0, k, z[dx]);
-        }
+        __m512 z[16];
+        winograd4_tile_outputs(mats + (long)tile * f + c0, (long)tiles * f, k, z);
+        for (int q = 0; q < 16; q++)
+            if (at[q] >= 0) _mm512_mask_storeu_ps(out + at[q] + c0, k, z[q]);
     }
+}
+
+/* The patch of the tile whose outputs start at (oy, ox) of an image's map (it starts at (oy - pad_top, ox - pad_left) of
+ * the input; zeros where it lies outside), into row `tile` of the 36 matrices at v, `step` floats apart. */
+static inline void winograd4_map_patch(const prelu_conv2d_shape *s, const float *image, int oy, int ox, float *v, long step, int tile) {
+    int cin = s->in_channels, iy = oy - s->pad_top, ix = ox - s->pad_left;
+    long line = (long)s->width * cin;
+    winograd4_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(6, s->height - iy), max_int(0, -ix),
+                    min_int(6, s->width - ix), v, step, tile);
 }
 
 /* A 6x6 patch's 36 transforms take about 12 flops per row or column of six: 144 per input channel; the outputs' 4 + 6
@@ -167,15 +180,12 @@ static void winograd4_images(const prelu_conv2d_shape *s, int images, const floa
                              long out_size, float *scratch) {
     int cin = s->in_channels, f = s->filters, tiles_x = (s->out_w + 3) / 4, tiles = ((s->out_h + 3) / 4) * tiles_x;
     int all = images * tiles;
-    long line = (long)s->width * cin;
     float *v = scratch, *mats = scratch + (size_t)36 * WINOGRAD_TILES * cin;
     for (int t0 = 0; t0 < all; t0 += WINOGRAD_TILES) {
         int count = min_int(WINOGRAD_TILES, all - t0);
         for (int t = 0; t < count; t++) {
             int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
-            int iy = tile / tiles_x * 4 - s->pad_top, ix = tile % tiles_x * 4 - s->pad_left;
-            winograd4_patch(input + image * in_size, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(6, s->height - iy),
-                            max_int(0, -ix), min_int(6, s->width - ix), v, (long)WINOGRAD_TILES * cin, t);
+            winograd4_map_patch(s, input + image * in_size, tile / tiles_x * 4, tile % tiles_x * 4, v, (long)WINOGRAD_TILES * cin, t);
         }
         prelu_count_flops((int64_t)WINOGRAD4_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD4_OUTPUT_FLOPS * count * f);
         winograd_products(36, s, count, WINOGRAD_TILES, v, u, mats);
@@ -259,11 +269,10 @@ static void winograd4_gradient_flush(const prelu_conv2d_shape *s, winograd_gradi
 static void winograd4_gradient_image(const prelu_conv2d_shape *s, const float *image, const float *dz, winograd_gradient_chunk *c,
                                      float *du) {
     int cin = s->in_channels, f = s->filters, tiles_x = (s->out_w + 3) / 4, tiles = ((s->out_h + 3) / 4) * tiles_x;
-    long out_line = (long)s->out_w * f, line = (long)s->width * cin;
+    long out_line = (long)s->out_w * f;
     for (int t = 0; t < tiles; t++) {
-        int oy = t / tiles_x * 4, ox = t % tiles_x * 4, iy = oy - s->pad_top, ix = ox - s->pad_left;
-        winograd4_patch(image, iy * line + (long)ix * cin, line, cin, max_int(0, -iy), min_int(6, s->height - iy), max_int(0, -ix),
-                        min_int(6, s->width - ix), c->v, winograd4_gradient_stride(cin), c->filled);
+        int oy = t / tiles_x * 4, ox = t % tiles_x * 4;
+        winograd4_map_patch(s, image, oy, ox, c->v, winograd4_gradient_stride(cin), c->filled);
         winograd4_gradient_tile(dz + oy * out_line + (long)ox * f, out_line, f, min_int(4, s->out_h - oy), min_int(4, s->out_w - ox), c->w,
                                 c->filled);
         if (++c->filled == WINOGRAD4_GRADIENT_TILES) winograd4_gradient_flush(s, c, du);
