@@ -159,13 +159,16 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
     long in_size = (long)s->height * s->width * s->in_channels, pooled_size = (long)pooled_per_image * f;
     int linear = act->kind == PRELU_LINEAR;
     float *kept_z = linear ? y : z, *kept_place = kept_z + s->batch * pooled_size;
-    int group = images_per_product(rows_per_image), groups = (s->batch + group - 1) / group;
     /* In registers (a first layer), by Winograd's transforms (a 3x3 convolution whose tiles are the windows: the whole
      * map's conv2d_forward computes every covered output in the same tile, to the same bits), or by the product with
      * the kernel packed. */
     int in_registers = first_layer_in_registers(s, pool, act);
     int winograd = !in_registers && winograd_applies(s) && windows_are_tiles(s, pool);
     int quads = winograd && winograd4_pays(s); /* F(4x4, 3x3): four windows a tile */
+    /* Images whose rows go through the products together; the quads' group fills their chunks (a tile's outputs are the
+     * same bits in any chunk). */
+    int group = quads ? winograd_images_per_group(winograd4_quads_of(pool).per_image) : images_per_product(rows_per_image);
+    int groups = (s->batch + group - 1) / group;
     int kernel_form = quads ? FORWARD_WINOGRAD4 : winograd ? FORWARD_WINOGRAD : FORWARD_PATCHES;
     int kernel_current = 1;
     float *kernel_packed = in_registers ? NULL : forward_kernel_form(s, kernel_form, 1, kernel, &kernel_current);
