@@ -1,6 +1,7 @@
 /* winners_forward.h: the pooled convolution's forward where the pooling keeps its winners (pools_by_winners): window by
  * window into a tile of the thread's scratch, by Winograd's transforms with the pooling in registers where the windows
- * are its tiles, or by the first layer's registers; only the pooled values, z at each winner and its place are kept. */
+ * are its tiles (F(2x2, 3x3): a window a tile; F(4x4, 3x3): four), or by the first layer's registers; only the pooled
+ * values, z at each winner and its place are kept. */
 
 /* Windows of a 2x2 max pooling of stride 2 by F(4x4, 3x3) (winograd4.h) wherever the whole map's conv2d_forward takes it
  * (winograd4_pays: the choice is the map's, so that the two give the same bits): a 4x4 tile of outputs is the quad of
