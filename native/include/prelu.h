@@ -21,9 +21,10 @@ extern "C" {
 #define PRELU_API
 #endif
 
-/* Bumped whenever a signature in this header changes; the C# side refuses a library built
- * against another ABI, rather than calling it with the wrong arguments. */
-#define PRELU_ABI_VERSION 11
+/* Bumped whenever a signature in this header changes, or what an argument holds (12: the fused batch normalisation's z
+ * holds its terms, not the normalised tensor); the C# side refuses a library built against another ABI, rather than
+ * calling it with the wrong arguments. */
+#define PRELU_ABI_VERSION 12
 
 typedef enum prelu_status {
     PRELU_OK = 0,
@@ -206,9 +207,11 @@ PRELU_API void prelu_conv2d_batchnorm_inference(const prelu_conv2d_shape *s, con
                                                 const float *alpha, float *z, float *y);
 
 /* Batch normalisation of a convolution's output x (batch, positions, channels) and the activation after it, one call:
- * z = the normalisation of x (as prelu_batchnorm_forward), y = act(z), act->feature_length = positions * channels. A
- * linear activation normalises into y and z may be NULL. Backward (of a training forward): dy (dL/dy) becomes dL/dx in
- * place; dgamma, dbeta, dalpha may be NULL. */
+ * y = act(the normalisation of x, as prelu_batchnorm_forward), act->feature_length = positions * channels. z (batch x
+ * positions x channels floats) is the backward's workspace: from three rows (batch x positions >= 3) on it holds only
+ * the normalisation's terms (mean, scale and offset per channel, its first 3 x channels floats), from which the
+ * backward normalises x again, else the normalised tensor. A linear activation normalises into y and z may be NULL.
+ * Backward (of a training forward, with its z): dy (dL/dy) becomes dL/dx in place; dgamma, dbeta, dalpha may be NULL. */
 PRELU_API void prelu_batchnorm_activation_forward(int32_t batch, int32_t positions, int32_t channels, int32_t training,
                                                   float momentum, float epsilon, const float *x, const float *gamma,
                                                   const float *beta, float *moving_mean, float *moving_variance,

@@ -129,7 +129,11 @@ public abstract class ConvBatchNormAgreementTests(NativeKernelSet kernels, int t
         var apart = BackendAgreementTests.ConvBatchNormRun(_backend, s, act, training: true, affine, seed, fused: false);
         var names = BackendAgreementTests.ConvBatchNormResults;
         for (int i = 0; i < names.Length; i++)
+        {
+            if (i == BackendAgreementTests.NormalizedOutput && act.Kind != ActivationKind.Linear)
+                continue; // the fused call's workspace: the normalization's terms
             Assert.True(fused[i].AsSpan().SequenceEqual(apart[i]), $"{s} {act.Kind}, training: the {names[i]} differs from the three calls'");
+        }
     }
 }
 

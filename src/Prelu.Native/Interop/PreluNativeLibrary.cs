@@ -36,7 +36,7 @@ public static class PreluNativeLibrary
     public const string PathEnvironmentVariable = "PRELU_NATIVE_LIBRARY";
 
     /// <summary>The ABI that <see cref="NativeMethods"/> is written against (PRELU_ABI_VERSION in prelu.h).</summary>
-    public const int ExpectedAbiVersion = 11;
+    public const int ExpectedAbiVersion = 12;
 
     /// <summary>The library's file name on this platform (libprelu.so, prelu.dll, libprelu.dylib).</summary>
     public static string FileName => OperatingSystem.IsWindows() ? "prelu.dll"

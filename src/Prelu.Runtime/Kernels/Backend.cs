@@ -283,8 +283,9 @@ public abstract class Backend : IDisposable
     /// convOutput and preActivation are the call's workspace for <see cref="Conv2DBatchNormBackward"/>; in evaluation a
     /// backend may leave convOutput as it was. The default runs <see cref="Conv2DForward"/>, <see cref="BatchNormForward"/>
     /// and <see cref="ActivationForward"/> in turn; the C library normalizes and activates in one pass over the
-    /// convolution's output in training, and in evaluation folds the normalization into the convolution's kernel and bias
-    /// (one convolution, the activation its epilogue).
+    /// convolution's output in training, keeping in preActivation only the normalization's terms (its backward normalizes
+    /// convOutput again), and in evaluation folds the normalization into the convolution's kernel and bias (one
+    /// convolution, the activation its epilogue).
     /// </summary>
     public void Conv2DBatchNormForward(in Conv2DShape conv, in BatchNormAfter norm, bool training, FusedActivation activation, DeviceBuffer input,
         DeviceBuffer kernel, DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer convOutput, DeviceBuffer? preActivation, DeviceBuffer output)
