@@ -7,16 +7,69 @@
  * sums, where Prelu.Reference.BatchNormalization takes a second pass about the mean: the same values to within float
  * rounding (the conformance and agreement suites hold it to the reference's tolerances). */
 
-/* One row's terms of the four sums: sums[c] += x, sums[C + c] += x^2, sums[2C + c] += dy, sums[3C + c] += dy x. */
-static inline void add_row_sums(int channels, const float *restrict row, const float *restrict dy, double *restrict sums) {
+/* The terms of `count` consecutive rows (x and dy, `channels` floats a row) added to the sums, row after row: sums[c] += x,
+ * sums[C + c] += x^2 and, where dy is not NULL, sums[2C + c] += dy, sums[3C + c] += dy x. The AVX-512 build keeps each
+ * group of 32 channels' sums in registers across the rows (added in memory a row at a time, their loads and stores
+ * bounded these passes): the same additions in the same order, so the same bits. */
+static inline void add_rows_sums(int channels, long count, const float *restrict x, const float *restrict dy, double *restrict sums) {
     double *sum = sums, *squares = sum + channels, *sum_dy = squares + channels, *sum_dy_x = sum_dy + channels;
+    int c0 = 0;
+#if defined(PRELU_AVX512)
+    for (; c0 + 32 <= channels; c0 += 32) {
+        __m512d s[4], q[4], d[4], e[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            s[k] = _mm512_loadu_pd(sum + c0 + 8 * k), q[k] = _mm512_loadu_pd(squares + c0 + 8 * k);
+            d[k] = dy ? _mm512_loadu_pd(sum_dy + c0 + 8 * k) : _mm512_setzero_pd();
+            e[k] = dy ? _mm512_loadu_pd(sum_dy_x + c0 + 8 * k) : _mm512_setzero_pd();
+        }
+        if (dy) {
+            for (long r = 0; r < count; r++) {
+                const float *row = x + r * channels + c0, *g = dy + r * channels + c0;
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; k++) {
+                    __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(row + 8 * k)), w = _mm512_cvtps_pd(_mm256_loadu_ps(g + 8 * k));
+                    s[k] = _mm512_add_pd(s[k], v), q[k] = _mm512_fmadd_pd(v, v, q[k]);
+                    d[k] = _mm512_add_pd(d[k], w), e[k] = _mm512_fmadd_pd(w, v, e[k]);
+                }
+            }
+        } else {
+            for (long r = 0; r < count; r++) {
+                const float *row = x + r * channels + c0;
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; k++) {
+                    __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(row + 8 * k));
+                    s[k] = _mm512_add_pd(s[k], v), q[k] = _mm512_fmadd_pd(v, v, q[k]);
+                }
+            }
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            _mm512_storeu_pd(sum + c0 + 8 * k, s[k]), _mm512_storeu_pd(squares + c0 + 8 * k, q[k]);
+            if (dy) _mm512_storeu_pd(sum_dy + c0 + 8 * k, d[k]), _mm512_storeu_pd(sum_dy_x + c0 + 8 * k, e[k]);
+        }
+    }
+#endif
+    if (c0 == channels) return;
+    for (long r = 0; r < count; r++) {
+        const float *row = x + r * channels, *g = dy ? dy + r * channels : NULL;
+        if (g) {
 #pragma omp simd
-    for (int c = 0; c < channels; c++) {
-        double v = row[c], d = dy[c];
-        sum[c] += v;
-        squares[c] += v * v;
-        sum_dy[c] += d;
-        sum_dy_x[c] += d * v;
+            for (int c = c0; c < channels; c++) {
+                double v = row[c], w = g[c];
+                sum[c] += v;
+                squares[c] += v * v;
+                sum_dy[c] += w;
+                sum_dy_x[c] += w * v;
+            }
+        } else {
+#pragma omp simd
+            for (int c = c0; c < channels; c++) {
+                double v = row[c];
+                sum[c] += v;
+                squares[c] += v * v;
+            }
+        }
     }
 }
 
@@ -36,21 +89,12 @@ static void channel_sums(long rows, int channels, const float *x, const float *d
     double *partials = (double *)thread_partials(threads, 2 * per_thread); /* a double is two floats */
 #pragma omp parallel num_threads(threads)
     {
-        double *sum = partials + (long)omp_get_thread_num() * per_thread, *squares = sum + channels;
-#pragma omp for schedule(static)
-        for (long r = 0; r < rows; r++) {
-            const float *row = x + r * channels;
-            if (dy) {
-                add_row_sums(channels, row, dy + r * channels, sum);
-            } else {
-#pragma omp simd
-                for (int c = 0; c < channels; c++) {
-                    double v = row[c];
-                    sum[c] += v;
-                    squares[c] += v * v;
-                }
-            }
-        }
+        /* The thread's rows as an OpenMP static schedule shares them out (libgomp's split: the first rows % team threads
+         * take one more), in one run. */
+        int team = omp_get_num_threads(), t = omp_get_thread_num();
+        long share = rows / team, extra = rows % team, first = t * share + (t < extra ? t : extra);
+        long count = share + (t < extra);
+        add_rows_sums(channels, count, x + first * channels, dy ? dy + first * channels : NULL, partials + (long)t * per_thread);
     }
     add_double_partials(sums, partials, threads, per_thread, per_thread);
 }
@@ -243,7 +287,7 @@ static void batchnorm_activation_backward(int32_t batch, int32_t positions, int3
                 float *g = dy + at;
                 if (keeps_terms) normalize_block(channels, x + n * sample, p0, count, mean, scale, offset, block);
                 if (!linear) activate_backward(act, alpha, (int)(p0 * channels), (int)(count * channels), keeps_terms ? block : z + at, g, da);
-                for (long p = 0; p < count; p++) add_row_sums(channels, x + at + p * channels, g + p * channels, (double *)mine);
+                add_rows_sums(channels, count, x + at, g, (double *)mine);
             }
     }
     add_thread_partials(dalpha, partials, threads, per_thread, sums_floats, alpha_length);
