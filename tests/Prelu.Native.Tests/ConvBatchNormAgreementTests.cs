@@ -125,6 +125,31 @@ public abstract class ConvBatchNormAgreementTests(NativeKernelSet kernels, int t
     public void In_training_it_gives_the_bits_of_the_three_calls_it_replaces(int seed)
     {
         var (s, act, _, affine) = Draw(seed, batchMultiple: threads);
+        GivesTheBitsOfTheThreeCalls(s, act, affine, seed);
+    }
+
+    // Whole groups of 32 filters after a ReLU, a LeakyReLU or a channel-wise PReLU: the AVX-512 build's backward takes each
+    // sample's rows in registers (batchnorm.h's batchnorm_rectifier_rows). The three calls' bits, and the reference's values.
+    [Theory]
+    [InlineData(ActivationKind.Relu, 32)]
+    [InlineData(ActivationKind.LeakyRelu, 64)]
+    [InlineData(ActivationKind.PRelu, 96)]
+    [InlineData(ActivationKind.PRelu, 32)]
+    public void Rectifiers_over_whole_groups_of_32_filters_give_the_three_calls_bits(ActivationKind kind, int filters)
+    {
+        var s = new Conv2DShape(2 * threads, 7, 6, 5, filters, 3, 3, 1, 1, Padding.Same);
+        var act = kind switch
+        {
+            ActivationKind.PRelu => FusedActivation.Parametric(new PReluShape(s.Batch, [s.OutHeight, s.OutWidth, filters], [1, 2])),
+            ActivationKind.LeakyRelu => FusedActivation.Leaky(0.3f),
+            _ => FusedActivation.Of(kind),
+        };
+        GivesTheBitsOfTheThreeCalls(s, act, affine: true, seed: 23);
+        BackendAgreementTests.ConvBatchNormAgrees(_backend, _reference, s, act, training: true, affine: true, seed: 23);
+    }
+
+    private void GivesTheBitsOfTheThreeCalls(Conv2DShape s, FusedActivation act, bool affine, int seed)
+    {
         var fused = BackendAgreementTests.ConvBatchNormRun(_backend, s, act, training: true, affine, seed, fused: true);
         var apart = BackendAgreementTests.ConvBatchNormRun(_backend, s, act, training: true, affine, seed, fused: false);
         var names = BackendAgreementTests.ConvBatchNormResults;

@@ -216,7 +216,8 @@ static void batchnorm_backward(int32_t rows, int32_t channels, float epsilon, co
  * rows of terms it is made from (mean, scale, offset: batchnorm_keeps_terms), and the backward normalises x again with
  * them, block by block, to the same bits: a write of the tensor less forward, and backward a read of x in place of one
  * of z. Backward: one pass takes the activation's gradient in place in dy (and the alphas' sums) and, on the same block
- * while it is in cache, the four sums of channel_sums; a second turns dy into dx in place. The sums run over samples
+ * while it is in cache, the four sums of channel_sums (for a rectifier over whole groups of 32 channels, the AVX-512 build
+ * does all of it a row at a time in registers: batchnorm_rectifier_rows); a second turns dy into dx in place. The sums run over samples
  * where channel_sums runs over rows: the same partition into threads when the batch divides by the thread count,
  * otherwise the same values to float rounding. (Leaving dy as it is in the first pass and taking the activation's
  * gradient again in the second, to spare a write of dy, was tried: the backward of bn-prelu's 26 x 26 x 32 block went
@@ -262,13 +263,95 @@ static void batchnorm_activation_forward(int32_t batch, int32_t positions, int32
     }
 }
 
+/* Whether the backward's first pass takes a sample's rows in registers (batchnorm_rectifier_rows): the AVX-512 build, z
+ * keeping the terms, groups of 32 channels, and a ReLU, a LeakyReLU or a channel-wise PReLU (an alpha per channel). */
+static inline int batchnorm_rows_in_registers(const prelu_activation *act, int channels, int keeps_terms) {
+#if defined(PRELU_AVX512)
+    return keeps_terms && channels % 32 == 0 &&
+           (act->kind == PRELU_RELU || act->kind == PRELU_LEAKY_RELU ||
+            (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_CHANNEL_WISE && act->channels == channels));
+#else
+    (void)act, (void)channels, (void)keeps_terms;
+    return 0;
+#endif
+}
+
+#if defined(PRELU_AVX512)
+/* Lanes 8 to 15 of a vector (AVX-512F has no extract of eight floats). */
+static inline __m256 upper_half(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
+
+/* The backward's first pass over `count` consecutive rows, each step in registers where the blocks went through L1: x
+ * normalised again (normalize_row's expression), the rectifier's gradient of dy in place (leaky_row_backward's, or
+ * prelu_row_backward's with the alphas' sums `da` kept across the rows) and the four sums (add_rows_sums'): the same
+ * operations in the same order, so the same bits. */
+static void batchnorm_rectifier_rows(int channels, long count, const float *x, float *dy, const float *mean, const float *scale,
+                                     const float *offset, const prelu_activation *act, const float *alpha, float *da, double *sums) {
+    double *sum = sums, *squares = sum + channels, *sum_dy = squares + channels, *sum_dy_x = sum_dy + channels;
+    int prelu = act->kind == PRELU_PRELU;
+    __m512 slope = _mm512_set1_ps(act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f);
+    for (int c0 = 0; c0 < channels; c0 += 32) {
+        __m512 mu[2], sc[2], of[2], a[2], d_alpha[2];
+        __m512d s[4], q[4], d[4], e[4];
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            int c = c0 + 16 * h;
+            mu[h] = _mm512_loadu_ps(mean + c), sc[h] = _mm512_loadu_ps(scale + c), of[h] = _mm512_loadu_ps(offset + c);
+            a[h] = prelu ? _mm512_loadu_ps(alpha + c) : slope;
+            d_alpha[h] = prelu ? _mm512_loadu_ps(da + c) : _mm512_setzero_ps();
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            s[k] = _mm512_loadu_pd(sum + c0 + 8 * k), q[k] = _mm512_loadu_pd(squares + c0 + 8 * k);
+            d[k] = _mm512_loadu_pd(sum_dy + c0 + 8 * k), e[k] = _mm512_loadu_pd(sum_dy_x + c0 + 8 * k);
+        }
+        for (long r = 0; r < count; r++) {
+            const float *row = x + r * channels + c0;
+            float *g = dy + r * channels + c0;
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                __m512 xv = _mm512_loadu_ps(row + 16 * h), gv = _mm512_loadu_ps(g + 16 * h);
+                __m512 z = _mm512_fmadd_ps(_mm512_sub_ps(xv, mu[h]), sc[h], of[h]);
+                if (prelu) {
+                    __mmask16 negative = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_NGT_UQ);
+                    d_alpha[h] = _mm512_mask_add_ps(d_alpha[h], negative, d_alpha[h], _mm512_mul_ps(z, gv));
+                    gv = _mm512_mask_mul_ps(gv, negative, a[h], gv);
+                } else {
+                    gv = _mm512_mask_mov_ps(_mm512_mul_ps(a[h], gv), _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), gv);
+                }
+                _mm512_storeu_ps(g + 16 * h, gv);
+                __m512d v[2] = {_mm512_cvtps_pd(_mm512_castps512_ps256(xv)), _mm512_cvtps_pd(upper_half(xv))};
+                __m512d w[2] = {_mm512_cvtps_pd(_mm512_castps512_ps256(gv)), _mm512_cvtps_pd(upper_half(gv))};
+#pragma GCC unroll 2
+                for (int l = 0; l < 2; l++) {
+                    int k = 2 * h + l;
+                    s[k] = _mm512_add_pd(s[k], v[l]), q[k] = _mm512_fmadd_pd(v[l], v[l], q[k]);
+                    d[k] = _mm512_add_pd(d[k], w[l]), e[k] = _mm512_fmadd_pd(w[l], v[l], e[k]);
+                }
+            }
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            _mm512_storeu_pd(sum + c0 + 8 * k, s[k]), _mm512_storeu_pd(squares + c0 + 8 * k, q[k]);
+            _mm512_storeu_pd(sum_dy + c0 + 8 * k, d[k]), _mm512_storeu_pd(sum_dy_x + c0 + 8 * k, e[k]);
+        }
+        if (prelu)
+            for (int h = 0; h < 2; h++) _mm512_storeu_ps(da + c0 + 16 * h, d_alpha[h]);
+    }
+}
+#else
+static void batchnorm_rectifier_rows(int channels, long count, const float *x, float *dy, const float *mean, const float *scale,
+                                     const float *offset, const prelu_activation *act, const float *alpha, float *da, double *sums) {
+    (void)channels, (void)count, (void)x, (void)dy, (void)mean, (void)scale, (void)offset, (void)act, (void)alpha, (void)da, (void)sums;
+}
+#endif
+
 /* dy: dL/dy in, dL/dx out (x the normalisation's input). z: the forward's workspace. dgamma, dbeta, dalpha may be NULL. */
 static void batchnorm_activation_backward(int32_t batch, int32_t positions, int32_t channels, float epsilon, const float *x,
                                           const float *gamma, const prelu_activation *act, const float *alpha, const float *z,
                                           float *dy, float *dgamma, float *dbeta, float *dalpha) {
     long rows = (long)batch * positions, sample = (long)positions * channels;
     int linear = act->kind == PRELU_LINEAR, alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
-    int keeps_terms = !linear && batchnorm_keeps_terms(rows);
+    int keeps_terms = !linear && batchnorm_keeps_terms(rows), in_registers = batchnorm_rows_in_registers(act, channels, keeps_terms);
     long per_block = keeps_terms ? batchnorm_block_positions(channels) : positions;
     const float *mean = z, *scale = z + channels, *offset = z + 2L * channels; /* where keeps_terms */
     int threads = prelu_thread_count();
@@ -279,10 +362,15 @@ static void batchnorm_activation_backward(int32_t batch, int32_t positions, int3
 #pragma omp parallel num_threads(threads)
     {
         float *mine = partials + (long)omp_get_thread_num() * per_thread, *da = mine + sums_floats;
-        float *block = keeps_terms ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)per_block * channels) : NULL;
+        float *block = keeps_terms && !in_registers ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)per_block * channels) : NULL;
 #pragma omp for schedule(static)
         for (int n = 0; n < batch; n++)
             for (long p0 = 0; p0 < positions; p0 += per_block) {
+                if (in_registers) {
+                    batchnorm_rectifier_rows(channels, positions, x + n * sample, dy + n * sample, mean, scale, offset, act, alpha, da,
+                                             (double *)mine);
+                    break;
+                }
                 long count = positions - p0 < per_block ? positions - p0 : per_block, at = n * sample + p0 * channels;
                 float *g = dy + at;
                 if (keeps_terms) normalize_block(channels, x + n * sample, p0, count, mean, scale, offset, block);
