@@ -38,7 +38,7 @@ internal static class LatencyTiming
             for (int i = 0; i < Timed; i++)
                 model.Predict(pixels, probabilities);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batch {batch}: {total:F1} us per Predict"));
-            foreach (var (kernel, (seconds, _, _)) in backend.KernelTimes.OrderByDescending(k => k.Value.Seconds))
+            foreach (var (kernel, (seconds, _, _, _)) in backend.KernelTimes.OrderByDescending(k => k.Value.Seconds))
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kernel}: {seconds / Timed * 1e6:F1} us"));
             backend.KernelTimes = null;
         }

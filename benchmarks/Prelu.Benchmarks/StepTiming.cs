@@ -205,7 +205,7 @@ internal static class StepTiming
         for (int r = 0; r < runs.Length; r++)
         {
             var run = runs[r];
-            var perStep = new List<Dictionary<string, (double Seconds, double Flops, double Executed)>>();
+            var perStep = new List<Dictionary<string, (double Seconds, double Flops, double Executed, int Calls)>>();
             for (int step = 1; step <= steps; step++)
             {
                 backend.KernelTimes = [];
@@ -214,8 +214,10 @@ internal static class StepTiming
                 perStep.Add(backend.KernelTimes);
             }
             backend.KernelTimes = null;
+            // A label that several layers of one shape share sums them, and says how many calls it sums.
             var layers = perStep[0].Keys.Select(layer =>
-                (Layer: layer, Seconds: Median(perStep.Select(s => s[layer].Seconds).ToList()), perStep[0][layer].Flops, perStep[0][layer].Executed))
+                (Layer: perStep[0][layer].Calls > 1 ? $"{layer}, {perStep[0][layer].Calls} calls" : layer,
+                 Seconds: Median(perStep.Select(s => s[layer].Seconds).ToList()), perStep[0][layer].Flops, perStep[0][layer].Executed))
                 .OrderByDescending(l => l.Seconds).ToList();
             double total = layers.Sum(l => l.Seconds);
             Console.WriteLine($"native layers, {run.Name} ({total * 1000:F1} ms per step in kernels, the sum of each layer's median over {steps} steps; " +

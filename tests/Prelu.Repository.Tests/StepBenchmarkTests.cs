@@ -25,7 +25,8 @@ public sealed class StepBenchmarkTests
         // A build other than the best where the CPU has one (the portable C kernels take a minute for these steps).
         bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
         var (code, output) = ChildProcess.Run("dotnet", null,
-            [benchmarks, "step", "--steps", "2", "--threads", "1", "--breakdown", "--kernels", avx2 ? "avx2" : "portable", "--peak-iterations", "10000000"]);
+            [benchmarks, "step", "--models", "relu,prelu,prelu-channel,resnet-relu", "--steps", "2", "--threads", "1", "--breakdown", "--kernels",
+                avx2 ? "avx2" : "portable", "--peak-iterations", "10000000"]);
 
         Assert.True(code == 0, output);
         Assert.Contains($"{(avx2 ? "AVX2/FMA" : "portable C")} kernels, 1 thread(s)", output, StringComparison.Ordinal);
@@ -56,6 +57,12 @@ public sealed class StepBenchmarkTests
             "dense backward 1600 -> 256", "dense forward 256 -> 10", "categorical_crossentropy", "adam",
         })
             Assert.Contains(layer, output, StringComparison.Ordinal);
+        // Layers of one shape share a line, which says how many calls it sums: the residual network's three 7 x 7 x 64
+        // convolutions (one in its second block, two in its third); a shape of one layer says nothing. A window or stride
+        // other than 3x3 and 1 is named: its stride-2 convolution and its 1x1 projection map the same shapes.
+        Assert.Matches(@"conv2d forward 7x7x64 -> 7x7x64, linear, 3 calls +[\d.]+ ms", output);
+        Assert.Matches(@"conv2d forward 14x14x32 -> 7x7x64, 3x3 stride 2, linear +[\d.]+ ms", output);
+        Assert.Matches(@"conv2d backward 14x14x32 -> 7x7x64, 1x1 stride 2, linear +[\d.]+ ms", output);
         Assert.Matches(@"conv2d \+ maxpool backward 13x13x32 -> 11x11x64 -> 5x5x64, prelu PerElement, dropout +[\d.]+ ms +\d+ % +\d+ GFLOP/s executed " +
             $@"\((?:{Share})\), \d+ dense-equivalent GFLOP/s", output);
         // Every share printed is of the FLOPs executed, and none exceeds the peak; the dense-equivalent rates (which can)

@@ -29,10 +29,11 @@ public sealed unsafe class NativeBackend : Backend
     /// <summary>
     /// When set, every layer kernel adds its time, the dense-equivalent FLOPs of its matrix products (what a direct
     /// computation of them takes, where it has any) and the FLOPs the C kernels reported executing for it
-    /// (<see cref="PreluNativeLibrary.FlopsExecuted"/>) under a label naming the operation and its shape: the per-layer
-    /// breakdown of `Prelu.Benchmarks step --breakdown`. The C kernels are synchronous, so a call's wall time is its cost.
+    /// (<see cref="PreluNativeLibrary.FlopsExecuted"/>) under a label naming the operation and its shape, and counts the
+    /// calls a label sums (layers of one shape share one): the per-layer breakdown of `Prelu.Benchmarks step --breakdown`.
+    /// The C kernels are synchronous, so a call's wall time is its cost.
     /// </summary>
-    public Dictionary<string, (double Seconds, double Flops, double Executed)>? KernelTimes { get; set; }
+    public Dictionary<string, (double Seconds, double Flops, double Executed, int Calls)>? KernelTimes { get; set; }
 
     private readonly struct Timed : IDisposable
     {
@@ -58,12 +59,18 @@ public sealed unsafe class NativeBackend : Backend
             double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_start).TotalSeconds;
             double executed = NativeMethods.FlopsExecuted() - _executedBefore;
             times[_label] = times.TryGetValue(_label, out var sum)
-                ? (sum.Seconds + seconds, sum.Flops + _flops, sum.Executed + executed)
-                : (seconds, _flops, executed);
+                ? (sum.Seconds + seconds, sum.Flops + _flops, sum.Executed + executed, sum.Calls + 1)
+                : (seconds, _flops, executed, 1);
         }
     }
 
     private static string Dims(int h, int w, int c) => $"{h}x{w}x{c}";
+
+    // A convolution's window and stride where they are not 3x3 and 1 (the usual ones, which the labels leave out): the
+    // residual network's 1x1 projection and its 3x3 convolution of stride 2 map the same shapes and differ by this alone.
+    private static string Window(in Kernels.Conv2DShape s) =>
+        s.KernelHeight == 3 && s.KernelWidth == 3 && s.StrideY == 1 && s.StrideX == 1 ? "" :
+        $", {s.KernelHeight}x{s.KernelWidth}" + (s.StrideY == 1 && s.StrideX == 1 ? "" : s.StrideY == s.StrideX ? $" stride {s.StrideY}" : $" stride {s.StrideY}x{s.StrideX}");
 
     private static string ActivationLabel(FusedActivation activation) =>
         activation.PRelu is { } p ? $"prelu {p.Sharing}" : activation.Kind.ToString().ToLowerInvariant();
@@ -161,7 +168,7 @@ public sealed unsafe class NativeBackend : Backend
     {
         var s = Shape(shape);
         using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d forward {Dims(shape.Height, shape.Width, shape.InChannels)} -> " +
-            $"{Dims(shape.OutHeight, shape.OutWidth, shape.Filters)}, {ActivationLabel(activation)}", ConvProductFlops(shape));
+            $"{Dims(shape.OutHeight, shape.OutWidth, shape.Filters)}{Window(shape)}, {ActivationLabel(activation)}", ConvProductFlops(shape));
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.Filters, map);
@@ -176,7 +183,7 @@ public sealed unsafe class NativeBackend : Backend
     {
         var s = Shape(shape);
         using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d backward {Dims(shape.Height, shape.Width, shape.InChannels)} -> " +
-            $"{Dims(shape.OutHeight, shape.OutWidth, shape.Filters)}, {ActivationLabel(activation)}",
+            $"{Dims(shape.OutHeight, shape.OutWidth, shape.Filters)}{Window(shape)}, {ActivationLabel(activation)}",
             ConvProductFlops(shape) * (inputGrad is null ? 1 : 2));
         fixed (int* map = AlphaMapOf(activation))
         {
@@ -234,8 +241,8 @@ public sealed unsafe class NativeBackend : Backend
         var s = Shape(conv);
         var p = Shape(pool);
         using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d + maxpool forward {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
-            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}, {ActivationLabel(activation)}" +
-            (dropout is null ? "" : ", dropout"),
+            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}{Window(conv)}, " +
+            $"{ActivationLabel(activation)}" + (dropout is null ? "" : ", dropout"),
             ConvProductFlops(conv));
         fixed (int* map = AlphaMapOf(activation))
         {
@@ -256,8 +263,8 @@ public sealed unsafe class NativeBackend : Backend
         var s = Shape(conv);
         var p = Shape(pool);
         using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d + maxpool backward {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
-            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}, {ActivationLabel(activation)}" +
-            (dropoutMask is null ? "" : ", dropout"),
+            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}{Window(conv)}, " +
+            $"{ActivationLabel(activation)}" + (dropoutMask is null ? "" : ", dropout"),
             ConvProductFlops(conv) * (inputGrad is null ? 1 : 2));
         fixed (int* map = AlphaMapOf(activation))
         {
@@ -278,7 +285,7 @@ public sealed unsafe class NativeBackend : Backend
             // The normalization folded into the convolution's kernel and bias, the activation its epilogue: one pass, convOutput untouched.
             var s = Shape(conv);
             using var folded = new Timed(this, KernelTimes is null ? "" : $"conv2d + batchnorm inference {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
-                $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)}, {ActivationLabel(activation)}", ConvProductFlops(conv));
+                $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)}{Window(conv)}, {ActivationLabel(activation)}", ConvProductFlops(conv));
             fixed (int* map = AlphaMapOf(activation))
             {
                 var act = Describe(activation, positions * conv.Filters, map);
