@@ -320,20 +320,30 @@ static void winograd4_images(const prelu_conv2d_shape *s, int images, const floa
 }
 #endif
 
-/* dg = G^T dU G from dU (36 matrices of Cin x F) into the kernel gradient (3, 3, Cin, F), the elements shared out between
- * the threads, each a run of them through its scratch (18 rows: G^T dU's three rows of six). */
-static void winograd4_kernel_gradient(const prelu_conv2d_shape *s, const float *du, float *dkernel) {
+/* dg = G^T dU G into the kernel gradient (3, 3, Cin, F), where dU (36 matrices of Cin x F) is the sum of the threads'
+ * partials (`threads` of them, `per_thread` floats apart, added in thread order as add_thread_partials adds them). The
+ * elements are shared out between the threads, each a run of them through its scratch: its run of dU's 36 rows, then
+ * G^T dU's three rows of six. */
+static void winograd4_kernel_gradient(const prelu_conv2d_shape *s, const float *partials, int threads, long per_thread, float *dkernel) {
     long per_element = (long)s->in_channels * s->filters;
     prelu_count_flops(per_element * WINOGRAD4_KERNEL_GRADIENT_FLOPS);
 #pragma omp parallel num_threads(prelu_thread_count())
     {
         int team = omp_get_num_threads(), me = omp_get_thread_num();
         long first = per_element * me / team, count = per_element * (me + 1) / team - first;
-        float *t = prelu_scratch(PRELU_SCRATCH_PACKED_A, 18 * (size_t)(count > 0 ? count : 1));
+        float *du = prelu_scratch(PRELU_SCRATCH_PACKED_A, 54 * (size_t)(count > 0 ? count : 1)), *t = du + 36 * count;
+        for (int r = 0; r < 36; r++) {
+            float *row = du + r * count;
+            memcpy(row, partials + r * per_element + first, (size_t)count * sizeof(float));
+            for (int p = 1; p < threads; p++) {
+                const float *part = partials + p * per_thread + r * per_element + first;
+                for (long e = 0; e < count; e++) row[e] += part[e];
+            }
+        }
         /* Column j of G^T dU: rows 0 to 5 of dU combined as G's columns say. */
         for (int j = 0; j < 6; j++) {
             const float *d[6];
-            for (int i = 0; i < 6; i++) d[i] = du + (i * 6 + j) * per_element + first;
+            for (int i = 0; i < 6; i++) d[i] = du + (i * 6 + j) * count;
             for (int a = 0; a < 3; a++) winograd4_g_columns(a, d, t + (a * 6 + j) * count, count);
         }
         for (int a = 0; a < 3; a++) {
