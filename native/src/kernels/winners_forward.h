@@ -34,7 +34,7 @@ static void winograd_windows_pooled(const prelu_conv2d_shape *s, int count, cons
         for (int c0 = 0; c0 < f; c0 += 16) {
             __mmask16 k = lanes_mask(f - c0);
             __m512 z[4];
-            winograd_tile_outputs(m + (long)w * f + c0, (long)WINOGRAD_TILES * f, k, z);
+            winograd_tile_outputs(m + winograd_tile_offset(16, f, w) + c0, f, k, z);
             pool_four_places(z, k, bias != NULL, bias ? _mm512_maskz_loadu_ps(k, bias + c0) : _mm512_setzero_ps(),
                              window_slopes ? window_slopes + c0 : NULL, place_step, pooled + at + c0, kept_z + at + c0, kept_place + at + c0,
                              drop, at + c0);
@@ -43,17 +43,18 @@ static void winograd_windows_pooled(const prelu_conv2d_shape *s, int count, cons
 }
 
 /* The patches and products of `count` (at most WINOGRAD_TILES) quads from quad `first` of a group's images (`in_size`
- * floats apart from `input`): returns M (in the scratch), quad t's outputs for winograd4_tile_outputs at M + t F. */
+ * floats apart from `input`): returns M (in the scratch; quad t's rows at M + winograd_tile_offset(36, F, t)). */
 static const float *winograd4_quad_products(const prelu_conv2d_shape *s, winograd4_quads quads, int first, int count, const float *input,
                                             long in_size, const float *u, float *scratch) {
     int cin = s->in_channels, f = s->filters;
     float *v = scratch, *m = scratch + (size_t)36 * WINOGRAD_TILES * cin;
     for (int t = 0; t < count; t++) {
         int image = (first + t) / quads.per_image, quad = (first + t) % quads.per_image;
-        winograd4_map_patch(s, input + image * in_size, quad / quads.per_row * 4, quad % quads.per_row * 4, v, (long)WINOGRAD_TILES * cin, t);
+        int oy = quad / quads.per_row * 4, ox = quad % quads.per_row * 4;
+        winograd4_map_patch(s, input + image * in_size, oy, ox, v + winograd_tile_offset(36, cin, t), cin, 0);
     }
     prelu_count_flops((int64_t)WINOGRAD4_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD4_OUTPUT_FLOPS * count * f);
-    winograd_products(36, s, count, WINOGRAD_TILES, v, u, m);
+    winograd_products(36, s, count, v, u, m);
     return m;
 }
 
@@ -109,7 +110,7 @@ static void winograd4_group_pooled(const prelu_conv2d_shape *s, const prelu_conv
             for (int c0 = 0; c0 < f; c0 += 16) {
                 __mmask16 k = lanes_mask(f - c0);
                 __m512 z[16], four[4];
-                winograd4_tile_outputs(m + (long)t * f + c0, (long)WINOGRAD_TILES * f, k, z);
+                winograd4_tile_outputs(m + winograd_tile_offset(36, f, t) + c0, f, k, z);
                 for (int w = 0; w < windows; w++) {
                     int64_t at = at0 + image * pooled_size + (int64_t)window[w] * f;
                     winograd4_window_places(z, output[w], four);

@@ -176,15 +176,20 @@ static inline void winograd_map_patch(const prelu_conv2d_shape *s, const float *
 #define WINOGRAD_PATCH_FLOPS 32
 #define WINOGRAD_OUTPUT_FLOPS 24
 
-/* M[xi] (count x F, `tiles` rows apart) = V[xi] (count x Cin) U[xi] for the `points` xi: F(2x2)'s 16, F(4x4)'s 36
- * (winograd4.h). Their flops are counted once for all. */
-static inline void winograd_products(int points, const prelu_conv2d_shape *s, int count, int tiles, const float *v, const float *u,
-                                     float *m) {
+/* A chunk of the forward's tiles is kept tile-major: tile t's rows of V, one per point (F(2x2)'s 16, F(4x4)'s 36), from
+ * v + points t Cin on, point xi at + xi Cin, and its rows of M likewise (F floats each). A tile's transforms then touch
+ * one run of memory, where the point-major layout (36 matrices of 12 rows for F(4x4): 55 KB of V, 55 of M) spread them
+ * over L2. This is tile t's first row's offset in V (width Cin) or M (width F). */
+static inline long winograd_tile_offset(int points, int width, int t) { return (long)t * points * width; }
+
+/* M[xi] = V[xi] U[xi] for the `points` xi of a chunk of `count` tiles (winograd_tile_offset's layout): F(2x2)'s 16, F(4x4)'s
+ * 36 (winograd4.h). Their flops are counted once for all. */
+static inline void winograd_products(int points, const prelu_conv2d_shape *s, int count, const float *v, const float *u, float *m) {
     int cin = s->in_channels, f = s->filters;
     prelu_count_flops(points * 2 * (int64_t)count * f * cin);
     for (int xi = 0; xi < points; xi++)
-        gemm_packed_uncounted(count, f, cin, view(v + (long)xi * tiles * cin, cin, 1), u + xi * winograd_kernel_stride(s),
-                              m + (long)xi * tiles * f, f, 0);
+        gemm_packed_uncounted(count, f, cin, view(v + (long)xi * cin, (long)points * cin, 1), u + xi * winograd_kernel_stride(s),
+                              m + (long)xi * f, (long)points * f, 0);
 }
 
 /* z = A^T M A of one tile, with A^T = [1 1 1 0; 0 1 -1 -1], for 16 filters (mask k): `from` is the tile's first filter
@@ -203,13 +208,13 @@ static inline __attribute__((always_inline)) void winograd_tile_outputs(const fl
     }
 }
 
-/* The outputs of one tile: output (dy, dx) to out + at[dy * 2 + dx], or nowhere where that is negative (outside the
- * map). */
-static inline void winograd_outputs(const float *m, int f, int tiles, int tile, float *out, const long at[4]) {
+/* The outputs of one tile from its rows of M (winograd_tile_offset): output (dy, dx) to out + at[dy * 2 + dx], or nowhere
+ * where that is negative (outside the map). */
+static inline void winograd_outputs(const float *m, int f, float *out, const long at[4]) {
     for (int c0 = 0; c0 < f; c0 += 16) {
         __mmask16 k = lanes_mask(f - c0);
         __m512 z[4];
-        winograd_tile_outputs(m + (long)tile * f + c0, (long)tiles * f, k, z);
+        winograd_tile_outputs(m + c0, f, k, z);
         for (int q = 0; q < 4; q++)
             if (at[q] >= 0) _mm512_mask_storeu_ps(out + at[q] + c0, k, z[q]);
     }
@@ -221,15 +226,16 @@ static inline size_t winograd_chunk_floats(const prelu_conv2d_shape *s) {
 }
 
 /* The patches and products of `count` (at most WINOGRAD_TILES) windows of a 2x2 max pooling of stride 2: returns M
- * (in the scratch), tile w's outputs for winograd_tile_outputs at M + w F. The window's top-left input is at
- * base + offset[4 w] (offset in window order, as conv2d_pool.h keeps its rows). */
+ * (in the scratch; window w's rows at M + winograd_tile_offset(16, F, w)). The window's top-left input is at base +
+ * offset[4 w] (offset in window order, as conv2d_pool.h keeps its rows). */
 static const float *winograd_chunk_products(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
                                             float *scratch) {
     int cin = s->in_channels;
     float *v = scratch, *m = scratch + (size_t)16 * WINOGRAD_TILES * cin;
-    for (int w = 0; w < count; w++) winograd_patch(base, offset[4 * w], (long)s->width * cin, cin, 0, 4, 0, 4, v, (long)WINOGRAD_TILES * cin, w);
+    for (int w = 0; w < count; w++)
+        winograd_patch(base, offset[4 * w], (long)s->width * cin, cin, 0, 4, 0, 4, v + winograd_tile_offset(16, cin, w), cin, 0);
     prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * s->filters);
-    winograd_products(16, s, count, WINOGRAD_TILES, v, u, m);
+    winograd_products(16, s, count, v, u, m);
     return m;
 }
 
@@ -241,7 +247,7 @@ static void winograd_windows(const prelu_conv2d_shape *s, int count, const float
     const float *m = winograd_chunk_products(s, count, base, offset, u, scratch);
     for (int w = 0; w < count; w++) {
         long at[4] = {(4L * w + 0) * f, (4L * w + 1) * f, (4L * w + 2) * f, (4L * w + 3) * f};
-        winograd_outputs(m, f, WINOGRAD_TILES, w, out, at);
+        winograd_outputs(m + winograd_tile_offset(16, f, w), f, out, at);
     }
 }
 
@@ -259,10 +265,10 @@ static void winograd_images(const prelu_conv2d_shape *s, int images, const float
         int count = min_int(WINOGRAD_TILES, all - t0);
         for (int t = 0; t < count; t++) {
             int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
-            winograd_map_patch(s, input + image * in_size, tile / tiles_x * 2, tile % tiles_x * 2, v, (long)WINOGRAD_TILES * cin, t);
+            winograd_map_patch(s, input + image * in_size, tile / tiles_x * 2, tile % tiles_x * 2, v + winograd_tile_offset(16, cin, t), cin, 0);
         }
         prelu_count_flops((int64_t)WINOGRAD_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD_OUTPUT_FLOPS * count * f);
-        winograd_products(16, s, count, WINOGRAD_TILES, v, u, m);
+        winograd_products(16, s, count, v, u, m);
         for (int t = 0; t < count; t++) {
             int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
             int oy = tile / tiles_x * 2, ox = tile % tiles_x * 2;
@@ -271,7 +277,7 @@ static void winograd_images(const prelu_conv2d_shape *s, int images, const float
                 int y = oy + q / 2, x = ox + q % 2;
                 at[q] = y < s->out_h && x < s->out_w ? ((long)y * s->out_w + x) * f : -1;
             }
-            winograd_outputs(m, f, WINOGRAD_TILES, t, out + image * out_size, at);
+            winograd_outputs(m + winograd_tile_offset(16, f, t), f, out + image * out_size, at);
         }
     }
 }

@@ -167,13 +167,13 @@ static inline __attribute__((always_inline)) void winograd4_tile_outputs(const f
     for (int dy = 0; dy < 4; dy++) winograd4_output_1d(s[dy], z + dy * 4);
 }
 
-/* z = A^T M A of tile `tile` (its row of the 36 M matrices, each `tiles` x F), written to out + at[dy * 4 + dx] for the
- * outputs inside the map (at >= 0). */
-static inline void winograd4_outputs(const float *mats, int f, int tiles, int tile, float *out, const long at[16]) {
+/* z = A^T M A of one tile from its rows of M (winograd_tile_offset), written to out + at[dy * 4 + dx] for the outputs
+ * inside the map (at >= 0). */
+static inline void winograd4_outputs(const float *m, int f, float *out, const long at[16]) {
     for (int c0 = 0; c0 < f; c0 += 16) {
         __mmask16 k = lanes_mask(f - c0);
         __m512 z[16];
-        winograd4_tile_outputs(mats + (long)tile * f + c0, (long)tiles * f, k, z);
+        winograd4_tile_outputs(m + c0, f, k, z);
         for (int q = 0; q < 16; q++)
             if (at[q] >= 0) _mm512_mask_storeu_ps(out + at[q] + c0, k, z[q]);
     }
@@ -204,10 +204,10 @@ static void winograd4_images(const prelu_conv2d_shape *s, int images, const floa
         int count = min_int(WINOGRAD_TILES, all - t0);
         for (int t = 0; t < count; t++) {
             int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
-            winograd4_map_patch(s, input + image * in_size, tile / tiles_x * 4, tile % tiles_x * 4, v, (long)WINOGRAD_TILES * cin, t);
+            winograd4_map_patch(s, input + image * in_size, tile / tiles_x * 4, tile % tiles_x * 4, v + winograd_tile_offset(36, cin, t), cin, 0);
         }
         prelu_count_flops((int64_t)WINOGRAD4_PATCH_FLOPS * count * cin + (int64_t)WINOGRAD4_OUTPUT_FLOPS * count * f);
-        winograd_products(36, s, count, WINOGRAD_TILES, v, u, mats);
+        winograd_products(36, s, count, v, u, mats);
         for (int t = 0; t < count; t++) {
             int image = (t0 + t) / tiles, tile = (t0 + t) % tiles;
             int oy = tile / tiles_x * 4, ox = tile % tiles_x * 4;
@@ -216,7 +216,7 @@ static void winograd4_images(const prelu_conv2d_shape *s, int images, const floa
                 int y = oy + q / 4, x = ox + q % 4;
                 at[q] = y < s->out_h && x < s->out_w ? ((long)y * s->out_w + x) * f : -1;
             }
-            winograd4_outputs(mats, f, WINOGRAD_TILES, t, out + image * out_size, at);
+            winograd4_outputs(mats + winograd_tile_offset(36, f, t), f, out + image * out_size, at);
         }
     }
 }
