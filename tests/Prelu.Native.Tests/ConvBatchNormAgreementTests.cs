@@ -148,6 +148,26 @@ public abstract class ConvBatchNormAgreementTests(NativeKernelSet kernels, int t
         BackendAgreementTests.ConvBatchNormAgrees(_backend, _reference, s, act, training: true, affine: true, seed: 23);
     }
 
+    // Fewer than three rows (batch x positions): the forward's workspace cannot hold the normalization's three rows of terms,
+    // so it keeps the normalized tensor there, and the backward reads it (batchnorm.h's batchnorm_keeps_terms). Two samples
+    // of one position each: two rows, a batch that one and two threads divide.
+    [Theory]
+    [InlineData(ActivationKind.Relu)]
+    [InlineData(ActivationKind.PRelu)]
+    [InlineData(ActivationKind.Elu)]
+    public void Fewer_than_three_rows_keep_the_normalized_tensor_and_give_the_three_calls_bits(ActivationKind kind)
+    {
+        var s = new Conv2DShape(2, 3, 3, 4, 32, 3, 3, 1, 1, Padding.Valid);
+        var act = kind switch
+        {
+            ActivationKind.PRelu => FusedActivation.Parametric(new PReluShape(s.Batch, [1, 1, 32], [1, 2])),
+            ActivationKind.Elu => FusedActivation.Elu(0.7f),
+            _ => FusedActivation.Of(kind),
+        };
+        GivesTheBitsOfTheThreeCalls(s, act, affine: true, seed: 29);
+        BackendAgreementTests.ConvBatchNormAgrees(_backend, _reference, s, act, training: true, affine: true, seed: 29);
+    }
+
     private void GivesTheBitsOfTheThreeCalls(Conv2DShape s, FusedActivation act, bool affine, int seed)
     {
         var fused = BackendAgreementTests.ConvBatchNormRun(_backend, s, act, training: true, affine, seed, fused: true);
