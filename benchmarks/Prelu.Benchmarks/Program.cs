@@ -3,13 +3,14 @@ using Prelu.Benchmarks;
 
 // Ways in:
 //   step [--backend A[,B...]] [--models A[,B...]] [--threads N] [--steps N] [--run-length N] [--breakdown]
-//        [--kernels avx512|avx2|portable] [--peak-iterations N]
+//        [--breakdown-steps N] [--kernels avx512|avx2|portable] [--peak-iterations N]
 //                                    times training steps of the study's models (or of the app's runs --models
 //                                    names: bn-prelu, resnet-relu, resnet-prelu, ...) back to back on each backend
 //                                    named (native by default; ratios to the first), the figure
 //                                    benchmarks/tools/compare-with-pytorch.sh sets beside PyTorch's;
 //                                    --breakdown adds the time per layer (native: ms and GFLOP/s of each layer
-//                                    kernel) or per kernel (OpenCL); --kernels picks the C library's build
+//                                    kernel, the median of --breakdown-steps steps, 21 by default) or per kernel
+//                                    (OpenCL); --kernels picks the C library's build
 //                                    (the best this CPU runs by default); the probe's peak is measured first
 //                                    (--peak-iterations: the probe's loop count, 100,000,000 by default);
 //                                    the models take turns of --run-length consecutive steps (5 by default, the

@@ -48,7 +48,9 @@ internal static class StepTiming
         var medians = new Dictionary<(string Backend, string Run), double>();
         foreach (var name in backends)
         {
-            foreach (var (run, median) in Time(name, models, threads, steps, runLength, args.Contains("--breakdown"), peak))
+            // --breakdown-steps: the steps whose per-layer medians the C library's breakdown takes (21 by default).
+            int breakdownSteps = args.Contains("--breakdown") ? Option(args, "--breakdown-steps", 21) : 0;
+            foreach (var (run, median) in Time(name, models, threads, steps, runLength, breakdownSteps, peak))
             {
                 medians[(name, run)] = median;
                 if (peak is { } p && IsStudyNetwork(StudyRuns.Find(run)))
@@ -110,7 +112,7 @@ internal static class StepTiming
         { } p => $" ({gflops / p.Gflops * 100:F0}% of the {threads}-thread peak)",
     };
 
-    private static List<(string Run, double Median)> Time(string backendName, StudyRun[] models, int threads, int steps, int runLength, bool breakdown,
+    private static List<(string Run, double Median)> Time(string backendName, StudyRun[] models, int threads, int steps, int runLength, int breakdownSteps,
         (double Gflops, string Isa)? peak)
     {
         const int batch = 250, warmUpSteps = 5;
@@ -148,14 +150,14 @@ internal static class StepTiming
             }
             step += runLength;
         }
-        if (breakdown && backend is OpenClBackend opencl)
+        if (breakdownSteps > 0 && backend is OpenClBackend opencl)
         {
             foreach (var line in opencl.TuningLog)
                 Console.WriteLine($"opencl tuner: {line}");
             PrintKernelTimes(opencl, runs, input, labels, metrics, batch);
         }
-        if (breakdown && backend is NativeBackend native)
-            PrintLayerTimes(native, runs, executed, input, labels, metrics, batch, peak, threads);
+        if (breakdownSteps > 0 && backend is NativeBackend native)
+            PrintLayerTimes(native, runs, executed, input, labels, metrics, batch, peak, threads, breakdownSteps);
         double reluMedian = Median(times[0]);
         var medians = new List<(string, double)>();
         for (int r = 0; r < runs.Length; r++)
@@ -199,9 +201,8 @@ internal static class StepTiming
     // of the peak) and the dense-equivalent rate of its matrix products: each layer's median over 21 steps, so that a step
     // the shared machine slowed down does not move the table. The layers' executed FLOPs add up to the step's.
     private static void PrintLayerTimes(NativeBackend backend, (string Name, CompiledModel Model, Optimizer Optimizer)[] runs, long[] stepExecuted,
-        DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch, (double Gflops, string Isa)? peak, int threads)
+        DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch, (double Gflops, string Isa)? peak, int threads, int steps)
     {
-        const int steps = 21;
         for (int r = 0; r < runs.Length; r++)
         {
             var run = runs[r];

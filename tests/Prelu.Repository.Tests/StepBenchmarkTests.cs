@@ -25,8 +25,8 @@ public sealed class StepBenchmarkTests
         // A build other than the best where the CPU has one (the portable C kernels take a minute for these steps).
         bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
         var (code, output) = ChildProcess.Run("dotnet", null,
-            [benchmarks, "step", "--models", "relu,prelu,prelu-channel,resnet-relu", "--steps", "2", "--threads", "1", "--breakdown", "--kernels",
-                avx2 ? "avx2" : "portable", "--peak-iterations", "10000000"]);
+            [benchmarks, "step", "--models", "relu,prelu,prelu-channel,resnet-relu", "--steps", "2", "--threads", "1", "--breakdown",
+                "--breakdown-steps", "3", "--kernels", avx2 ? "avx2" : "portable", "--peak-iterations", "10000000"]);
 
         Assert.True(code == 0, output);
         Assert.Contains($"{(avx2 ? "AVX2/FMA" : "portable C")} kernels, 1 thread(s)", output, StringComparison.Ordinal);
@@ -44,7 +44,7 @@ public sealed class StepBenchmarkTests
             double executed = double.Parse(step.Groups["gflop"].Value, CultureInfo.InvariantCulture);
             Assert.InRange(executed, 0.5, 4.0);
             // The executed count of the step is the sum of what each layer's kernels reported.
-            var layers = Regex.Match(output, $@"native layers, {run} \([\d.]+ ms per step in kernels, the sum of each layer's median over \d+ steps; " +
+            var layers = Regex.Match(output, $@"native layers, {run} \([\d.]+ ms per step in kernels, the sum of each layer's median over 3 steps; " +
                 @"(?<sum>[\d.]+) GFLOP executed, the sum of the layers', against (?<step>[\d.]+) GFLOP counted over the whole step");
             Assert.True(layers.Success, $"no layer breakdown for {run} in:\n{output}");
             Assert.Equal(layers.Groups["step"].Value, layers.Groups["sum"].Value);
