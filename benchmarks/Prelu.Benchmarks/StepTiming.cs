@@ -198,8 +198,8 @@ internal static class StepTiming
     }
 
     // Milliseconds per step of each layer kernel of the C library, the rate of the FLOPs it executed (and that rate's share
-    // of the peak) and the dense-equivalent rate of its matrix products: each layer's median over 21 steps, so that a step
-    // the shared machine slowed down does not move the table. The layers' executed FLOPs add up to the step's.
+    // of the peak) and the dense-equivalent rate of its matrix products: each layer's median over `steps` steps
+    // (--breakdown-steps, 21 by default), so that a step the shared machine slowed down does not move the table. The layers' executed FLOPs add up to the step's.
     private static void PrintLayerTimes(NativeBackend backend, (string Name, CompiledModel Model, Optimizer Optimizer)[] runs, long[] stepExecuted,
         DeviceBuffer input, DeviceBuffer labels, DeviceBuffer metrics, int batch, (double Gflops, string Isa)? peak, int threads, int steps)
     {

@@ -7,47 +7,62 @@
  * sums, where Prelu.Reference.BatchNormalization takes a second pass about the mean: the same values to within float
  * rounding (the conformance and agreement suites hold it to the reference's tolerances). */
 
+#if defined(PRELU_AVX512)
+/* The four sums of a group of 32 channels (x, x^2, dy, dy x; four vectors of doubles each) in registers, loaded from a
+ * thread's sums, added to a row at a time and stored back: add_rows_sums and batchnorm_rectifier_rows take their terms
+ * through these alone, so the two add in the same order. */
+typedef struct {
+    __m512d x[4], squares[4], dy[4], dy_x[4];
+} sums32;
+
+static inline __attribute__((always_inline)) void sums32_load(sums32 *a, const double *sums, int channels, int c0, int with_dy) {
+    for (int k = 0; k < 4; k++) {
+        long c = c0 + 8 * k;
+        a->x[k] = _mm512_loadu_pd(sums + c), a->squares[k] = _mm512_loadu_pd(sums + channels + c);
+        a->dy[k] = with_dy ? _mm512_loadu_pd(sums + 2L * channels + c) : _mm512_setzero_pd();
+        a->dy_x[k] = with_dy ? _mm512_loadu_pd(sums + 3L * channels + c) : _mm512_setzero_pd();
+    }
+}
+
+static inline __attribute__((always_inline)) void sums32_store(const sums32 *a, double *sums, int channels, int c0, int with_dy) {
+    for (int k = 0; k < 4; k++) {
+        long c = c0 + 8 * k;
+        _mm512_storeu_pd(sums + c, a->x[k]), _mm512_storeu_pd(sums + channels + c, a->squares[k]);
+        if (with_dy) _mm512_storeu_pd(sums + 2L * channels + c, a->dy[k]), _mm512_storeu_pd(sums + 3L * channels + c, a->dy_x[k]);
+    }
+}
+
+/* Eight channels' terms (vector k of the group) of one row: x, and dy unless `with_dy` is 0. */
+static inline __attribute__((always_inline)) void sums32_add(sums32 *a, int k, __m256 x, __m256 dy, int with_dy) {
+    __m512d v = _mm512_cvtps_pd(x);
+    a->x[k] = _mm512_add_pd(a->x[k], v), a->squares[k] = _mm512_fmadd_pd(v, v, a->squares[k]);
+    if (with_dy) {
+        __m512d w = _mm512_cvtps_pd(dy);
+        a->dy[k] = _mm512_add_pd(a->dy[k], w), a->dy_x[k] = _mm512_fmadd_pd(w, v, a->dy_x[k]);
+    }
+}
+#endif
+
 /* The terms of `count` consecutive rows (x and dy, `channels` floats a row) added to the sums, row after row: sums[c] += x,
  * sums[C + c] += x^2 and, where dy is not NULL, sums[2C + c] += dy, sums[3C + c] += dy x. The AVX-512 build keeps each
- * group of 32 channels' sums in registers across the rows (added in memory a row at a time, their loads and stores
- * bounded these passes): the same additions in the same order, so the same bits. */
+ * group of 32 channels' sums in registers across the rows (sums32; added in memory a row at a time, their loads and
+ * stores bounded these passes): the same additions in the same order, so the same bits. */
 static inline void add_rows_sums(int channels, long count, const float *restrict x, const float *restrict dy, double *restrict sums) {
     double *sum = sums, *squares = sum + channels, *sum_dy = squares + channels, *sum_dy_x = sum_dy + channels;
     int c0 = 0;
 #if defined(PRELU_AVX512)
     for (; c0 + 32 <= channels; c0 += 32) {
-        __m512d s[4], q[4], d[4], e[4];
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) {
-            s[k] = _mm512_loadu_pd(sum + c0 + 8 * k), q[k] = _mm512_loadu_pd(squares + c0 + 8 * k);
-            d[k] = dy ? _mm512_loadu_pd(sum_dy + c0 + 8 * k) : _mm512_setzero_pd();
-            e[k] = dy ? _mm512_loadu_pd(sum_dy_x + c0 + 8 * k) : _mm512_setzero_pd();
-        }
+        sums32 a;
+        sums32_load(&a, sums, channels, c0, dy != NULL);
         if (dy) {
-            for (long r = 0; r < count; r++) {
-                const float *row = x + r * channels + c0, *g = dy + r * channels + c0;
-#pragma GCC unroll 4
-                for (int k = 0; k < 4; k++) {
-                    __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(row + 8 * k)), w = _mm512_cvtps_pd(_mm256_loadu_ps(g + 8 * k));
-                    s[k] = _mm512_add_pd(s[k], v), q[k] = _mm512_fmadd_pd(v, v, q[k]);
-                    d[k] = _mm512_add_pd(d[k], w), e[k] = _mm512_fmadd_pd(w, v, e[k]);
-                }
-            }
+            for (long r = 0; r < count; r++)
+                for (int k = 0; k < 4; k++)
+                    sums32_add(&a, k, _mm256_loadu_ps(x + r * channels + c0 + 8 * k), _mm256_loadu_ps(dy + r * channels + c0 + 8 * k), 1);
         } else {
-            for (long r = 0; r < count; r++) {
-                const float *row = x + r * channels + c0;
-#pragma GCC unroll 4
-                for (int k = 0; k < 4; k++) {
-                    __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(row + 8 * k));
-                    s[k] = _mm512_add_pd(s[k], v), q[k] = _mm512_fmadd_pd(v, v, q[k]);
-                }
-            }
+            for (long r = 0; r < count; r++)
+                for (int k = 0; k < 4; k++) sums32_add(&a, k, _mm256_loadu_ps(x + r * channels + c0 + 8 * k), _mm256_setzero_ps(), 0);
         }
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) {
-            _mm512_storeu_pd(sum + c0 + 8 * k, s[k]), _mm512_storeu_pd(squares + c0 + 8 * k, q[k]);
-            if (dy) _mm512_storeu_pd(sum_dy + c0 + 8 * k, d[k]), _mm512_storeu_pd(sum_dy_x + c0 + 8 * k, e[k]);
-        }
+        sums32_store(&a, sums, channels, c0, dy != NULL);
     }
 #endif
     if (c0 == channels) return;
@@ -286,28 +301,21 @@ static inline __m256 upper_half(__m512 v) { return _mm256_castpd_ps(_mm512_extra
  * operations in the same order, so the same bits. */
 static void batchnorm_rectifier_rows(int channels, long count, const float *x, float *dy, const float *mean, const float *scale,
                                      const float *offset, const prelu_activation *act, const float *alpha, float *da, double *sums) {
-    double *sum = sums, *squares = sum + channels, *sum_dy = squares + channels, *sum_dy_x = sum_dy + channels;
     int prelu = act->kind == PRELU_PRELU;
     __m512 slope = _mm512_set1_ps(act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f);
     for (int c0 = 0; c0 < channels; c0 += 32) {
         __m512 mu[2], sc[2], of[2], a[2], d_alpha[2];
-        __m512d s[4], q[4], d[4], e[4];
-#pragma GCC unroll 2
+        sums32 terms;
         for (int h = 0; h < 2; h++) {
             int c = c0 + 16 * h;
             mu[h] = _mm512_loadu_ps(mean + c), sc[h] = _mm512_loadu_ps(scale + c), of[h] = _mm512_loadu_ps(offset + c);
             a[h] = prelu ? _mm512_loadu_ps(alpha + c) : slope;
             d_alpha[h] = prelu ? _mm512_loadu_ps(da + c) : _mm512_setzero_ps();
         }
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) {
-            s[k] = _mm512_loadu_pd(sum + c0 + 8 * k), q[k] = _mm512_loadu_pd(squares + c0 + 8 * k);
-            d[k] = _mm512_loadu_pd(sum_dy + c0 + 8 * k), e[k] = _mm512_loadu_pd(sum_dy_x + c0 + 8 * k);
-        }
+        sums32_load(&terms, sums, channels, c0, 1);
         for (long r = 0; r < count; r++) {
             const float *row = x + r * channels + c0;
             float *g = dy + r * channels + c0;
-#pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
                 __m512 xv = _mm512_loadu_ps(row + 16 * h), gv = _mm512_loadu_ps(g + 16 * h);
                 __m512 z = _mm512_fmadd_ps(_mm512_sub_ps(xv, mu[h]), sc[h], of[h]);
@@ -319,21 +327,11 @@ static void batchnorm_rectifier_rows(int channels, long count, const float *x, f
                     gv = _mm512_mask_mov_ps(_mm512_mul_ps(a[h], gv), _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), gv);
                 }
                 _mm512_storeu_ps(g + 16 * h, gv);
-                __m512d v[2] = {_mm512_cvtps_pd(_mm512_castps512_ps256(xv)), _mm512_cvtps_pd(upper_half(xv))};
-                __m512d w[2] = {_mm512_cvtps_pd(_mm512_castps512_ps256(gv)), _mm512_cvtps_pd(upper_half(gv))};
-#pragma GCC unroll 2
-                for (int l = 0; l < 2; l++) {
-                    int k = 2 * h + l;
-                    s[k] = _mm512_add_pd(s[k], v[l]), q[k] = _mm512_fmadd_pd(v[l], v[l], q[k]);
-                    d[k] = _mm512_add_pd(d[k], w[l]), e[k] = _mm512_fmadd_pd(w[l], v[l], e[k]);
-                }
+                sums32_add(&terms, 2 * h, _mm512_castps512_ps256(xv), _mm512_castps512_ps256(gv), 1);
+                sums32_add(&terms, 2 * h + 1, upper_half(xv), upper_half(gv), 1);
             }
         }
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) {
-            _mm512_storeu_pd(sum + c0 + 8 * k, s[k]), _mm512_storeu_pd(squares + c0 + 8 * k, q[k]);
-            _mm512_storeu_pd(sum_dy + c0 + 8 * k, d[k]), _mm512_storeu_pd(sum_dy_x + c0 + 8 * k, e[k]);
-        }
+        sums32_store(&terms, sums, channels, c0, 1);
         if (prelu)
             for (int h = 0; h < 2; h++) _mm512_storeu_ps(da + c0 + 16 * h, d_alpha[h]);
     }
@@ -364,19 +362,20 @@ static void batchnorm_activation_backward(int32_t batch, int32_t positions, int3
         float *mine = partials + (long)omp_get_thread_num() * per_thread, *da = mine + sums_floats;
         float *block = keeps_terms && !in_registers ? prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)per_block * channels) : NULL;
 #pragma omp for schedule(static)
-        for (int n = 0; n < batch; n++)
+        for (int n = 0; n < batch; n++) {
+            if (in_registers) {
+                batchnorm_rectifier_rows(channels, positions, x + n * sample, dy + n * sample, mean, scale, offset, act, alpha, da,
+                                         (double *)mine);
+                continue;
+            }
             for (long p0 = 0; p0 < positions; p0 += per_block) {
-                if (in_registers) {
-                    batchnorm_rectifier_rows(channels, positions, x + n * sample, dy + n * sample, mean, scale, offset, act, alpha, da,
-                                             (double *)mine);
-                    break;
-                }
                 long count = positions - p0 < per_block ? positions - p0 : per_block, at = n * sample + p0 * channels;
                 float *g = dy + at;
                 if (keeps_terms) normalize_block(channels, x + n * sample, p0, count, mean, scale, offset, block);
                 if (!linear) activate_backward(act, alpha, (int)(p0 * channels), (int)(count * channels), keeps_terms ? block : z + at, g, da);
                 add_rows_sums(channels, count, x + at, g, (double *)mine);
             }
+        }
     }
     add_thread_partials(dalpha, partials, threads, per_thread, sums_floats, alpha_length);
     double *work;

@@ -317,12 +317,9 @@ static void conv2d_backward(const prelu_conv2d_shape *s, const prelu_activation 
         /* The thread's last, partial chunk. */
         if (winograd_dk) (dk_by_4x4 ? winograd4_gradient_flush : winograd_gradient_flush)(s, &chunk, dk);
     }
-    if (dk_by_4x4 && dkernel) {
-        winograd4_kernel_gradient(s, partials, threads, per_thread, dkernel); /* adds the threads' dU itself, shared out */
-    } else if (winograd_dk && dkernel) {
-        float *du = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)dk_floats);
-        add_thread_partials(du, partials, threads, per_thread, 0, dk_floats);
-        winograd_kernel_gradient(s, du, dkernel);
+    if (winograd_dk && dkernel) {
+        /* dg from the threads' dU, which each adds itself */
+        (dk_by_4x4 ? winograd4_kernel_gradient : winograd_kernel_gradient)(s, partials, threads, per_thread, dkernel);
     } else {
         add_thread_partials(dkernel, partials, threads, per_thread, 0, dk_floats);
     }

@@ -332,14 +332,7 @@ static void winograd4_kernel_gradient(const prelu_conv2d_shape *s, const float *
         int team = omp_get_num_threads(), me = omp_get_thread_num();
         long first = per_element * me / team, count = per_element * (me + 1) / team - first;
         float *du = prelu_scratch(PRELU_SCRATCH_PACKED_A, 54 * (size_t)(count > 0 ? count : 1)), *t = du + 36 * count;
-        for (int r = 0; r < 36; r++) {
-            float *row = du + r * count;
-            memcpy(row, partials + r * per_element + first, (size_t)count * sizeof(float));
-            for (int p = 1; p < threads; p++) {
-                const float *part = partials + p * per_thread + r * per_element + first;
-                for (long e = 0; e < count; e++) row[e] += part[e];
-            }
-        }
+        for (int r = 0; r < 36; r++) add_thread_partials(du + r * count, partials, threads, per_thread, r * per_element + first, count);
         /* Column j of G^T dU: rows 0 to 5 of dU combined as G's columns say. */
         for (int j = 0; j < 6; j++) {
             const float *d[6];

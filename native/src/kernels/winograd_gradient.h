@@ -118,10 +118,14 @@ static void winograd_gradient_image(const prelu_conv2d_shape *s, const float *im
 }
 #endif
 
-/* dg = G^T dU G, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], from dU (16 matrices of Cin x F) into the kernel gradient
- * (3, 3, Cin, F). Plain C: once per call, over Cin x F. */
-static void winograd_kernel_gradient(const prelu_conv2d_shape *s, const float *du, float *dkernel) {
+/* dg = G^T dU G, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], into the kernel gradient (3, 3, Cin, F), where dU (16
+ * matrices of Cin x F) is the sum of the threads' partials (`threads` of them, `per_thread` floats apart), added first in
+ * thread order. Plain C, on the calling thread: once per call, over Cin x F (winograd4_kernel_gradient, F(4x4)'s, takes
+ * the same arguments and shares its elements out). */
+static void winograd_kernel_gradient(const prelu_conv2d_shape *s, const float *partials, int threads, long per_thread, float *dkernel) {
     long per_element = (long)s->in_channels * s->filters;
+    float *du = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)16 * per_element);
+    add_thread_partials(du, partials, threads, per_thread, 0, 16 * per_element);
     prelu_count_flops(per_element * WINOGRAD_KERNEL_GRADIENT_FLOPS);
     for (long e = 0; e < per_element; e++) {
         float t[3][4];
