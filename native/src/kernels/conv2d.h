@@ -163,7 +163,7 @@ static void forward_kernel(const prelu_conv2d_shape *s, int form, matrix_view a,
 
 /* With a pool shape (the max pooling that follows the layer), each group's output is pooled into `pooled` while it
  * is still in cache; without one (NULL), the convolution alone. A 3x3 convolution of stride 1 over enough channels runs
- * by Winograd's transforms in the AVX-512 build, F(4x4, 3x3) where it does fewer products (winograd4.h), else F(2x2,
+ * by Winograd's transforms in the AVX-512 and AVX2 builds, F(4x4, 3x3) where it does fewer products (winograd4.h), else F(2x2,
  * 3x3) (winograd.h), in groups of images that fill the chunks of tiles. */
 static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *act, const prelu_conv2d_shape *pool,
                            const float *input, const float *kernel, const float *bias, const float *alpha, float *z, float *y,
@@ -215,7 +215,7 @@ static void conv2d_forward(const prelu_conv2d_shape *s, const prelu_activation *
 /* With a pool shape, dy is first written from the pooled gradient dpooled (each window's to its winner in y, the
  * layer's output), for every image before any product: the generated code hands the pooled gradient and dx the same
  * buffer (the one that is free at that point), so all of dpooled must be read before dx is written.
- * A 3x3 convolution of stride 1 over enough channels takes Winograd's transforms in the AVX-512 build: its kernel
+ * A 3x3 convolution of stride 1 over enough channels takes Winograd's transforms in the AVX-512 and AVX2 builds: its kernel
  * gradient through the forward's (winograd_gradient.h), its input gradient as a Winograd convolution of dz (winograd.h's
  * input_gradient_shape) where there are enough filters; each by F(4x4, 3x3) where that does fewer products (winograd4.h).
  * Otherwise the products over the im2col rows: dkernel = col^T dz,

@@ -9,6 +9,7 @@
  * backward side by side in its own header; everything follows the C# reference (src/Prelu.Runtime/Reference),
  * which the tests hold each build to. */
 #include "common.h"
+#include "vector.h" /* the vectors of the AVX-512 and AVX2 builds' shared kernels */
 
 #include "gemm.h"
 #include "winograd.h" /* after gemm.h, whose products it runs */

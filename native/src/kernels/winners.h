@@ -1,6 +1,6 @@
 /* winners.h: what the pooled convolution's paths share (conv2d_pool.h): whether a pooling's windows let it keep only
  * their winners, the order of an image's rows by window, and the pooling epilogue that finds each window's winner and
- * keeps z and its place there (in registers, in the AVX-512 build). */
+ * keeps z and its place there (in registers, in the AVX-512 and AVX2 builds). */
 
 /* Whether conv2d_pool_forward/backward take the winners' path for this convolution and pooling: windows that do not
  * overlap and lie wholly inside the map ('same' pooling of an odd map pads after it, with pad_top still 0). Two floats
@@ -27,30 +27,34 @@ static void window_order(const prelu_conv2d_shape *s, const prelu_conv2d_shape *
 }
 
 /* One pooled value over its window's rows of the tile (z and y, `f` channels each, one row per place): the
- * maximum of y (ties to the first place, as max pooling), z at that place, and the place. The AVX-512 build keeps the
- * three in registers across the window (GCC's own vectorisation stores a row with masks and reads it back at the next
- * place, and a masked store does not forward to a load), and with a dropout (`drop`, or NULL) stores the dropout's
- * mask and output of the pooled values (elements [index, index + f) of the pooled result) instead of them; the other
- * builds leave the dropout to the caller. */
+ * maximum of y (ties to the first place, as max pooling), z at that place, and the place. The AVX-512 and AVX2 builds
+ * keep the three in registers across the window (GCC's own vectorisation stores a row with masks and reads it back at
+ * the next place, and a masked store does not forward to a load); the AVX-512 build, with a dropout (`drop`, or NULL),
+ * stores the dropout's mask and output of the pooled values (elements [index, index + f) of the pooled result) instead
+ * of them; the other builds leave the dropout to the caller. */
 static inline void pool_window(int window, int f, const float *restrict z_rows, const float *restrict y_rows, float *restrict out,
                                float *restrict kept_z, float *restrict kept_place, const dropout_epilogue *drop, int64_t index) {
-#if defined(PRELU_AVX512)
-    for (int c = 0; c < f; c += 16) {
-        __mmask16 m = lanes_mask(f - c);
-        __m512 best = _mm512_maskz_loadu_ps(m, y_rows + c), best_z = _mm512_maskz_loadu_ps(m, z_rows + c), place = _mm512_setzero_ps();
+#if defined(PRELU_AVX2)
+    for (int c = 0; c < f; c += VL) {
+        vmask m = vmask_lanes(f - c);
+        vfloat best = vload(m, y_rows + c), best_z = vload(m, z_rows + c), place = vzero();
         for (int q = 1; q < window; q++) {
-            __m512 yq = _mm512_maskz_loadu_ps(m, y_rows + (long)q * f + c);
-            __mmask16 better = _mm512_cmp_ps_mask(yq, best, _CMP_GT_OQ);
-            best = _mm512_mask_mov_ps(best, better, yq);
-            best_z = _mm512_mask_mov_ps(best_z, better, _mm512_maskz_loadu_ps(m, z_rows + (long)q * f + c));
-            place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
+            vfloat yq = vload(m, y_rows + (long)q * f + c);
+            vmask better = vgreater(yq, best);
+            best = vselect(better, yq, best);
+            best_z = vselect(better, vload(m, z_rows + (long)q * f + c), best_z);
+            place = vselect(better, vset((float)q), place);
         }
+#if defined(PRELU_AVX512)
         if (drop)
             dropout_store16(drop, index + c, m, best);
         else
-            _mm512_mask_storeu_ps(out + c, m, best);
-        _mm512_mask_storeu_ps(kept_z + c, m, best_z);
-        _mm512_mask_storeu_ps(kept_place + c, m, place);
+#else
+        (void)drop, (void)index; /* the dropout is the caller's */
+#endif
+            vstore(out + c, m, best);
+        vstore(kept_z + c, m, best_z);
+        vstore(kept_place + c, m, place);
     }
 #else
     (void)drop, (void)index;
@@ -72,38 +76,42 @@ static inline void pool_window(int window, int f, const float *restrict z_rows, 
 #endif
 }
 
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
 /* The pooling's epilogue in registers for one vector of filters (mask m) of one pooled value, from its window's four
  * outputs z[q] (places in window order): the bias (when `biased`), the rectifier with the negative slopes of place q
  * at slopes + q * slope_step (NULL: a linear layer), the maximum (ties to the first place) and what pool_window stores.
  * The same operations in the same order as the tile's passes (the bias, prelu_row or leaky_row, pool_window): the
  * same bits. */
-static inline __attribute__((always_inline)) void pool_four_places(const __m512 z[4], __mmask16 m, int biased, __m512 b, const float *slopes,
+static inline __attribute__((always_inline)) void pool_four_places(const vfloat z[4], vmask m, int biased, vfloat b, const float *slopes,
                                                                    long slope_step, float *pooled, float *kept_z, float *kept_place,
                                                                    const dropout_epilogue *drop, int64_t index) {
-    __m512 best = _mm512_setzero_ps(), best_z = best, place = best;
+    vfloat best = vzero(), best_z = best, place = best;
 #pragma GCC unroll 4
     for (int q = 0; q < 4; q++) {
-        __m512 zq = biased ? _mm512_add_ps(z[q], b) : z[q], yq = zq;
+        vfloat zq = biased ? vadd(z[q], b) : z[q], yq = zq;
         if (slopes) {
-            __m512 a = _mm512_maskz_loadu_ps(m, slopes + q * slope_step);
-            yq = _mm512_mask_mov_ps(_mm512_mul_ps(a, zq), _mm512_cmp_ps_mask(zq, _mm512_setzero_ps(), _CMP_GT_OQ), zq);
+            vfloat a = vload(m, slopes + q * slope_step);
+            yq = vselect(vgreater(zq, vzero()), zq, vmul(a, zq));
         }
         if (q == 0) {
             best = yq;
             best_z = zq;
         } else {
-            __mmask16 better = _mm512_cmp_ps_mask(yq, best, _CMP_GT_OQ);
-            best = _mm512_mask_mov_ps(best, better, yq);
-            best_z = _mm512_mask_mov_ps(best_z, better, zq);
-            place = _mm512_mask_mov_ps(place, better, _mm512_set1_ps((float)q));
+            vmask better = vgreater(yq, best);
+            best = vselect(better, yq, best);
+            best_z = vselect(better, zq, best_z);
+            place = vselect(better, vset((float)q), place);
         }
     }
+#if defined(PRELU_AVX512)
     if (drop)
         dropout_store16(drop, index, m, best);
     else
-        _mm512_mask_storeu_ps(pooled, m, best);
-    _mm512_mask_storeu_ps(kept_z, m, best_z);
-    _mm512_mask_storeu_ps(kept_place, m, place);
+#else
+    (void)drop, (void)index; /* the AVX2 build leaves the dropout to the caller */
+#endif
+        vstore(pooled, m, best);
+    vstore(kept_z, m, best_z);
+    vstore(kept_place, m, place);
 }
 #endif

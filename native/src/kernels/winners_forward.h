@@ -16,7 +16,7 @@ static inline winograd4_quads winograd4_quads_of(const prelu_conv2d_shape *pool)
     return (winograd4_quads){per_row, ((pool->out_h + 1) / 2) * per_row};
 }
 
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
 
 /* winograd_windows (winograd.h) with the pooling's epilogue in registers: each window's four outputs, 16 filters at
  * a time, go from the output transform to pool_four_places, and no tile of z or y is written. Window w of the chunk
@@ -31,11 +31,11 @@ static void winograd_windows_pooled(const prelu_conv2d_shape *s, int count, cons
     for (int w = 0; w < count; w++) {
         int64_t at = at0 + (int64_t)w * f;
         const float *window_slopes = slopes ? slopes + ((first_window + w) % pooled_per_image) * window_step : NULL;
-        for (int c0 = 0; c0 < f; c0 += 16) {
-            __mmask16 k = lanes_mask(f - c0);
-            __m512 z[4];
+        for (int c0 = 0; c0 < f; c0 += VL) {
+            vmask k = vmask_lanes(f - c0);
+            vfloat z[4];
             winograd_tile_outputs(m + winograd_tile_offset(16, f, w) + c0, f, k, z);
-            pool_four_places(z, k, bias != NULL, bias ? _mm512_maskz_loadu_ps(k, bias + c0) : _mm512_setzero_ps(),
+            pool_four_places(z, k, bias != NULL, bias ? vload(k, bias + c0) : vzero(),
                              window_slopes ? window_slopes + c0 : NULL, place_step, pooled + at + c0, kept_z + at + c0, kept_place + at + c0,
                              drop, at + c0);
         }
@@ -73,7 +73,7 @@ static inline int winograd4_quad_windows(const prelu_conv2d_shape *pool, winogra
 }
 
 /* The four outputs of a window from its tile's sixteen: places in window order. */
-static inline __attribute__((always_inline)) void winograd4_window_places(const __m512 z[16], int output, __m512 four[4]) {
+static inline __attribute__((always_inline)) void winograd4_window_places(const vfloat z[16], int output, vfloat four[4]) {
     four[0] = z[output], four[1] = z[output + 1], four[2] = z[output + 4], four[3] = z[output + 5];
 }
 
@@ -107,20 +107,20 @@ static void winograd4_group_pooled(const prelu_conv2d_shape *s, const prelu_conv
         for (int t = 0; t < count; t++) {
             int image = (t0 + t) / quads.per_image, window[4], output[4];
             int windows = winograd4_quad_windows(pool, quads, (t0 + t) % quads.per_image, window, output);
-            for (int c0 = 0; c0 < f; c0 += 16) {
-                __mmask16 k = lanes_mask(f - c0);
-                __m512 z[16], four[4];
+            for (int c0 = 0; c0 < f; c0 += VL) {
+                vmask k = vmask_lanes(f - c0);
+                vfloat z[16], four[4];
                 winograd4_tile_outputs(m + winograd_tile_offset(36, f, t) + c0, f, k, z);
                 for (int w = 0; w < windows; w++) {
                     int64_t at = at0 + image * pooled_size + (int64_t)window[w] * f;
                     winograd4_window_places(z, output[w], four);
                     if (e->in_registers) {
-                        pool_four_places(four, k, e->bias != NULL, e->bias ? _mm512_maskz_loadu_ps(k, e->bias + c0) : _mm512_setzero_ps(),
+                        pool_four_places(four, k, e->bias != NULL, e->bias ? vload(k, e->bias + c0) : vzero(),
                                          e->slopes ? e->slopes + window[w] * 4 * e->slope_step + c0 : NULL, e->slope_step, e->pooled + at + c0,
                                          e->kept_z + at + c0, e->kept_place + at + c0, e->drop, at + c0);
                     } else {
                         float *rows = e->tile_z + (long)(stored + w) * 4 * f + c0;
-                        for (int q = 0; q < 4; q++) _mm512_mask_storeu_ps(rows + (long)q * f, k, four[q]);
+                        for (int q = 0; q < 4; q++) vstore(rows + (long)q * f, k, four[q]);
                     }
                 }
             }
@@ -193,7 +193,10 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
     const float *slopes = linear ? NULL : by_position ? window_alpha : slope_row;
     long slope_step = by_position ? f : 0;
 #if !defined(PRELU_AVX512)
-    (void)element, (void)slopes, (void)slope_step; /* the registers' path is the AVX-512 build's */
+    (void)element; /* the first layer's registers are the AVX-512 build's */
+#endif
+#if !defined(PRELU_AVX2)
+    (void)slopes, (void)slope_step; /* Winograd's epilogue in registers is the AVX-512 and AVX2 builds' */
 #endif
     /* No more threads than there are images (in registers) or groups of images to share out: a prediction of one image
      * does not pay for starting and joining a thread it cannot use. Each image or group is one thread's, so the count
@@ -245,7 +248,7 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
                            : winograd ? prelu_scratch(PRELU_SCRATCH_PACKED_B, winograd_chunk_floats(s))
                                       : NULL;
             if (!kernel_current) forward_kernel(s, kernel_form, a, kernel, kernel_packed);
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
             pooling_epilogue epilogue = {winograd_pooled, bias, slopes, slope_step, tile_act, tile_alpha, tile_z, tile_y, pooled, kept_z,
                                          kept_place, drop};
 #endif
@@ -253,7 +256,7 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
             for (int gi = 0; gi < groups; gi++) {
                 int n0 = gi * group, windows = min_int(group, s->batch - n0) * pooled_per_image;
                 a.data = input + n0 * in_size;
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
                 if (quads) {
                     winograd4_group_pooled(s, pool, min_int(group, s->batch - n0), a.data, in_size, kernel_packed, tiles, &epilogue,
                                            n0 * pooled_size);
@@ -262,7 +265,7 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
 #endif
                 for (int w0 = 0; w0 < windows; w0 += chunk_windows) {
                     int count = min_int(chunk_windows, windows - w0);
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
                     if (winograd_pooled) {
                         winograd_windows_pooled(s, count, a.data, rows + (long)w0 * window, kernel_packed, tiles, bias, slopes, w0,
                                                 pooled_per_image, 4 * slope_step, slope_step, pooled, kept_z, kept_place, drop,

@@ -15,16 +15,18 @@
  * ('same') is the same: a patch's rows and columns outside the input are zeros.
  * The backward of such a convolution takes the same transforms: its input gradient is a convolution of this kind
  * (input_gradient_shape below), its kernel gradient goes through the transforms' transposes (winograd_gradient.h).
- * The AVX-512 build only (the transforms are written with its intrinsics and masks); the other builds keep the direct
+ * The AVX-512 and AVX2 builds (the transforms are written once, in vector.h's vectors of either width: the same operations
+ * on every lane, so a tile's transforms give the same bits in both); the portable and NEON builds keep the direct
  * product. */
 
 /* Input channels from which the products are long enough to pay for the transforms (a first layer's one is not). */
 #define WINOGRAD_MIN_CHANNELS 8
-/* Tiles transformed and multiplied together: one register block of the products' rows. */
-#define WINOGRAD_TILES MR
+/* Tiles transformed and multiplied together: one register block of the products' rows in the AVX-512 build (MR), two in
+ * the AVX2 build's (whose products' calls would otherwise take 6 rows each). */
+#define WINOGRAD_TILES 12
 
 static inline int winograd_applies(const prelu_conv2d_shape *s) {
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
     /* Any padding up to 2 ('valid', 'same', and the input gradient's 2 - p below): a tile's patch is read with zeros
      * wherever it lies outside the map. */
     return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_y == 1 && s->stride_x == 1 && s->pad_top >= 0 && s->pad_top <= 2 &&
@@ -76,7 +78,7 @@ static void turned_kernel(const prelu_conv2d_shape *s, const float *kernel, floa
             for (int o = 0; o < f; o++) turned[((long)e * f + o) * cin + c] = kernel[((long)(8 - e) * cin + c) * f + o];
 }
 
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
 /* The products' B operands, U[xi] (Cin x F) for xi = 4 i + j, each packed for gemm_packed, one after the other (F(4x4)'s
  * 36 alike: winograd4.h). */
 static inline size_t winograd_kernel_stride(const prelu_conv2d_shape *s) { return packed_b_floats(s->in_channels, s->filters); }
@@ -109,20 +111,20 @@ static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, fl
     }
 }
 
-/* B^T d B of one 4x4 patch d of 16 channels (mask m) into its row of the 16 matrices from `at`, `step` floats apart. */
-static inline __attribute__((always_inline)) void winograd_patch_transform(__m512 d[4][4], float *at, long step, __mmask16 m) {
-    __m512 t[4][4];
+/* B^T d B of one 4x4 patch d of VL channels (mask m) into its row of the 16 matrices from `at`, `step` floats apart. */
+static inline __attribute__((always_inline)) void winograd_patch_transform(vfloat d[4][4], float *at, long step, vmask m) {
+    vfloat t[4][4];
     for (int j = 0; j < 4; j++) {
-        t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
-        t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
-        t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
-        t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+        t[0][j] = vsub(d[0][j], d[2][j]);
+        t[1][j] = vadd(d[1][j], d[2][j]);
+        t[2][j] = vsub(d[2][j], d[1][j]);
+        t[3][j] = vsub(d[1][j], d[3][j]);
     }
     for (int i = 0; i < 4; i++) {
-        _mm512_mask_storeu_ps(at + (i * 4 + 0) * step, m, _mm512_sub_ps(t[i][0], t[i][2]));
-        _mm512_mask_storeu_ps(at + (i * 4 + 1) * step, m, _mm512_add_ps(t[i][1], t[i][2]));
-        _mm512_mask_storeu_ps(at + (i * 4 + 2) * step, m, _mm512_sub_ps(t[i][2], t[i][1]));
-        _mm512_mask_storeu_ps(at + (i * 4 + 3) * step, m, _mm512_sub_ps(t[i][1], t[i][3]));
+        vstore(at + (i * 4 + 0) * step, m, vsub(t[i][0], t[i][2]));
+        vstore(at + (i * 4 + 1) * step, m, vadd(t[i][1], t[i][2]));
+        vstore(at + (i * 4 + 2) * step, m, vsub(t[i][2], t[i][1]));
+        vstore(at + (i * 4 + 3) * step, m, vsub(t[i][1], t[i][3]));
     }
 }
 
@@ -134,11 +136,11 @@ static inline void winograd_patch(const float *image, long corner, long line, in
     if (y0 == 0 && y1 == 4 && x0 == 0 && x1 == 4) {
         /* Wholly inside the map (every patch of a 'valid' convolution): plain loads at fixed distances. */
         const float *patch = image + corner;
-        for (int c0 = 0; c0 < cin; c0 += 16) {
-            __mmask16 m = lanes_mask(cin - c0);
-            __m512 d[4][4];
+        for (int c0 = 0; c0 < cin; c0 += VL) {
+            vmask m = vmask_lanes(cin - c0);
+            vfloat d[4][4];
             for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) d[i][j] = _mm512_maskz_loadu_ps(m, patch + i * line + (long)j * cin + c0);
+                for (int j = 0; j < 4; j++) d[i][j] = vload(m, patch + i * line + (long)j * cin + c0);
             winograd_patch_transform(d, v + (long)tile * cin + c0, step, m);
         }
         return;
@@ -153,12 +155,12 @@ static inline void winograd_patch(const float *image, long corner, long line, in
             inside |= in << (i * 4 + j);
             place[i * 4 + j] = in ? corner + i * line + (long)j * cin : 0;
         }
-    for (int c0 = 0; c0 < cin; c0 += 16) {
-        __mmask16 m = lanes_mask(cin - c0);
-        __m512 d[4][4];
+    for (int c0 = 0; c0 < cin; c0 += VL) {
+        vmask m = vmask_lanes(cin - c0);
+        vfloat d[4][4];
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++)
-                d[i][j] = _mm512_maskz_loadu_ps((__mmask16)(-((inside >> (i * 4 + j)) & 1)) & m, image + place[i * 4 + j] + c0);
+                d[i][j] = vload(vmask_if((inside >> (i * 4 + j)) & 1, m), image + place[i * 4 + j] + c0);
         winograd_patch_transform(d, v + (long)tile * cin + c0, step, m);
     }
 }
@@ -192,31 +194,31 @@ static inline void winograd_products(int points, const prelu_conv2d_shape *s, in
                               m + (long)xi * f, (long)points * f, 0);
 }
 
-/* z = A^T M A of one tile, with A^T = [1 1 1 0; 0 1 -1 -1], for 16 filters (mask k): `from` is the tile's first filter
+/* z = A^T M A of one tile, with A^T = [1 1 1 0; 0 1 -1 -1], for VL filters (mask k): `from` is the tile's first filter
  * in M[0], `step` floats apart are the 16 M[xi]; output (dy, dx) into z[dy * 2 + dx]. */
-static inline __attribute__((always_inline)) void winograd_tile_outputs(const float *from, long step, __mmask16 k, __m512 z[4]) {
-    __m512 s[2][4];
+static inline __attribute__((always_inline)) void winograd_tile_outputs(const float *from, long step, vmask k, vfloat z[4]) {
+    vfloat s[2][4];
     for (int j = 0; j < 4; j++) {
-        __m512 m0 = _mm512_maskz_loadu_ps(k, from + (0 * 4 + j) * step), m1 = _mm512_maskz_loadu_ps(k, from + (1 * 4 + j) * step);
-        __m512 m2 = _mm512_maskz_loadu_ps(k, from + (2 * 4 + j) * step), m3 = _mm512_maskz_loadu_ps(k, from + (3 * 4 + j) * step);
-        s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-        s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        vfloat m0 = vload(k, from + (0 * 4 + j) * step), m1 = vload(k, from + (1 * 4 + j) * step);
+        vfloat m2 = vload(k, from + (2 * 4 + j) * step), m3 = vload(k, from + (3 * 4 + j) * step);
+        s[0][j] = vadd(vadd(m0, m1), m2);
+        s[1][j] = vsub(vsub(m1, m2), m3);
     }
     for (int dy = 0; dy < 2; dy++) {
-        z[dy * 2] = _mm512_add_ps(_mm512_add_ps(s[dy][0], s[dy][1]), s[dy][2]);
-        z[dy * 2 + 1] = _mm512_sub_ps(_mm512_sub_ps(s[dy][1], s[dy][2]), s[dy][3]);
+        z[dy * 2] = vadd(vadd(s[dy][0], s[dy][1]), s[dy][2]);
+        z[dy * 2 + 1] = vsub(vsub(s[dy][1], s[dy][2]), s[dy][3]);
     }
 }
 
 /* The outputs of one tile from its rows of M (winograd_tile_offset): output (dy, dx) to out + at[dy * 2 + dx], or nowhere
  * where that is negative (outside the map). */
 static inline void winograd_outputs(const float *m, int f, float *out, const long at[4]) {
-    for (int c0 = 0; c0 < f; c0 += 16) {
-        __mmask16 k = lanes_mask(f - c0);
-        __m512 z[4];
+    for (int c0 = 0; c0 < f; c0 += VL) {
+        vmask k = vmask_lanes(f - c0);
+        vfloat z[4];
         winograd_tile_outputs(m + c0, f, k, z);
         for (int q = 0; q < 4; q++)
-            if (at[q] >= 0) _mm512_mask_storeu_ps(out + at[q] + c0, k, z[q]);
+            if (at[q] >= 0) vstore(out + at[q] + c0, k, z[q]);
     }
 }
 

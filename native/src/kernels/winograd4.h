@@ -12,7 +12,7 @@
  * 2 to 4 millionths of its largest output on random maps of 32 to 64 channels (F(2x2): 0.2 to 0.3), up to 1.1e-5 on the
  * agreement suite's random shapes, which hold the Winograd paths' forward to 3e-5 (Close.Winograd4Forward) and
  * gradients to 1e-4; a kernel gradient's over 5,000 tiles 1e-5 of its largest element (F(2x2): 0.7e-5). Computing U in
- * double was tried: no smaller error. The order of every sum is fixed by the shapes alone. The AVX-512 build only, as
+ * double was tried: no smaller error. The order of every sum is fixed by the shapes alone. The AVX-512 and AVX2 builds, as
  * winograd.h.
  * The kernel gradient goes through the transposes, as winograd_gradient.h's: for a tile's output gradient dz (4x4 per
  * filter), dM = A dz A^T, dU[xi] = sum over tiles of V[xi]^T dM[xi], and dg = G^T dU G. */
@@ -46,7 +46,7 @@ static inline void winograd4_g_columns(int a, const float *const d[6], float *re
     }
 }
 
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
 static inline size_t winograd4_kernel_floats(const prelu_conv2d_shape *s) { return 36 * winograd_kernel_stride(s); }
 /* Per thread: V and M of one chunk of tiles. */
 static inline size_t winograd4_chunk_floats(const prelu_conv2d_shape *s) {
@@ -100,16 +100,16 @@ static void winograd4_kernel(const prelu_conv2d_shape *s, const float *kernel, f
 }
 
 /* B^T d of six vectors (a column or a row of the patch), into r[0..5]. */
-static inline __attribute__((always_inline)) void winograd4_input_1d(const __m512 d[6], __m512 r[6]) {
-    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f);
-    __m512 a = _mm512_fnmadd_ps(four, d[2], d[4]), b = _mm512_fnmadd_ps(four, d[1], d[3]);
-    __m512 c = _mm512_sub_ps(d[4], d[2]), e = _mm512_mul_ps(two, _mm512_sub_ps(d[3], d[1]));
-    r[0] = _mm512_fmadd_ps(four, d[0], _mm512_fnmadd_ps(five, d[2], d[4]));
-    r[1] = _mm512_add_ps(a, b);
-    r[2] = _mm512_sub_ps(a, b);
-    r[3] = _mm512_add_ps(c, e);
-    r[4] = _mm512_sub_ps(c, e);
-    r[5] = _mm512_fmadd_ps(four, d[1], _mm512_fnmadd_ps(five, d[3], d[5]));
+static inline __attribute__((always_inline)) void winograd4_input_1d(const vfloat d[6], vfloat r[6]) {
+    const vfloat two = vset(2.0f), four = vset(4.0f), five = vset(5.0f);
+    vfloat a = vfnmadd(four, d[2], d[4]), b = vfnmadd(four, d[1], d[3]);
+    vfloat c = vsub(d[4], d[2]), e = vmul(two, vsub(d[3], d[1]));
+    r[0] = vfmadd(four, d[0], vfnmadd(five, d[2], d[4]));
+    r[1] = vadd(a, b);
+    r[2] = vsub(a, b);
+    r[3] = vadd(c, e);
+    r[4] = vsub(c, e);
+    r[5] = vfmadd(four, d[1], vfnmadd(five, d[3], d[5]));
 }
 
 /* V = B^T d B of one tile into row `tile` of the 36 matrices at v (each tiles x Cin, `step` floats apart). The patch's
@@ -125,42 +125,42 @@ static inline void winograd4_patch(const float *image, long corner, long line, i
             inside |= (uint64_t)in << (i * 6 + j);
             place[i * 6 + j] = in ? corner + i * line + (long)j * cin : 0;
         }
-    for (int c0 = 0; c0 < cin; c0 += 16) {
-        __mmask16 m = lanes_mask(cin - c0);
-        __m512 t[6][6]; /* t = B^T d: column j of d turned into column j of t */
+    for (int c0 = 0; c0 < cin; c0 += VL) {
+        vmask m = vmask_lanes(cin - c0);
+        vfloat t[6][6]; /* t = B^T d: column j of d turned into column j of t */
         for (int j = 0; j < 6; j++) {
-            __m512 d[6], r[6];
+            vfloat d[6], r[6];
             for (int i = 0; i < 6; i++)
-                d[i] = _mm512_maskz_loadu_ps((__mmask16)(-(int)((inside >> (i * 6 + j)) & 1)) & m, image + place[i * 6 + j] + c0);
+                d[i] = vload(vmask_if((int)((inside >> (i * 6 + j)) & 1), m), image + place[i * 6 + j] + c0);
             winograd4_input_1d(d, r);
             for (int i = 0; i < 6; i++) t[i][j] = r[i];
         }
         float *at = v + (long)tile * cin + c0;
         for (int i = 0; i < 6; i++) {
-            __m512 r[6];
+            vfloat r[6];
             winograd4_input_1d(t[i], r);
-            for (int j = 0; j < 6; j++) _mm512_mask_storeu_ps(at + (i * 6 + j) * step, m, r[j]);
+            for (int j = 0; j < 6; j++) vstore(at + (i * 6 + j) * step, m, r[j]);
         }
     }
 }
 
 /* A^T m of six vectors, into y[0..3]. */
-static inline __attribute__((always_inline)) void winograd4_output_1d(const __m512 m[6], __m512 y[4]) {
-    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
-    __m512 p = _mm512_add_ps(m[1], m[2]), q = _mm512_sub_ps(m[1], m[2]), r = _mm512_add_ps(m[3], m[4]), w = _mm512_sub_ps(m[3], m[4]);
-    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], p), r);
-    y[1] = _mm512_fmadd_ps(two, w, q);
-    y[2] = _mm512_fmadd_ps(four, r, p);
-    y[3] = _mm512_add_ps(_mm512_fmadd_ps(eight, w, q), m[5]);
+static inline __attribute__((always_inline)) void winograd4_output_1d(const vfloat m[6], vfloat y[4]) {
+    const vfloat two = vset(2.0f), four = vset(4.0f), eight = vset(8.0f);
+    vfloat p = vadd(m[1], m[2]), q = vsub(m[1], m[2]), r = vadd(m[3], m[4]), w = vsub(m[3], m[4]);
+    y[0] = vadd(vadd(m[0], p), r);
+    y[1] = vfmadd(two, w, q);
+    y[2] = vfmadd(four, r, p);
+    y[3] = vadd(vfmadd(eight, w, q), m[5]);
 }
 
-/* z = A^T M A of one tile for 16 filters (mask k): `from` is the tile's first filter in M[0], `step` floats apart are
+/* z = A^T M A of one tile for VL filters (mask k): `from` is the tile's first filter in M[0], `step` floats apart are
  * the 36 M[xi]; output (dy, dx) into z[dy * 4 + dx]. */
-static inline __attribute__((always_inline)) void winograd4_tile_outputs(const float *from, long step, __mmask16 k, __m512 z[16]) {
-    __m512 s[4][6]; /* s = A^T M: column j of M turned into column j of s */
+static inline __attribute__((always_inline)) void winograd4_tile_outputs(const float *from, long step, vmask k, vfloat z[16]) {
+    vfloat s[4][6]; /* s = A^T M: column j of M turned into column j of s */
     for (int j = 0; j < 6; j++) {
-        __m512 col[6], y[4];
-        for (int i = 0; i < 6; i++) col[i] = _mm512_maskz_loadu_ps(k, from + (i * 6 + j) * step);
+        vfloat col[6], y[4];
+        for (int i = 0; i < 6; i++) col[i] = vload(k, from + (i * 6 + j) * step);
         winograd4_output_1d(col, y);
         for (int i = 0; i < 4; i++) s[i][j] = y[i];
     }
@@ -170,12 +170,12 @@ static inline __attribute__((always_inline)) void winograd4_tile_outputs(const f
 /* z = A^T M A of one tile from its rows of M (winograd_tile_offset), written to out + at[dy * 4 + dx] for the outputs
  * inside the map (at >= 0). */
 static inline void winograd4_outputs(const float *m, int f, float *out, const long at[16]) {
-    for (int c0 = 0; c0 < f; c0 += 16) {
-        __mmask16 k = lanes_mask(f - c0);
-        __m512 z[16];
+    for (int c0 = 0; c0 < f; c0 += VL) {
+        vmask k = vmask_lanes(f - c0);
+        vfloat z[16];
         winograd4_tile_outputs(m + c0, f, k, z);
         for (int q = 0; q < 16; q++)
-            if (at[q] >= 0) _mm512_mask_storeu_ps(out + at[q] + c0, k, z[q]);
+            if (at[q] >= 0) vstore(out + at[q] + c0, k, z[q]);
     }
 }
 
@@ -239,15 +239,15 @@ static inline long winograd4_gradient_floats(const prelu_conv2d_shape *s) { retu
 
 /* A y of four vectors into r[0..5], A = A^T's transpose: (y0, y0 + y1 + y2 + y3, y0 - y1 + y2 - y3, y0 + 2 y1 + 4 y2 +
  * 8 y3, y0 - 2 y1 + 4 y2 - 8 y3, y3). */
-static inline __attribute__((always_inline)) void winograd4_gradient_1d(const __m512 y[4], __m512 r[6]) {
-    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
-    __m512 p = _mm512_add_ps(y[0], y[2]), q = _mm512_add_ps(y[1], y[3]);
-    __m512 p4 = _mm512_fmadd_ps(four, y[2], y[0]), q4 = _mm512_fmadd_ps(eight, y[3], _mm512_mul_ps(two, y[1]));
+static inline __attribute__((always_inline)) void winograd4_gradient_1d(const vfloat y[4], vfloat r[6]) {
+    const vfloat two = vset(2.0f), four = vset(4.0f), eight = vset(8.0f);
+    vfloat p = vadd(y[0], y[2]), q = vadd(y[1], y[3]);
+    vfloat p4 = vfmadd(four, y[2], y[0]), q4 = vfmadd(eight, y[3], vmul(two, y[1]));
     r[0] = y[0];
-    r[1] = _mm512_add_ps(p, q);
-    r[2] = _mm512_sub_ps(p, q);
-    r[3] = _mm512_add_ps(p4, q4);
-    r[4] = _mm512_sub_ps(p4, q4);
+    r[1] = vadd(p, q);
+    r[2] = vsub(p, q);
+    r[3] = vadd(p4, q4);
+    r[4] = vsub(p4, q4);
     r[5] = y[3];
 }
 
@@ -256,21 +256,21 @@ static inline __attribute__((always_inline)) void winograd4_gradient_1d(const __
  * inside the map (zeros for the others). */
 static inline void winograd4_gradient_tile(const float *dz, long line, int f, int rows, int cols, float *w, int tile) {
     long step = winograd4_gradient_stride(f);
-    for (int c0 = 0; c0 < f; c0 += 16) {
-        __mmask16 k = lanes_mask(f - c0);
-        __m512 t[6][4]; /* t = A dz: column j of dz turned into column j of t */
+    for (int c0 = 0; c0 < f; c0 += VL) {
+        vmask k = vmask_lanes(f - c0);
+        vfloat t[6][4]; /* t = A dz: column j of dz turned into column j of t */
         for (int j = 0; j < 4; j++) {
-            __m512 y[4], r[6];
+            vfloat y[4], r[6];
             for (int i = 0; i < 4; i++)
-                y[i] = i < rows && j < cols ? _mm512_maskz_loadu_ps(k, dz + i * line + (long)j * f + c0) : _mm512_setzero_ps();
+                y[i] = i < rows && j < cols ? vload(k, dz + i * line + (long)j * f + c0) : vzero();
             winograd4_gradient_1d(y, r);
             for (int i = 0; i < 6; i++) t[i][j] = r[i];
         }
         float *at = w + (long)tile * f + c0;
         for (int i = 0; i < 6; i++) {
-            __m512 r[6];
+            vfloat r[6];
             winograd4_gradient_1d(t[i], r);
-            for (int j = 0; j < 6; j++) _mm512_mask_storeu_ps(at + (i * 6 + j) * step, k, r[j]);
+            for (int j = 0; j < 6; j++) vstore(at + (i * 6 + j) * step, k, r[j]);
         }
     }
 }

@@ -7,7 +7,7 @@
  * dg is made once, from the threads' dU added in thread order. The products do 16 multiply-adds per input channel,
  * filter and tile where the direct kernel gradient does 36. A tile that hangs over the map's bottom or right edge
  * has no gradient there (zeros); its patch reads zeros outside the input, as forward.
- * The AVX-512 build only, as winograd.h. */
+ * The AVX-512 and AVX2 builds, as winograd.h. */
 
 /* Tiles whose transforms are multiplied together: the products' K. Long enough that packing the operands is a small
  * share of the products; short enough that a chunk (16 x tiles x (Cin + F) floats) stays in L2 at 32 channels. */
@@ -52,30 +52,30 @@ static inline long winograd_gradient_floats(const prelu_conv2d_shape *s) { retur
 /* G^T dU G per input channel and filter (6 per column of dU, then 6 per row of the 3x4 product). */
 #define WINOGRAD_KERNEL_GRADIENT_FLOPS 42
 
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
 /* dM of one tile into row `tile` of the 16 matrices at w (each WINOGRAD_GRADIENT_TILES x F, winograd_gradient_stride
  * apart). The tile's outputs start at dz (`line` floats a row); only its first `rows` rows and `cols` columns lie inside
  * the map. */
 static inline void winograd_gradient_tile(const float *dz, long line, int f, int rows, int cols, float *w, int tile) {
     long step = winograd_gradient_stride(f);
-    for (int c0 = 0; c0 < f; c0 += 16) {
-        __mmask16 k = lanes_mask(f - c0);
-        __m512 y[2][2], t[4][2];
+    for (int c0 = 0; c0 < f; c0 += VL) {
+        vmask k = vmask_lanes(f - c0);
+        vfloat y[2][2], t[4][2];
         for (int i = 0; i < 2; i++)
             for (int j = 0; j < 2; j++)
-                y[i][j] = i < rows && j < cols ? _mm512_maskz_loadu_ps(k, dz + i * line + (long)j * f + c0) : _mm512_setzero_ps();
+                y[i][j] = i < rows && j < cols ? vload(k, dz + i * line + (long)j * f + c0) : vzero();
         for (int j = 0; j < 2; j++) {
             t[0][j] = y[0][j];
-            t[1][j] = _mm512_add_ps(y[0][j], y[1][j]);
-            t[2][j] = _mm512_sub_ps(y[0][j], y[1][j]);
-            t[3][j] = _mm512_sub_ps(_mm512_setzero_ps(), y[1][j]);
+            t[1][j] = vadd(y[0][j], y[1][j]);
+            t[2][j] = vsub(y[0][j], y[1][j]);
+            t[3][j] = vsub(vzero(), y[1][j]);
         }
         float *at = w + (long)tile * f + c0;
         for (int i = 0; i < 4; i++) {
-            _mm512_mask_storeu_ps(at + (i * 4 + 0) * step, k, t[i][0]);
-            _mm512_mask_storeu_ps(at + (i * 4 + 1) * step, k, _mm512_add_ps(t[i][0], t[i][1]));
-            _mm512_mask_storeu_ps(at + (i * 4 + 2) * step, k, _mm512_sub_ps(t[i][0], t[i][1]));
-            _mm512_mask_storeu_ps(at + (i * 4 + 3) * step, k, _mm512_sub_ps(_mm512_setzero_ps(), t[i][1]));
+            vstore(at + (i * 4 + 0) * step, k, t[i][0]);
+            vstore(at + (i * 4 + 1) * step, k, vadd(t[i][0], t[i][1]));
+            vstore(at + (i * 4 + 2) * step, k, vsub(t[i][0], t[i][1]));
+            vstore(at + (i * 4 + 3) * step, k, vsub(vzero(), t[i][1]));
         }
     }
 }
