@@ -15,6 +15,9 @@ VECTOR_OP vmask vmask_lanes(int lanes) { return lanes_mask(lanes); }
 VECTOR_OP vmask vmask_if(int keep, vmask m) { return (vmask)(-keep) & m; }
 VECTOR_OP vfloat vload(vmask m, const float *p) { return _mm512_maskz_loadu_ps(m, p); }
 VECTOR_OP void vstore(float *p, vmask m, vfloat v) { _mm512_mask_storeu_ps(p, m, v); }
+/* A whole vector, unmasked. */
+VECTOR_OP vfloat vloadu(const float *p) { return _mm512_loadu_ps(p); }
+VECTOR_OP void vstoreu(float *p, vfloat v) { _mm512_storeu_ps(p, v); }
 VECTOR_OP vfloat vzero(void) { return _mm512_setzero_ps(); }
 VECTOR_OP vfloat vset(float x) { return _mm512_set1_ps(x); }
 VECTOR_OP vfloat vadd(vfloat a, vfloat b) { return _mm512_add_ps(a, b); }
@@ -44,6 +47,8 @@ VECTOR_OP void vstore(float *p, vmask m, vfloat v) {
     else
         _mm256_maskstore_ps(p, m, v);
 }
+VECTOR_OP vfloat vloadu(const float *p) { return _mm256_loadu_ps(p); }
+VECTOR_OP void vstoreu(float *p, vfloat v) { _mm256_storeu_ps(p, v); }
 VECTOR_OP vfloat vzero(void) { return _mm256_setzero_ps(); }
 VECTOR_OP vfloat vset(float x) { return _mm256_set1_ps(x); }
 VECTOR_OP vfloat vadd(vfloat a, vfloat b) { return _mm256_add_ps(a, b); }

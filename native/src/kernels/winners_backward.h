@@ -29,53 +29,52 @@ static void kernel_gradient_by_product(const prelu_conv2d_shape *s, int window, 
 /* Two ways a row of `len` floats (a row of a convolution's window) meets the rows of several winners:
  * add_scaled_rows:   acc[0, len) += the sum over i < count, in order, of g[i] * rows[i][at, at + len)
  * add_scaled_row_to: rows[i][at, at + len) += g[i] * row[0, len), for each i < count in order
- * In the AVX-512 build the row that stays (acc, or row) is held in up to 8 registers at a time while the winners'
- * rows stream past: `vectors` is a constant in each expansion (the switch below), so its loops unroll and the array
- * lives in registers. The other builds add through memory. */
-#if defined(PRELU_AVX512)
+ * In the AVX-512 and AVX2 builds the row that stays (acc, or row) is held in up to 8 registers at a time while the
+ * winners' rows stream past: `vectors` is a constant in each expansion (the switch below), so its loops unroll and the
+ * array lives in registers. The other builds add through memory. */
+#if defined(PRELU_AVX2)
 #define ROW_VECTORS 8
 
-/* `vectors` whole vectors (a constant in each expansion), then, where `tail` has lanes, one vector through that mask:
+/* `vectors` whole vectors (a constant in each expansion), then, where `lanes` is not 0, that many lanes of one more:
  * masked stores only where a row ends inside a vector (a masked store does not forward to the next load of the same
  * place, and rows of neighbouring windows overlap). */
-static inline __attribute__((always_inline)) void scaled_rows_block(const int vectors, __mmask16 tail, int to_rows, int count,
-                                                                    const float *g, float *base, const long *offset, long at,
-                                                                    float *row) {
-    __m512 held[ROW_VECTORS], held_tail = _mm512_maskz_loadu_ps(tail, row + 16 * vectors);
+static inline __attribute__((always_inline)) void scaled_rows_block(const int vectors, int lanes, int to_rows, int count, const float *g,
+                                                                    float *base, const long *offset, long at, float *row) {
+    vmask tail = vmask_lanes(lanes);
+    vfloat held[ROW_VECTORS], held_tail = vload(tail, row + VL * vectors);
 #pragma GCC unroll 8
-    for (int v = 0; v < vectors; v++) held[v] = _mm512_loadu_ps(row + 16 * v);
+    for (int v = 0; v < vectors; v++) held[v] = vloadu(row + VL * v);
     for (int i = 0; i < count; i++) {
-        __m512 gi = _mm512_set1_ps(g[i]);
+        vfloat gi = vset(g[i]);
         float *x = base + offset[i] + at;
 #pragma GCC unroll 8
         for (int v = 0; v < vectors; v++) {
             if (to_rows)
-                _mm512_storeu_ps(x + 16 * v, _mm512_fmadd_ps(gi, held[v], _mm512_loadu_ps(x + 16 * v)));
+                vstoreu(x + VL * v, vfmadd(gi, held[v], vloadu(x + VL * v)));
             else
-                held[v] = _mm512_fmadd_ps(gi, _mm512_loadu_ps(x + 16 * v), held[v]);
+                held[v] = vfmadd(gi, vloadu(x + VL * v), held[v]);
         }
-        if (tail) {
-            __m512 xv = _mm512_maskz_loadu_ps(tail, x + 16 * vectors);
+        if (lanes) {
+            vfloat xv = vload(tail, x + VL * vectors);
             if (to_rows)
-                _mm512_mask_storeu_ps(x + 16 * vectors, tail, _mm512_fmadd_ps(gi, held_tail, xv));
+                vstore(x + VL * vectors, tail, vfmadd(gi, held_tail, xv));
             else
-                held_tail = _mm512_fmadd_ps(gi, xv, held_tail);
+                held_tail = vfmadd(gi, xv, held_tail);
         }
     }
     if (!to_rows) {
 #pragma GCC unroll 8
-        for (int v = 0; v < vectors; v++) _mm512_storeu_ps(row + 16 * v, held[v]);
-        _mm512_mask_storeu_ps(row + 16 * vectors, tail, held_tail);
+        for (int v = 0; v < vectors; v++) vstoreu(row + VL * v, held[v]);
+        vstore(row + VL * vectors, tail, held_tail);
     }
 }
 
 static inline void scaled_rows(int len, int to_rows, int count, const float *g, float *base, const long *offset, long at, float *row) {
-    for (int j0 = 0; j0 < len; j0 += 16 * ROW_VECTORS) {
-        int left = min_int(len - j0, 16 * ROW_VECTORS), vectors = left / 16, lanes = left % 16;
-        __mmask16 tail = lanes_mask(lanes);
+    for (int j0 = 0; j0 < len; j0 += VL * ROW_VECTORS) {
+        int left = min_int(len - j0, VL * ROW_VECTORS), vectors = left / VL, lanes = left % VL;
         switch (vectors) {
 #define ROWS_CASE(n)                                                                                                   \
-    case n: scaled_rows_block(n, tail, to_rows, count, g, base, offset, at + j0, row + j0); break;
+    case n: scaled_rows_block(n, lanes, to_rows, count, g, base, offset, at + j0, row + j0); break;
             ROWS_CASE(0) ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8)
 #undef ROWS_CASE
         }
