@@ -33,17 +33,6 @@ static inline int64_t taps_inside(int input, int output, int window, int stride,
 static inline __mmask16 lanes_mask(int lanes) {
     return lanes >= 16 ? (__mmask16)0xFFFF : lanes <= 0 ? (__mmask16)0 : (__mmask16)((1u << lanes) - 1);
 }
-
-/* row[lane] += v[lane] for the lanes in `adds`, of a vector whose lanes in `valid` lie inside the row. Where all 16 do,
- * the row is loaded and stored whole with +0 in the other lanes (adding +0 changes no sum: the gradients start at +0
- * and a sum is -0 only when both terms are): Zen 4 runs 512-bit stores in two halves and a masked one costs several
- * times a whole one. */
-static inline void add_into_row(float *row, __mmask16 valid, __mmask16 adds, __m512 v) {
-    if (valid == (__mmask16)0xFFFF)
-        _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), _mm512_maskz_mov_ps(adds, v)));
-    else
-        _mm512_mask_storeu_ps(row, adds, _mm512_add_ps(_mm512_maskz_loadu_ps(adds, row), v));
-}
 #endif
 
 /* Per-thread partial sums, so that a parallel region adds nothing to shared memory (no atomics): `threads`

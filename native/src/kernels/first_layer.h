@@ -132,21 +132,6 @@ static inline first_layer_backward first_layer_backward_of(const prelu_conv2d_sh
 }
 
 #if defined(PRELU_AVX512)
-/* A PReLU per element at the winners of one pooled value, 16 filters from c (mask m): each lane's alpha is that of its
- * winner's position (window_position[place]), gathered by masked loads, and z g is added to that alpha's gradient
- * where `rest` (z <= 0), through add_into_row. Returns the lanes' alphas. */
-static inline __m512 prelu_winners_alpha(__mmask16 m, __m512 place, int window, const int32_t *window_position, int f, int c,
-                                         const float *alpha, float *da, __mmask16 rest, __m512 zg) {
-    __m512 slope = _mm512_setzero_ps();
-    for (int q = 0; q < window; q++) {
-        __mmask16 mine = _mm512_mask_cmp_ps_mask(m, place, _mm512_set1_ps((float)q), _CMP_EQ_OQ), adds = mine & rest;
-        long cell = (long)window_position[q] * f + c;
-        slope = _mm512_mask_loadu_ps(slope, mine, alpha + cell);
-        add_into_row(da + cell, m, adds, zg);
-    }
-    return slope;
-}
-
 /* One image of a first layer's backward (first_layer_shape), in registers: dL/dz at each winner (from dpooled, times
  * the dropout's mask if there is one, and the kept z as `how` says, with the bias and alpha sums; or read from dz where
  * winners_backward computed it), then

@@ -115,3 +115,20 @@ static inline __attribute__((always_inline)) void pool_four_places(const vfloat 
     vstore(kept_place, m, place);
 }
 #endif
+
+#if defined(PRELU_AVX2)
+/* A PReLU per element at the winners of one pooled value, VL filters from c (mask m): each lane's alpha is that of its
+ * winner's position (window_position[place]), gathered by masked loads, and z g is added to that alpha's gradient
+ * where `rest` (z <= 0), through add_into_row. Returns the lanes' alphas. */
+static inline vfloat prelu_winners_alpha(vmask m, vfloat place, int window, const int32_t *window_position, int f, int c,
+                                         const float *alpha, float *da, vmask rest, vfloat zg) {
+    vfloat slope = vzero();
+    for (int q = 0; q < window; q++) {
+        vmask mine = vmask_and(m, vequal(place, vset((float)q))), adds = vmask_and(mine, rest);
+        long cell = (long)window_position[q] * f + c;
+        slope = vload_into(slope, mine, alpha + cell);
+        add_into_row(da + cell, m, adds, zg);
+    }
+    return slope;
+}
+#endif

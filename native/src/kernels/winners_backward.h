@@ -146,25 +146,25 @@ static void input_gradient_by_winners(const prelu_conv2d_shape *s, int pooled_pe
 
 /* dL/dz of one pooled value's winners (f filters): g (dL/dpooled) becomes d, with the bias and alpha sums. The
  * activation's backward runs on the row as a layer's epilogue does. A PReLU with an alpha per element takes each
- * winner's alpha at its position (in one pass with masked loads in the AVX-512 build, else once per place of the
- * window, on the filters that place won); one with irregularly shared alphas
+ * winner's alpha at its position (in one pass with masked loads in the AVX-512 and AVX2 builds, else once per place of
+ * the window, on the filters that place won); one with irregularly shared alphas
  * gathers each winner's alpha into a row and afterwards adds the row's alpha gradients back. `row` is scratch for 2 f
  * floats and f ints. */
 static void winners_backward(const prelu_activation *act, const float *alpha, int f, int window, const int32_t *window_position,
                              const float *kz, const float *won, const float *g, float *d, float *db, float *da, float *row) {
     if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT) {
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
         /* In one pass: each lane's alpha (and alpha gradient) is its winner's position's. */
-        for (int c = 0; c < f; c += 16) {
-            __mmask16 m = lanes_mask(f - c);
-            __m512 z = _mm512_maskz_loadu_ps(m, kz + c), gc = _mm512_maskz_loadu_ps(m, g + c), place = _mm512_maskz_loadu_ps(m, won + c);
-            __mmask16 positive = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), rest = m & (__mmask16)~positive;
-            __m512 slope = prelu_winners_alpha(m, place, window, window_position, f, c, alpha, da, rest, _mm512_mul_ps(z, gc));
-            __m512 dc = _mm512_mask_mov_ps(_mm512_mul_ps(slope, gc), positive, gc);
-            if (m == (__mmask16)0xFFFF)
-                _mm512_storeu_ps(d + c, dc); /* a whole vector: no masked store (see add_into_row) */
+        for (int c = 0; c < f; c += VL) {
+            vmask m = vmask_lanes(f - c);
+            vfloat z = vload(m, kz + c), gc = vload(m, g + c), place = vload(m, won + c);
+            vmask positive = vgreater(z, vzero()), rest = vmask_but(m, positive);
+            vfloat slope = prelu_winners_alpha(m, place, window, window_position, f, c, alpha, da, rest, vmul(z, gc));
+            vfloat dc = vselect(positive, gc, vmul(slope, gc));
+            if (vmask_full(m))
+                vstoreu(d + c, dc); /* a whole vector: no masked store (see add_into_row) */
             else
-                _mm512_mask_storeu_ps(d + c, m, dc);
+                vstore(d + c, m, dc);
         }
 #else
         for (int q = 0; q < window; q++) {
