@@ -55,7 +55,11 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
      * its activation's backward is done there. */
     long element[9];
     float slope_row[32];
+#if defined(PRELU_AVX512)
     int first_layer = dx == NULL && by_product && first_layer_shape(s, pool);
+#else
+    int first_layer = 0; /* the registers' backward is the AVX-512 build's; the others take the winners' path */
+#endif
     first_layer_backward how = {0, 0, NULL, NULL, 0};
     int first_layer_patches = first_layer && first_layer_reads_patches(s, pool);
     (void)first_layer_patches; /* the registers' path is the AVX-512 build's */

@@ -1,7 +1,8 @@
 /* first_layer.h: a first layer (a 3x3 convolution of one channel, at most 32 filters) under 2x2 max pooling, forward
- * and backward in registers (AVX-512); the pooled call (conv2d_pool.h) takes it where first_layer_in_registers. */
+ * (AVX-512 and AVX2) and backward (AVX-512) in registers; the pooled call (conv2d_pool.h) takes it where
+ * first_layer_in_registers. */
 
-/* A first layer directly, in registers (AVX-512): a kernel of at most 9 elements per filter (a 3x3 convolution of one
+/* A first layer directly, in registers (AVX-512 and AVX2): a kernel of at most 9 elements per filter (a 3x3 convolution of one
  * channel) and at most 32 filters under 2x2 pooling. Its product has K = 9, too short for the GEMM's register blocks
  * to pay for their stores to the tile and the tile's passes of bias, activation and pooling (the first convolution
  * spent three quarters of its time there). Here the kernel stays in registers (9 x 2 vectors) and each pooling window's
@@ -11,7 +12,7 @@
  * Activations: linear, ReLU, LeakyReLU and PReLU (its alphas per position in window order, or one row for every
  * position); the others take the general path. */
 static inline int first_layer_shape(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool) {
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
     return pool->kernel_h == 2 && pool->kernel_w == 2 && s->kernel_h * s->kernel_w * s->in_channels <= 9 && s->filters <= 32;
 #else
     (void)s, (void)pool;
@@ -59,52 +60,68 @@ static inline void kernel_element_offsets(const prelu_conv2d_shape *s, long elem
             for (int ci = 0; ci < s->in_channels && k < 9; ci++, k++) element[k] = ((long)ky * s->width + kx) * s->in_channels + ci;
 }
 
-#if defined(PRELU_AVX512)
-/* Pooled values [0, P) of one image (first_layer_in_registers), `vectors` (1 or 2) vectors of filters. `offset` is
- * window_order's input offsets, `element` the input offset of each kernel element within a window. The negative
- * slope of place q of pooled value p is slopes + (p * 4 + q) * slope_step (slope_step 0: one row for all; NULL for a
- * linear layer). With a dropout (or NULL) its mask and output are stored instead of the pooled values, which are
- * elements [index, ...) of the pooled result. */
-static inline __attribute__((always_inline)) void first_layer_image(const int vectors, int f, int kd, int pooled_per_image,
+#if defined(PRELU_AVX2)
+/* Pooled values [0, P) of one image (first_layer_in_registers), filters [first, first + vectors VL) of f (`vectors` 1 or
+ * 2; first_layer_filters below takes every filter). `offset` is window_order's input offsets, `element` the input offset
+ * of each kernel element within a window. The negative slope of place q of pooled value p is slopes + (p * 4 + q) *
+ * slope_step (slope_step 0: one row for all; NULL for a linear layer). With a dropout (or NULL) its mask and output are
+ * stored instead of the pooled values, which are elements [index, ...) of the pooled result. */
+static inline __attribute__((always_inline)) void first_layer_image(const int vectors, int first, int f, int kd, int pooled_per_image,
                                                                      const long *offset, const long *element, const float *image,
                                                                      const float *kernel, const float *bias, const float *slopes,
                                                                      long slope_step, float *pooled, float *kept_z, float *kept_place,
                                                                      const dropout_epilogue *drop, int64_t index) {
-    __mmask16 m[2];
-    __m512 w[9][2], b[2];
+    vmask m[2];
+    vfloat w[9][2], b[2];
     for (int v = 0; v < vectors; v++) {
-        m[v] = lanes_mask(f - 16 * v);
-        b[v] = bias ? _mm512_maskz_loadu_ps(m[v], bias + 16 * v) : _mm512_setzero_ps();
+        m[v] = vmask_lanes(f - first - VL * v);
+        b[v] = bias ? vload(m[v], bias + first + VL * v) : vzero();
     }
 #pragma GCC unroll 9
     for (int k = 0; k < 9; k++)
-        for (int v = 0; v < vectors; v++) w[k][v] = k < kd ? _mm512_maskz_loadu_ps(m[v], kernel + (long)k * f + 16 * v) : _mm512_setzero_ps();
-    prelu_count_flops(2 * (int64_t)pooled_per_image * 4 * kd * f); /* every place of every window */
+        for (int v = 0; v < vectors; v++) w[k][v] = k < kd ? vload(m[v], kernel + (long)k * f + first + VL * v) : vzero();
+    prelu_count_flops(2 * (int64_t)pooled_per_image * 4 * kd * min_int(f - first, vectors * VL)); /* every place of every window */
     for (int p = 0; p < pooled_per_image; p++) {
         const long *at = offset + p * 4;
-        __m512 z[4][2];
+        vfloat z[4][2];
 #pragma GCC unroll 4
         for (int q = 0; q < 4; q++)
-            for (int v = 0; v < vectors; v++) z[q][v] = _mm512_setzero_ps();
+            for (int v = 0; v < vectors; v++) z[q][v] = vzero();
 #pragma GCC unroll 9
         for (int k = 0; k < 9; k++) {
             if (k >= kd) break;
 #pragma GCC unroll 4
             for (int q = 0; q < 4; q++) {
-                __m512 x = _mm512_set1_ps(image[at[q] + element[k]]);
-                for (int v = 0; v < vectors; v++) z[q][v] = _mm512_fmadd_ps(x, w[k][v], z[q][v]);
+                vfloat x = vset(image[at[q] + element[k]]);
+                for (int v = 0; v < vectors; v++) z[q][v] = vfmadd(x, w[k][v], z[q][v]);
             }
         }
-        long out = (long)p * f;
+        long out = (long)p * f + first;
         for (int v = 0; v < vectors; v++) {
-            const __m512 zv[4] = {z[0][v], z[1][v], z[2][v], z[3][v]};
-            long at = out + 16 * v;
-            pool_four_places(zv, m[v], bias != NULL, b[v], slopes ? slopes + p * 4 * slope_step + 16 * v : NULL, slope_step, pooled + at,
+            const vfloat zv[4] = {z[0][v], z[1][v], z[2][v], z[3][v]};
+            long at = out + VL * v;
+            pool_four_places(zv, m[v], bias != NULL, b[v], slopes ? slopes + p * 4 * slope_step + first + VL * v : NULL, slope_step, pooled + at,
                              kept_z + at, kept_place + at, drop, index + at);
         }
     }
 }
 
+/* Every filter of one image by first_layer_image, two vectors at a time (one for a last odd vector): all of a first
+ * layer's 32 filters in AVX-512's, 16 in AVX2's, whose 16 registers do not hold both vectors' kernels and sums (the
+ * kernel is read back from the stack; one vector at a time, which fits, measured slower: 2.4-2.8 against 1.9-2.7 ms for
+ * the study's first layer on a Zen 3). */
+static inline void first_layer_filters(int f, int kd, int pooled_per_image, const long *offset, const long *element, const float *image,
+                                       const float *kernel, const float *bias, const float *slopes, long slope_step, float *pooled,
+                                       float *kept_z, float *kept_place, const dropout_epilogue *drop, int64_t index) {
+    for (int first = 0; first < f; first += 2 * VL) {
+        if (f - first > VL)
+            first_layer_image(2, first, f, kd, pooled_per_image, offset, element, image, kernel, bias, slopes, slope_step, pooled, kept_z,
+                              kept_place, drop, index);
+        else
+            first_layer_image(1, first, f, kd, pooled_per_image, offset, element, image, kernel, bias, slopes, slope_step, pooled, kept_z,
+                              kept_place, drop, index);
+    }
+}
 #endif
 
 /* A first layer's activation backward done in registers with its kernel gradient (first_layer_backward_image):

@@ -1,4 +1,4 @@
-/* first_layer_map.h: a first layer that is not pooled, its forward in registers (AVX-512; conv2d_forward takes it where
+/* first_layer_map.h: a first layer that is not pooled, its forward in registers (AVX-512 and AVX2; conv2d_forward takes it where
  * first_layer_map). A convolution whose window has at most 9 elements (a 3x3 kernel over one channel: a first layer of
  * 28 x 28 x 1 under a BatchNormalization, say) over at most 32 filters, any strides and padding: its product has K = 9,
  * where the GEMM's register blocks spend more on their tables, stores and edges than on multiply-adds, and a padded
@@ -8,7 +8,7 @@
  * stays the GEMM's: a version in registers, 9 x 2 accumulators over the positions, measured slower (1.6 against 1.1 ms
  * for 28 x 28 x 1 -> 32, batch 250, 2 threads). */
 static inline int first_layer_map(const prelu_conv2d_shape *s) {
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
     return s->kernel_h * s->kernel_w * s->in_channels <= 9 && s->filters <= 32;
 #else
     (void)s;
@@ -21,7 +21,7 @@ static inline size_t first_layer_padded_floats(const prelu_conv2d_shape *s) {
     return (size_t)((s->out_h - 1) * s->stride_y + s->kernel_h) * ((s->out_w - 1) * s->stride_x + s->kernel_w) * s->in_channels;
 }
 
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
 /* The rows and columns every window reads, the padding's as zeros: `image` copied into dst; returns its line (floats a
  * row). */
 static long first_layer_padded(const prelu_conv2d_shape *s, const float *image, float *dst) {
@@ -47,48 +47,56 @@ static inline int first_layer_map_elements(const prelu_conv2d_shape *s, long lin
     return k;
 }
 
+/* Filters [first, first + 2 VL) of one padded image's positions (the products, before bias and activation) into out
+ * (positions x F): the kernel's 9 x 2 vectors held (AVX-512; AVX2's 16 registers read some back from the stack), four
+ * positions at a time, eight chains of multiply-adds hiding the FMA's latency. The next position's window (oy, ox) is
+ * counted along, not divided out. */
+static void first_layer_map_filters(const prelu_conv2d_shape *s, int first, const float *kernel, const long element[9], int kd,
+                                    const float *padded, long line, float *out) {
+    int f = s->filters, m = s->out_h * s->out_w;
+    vmask k0 = vmask_lanes(f - first), k1 = vmask_lanes(f - first - VL);
+    int two = f - first > VL;
+    vfloat w[9][2];
+    for (int k = 0; k < kd; k++) {
+        w[k][0] = vload(k0, kernel + (long)k * f + first);
+        w[k][1] = vload(k1, kernel + (long)k * f + first + VL);
+    }
+    int oy = 0, ox = 0;
+    for (int r0 = 0; r0 < m; r0 += 4) {
+        int count = min_int(4, m - r0);
+        const float *win[4];
+        vfloat acc[4][2];
+        for (int q = 0; q < 4; q++) {
+            win[q] = padded + (long)oy * s->stride_y * line + (long)ox * s->stride_x * s->in_channels;
+            acc[q][0] = acc[q][1] = vzero();
+            if (q < count - 1 && ++ox == s->out_w) ox = 0, oy++;
+        }
+        if (++ox == s->out_w) ox = 0, oy++;
+        for (int k = 0; k < kd; k++)
+            for (int q = 0; q < 4; q++) {
+                vfloat x = vset(win[q][element[k]]);
+                acc[q][0] = vfmadd(x, w[k][0], acc[q][0]);
+                acc[q][1] = vfmadd(x, w[k][1], acc[q][1]);
+            }
+        for (int q = 0; q < count; q++) {
+            float *row = out + (long)(r0 + q) * f + first;
+            vstore(row, k0, acc[q][0]);
+            if (two) vstore(row + VL, k1, acc[q][1]);
+        }
+    }
+}
+
 /* The forward of `images` consecutive images: the products, before bias and activation, into out (positions x F). */
 static void first_layer_map_forward(const prelu_conv2d_shape *s, int images, const float *input, const float *kernel, float *out,
                                     float *padded) {
     int f = s->filters, m = s->out_h * s->out_w;
     long in_size = (long)s->height * s->width * s->in_channels, element[9];
-    __mmask16 k0 = lanes_mask(f), k1 = lanes_mask(f - 16);
-    __m512 w[9][2];
     long line = ((long)(s->out_w - 1) * s->stride_x + s->kernel_w) * s->in_channels;
     int kd = first_layer_map_elements(s, line, element);
-    for (int k = 0; k < kd; k++) {
-        w[k][0] = _mm512_maskz_loadu_ps(k0, kernel + (long)k * f);
-        w[k][1] = _mm512_maskz_loadu_ps(k1, kernel + (long)k * f + 16);
-    }
     prelu_count_flops(2 * (int64_t)images * m * kd * f);
     for (int n = 0; n < images; n++) {
         first_layer_padded(s, input + n * in_size, padded);
-        float *image_out = out + (long)n * m * f;
-        /* Four positions at a time: eight chains of multiply-adds hide the FMA's latency. The next position's window
-         * (oy, ox) is counted along, not divided out. */
-        int oy = 0, ox = 0;
-        for (int r0 = 0; r0 < m; r0 += 4) {
-            int count = min_int(4, m - r0);
-            const float *win[4];
-            __m512 acc[4][2];
-            for (int q = 0; q < 4; q++) {
-                win[q] = padded + (long)oy * s->stride_y * line + (long)ox * s->stride_x * s->in_channels;
-                acc[q][0] = acc[q][1] = _mm512_setzero_ps();
-                if (q < count - 1 && ++ox == s->out_w) ox = 0, oy++;
-            }
-            if (++ox == s->out_w) ox = 0, oy++;
-            for (int k = 0; k < kd; k++)
-                for (int q = 0; q < 4; q++) {
-                    __m512 x = _mm512_set1_ps(win[q][element[k]]);
-                    acc[q][0] = _mm512_fmadd_ps(x, w[k][0], acc[q][0]);
-                    acc[q][1] = _mm512_fmadd_ps(x, w[k][1], acc[q][1]);
-                }
-            for (int q = 0; q < count; q++) {
-                float *row = image_out + (long)(r0 + q) * f;
-                _mm512_mask_storeu_ps(row, k0, acc[q][0]);
-                if (f > 16) _mm512_mask_storeu_ps(row + 16, k1, acc[q][1]);
-            }
-        }
+        for (int first = 0; first < f; first += 2 * VL) first_layer_map_filters(s, first, kernel, element, kd, padded, line, out + (long)n * m * f);
     }
 }
 

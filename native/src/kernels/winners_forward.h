@@ -230,17 +230,12 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
             }
         }
         if (in_registers) {
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
 #pragma omp for schedule(static)
             for (int n = 0; n < s->batch; n++) {
-                const float *image = input + n * in_size;
                 long at = n * pooled_size;
-                if (f > 16)
-                    first_layer_image(2, f, kd, pooled_per_image, rows, element, image, kernel, bias, slopes, slope_step, pooled + at,
-                                      kept_z + at, kept_place + at, drop, at);
-                else
-                    first_layer_image(1, f, kd, pooled_per_image, rows, element, image, kernel, bias, slopes, slope_step, pooled + at,
-                                      kept_z + at, kept_place + at, drop, at);
+                first_layer_filters(f, kd, pooled_per_image, rows, element, input + n * in_size, kernel, bias, slopes, slope_step, pooled + at,
+                                    kept_z + at, kept_place + at, drop, at);
             }
 #endif
         } else {
