@@ -9,7 +9,10 @@
  * and stores of vectors per winner, against 9 loads of the kernel here. The winners of each window are first sorted
  * by place, so that the place, which fixes the registers a winner adds to, is a constant of the loop; and the kernel
  * is laid out 16 channels at a time (patch_kernel), so that one pass over an image's windows reads a 16-channel slice
- * of it that stays in L1 (the whole kernel, 73 KB for 32 -> 64 channels, does not). */
+ * of it that stays in L1 (the whole kernel, 73 KB for 32 -> 64 channels, does not). The AVX2 build keeps
+ * input_gradient_by_winners: its patches (8 channels, two of the patch's rows at a time so that the registers hold them
+ * with a winner's kernel, the winners sorted by a scalar loop for want of a compress) measured no faster on a Zen 3, the
+ * study's second convolution's backward 8.4-9.0 against 8.5-8.6 ms. */
 static inline int input_gradient_by_patches(const prelu_conv2d_shape *s, const prelu_conv2d_shape *pool) {
 #if defined(PRELU_AVX512)
     return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_y == 1 && s->stride_x == 1 && pool->kernel_h == 2 && pool->kernel_w == 2;
