@@ -124,14 +124,15 @@ public sealed class NativeLibraryTests
             using (var y = backend.Allocate(conv.OutputLength))
                 Assert.Equal(2L * 2 * 5 * 5 * (3 * 2 * 3) * 5, Executed(() => backend.Conv2DForward(conv, Prelu.Kernels.FusedActivation.Linear, x, k, null, null, null, y)));
 
-            // A 3x3 convolution of 32 channels on the AVX-512 build: Winograd's F(2x2, 3x3) on a 5 x 5 map (where F(4x4) does
-            // no fewer products), its kernel transformed on the first call (96 flops per input channel and filter), then per
-            // 2x2 tile 32 adds per channel for the patch, 16 products of 2 Cin F and 24 adds per filter for the outputs:
-            // about 60% of the direct 2 x 9 Cin F per output. On an 11 x 11 map F(4x4, 3x3): 576 flops per input channel
-            // and filter for the kernel, per 4x4 tile 144 per channel, 36 products and 100 per filter.
-            if (PreluNativeLibrary.CanRun(NativeKernelSet.Avx512))
+            // A 3x3 convolution of 32 channels on the AVX-512 and AVX2 builds: Winograd's F(2x2, 3x3) on a 5 x 5 map (where
+            // F(4x4) does no fewer products), its kernel transformed on the first call (96 flops per input channel and filter),
+            // then per 2x2 tile 32 adds per channel for the patch, 16 products of 2 Cin F and 24 adds per filter for the
+            // outputs: about 60% of the direct 2 x 9 Cin F per output. On an 11 x 11 map F(4x4, 3x3): 576 flops per input
+            // channel and filter for the kernel, per 4x4 tile 144 per channel, 36 products and 100 per filter.
+            foreach (var set in new[] { NativeKernelSet.Avx512, NativeKernelSet.Avx2 })
             {
-                PreluNativeLibrary.SelectKernels(NativeKernelSet.Avx512);
+                if (!PreluNativeLibrary.CanRun(set)) continue;
+                PreluNativeLibrary.SelectKernels(set);
                 foreach (var (size, tilesPerImage, kernelFlops, perTile) in new[]
                 {
                     (7, 3 * 3, 96L, 32 * 32 + 24 * 64 + 16 * 2 * 32 * 64L),
@@ -145,7 +146,7 @@ public sealed class NativeLibraryTests
                     long first = Executed(() => backend.Conv2DForward(wide, Prelu.Kernels.FusedActivation.Linear, x, k, null, null, null, y));
                     Assert.Equal(kernelFlops * 32 * 64 + 2 * tilesPerImage * perTile, first);
                     int map = size - 2;
-                    Assert.True(first < 2L * 2 * map * map * 9 * 32 * 64, $"Winograd executes fewer than the direct product on a {map} x {map} map");
+                    Assert.True(first < 2L * 2 * map * map * 9 * 32 * 64, $"Winograd executes fewer than the direct product on a {map} x {map} map ({set})");
                 }
             }
         }

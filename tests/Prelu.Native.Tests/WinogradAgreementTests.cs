@@ -6,16 +6,16 @@ using Prelu.Tests.Shared;
 namespace Prelu.Native.Tests;
 
 /// <summary>
-/// The C library's Winograd paths against the managed reference, on its AVX-512 build (the only one that takes them) at one
-/// and two threads: 3x3 convolutions of stride 1 over 8 or more input channels, forward and backward (the kernel gradient
+/// The C library's Winograd paths against the managed reference, on its AVX-512 and AVX2 builds (the ones that take them,
+/// their transforms written once over vectors of 16 and 8 lanes) at one and two threads: 3x3 convolutions of stride 1 over 8 or more input channels, forward and backward (the kernel gradient
 /// through the transforms' transposes, the input gradient as a Winograd convolution of the output gradient where there
 /// are 8 or more filters), 'same' and 'valid', odd maps whose last tiles hang over the edge, channels that end in partial
 /// vectors, and any activation. Kept out of the shared agreement suite: every new shape costs OpenCL a program build. The
 /// forward is held to <see cref="Close.Winograd4Forward"/>: the maps where F(4x4, 3x3) does fewer products take it.
 /// </summary>
-public abstract class WinogradAgreementTests(int threads) : IDisposable
+public abstract class WinogradAgreementTests(NativeKernelSet kernels, int threads) : IDisposable
 {
-    private readonly Backend _backend = NativeSettings.Create(NativeKernelSet.Avx512, threads);
+    private readonly Backend _backend = NativeSettings.Create(kernels, threads);
     private readonly ManagedBackend _reference = new();
 
     public void Dispose()
@@ -52,7 +52,13 @@ public abstract class WinogradAgreementTests(int threads) : IDisposable
 }
 
 [Collection(NativeSettings.Collection)]
-public sealed class NativeAvx512WinogradOneThreadTests() : WinogradAgreementTests(threads: 1), IClassFixture<NativeSettings.Restore>;
+public sealed class NativeAvx512WinogradOneThreadTests() : WinogradAgreementTests(NativeKernelSet.Avx512, threads: 1), IClassFixture<NativeSettings.Restore>;
 
 [Collection(NativeSettings.Collection)]
-public sealed class NativeAvx512WinogradTwoThreadTests() : WinogradAgreementTests(threads: 2), IClassFixture<NativeSettings.Restore>;
+public sealed class NativeAvx512WinogradTwoThreadTests() : WinogradAgreementTests(NativeKernelSet.Avx512, threads: 2), IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativeAvx2WinogradOneThreadTests() : WinogradAgreementTests(NativeKernelSet.Avx2, threads: 1), IClassFixture<NativeSettings.Restore>;
+
+[Collection(NativeSettings.Collection)]
+public sealed class NativeAvx2WinogradTwoThreadTests() : WinogradAgreementTests(NativeKernelSet.Avx2, threads: 2), IClassFixture<NativeSettings.Restore>;
