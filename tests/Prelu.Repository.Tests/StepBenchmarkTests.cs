@@ -48,7 +48,10 @@ public sealed class StepBenchmarkTests
                 @"(?<sum>[\d.]+) GFLOP executed, the sum of the layers', against (?<step>[\d.]+) GFLOP counted over the whole step");
             Assert.True(layers.Success, $"no layer breakdown for {run} in:\n{output}");
             Assert.Equal(layers.Groups["step"].Value, layers.Groups["sum"].Value);
-            Assert.Equal(executed, double.Parse(layers.Groups["step"].Value, CultureInfo.InvariantCulture), 3);
+            // The step's line prints three decimals, the breakdown's four: they agree to half a unit of the third (1.631 beside
+            // 1.6315 is the same count; rounding both to three places would split it at the midpoint).
+            double counted = double.Parse(layers.Groups["step"].Value, CultureInfo.InvariantCulture);
+            Assert.True(Math.Abs(executed - counted) <= 0.0005 + 1e-9, $"{run}: {executed} GFLOP executed per step against {counted} counted by the layers");
         }
         foreach (var layer in new[]
         {
