@@ -18,11 +18,11 @@ static inline int window_offsets(const prelu_conv2d_shape *s, int oy, int ox, in
     return count;
 }
 
-/* The usual pooling, 2x2 windows of stride 2 without padding, in AVX-512 registers: the general loops below spent about
- * half their time finding each window's inputs and passing the channels through scratch rows. Same comparisons, same
- * ties (to the first window position), so the same bits. */
+/* The usual pooling, 2x2 windows of stride 2 without padding, in registers (the AVX-512 and AVX2 builds, vector.h): the
+ * general loops below spent about half their time finding each window's inputs and passing the channels through scratch
+ * rows. Same comparisons, same ties (to the first window position), so the same bits. */
 static inline int maxpool_is_2x2(const prelu_conv2d_shape *s) {
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
     return s->kernel_h == 2 && s->kernel_w == 2 && s->stride_y == 2 && s->stride_x == 2 && s->pad_top == 0 && s->pad_left == 0 &&
            2 * s->out_h <= s->height && 2 * s->out_w <= s->width;
 #else
@@ -31,7 +31,17 @@ static inline int maxpool_is_2x2(const prelu_conv2d_shape *s) {
 #endif
 }
 
-#if defined(PRELU_AVX512)
+#if defined(PRELU_AVX2)
+/* One vector of channels (mask m; `whole`, a constant in each expansion: all its lanes) of one window's four inputs. */
+static inline __attribute__((always_inline)) void maxpool_2x2_vector(const int whole, vmask m, const float *const in[4], float *out) {
+    vfloat best = vload_whole(whole, m, in[0]);
+    for (int k = 1; k < 4; k++) {
+        vfloat v = vload_whole(whole, m, in[k]);
+        best = vselect(vgreater(v, best), v, best);
+    }
+    vstore_whole(whole, out, m, best);
+}
+
 static void maxpool_image_2x2(const prelu_conv2d_shape *s, const float *image, float *out_image) {
     int ch = s->in_channels;
     long line = (long)s->width * ch;
@@ -39,17 +49,32 @@ static void maxpool_image_2x2(const prelu_conv2d_shape *s, const float *image, f
         for (int ox = 0; ox < s->out_w; ox++) {
             const float *in = image + 2L * oy * line + 2L * ox * ch;
             float *out = out_image + ((long)oy * s->out_w + ox) * ch;
-            for (int c = 0; c < ch; c += 16) {
-                __mmask16 m = lanes_mask(ch - c);
-                __m512 best = _mm512_maskz_loadu_ps(m, in + c);
-                const float *place[3] = {in + ch + c, in + line + c, in + line + ch + c};
-                for (int k = 0; k < 3; k++) {
-                    __m512 v = _mm512_maskz_loadu_ps(m, place[k]);
-                    best = _mm512_mask_mov_ps(best, _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ), v);
-                }
-                _mm512_mask_storeu_ps(out + c, m, best);
+            for (int c = 0; c < ch; c += VL) {
+                const float *place[4] = {in + c, in + ch + c, in + line + c, in + line + ch + c};
+                if (c + VL <= ch)
+                    maxpool_2x2_vector(1, vmask_lanes(VL), place, out + c);
+                else
+                    maxpool_2x2_vector(0, vmask_lanes(ch - c), place, out + c);
             }
         }
+}
+
+/* One vector of channels (as maxpool_2x2_vector) of one window's gradient: g to the first maximum's place, zeros to the
+ * others. */
+static inline __attribute__((always_inline)) void maxpool_2x2_vector_backward(const int whole, vmask m, const float *const in[4],
+                                                                               const float *g, float *const dx[4]) {
+    vmask won[4];
+    vfloat best = vload_whole(whole, m, in[0]);
+    won[0] = m;
+    for (int k = 1; k < 4; k++) {
+        vfloat v = vload_whole(whole, m, in[k]);
+        won[k] = vmask_and(m, vgreater(v, best));
+        best = vselect(won[k], v, best);
+        /* A later, larger value takes the window from the places before it. */
+        for (int j = 0; j < k; j++) won[j] = vmask_but(won[j], won[k]);
+    }
+    vfloat gc = vload_whole(whole, m, g);
+    for (int k = 0; k < 4; k++) vstore_whole(whole, dx[k], m, vselect(won[k], gc, vzero()));
 }
 
 /* Each window's gradient to its first maximum, zeros to the rest of the window (and to the rows and columns no window
@@ -62,19 +87,13 @@ static void maxpool_image_backward_2x2(const prelu_conv2d_shape *s, const float 
         for (int ox = 0; ox < s->out_w; ox++) {
             long corner = 2L * oy * line + 2L * ox * ch, place[4] = {corner, corner + ch, corner + line, corner + line + ch};
             const float *g = dy_image + ((long)oy * s->out_w + ox) * ch;
-            for (int c = 0; c < ch; c += 16) {
-                __mmask16 m = lanes_mask(ch - c), won[4];
-                __m512 best = _mm512_maskz_loadu_ps(m, image + place[0] + c);
-                won[0] = m;
-                for (int k = 1; k < 4; k++) {
-                    __m512 v = _mm512_maskz_loadu_ps(m, image + place[k] + c);
-                    won[k] = _mm512_mask_cmp_ps_mask(m, v, best, _CMP_GT_OQ);
-                    best = _mm512_mask_mov_ps(best, won[k], v);
-                    /* A later, larger value takes the window from the places before it. */
-                    for (int j = 0; j < k; j++) won[j] &= (__mmask16)~won[k];
-                }
-                __m512 gc = _mm512_maskz_loadu_ps(m, g + c);
-                for (int k = 0; k < 4; k++) _mm512_mask_storeu_ps(dimage + place[k] + c, m, _mm512_maskz_mov_ps(won[k], gc));
+            for (int c = 0; c < ch; c += VL) {
+                const float *in[4] = {image + place[0] + c, image + place[1] + c, image + place[2] + c, image + place[3] + c};
+                float *dx[4] = {dimage + place[0] + c, dimage + place[1] + c, dimage + place[2] + c, dimage + place[3] + c};
+                if (c + VL <= ch)
+                    maxpool_2x2_vector_backward(1, vmask_lanes(VL), in, g + c, dx);
+                else
+                    maxpool_2x2_vector_backward(0, vmask_lanes(ch - c), in, g + c, dx);
             }
         }
 }
