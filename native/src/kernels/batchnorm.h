@@ -46,7 +46,8 @@ static inline __attribute__((always_inline)) void sums32_add(sums32 *a, int k, _
 /* The terms of `count` consecutive rows (x and dy, `channels` floats a row) added to the sums, row after row: sums[c] += x,
  * sums[C + c] += x^2 and, where dy is not NULL, sums[2C + c] += dy, sums[3C + c] += dy x. The AVX-512 build keeps each
  * group of 32 channels' sums in registers across the rows (sums32; added in memory a row at a time, their loads and
- * stores bounded these passes): the same additions in the same order, so the same bits. */
+ * stores bounded these passes): the same additions in the same order, so the same bits. The AVX2 build keeps 8 channels'
+ * in registers across a block of rows. */
 static inline void add_rows_sums(int channels, long count, const float *restrict x, const float *restrict dy, double *restrict sums) {
     double *sum = sums, *squares = sum + channels, *sum_dy = squares + channels, *sum_dy_x = sum_dy + channels;
     int c0 = 0;
@@ -64,6 +65,39 @@ static inline void add_rows_sums(int channels, long count, const float *restrict
         }
         sums32_store(&a, sums, channels, c0, dy != NULL);
     }
+#elif defined(PRELU_AVX2)
+    /* AVX2's 16 registers hold the four sums of 8 channels (two vectors of four doubles each), not of 32: the rows go in
+     * blocks of 16 KB, which stay in L1 while each group of 8 channels takes its turn over them. Each sum still adds its
+     * rows in order, as sums32_add does (the squares and dy x by FMA). */
+    int grouped = channels / 8 * 8;
+    long block = channels >= 4096 ? 1 : 4096 / channels;
+    for (long r0 = 0; r0 < count && grouped > 0; r0 += block) {
+        long rows = count - r0 < block ? count - r0 : block;
+        for (int c = 0; c < grouped; c += 8) {
+            __m256d s[2], q[2], d[2], e[2];
+            for (int h = 0; h < 2; h++) {
+                s[h] = _mm256_loadu_pd(sum + c + 4 * h), q[h] = _mm256_loadu_pd(squares + c + 4 * h);
+                d[h] = dy ? _mm256_loadu_pd(sum_dy + c + 4 * h) : _mm256_setzero_pd();
+                e[h] = dy ? _mm256_loadu_pd(sum_dy_x + c + 4 * h) : _mm256_setzero_pd();
+            }
+            const float *xr = x + r0 * channels + c, *gr = dy ? dy + r0 * channels + c : NULL;
+            for (long r = 0; r < rows; r++) {
+                __m256 xv = _mm256_loadu_ps(xr + r * channels);
+                __m256d v[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), _mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1))};
+                for (int h = 0; h < 2; h++) s[h] = _mm256_add_pd(s[h], v[h]), q[h] = _mm256_fmadd_pd(v[h], v[h], q[h]);
+                if (gr) {
+                    __m256 gv = _mm256_loadu_ps(gr + r * channels);
+                    __m256d w[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(gv)), _mm256_cvtps_pd(_mm256_extractf128_ps(gv, 1))};
+                    for (int h = 0; h < 2; h++) d[h] = _mm256_add_pd(d[h], w[h]), e[h] = _mm256_fmadd_pd(w[h], v[h], e[h]);
+                }
+            }
+            for (int h = 0; h < 2; h++) {
+                _mm256_storeu_pd(sum + c + 4 * h, s[h]), _mm256_storeu_pd(squares + c + 4 * h, q[h]);
+                if (dy) _mm256_storeu_pd(sum_dy + c + 4 * h, d[h]), _mm256_storeu_pd(sum_dy_x + c + 4 * h, e[h]);
+            }
+        }
+    }
+    c0 = grouped;
 #endif
     if (c0 == channels) return;
     for (long r = 0; r < count; r++) {
