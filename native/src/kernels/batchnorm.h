@@ -41,6 +41,42 @@ static inline __attribute__((always_inline)) void sums32_add(sums32 *a, int k, _
         a->dy[k] = _mm512_add_pd(a->dy[k], w), a->dy_x[k] = _mm512_fmadd_pd(w, v, a->dy_x[k]);
     }
 }
+#elif defined(PRELU_AVX2)
+/* The AVX2 build's: the four sums of a group of 8 channels (two vectors of doubles each), as sums32 for AVX-512's 32
+ * (AVX2's 16 registers hold these 8 channels' with a row's terms): add_rows_sums and batchnorm_rectifier_rows take their
+ * terms through these alone, in sums32_add's order. The rows go in blocks that stay in L1 while each group of 8 channels
+ * takes its turn over them (BATCHNORM_BLOCK_FLOATS). */
+#define BATCHNORM_BLOCK_FLOATS 4096
+typedef struct {
+    __m256d x[2], squares[2], dy[2], dy_x[2];
+} sums8;
+
+static inline __attribute__((always_inline)) void sums8_load(sums8 *a, const double *sums, int channels, int c0, int with_dy) {
+    for (int h = 0; h < 2; h++) {
+        long c = c0 + 4 * h;
+        a->x[h] = _mm256_loadu_pd(sums + c), a->squares[h] = _mm256_loadu_pd(sums + channels + c);
+        a->dy[h] = with_dy ? _mm256_loadu_pd(sums + 2L * channels + c) : _mm256_setzero_pd();
+        a->dy_x[h] = with_dy ? _mm256_loadu_pd(sums + 3L * channels + c) : _mm256_setzero_pd();
+    }
+}
+
+static inline __attribute__((always_inline)) void sums8_store(const sums8 *a, double *sums, int channels, int c0, int with_dy) {
+    for (int h = 0; h < 2; h++) {
+        long c = c0 + 4 * h;
+        _mm256_storeu_pd(sums + c, a->x[h]), _mm256_storeu_pd(sums + channels + c, a->squares[h]);
+        if (with_dy) _mm256_storeu_pd(sums + 2L * channels + c, a->dy[h]), _mm256_storeu_pd(sums + 3L * channels + c, a->dy_x[h]);
+    }
+}
+
+/* One row's terms of the group: x, and dy unless `with_dy` is 0. */
+static inline __attribute__((always_inline)) void sums8_add(sums8 *a, __m256 x, __m256 dy, int with_dy) {
+    __m256d v[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(x)), _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))};
+    for (int h = 0; h < 2; h++) a->x[h] = _mm256_add_pd(a->x[h], v[h]), a->squares[h] = _mm256_fmadd_pd(v[h], v[h], a->squares[h]);
+    if (with_dy) {
+        __m256d w[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(dy)), _mm256_cvtps_pd(_mm256_extractf128_ps(dy, 1))};
+        for (int h = 0; h < 2; h++) a->dy[h] = _mm256_add_pd(a->dy[h], w[h]), a->dy_x[h] = _mm256_fmadd_pd(w[h], v[h], a->dy_x[h]);
+    }
+}
 #endif
 
 /* The terms of `count` consecutive rows (x and dy, `channels` floats a row) added to the sums, row after row: sums[c] += x,
@@ -66,35 +102,19 @@ static inline void add_rows_sums(int channels, long count, const float *restrict
         sums32_store(&a, sums, channels, c0, dy != NULL);
     }
 #elif defined(PRELU_AVX2)
-    /* AVX2's 16 registers hold the four sums of 8 channels (two vectors of four doubles each), not of 32: the rows go in
-     * blocks of 16 KB, which stay in L1 while each group of 8 channels takes its turn over them. Each sum still adds its
-     * rows in order, as sums32_add does (the squares and dy x by FMA). */
     int grouped = channels / 8 * 8;
-    long block = channels >= 4096 ? 1 : 4096 / channels;
+    long block = channels >= BATCHNORM_BLOCK_FLOATS ? 1 : BATCHNORM_BLOCK_FLOATS / channels;
     for (long r0 = 0; r0 < count && grouped > 0; r0 += block) {
         long rows = count - r0 < block ? count - r0 : block;
         for (int c = 0; c < grouped; c += 8) {
-            __m256d s[2], q[2], d[2], e[2];
-            for (int h = 0; h < 2; h++) {
-                s[h] = _mm256_loadu_pd(sum + c + 4 * h), q[h] = _mm256_loadu_pd(squares + c + 4 * h);
-                d[h] = dy ? _mm256_loadu_pd(sum_dy + c + 4 * h) : _mm256_setzero_pd();
-                e[h] = dy ? _mm256_loadu_pd(sum_dy_x + c + 4 * h) : _mm256_setzero_pd();
-            }
+            sums8 a;
+            sums8_load(&a, sums, channels, c, dy != NULL);
             const float *xr = x + r0 * channels + c, *gr = dy ? dy + r0 * channels + c : NULL;
-            for (long r = 0; r < rows; r++) {
-                __m256 xv = _mm256_loadu_ps(xr + r * channels);
-                __m256d v[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), _mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1))};
-                for (int h = 0; h < 2; h++) s[h] = _mm256_add_pd(s[h], v[h]), q[h] = _mm256_fmadd_pd(v[h], v[h], q[h]);
-                if (gr) {
-                    __m256 gv = _mm256_loadu_ps(gr + r * channels);
-                    __m256d w[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(gv)), _mm256_cvtps_pd(_mm256_extractf128_ps(gv, 1))};
-                    for (int h = 0; h < 2; h++) d[h] = _mm256_add_pd(d[h], w[h]), e[h] = _mm256_fmadd_pd(w[h], v[h], e[h]);
-                }
-            }
-            for (int h = 0; h < 2; h++) {
-                _mm256_storeu_pd(sum + c + 4 * h, s[h]), _mm256_storeu_pd(squares + c + 4 * h, q[h]);
-                if (dy) _mm256_storeu_pd(sum_dy + c + 4 * h, d[h]), _mm256_storeu_pd(sum_dy_x + c + 4 * h, e[h]);
-            }
+            if (gr)
+                for (long r = 0; r < rows; r++) sums8_add(&a, _mm256_loadu_ps(xr + r * channels), _mm256_loadu_ps(gr + r * channels), 1);
+            else
+                for (long r = 0; r < rows; r++) sums8_add(&a, _mm256_loadu_ps(xr + r * channels), _mm256_setzero_ps(), 0);
+            sums8_store(&a, sums, channels, c, dy != NULL);
         }
     }
     c0 = grouped;
@@ -312,11 +332,17 @@ static void batchnorm_activation_forward(int32_t batch, int32_t positions, int32
     }
 }
 
-/* Whether the backward's first pass takes a sample's rows in registers (batchnorm_rectifier_rows): the AVX-512 build, z
- * keeping the terms, groups of 32 channels, and a ReLU, a LeakyReLU or a channel-wise PReLU (an alpha per channel). */
+/* Whether the backward's first pass takes a sample's rows in registers (batchnorm_rectifier_rows): the AVX-512 build over
+ * groups of 32 channels, the AVX2 build over groups of 8, z keeping the terms, and a ReLU, a LeakyReLU or a channel-wise
+ * PReLU (an alpha per channel). */
 static inline int batchnorm_rows_in_registers(const prelu_activation *act, int channels, int keeps_terms) {
+#if defined(PRELU_AVX2)
 #if defined(PRELU_AVX512)
-    return keeps_terms && channels % 32 == 0 &&
+    const int group = 32;
+#else
+    const int group = 8;
+#endif
+    return keeps_terms && channels % group == 0 &&
            (act->kind == PRELU_RELU || act->kind == PRELU_LEAKY_RELU ||
             (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_CHANNEL_WISE && act->channels == channels));
 #else
@@ -368,6 +394,36 @@ static void batchnorm_rectifier_rows(int channels, long count, const float *x, f
         sums32_store(&terms, sums, channels, c0, 1);
         if (prelu)
             for (int h = 0; h < 2; h++) _mm512_storeu_ps(da + c0 + 16 * h, d_alpha[h]);
+    }
+}
+#elif defined(PRELU_AVX2)
+/* The same for the AVX2 build, 8 channels at a time over blocks of rows that stay in L1 (sums8): the same operations
+ * in the same order as the passes through L1 (normalize_row's expression, prelu_row_backward's or leaky_row_backward's,
+ * add_rows_sums'), so the same bits. */
+static void batchnorm_rectifier_rows(int channels, long count, const float *x, float *dy, const float *mean, const float *scale,
+                                     const float *offset, const prelu_activation *act, const float *alpha, float *da, double *sums) {
+    int prelu = act->kind == PRELU_PRELU;
+    const __m256 zero = _mm256_setzero_ps(), slope = _mm256_set1_ps(act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f);
+    long block = channels >= BATCHNORM_BLOCK_FLOATS ? 1 : BATCHNORM_BLOCK_FLOATS / channels;
+    for (long r0 = 0; r0 < count; r0 += block) {
+        long rows = count - r0 < block ? count - r0 : block;
+        for (int c0 = 0; c0 < channels; c0 += 8) {
+            __m256 mu = _mm256_loadu_ps(mean + c0), sc = _mm256_loadu_ps(scale + c0), of = _mm256_loadu_ps(offset + c0);
+            __m256 a = prelu ? _mm256_loadu_ps(alpha + c0) : slope, d_alpha = prelu ? _mm256_loadu_ps(da + c0) : zero;
+            sums8 terms;
+            sums8_load(&terms, sums, channels, c0, 1);
+            for (long r = r0; r < r0 + rows; r++) {
+                __m256 xv = _mm256_loadu_ps(x + r * channels + c0), gv = _mm256_loadu_ps(dy + r * channels + c0);
+                __m256 z = _mm256_fmadd_ps(_mm256_sub_ps(xv, mu), sc, of);
+                __m256 positive = _mm256_cmp_ps(z, zero, _CMP_GT_OQ);
+                if (prelu) d_alpha = _mm256_add_ps(d_alpha, _mm256_blendv_ps(_mm256_mul_ps(z, gv), zero, positive));
+                gv = _mm256_blendv_ps(_mm256_mul_ps(a, gv), gv, positive);
+                _mm256_storeu_ps(dy + r * channels + c0, gv);
+                sums8_add(&terms, xv, gv, 1);
+            }
+            sums8_store(&terms, sums, channels, c0, 1);
+            if (prelu) _mm256_storeu_ps(da + c0, d_alpha);
+        }
     }
 }
 #else
