@@ -286,7 +286,8 @@ static void batchnorm_backward(int32_t rows, int32_t channels, float epsilon, co
  * them, block by block, to the same bits: a write of the tensor less forward, and backward a read of x in place of one
  * of z. Backward: one pass takes the activation's gradient in place in dy (and the alphas' sums) and, on the same block
  * while it is in cache, the four sums of channel_sums (for a rectifier over whole groups of 32 channels, the AVX-512 build
- * does all of it a row at a time in registers: batchnorm_rectifier_rows); a second turns dy into dx in place. The sums run over samples
+ * does all of it a row at a time in registers, the AVX2 build over whole groups of 8: batchnorm_rectifier_rows); a second
+ * turns dy into dx in place. The sums run over samples
  * where channel_sums runs over rows: the same partition into threads when the batch divides by the thread count,
  * otherwise the same values to float rounding. (Leaving dy as it is in the first pass and taking the activation's
  * gradient again in the second, to spare a write of dy, was tried: the backward of bn-prelu's 26 x 26 x 32 block went
