@@ -305,8 +305,10 @@ static void gemm_block(int m, int n, int kc, matrix_view a, const float *b_block
 /* The start of the block of packed B that holds rows [pc, ...) of a K x N operand. */
 static inline const float *packed_b_block(const float *b_packed, int n, int pc) { return b_packed + (long)pc * round_up(n, NR); }
 
-/* Column panels of B from which a block of A is packed first: with fewer, the packing costs about what it saves. */
-#define PACK_A_PANELS 4
+/* Columns of B from which a block of A is packed first: with fewer, the packing costs about what it saves. Four of
+ * AVX-512's panels; as four of AVX2's (64 columns) it packed every Winograd product's 12 rows of A, a scalar copy that
+ * took a fifth of a 7x7x64 convolution's products on a Zen 3. */
+#define PACK_A_COLUMNS 128
 
 /* Rows [0, m) of A's block (m x kc, a view at the block's first column) into MR-row panels: panel i holds rows
  * [i MR, i MR + MR) as kc steps of MR floats (a last panel's places past m are left unset: the micro-kernel repeats
@@ -358,7 +360,7 @@ static void gemm_packed_uncounted(int m, int n, int k, matrix_view a, const floa
             for (int i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
-    int kc_nominal = k_block(a, k), pack_a = n >= PACK_A_PANELS * NR;
+    int kc_nominal = k_block(a, k), pack_a = n >= PACK_A_COLUMNS;
     float *a_packed = pack_a ? prelu_scratch(PRELU_SCRATCH_PACKED_A, (size_t)round_up(m, MR) * kc_nominal) : NULL;
     for (int pc = 0; pc < k; pc += kc_nominal) {
         int kc = min_int(kc_nominal, k - pc);
