@@ -112,6 +112,28 @@ static inline __attribute__((always_inline)) void winograd4_input_1d(const vfloa
     r[5] = vfmadd(four, d[1], vfnmadd(five, d[3], d[5]));
 }
 
+/* B^T d B of VL channels from c0 (mask m) of one patch, whose place k is at image + place[k] (inside the map where bit k
+ * of `inside` is set, zeros elsewhere), into `at` and the 35 rows `step` floats after it. `whole` (a constant in each
+ * expansion): the patch lies inside the map and the vector inside the row, so plain loads and stores, with no mask to
+ * make for each of the 36 places (on AVX2 a scalar bit turned into a vector each time). */
+static inline __attribute__((always_inline)) void winograd4_patch_channels(const int whole, const float *image, const long place[36],
+                                                                           uint64_t inside, int c0, vmask m, float *at, long step) {
+    vfloat t[6][6]; /* t = B^T d: column j of d turned into column j of t */
+    for (int j = 0; j < 6; j++) {
+        vfloat d[6], r[6];
+        for (int i = 0; i < 6; i++)
+            d[i] = whole ? vloadu(image + place[i * 6 + j] + c0)
+                         : vload(vmask_if((int)((inside >> (i * 6 + j)) & 1), m), image + place[i * 6 + j] + c0);
+        winograd4_input_1d(d, r);
+        for (int i = 0; i < 6; i++) t[i][j] = r[i];
+    }
+    for (int i = 0; i < 6; i++) {
+        vfloat r[6];
+        winograd4_input_1d(t[i], r);
+        for (int j = 0; j < 6; j++) vstore_whole(whole, at + (i * 6 + j) * step, m, r[j]);
+    }
+}
+
 /* V = B^T d B of one tile into row `tile` of the 36 matrices at v (each tiles x Cin, `step` floats apart). The patch's
  * row i, column j is at image + corner + i line + j Cin; only its rows y0 to y1 - 1 and columns x0 to x1 - 1 lie inside
  * the map (zeros for the others, read through empty masks, as winograd_patch does). */
@@ -125,22 +147,13 @@ static inline void winograd4_patch(const float *image, long corner, long line, i
             inside |= (uint64_t)in << (i * 6 + j);
             place[i * 6 + j] = in ? corner + i * line + (long)j * cin : 0;
         }
+    int all_inside = y0 == 0 && y1 == 6 && x0 == 0 && x1 == 6;
     for (int c0 = 0; c0 < cin; c0 += VL) {
-        vmask m = vmask_lanes(cin - c0);
-        vfloat t[6][6]; /* t = B^T d: column j of d turned into column j of t */
-        for (int j = 0; j < 6; j++) {
-            vfloat d[6], r[6];
-            for (int i = 0; i < 6; i++)
-                d[i] = vload(vmask_if((int)((inside >> (i * 6 + j)) & 1), m), image + place[i * 6 + j] + c0);
-            winograd4_input_1d(d, r);
-            for (int i = 0; i < 6; i++) t[i][j] = r[i];
-        }
         float *at = v + (long)tile * cin + c0;
-        for (int i = 0; i < 6; i++) {
-            vfloat r[6];
-            winograd4_input_1d(t[i], r);
-            for (int j = 0; j < 6; j++) vstore(at + (i * 6 + j) * step, m, r[j]);
-        }
+        if (all_inside && c0 + VL <= cin)
+            winograd4_patch_channels(1, image, place, inside, c0, vmask_lanes(VL), at, step);
+        else
+            winograd4_patch_channels(0, image, place, inside, c0, vmask_lanes(cin - c0), at, step);
     }
 }
 
