@@ -29,11 +29,17 @@ static void kernel_gradient_by_product(const prelu_conv2d_shape *s, int window, 
 /* Two ways a row of `len` floats (a row of a convolution's window) meets the rows of several winners:
  * add_scaled_rows:   acc[0, len) += the sum over i < count, in order, of g[i] * rows[i][at, at + len)
  * add_scaled_row_to: rows[i][at, at + len) += g[i] * row[0, len), for each i < count in order
- * In the AVX-512 and AVX2 builds the row that stays (acc, or row) is held in up to 8 registers at a time while the
- * winners' rows stream past: `vectors` is a constant in each expansion (the switch below), so its loops unroll and the
+ * In the AVX-512 and AVX2 builds the row that stays (acc, or row) is held in up to ROW_VECTORS registers at a time
+ * while the winners' rows stream past: `vectors` is a constant in each expansion (the switch below), so its loops unroll and the
  * array lives in registers. The other builds add through memory. */
 #if defined(PRELU_AVX2)
+/* Vectors of the staying row held at a time: 8 of AVX-512's 32 registers; 12 of AVX2's 16 (with the winner's dz and a
+ * loaded vector), so that a 3x3 window's row of 32 channels (96 floats) is one block, not two passes of 8 and 4. */
+#if defined(PRELU_AVX512)
 #define ROW_VECTORS 8
+#else
+#define ROW_VECTORS 12
+#endif
 
 /* `vectors` whole vectors (a constant in each expansion), then, where `lanes` is not 0, that many lanes of one more:
  * masked stores only where a row ends inside a vector (a masked store does not forward to the next load of the same
@@ -42,12 +48,12 @@ static inline __attribute__((always_inline)) void scaled_rows_block(const int ve
                                                                     float *base, const long *offset, long at, float *row) {
     vmask tail = vmask_lanes(lanes);
     vfloat held[ROW_VECTORS], held_tail = vload(tail, row + VL * vectors);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
     for (int v = 0; v < vectors; v++) held[v] = vloadu(row + VL * v);
     for (int i = 0; i < count; i++) {
         vfloat gi = vset(g[i]);
         float *x = base + offset[i] + at;
-#pragma GCC unroll 8
+#pragma GCC unroll 12
         for (int v = 0; v < vectors; v++) {
             if (to_rows)
                 vstoreu(x + VL * v, vfmadd(gi, held[v], vloadu(x + VL * v)));
@@ -63,7 +69,7 @@ static inline __attribute__((always_inline)) void scaled_rows_block(const int ve
         }
     }
     if (!to_rows) {
-#pragma GCC unroll 8
+#pragma GCC unroll 12
         for (int v = 0; v < vectors; v++) vstoreu(row + VL * v, held[v]);
         vstore(row + VL * vectors, tail, held_tail);
     }
@@ -76,6 +82,9 @@ static inline void scaled_rows(int len, int to_rows, int count, const float *g, 
 #define ROWS_CASE(n)                                                                                                   \
     case n: scaled_rows_block(n, lanes, to_rows, count, g, base, offset, at + j0, row + j0); break;
             ROWS_CASE(0) ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8)
+#if ROW_VECTORS > 8
+            ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
+#endif
 #undef ROWS_CASE
         }
     }
