@@ -1,14 +1,16 @@
 /* vector.h: a vector of floats of the build's width, so that a kernel is written once for the AVX-512 and AVX2 builds
- * (Winograd's transforms, the pooling's epilogue): VL lanes, 16 with AVX-512's mask registers, 8 with AVX2's masks in
- * vectors. Each operation is the one instruction either set has for it, so the AVX-512 build compiles to what its own
- * intrinsics gave. A mask says which lanes a load reads (zeros in the others, and no fault there) and a store writes. */
+ * (Winograd's transforms, max pooling and the pooled convolution's epilogue, the winners' rows, a first layer's forward):
+ * VL lanes, 16 with AVX-512's mask registers, 8 with AVX2's masks in vectors. Each operation is the one instruction
+ * either set has for it, so the AVX-512 build compiles to what its own intrinsics gave. A mask says which lanes a load
+ * reads (zeros in the others, and no fault there) and a store writes. */
+
+#define VECTOR_OP static inline __attribute__((always_inline))
 
 #if defined(PRELU_AVX512)
 #define VL 16
 typedef __m512 vfloat;
 typedef __mmask16 vmask;
 
-#define VECTOR_OP static inline __attribute__((always_inline))
 /* The first `lanes` lanes (all from VL on, none below 1). */
 VECTOR_OP vmask vmask_lanes(int lanes) { return lanes_mask(lanes); }
 /* m where keep is 1, no lane where it is 0. */
@@ -43,7 +45,6 @@ VECTOR_OP vfloat vselect(vmask take, vfloat b, vfloat a) { return _mm512_mask_mo
 typedef __m256 vfloat;
 typedef __m256i vmask; /* all ones in a lane that is in, zeros in one that is not */
 
-#define VECTOR_OP static inline __attribute__((always_inline))
 VECTOR_OP vmask vmask_lanes(int lanes) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
 VECTOR_OP vmask vmask_if(int keep, vmask m) { return _mm256_and_si256(_mm256_set1_epi32(-keep), m); }
 VECTOR_OP int vmask_full(vmask m) { return _mm256_testc_si256(m, _mm256_set1_epi32(-1)); }
@@ -85,9 +86,7 @@ VECTOR_OP void add_into_row(float *row, vmask valid, vmask adds, vfloat v) {
     else
         vstore(row, adds, vadd(vload(adds, row), v));
 }
-#endif
 
-#if defined(PRELU_AVX2)
 /* A load and a store that are plain where `whole` (a constant in each expansion: the vector lies wholly inside its row)
  * and take the mask otherwise. Where the caller knows which, this spares AVX2 its masked load (a plain one made max
  * pooling's passes a fifth to a third faster on a Zen 3) without a test of the mask at each load, which slowed Winograd's
