@@ -7,15 +7,23 @@
  * sums, where Prelu.Reference.BatchNormalization takes a second pass about the mean: the same values to within float
  * rounding (the conformance and agreement suites hold it to the reference's tolerances). */
 
+/* Rows (a sample's positions) taken at a time where a pass goes over the tensor more than once: a block of up to 4,096
+ * floats (16 KB) that stays in L1 (the activation reading a normalised block; the AVX2 build's groups of channels taking
+ * their turns over a block of rows). */
+static inline long batchnorm_block_positions(int channels) { return channels >= 4096 ? 1 : 4096 / channels; }
+
+#if defined(PRELU_AVX2)
+/* The four sums (x, x^2, dy, dy x) of a group of channels in registers, in doubles: 32 channels in AVX-512's 32
+ * registers (four vectors of eight doubles a sum), 8 in AVX2's 16 (two of four). Loaded from a thread's sums, added to
+ * eight channels of a row at a time (group_sums_add8) and stored back: add_rows_sums and batchnorm_rectifier_rows take
+ * their terms through these alone, so the two add in the same order. */
 #if defined(PRELU_AVX512)
-/* The four sums of a group of 32 channels (x, x^2, dy, dy x; four vectors of doubles each) in registers, loaded from a
- * thread's sums, added to a row at a time and stored back: add_rows_sums and batchnorm_rectifier_rows take their terms
- * through these alone, so the two add in the same order. */
+#define SUMS_GROUP 32
 typedef struct {
     __m512d x[4], squares[4], dy[4], dy_x[4];
-} sums32;
+} group_sums;
 
-static inline __attribute__((always_inline)) void sums32_load(sums32 *a, const double *sums, int channels, int c0, int with_dy) {
+static inline __attribute__((always_inline)) void group_sums_load(group_sums *a, const double *sums, int channels, int c0, int with_dy) {
     for (int k = 0; k < 4; k++) {
         long c = c0 + 8 * k;
         a->x[k] = _mm512_loadu_pd(sums + c), a->squares[k] = _mm512_loadu_pd(sums + channels + c);
@@ -24,7 +32,7 @@ static inline __attribute__((always_inline)) void sums32_load(sums32 *a, const d
     }
 }
 
-static inline __attribute__((always_inline)) void sums32_store(const sums32 *a, double *sums, int channels, int c0, int with_dy) {
+static inline __attribute__((always_inline)) void group_sums_store(const group_sums *a, double *sums, int channels, int c0, int with_dy) {
     for (int k = 0; k < 4; k++) {
         long c = c0 + 8 * k;
         _mm512_storeu_pd(sums + c, a->x[k]), _mm512_storeu_pd(sums + channels + c, a->squares[k]);
@@ -33,7 +41,7 @@ static inline __attribute__((always_inline)) void sums32_store(const sums32 *a, 
 }
 
 /* Eight channels' terms (vector k of the group) of one row: x, and dy unless `with_dy` is 0. */
-static inline __attribute__((always_inline)) void sums32_add(sums32 *a, int k, __m256 x, __m256 dy, int with_dy) {
+static inline __attribute__((always_inline)) void group_sums_add8(group_sums *a, int k, __m256 x, __m256 dy, int with_dy) {
     __m512d v = _mm512_cvtps_pd(x);
     a->x[k] = _mm512_add_pd(a->x[k], v), a->squares[k] = _mm512_fmadd_pd(v, v, a->squares[k]);
     if (with_dy) {
@@ -41,17 +49,13 @@ static inline __attribute__((always_inline)) void sums32_add(sums32 *a, int k, _
         a->dy[k] = _mm512_add_pd(a->dy[k], w), a->dy_x[k] = _mm512_fmadd_pd(w, v, a->dy_x[k]);
     }
 }
-#elif defined(PRELU_AVX2)
-/* The AVX2 build's: the four sums of a group of 8 channels (two vectors of doubles each), as sums32 for AVX-512's 32
- * (AVX2's 16 registers hold these 8 channels' with a row's terms): add_rows_sums and batchnorm_rectifier_rows take their
- * terms through these alone, in sums32_add's order. The rows go in blocks that stay in L1 while each group of 8 channels
- * takes its turn over them (BATCHNORM_BLOCK_FLOATS). */
-#define BATCHNORM_BLOCK_FLOATS 4096
+#else
+#define SUMS_GROUP 8
 typedef struct {
     __m256d x[2], squares[2], dy[2], dy_x[2];
-} sums8;
+} group_sums;
 
-static inline __attribute__((always_inline)) void sums8_load(sums8 *a, const double *sums, int channels, int c0, int with_dy) {
+static inline __attribute__((always_inline)) void group_sums_load(group_sums *a, const double *sums, int channels, int c0, int with_dy) {
     for (int h = 0; h < 2; h++) {
         long c = c0 + 4 * h;
         a->x[h] = _mm256_loadu_pd(sums + c), a->squares[h] = _mm256_loadu_pd(sums + channels + c);
@@ -60,7 +64,7 @@ static inline __attribute__((always_inline)) void sums8_load(sums8 *a, const dou
     }
 }
 
-static inline __attribute__((always_inline)) void sums8_store(const sums8 *a, double *sums, int channels, int c0, int with_dy) {
+static inline __attribute__((always_inline)) void group_sums_store(const group_sums *a, double *sums, int channels, int c0, int with_dy) {
     for (int h = 0; h < 2; h++) {
         long c = c0 + 4 * h;
         _mm256_storeu_pd(sums + c, a->x[h]), _mm256_storeu_pd(sums + channels + c, a->squares[h]);
@@ -68,8 +72,9 @@ static inline __attribute__((always_inline)) void sums8_store(const sums8 *a, do
     }
 }
 
-/* One row's terms of the group: x, and dy unless `with_dy` is 0. */
-static inline __attribute__((always_inline)) void sums8_add(sums8 *a, __m256 x, __m256 dy, int with_dy) {
+/* The group's eight channels (k is 0) of one row, as AVX-512's group_sums_add8. */
+static inline __attribute__((always_inline)) void group_sums_add8(group_sums *a, int k, __m256 x, __m256 dy, int with_dy) {
+    (void)k;
     __m256d v[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(x)), _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))};
     for (int h = 0; h < 2; h++) a->x[h] = _mm256_add_pd(a->x[h], v[h]), a->squares[h] = _mm256_fmadd_pd(v[h], v[h], a->squares[h]);
     if (with_dy) {
@@ -78,43 +83,34 @@ static inline __attribute__((always_inline)) void sums8_add(sums8 *a, __m256 x, 
     }
 }
 #endif
+#endif
 
 /* The terms of `count` consecutive rows (x and dy, `channels` floats a row) added to the sums, row after row: sums[c] += x,
- * sums[C + c] += x^2 and, where dy is not NULL, sums[2C + c] += dy, sums[3C + c] += dy x. The AVX-512 build keeps each
- * group of 32 channels' sums in registers across the rows (sums32; added in memory a row at a time, their loads and
- * stores bounded these passes): the same additions in the same order, so the same bits. The AVX2 build keeps 8 channels'
- * in registers across a block of rows. */
+ * sums[C + c] += x^2 and, where dy is not NULL, sums[2C + c] += dy, sums[3C + c] += dy x. The AVX-512 and AVX2 builds
+ * keep a group of channels' sums in registers across a block of rows (group_sums; added in memory a row at a time, their
+ * loads and stores bounded these passes): the same additions in the same order, so the same bits. */
 static inline void add_rows_sums(int channels, long count, const float *restrict x, const float *restrict dy, double *restrict sums) {
     double *sum = sums, *squares = sum + channels, *sum_dy = squares + channels, *sum_dy_x = sum_dy + channels;
     int c0 = 0;
-#if defined(PRELU_AVX512)
-    for (; c0 + 32 <= channels; c0 += 32) {
-        sums32 a;
-        sums32_load(&a, sums, channels, c0, dy != NULL);
-        if (dy) {
-            for (long r = 0; r < count; r++)
-                for (int k = 0; k < 4; k++)
-                    sums32_add(&a, k, _mm256_loadu_ps(x + r * channels + c0 + 8 * k), _mm256_loadu_ps(dy + r * channels + c0 + 8 * k), 1);
-        } else {
-            for (long r = 0; r < count; r++)
-                for (int k = 0; k < 4; k++) sums32_add(&a, k, _mm256_loadu_ps(x + r * channels + c0 + 8 * k), _mm256_setzero_ps(), 0);
-        }
-        sums32_store(&a, sums, channels, c0, dy != NULL);
-    }
-#elif defined(PRELU_AVX2)
-    int grouped = channels / 8 * 8;
-    long block = channels >= BATCHNORM_BLOCK_FLOATS ? 1 : BATCHNORM_BLOCK_FLOATS / channels;
+#if defined(PRELU_AVX2)
+    int grouped = channels / SUMS_GROUP * SUMS_GROUP;
+    long block = batchnorm_block_positions(channels);
     for (long r0 = 0; r0 < count && grouped > 0; r0 += block) {
         long rows = count - r0 < block ? count - r0 : block;
-        for (int c = 0; c < grouped; c += 8) {
-            sums8 a;
-            sums8_load(&a, sums, channels, c, dy != NULL);
-            const float *xr = x + r0 * channels + c, *gr = dy ? dy + r0 * channels + c : NULL;
-            if (gr)
-                for (long r = 0; r < rows; r++) sums8_add(&a, _mm256_loadu_ps(xr + r * channels), _mm256_loadu_ps(gr + r * channels), 1);
+        for (int c = 0; c < grouped; c += SUMS_GROUP) {
+            group_sums a;
+            group_sums_load(&a, sums, channels, c, dy != NULL);
+            /* With dy and without, each its own loop: group_sums_add8's with_dy a constant in each. */
+            if (dy)
+                for (long r = r0; r < r0 + rows; r++)
+                    for (int k = 0; k < SUMS_GROUP / 8; k++) {
+                        long at = r * channels + c + 8 * k;
+                        group_sums_add8(&a, k, _mm256_loadu_ps(x + at), _mm256_loadu_ps(dy + at), 1);
+                    }
             else
-                for (long r = 0; r < rows; r++) sums8_add(&a, _mm256_loadu_ps(xr + r * channels), _mm256_setzero_ps(), 0);
-            sums8_store(&a, sums, channels, c, dy != NULL);
+                for (long r = r0; r < r0 + rows; r++)
+                    for (int k = 0; k < SUMS_GROUP / 8; k++) group_sums_add8(&a, k, _mm256_loadu_ps(x + r * channels + c + 8 * k), _mm256_setzero_ps(), 0);
+            group_sums_store(&a, sums, channels, c, dy != NULL);
         }
     }
     c0 = grouped;
@@ -296,9 +292,6 @@ static void batchnorm_backward(int32_t rows, int32_t channels, float epsilon, co
 /* Whether z holds the forward's terms (3 x channels floats: three rows or more) rather than the normalised tensor. */
 static inline int batchnorm_keeps_terms(long rows) { return rows >= 3; }
 
-/* Positions normalised at a time: a block of up to 4,096 floats (16 KB) that the activation reads from L1. */
-static inline long batchnorm_block_positions(int channels) { return channels >= 4096 ? 1 : 4096 / channels; }
-
 /* Positions [p0, p0 + count) of one sample, normalised by the terms into `block`. */
 static inline void normalize_block(int channels, const float *x, long p0, long count, const float *mean, const float *scale,
                                    const float *offset, float *block) {
@@ -366,14 +359,14 @@ static void batchnorm_rectifier_rows(int channels, long count, const float *x, f
     __m512 slope = _mm512_set1_ps(act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f);
     for (int c0 = 0; c0 < channels; c0 += 32) {
         __m512 mu[2], sc[2], of[2], a[2], d_alpha[2];
-        sums32 terms;
+        group_sums terms;
         for (int h = 0; h < 2; h++) {
             int c = c0 + 16 * h;
             mu[h] = _mm512_loadu_ps(mean + c), sc[h] = _mm512_loadu_ps(scale + c), of[h] = _mm512_loadu_ps(offset + c);
             a[h] = prelu ? _mm512_loadu_ps(alpha + c) : slope;
             d_alpha[h] = prelu ? _mm512_loadu_ps(da + c) : _mm512_setzero_ps();
         }
-        sums32_load(&terms, sums, channels, c0, 1);
+        group_sums_load(&terms, sums, channels, c0, 1);
         for (long r = 0; r < count; r++) {
             const float *row = x + r * channels + c0;
             float *g = dy + r * channels + c0;
@@ -388,31 +381,31 @@ static void batchnorm_rectifier_rows(int channels, long count, const float *x, f
                     gv = _mm512_mask_mov_ps(_mm512_mul_ps(a[h], gv), _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), gv);
                 }
                 _mm512_storeu_ps(g + 16 * h, gv);
-                sums32_add(&terms, 2 * h, _mm512_castps512_ps256(xv), _mm512_castps512_ps256(gv), 1);
-                sums32_add(&terms, 2 * h + 1, upper_half(xv), upper_half(gv), 1);
+                group_sums_add8(&terms, 2 * h, _mm512_castps512_ps256(xv), _mm512_castps512_ps256(gv), 1);
+                group_sums_add8(&terms, 2 * h + 1, upper_half(xv), upper_half(gv), 1);
             }
         }
-        sums32_store(&terms, sums, channels, c0, 1);
+        group_sums_store(&terms, sums, channels, c0, 1);
         if (prelu)
             for (int h = 0; h < 2; h++) _mm512_storeu_ps(da + c0 + 16 * h, d_alpha[h]);
     }
 }
 #elif defined(PRELU_AVX2)
-/* The same for the AVX2 build, 8 channels at a time over blocks of rows that stay in L1 (sums8): the same operations
+/* The same for the AVX2 build, 8 channels at a time over blocks of rows that stay in L1 (group_sums): the same operations
  * in the same order as the passes through L1 (normalize_row's expression, prelu_row_backward's or leaky_row_backward's,
  * add_rows_sums'), so the same bits. */
 static void batchnorm_rectifier_rows(int channels, long count, const float *x, float *dy, const float *mean, const float *scale,
                                      const float *offset, const prelu_activation *act, const float *alpha, float *da, double *sums) {
     int prelu = act->kind == PRELU_PRELU;
     const __m256 zero = _mm256_setzero_ps(), slope = _mm256_set1_ps(act->kind == PRELU_LEAKY_RELU ? act->parameter : 0.0f);
-    long block = channels >= BATCHNORM_BLOCK_FLOATS ? 1 : BATCHNORM_BLOCK_FLOATS / channels;
+    long block = batchnorm_block_positions(channels);
     for (long r0 = 0; r0 < count; r0 += block) {
         long rows = count - r0 < block ? count - r0 : block;
         for (int c0 = 0; c0 < channels; c0 += 8) {
             __m256 mu = _mm256_loadu_ps(mean + c0), sc = _mm256_loadu_ps(scale + c0), of = _mm256_loadu_ps(offset + c0);
             __m256 a = prelu ? _mm256_loadu_ps(alpha + c0) : slope, d_alpha = prelu ? _mm256_loadu_ps(da + c0) : zero;
-            sums8 terms;
-            sums8_load(&terms, sums, channels, c0, 1);
+            group_sums terms;
+            group_sums_load(&terms, sums, channels, c0, 1);
             for (long r = r0; r < r0 + rows; r++) {
                 __m256 xv = _mm256_loadu_ps(x + r * channels + c0), gv = _mm256_loadu_ps(dy + r * channels + c0);
                 __m256 z = _mm256_fmadd_ps(_mm256_sub_ps(xv, mu), sc, of);
@@ -420,9 +413,9 @@ static void batchnorm_rectifier_rows(int channels, long count, const float *x, f
                 if (prelu) d_alpha = _mm256_add_ps(d_alpha, _mm256_blendv_ps(_mm256_mul_ps(z, gv), zero, positive));
                 gv = _mm256_blendv_ps(_mm256_mul_ps(a, gv), gv, positive);
                 _mm256_storeu_ps(dy + r * channels + c0, gv);
-                sums8_add(&terms, xv, gv, 1);
+                group_sums_add8(&terms, 0, xv, gv, 1);
             }
-            sums8_store(&terms, sums, channels, c0, 1);
+            group_sums_store(&terms, sums, channels, c0, 1);
             if (prelu) _mm256_storeu_ps(da + c0, d_alpha);
         }
     }

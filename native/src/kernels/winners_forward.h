@@ -18,8 +18,8 @@ static inline winograd4_quads winograd4_quads_of(const prelu_conv2d_shape *pool)
 
 #if defined(PRELU_AVX2)
 
-/* winograd_windows (winograd.h) with the pooling's epilogue in registers: each window's four outputs, 16 filters at
- * a time, go from the output transform to pool_four_places, and no tile of z or y is written. Window w of the chunk
+/* winograd_windows (winograd.h) with the pooling's epilogue in registers: each window's four outputs, a vector of
+ * filters at a time, go from the output transform to pool_four_places, and no tile of z or y is written. Window w of the chunk
  * is window first_window + w of its group's images (at0 + w f in the pooled result); its negative slopes start at
  * slopes + ((first_window + w) % pooled_per_image) * window_step, those of its place q q * place_step further. */
 static void winograd_windows_pooled(const prelu_conv2d_shape *s, int count, const float *base, const long *offset, const float *u,
@@ -194,11 +194,8 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
     if (slope_row) rectifier_slopes(act, alpha, f, slope_row);
     const float *slopes = linear ? NULL : by_position ? window_alpha : slope_row;
     long slope_step = by_position ? f : 0;
-#if !defined(PRELU_AVX512)
-    (void)element; /* the first layer's registers are the AVX-512 build's */
-#endif
 #if !defined(PRELU_AVX2)
-    (void)slopes, (void)slope_step; /* Winograd's epilogue in registers is the AVX-512 and AVX2 builds' */
+    (void)element, (void)slopes, (void)slope_step; /* the registers' paths are the AVX-512 and AVX2 builds' */
 #endif
     /* No more threads than there are images (in registers) or groups of images to share out: a prediction of one image
      * does not pay for starting and joining a thread it cannot use. Each image or group is one thread's, so the count

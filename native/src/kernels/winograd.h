@@ -111,9 +111,18 @@ static void winograd_kernel(const prelu_conv2d_shape *s, const float *kernel, fl
     }
 }
 
-/* B^T d B of one 4x4 patch d of VL channels (mask m) into its row of the 16 matrices from `at`, `step` floats apart. */
-static inline __attribute__((always_inline)) void winograd_patch_transform(vfloat d[4][4], float *at, long step, vmask m) {
-    vfloat t[4][4];
+/* B^T d B of VL channels from c0 (mask m) of one 4x4 patch, whose place k is at image + place[k] (inside the map where bit
+ * k of `inside` is set, zeros elsewhere: a place outside reads nothing, through an empty mask, at the image's first
+ * floats), into its row of the 16 matrices from `at`, `step` floats apart. `whole` (a constant in each expansion): the
+ * patch lies inside the map and the vector inside the row (every patch of a 'valid' convolution), so plain loads and
+ * stores, as winograd4.h's patches take. */
+static inline __attribute__((always_inline)) void winograd_patch_channels(const int whole, const float *image, const long place[16], int inside,
+                                                                          int c0, vmask m, float *at, long step) {
+    vfloat d[4][4], t[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            d[i][j] = whole ? vloadu(image + place[i * 4 + j] + c0)
+                            : vload(vmask_if((inside >> (i * 4 + j)) & 1, m), image + place[i * 4 + j] + c0);
     for (int j = 0; j < 4; j++) {
         t[0][j] = vsub(d[0][j], d[2][j]);
         t[1][j] = vadd(d[1][j], d[2][j]);
@@ -121,10 +130,10 @@ static inline __attribute__((always_inline)) void winograd_patch_transform(vfloa
         t[3][j] = vsub(d[1][j], d[3][j]);
     }
     for (int i = 0; i < 4; i++) {
-        vstore(at + (i * 4 + 0) * step, m, vsub(t[i][0], t[i][2]));
-        vstore(at + (i * 4 + 1) * step, m, vadd(t[i][1], t[i][2]));
-        vstore(at + (i * 4 + 2) * step, m, vsub(t[i][2], t[i][1]));
-        vstore(at + (i * 4 + 3) * step, m, vsub(t[i][1], t[i][3]));
+        vstore_whole(whole, at + (i * 4 + 0) * step, m, vsub(t[i][0], t[i][2]));
+        vstore_whole(whole, at + (i * 4 + 1) * step, m, vadd(t[i][1], t[i][2]));
+        vstore_whole(whole, at + (i * 4 + 2) * step, m, vsub(t[i][2], t[i][1]));
+        vstore_whole(whole, at + (i * 4 + 3) * step, m, vsub(t[i][1], t[i][3]));
     }
 }
 
@@ -133,20 +142,6 @@ static inline __attribute__((always_inline)) void winograd_patch_transform(vfloa
  * rows y0 to y1 - 1 and columns x0 to x1 - 1 lie inside the map (zeros for the others). */
 static inline void winograd_patch(const float *image, long corner, long line, int cin, int y0, int y1, int x0, int x1, float *v, long step,
                                   int tile) {
-    if (y0 == 0 && y1 == 4 && x0 == 0 && x1 == 4) {
-        /* Wholly inside the map (every patch of a 'valid' convolution): plain loads at fixed distances. */
-        const float *patch = image + corner;
-        for (int c0 = 0; c0 < cin; c0 += VL) {
-            vmask m = vmask_lanes(cin - c0);
-            vfloat d[4][4];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) d[i][j] = vload(m, patch + i * line + (long)j * cin + c0);
-            winograd_patch_transform(d, v + (long)tile * cin + c0, step, m);
-        }
-        return;
-    }
-    /* Where each place of the patch is read, and which are inside: the loads below take masks, not branches (a place
-     * outside reads nothing, through an empty mask, at the image's first floats). */
     long place[16];
     int inside = 0;
     for (int i = 0; i < 4; i++)
@@ -155,13 +150,13 @@ static inline void winograd_patch(const float *image, long corner, long line, in
             inside |= in << (i * 4 + j);
             place[i * 4 + j] = in ? corner + i * line + (long)j * cin : 0;
         }
+    int all_inside = y0 == 0 && y1 == 4 && x0 == 0 && x1 == 4;
     for (int c0 = 0; c0 < cin; c0 += VL) {
-        vmask m = vmask_lanes(cin - c0);
-        vfloat d[4][4];
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++)
-                d[i][j] = vload(vmask_if((inside >> (i * 4 + j)) & 1, m), image + place[i * 4 + j] + c0);
-        winograd_patch_transform(d, v + (long)tile * cin + c0, step, m);
+        float *at = v + (long)tile * cin + c0;
+        if (all_inside && c0 + VL <= cin)
+            winograd_patch_channels(1, image, place, inside, c0, vmask_lanes(VL), at, step);
+        else
+            winograd_patch_channels(0, image, place, inside, c0, vmask_lanes(cin - c0), at, step);
     }
 }
 

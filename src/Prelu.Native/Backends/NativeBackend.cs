@@ -72,6 +72,12 @@ public sealed unsafe class NativeBackend : Backend
         s.KernelHeight == 3 && s.KernelWidth == 3 && s.StrideY == 1 && s.StrideX == 1 ? "" :
         $", {s.KernelHeight}x{s.KernelWidth}" + (s.StrideY == 1 && s.StrideX == 1 ? "" : s.StrideY == s.StrideX ? $" stride {s.StrideY}" : $" stride {s.StrideY}x{s.StrideX}");
 
+    // A convolution's breakdown label: the operation, input -> output (-> the pooling's output), the window where it is not
+    // the usual one, the activation, and a dropout after it.
+    private static string ConvLabel(string operation, in Kernels.Conv2DShape s, FusedActivation activation, string pooled = "", bool dropout = false) =>
+        $"{operation} {Dims(s.Height, s.Width, s.InChannels)} -> {Dims(s.OutHeight, s.OutWidth, s.Filters)}{pooled}{Window(s)}, " +
+        ActivationLabel(activation) + (dropout ? ", dropout" : "");
+
     private static string ActivationLabel(FusedActivation activation) =>
         activation.PRelu is { } p ? $"prelu {p.Sharing}" : activation.Kind.ToString().ToLowerInvariant();
 
@@ -167,8 +173,7 @@ public sealed unsafe class NativeBackend : Backend
         DeviceBuffer? bias, DeviceBuffer? alpha, DeviceBuffer? preActivation, DeviceBuffer output)
     {
         var s = Shape(shape);
-        using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d forward {Dims(shape.Height, shape.Width, shape.InChannels)} -> " +
-            $"{Dims(shape.OutHeight, shape.OutWidth, shape.Filters)}{Window(shape)}, {ActivationLabel(activation)}", ConvProductFlops(shape));
+        using var timed = new Timed(this, KernelTimes is null ? "" : ConvLabel("conv2d forward", shape, activation), ConvProductFlops(shape));
         fixed (int* map = AlphaMapOf(activation))
         {
             var act = Describe(activation, shape.OutHeight * shape.OutWidth * shape.Filters, map);
@@ -182,8 +187,7 @@ public sealed unsafe class NativeBackend : Backend
         DeviceBuffer kernelGrad, DeviceBuffer? biasGrad, DeviceBuffer? alphaGrad)
     {
         var s = Shape(shape);
-        using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d backward {Dims(shape.Height, shape.Width, shape.InChannels)} -> " +
-            $"{Dims(shape.OutHeight, shape.OutWidth, shape.Filters)}{Window(shape)}, {ActivationLabel(activation)}",
+        using var timed = new Timed(this, KernelTimes is null ? "" : ConvLabel("conv2d backward", shape, activation),
             ConvProductFlops(shape) * (inputGrad is null ? 1 : 2));
         fixed (int* map = AlphaMapOf(activation))
         {
@@ -240,9 +244,8 @@ public sealed unsafe class NativeBackend : Backend
     {
         var s = Shape(conv);
         var p = Shape(pool);
-        using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d + maxpool forward {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
-            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}{Window(conv)}, " +
-            $"{ActivationLabel(activation)}" + (dropout is null ? "" : ", dropout"),
+        using var timed = new Timed(this, KernelTimes is null ? "" : ConvLabel("conv2d + maxpool forward", conv, activation,
+            $" -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}", dropout is not null),
             ConvProductFlops(conv));
         fixed (int* map = AlphaMapOf(activation))
         {
@@ -262,9 +265,8 @@ public sealed unsafe class NativeBackend : Backend
     {
         var s = Shape(conv);
         var p = Shape(pool);
-        using var timed = new Timed(this, KernelTimes is null ? "" : $"conv2d + maxpool backward {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
-            $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)} -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}{Window(conv)}, " +
-            $"{ActivationLabel(activation)}" + (dropoutMask is null ? "" : ", dropout"),
+        using var timed = new Timed(this, KernelTimes is null ? "" : ConvLabel("conv2d + maxpool backward", conv, activation,
+            $" -> {Dims(pool.OutHeight, pool.OutWidth, pool.Channels)}", dropoutMask is not null),
             ConvProductFlops(conv) * (inputGrad is null ? 1 : 2));
         fixed (int* map = AlphaMapOf(activation))
         {
@@ -284,8 +286,7 @@ public sealed unsafe class NativeBackend : Backend
         {
             // The normalization folded into the convolution's kernel and bias, the activation its epilogue: one pass, convOutput untouched.
             var s = Shape(conv);
-            using var folded = new Timed(this, KernelTimes is null ? "" : $"conv2d + batchnorm inference {Dims(conv.Height, conv.Width, conv.InChannels)} -> " +
-                $"{Dims(conv.OutHeight, conv.OutWidth, conv.Filters)}{Window(conv)}, {ActivationLabel(activation)}", ConvProductFlops(conv));
+            using var folded = new Timed(this, KernelTimes is null ? "" : ConvLabel("conv2d + batchnorm inference", conv, activation), ConvProductFlops(conv));
             fixed (int* map = AlphaMapOf(activation))
             {
                 var act = Describe(activation, positions * conv.Filters, map);
