@@ -600,28 +600,32 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData(ActivationKind.LeakyRelu, 8, 2, 2, Padding.Valid, 9, 16)] // a 7 x 7 map pooled to 3 x 3: F(4x4) by the map's choice (its 4x4 tiles hang over)
     [InlineData(ActivationKind.Linear, 9, 2, 2, Padding.Valid, 13, 20)]
     [InlineData(ActivationKind.Elu, 8, 2, 2, Padding.Valid)] // Winograd's outputs through the tile's passes: not a rectifier
-    public void A_convolution_pooled_in_the_same_call_computes_what_the_two_calls_compute_with_its_input_gradient_over_the_pooled_one(ActivationKind kind, int inChannels, int window, int stride, Padding padding, int size = 12, int filters = 8)
+    [InlineData(ActivationKind.PRelu, 6, 2, 2, Padding.Valid, 12, 8, Padding.Same)] // a 'same' convolution: windows that read the padding
+    [InlineData(ActivationKind.Relu, 5, 3, 3, Padding.Valid, 11, 12, Padding.Same, 2)] // strides of 2, padded after the last row and column
+    [InlineData(ActivationKind.PRelu, 32, 2, 2, Padding.Valid, 16, 64, Padding.Valid, 1, 24)] // 24 larger images: OpenCL's kernel gradient in chunks of images
+    public void A_convolution_pooled_in_the_same_call_computes_what_the_two_calls_compute_with_its_input_gradient_over_the_pooled_one(ActivationKind kind, int inChannels, int window, int stride, Padding padding, int size = 12, int filters = 8,
+        Padding convPadding = Padding.Valid, int convStride = 1, int batch = 5)
     {
         foreach (var sharing in kind == ActivationKind.PRelu ? ["per element", "channel-wise", "irregular"] : new[] { "" })
-            PooledConvolutionAgreesWithTheTwoCalls(kind, sharing, inChannels, window, stride, padding, size, filters);
+            PooledConvolutionAgreesWithTheTwoCalls(kind, sharing, inChannels, window, stride, padding, size, filters, convPadding, convStride, batch);
     }
 
     // The pooled output is the same to the bit (the same products, pooled the same way); the gradients are the same sums in
     // another order where a backend follows the pooling's winners (the C kernels). What the convolution's output, z and
     // dL/dz hold afterwards is the backend's own: only the pooled output and the gradients are the call's results.
     private void PooledConvolutionAgreesWithTheTwoCalls(ActivationKind kind, string sharing, int inChannels, int window, int stride, Padding padding,
-        int size, int filters)
+        int size, int filters, Padding convPadding, int convStride, int batch)
     {
         long fallbacksBefore = _backend.HostFallbacks;
-        // Five images (of 10 x 10 positions by default): the C kernels multiply two images at a time, so the last group is partial.
-        int map = size - 2;
-        var conv = new Conv2DShape(5, size, size, inChannels, filters, 3, 3);
-        var pool = new Pool2DShape(5, map, map, filters, window, window, stride, stride, padding);
+        // Five images by default (of 10 x 10 positions): the C kernels multiply two images at a time, so the last group is partial.
+        var conv = new Conv2DShape(batch, size, size, inChannels, filters, 3, 3, convStride, convStride, convPadding);
+        int map = conv.OutHeight;
+        var pool = new Pool2DShape(batch, map, map, filters, window, window, stride, stride, padding);
         var prelu = sharing switch
         {
-            "channel-wise" => new PReluShape(5, [map, map, filters], [1, 2]),
-            "irregular" => new PReluShape(5, [map, map, filters], [1]),
-            _ => new PReluShape(5, [map, map, filters]),
+            "channel-wise" => new PReluShape(batch, [map, map, filters], [1, 2]),
+            "irregular" => new PReluShape(batch, [map, map, filters], [1]),
+            _ => new PReluShape(batch, [map, map, filters]),
         };
         var act = kind switch
         {
@@ -686,7 +690,8 @@ public abstract class BackendConformanceTests : IDisposable
         foreach (bool dropout in new[] { false, true })
         {
             var apart = Run(fused: false, withInput: true, dropout);
-            string what = $"{kind} {sharing}, Cin {inChannels}, {map}x{map} map, {window}x{window}/{stride} {padding}{(dropout ? ", dropout" : "")}";
+            string what = $"{kind} {sharing}, Cin {inChannels}, {map}x{map} map of a {convPadding} convolution of stride {convStride}, " +
+                $"{window}x{window}/{stride} {padding}{(dropout ? ", dropout" : "")}";
             foreach (bool withInput in new[] { true, false })
             {
                 var together = Run(fused: true, withInput, dropout);

@@ -54,14 +54,17 @@ public sealed unsafe partial class OpenClBackend
 
     // What the device is, for the tile choice (the float vector width it prefers, its compute units) and the
     // caches' keys (its driver).
-    private int _preferredVectorWidth, _computeUnits;
+    private int _preferredVectorWidth, _computeUnits, _maxWorkGroupSize;
     private string _driverVersion = "";
 
     private void ReadDeviceLimits()
     {
         uint width = 0, units = 0;
+        nuint groupSize = 0;
         _cl.GetDeviceInfo(_device, DeviceInfo.PreferredVectorWidthFloat, sizeof(uint), &width, null);
         _cl.GetDeviceInfo(_device, DeviceInfo.MaxComputeUnits, sizeof(uint), &units, null);
+        _cl.GetDeviceInfo(_device, DeviceInfo.MaxWorkGroupSize, (nuint)sizeof(nuint), &groupSize, null);
+        _maxWorkGroupSize = (int)Math.Clamp(groupSize, 1, 1024);
         _preferredVectorWidth = (int)Math.Max(1, width);
         _computeUnits = (int)Math.Max(1, units);
         _driverVersion = OpenClDevices.DeviceText(_cl, _device, DeviceInfo.DriverVersion);

@@ -20,14 +20,16 @@ public sealed unsafe partial class OpenClBackend
 
     private static readonly Dictionary<string, string> Sources = [];
 
-    // An embedded .cl file's text after common.cl's, read once per process.
+    // An embedded .cl file's text after common.cl's (and vector.cl's, for the files whose kernels hold outputs in
+    // vectors), read once per process.
     private static string Source(string file)
     {
         lock (Sources)
         {
             if (Sources.TryGetValue(file, out var text))
                 return text;
-            return Sources[file] = Embedded("common.cl") + "\n" + RepeatVariants(Embedded(file));
+            var prelude = file is "gemm.cl" or "conv_pool.cl" ? Embedded("common.cl") + "\n" + Embedded("vector.cl") : Embedded("common.cl");
+            return Sources[file] = prelude + "\n" + RepeatVariants(Embedded(file));
         }
     }
 

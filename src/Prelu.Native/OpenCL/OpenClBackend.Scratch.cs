@@ -24,6 +24,9 @@ internal enum ScratchSlot
     /// <summary>Per-feature sums before they are gathered into groups (PReLU alphas shared along irregular axes).</summary>
     FeatureSums,
 
+    /// <summary>PReLU's alpha-gradient terms at a pooling's winners (z * g where z is not positive), one per pooled element.</summary>
+    WinnerTerms,
+
     /// <summary>A constraint's squared norms, one per group.</summary>
     Norms,
 

@@ -9,7 +9,8 @@ namespace Prelu.Native.OpenCL;
 /// tensors live in device memory; uploads and downloads are the only copies, and every operation of a
 /// training step, penalties and constraints included, runs as device kernels queued without a wait.
 /// Convolutions and dense layers are register-blocked products (gemm.cl, built per product shape, with
-/// bias and activation in the epilogue); the rest is prelu.cl, built once and again per layer shape.
+/// bias and activation in the epilogue); a convolution and the max pooling after it go by the pooling's winners
+/// (conv_pool.cl, built per pair of shapes); the rest is prelu.cl, built once and again per layer shape.
 /// One thread at a time may use a backend (its CL kernels hold their arguments).
 /// </summary>
 public sealed unsafe partial class OpenClBackend : Backend

@@ -22,46 +22,7 @@
 // slices are added in order by prelu.cl's sum_slices: the same bits on every run on one device. A kernel's
 // kchunk argument is the K range of one slice along the third NDRange axis (kchunk = K: no split).
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VW == 1
-#define VT float
-#define VLOAD(p) (*(p))
-#define VSTORE(v, p) (*(p) = (v))
-#else
-#define VT CAT(float, VW)
-#define VLOAD(p) CAT(vload, VW)(0, (p))
-#define VSTORE(v, p) CAT(vstore, VW)((v), 0, (p))
-#endif
-
 #define NVEC (N / VW)
-
-// The activation of one vector of C's row i, columns j..j+VW-1, given its pre-activation z.
-inline VT epilogue_activate(VT z, int i, int j, int kind, float leaky, int sharing,
-                            __global const float *al, __global const int *map) {
-    if (kind == LINEAR)
-        return z;
-    if (kind == RELU)
-        return z > (VT)(0.0f) ? z : (VT)(0.0f);
-    if (kind >= SIGMOID)
-        return POINTWISE(kind, leaky, z);
-    VT slope;
-    if (kind == LEAKY) {
-        slope = (VT)(leaky);
-    } else if (sharing == PER_ELEMENT) {
-        slope = VLOAD(al + (i % ROWS_PER_SAMPLE) * N + j);
-    } else if (sharing == CHANNEL_WISE) {
-        slope = VLOAD(al + j); // the channels are C's columns
-    } else if (sharing == SHARED) {
-        slope = (VT)(al[0]);
-    } else {
-        float lanes[VW];
-        int feature = (i % ROWS_PER_SAMPLE) * N + j;
-        for (int l = 0; l < VW; l++) lanes[l] = al[map[feature + l]];
-        slope = VLOAD(lanes);
-    }
-    return z > (VT)(0.0f) ? z : z * slope;
-}
 
 // Stores one vector of C at row i, columns j..: the plain sum, or with EPILOGUE bias, the kept
 // pre-activation and the activation.
@@ -70,7 +31,7 @@ inline void store_vector(VT sum, int i, int j, __global float *out, __global con
 #if EPILOGUE
     if (has_bias) sum += VLOAD(bias + j);
     if (has_z) VSTORE(sum, z + i * N + j);
-    sum = epilogue_activate(sum, i, j, kind, leaky, sharing, al, map);
+    sum = activate_vector(sum, (i % ROWS_PER_SAMPLE) * N + j, j, kind, leaky, sharing, al, map); // the channels are C's columns
 #endif
     VSTORE(sum, out + i * N + j);
 }
