@@ -112,7 +112,7 @@ public sealed unsafe partial class OpenClBackend
         if (inputGrad is null)
             return;
         var transposed = Scratch(ScratchSlot.TransposedKernel, conv.KernelLength);
-        Run("conv_pool_transpose_kernel", plan.Program).Buffer(kernel).Memory(transposed).Run(conv.KernelLength);
+        Run("transpose").Int(conv.InChannels).Int(conv.Filters).Buffer(kernel).Memory(transposed).Run(conv.KernelLength); // (KH, KW, F, C)
         Run("conv_pool_input_gradient", plan.Program).Memory(transposed).Buffer(slots).Buffer(winnerGrads).Buffer(inputGrad)
             .Run(conv.Batch, conv.InChannels / plan.ChannelWidth / plan.ChannelVectors, 1, localX: 1, localY: 1); // few, long work-items: one a group, so that every core gets some
     }

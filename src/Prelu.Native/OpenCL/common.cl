@@ -52,3 +52,14 @@ inline float pointwise_derivative(int kind, float p, float z) {
     if (kind == SOFTPLUS) return s;
     return s * (1.0f + z * (1.0f - s)); // SWISH
 }
+
+// Prelu.Reference.DropoutRandom: murmur3's finaliser over base ^ index * 0x165667B1, into h, for a uint or a vector of
+// them (U its type); the draw in [0, 1) is its top 24 bits, (h >> 8) / 2^24, and the element is kept where the draw is at
+// least the rate.
+#define DROPOUT_HASH(h, U, base, index)        \
+    h = (U)(base) ^ (index) * (U)(0x165667B1u); \
+    h ^= h >> 16;                               \
+    h *= (U)(0x85EBCA6Bu);                      \
+    h ^= h >> 13;                               \
+    h *= (U)(0xC2B2AE35u);                      \
+    h ^= h >> 16;

@@ -25,25 +25,10 @@ inline int slot_x(int px, int s) { return px * PSX - PPL + s % PKW; }
 
 #if VW == 1
 #define VU uint
-#define CONVERT_VT convert_float
 #else
 #define VU CAT(uint, VW)
-#define CONVERT_VT CAT(convert_float, VW)
 __constant int LANE_INDEX[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 #endif
-
-// Prelu.Reference.DropoutRandom (murmur3's finaliser over base ^ index * 0x165667B1) for VW indices at once: each
-// lane's factor, scale where kept and 0 where dropped.
-inline VT keep_mask(VU index, float rate, uint base, float scale) {
-    VU h = (VU)(base) ^ index * (VU)(0x165667B1u);
-    h ^= h >> 16;
-    h *= (VU)(0x85EBCA6Bu);
-    h ^= h >> 13;
-    h *= (VU)(0xC2B2AE35u);
-    h ^= h >> 16;
-    VT u = CONVERT_VT(h >> 8) * (VT)(1.0f / 16777216.0f);
-    return select((VT)(0.0f), (VT)(scale), u >= (VT)(rate));
-}
 
 // One work-item: one pooling window of one image (the second index) and NV vectors of VW filters (the first). Its
 // window's outputs are MR = WIN rows of a product whose A rows it reads from the input in place (k = (ky, kx, c)).
@@ -115,14 +100,14 @@ __kernel void conv_pool_forward(int N, __global const float *x, int xo, __global
     for (int v = 0; v < NV; v++) {
         if (v0 + v >= F / VW) break;
         int j = column[v];
-        VT best = (VT)(0.0f), best_z = (VT)(0.0f);
+        VT best = (VT)(0.0f), best_z = (VT)(0.0f), b = has_bias ? VLOAD(bias + biaso + j) : (VT)(0.0f);
         VTI slot = (VTI)(0);
         bool first = true;
 #pragma unroll
         for (int s = 0; s < WIN; s++) {
             if (!inside[s]) continue;
             VT z = acc[s][v];
-            if (has_bias) z += VLOAD(bias + biaso + j);
+            if (has_bias) z += b;
             VT y = activate_vector(z, (oy[s] * OW + ox[s]) * F + j, j, kind, leaky, sharing, al + alo, map);
             VTI better = first ? (VTI)(-1) : (VTI)(y > best); // a vector compare gives -1 per true lane, a scalar 1: select takes either
             best = select(best, y, better);
@@ -137,11 +122,12 @@ __kernel void conv_pool_forward(int N, __global const float *x, int xo, __global
         if (has_dropout) {
             // Prelu.Reference.DropoutRandom over the pooled tensor's flat index, a lane per element.
 #if VW == 1
-            uint h = (uint)at;
+            VU index = (uint)at, h;
 #else
-            VU h = CAT(convert_uint, VW)(CAT(vload, VW)(0, LANE_INDEX) + (VTI)(at));
+            VU index = CAT(convert_uint, VW)(CAT(vload, VW)(0, LANE_INDEX) + (VTI)(at)), h;
 #endif
-            VT keep = keep_mask(h, rate, base, scale);
+            DROPOUT_HASH(h, VU, base, index)
+            VT keep = select((VT)(0.0f), (VT)(scale), CONVERT_VT(h >> 8) * (VT)(1.0f / 16777216.0f) >= (VT)(rate));
             VSTORE(keep, mask + mo + at);
             VSTORE(best * keep, dropped + dro + at);
         }
@@ -225,20 +211,15 @@ __kernel void conv_pool_feature_alpha_sums(int N, __global const float *slots, i
     }
 }
 
-// The kernel (KH, KW, C, F) as (KH, KW, F, C), for the input gradient. One work-item per weight.
-__kernel void conv_pool_transpose_kernel(__global const float *k, int ko, __global float *kt) {
-    int i = get_global_id(0);
-    int c = i % C, f = i / C % F, place = i / C / F;
-    kt[i] = k[ko + (place * C + c) * F + f];
-}
-
-#define CVT CAT(float, CW)
+// The gradients' vectors of CW channels (vector.cl's VT for VW).
 #if CW == 1
-#undef CVT
 #define CVT float
 #define CLOAD(p) (*(p))
+#define CSTORE(v, p) (*(p) = (v))
 #else
+#define CVT CAT(float, CW)
 #define CLOAD(p) CAT(vload, CW)(0, (p))
+#define CSTORE(v, p) CAT(vstore, CW)((v), 0, (p))
 #endif
 #define ROW (KW * C)
 
@@ -287,13 +268,7 @@ __kernel void conv_pool_kernel_gradient(int N, int images_per_chunk, __global co
     for (int r = 0; r < KY_ROWS; r++) {
         float lanes[ROW_VECTORS * CW];
 #pragma unroll
-        for (int e = 0; e < ROW_VECTORS; e++) {
-#if CW == 1
-            lanes[e] = acc[r][e];
-#else
-            CAT(vstore, CW)(acc[r][e], e, lanes);
-#endif
-        }
+        for (int e = 0; e < ROW_VECTORS; e++) CSTORE(acc[r][e], lanes + e * CW);
         for (int e = 0; e < ROW_VECTORS * CW && e0 + e < ROW; e++) partial[(((ky0 + r) * ROW) + e0 + e) * F + f] = lanes[e];
     }
 }
@@ -308,13 +283,7 @@ __kernel void conv_pool_input_gradient(__global const float *kt, __global const 
     __global float *image = dx + dxo + n * (H * W * C) + c0;
     for (int place = 0; place < H * W; place++) {
 #pragma unroll
-        for (int e = 0; e < CHANNEL_VECTORS; e++) {
-#if CW == 1
-            image[place * C + e] = 0.0f;
-#else
-            CAT(vstore, CW)((CVT)(0.0f), 0, image + place * C + e * CW);
-#endif
-        }
+        for (int e = 0; e < CHANNEL_VECTORS; e++) CSTORE((CVT)(0.0f), image + place * C + e * CW);
     }
     for (int p = 0; p < PH * PW; p++) {
         int at = (n * PH * PW + p) * F;
@@ -333,13 +302,7 @@ __kernel void conv_pool_input_gradient(__global const float *kt, __global const 
                     __global float *to = image + ((y0 + ky) * W + x0 + kx) * C;
                     __global const float *weights = kt + ((ky * KW + kx) * F + f) * C + c0;
 #pragma unroll
-                    for (int e = 0; e < CHANNEL_VECTORS; e++) {
-#if CW == 1
-                        to[e] = fma(dz, weights[e], to[e]);
-#else
-                        CAT(vstore, CW)(fma((CVT)(dz), CLOAD(weights + e * CW), CLOAD(to + e * CW)), 0, to + e * CW);
-#endif
-                    }
+                    for (int e = 0; e < CHANNEL_VECTORS; e++) CSTORE(fma((CVT)(dz), CLOAD(weights + e * CW), CLOAD(to + e * CW)), to + e * CW);
                 }
             }
         }

@@ -163,11 +163,12 @@ __kernel void depthwise_input_grad(int N, int H, int W, int C, int M, int KH, in
     }
 }
 
-// out (cols, rows) = in (rows, cols) transposed: a kernel's transpose is B of the input-gradient product.
+// out (cols, rows) = in (rows, cols) transposed, for each of the consecutive matrices the work-items cover: a kernel's
+// transpose is B of the input-gradient product; a convolution kernel's (KH, KW, C, F) as (KH, KW, F, C), conv_pool.cl's.
 __kernel void transpose(int rows, int cols, __global const float *in, int io, __global float *out) {
-    int i = get_global_id(0);
-    int r = i % rows, c = i / rows;
-    out[i] = in[io + r * cols + c];
+    int i = get_global_id(0), matrix = i / (rows * cols), within = i % (rows * cols);
+    int r = within % rows, c = within / rows;
+    out[i] = in[io + matrix * rows * cols + r * cols + c];
 }
 
 // A product whose K was split into slices: c = the sum of the partial products that gemm.cl wrote to
@@ -460,13 +461,8 @@ __kernel void batchnorm_backward_input(int rows, int cols, float epsilon, __glob
 // Prelu.Reference.DropoutRandom: murmur3's finaliser over base ^ index * 0x165667B1.
 __kernel void dropout_forward(float rate, uint base, float scale, __global const float *x, int xo, __global float *m, int mo,
                               __global float *y, int yo) {
-    uint i = get_global_id(0);
-    uint h = base ^ i * 0x165667B1u;
-    h ^= h >> 16;
-    h *= 0x85EBCA6Bu;
-    h ^= h >> 13;
-    h *= 0xC2B2AE35u;
-    h ^= h >> 16;
+    uint i = get_global_id(0), h;
+    DROPOUT_HASH(h, uint, base, i)
     float u = (float)(h >> 8) * (1.0f / 16777216.0f);
     float keep = u >= rate ? scale : 0.0f;
     m[mo + i] = keep;

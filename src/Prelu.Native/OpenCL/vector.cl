@@ -10,6 +10,7 @@
 #define VSTORE(v, p) (*(p) = (v))
 #define AS_VT as_float
 #define AS_VTI as_int
+#define CONVERT_VT convert_float
 #else
 #define VT CAT(float, VW)
 #define VTI CAT(int, VW)
@@ -17,6 +18,7 @@
 #define VSTORE(v, p) CAT(vstore, VW)((v), 0, (p))
 #define AS_VT CAT(as_float, VW)
 #define AS_VTI CAT(as_int, VW)
+#define CONVERT_VT CAT(convert_float, VW)
 #endif
 
 // The activation of VW consecutive features given their pre-activation z: feature is the first one's flat index
