@@ -30,6 +30,23 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
                         dropout->mask, dropout->output);
 }
 
+/* How many pooled rows ahead a PReLU per element's winners' backward asks for its streams: z, the places, dL/dpooled
+ * and the dropout's mask, read where the forward left them (in L3 or memory by then). Beside the alphas' and their
+ * gradients' rows, the prefetchers did not keep up: the study's first layer's backward waited on those loads (a perf
+ * profile put half its samples there, on a Zen 3), 1.0-1.7 ms more than ReLU's before and 0.4-0.8 ms after. ReLU's
+ * loop, with fewer streams, measured no faster with it. */
+#define PREFETCH_ROWS 16
+
+static inline void prefetch_pooled_row(long at, int f, const float *kept_z, const float *kept_place, const float *dpooled,
+                                       const float *dropout_mask) {
+    for (int c = 0; c < f; c += 16) { /* a cache line of floats */
+        __builtin_prefetch(kept_z + at + c);
+        __builtin_prefetch(kept_place + at + c);
+        __builtin_prefetch(dpooled + at + c);
+        if (dropout_mask) __builtin_prefetch(dropout_mask + at + c);
+    }
+}
+
 /* Backward over the kept winners: dL/dz at every winner (into dy's memory, compact (N, PH, PW, F)), with the bias and
  * alpha gradients, then the kernel and input gradients image by image. dx may share dpooled's memory, so with an
  * input gradient all of dpooled is read before any of dx is written. */
@@ -71,6 +88,13 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
         rectifier_slopes(act, alpha, f, slope_row);
         how = first_layer_backward_of(s, act, alpha, slope_row);
     }
+    /* A PReLU per element's winners read their alphas and add to their gradients at their positions, a window's rows a
+     * row of the map apart. Laid out in window order, as the forward's, a pooled value's places are one run of memory
+     * (prelu_window_alphas: whole loads and blends, no cell looked up place by place); the threads' gradients stay in
+     * window order until they are added, in thread order as before: the same bits. */
+    int window_rows = act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT;
+    float *window_alpha = window_rows ? prelu_scratch(PRELU_SCRATCH_SHARED_ALPHA, (size_t)rows_per_image * f) : NULL;
+    if (how.alpha) how.alpha = window_alpha; /* the registers' path of a first layer reads them so too */
     int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     long per_thread = (long)kd * f + f + alpha_length;
     float *partials = thread_partials(threads, per_thread);
@@ -82,10 +106,17 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
         float *db = dk + (long)kd * f, *da = db + f;
         /* The windows' view (its tables for one image), then the covered positions' input offsets and positions. */
         size_t view_longs = view_table_longs(s, 1);
-        long *table = (long *)prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * (view_longs + rows_per_image) + rows_per_image);
+        long *table = (long *)prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * (view_longs + rows_per_image) + 2 * rows_per_image);
         long *input_offset = table + view_longs;
-        int32_t *position = (int32_t *)(input_offset + rows_per_image);
+        int32_t *position = (int32_t *)(input_offset + rows_per_image), *alpha_position = position;
         window_order(s, pool, position, input_offset);
+        const float *winners_alpha = alpha;
+        if (window_rows) {
+            alphas_in_window_order(act, alpha, position, rows_per_image, f, window_alpha);
+            winners_alpha = window_alpha;
+            alpha_position = position + rows_per_image; /* row r's alpha is row r of window_alpha */
+            for (int r = 0; r < rows_per_image; r++) alpha_position[r] = r;
+        }
         matrix_view windows = gathered_views(s, 1, table).columns;
         windows.run = 1;
         windows.run_table = input_offset;
@@ -110,20 +141,21 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
             if (!(first_layer && how.in_registers))
                 for (int p = 0; p < pooled_per_image; p++) {
                     long here = image + (long)p * f;
+                    if (window_rows) prefetch_pooled_row(here + PREFETCH_ROWS * f, f, kept_z, kept_place, dpooled, dropout_mask);
                     const float *g = dpooled + here;
                     if (dropout_mask) {
 #pragma omp simd
                         for (int c = 0; c < f; c++) dropped[c] = g[c] * dropout_mask[here + c];
                         g = dropped;
                     }
-                    winners_backward(act, alpha, f, window, position + p * window, linear ? NULL : kept_z + here, kept_place + here, g,
-                                     dz + here, db, da, row);
+                    winners_backward(act, winners_alpha, f, window, alpha_position + p * window, linear ? NULL : kept_z + here,
+                                     kept_place + here, g, dz + here, db, da, row);
                 }
 #if defined(PRELU_AVX512)
             if (first_layer) {
                 const float *kz = linear ? NULL : kept_z + image, *mask = dropout_mask ? dropout_mask + image : NULL;
 #define FIRST_LAYER_BACKWARD(vectors, patches)                                                                            \
-    first_layer_backward_image(vectors, patches, s->width, f, kd, pooled_per_image, input_offset, position, element, input + n * in_size, \
+    first_layer_backward_image(vectors, patches, s->width, f, kd, pooled_per_image, input_offset, element, input + n * in_size, \
                                how, dpooled + image, mask, kz, dz + image, kept_place + image, dk, db, da)
                 if (f > 16 && first_layer_patches)
                     FIRST_LAYER_BACKWARD(2, 1);
@@ -167,5 +199,17 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
             }
     }
     add_thread_partials(dbias, partials, threads, per_thread, (long)kd * f, f);
-    add_thread_partials(dalpha, partials, threads, per_thread, (long)kd * f + f, alpha_length);
+    if (window_rows && dalpha) {
+        /* Back to positions: the threads' sums of each covered one (window_order's rows again), 0 where none is. */
+        long *offsets = (long *)prelu_scratch(PRELU_SCRATCH_COLUMNS, 3 * (size_t)rows_per_image);
+        int32_t *position = (int32_t *)(offsets + rows_per_image);
+        window_order(s, pool, position, offsets);
+        float *gradient = prelu_scratch(PRELU_SCRATCH_SHARED_ALPHA, (size_t)rows_per_image * f);
+        add_thread_partials(gradient, partials, threads, per_thread, (long)kd * f + f, (long)rows_per_image * f);
+        memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
+        for (int r = 0; r < rows_per_image; r++)
+            memcpy(dalpha + (long)position[r] * f, gradient + (long)r * f, (size_t)f * sizeof(float));
+    } else {
+        add_thread_partials(dalpha, partials, threads, per_thread, (long)kd * f + f, alpha_length);
+    }
 }

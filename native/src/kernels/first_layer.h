@@ -131,7 +131,7 @@ static inline void first_layer_filters(int f, int kd, int pooled_per_image, cons
 typedef struct first_layer_backward {
     int in_registers, linear;
     const float *slopes;              /* one row of F, or NULL for a PReLU per element */
-    const float *alpha;               /* a PReLU per element's alphas (position x F) */
+    const float *alpha;               /* a PReLU per element's alphas in window order (rows of F) */
     int prelu;                        /* whether to add to dalpha: per element (slopes NULL) or one row */
 } first_layer_backward;
 
@@ -157,11 +157,11 @@ static inline first_layer_backward first_layer_backward_of(const prelu_conv2d_sh
  * `patches` (first_layer_reads_patches, a constant in each expansion) the pooling window's 4x4 patch of the input is
  * loaded into one vector and each lane permutes its own winner's window out of it: one multiply-add per kernel element
  * and vector of filters instead of one per place, the same sums (the places it skips added exact zeros). The image's
- * kernel sums start from zero and are then added to dk. `offset` and `position` are window_order's; `width` is the
+ * kernel sums start from zero and are then added to dk. `offset` is window_order's; `width` is the
  * input's. */
 static inline __attribute__((always_inline)) void first_layer_backward_image(const int vectors, const int patches, long width, int f, int kd,
                                                                               int pooled_per_image,
-                                                                              const long *offset, const int32_t *position, const long *element,
+                                                                              const long *offset, const long *element,
                                                                               const float *image, first_layer_backward how, const float *dpooled,
                                                                               const float *dropout_mask, const float *kz, const float *dz,
                                                                               const float *place, float *dk, float *db, float *da) {
@@ -200,7 +200,8 @@ static inline __attribute__((always_inline)) void first_layer_backward_image(con
                         add_into_row(da + 16 * v, m[v], rest, zg);
                     }
                 } else {
-                    slope = prelu_winners_alpha(m[v], won[v], 4, position + p * 4, f, 16 * v, how.alpha, da, rest, zg);
+                    long cells = (long)p * 4 * f + 16 * v; /* the window's first row, in window order */
+                    slope = prelu_window_alphas(4, 0, m[v], won[v], how.alpha + cells, f, da + cells, rest, zg);
                 }
                 d[v] = _mm512_mask_mov_ps(_mm512_mul_ps(slope, g), positive, g);
             }

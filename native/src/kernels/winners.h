@@ -26,6 +26,19 @@ static void window_order(const prelu_conv2d_shape *s, const prelu_conv2d_shape *
             }
 }
 
+/* A PReLU's alphas of an image's covered positions in window order (row r of window_order is position[r]), f a row,
+ * for one thread's share of the rows: a pooled value's places are then one run of memory. */
+static inline void alphas_in_window_order(const prelu_activation *act, const float *alpha, const int32_t *position, int rows, int f,
+                                          float *window_alpha) {
+#pragma omp for schedule(static)
+    for (int r = 0; r < rows; r++) {
+        if (act->sharing == PRELU_ALPHA_PER_ELEMENT)
+            memcpy(window_alpha + (long)r * f, alpha + (long)position[r] * f, (size_t)f * sizeof(float));
+        else
+            for (int c = 0; c < f; c++) window_alpha[(long)r * f + c] = alpha[alpha_index(act, position[r] * f + c)];
+    }
+}
+
 /* One pooled value over its window's rows of the tile (z and y, `f` channels each, one row per place): the
  * maximum of y (ties to the first place, as max pooling), z at that place, and the place. The AVX-512 and AVX2 builds
  * keep the three in registers across the window (GCC's own vectorisation stores a row with masks and reads it back at
@@ -117,18 +130,23 @@ static inline __attribute__((always_inline)) void pool_four_places(const vfloat 
 #endif
 
 #if defined(PRELU_AVX2)
-/* A PReLU per element at the winners of one pooled value, VL filters from c (mask m): each lane's alpha is that of its
- * winner's position (window_position[place]), gathered by masked loads, and z g is added to that alpha's gradient
- * where `rest` (z <= 0), through add_into_row. Returns the lanes' alphas. (Plain loads and blends in place of AVX2's
- * masked loads measured slower on a Zen 3: the study's first layer's backward 3.7 -> 5.4-5.7 ms with per-element PReLU.) */
-static inline vfloat prelu_winners_alpha(vmask m, vfloat place, int window, const int32_t *window_position, int f, int c,
-                                         const float *alpha, float *da, vmask rest, vfloat zg) {
+/* A PReLU per element at the winners of one pooled value, VL filters (mask m; `whole` where every lane is in, a
+ * constant in each expansion): the window's alphas and their gradients come in window order (alphas_in_window_order),
+ * place q's row at alpha + q stride and da + q stride. Each lane takes its winner's alpha, and z g is added to that
+ * alpha's gradient where `rest` (z <= 0), through add_into_row. Returns the lanes' alphas. With the window's rows one
+ * run of memory and `window` a constant, whole rows are loaded and blended: fewer instructions than looking up each
+ * place's cell and loading it with a mask, though by itself no faster above a Zen 3's noise (what waited there were
+ * the loads of z and the places: conv2d_pool.h's prefetch). */
+static inline __attribute__((always_inline)) vfloat prelu_window_alphas(const int window, const int whole, vmask m, vfloat place,
+                                                                       const float *alpha, long stride, float *da, vmask rest,
+                                                                       vfloat zg) {
     vfloat slope = vzero();
+#pragma GCC unroll 4
     for (int q = 0; q < window; q++) {
-        vmask mine = vmask_and(m, vequal(place, vset((float)q))), adds = vmask_and(mine, rest);
-        long cell = (long)window_position[q] * f + c;
-        slope = vload_into(slope, mine, alpha + cell);
-        add_into_row(da + cell, m, adds, zg);
+        vmask mine = vequal(place, vset((float)q));
+        if (!whole) mine = vmask_and(m, mine);
+        slope = vselect(mine, vload_whole(whole, m, alpha + q * stride), slope);
+        add_into_row(da + q * stride, m, vmask_and(mine, rest), zg);
     }
     return slope;
 }

@@ -154,9 +154,10 @@ static void input_gradient_by_winners(const prelu_conv2d_shape *s, int pooled_pe
 }
 
 /* dL/dz of one pooled value's winners (f filters): g (dL/dpooled) becomes d, with the bias and alpha sums. The
- * activation's backward runs on the row as a layer's epilogue does. A PReLU with an alpha per element takes each
- * winner's alpha at its position (in one pass with masked loads in the AVX-512 and AVX2 builds, else once per place of
- * the window, on the filters that place won); one with irregularly shared alphas
+ * activation's backward runs on the row as a layer's epilogue does. A PReLU with an alpha per element has its alphas
+ * and their gradients in window order (alphas_in_window_order), this window's rows from row window_position[0] on,
+ * and takes each winner's alpha at its place (in one pass in the AVX-512 and AVX2 builds, else once per place of the
+ * window, on the filters that place won); one with irregularly shared alphas
  * gathers each winner's alpha into a row and afterwards adds the row's alpha gradients back. `row` is scratch for 2 f
  * floats and f ints. */
 static void winners_backward(const prelu_activation *act, const float *alpha, int f, int window, const int32_t *window_position,
@@ -164,11 +165,14 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
     if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT) {
 #if defined(PRELU_AVX2)
         /* In one pass: each lane's alpha (and alpha gradient) is its winner's position's. */
+        const float *rows = alpha + (long)window_position[0] * f;
+        float *da_rows = da + (long)window_position[0] * f;
         for (int c = 0; c < f; c += VL) {
             vmask m = vmask_lanes(f - c);
-            vfloat z = vload(m, kz + c), gc = vload(m, g + c), place = vload(m, won + c);
+            vfloat z = vload(m, kz + c), gc = vload(m, g + c), place = vload(m, won + c), zg = vmul(z, gc);
             vmask positive = vgreater(z, vzero()), rest = vmask_but(m, positive);
-            vfloat slope = prelu_winners_alpha(m, place, window, window_position, f, c, alpha, da, rest, vmul(z, gc));
+            vfloat slope = window == 4 && c + VL <= f ? prelu_window_alphas(4, 1, m, place, rows + c, f, da_rows + c, rest, zg)
+                                                      : prelu_window_alphas(window, 0, m, place, rows + c, f, da_rows + c, rest, zg);
             vfloat dc = vselect(positive, gc, vmul(slope, gc));
             if (vmask_full(m))
                 vstoreu(d + c, dc); /* a whole vector: no masked store (see add_into_row) */
@@ -177,7 +181,7 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
         }
 #else
         for (int q = 0; q < window; q++) {
-            long first = (long)window_position[q] * f;
+            long first = (long)(window_position[0] + q) * f;
             prelu_row_backward_at(kz, alpha + first, won, (float)q, g, d, da + first, f);
         }
 #endif

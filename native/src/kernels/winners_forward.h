@@ -219,15 +219,7 @@ static int forward_by_winners(const prelu_conv2d_shape *s, const prelu_activatio
         int chunk_windows = quads ? 4 * WINOGRAD_TILES : winograd ? WINOGRAD_TILES : MR, chunk_rows = chunk_windows * window;
         float *tile_z = prelu_scratch(PRELU_SCRATCH_DCOLUMNS, (size_t)(linear ? 1 : 2) * chunk_rows * f);
         float *tile_y = linear ? tile_z : tile_z + (size_t)chunk_rows * f;
-        if (by_position) {
-#pragma omp for schedule(static)
-            for (int r = 0; r < rows_per_image; r++) {
-                if (act->sharing == PRELU_ALPHA_PER_ELEMENT)
-                    memcpy(window_alpha + (long)r * f, alpha + (long)position[r] * f, (size_t)f * sizeof(float));
-                else
-                    for (int c = 0; c < f; c++) window_alpha[(long)r * f + c] = alpha[alpha_index(act, position[r] * f + c)];
-            }
-        }
+        if (by_position) alphas_in_window_order(act, alpha, position, rows_per_image, f, window_alpha);
         if (in_registers) {
 #if defined(PRELU_AVX2)
 #pragma omp for schedule(static)
