@@ -15,7 +15,11 @@ namespace Prelu.Benchmarks;
 /// activations in cache from the step before; the first step of a run, which finds them evicted by the other two
 /// models, is not counted. `--run-length 1` gives the turn to the next model after every step and counts them all.
 /// The median is of 60 steps by default: the shared machine's bursts of load, about a tenth of a second, slow one
-/// model's run of steps and move a median of 30 by several percent.
+/// model's run of steps and move a median of 30 by several percent. Each model is also set against the first, turn by
+/// turn: the median of its run's steps over the first model's in the same turn, a few hundred milliseconds apart, and
+/// the median of those ratios over the turns. The machine's slower and faster states, which last seconds to minutes
+/// and can move a whole run's medians by 10% or more, fall on both runs of a turn alike and cancel there; a burst that
+/// slows one run moves one turn's ratio, which the median passes over.
 /// </summary>
 internal static class StepTiming
 {
@@ -126,6 +130,8 @@ internal static class StepTiming
         using var labels = backend.Allocate(Enumerable.Range(0, batch * 10).Select(i => i % 10 == i / 10 % 10 ? 1f : 0f).ToArray());
         using var metrics = backend.Allocate(MetricSlot.Count);
         var times = runs.Select(_ => new List<double>()).ToArray();
+        // Each turn's median step of each model, for the ratios to the first model turn by turn.
+        var turns = runs.Select(_ => new List<double>()).ToArray();
         // What the C kernels reported executing in each model's last step (the same every step: the paths follow the shapes).
         bool counts = backend is NativeBackend;
         var executed = new long[runs.Length];
@@ -135,6 +141,7 @@ internal static class StepTiming
         {
             for (int r = 0; r < runs.Length; r++)
             {
+                var turn = new List<double>();
                 for (int i = 0; i < runLength; i++)
                 {
                     long before = counts ? PreluNativeLibrary.FlopsExecuted : 0;
@@ -145,8 +152,11 @@ internal static class StepTiming
                     if (counts)
                         executed[r] = PreluNativeLibrary.FlopsExecuted - before;
                     if (step > warmUpSteps && (runLength == 1 || i > 0))
-                        times[r].Add(clock.Elapsed.TotalSeconds);
+                        turn.Add(clock.Elapsed.TotalSeconds);
                 }
+                times[r].AddRange(turn);
+                if (turn.Count > 0)
+                    turns[r].Add(Median(turn));
             }
             step += runLength;
         }
@@ -168,8 +178,10 @@ internal static class StepTiming
             string done = counts
                 ? $"{executed[r] / 1e9:F3} GFLOP executed per step, {executed[r] / median / 1e9:F0} GFLOP/s{ShareOfPeak(executed[r] / median / 1e9, peak, threads)}, "
                 : "";
+            double paired = Median(turns[r].Zip(turns[0], (mine, first) => mine / first).ToList());
             Console.WriteLine($"prelu {runs[r].Name}: {median * 1000:F1} ms per step, {batch / median:N0} images/s, " +
-                $"{done}{rate}{Numbers.Signed((median / reluMedian - 1) * 100, 1)}% against {runs[0].Name}");
+                $"{done}{rate}{Numbers.Signed((median / reluMedian - 1) * 100, 1)}% against {runs[0].Name}; turn by turn " +
+                $"{Numbers.Signed((paired - 1) * 100, 1)}% (the median over {turns[r].Count} {(turns[r].Count == 1 ? "turn" : "turns")} of its run's median step against {runs[0].Name}'s)");
             runs[r].Model.Dispose();
             runs[r].Optimizer.Dispose();
         }

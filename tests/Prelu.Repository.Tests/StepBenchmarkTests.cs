@@ -52,6 +52,9 @@ public sealed class StepBenchmarkTests
             // 1.6315 is the same count; rounding both to three places would split it at the midpoint).
             double counted = double.Parse(layers.Groups["step"].Value, CultureInfo.InvariantCulture);
             Assert.True(Math.Abs(executed - counted) <= 0.0005 + 1e-9, $"{run}: {executed} GFLOP executed per step against {counted} counted by the layers");
+            // Each model against the first twice: the ratio of the medians, and turn by turn (the median of each turn's ratio).
+            Assert.Matches($@"prelu {run}: [^\n]* [+-]?[\d.]+% against relu; turn by turn [+-]?[\d.]+% \(the median over \d+ turns? of its run's " +
+                @"median step against relu's\)", output);
         }
         foreach (var layer in new[]
         {
