@@ -138,7 +138,7 @@ public sealed unsafe partial class OpenClBackend
     private void WinnersAlphaGradient(in Conv2DShape conv, ConvPoolPlan plan, PReluShape prelu, IndexTable? groups, DeviceBuffer slots,
         DeviceBuffer terms, DeviceBuffer alphaGrad)
     {
-        int features = conv.OutputLength / conv.Batch;
+        int features = conv.OutputLength / conv.Batch, featureVectors = slots.Length / conv.Batch / plan.FilterVectorWidth;
         switch (prelu.Sharing)
         {
             case PReluSharing.ChannelWise:
@@ -149,12 +149,12 @@ public sealed unsafe partial class OpenClBackend
                 return;
             case PReluSharing.PerElement:
                 FillCore(alphaGrad, 0f);
-                Run("conv_pool_feature_alpha_sums", plan.Program).Int(conv.Batch).Buffer(slots).Memory(terms).Buffer(alphaGrad).Run(slots.Length / conv.Batch);
+                Run("conv_pool_feature_alpha_sums", plan.Program).Int(conv.Batch).Buffer(slots).Memory(terms).Buffer(alphaGrad).Run(featureVectors);
                 return;
             default:
                 var featureSums = Scratch(ScratchSlot.FeatureSums, features).Slice(0, features);
                 FillCore(featureSums, 0f);
-                Run("conv_pool_feature_alpha_sums", plan.Program).Int(conv.Batch).Buffer(slots).Memory(terms).Buffer(featureSums).Run(slots.Length / conv.Batch);
+                Run("conv_pool_feature_alpha_sums", plan.Program).Int(conv.Batch).Buffer(slots).Memory(terms).Buffer(featureSums).Run(featureVectors);
                 Run("group_sums").Int(0).Memory(groups!.Offsets).Memory(groups.Members).Buffer(featureSums).Buffer(alphaGrad).Run(groups.Groups);
                 return;
         }
