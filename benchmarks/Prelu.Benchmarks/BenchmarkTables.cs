@@ -45,9 +45,8 @@ internal static partial class BenchmarkTables
     /// <summary>FLOPs of one training step of the study's model per image: forward 5.67 M, backward without the first layer's input gradient 10.96 M.</summary>
     private const double StepFlopsPerImage = 16.63e6;
 
-    public static int Run(string[] args)
+    public static int Run(bool full)
     {
-        bool full = args.Contains("--full");
         string root = RepositoryRoot();
         var clock = Stopwatch.StartNew();
         Console.WriteLine("Measuring the peak (C probe, managed probe) and the memory bandwidth");

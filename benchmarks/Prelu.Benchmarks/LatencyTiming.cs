@@ -11,14 +11,8 @@ namespace Prelu.Benchmarks;
 /// </summary>
 internal static class LatencyTiming
 {
-    public static int Run(string[] args)
+    public static int Run(int threads, int[] batches)
     {
-        int at = Array.IndexOf(args, "--threads");
-        int threads = at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 1;
-        at = Array.IndexOf(args, "--batch");
-        var batches = at >= 0 && at + 1 < args.Length
-            ? args[at + 1].Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray()
-            : [1, 8];
         const int Warm = 200, Timed = 2000;
         using var backend = new NativeBackend(threads);
         Console.WriteLine($"latency native: {BackendChoice.Describe(backend)}, {Timed:N0} calls after {Warm} to warm up");

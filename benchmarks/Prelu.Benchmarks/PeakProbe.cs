@@ -15,9 +15,8 @@ internal static class PeakProbe
 {
     private const int Chains256 = 12, Chains512 = 16;
 
-    public static int Run(string[] args)
+    public static int Run(long iterations)
     {
-        long iterations = args.Length > 0 ? long.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 100_000_000;
         foreach (var line in Measure(iterations))
             Console.WriteLine(line);
         return 0;

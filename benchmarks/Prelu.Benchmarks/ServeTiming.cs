@@ -12,13 +12,8 @@ namespace Prelu.Benchmarks;
 /// </summary>
 internal static class ServeTiming
 {
-    public static int Run(string[] args)
+    public static int Run(string backendName, int threads, double seconds, int[] callers, int[] batches)
     {
-        string backendName = Text(args, "--backend", "native");
-        int threads = int.Parse(Text(args, "--threads", "1"), CultureInfo.InvariantCulture);
-        double seconds = double.Parse(Text(args, "--seconds", "3"), CultureInfo.InvariantCulture);
-        var callers = Ints(Text(args, "--callers", "1,2"));
-        var batches = Ints(Text(args, "--batch", "1,8"));
         using var backend = BackendChoice.Create(backendName, threads);
         Console.WriteLine($"serve {backendName}: {BackendChoice.Describe(backend)}, {threads} kernel thread(s) per call, {Environment.ProcessorCount} cores, {seconds:F0} s per figure");
         foreach (int batch in batches)
@@ -66,13 +61,4 @@ internal static class ServeTiming
         threads.ForEach(t => t.Join());
         return images / Stopwatch.GetElapsedTime(begin).TotalSeconds;
     }
-
-    private static string Text(string[] args, string name, string fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
-    }
-
-    private static int[] Ints(string text) =>
-        text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray();
 }

@@ -27,7 +27,7 @@ internal static class StepTiming
     private const double StepFlops = 4.16e9;
 
     /// <summary>The models timed unless --models names others (any of the study app's runs: bn-prelu, resnet-relu, ...).</summary>
-    private const string DefaultModels = "relu,prelu,prelu-channel";
+    public const string DefaultModels = "relu,prelu,prelu-channel";
 
     // The study's network in its configurations (the same products, whatever the activation): the models whose FLOPs
     // StepFlops counts. They are dense-equivalent FLOPs, what a direct convolution of every output takes; the C library
@@ -36,24 +36,16 @@ internal static class StepTiming
     // report executing (PreluNativeLibrary.FlopsExecuted).
     private static bool IsStudyNetwork(StudyRun run) => run.ModelName.StartsWith("Study", StringComparison.Ordinal);
 
-    public static int Run(string[] args)
+    public static int Run(StepSettings settings)
     {
-        int threads = Option(args, "--threads", 2), steps = Option(args, "--steps", 60), runLength = Option(args, "--run-length", 5);
-        if (runLength < 1)
-            throw new ArgumentOutOfRangeException(nameof(args), runLength, "--run-length must be 1 or more");
-        var backends = TextOption(args, "--backend", "native").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var models = TextOption(args, "--models", DefaultModels).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(StudyRuns.Find).ToArray();
-        // --kernels avx512|avx2|portable: the C library's build to time (the best this CPU runs by default).
-        var kernels = TextOption(args, "--kernels", "best");
-        if (kernels != "best")
-            PreluNativeLibrary.SelectKernels(Enum.Parse<NativeKernelSet>(kernels, ignoreCase: true));
-        var peak = MeasurePeak(threads, TextOption(args, "--peak-iterations", ""));
+        var (backends, models, threads, steps, runLength, breakdownSteps) =
+            (settings.Backends, settings.Models, settings.Threads, settings.Steps, settings.RunLength, settings.BreakdownSteps);
+        if (settings.Kernels != "best")
+            PreluNativeLibrary.SelectKernels(Enum.Parse<NativeKernelSet>(settings.Kernels, ignoreCase: true));
+        var peak = MeasurePeak(threads, settings.PeakIterations?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
         var medians = new Dictionary<(string Backend, string Run), double>();
         foreach (var name in backends)
         {
-            // --breakdown-steps: the steps whose per-layer medians the C library's breakdown takes (21 by default).
-            int breakdownSteps = args.Contains("--breakdown") ? Option(args, "--breakdown-steps", 21) : 0;
             foreach (var (run, median) in Time(name, models, threads, steps, runLength, breakdownSteps, peak))
             {
                 medians[(name, run)] = median;
@@ -254,16 +246,10 @@ internal static class StepTiming
         values.Sort();
         return values[values.Count / 2];
     }
-
-    private static string TextOption(string[] args, string name, string fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-    }
 }
+
+/// <summary>What `step` times (BenchmarkCommands parses it): the backends (ratios to the first), the models, kernel threads,
+/// timed steps per model, the run length of a model's turn, the C library's breakdown steps (0: no breakdown), its build
+/// ("best" or a kernel set's name) and the peak probe's loop count (null: the probe's default).</summary>
+internal sealed record StepSettings(string[] Backends, StudyRun[] Models, int Threads, int Steps, int RunLength, int BreakdownSteps, string Kernels,
+    long? PeakIterations);

@@ -14,13 +14,45 @@ public sealed class StepBenchmarkTests
     // A share of the probe's peak, or (when load slowed the probe below a kernel's rate) the sentence that says there is none.
     private const string Share = @"\d+% of the 1-thread peak|above the 1-thread peak measured in this run: the probe was slowed, so no share";
 
-    [Fact]
-    public void Step_prints_the_peak_of_the_same_run_the_share_of_each_model_and_every_layer_of_the_C_library()
+    // The benchmarks are built with the solution in the same configuration as these tests.
+    private static string Benchmarks()
     {
-        // The benchmarks are built with the solution in the same configuration as these tests.
         string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
         string benchmarks = Path.Combine(Readme.RepositoryRoot(), "benchmarks", "Prelu.Benchmarks", "bin", configuration, "net10.0", "Prelu.Benchmarks.dll");
         Assert.True(File.Exists(benchmarks), $"{benchmarks} is not built: build Prelu.sln (scripts/test does)");
+        return benchmarks;
+    }
+
+    [Fact]
+    public void Step_help_lists_its_options_and_runs_nothing()
+    {
+        var (code, output) = ChildProcess.Run("dotnet", null, [Benchmarks(), "step", "--help"]);
+        Assert.True(code == 0, output);
+        foreach (var option in new[] { "--backend", "--models", "--threads", "--steps", "--run-length", "--breakdown", "--breakdown-steps", "--kernels", "--peak-iterations" })
+            Assert.Contains(option, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("ms per step", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("peak float32", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--stepz", "3", "--stepz")] // a mistyped option once ran the default steps without a word
+    [InlineData("--steps", "many", "many")]
+    [InlineData("--models", "relu,sigmoid-net", "unknown run 'sigmoid-net'")]
+    [InlineData("--backend", "cuda", "unknown backend 'cuda'")]
+    [InlineData("--kernels", "avx1024", "avx1024")]
+    [InlineData("--run-length", "0", "--run-length must be 1 or more")]
+    public void Step_refuses_what_it_does_not_know_naming_it_before_timing_anything(string option, string value, string named)
+    {
+        var (code, output) = ChildProcess.Run("dotnet", null, [Benchmarks(), "step", option, value]);
+        Assert.True(code != 0, output);
+        Assert.Contains(named, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("ms per step", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Step_prints_the_peak_of_the_same_run_the_share_of_each_model_and_every_layer_of_the_C_library()
+    {
+        string benchmarks = Benchmarks();
 
         // A build other than the best where the CPU has one (the portable C kernels take a minute for these steps).
         bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
