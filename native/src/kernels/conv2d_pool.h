@@ -33,8 +33,8 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
 /* How many pooled rows ahead a PReLU per element's winners' backward asks for its streams: z, the places, dL/dpooled
  * and the dropout's mask, read where the forward left them (in L3 or memory by then). Beside the alphas' and their
  * gradients' rows, the prefetchers did not keep up: the study's first layer's backward waited on those loads (a perf
- * profile put half its samples there, on a Zen 3), 1.0-1.7 ms more than ReLU's before and 0.4-0.8 ms after. ReLU's
- * loop, with fewer streams, measured no faster with it. */
+ * profile put half its samples there, on a Zen 3); with the window order below, 1.2-1.5 ms more than ReLU's before and
+ * 0.2-0.5 ms after (`Prelu.Benchmarks step --breakdown`). ReLU's loop, with fewer streams, measured no faster with it. */
 #define PREFETCH_ROWS 16
 
 static inline void prefetch_pooled_row(long at, int f, const float *kept_z, const float *kept_place, const float *dpooled,
