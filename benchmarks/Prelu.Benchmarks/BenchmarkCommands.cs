@@ -47,9 +47,14 @@ internal static class BenchmarkCommands
         var kernels = new Option<string>("--kernels") { Description = "The C library's build to time: best (what this CPU runs best), avx512, avx2 or portable", DefaultValueFactory = _ => "best" };
         kernels.AcceptOnlyFromAmong("best", "avx512", "avx2", "portable");
         var peakIterations = new Option<long?>("--peak-iterations") { Description = "The peak probe's loop count (100,000,000 by default)" };
+        var rounds = new Option<int>("--rounds")
+        {
+            Description = "Run the timing in this many fresh processes, one after another, and summarise each model's and backend's figures over them",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("step", "Times training steps of the study's models (or other runs of the app) back to back on each backend, with the probe's peak measured first")
         {
-            backends, models, threads, steps, runLength, breakdown, breakdownSteps, kernels, peakIterations,
+            backends, models, threads, steps, runLength, breakdown, breakdownSteps, kernels, peakIterations, rounds,
         };
         command.SetAction(parse =>
         {
@@ -72,8 +77,12 @@ internal static class BenchmarkCommands
                 errors.Add("--breakdown-steps must be 1 or more");
             if (parse.GetValue(peakIterations) is < 1)
                 errors.Add("--peak-iterations must be 1 or more");
+            if (parse.GetValue(rounds) < 1)
+                errors.Add("--rounds must be 1 or more");
             if (errors.Count > 0)
                 return Refuse(errors);
+            if (parse.GetValue(rounds) > 1)
+                return StepRounds.Run(parse.GetValue(rounds), StepArgumentsBut(parse, rounds));
             return StepTiming.Run(new StepSettings(backendNames, modelNames.Select(StudyRuns.Find).ToArray(), parse.GetValue(threads), parse.GetValue(steps),
                 parse.GetValue(runLength), parse.GetValue(breakdown) ? parse.GetValue(breakdownSteps) : 0, parse.GetValue(kernels)!, parse.GetValue(peakIterations)));
         });
@@ -137,6 +146,17 @@ internal static class BenchmarkCommands
         var command = new Command("run", "Every Perf_ class, then docs/benchmarks.md from the results (benchmarks/run)") { full };
         command.SetAction(parse => BenchmarkTables.Run(parse.GetValue(full)));
         return command;
+    }
+
+    // The step command's own arguments as given, less `option` and its value: what each round's process is given.
+    private static List<string> StepArgumentsBut(ParseResult parse, Option option)
+    {
+        var tokens = parse.Tokens.Select(t => t.Value).ToList();
+        tokens.RemoveAt(tokens.IndexOf("step"));
+        int at = tokens.IndexOf(option.Name);
+        if (at >= 0)
+            tokens.RemoveRange(at, Math.Min(2, tokens.Count - at));
+        return tokens;
     }
 
     private static string[] List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

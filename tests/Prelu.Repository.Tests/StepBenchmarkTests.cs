@@ -50,6 +50,26 @@ public sealed class StepBenchmarkTests
     }
 
     [Fact]
+    public void Step_rounds_run_in_fresh_processes_and_are_summarised_model_by_model()
+    {
+        bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        var (code, output) = ChildProcess.Run("dotnet", null,
+            [Benchmarks(), "step", "--models", "relu,prelu", "--steps", "2", "--threads", "1", "--rounds", "2", "--kernels", avx2 ? "avx2" : "portable",
+                "--peak-iterations", "10000000"]);
+        Assert.True(code == 0, output);
+        Assert.Contains("== round 1 of 2", output, StringComparison.Ordinal);
+        Assert.Contains("== round 2 of 2", output, StringComparison.Ordinal);
+        // Each round is a whole run of its own (its own probe and models), and the summary has one figure a round.
+        Assert.Equal(2, Regex.Count(output, @"prelu native: native \("));
+        var summary = Regex.Match(output, @"prelu native prelu against relu, by the medians: (?<one>[+-]?[\d.]+)%, (?<two>[+-]?[\d.]+)% \(median (?<median>[+-]?[\d.]+)%\); " +
+            @"turn by turn: [+-]?[\d.]+%, [+-]?[\d.]+% \(median [+-]?[\d.]+%\)");
+        Assert.True(summary.Success, output);
+        // The median of two rounds is their mean (to the printed rounding).
+        double one = double.Parse(summary.Groups["one"].Value, CultureInfo.InvariantCulture), two = double.Parse(summary.Groups["two"].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(double.Parse(summary.Groups["median"].Value, CultureInfo.InvariantCulture), (one + two) / 2 - 0.1, (one + two) / 2 + 0.1);
+    }
+
+    [Fact]
     public void Step_prints_the_peak_of_the_same_run_the_share_of_each_model_and_every_layer_of_the_C_library()
     {
         string benchmarks = Benchmarks();
