@@ -164,15 +164,16 @@ internal static class BenchmarkCommands
     // Positive whole numbers, comma-separated; an error naming the option for anything else.
     private static int[] Counts(string text, string option, List<string> errors)
     {
+        var items = List(text);
         var counts = new List<int>();
-        foreach (var item in List(text))
+        foreach (var item in items)
         {
             if (int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int count) && count > 0)
                 counts.Add(count);
             else
                 errors.Add($"{option}: '{item}' is not a positive whole number");
         }
-        if (counts.Count == 0 && errors.Count == 0)
+        if (items.Length == 0)
             errors.Add($"{option} names no number");
         return [.. counts];
     }
