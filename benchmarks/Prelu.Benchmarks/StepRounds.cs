@@ -63,7 +63,7 @@ internal static partial class StepRounds
         }
         foreach (var ((backend, run), ratios) in speeds)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"prelu {run}: {backend} at " +
-                $"{string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))} times the speed of {firstBackend} (median {Median(ratios):F2})"));
+                $"{string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))} times the speed of {firstBackend} (median {StepTiming.Median(ratios):F2})"));
         return 0;
     }
 
@@ -80,14 +80,7 @@ internal static partial class StepRounds
     private static string Round(IEnumerable<double> percents)
     {
         var list = percents.ToList();
-        return $"{string.Join(", ", list.Select(p => Numbers.Signed(p, 1) + "%"))} (median {Numbers.Signed(Median(list), 1)}%)";
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int middle = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+        return $"{string.Join(", ", list.Select(p => Numbers.Signed(p, 1) + "%"))} (median {Numbers.Signed(StepTiming.Median(list), 1)}%)";
     }
 
     // "prelu native: native (libprelu ...), batch 250, ...": the backend whose models follow.

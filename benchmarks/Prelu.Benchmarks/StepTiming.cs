@@ -42,7 +42,7 @@ internal static class StepTiming
             (settings.Backends, settings.Models, settings.Threads, settings.Steps, settings.RunLength, settings.BreakdownSteps);
         if (settings.Kernels != "best")
             PreluNativeLibrary.SelectKernels(Enum.Parse<NativeKernelSet>(settings.Kernels, ignoreCase: true));
-        var peak = MeasurePeak(threads, settings.PeakIterations?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        var peak = MeasurePeak(threads, settings.PeakIterations);
         var medians = new Dictionary<(string Backend, string Run), double>();
         foreach (var name in backends)
         {
@@ -71,8 +71,9 @@ internal static class StepTiming
     // same run as the steps, so that the ratio is of one machine in one state); null where the probe is not built.
     // The best of two runs of the probe: a burst of load on the shared machine during one would lower the peak and
     // raise every share printed against it.
-    private static (double Gflops, string Isa)? MeasurePeak(int threads, string iterations)
+    private static (double Gflops, string Isa)? MeasurePeak(int threads, long? iterations)
     {
+        string arguments = iterations?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "";
         string probe = Path.Combine(BenchmarkTables.RepositoryRoot(), "artifacts", "native", "prelu_fma_peak");
         if (!File.Exists(probe))
         {
@@ -80,7 +81,7 @@ internal static class StepTiming
             return null;
         }
         (double Gflops, string Isa)? best = null;
-        foreach (var line in BenchmarkTables.RunProcess(probe, iterations).Concat(BenchmarkTables.RunProcess(probe, iterations)))
+        foreach (var line in BenchmarkTables.RunProcess(probe, arguments).Concat(BenchmarkTables.RunProcess(probe, arguments)))
         {
             Console.WriteLine(line);
             var match = BenchmarkTables.PeakLine().Match(line);
@@ -170,7 +171,7 @@ internal static class StepTiming
             string done = counts
                 ? $"{executed[r] / 1e9:F3} GFLOP executed per step, {executed[r] / median / 1e9:F0} GFLOP/s{ShareOfPeak(executed[r] / median / 1e9, peak, threads)}, "
                 : "";
-            double paired = Median(turns[r].Zip(turns[0], (mine, first) => mine / first).ToList());
+            double paired = Median(turns[r].Zip(turns[0], (mine, first) => mine / first));
             Console.WriteLine($"prelu {runs[r].Name}: {median * 1000:F1} ms per step, {batch / median:N0} images/s, " +
                 $"{done}{rate}{Numbers.Signed((median / reluMedian - 1) * 100, 1)}% against {runs[0].Name}; turn by turn " +
                 $"{Numbers.Signed((paired - 1) * 100, 1)}% (the median over {turns[r].Count} {(turns[r].Count == 1 ? "turn" : "turns")} of its run's median step against {runs[0].Name}'s)");
@@ -222,7 +223,7 @@ internal static class StepTiming
             // A label that several layers of one shape share sums them, and says how many calls it sums.
             var layers = perStep[0].Keys.Select(layer =>
                 (Layer: perStep[0][layer].Calls > 1 ? $"{layer}, {perStep[0][layer].Calls} calls" : layer,
-                 Seconds: Median(perStep.Select(s => s[layer].Seconds).ToList()), perStep[0][layer].Flops, perStep[0][layer].Executed))
+                 Seconds: Median(perStep.Select(s => s[layer].Seconds)), perStep[0][layer].Flops, perStep[0][layer].Executed))
                 .OrderByDescending(l => l.Seconds).ToList();
             double total = layers.Sum(l => l.Seconds);
             Console.WriteLine($"native layers, {run.Name} ({total * 1000:F1} ms per step in kernels, the sum of each layer's median over {steps} steps; " +
@@ -241,10 +242,12 @@ internal static class StepTiming
         }
     }
 
-    private static double Median(List<double> values)
+    /// <summary>The median (of an even count, the mean of the middle two), the list left as it was; StepRounds' too.</summary>
+    internal static double Median(IEnumerable<double> values)
     {
-        values.Sort();
-        return values[values.Count / 2];
+        var sorted = values.Order().ToList();
+        int middle = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 }
 

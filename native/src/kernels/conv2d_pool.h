@@ -80,21 +80,23 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
      * 3, 5.3-5.5 against 2.9-3.0 ms for the study's first layer. */
     int first_layer = 0;
 #endif
-    first_layer_backward how = {0, 0, NULL, NULL, 0};
-    int first_layer_patches = first_layer && first_layer_reads_patches(s, pool);
-    (void)first_layer_patches; /* the registers' path is the AVX-512 build's */
-    if (first_layer) {
-        kernel_element_offsets(s, element);
-        rectifier_slopes(act, alpha, f, slope_row);
-        how = first_layer_backward_of(s, act, alpha, slope_row);
-    }
     /* A PReLU per element's winners read their alphas and add to their gradients at their positions, a window's rows a
      * row of the map apart. Laid out in window order, as the forward's, a pooled value's places are one run of memory
      * (prelu_window_alphas: whole loads and blends, no cell looked up place by place); the threads' gradients stay in
      * window order until they are added, in thread order as before: the same bits. */
     int window_rows = act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT;
     float *window_alpha = window_rows ? prelu_scratch(PRELU_SCRATCH_SHARED_ALPHA, (size_t)rows_per_image * f) : NULL;
-    if (how.alpha) how.alpha = window_alpha; /* the registers' path of a first layer reads them so too */
+    const float *winners_alpha = window_rows ? window_alpha : alpha;
+    first_layer_backward how = {0, 0, NULL, NULL, 0};
+    int first_layer_patches = first_layer && first_layer_reads_patches(s, pool);
+    (void)first_layer_patches; /* the registers' path is the AVX-512 build's */
+    if (first_layer) {
+        kernel_element_offsets(s, element);
+        rectifier_slopes(act, alpha, f, slope_row);
+        how = first_layer_backward_of(s, act, winners_alpha, slope_row);
+    }
+    /* The covered positions' alpha gradients are written row by row below; a position no window covers gets 0. */
+    if (window_rows && dalpha) memset(dalpha, 0, (size_t)act->alpha_length * sizeof(float));
     int threads = prelu_thread_count(), alpha_length = act->kind == PRELU_PRELU ? act->alpha_length : 0;
     long per_thread = (long)kd * f + f + alpha_length;
     float *partials = thread_partials(threads, per_thread);
@@ -106,17 +108,11 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
         float *db = dk + (long)kd * f, *da = db + f;
         /* The windows' view (its tables for one image), then the covered positions' input offsets and positions. */
         size_t view_longs = view_table_longs(s, 1);
-        long *table = (long *)prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * (view_longs + rows_per_image) + 2 * rows_per_image);
+        long *table = (long *)prelu_scratch(PRELU_SCRATCH_COLUMNS, 2 * (view_longs + rows_per_image) + rows_per_image);
         long *input_offset = table + view_longs;
-        int32_t *position = (int32_t *)(input_offset + rows_per_image), *alpha_position = position;
+        int32_t *position = (int32_t *)(input_offset + rows_per_image);
         window_order(s, pool, position, input_offset);
-        const float *winners_alpha = alpha;
-        if (window_rows) {
-            alphas_in_window_order(act, alpha, position, rows_per_image, f, window_alpha);
-            winners_alpha = window_alpha;
-            alpha_position = position + rows_per_image; /* row r's alpha is row r of window_alpha */
-            for (int r = 0; r < rows_per_image; r++) alpha_position[r] = r;
-        }
+        if (window_rows) alphas_in_window_order(act, alpha, position, rows_per_image, f, window_alpha);
         matrix_view windows = gathered_views(s, 1, table).columns;
         windows.run = 1;
         windows.run_table = input_offset;
@@ -148,7 +144,7 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
                         for (int c = 0; c < f; c++) dropped[c] = g[c] * dropout_mask[here + c];
                         g = dropped;
                     }
-                    winners_backward(act, winners_alpha, f, window, alpha_position + p * window, linear ? NULL : kept_z + here,
+                    winners_backward(act, winners_alpha, f, window, p * window, position + p * window, linear ? NULL : kept_z + here,
                                      kept_place + here, g, dz + here, db, da, row);
                 }
 #if defined(PRELU_AVX512)
@@ -186,6 +182,12 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
                 image_gradients(s, window, pooled_per_image, by_product, patches, windows, input_offset, input + n * in_size,
                                 dz + n * pooled_size, kept_place + n * pooled_size, kernel_t, dx + n * in_size, spread, g_t, at, sorted, dk);
         }
+        if (window_rows && dalpha) {
+            /* Back to positions: each covered one's gradient, the threads' sums of its window row added in thread order. */
+#pragma omp for schedule(static)
+            for (int r = 0; r < rows_per_image; r++)
+                add_thread_partials(dalpha + (long)position[r] * f, partials, threads, per_thread, (long)kd * f + f + (long)r * f, f);
+        }
     }
     if (by_product) {
         add_thread_partials(dkernel, partials, threads, per_thread, 0, (long)kd * f);
@@ -199,17 +201,5 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
             }
     }
     add_thread_partials(dbias, partials, threads, per_thread, (long)kd * f, f);
-    if (window_rows && dalpha) {
-        /* Back to positions: the threads' sums of each covered one (window_order's rows again), 0 where none is. */
-        long *offsets = (long *)prelu_scratch(PRELU_SCRATCH_COLUMNS, 3 * (size_t)rows_per_image);
-        int32_t *position = (int32_t *)(offsets + rows_per_image);
-        window_order(s, pool, position, offsets);
-        float *gradient = prelu_scratch(PRELU_SCRATCH_SHARED_ALPHA, (size_t)rows_per_image * f);
-        add_thread_partials(gradient, partials, threads, per_thread, (long)kd * f + f, (long)rows_per_image * f);
-        memset(dalpha, 0, (size_t)alpha_length * sizeof(float));
-        for (int r = 0; r < rows_per_image; r++)
-            memcpy(dalpha + (long)position[r] * f, gradient + (long)r * f, (size_t)f * sizeof(float));
-    } else {
-        add_thread_partials(dalpha, partials, threads, per_thread, (long)kd * f + f, alpha_length);
-    }
+    if (!window_rows) add_thread_partials(dalpha, partials, threads, per_thread, (long)kd * f + f, alpha_length);
 }

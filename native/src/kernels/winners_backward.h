@@ -155,18 +155,19 @@ static void input_gradient_by_winners(const prelu_conv2d_shape *s, int pooled_pe
 
 /* dL/dz of one pooled value's winners (f filters): g (dL/dpooled) becomes d, with the bias and alpha sums. The
  * activation's backward runs on the row as a layer's epilogue does. A PReLU with an alpha per element has its alphas
- * and their gradients in window order (alphas_in_window_order), this window's rows from row window_position[0] on,
- * and takes each winner's alpha at its place (in one pass in the AVX-512 and AVX2 builds, else once per place of the
- * window, on the filters that place won); one with irregularly shared alphas
+ * and their gradients in window order (alphas_in_window_order), this window's rows from `first_row` on, and takes each
+ * winner's alpha at its place (in one pass in the AVX-512 and AVX2 builds, else once per place of the window, on the
+ * filters that place won); the other activations find theirs by the places' positions in the map (window_position). One
+ * with irregularly shared alphas
  * gathers each winner's alpha into a row and afterwards adds the row's alpha gradients back. `row` is scratch for 2 f
  * floats and f ints. */
-static void winners_backward(const prelu_activation *act, const float *alpha, int f, int window, const int32_t *window_position,
-                             const float *kz, const float *won, const float *g, float *d, float *db, float *da, float *row) {
+static void winners_backward(const prelu_activation *act, const float *alpha, int f, int window, int first_row,
+                             const int32_t *window_position, const float *kz, const float *won, const float *g, float *d, float *db, float *da, float *row) {
     if (act->kind == PRELU_PRELU && act->sharing == PRELU_ALPHA_PER_ELEMENT) {
 #if defined(PRELU_AVX2)
         /* In one pass: each lane's alpha (and alpha gradient) is its winner's position's. */
-        const float *rows = alpha + (long)window_position[0] * f;
-        float *da_rows = da + (long)window_position[0] * f;
+        const float *rows = alpha + (long)first_row * f;
+        float *da_rows = da + (long)first_row * f;
         for (int c = 0; c < f; c += VL) {
             vmask m = vmask_lanes(f - c);
             vfloat z = vload(m, kz + c), gc = vload(m, g + c), place = vload(m, won + c), zg = vmul(z, gc);
@@ -181,7 +182,7 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
         }
 #else
         for (int q = 0; q < window; q++) {
-            long first = (long)(window_position[0] + q) * f;
+            long first = (long)(first_row + q) * f;
             prelu_row_backward_at(kz, alpha + first, won, (float)q, g, d, da + first, f);
         }
 #endif
