@@ -655,11 +655,13 @@ public abstract class BackendConformanceTests : IDisposable
             const float rate = 0.3f;
             const ulong seed = 7, step = 11;
             using var dy = Up(Det.Floats(conv.OutputLength, 46)); // overwritten
-            // The input gradient in the very memory of the pooled gradient, as the generated code routes them.
-            using var shared = Zeros(Math.Max(conv.InputLength, pool.OutputLength));
-            var dpooled = shared.Slice(0, pool.OutputLength);
+            // The input gradient in the very memory of the pooled gradient, as the generated code routes them; with the dropout
+            // one float into its buffer, off any vector's boundary (OpenCL's input gradient then stores its vectors in halves).
+            int at = dropout ? 1 : 0;
+            using var shared = Zeros(Math.Max(conv.InputLength, pool.OutputLength) + at);
+            var dpooled = shared.Slice(at, pool.OutputLength);
             _backend.Upload(dpooledValues, dpooled);
-            var dx = withInput ? shared.Slice(0, conv.InputLength) : null;
+            var dx = withInput ? shared.Slice(at, conv.InputLength) : null;
             using var dk = Zeros(conv.KernelLength);
             using var db = Zeros(conv.BiasLength);
             using var dalpha = Zeros(prelu.AlphaLength);

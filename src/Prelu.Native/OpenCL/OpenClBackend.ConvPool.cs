@@ -70,12 +70,25 @@ public sealed unsafe partial class OpenClBackend
         int sharing = Sharing(activation, out _, out var groups);
         var z = activation.Kind == ActivationKind.Linear ? null : preActivation;
         var d = dropout ?? default;
+        int filterItems = Ceiling(conv.Filters / plan.FilterVectorWidth, plan.FilterVectors);
         Run("conv_pool_forward", plan.Program).Int(conv.Batch).Buffer(input).Buffer(kernel).Buffer(bias).Int(bias is null ? 0 : 1)
             .Int((int)activation.Kind).Float(activation.Parameter).Int(sharing).Buffer(alpha).Memory(groups?.Map ?? 0)
             .Buffer(pooled).Buffer(output).Buffer(z).Int(z is null ? 0 : 1)
             .Int(dropout is null ? 0 : 1).Float(d.Rate).UInt(dropout is null ? 0 : DropoutRandom.Base(d.Seed, d.Step)).Float(1f / (1f - d.Rate))
             .Buffer(d.Mask).Buffer(d.Output)
-            .Run(Ceiling(conv.Filters / plan.FilterVectorWidth, plan.FilterVectors), (long)pool.OutputLength / pool.Channels, 1);
+            .Run(filterItems, (long)pool.OutputLength / pool.Channels, 1, filterItems <= _maxWorkGroupSize ? filterItems : 0, WindowsPerGroup(pool, filterItems));
+    }
+
+    // The forward's work-groups: every filter item of a few of one image's windows (a divisor of its windows, so that any
+    // batch's windows fill whole groups), about 64 work-items. The driver's own choice on PoCL was the filter items alone,
+    // two or four work-items a group: a group's dispatch then cost more than its work.
+    private int WindowsPerGroup(in Pool2DShape pool, int filterItems)
+    {
+        int windows = pool.OutHeight * pool.OutWidth, limit = Math.Max(1, Math.Min(64, _maxWorkGroupSize) / filterItems), best = 1;
+        for (int d = 1; d <= limit; d++)
+            if (windows % d == 0)
+                best = d;
+        return best;
     }
 
     /// <inheritdoc />
@@ -114,21 +127,36 @@ public sealed unsafe partial class OpenClBackend
         var transposed = Scratch(ScratchSlot.TransposedKernel, conv.KernelLength);
         Run("transpose").Int(conv.InChannels).Int(conv.Filters).Buffer(kernel).Memory(transposed).Run(conv.KernelLength); // (KH, KW, F, C)
         Run("conv_pool_input_gradient", plan.Program).Memory(transposed).Buffer(slots).Buffer(winnerGrads).Buffer(inputGrad)
+            .Int(_baseAlignment >= 4 * plan.ChannelWidth && B(inputGrad).Offset % plan.ChannelWidth == 0 ? 1 : 0) // whole vectors' stores
             .Run(conv.Batch, conv.InChannels / plan.ChannelWidth / plan.ChannelVectors, 1, localX: 1, localY: 1); // few, long work-items: one a group, so that every core gets some
     }
 
-    // The kernel gradient over chunks of images small enough for the cache (a chunk's images and winners, about 256 KB), each
-    // chunk's partial sums added in chunk order.
+    // The kernel gradient over chunks of images, four work-groups' worth for each compute unit (at most 16M floats of partial
+    // sums), each chunk's partial sums added in chunk order. Within a chunk a work-group's filters go through the images
+    // together (conv_pool_kernel_gradient's barrier), so that a chunk need not fit a cache: the 256 KB chunks before took 36
+    // partial sums of the study's second convolution, 0.6-0.9 ms of adding them on PoCL. An input of odd channels (CW 1: a
+    // first layer) takes its filters VW at a time instead (conv_pool_kernel_gradient_by_filters), one scalar at a time before.
     private void KernelGradientByWinners(in Conv2DShape conv, ConvPoolPlan plan, DeviceBuffer input, DeviceBuffer slots, DeviceBuffer winnerGrads,
         DeviceBuffer kernelGrad)
     {
-        long bytesPerImage = 4L * (conv.InputLength / conv.Batch + 2L * slots.Length / conv.Batch);
-        int imagesPerChunk = (int)Math.Clamp(256 * 1024 / bytesPerImage, 1, conv.Batch);
+        bool byFilters = plan.ChannelWidth == 1 && plan.FilterVectorWidth > 1;
+        int items = byFilters ? 1 : plan.KernelGradientItems;
+        int wantedChunks = Math.Clamp(Ceiling(4 * _computeUnits, items), 1, Math.Max(1, (16 << 20) / conv.KernelLength));
+        int imagesPerChunk = Ceiling(conv.Batch, Math.Min(conv.Batch, wantedChunks));
         int chunks = Ceiling(conv.Batch, imagesPerChunk);
         var sums = chunks == 1 ? kernelGrad : Scratch(ScratchSlot.GemmSlices, (long)chunks * conv.KernelLength);
-        int local = conv.Filters <= _maxWorkGroupSize ? conv.Filters : 0;
-        Run("conv_pool_kernel_gradient", plan.Program).Int(conv.Batch).Int(imagesPerChunk).Buffer(input).Buffer(slots).Buffer(winnerGrads).Buffer(sums)
-            .Run(conv.Filters, plan.KernelGradientItems, chunks, local, local > 0 ? 1 : 0);
+        if (byFilters)
+        {
+            int filterItems = conv.Filters / plan.FilterVectorWidth;
+            Run("conv_pool_kernel_gradient_by_filters", plan.Program).Int(conv.Batch).Int(imagesPerChunk).Buffer(input).Buffer(slots)
+                .Buffer(winnerGrads).Buffer(sums).Run(filterItems, chunks, 1, filterItems <= _maxWorkGroupSize ? filterItems : 0, 1);
+        }
+        else
+        {
+            int local = conv.Filters <= _maxWorkGroupSize ? conv.Filters : 0;
+            Run("conv_pool_kernel_gradient", plan.Program).Int(conv.Batch).Int(imagesPerChunk).Buffer(input).Buffer(slots).Buffer(winnerGrads).Buffer(sums)
+                .Run(conv.Filters, items, chunks, local, local > 0 ? 1 : 0);
+        }
         if (chunks > 1)
             Run("sum_slices").Int(chunks).Int(conv.KernelLength).Memory(sums).Buffer(kernelGrad).Run(conv.KernelLength);
     }

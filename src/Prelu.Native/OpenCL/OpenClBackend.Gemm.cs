@@ -55,12 +55,17 @@ public sealed unsafe partial class OpenClBackend
     // What the device is, for the tile choice (the float vector width it prefers, its compute units) and the
     // caches' keys (its driver).
     private int _preferredVectorWidth, _computeUnits, _maxWorkGroupSize;
+    // How many bytes every buffer's start is aligned to (CL_DEVICE_MEM_BASE_ADDR_ALIGN, given in bits).
+    private int _baseAlignment;
     private string _driverVersion = "";
 
     private void ReadDeviceLimits()
     {
         uint width = 0, units = 0;
         nuint groupSize = 0;
+        uint alignBits = 0;
+        _cl.GetDeviceInfo(_device, DeviceInfo.MemBaseAddrAlign, sizeof(uint), &alignBits, null);
+        _baseAlignment = (int)(alignBits / 8);
         _cl.GetDeviceInfo(_device, DeviceInfo.PreferredVectorWidthFloat, sizeof(uint), &width, null);
         _cl.GetDeviceInfo(_device, DeviceInfo.MaxComputeUnits, sizeof(uint), &units, null);
         _cl.GetDeviceInfo(_device, DeviceInfo.MaxWorkGroupSize, (nuint)sizeof(nuint), &groupSize, null);
