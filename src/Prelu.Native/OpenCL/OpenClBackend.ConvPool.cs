@@ -125,7 +125,7 @@ public sealed unsafe partial class OpenClBackend
         if (inputGrad is null)
             return;
         var transposed = Scratch(ScratchSlot.TransposedKernel, conv.KernelLength);
-        Run("transpose").Int(conv.InChannels).Int(conv.Filters).Buffer(kernel).Memory(transposed).Run(conv.KernelLength); // (KH, KW, F, C)
+        Transpose(conv.InChannels, conv.Filters, conv.KernelHeight * conv.KernelWidth, kernel, transposed); // (KH, KW, F, C)
         Run("conv_pool_input_gradient", plan.Program).Memory(transposed).Buffer(slots).Buffer(winnerGrads).Buffer(inputGrad)
             .Int(_baseAlignment >= 4 * plan.ChannelWidth && B(inputGrad).Offset % plan.ChannelWidth == 0 ? 1 : 0) // whole vectors' stores
             .Run(conv.Batch, conv.InChannels / plan.ChannelWidth / plan.ChannelVectors, 1, localX: 1, localY: 1); // few, long work-items: one a group, so that every core gets some

@@ -261,7 +261,7 @@ public sealed unsafe partial class OpenClBackend : Backend
             return;
         // dcolumns (rows, window) = dz * kernel^T, then col2im adds each input position's entries.
         var transposed = Scratch(ScratchSlot.TransposedKernel, shape.KernelLength);
-        Run("transpose").Int(window).Int(filters).Buffer(kernel).Memory(transposed).Run(shape.KernelLength);
+        Transpose(window, filters, 1, kernel, transposed);
         var product = new GemmProduct(rows, window, filters, filters, 1, window, 1, Epilogue: false);
         if (IsPointwise(shape))
         {
@@ -455,9 +455,13 @@ public sealed unsafe partial class OpenClBackend : Backend
             return;
         // dx (B, I) = dz * kernel^T.
         var transposed = Scratch(ScratchSlot.TransposedKernel, shape.KernelLength);
-        Run("transpose").Int(shape.Inputs).Int(shape.Units).Buffer(kernel).Memory(transposed).Run(shape.KernelLength);
+        Transpose(shape.Inputs, shape.Units, 1, kernel, transposed);
         Gemm(new GemmProduct(shape.Batch, shape.Inputs, shape.Units, shape.Units, 1, shape.Inputs, 1, Epilogue: false), outputGrad, transposed, inputGrad);
     }
+
+    // out = each of the consecutive rows x cols matrices of in transposed (prelu.cl's transpose, in blocks of 8 x 8).
+    private void Transpose(int rows, int cols, int matrices, DeviceBuffer input, DeviceBuffer output) =>
+        Run("transpose").Int(rows).Int(cols).Buffer(input).Memory(output).Run(Ceiling(cols, 8), Ceiling(rows, 8), matrices);
 
     /// <inheritdoc />
     protected override void ActivationForwardCore(FusedActivation activation, DeviceBuffer x, DeviceBuffer? alpha, DeviceBuffer y)

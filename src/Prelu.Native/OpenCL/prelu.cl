@@ -165,10 +165,20 @@ __kernel void depthwise_input_grad(int N, int H, int W, int C, int M, int KH, in
 
 // out (cols, rows) = in (rows, cols) transposed, for each of the consecutive matrices the work-items cover: a kernel's
 // transpose is B of the input-gradient product; a convolution kernel's (KH, KW, C, F) as (KH, KW, F, C), conv_pool.cl's.
+// One work-item: a block of 8 x 8 (rows from r0, columns from c0; the first two indices) of one matrix (the third),
+// read a row at a time and written a column at a time, so that both run along memory: an element a work-item, each
+// read a cache line of its own, took 0.9 ms of the study's step on PoCL for the dense layer's 1600 x 256 kernel.
 __kernel void transpose(int rows, int cols, __global const float *in, int io, __global float *out) {
-    int i = get_global_id(0), matrix = i / (rows * cols), within = i % (rows * cols);
-    int r = within % rows, c = within / rows;
-    out[i] = in[io + matrix * rows * cols + r * cols + c];
+    const int c0 = get_global_id(0) * 8, r0 = get_global_id(1) * 8;
+    const long matrix = (long)get_global_id(2) * rows * cols;
+    __global const float *from = in + io + matrix;
+    __global float *to = out + matrix;
+    float block[8][8];
+    for (int a = 0; a < 8; a++)
+        for (int b = 0; b < 8; b++) block[a][b] = r0 + a < rows && c0 + b < cols ? from[(r0 + a) * cols + c0 + b] : 0.0f;
+    for (int b = 0; b < 8; b++)
+        for (int a = 0; a < 8; a++)
+            if (c0 + b < cols && r0 + a < rows) to[(c0 + b) * rows + r0 + a] = block[a][b];
 }
 
 // A product whose K was split into slices: c = the sum of the partial products that gemm.cl wrote to
