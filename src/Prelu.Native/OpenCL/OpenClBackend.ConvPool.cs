@@ -79,9 +79,9 @@ public sealed unsafe partial class OpenClBackend
             .Run(filterItems, (long)pool.OutputLength / pool.Channels, 1, filterItems <= _maxWorkGroupSize ? filterItems : 0, WindowsPerGroup(pool, filterItems));
     }
 
-    // The forward's work-groups: every filter item of a few of one image's windows (a divisor of its windows, so that any
-    // batch's windows fill whole groups), about 64 work-items. The driver's own choice on PoCL was the filter items alone,
-    // two or four work-items a group: a group's dispatch then cost more than its work.
+    // The work-groups of the forward and of the winners' gradients: every filter item of a few of one image's windows (a
+    // divisor of its windows, so that any batch's windows fill whole groups), about 64 work-items. The driver's own choice
+    // on PoCL was the filter items alone, two to eight work-items a group: a group's dispatch then cost more than its work.
     private int WindowsPerGroup(in Pool2DShape pool, int filterItems)
     {
         int windows = pool.OutHeight * pool.OutWidth, limit = Math.Max(1, Math.Min(64, _maxWorkGroupSize) / filterItems), best = 1;
@@ -113,10 +113,11 @@ public sealed unsafe partial class OpenClBackend
         var slots = output.Slice(0, pooledLength);
         var winnerGrads = outputGrad.Slice(0, pooledLength);
         var terms = alphaGrad is not null && activation.PRelu is not null ? Scratch(ScratchSlot.WinnerTerms, pooledLength) : null;
+        int filterVectors = conv.Filters / plan.FilterVectorWidth;
         Run("conv_pool_winner_gradients", plan.Program).Int((int)activation.Kind).Float(activation.Parameter).Int(sharing).Buffer(alpha)
             .Memory(groups?.Map ?? 0).Buffer(pooledGrad).Buffer(dropoutMask).Int(dropoutMask is null ? 0 : 1).Buffer(slots)
             .Buffer(activation.Kind == ActivationKind.Linear ? null : preActivation).Buffer(winnerGrads).Memory(terms is null ? 0 : B(terms).Memory)
-            .Int(terms is null ? 0 : 1).Run(conv.Filters / plan.FilterVectorWidth, pooledRows, 1);
+            .Int(terms is null ? 0 : 1).Run(filterVectors, pooledRows, 1, filterVectors <= _maxWorkGroupSize ? filterVectors : 0, WindowsPerGroup(pool, filterVectors));
         if (biasGrad is not null)
             ColumnSums(pooledRows, conv.Filters, winnerGrads, biasGrad);
         if (terms is not null)
