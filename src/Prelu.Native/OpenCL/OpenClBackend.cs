@@ -307,8 +307,16 @@ public sealed unsafe partial class OpenClBackend : Backend
     {
         var (chunks, perChunk) = Chunks(rows, cols);
         var partials = Scratch(ScratchSlot.Partials, (long)chunks * cols);
-        Run("column_partials").Int(rows).Int(cols).Int(perChunk).Buffer(g).Memory(partials).Run(cols, chunks, 1);
+        ColumnPartials(rows, cols, chunks, perChunk, g, partials);
         Run("column_finish").Int(chunks).Int(cols).Float(1f).Memory(partials).Buffer(sums).Run(cols);
+    }
+
+    // partials (chunks, cols): each chunk's column sums (prelu.cl's column_partials, 8 columns a work-item where they allow).
+    private void ColumnPartials(int rows, int cols, int chunks, int perChunk, DeviceBuffer g, DeviceBuffer partials)
+    {
+        bool byEight = cols % 8 == 0;
+        Run(byEight ? "column_partials_by8" : "column_partials").Int(rows).Int(cols).Int(perChunk).Buffer(g).Memory(partials)
+            .Run(byEight ? cols / 8 : cols, chunks, 1);
     }
 
     private static (int Chunks, int PerChunk) Chunks(int rows, int cols)
@@ -387,7 +395,7 @@ public sealed unsafe partial class OpenClBackend : Backend
         var statistics = Scratch(ScratchSlot.Statistics, 2L * cols);
         var (chunks, perChunk) = Chunks(rows, cols);
         var partials = Scratch(ScratchSlot.Partials, 2L * chunks * cols);
-        Run("column_partials").Int(rows).Int(cols).Int(perChunk).Buffer(x).Memory(partials).Run(cols, chunks, 1);
+        ColumnPartials(rows, cols, chunks, perChunk, x, partials);
         Run("column_finish").Int(chunks).Int(cols).Float(1f / rows).Memory(partials).Memory(statistics).Int(0).Run(cols);
         Run("squared_deviation_partials").Int(rows).Int(cols).Int(perChunk).Buffer(x).Memory(statistics).Memory(partials).Run(cols, chunks, 1);
         Run("column_finish").Int(chunks).Int(cols).Float(1f / rows).Memory(partials).Memory(statistics).Int(cols).Run(cols);

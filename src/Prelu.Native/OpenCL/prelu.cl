@@ -224,6 +224,17 @@ __kernel void column_partials(int rows, int cols, int rows_per_chunk, __global c
     partials[chunk * cols + j] = sum;
 }
 
+// column_partials for 8 columns a work-item from 8 * get_global_id(0) (cols a multiple of 8): each column's sum the
+// same, in the same order; one load of 8 floats where PoCL had left a scalar load a column (the study's bias sums,
+// about 1 ms of its step on PoCL).
+__kernel void column_partials_by8(int rows, int cols, int rows_per_chunk, __global const float *g, int go, __global float *partials) {
+    int j = get_global_id(0) * 8, chunk = get_global_id(1);
+    int end = min(rows, (chunk + 1) * rows_per_chunk);
+    float8 sum = (float8)(0.0f);
+    for (int r = chunk * rows_per_chunk; r < end; r++) sum += vload8(0, g + go + r * cols + j);
+    vstore8(sum, 0, partials + chunk * cols + j);
+}
+
 // out (cols) = the chunks' partial sums of each column, added in chunk order, times scale (1 for a sum, 1 / rows
 // for a mean).
 __kernel void column_finish(int chunks, int cols, float scale, __global const float *partials, __global float *out, int oo) {
