@@ -602,6 +602,7 @@ public abstract class BackendConformanceTests : IDisposable
     [InlineData(ActivationKind.Elu, 8, 2, 2, Padding.Valid)] // Winograd's outputs through the tile's passes: not a rectifier
     [InlineData(ActivationKind.PRelu, 6, 2, 2, Padding.Valid, 12, 8, Padding.Same)] // a 'same' convolution: windows that read the padding
     [InlineData(ActivationKind.Relu, 5, 3, 3, Padding.Valid, 11, 12, Padding.Same, 2)] // strides of 2, padded after the last row and column
+    [InlineData(ActivationKind.PRelu, 1, 2, 2, Padding.Valid, 12, 16, Padding.Same)] // a 'same' first layer: OpenCL's kernel gradient by filters over the padding
     [InlineData(ActivationKind.PRelu, 32, 2, 2, Padding.Valid, 16, 64, Padding.Valid, 1, 24)] // 24 larger images: OpenCL's kernel gradient in chunks of images
     public void A_convolution_pooled_in_the_same_call_computes_what_the_two_calls_compute_with_its_input_gradient_over_the_pooled_one(ActivationKind kind, int inChannels, int window, int stride, Padding padding, int size = 12, int filters = 8,
         Padding convPadding = Padding.Valid, int convStride = 1, int batch = 5)

@@ -140,7 +140,8 @@ public sealed unsafe partial class OpenClBackend
     private void KernelGradientByWinners(in Conv2DShape conv, ConvPoolPlan plan, DeviceBuffer input, DeviceBuffer slots, DeviceBuffer winnerGrads,
         DeviceBuffer kernelGrad)
     {
-        bool byFilters = plan.ChannelWidth == 1 && plan.FilterVectorWidth > 1;
+        // By filters where a work-item's sums are few enough to stay in registers (a 3 x 3 kernel over up to three channels).
+        bool byFilters = plan.ChannelWidth == 1 && plan.FilterVectorWidth > 1 && conv.KernelHeight * conv.KernelWidth * conv.InChannels <= 32;
         int items = byFilters ? 1 : plan.KernelGradientItems;
         int wantedChunks = Math.Clamp(Ceiling(4 * _computeUnits, items), 1, Math.Max(1, (16 << 20) / conv.KernelLength));
         int imagesPerChunk = Ceiling(conv.Batch, Math.Min(conv.Batch, wantedChunks));
