@@ -76,7 +76,7 @@ public sealed unsafe partial class OpenClBackend
             .Buffer(pooled).Buffer(output).Buffer(z).Int(z is null ? 0 : 1)
             .Int(dropout is null ? 0 : 1).Float(d.Rate).UInt(dropout is null ? 0 : DropoutRandom.Base(d.Seed, d.Step)).Float(1f / (1f - d.Rate))
             .Buffer(d.Mask).Buffer(d.Output)
-            .Run(filterItems, (long)pool.OutputLength / pool.Channels, 1, filterItems <= _maxWorkGroupSize ? filterItems : 0, WindowsPerGroup(pool, filterItems));
+            .Run(filterItems, (long)pool.OutputLength / pool.Channels, 1, GroupWidth(filterItems), WindowsPerGroup(pool, filterItems));
     }
 
     // The work-groups of the forward and of the winners' gradients: every filter item of a few of one image's windows (a
@@ -90,6 +90,9 @@ public sealed unsafe partial class OpenClBackend
                 best = d;
         return best;
     }
+
+    // A work-group's first size: all x work-items where the device's groups hold them, else 0 (the driver chooses).
+    private int GroupWidth(int x) => x <= _maxWorkGroupSize ? x : 0;
 
     /// <inheritdoc />
     /// <remarks>
@@ -117,7 +120,7 @@ public sealed unsafe partial class OpenClBackend
         Run("conv_pool_winner_gradients", plan.Program).Int((int)activation.Kind).Float(activation.Parameter).Int(sharing).Buffer(alpha)
             .Memory(groups?.Map ?? 0).Buffer(pooledGrad).Buffer(dropoutMask).Int(dropoutMask is null ? 0 : 1).Buffer(slots)
             .Buffer(activation.Kind == ActivationKind.Linear ? null : preActivation).Buffer(winnerGrads).Memory(terms is null ? 0 : B(terms).Memory)
-            .Int(terms is null ? 0 : 1).Run(filterVectors, pooledRows, 1, filterVectors <= _maxWorkGroupSize ? filterVectors : 0, WindowsPerGroup(pool, filterVectors));
+            .Int(terms is null ? 0 : 1).Run(filterVectors, pooledRows, 1, GroupWidth(filterVectors), WindowsPerGroup(pool, filterVectors));
         if (biasGrad is not null)
             ColumnSums(pooledRows, conv.Filters, winnerGrads, biasGrad);
         if (terms is not null)
@@ -151,13 +154,12 @@ public sealed unsafe partial class OpenClBackend
         {
             int filterItems = conv.Filters / plan.FilterVectorWidth;
             Run("conv_pool_kernel_gradient_by_filters", plan.Program).Int(conv.Batch).Int(imagesPerChunk).Buffer(input).Buffer(slots)
-                .Buffer(winnerGrads).Buffer(sums).Run(filterItems, chunks, 1, filterItems <= _maxWorkGroupSize ? filterItems : 0, 1);
+                .Buffer(winnerGrads).Buffer(sums).Run(filterItems, chunks, 1, GroupWidth(filterItems), 1);
         }
         else
         {
-            int local = conv.Filters <= _maxWorkGroupSize ? conv.Filters : 0;
             Run("conv_pool_kernel_gradient", plan.Program).Int(conv.Batch).Int(imagesPerChunk).Buffer(input).Buffer(slots).Buffer(winnerGrads).Buffer(sums)
-                .Run(conv.Filters, items, chunks, local, local > 0 ? 1 : 0);
+                .Run(conv.Filters, items, chunks, GroupWidth(conv.Filters), 1);
         }
         if (chunks > 1)
             Run("sum_slices").Int(chunks).Int(conv.KernelLength).Memory(sums).Buffer(kernelGrad).Run(conv.KernelLength);
