@@ -33,7 +33,7 @@ internal readonly record struct GemmTile(int Rows, int VectorWidth, int Vectors,
     public override string ToString() => (Local ? "local " : "") + $"{Rows}x{Vectors}x{VectorWidth}" + (Slices > 1 ? $" (K in {Slices} slices)" : "");
 }
 
-// The products of convolutions and dense layers: one program per product shape holding a few tiles,
+// The products of convolutions and dense layers: one program per set of tiles (any product shape),
 // the fastest of which a small tuner picks on first use.
 public sealed unsafe partial class OpenClBackend
 {
@@ -48,7 +48,7 @@ public sealed unsafe partial class OpenClBackend
     public bool Tune { get; set; } = Environment.GetEnvironmentVariable(TuneVariable) != "0";
 
     // Columns and Rows: the NDRange's first two sizes; a local tile's launch also gives its work-group size.
-    private sealed record GemmPlan(ProgramKey Program, string Kernel, GemmTile Tile, int KChunk, long Columns, long Rows, int M, int K);
+    private sealed record GemmPlan(ProgramKey Program, string Kernel, GemmTile Tile, int KChunk, long Columns, long Rows, GemmProduct Product);
 
     private readonly Dictionary<GemmProduct, GemmPlan> _gemmPlans = [];
 
@@ -135,7 +135,8 @@ public sealed unsafe partial class OpenClBackend
         return _gemmPlans[p] = Tuned(p, Plans(p, tiles)) ?? Plans(p, [tiles[0]])[0];
     }
 
-    // One program holding the tiles as kernels gemm_0, gemm_1, ..., and a plan for each.
+    // One program holding the tiles as kernels gemm_0, gemm_1, ..., and a plan for each. The program depends on the
+    // tiles alone (and whether there is an epilogue): products of every shape that take the same tiles share it.
     private static GemmPlan[] Plans(GemmProduct p, IReadOnlyList<GemmTile> tiles)
     {
         foreach (var tile in tiles)
@@ -148,8 +149,8 @@ public sealed unsafe partial class OpenClBackend
             }
         }
         var numbered = tiles.Where(tile => !tile.Local).ToList();
-        var defines = new StringBuilder().Append(CultureInfo.InvariantCulture, $"-D N={p.N} -D A_RS={p.ARowStride} -D A_KS={p.AKStride} " +
-            $"-D B_KS={p.BKStride} -D VW={tiles[0].VectorWidth} -D EPILOGUE={(p.Epilogue ? 1 : 0)} -D ROWS_PER_SAMPLE={p.RowsPerSample} -D VARIANTS={numbered.Count}");
+        var defines = new StringBuilder().Append(CultureInfo.InvariantCulture,
+            $"-D VW={tiles[0].VectorWidth} -D EPILOGUE={(p.Epilogue ? 1 : 0)} -D VARIANTS={numbered.Count}");
         for (int v = 0; v < numbered.Count; v++)
             defines.Append(CultureInfo.InvariantCulture, $" -D MR_{v}={numbered[v].Rows} -D NV_{v}={numbered[v].Vectors}");
         if (numbered.Count < tiles.Count)
@@ -157,9 +158,9 @@ public sealed unsafe partial class OpenClBackend
         var program = new ProgramKey("gemm.cl", defines.ToString());
         return tiles.Select(tile => tile.Local
             ? new GemmPlan(program, "gemm_local", tile, Ceiling(p.K, tile.Slices),
-                (long)Ceiling(p.N, GemmTile.LocalX * tile.VectorWidth) * GemmTile.LocalX, (long)Ceiling(p.M, GemmTile.LocalY * tile.Rows) * GemmTile.LocalY, p.M, p.K)
+                (long)Ceiling(p.N, GemmTile.LocalX * tile.VectorWidth) * GemmTile.LocalX, (long)Ceiling(p.M, GemmTile.LocalY * tile.Rows) * GemmTile.LocalY, p)
             : new GemmPlan(program, $"gemm_{numbered.IndexOf(tile)}", tile, Ceiling(p.K, tile.Slices),
-                Ceiling(p.N / tile.VectorWidth, tile.Vectors), Ceiling(p.M, tile.Rows), p.M, p.K)).ToArray();
+                Ceiling(p.N / tile.VectorWidth, tile.Vectors), Ceiling(p.M, tile.Rows), p)).ToArray();
     }
 
     // The fastest of the plans for this product: from the cache of decisions (beside the program binaries,
@@ -167,8 +168,10 @@ public sealed unsafe partial class OpenClBackend
     // fails to build or run is skipped; null when none could.
     private GemmPlan? Tuned(in GemmProduct p, GemmPlan[] plans)
     {
-        // Keyed by the program, M and K: one program serves every batch, and the fastest tile may differ between them.
-        string file = Path.Combine(CacheFolder, $"{ProgramHash(plans[0].Program)}-m{p.M}-k{p.K}.tile");
+        // Keyed by the program and the product's sizes and strides: one program serves every product of its tiles, and
+        // the fastest tile may differ between them.
+        string file = Path.Combine(CacheFolder,
+            $"{ProgramHash(plans[0].Program)}-m{p.M}-n{p.N}-k{p.K}-a{p.ARowStride}.{p.AKStride}-b{p.BKStride}-r{p.RowsPerSample}.tile");
         if (ReadChoice(file) is int cached && cached < plans.Length)
         {
             _tuningLog.Add($"{p}: {plans[cached].Tile} (tuned before; {file})");
@@ -245,6 +248,7 @@ public sealed unsafe partial class OpenClBackend
         int sharing = Sharing(activation, out _, out var groups);
         Run(plan.Kernel, plan.Program).Buffer(a).Buffer(b).Buffer(c).Buffer(bias).Int(bias is null ? 0 : 1).Int((int)activation.Kind)
             .Float(activation.Parameter).Int(sharing).Buffer(alpha).Memory(groups?.Map ?? 0).Buffer(z).Int(z is null ? 0 : 1).Int(plan.KChunk)
-            .Int(plan.M).Int(plan.K).Run(plan.Columns, plan.Rows, slices, plan.Tile.Local ? GemmTile.LocalX : 0, plan.Tile.Local ? GemmTile.LocalY : 0);
+            .Int(plan.Product.M).Int(plan.Product.K).Int(plan.Product.N).Int(plan.Product.ARowStride).Int(plan.Product.AKStride)
+            .Int(plan.Product.BKStride).Int(plan.Product.RowsPerSample).Run(plan.Columns, plan.Rows, slices, plan.Tile.Local ? GemmTile.LocalX : 0, plan.Tile.Local ? GemmTile.LocalY : 0);
     }
 }

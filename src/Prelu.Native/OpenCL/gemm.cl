@@ -1,39 +1,37 @@
-// gemm.cl: C (M x N) = A (M x K) * B (K x N), register-blocked, built once per product shape.
+// gemm.cl: C (M x N) = A (M x K) * B (K x N), register-blocked.
 //
 // Every convolution and dense product (forward, input gradient, kernel gradient) is one of these. The
-// host builds this file with the product's sizes and strides as -D constants, so every loop bound and
-// index is known to the compiler; all but M and K, arguments (the last two): M, or K in a kernel gradient, grows
-// with the batch, and one program serves every batch (K bounds the k loop only through kchunk's slice, a run-time
-// value anyway):
-//   N             the product's columns (C is M x N, the sum runs over K)
-//   A_RS, A_KS    A(i, k) = a[i * A_RS + k * A_KS]: a row-major A has (K, 1), a transposed one (1, M_OF_A)
-//   B_KS          B(k, j) = b[k * B_KS + j]: B's rows are contiguous, so they load as vectors
-//   VW            the vector width (it divides N)
+// host builds this file once per tile: what shapes the code (the vector width, the tiles' rows and vectors,
+// the epilogue) is a -D constant, so the accumulators are registers of exact size; the product's sizes and
+// strides are arguments, so one program serves every product of that tile. Inside the k loop they only step
+// two pointers, and PoCL compiles one program for each tile instead of one for each product shape met.
+//   n             the product's columns (C is M x N, the sum runs over K); M and K, the last two arguments
+//   a_rs, a_ks    A(i, k) = a[i * a_rs + k * a_ks]: a row-major A has (K, 1), a transposed one (1, M_OF_A)
+//   b_ks          B(k, j) = b[k * b_ks + j]: B's rows are contiguous, so they load as vectors
+//   rows_per_sample  rows of C that make one sample (OH * OW of a convolution, 1 for dense): PReLU's
+//                 per-element alpha of C(i, j) is alpha[(i % rows_per_sample) * n + j]
+//   VW            the vector width (it divides n)
 //   VARIANTS, MR_i, NV_i  the tiles of kernels gemm_0 .. gemm_{VARIANTS-1}: MR_i rows of C per work-item,
 //                 each holding NV_i vectors of VW floats of its rows
 //   EPILOGUE      1: C = act(A * B + bias), keeping the pre-activation; 0: C = A * B (or a slice's partial sum)
-//   ROWS_PER_SAMPLE  rows of C that make one sample (OH * OW of a convolution, 1 for dense): PReLU's
-//                 per-element alpha of C(i, j) is alpha[(i % ROWS_PER_SAMPLE) * N + j]
 //
 // Each work-item keeps MR x NV vector accumulators in registers and, for every k, loads NV vectors of
 // B's row k and MR scalars of A's column k: MR * NV vector FMAs per MR + NV loads. Work-items at the
-// edges clamp their loads to the last row and vector and skip the stores outside C, so any M works; N
+// edges clamp their loads to the last row and vector and skip the stores outside C, so any M works; n
 // must be a multiple of VW (the host picks VW so). The sums run over k in order within a slice, and the
 // slices are added in order by prelu.cl's sum_slices: the same bits on every run on one device. A kernel's
 // kchunk argument is the K range of one slice along the third NDRange axis (kchunk = K: no split).
 
-#define NVEC (N / VW)
-
 // Stores one vector of C at row i, columns j..: the plain sum, or with EPILOGUE bias, the kept
 // pre-activation and the activation.
-inline void store_vector(VT sum, int i, int j, __global float *out, __global const float *bias, int has_bias, int kind, float leaky,
-                         int sharing, __global const float *al, __global const int *map, __global float *z, int has_z) {
+inline void store_vector(VT sum, int i, int j, int n, int rows_per_sample, __global float *out, __global const float *bias, int has_bias,
+                         int kind, float leaky, int sharing, __global const float *al, __global const int *map, __global float *z, int has_z) {
 #if EPILOGUE
     if (has_bias) sum += VLOAD(bias + j);
-    if (has_z) VSTORE(sum, z + i * N + j);
-    sum = activate_vector(sum, (i % ROWS_PER_SAMPLE) * N + j, j, kind, leaky, sharing, al, map); // the channels are C's columns
+    if (has_z) VSTORE(sum, z + i * n + j);
+    sum = activate_vector(sum, (i % rows_per_sample) * n + j, j, kind, leaky, sharing, al, map); // the channels are C's columns
 #endif
-    VSTORE(sum, out + i * N + j);
+    VSTORE(sum, out + i * n + j);
 }
 
 // The variants: gemm_0 is the host's first choice; the tuner times the others (VARIANTS of them, each with
@@ -44,15 +42,15 @@ inline void store_vector(VT sum, int i, int j, __global float *out, __global con
 __kernel void GEMM_NAME(__global const float *a, int ao, __global const float *b, int bo, __global float *c, int co,
                         __global const float *bias, int biaso, int has_bias, int kind, float leaky, int sharing,
                         __global const float *al, int alo, __global const int *map, __global float *z, int zo, int has_z,
-                        int kchunk, int M, int K) {
-    const int v0 = get_global_id(0) * NV, i0 = get_global_id(1) * MR;
+                        int kchunk, int M, int K, int n, int a_rs, int a_ks, int b_ks, int rows_per_sample) {
+    const int nvec = n / VW, v0 = get_global_id(0) * NV, i0 = get_global_id(1) * MR;
     const int k0 = get_global_id(2) * kchunk, k1 = min(K, k0 + kchunk);
     __global const float *arow[MR];
 #pragma unroll
-    for (int r = 0; r < MR; r++) arow[r] = a + ao + min(i0 + r, M - 1) * A_RS;
+    for (int r = 0; r < MR; r++) arow[r] = a + ao + min(i0 + r, M - 1) * a_rs;
     int column[NV];
 #pragma unroll
-    for (int v = 0; v < NV; v++) column[v] = min(v0 + v, NVEC - 1) * VW;
+    for (int v = 0; v < NV; v++) column[v] = min(v0 + v, nvec - 1) * VW;
     VT acc[MR][NV];
 #pragma unroll
     for (int r = 0; r < MR; r++)
@@ -60,28 +58,28 @@ __kernel void GEMM_NAME(__global const float *a, int ao, __global const float *b
         for (int v = 0; v < NV; v++) acc[r][v] = (VT)(0.0f);
 
     for (int k = k0; k < k1; k++) {
-        __global const float *brow = b + bo + k * B_KS;
+        __global const float *brow = b + bo + k * b_ks;
         VT bv[NV];
 #pragma unroll
         for (int v = 0; v < NV; v++) bv[v] = VLOAD(brow + column[v]);
 #pragma unroll
         for (int r = 0; r < MR; r++) {
-            VT av = (VT)(arow[r][k * A_KS]);
+            VT av = (VT)(arow[r][k * a_ks]);
 #pragma unroll
             for (int v = 0; v < NV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);
         }
     }
 
     // A slice of a split K writes its partial sums to its own M x N block of c.
-    __global float *out = c + co + get_global_id(2) * M * N;
+    __global float *out = c + co + get_global_id(2) * M * n;
 #pragma unroll
     for (int r = 0; r < MR; r++) {
         int i = i0 + r;
         if (i >= M) break;
 #pragma unroll
         for (int v = 0; v < NV; v++) {
-            if (v0 + v >= NVEC) break;
-            store_vector(acc[r][v], i, (v0 + v) * VW, out, bias + biaso, has_bias, kind, leaky, sharing, al + alo, map, z + zo, has_z);
+            if (v0 + v >= nvec) break;
+            store_vector(acc[r][v], i, (v0 + v) * VW, n, rows_per_sample, out, bias + biaso, has_bias, kind, leaky, sharing, al + alo, map, z + zo, has_z);
         }
     }
 }
@@ -103,7 +101,7 @@ __kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
 void gemm_local(__global const float *a, int ao, __global const float *b, int bo, __global float *c, int co,
                 __global const float *bias, int biaso, int has_bias, int kind, float leaky, int sharing,
                 __global const float *al, int alo, __global const int *map, __global float *z, int zo, int has_z,
-                int kchunk, int M, int K) {
+                int kchunk, int M, int K, int n, int a_rs, int a_ks, int b_ks, int rows_per_sample) {
     __local float a_tile[LTK][LROWS];
     __local float b_tile[LTK][LCOLS];
     const int lx = get_local_id(0), ly = get_local_id(1), flat = ly * LX + lx;
@@ -116,11 +114,11 @@ void gemm_local(__global const float *a, int ao, __global const float *b, int bo
     for (int kt = k0; kt < k1; kt += LTK) {
         for (int e = flat; e < LTK * LROWS; e += LX * LY) {
             int kk = e / LROWS, rr = e % LROWS, k = kt + kk;
-            a_tile[kk][rr] = k < k1 ? a[ao + min(row0 + rr, M - 1) * A_RS + k * A_KS] : 0.0f;
+            a_tile[kk][rr] = k < k1 ? a[ao + min(row0 + rr, M - 1) * a_rs + k * a_ks] : 0.0f;
         }
         for (int e = flat; e < LTK * LCOLS; e += LX * LY) {
             int kk = e / LCOLS, cc = e % LCOLS, k = kt + kk;
-            b_tile[kk][cc] = k < k1 ? b[bo + k * B_KS + min(col0 + cc, N - 1)] : 0.0f;
+            b_tile[kk][cc] = k < k1 ? b[bo + k * b_ks + min(col0 + cc, n - 1)] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll
@@ -132,14 +130,14 @@ void gemm_local(__global const float *a, int ao, __global const float *b, int bo
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
-    __global float *out = c + co + get_global_id(2) * M * N;
+    __global float *out = c + co + get_global_id(2) * M * n;
     int j = col0 + lx * VW;
-    if (j >= N) return;
+    if (j >= n) return;
 #pragma unroll
     for (int r = 0; r < LMR; r++) {
         int i = row0 + ly * LMR + r;
         if (i >= M) break;
-        store_vector(acc[r], i, j, out, bias + biaso, has_bias, kind, leaky, sharing, al + alo, map, z + zo, has_z);
+        store_vector(acc[r], i, j, n, rows_per_sample, out, bias + biaso, has_bias, kind, leaky, sharing, al + alo, map, z + zo, has_z);
     }
 }
 #endif

@@ -1,0 +1,97 @@
+using Prelu.Kernels;
+using Prelu.Native.OpenCL;
+using Prelu.Tests.Shared;
+
+namespace Prelu.Native.Tests;
+
+/// <summary>
+/// A convolution's or pooling's shape runs prelu.cl's shape-generic program for its first launches and a program of its
+/// own, its sizes as -D constants, after <see cref="OpenClBackend.SpecialiseAfter"/> of them. The suites meet most shapes a
+/// few times only, so they mostly run the generic program: here every kernel of a shape's own program (im2col, col2im,
+/// the poolings' forward and both backward kernels) gives the generic program's bits, on shapes that reach every size
+/// the build fixes (strides, padding on each side, channels past one block of 16 and not a multiple of it), and the
+/// switch happens at the launch the property says.
+/// </summary>
+public sealed class OpenClProgramTests
+{
+    // Kind, window / strides, padding: strides and padding that differ between rows and columns, windows that overlap and
+    // windows that do not (max pooling's two backward kernels).
+    public static TheoryData<string> Shapes() => ["conv 3x3/2x1 same", "conv 1x1/2x2 valid", "conv 5x3/1x2 same", "max 3x3/2x2 same",
+        "max 2x2/2x2 valid", "max 3x2/1x2 same", "avg 3x3/1x1 same", "avg 2x3/2x1 valid", "avg 5x3/2x1 same"];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void A_shapes_own_program_gives_the_generic_programs_bits(string shape)
+    {
+        using var generic = OpenClBackend.Create();
+        generic.SpecialiseAfter = int.MaxValue;
+        using var own = OpenClBackend.Create();
+        own.SpecialiseAfter = 0;
+        var expected = Run(generic, shape);
+        var actual = Run(own, shape);
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(expected[i].AsSpan().SequenceEqual(actual[i]), $"{shape}, result {i}: the shape's own program's bits differ from the generic program's");
+    }
+
+    [Fact]
+    public void A_shape_gets_its_own_program_after_the_launches_the_property_says()
+    {
+        using var backend = OpenClBackend.Create();
+        backend.SpecialiseAfter = 3;
+        var pool = new Pool2DShape(2, 7, 6, 5, 2, 2);
+        using var x = backend.Allocate(Det.Floats(pool.InputLength, 1));
+        using var y = backend.Allocate(pool.OutputLength);
+        backend.MaxPool2DForward(pool, x, y);
+        int programs = backend.ProgramsBuilt;
+        backend.MaxPool2DForward(pool, x, y);
+        backend.MaxPool2DForward(pool, x, y);
+        Assert.Equal(programs, backend.ProgramsBuilt); // launches 1 to 3: the generic program, built with the backend
+        backend.MaxPool2DForward(pool, x, y);
+        Assert.Equal(programs + 1, backend.ProgramsBuilt); // launch 4: the shape's own
+        backend.MaxPool2DForward(pool, x, y);
+        Assert.Equal(programs + 1, backend.ProgramsBuilt); // and kept
+    }
+
+    // Every result of the shape's kernels: a convolution's forward and gradients (its im2col and col2im), a pooling's
+    // forward and input gradient.
+    private static float[][] Run(OpenClBackend backend, string name)
+    {
+        var parts = name.Split(' ');
+        var window = parts[1].Split('x', '/').Select(int.Parse).ToArray();
+        int kh = window[0], kw = window[1], sy = window[2], sx = window[3];
+        var padding = parts[2] == "same" ? Padding.Same : Padding.Valid;
+        if (parts[0] == "conv")
+        {
+            var s = new Conv2DShape(3, 11, 9, 20, 6, kh, kw, sy, sx, padding);
+            using var x = backend.Allocate(Det.Floats(s.InputLength, 1));
+            using var k = backend.Allocate(Det.Floats(s.KernelLength, 2, -0.5, 0.5));
+            using var b = backend.Allocate(Det.Floats(s.BiasLength, 3));
+            using var z = backend.Allocate(s.OutputLength);
+            using var y = backend.Allocate(s.OutputLength);
+            using var dy = backend.Allocate(Det.Floats(s.OutputLength, 4));
+            using var dx = backend.Allocate(s.InputLength);
+            using var dk = backend.Allocate(s.KernelLength);
+            using var db = backend.Allocate(s.BiasLength);
+            backend.Conv2DForward(s, FusedActivation.Relu, x, k, b, null, z, y);
+            backend.Conv2DBackward(s, FusedActivation.Relu, x, k, null, z, dy, dx, dk, db, null);
+            return [backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db)];
+        }
+        var p = new Pool2DShape(3, 11, 9, 20, kh, kw, sy, sx, padding);
+        using var input = backend.Allocate(Det.Floats(p.InputLength, 5));
+        using var output = backend.Allocate(p.OutputLength);
+        using var outputGrad = backend.Allocate(Det.Floats(p.OutputLength, 6));
+        using var inputGrad = backend.Allocate(p.InputLength);
+        if (parts[0] == "max")
+        {
+            backend.MaxPool2DForward(p, input, output);
+            backend.MaxPool2DBackward(p, input, outputGrad, inputGrad);
+        }
+        else
+        {
+            backend.AvgPool2DForward(p, input, output);
+            backend.AvgPool2DBackward(p, outputGrad, inputGrad);
+        }
+        return [backend.ToArray(output), backend.ToArray(inputGrad)];
+    }
+}
