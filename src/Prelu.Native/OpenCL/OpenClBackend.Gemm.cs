@@ -43,7 +43,7 @@ public sealed unsafe partial class OpenClBackend
     /// <summary>
     /// Whether a product's first use times its candidate tiles and keeps the fastest (cached per device,
     /// driver, source and shape beside the program binaries). Default: on, unless PRELU_OPENCL_TUNE=0.
-    /// On PoCL the candidates' builds cost a few seconds per product shape, once per machine.
+    /// On PoCL the candidates' program costs a few seconds per set of tiles, and each product shape's timing a moment, once per machine.
     /// </summary>
     public bool Tune { get; set; } = Environment.GetEnvironmentVariable(TuneVariable) != "0";
 

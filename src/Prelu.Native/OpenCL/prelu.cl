@@ -5,11 +5,11 @@
 // (pointer, offset in floats) pairs, so that slices of one arena need no sub-buffers. The same math as
 // src/Prelu.Runtime/Reference, which the tests hold this file to.
 
-// Shape-specialised builds: for each layer shape it meets (the generated code's constants), the host
-// builds this file again with -D S_CONV / S_POOL and the sizes, and the kernels below replace their
-// size arguments with those constants, so that every loop bound is known to the compiler; all but the
-// batch, which no loop reads (the work-items span it), so that one program serves every batch. Built
-// without the defines, the kernels use the arguments as passed (any shape).
+// Shape-specialised builds: for each convolution or pooling shape that has run often (OpenClBackend.SpecialiseAfter
+// launches; the generated code's constants), the host builds this file again with -D S_CONV / S_POOL and the sizes,
+// and the kernels below replace their size arguments with those constants, so that every loop bound is known to the
+// compiler; all but the batch, which no loop reads (the work-items span it), so that one program serves every batch.
+// Built without the defines, the kernels use the arguments as passed (any shape).
 #ifdef S_CONV
 #define CONV_SHAPE() H = S_H; W = S_W; C = S_C; F = S_F; KH = S_KH; KW = S_KW; SY = S_SY; SX = S_SX; PT = S_PT; PL = S_PL; OH = S_OH; OW = S_OW;
 #else
