@@ -26,8 +26,8 @@ public sealed unsafe partial class OpenClBackend
 
     /// <summary>
     /// How many launches a convolution's or pooling's shape makes on the shape-generic program before it gets a program
-    /// of its own, its sizes as -D constants (im2col, col2im and the poolings run 20-40% faster so on PoCL, for a build
-    /// of about half a second). A model's layers pass it within their first steps; a shape met only a few times (a test's,
+    /// of its own, its sizes as -D constants (on PoCL the generic im2col, col2im and poolings took 15-95% longer in a
+    /// training step, docs/performance.md; the build costs about half a second). A model's layers pass it within their first steps; a shape met only a few times (a test's,
     /// a one-off Predict's) never pays the build. The kernels' source and arithmetic are the same either way, so the
     /// same bits. A test seam: 0 gives every shape its program at once.
     /// </summary>
