@@ -62,21 +62,7 @@ public sealed class OpenClProgramTests
         int kh = window[0], kw = window[1], sy = window[2], sx = window[3];
         var padding = parts[2] == "same" ? Padding.Same : Padding.Valid;
         if (parts[0] == "conv")
-        {
-            var s = new Conv2DShape(3, 11, 9, 20, 6, kh, kw, sy, sx, padding);
-            using var x = backend.Allocate(Det.Floats(s.InputLength, 1));
-            using var k = backend.Allocate(Det.Floats(s.KernelLength, 2, -0.5, 0.5));
-            using var b = backend.Allocate(Det.Floats(s.BiasLength, 3));
-            using var z = backend.Allocate(s.OutputLength);
-            using var y = backend.Allocate(s.OutputLength);
-            using var dy = backend.Allocate(Det.Floats(s.OutputLength, 4));
-            using var dx = backend.Allocate(s.InputLength);
-            using var dk = backend.Allocate(s.KernelLength);
-            using var db = backend.Allocate(s.BiasLength);
-            backend.Conv2DForward(s, FusedActivation.Relu, x, k, b, null, z, y);
-            backend.Conv2DBackward(s, FusedActivation.Relu, x, k, null, z, dy, dx, dk, db, null);
-            return [backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db)];
-        }
+            return OpenClTileTests.RunConvolution(backend, new Conv2DShape(3, 11, 9, 20, 6, kh, kw, sy, sx, padding), FusedActivation.Relu);
         var p = new Pool2DShape(3, 11, 9, 20, kh, kw, sy, sx, padding);
         using var input = backend.Allocate(Det.Floats(p.InputLength, 5));
         using var output = backend.Allocate(p.OutputLength);

@@ -69,26 +69,27 @@ public sealed class OpenClTileTests
     }
 
     // A convolution, then a dense layer on inputs of its own: each one's output and every gradient.
-    private static float[][] Run(Backend backend, Conv2DShape conv, FusedActivation convAct, DenseShape dense, FusedActivation denseAct)
+    private static float[][] Run(Backend backend, Conv2DShape conv, FusedActivation convAct, DenseShape dense, FusedActivation denseAct) =>
+        [.. RunConvolution(backend, conv, convAct), .. RunDense(backend, dense, denseAct)];
+
+    /// <summary>A convolution's output and every gradient (its alphas' too under PReLU), from fixed inputs.</summary>
+    internal static float[][] RunConvolution(Backend backend, Conv2DShape conv, FusedActivation act)
     {
-        var outputs = new List<float[]>();
         using var x = backend.Allocate(Det.Floats(conv.InputLength, 1));
         using var k = backend.Allocate(Det.Floats(conv.KernelLength, 2, -0.5, 0.5));
         using var b = backend.Allocate(Det.Floats(conv.BiasLength, 3));
-        using var alpha = backend.Allocate(Det.Floats(convAct.PRelu!.AlphaLength, 4, 0, 0.5));
+        using var alpha = act.PRelu is { } prelu ? backend.Allocate(Det.Floats(prelu.AlphaLength, 4, 0, 0.5)) : null;
         using var z = backend.Allocate(conv.OutputLength);
         using var y = backend.Allocate(conv.OutputLength);
         using var dy = backend.Allocate(Det.Floats(conv.OutputLength, 5));
         using var dx = backend.Allocate(conv.InputLength);
         using var dk = backend.Allocate(conv.KernelLength);
         using var db = backend.Allocate(conv.BiasLength);
-        using var dalpha = backend.Allocate(convAct.PRelu.AlphaLength);
-        backend.Conv2DForward(conv, convAct, x, k, b, alpha, z, y);
-        backend.Conv2DBackward(conv, convAct, x, k, alpha, z, dy, dx, dk, db, dalpha);
-        outputs.AddRange([backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db), backend.ToArray(dalpha)]);
-
-        outputs.AddRange(RunDense(backend, dense, denseAct));
-        return [.. outputs];
+        using var dalpha = act.PRelu is { } shape ? backend.Allocate(shape.AlphaLength) : null;
+        backend.Conv2DForward(conv, act, x, k, b, alpha, z, y);
+        backend.Conv2DBackward(conv, act, x, k, alpha, z, dy, dx, dk, db, dalpha);
+        float[][] results = [backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db)];
+        return dalpha is null ? results : [.. results, backend.ToArray(dalpha)];
     }
 
     [Fact]

@@ -27,38 +27,52 @@ public sealed unsafe partial class OpenClBackend
     /// <summary>
     /// How many launches a convolution's or pooling's shape makes on the shape-generic program before it gets a program
     /// of its own, its sizes as -D constants (on PoCL the generic im2col, col2im and poolings took 15-95% longer in a
-    /// training step, docs/performance.md; the build costs about half a second). A model's layers pass it within their first steps; a shape met only a few times (a test's,
-    /// a one-off Predict's) never pays the build. The kernels' source and arithmetic are the same either way, so the
-    /// same bits. A test seam: 0 gives every shape its program at once.
+    /// training step, docs/performance.md; the build costs about half a second). A model's layers pass it within their
+    /// first steps; a shape met only a few times (a test's, a one-off Predict's) never pays the build. The kernels'
+    /// source and arithmetic are the same either way, so the same bits. A test seam: 0 gives every shape its program at once.
     /// </summary>
     internal int SpecialiseAfter { get; set; } = 16;
 
     /// <summary>How many programs this backend has built or loaded so far (for tests).</summary>
     internal int ProgramsBuilt => _programs.Count;
 
-    // The program of each layer shape met, keyed once: a launch builds no string.
-    private readonly Dictionary<Conv2DShape, ProgramKey> _convPrograms = [];
-    private readonly Dictionary<Pool2DShape, ProgramKey> _poolPrograms = [];
-    // Launches of each shape's kernels so far, counted up to SpecialiseAfter + 1.
-    private readonly Dictionary<ProgramKey, int> _shapeLaunches = [];
+    // The program of each layer shape met, keyed once: a launch builds no string, and counts in the entry it looks up.
+    // Shapes that differ in the batch alone share one ShapeProgram (their program is the same), so the launches of all
+    // batches count together.
+    private readonly Dictionary<Conv2DShape, ShapeProgram> _convPrograms = [];
+    private readonly Dictionary<Pool2DShape, ShapeProgram> _poolPrograms = [];
+    private readonly Dictionary<ProgramKey, ShapeProgram> _shapePrograms = [];
+
+    // A shape's own program and its launches so far, counted up to SpecialiseAfter + 1.
+    private sealed class ShapeProgram(ProgramKey own)
+    {
+        public ProgramKey Own { get; } = own;
+        public int Launches { get; set; }
+    }
 
     private ProgramKey Program(in Conv2DShape s) => Tiered(
-        _convPrograms.TryGetValue(s, out var key) ? key : _convPrograms[s] = new("prelu.cl",
+        _convPrograms.TryGetValue(s, out var shape) ? shape : _convPrograms[s] = Shape(
             $"-D S_CONV -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.InChannels} -D S_F={s.Filters} -D S_KH={s.KernelHeight} " +
             $"-D S_KW={s.KernelWidth} -D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}"));
 
     private ProgramKey Program(in Pool2DShape s) => Tiered(
-        _poolPrograms.TryGetValue(s, out var key) ? key : _poolPrograms[s] = new("prelu.cl",
+        _poolPrograms.TryGetValue(s, out var shape) ? shape : _poolPrograms[s] = Shape(
             $"-D S_POOL -D S_H={s.Height} -D S_W={s.Width} -D S_C={s.Channels} -D S_KH={s.PoolHeight} -D S_KW={s.PoolWidth} " +
             $"-D S_SY={s.StrideY} -D S_SX={s.StrideX} -D S_PT={s.PadTop} -D S_PL={s.PadLeft} -D S_OH={s.OutHeight} -D S_OW={s.OutWidth}"));
 
-    // The program this launch of a shape runs: the shape-generic one for its first SpecialiseAfter launches, its own after.
-    private ProgramKey Tiered(ProgramKey own)
+    // The ShapeProgram of prelu.cl built with these defines: the one a shape of another batch already made, else a new one.
+    private ShapeProgram Shape(string defines)
     {
-        ref int launches = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_shapeLaunches, own, out _);
-        if (launches <= SpecialiseAfter)
-            launches++;
-        return launches > SpecialiseAfter ? own : AnyShape;
+        var key = new ProgramKey("prelu.cl", defines);
+        return _shapePrograms.TryGetValue(key, out var shape) ? shape : _shapePrograms[key] = new ShapeProgram(key);
+    }
+
+    // The program this launch of a shape runs: the shape-generic one for its first SpecialiseAfter launches, its own after.
+    private ProgramKey Tiered(ShapeProgram shape)
+    {
+        if (shape.Launches <= SpecialiseAfter)
+            shape.Launches++;
+        return shape.Launches > SpecialiseAfter ? shape.Own : AnyShape;
     }
 
     /// <summary>Sets a kernel's arguments in order and runs it over a 1-, 2- or 3-dimensional range of work-items.</summary>
