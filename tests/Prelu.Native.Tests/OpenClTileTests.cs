@@ -78,14 +78,15 @@ public sealed class OpenClTileTests
         using var x = backend.Allocate(Det.Floats(conv.InputLength, 1));
         using var k = backend.Allocate(Det.Floats(conv.KernelLength, 2, -0.5, 0.5));
         using var b = backend.Allocate(Det.Floats(conv.BiasLength, 3));
-        using var alpha = act.PRelu is { } prelu ? backend.Allocate(Det.Floats(prelu.AlphaLength, 4, 0, 0.5)) : null;
+        int? alphas = act.PRelu?.AlphaLength;
+        using var alpha = alphas is { } n ? backend.Allocate(Det.Floats(n, 4, 0, 0.5)) : null;
         using var z = backend.Allocate(conv.OutputLength);
         using var y = backend.Allocate(conv.OutputLength);
         using var dy = backend.Allocate(Det.Floats(conv.OutputLength, 5));
         using var dx = backend.Allocate(conv.InputLength);
         using var dk = backend.Allocate(conv.KernelLength);
         using var db = backend.Allocate(conv.BiasLength);
-        using var dalpha = act.PRelu is { } shape ? backend.Allocate(shape.AlphaLength) : null;
+        using var dalpha = alphas is { } m ? backend.Allocate(m) : null;
         backend.Conv2DForward(conv, act, x, k, b, alpha, z, y);
         backend.Conv2DBackward(conv, act, x, k, alpha, z, dy, dx, dk, db, dalpha);
         float[][] results = [backend.ToArray(y), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db)];
