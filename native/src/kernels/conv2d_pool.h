@@ -30,23 +30,6 @@ static void conv2d_pool_forward(const prelu_conv2d_shape *s, const prelu_activat
                         dropout->mask, dropout->output);
 }
 
-/* How many pooled rows ahead a PReLU per element's winners' backward asks for its streams: z, the places, dL/dpooled
- * and the dropout's mask, read where the forward left them (in L3 or memory by then). Beside the alphas' and their
- * gradients' rows, the prefetchers did not keep up: the study's first layer's backward waited on those loads (a perf
- * profile put half its samples there, on a Zen 3); with the window order below, 1.2-1.5 ms more than ReLU's before and
- * 0.2-0.5 ms after (`Prelu.Benchmarks step --breakdown`). ReLU's loop, with fewer streams, measured no faster with it. */
-#define PREFETCH_ROWS 16
-
-static inline void prefetch_pooled_row(long at, int f, const float *kept_z, const float *kept_place, const float *dpooled,
-                                       const float *dropout_mask) {
-    for (int c = 0; c < f; c += 16) { /* a cache line of floats */
-        __builtin_prefetch(kept_z + at + c);
-        __builtin_prefetch(kept_place + at + c);
-        __builtin_prefetch(dpooled + at + c);
-        if (dropout_mask) __builtin_prefetch(dropout_mask + at + c);
-    }
-}
-
 /* Backward over the kept winners: dL/dz at every winner (into dy's memory, compact (N, PH, PW, F)), with the bias and
  * alpha gradients, then the kernel and input gradients image by image. dx may share dpooled's memory, so with an
  * input gradient all of dpooled is read before any of dx is written. */
@@ -131,43 +114,65 @@ static void conv2d_pool_backward(const prelu_conv2d_shape *s, const prelu_activa
         /* Without an input gradient nothing overwrites dpooled, so each image goes on to its kernel gradient right
          * after its dL/dz, while both are in cache (a first layer); otherwise all of dpooled is read first. */
         int image_by_image = dx == NULL;
+#if defined(PRELU_AVX2)
+        /* A PReLU per element under 2x2 pooling takes its images two at a time (winners_backward_of_images), each thread
+         * the images the loop below would give it under the static schedule (libgomp's: the first batch % team threads
+         * one more), so that each thread's sums are of the same images as before. */
+        if (window_rows && window == 4 && !first_layer) {
+            int team = omp_get_num_threads(), share = s->batch / team, extra = s->batch % team;
+            int begin = t * share + (t < extra ? t : extra), end = begin + share + (t < extra);
+            for (int n0 = begin; n0 < end; n0 += WINNERS_IMAGE_BLOCK) {
+                int count = min_int(WINNERS_IMAGE_BLOCK, end - n0);
+                long image = n0 * pooled_size;
+                winners_backward_of_images(f, pooled_per_image, count, pooled_size, window_alpha, kept_z + image, kept_place + image,
+                                           dpooled + image, dropout_mask ? dropout_mask + image : NULL, dz + image, db, da);
+                if (image_by_image)
+                    for (int n = n0; n < n0 + count; n++)
+                        image_gradients(s, window, pooled_per_image, by_product, 0, windows, input_offset, input + n * in_size,
+                                        dz + n * pooled_size, kept_place + n * pooled_size, NULL, NULL, spread, g_t, at, sorted, dk);
+            }
+#pragma omp barrier
+        } else
+#endif
+        {
 #pragma omp for schedule(static)
-        for (int n = 0; n < s->batch; n++) {
-            long image = n * pooled_size;
-            if (!(first_layer && how.in_registers))
-                for (int p = 0; p < pooled_per_image; p++) {
-                    long here = image + (long)p * f;
-                    if (window_rows) prefetch_pooled_row(here + PREFETCH_ROWS * f, f, kept_z, kept_place, dpooled, dropout_mask);
-                    const float *g = dpooled + here;
-                    if (dropout_mask) {
+            for (int n = 0; n < s->batch; n++) {
+                long image = n * pooled_size;
+                if (!(first_layer && how.in_registers))
+                    for (int p = 0; p < pooled_per_image; p++) {
+                        long here = image + (long)p * f;
+                        if (window_rows) prefetch_pooled_row(here + PREFETCH_ROWS * f, f, kept_z, kept_place, dpooled, dropout_mask);
+                        const float *g = dpooled + here;
+                        if (dropout_mask) {
 #pragma omp simd
-                        for (int c = 0; c < f; c++) dropped[c] = g[c] * dropout_mask[here + c];
-                        g = dropped;
+                            for (int c = 0; c < f; c++) dropped[c] = g[c] * dropout_mask[here + c];
+                            g = dropped;
+                        }
+                        winners_backward(act, winners_alpha, f, window, p * window, position + p * window, linear ? NULL : kept_z + here,
+                                         kept_place + here, g, dz + here, db, da, row);
                     }
-                    winners_backward(act, winners_alpha, f, window, p * window, position + p * window, linear ? NULL : kept_z + here,
-                                     kept_place + here, g, dz + here, db, da, row);
-                }
 #if defined(PRELU_AVX512)
-            if (first_layer) {
-                const float *kz = linear ? NULL : kept_z + image, *mask = dropout_mask ? dropout_mask + image : NULL;
+                if (first_layer) {
+                    const float *kz = linear ? NULL : kept_z + image, *mask = dropout_mask ? dropout_mask + image : NULL;
 #define FIRST_LAYER_BACKWARD(vectors, patches)                                                                            \
     first_layer_backward_image(vectors, patches, s->width, f, kd, pooled_per_image, input_offset, element, input + n * in_size, \
                                how, dpooled + image, mask, kz, dz + image, kept_place + image, dk, db, da)
-                if (f > 16 && first_layer_patches)
-                    FIRST_LAYER_BACKWARD(2, 1);
-                else if (f > 16)
-                    FIRST_LAYER_BACKWARD(2, 0);
-                else if (first_layer_patches)
-                    FIRST_LAYER_BACKWARD(1, 1);
-                else
-                    FIRST_LAYER_BACKWARD(1, 0);
+                    if (f > 16 && first_layer_patches)
+                        FIRST_LAYER_BACKWARD(2, 1);
+                    else if (f > 16)
+                        FIRST_LAYER_BACKWARD(2, 0);
+                    else if (first_layer_patches)
+                        FIRST_LAYER_BACKWARD(1, 1);
+                    else
+                        FIRST_LAYER_BACKWARD(1, 0);
 #undef FIRST_LAYER_BACKWARD
-                continue;
-            }
+                    continue;
+                }
 #endif
-            if (image_by_image)
-                image_gradients(s, window, pooled_per_image, by_product, 0, windows, input_offset, input + n * in_size, dz + image,
-                                kept_place + image, NULL, NULL, spread, g_t, at, sorted, dk);
+                if (image_by_image)
+                    image_gradients(s, window, pooled_per_image, by_product, 0, windows, input_offset, input + n * in_size, dz + image,
+                                    kept_place + image, NULL, NULL, spread, g_t, at, sorted, dk);
+            }
         }
         if (!image_by_image) {
             if (patches) {

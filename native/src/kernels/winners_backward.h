@@ -206,6 +206,95 @@ static void winners_backward(const prelu_activation *act, const float *alpha, in
     for (int c = 0; c < f; c++) db[c] += d[c];
 }
 
+/* How many pooled rows ahead a PReLU per element's winners' backward asks for its streams: z, the places, dL/dpooled
+ * and the dropout's mask, read where the forward left them (in L3 or memory by then). Beside the alphas' and their
+ * gradients' rows, the prefetchers did not keep up: the study's first layer's backward waited on those loads (a perf
+ * profile put half its samples there, on a Zen 3); with the alphas in window order, 1.2-1.5 ms more than ReLU's before
+ * and 0.2-0.5 ms after (`Prelu.Benchmarks step --breakdown`). ReLU's loop, with fewer streams, measured no faster with it. */
+#define PREFETCH_ROWS 16
+
+static inline void prefetch_pooled_row(long at, int f, const float *kept_z, const float *kept_place, const float *dpooled,
+                                       const float *dropout_mask) {
+    for (int c = 0; c < f; c += 16) { /* a cache line of floats */
+        __builtin_prefetch(kept_z + at + c);
+        __builtin_prefetch(kept_place + at + c);
+        __builtin_prefetch(dpooled + at + c);
+        if (dropout_mask) __builtin_prefetch(dropout_mask + at + c);
+    }
+}
+
+#if defined(PRELU_AVX2)
+/* Images a PReLU per element's winners' backward takes together under 2x2 pooling (winners_backward_of_images). Each
+ * alpha gradient's row is then read and written once for two images: in a program timing the study's first layer
+ * (ReLU's and PReLU's backward alternated, 150 calls each), PReLU's backward took 0.24-0.29 ms more than ReLU's where
+ * 0.43-0.49 ms image by image, on a Zen 3. Four or eight images measured no better than one: their streams (z, places,
+ * dL/dpooled and the dropout's mask of each image, 21 KB apart) are more than the prefetchers follow, and in the first
+ * layer, whose kernel gradient reads each image's dL/dz and places right after, eight images' no longer fit in L2. */
+#define WINNERS_IMAGE_BLOCK 2
+
+/* One vector of filters (mask m; `whole` where every lane is in, a constant in each expansion) of one pooled value, for
+ * `count` images pooled_size floats apart: the window's four alphas and their four gradient sums held in registers
+ * while the images pass. Each image's lanes as winners_backward's: dL/dpooled through the dropout's mask, the winner's
+ * alpha, z g added to its gradient where z <= 0 (+0 in the other lanes, as add_into_row), the images in order: the same
+ * operations in the same order for every sum, the same bits. */
+static inline __attribute__((always_inline)) void prelu_winners_of_images(const int whole, vmask m, int count, long pooled_size,
+                                                                          const float *alpha, long stride, float *da, const float *kz,
+                                                                          const float *won, const float *g, const float *mask, float *d) {
+    vfloat a[4], sum[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        a[q] = vload_whole(whole, m, alpha + q * stride);
+        sum[q] = vload_whole(whole, m, da + q * stride);
+    }
+    for (int i = 0; i < count; i++) {
+        long at = i * pooled_size;
+        vfloat z = vload_whole(whole, m, kz + at), gc = vload_whole(whole, m, g + at), place = vload_whole(whole, m, won + at);
+        if (mask) gc = vmul(gc, vload_whole(whole, m, mask + at));
+        vmask positive = vgreater(z, vzero()), rest = vmask_but(m, positive);
+        vfloat zg = vmul(z, gc), slope = vzero();
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            vmask mine = vequal(place, vset((float)q));
+            if (!whole) mine = vmask_and(m, mine);
+            slope = vselect(mine, a[q], slope);
+            sum[q] = vadd(sum[q], vselect(vmask_and(mine, rest), zg, vzero()));
+        }
+        vstore_whole(whole, d + at, m, vselect(positive, gc, vmul(slope, gc)));
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) vstore_whole(whole, da + q * stride, m, sum[q]);
+}
+
+/* winners_backward's PReLU per element under 2x2 pooling for `count` consecutive images (pooled_size floats apart in
+ * kz, won, g, mask and d), pooled value by pooled value, with the alphas and their gradients in window order. The bias
+ * gradient, which winners_backward adds row by row within an image, is summed in that order afterwards. */
+static void winners_backward_of_images(int f, int pooled_per_image, int count, long pooled_size, const float *alpha, const float *kz,
+                                       const float *won, const float *g, const float *mask, float *d, float *db, float *da) {
+    for (int p = 0; p < pooled_per_image; p++) {
+        long here = (long)p * f, rows = 4 * here;
+        for (int i = 0; i < count; i++)
+            prefetch_pooled_row(i * pooled_size + here + PREFETCH_ROWS * f, f, kz, won, g, mask);
+        for (int c = 0; c < f; c += VL) {
+            vmask m = vmask_lanes(f - c);
+            if (c + VL <= f)
+                prelu_winners_of_images(1, m, count, pooled_size, alpha + rows + c, f, da + rows + c, kz + here + c, won + here + c,
+                                        g + here + c, mask ? mask + here + c : NULL, d + here + c);
+            else
+                prelu_winners_of_images(0, m, count, pooled_size, alpha + rows + c, f, da + rows + c, kz + here + c, won + here + c,
+                                        g + here + c, mask ? mask + here + c : NULL, d + here + c);
+        }
+    }
+    for (int c = 0; c < f; c += VL) {
+        vmask m = vmask_lanes(f - c);
+        int whole = c + VL <= f;
+        vfloat sum = vload_whole(whole, m, db + c);
+        for (int i = 0; i < count; i++)
+            for (int p = 0; p < pooled_per_image; p++) sum = vadd(sum, vload_whole(whole, m, d + i * pooled_size + (long)p * f + c));
+        vstore_whole(whole, db + c, m, sum);
+    }
+}
+#endif
+
 /* One image's kernel gradient (into dk: KD x F by product, F x KD by winners) and input gradient (into dimage, when
  * there is one), from its dL/dz at the winners. kernel_t is the kernel as the input gradient reads it: in
  * patch_kernel's layout when `patches` (input_gradient_by_patches), else F x KD. */
