@@ -44,9 +44,12 @@ check_native_targets() {
         elif ! command -v "$(native_target_emulator "$rid")" >/dev/null; then
             echo "known answers, $rid: not run (no $(native_target_emulator "$rid") to run it under)"
         elif [ "$rid" = win-x64 ]; then
-            # Wine's own prefix under artifacts, so that a first run sets one up without touching the user's ~/.wine.
-            WINEDEBUG=-all WINEPREFIX="$root/artifacts/wine" run_known_answers "$rid (Wine)" wine "$folder/prelu_known_answers.exe" \
-                "$(WINEDEBUG=-all WINEPREFIX="$root/artifacts/wine" winepath -w "$fixture" 2>/dev/null)" || status=1
+            # Wine's own prefix in the per-user cache, so that a first run sets one up without touching the user's ~/.wine. Not
+            # under the repository: its drive z: links to /, and BenchmarkDotNet, looking for Prelu.Benchmarks.csproj below the
+            # repository's root to build a benchmark out of process, went down it into /proc and failed.
+            local prefix="${XDG_CACHE_HOME:-$HOME/.cache}/prelu/wine"
+            WINEDEBUG=-all WINEPREFIX="$prefix" run_known_answers "$rid (Wine)" wine "$folder/prelu_known_answers.exe" \
+                "$(WINEDEBUG=-all WINEPREFIX="$prefix" winepath -w "$fixture" 2>/dev/null)" || status=1
         else
             run_known_answers "$rid (QEMU)" qemu-aarch64 -L /usr/aarch64-linux-gnu -E "LD_LIBRARY_PATH=$folder" \
                 "$folder/prelu_known_answers" "$fixture" || status=1
