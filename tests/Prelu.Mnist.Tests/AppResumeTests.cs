@@ -10,24 +10,37 @@ namespace Prelu.Mnist.Tests;
 /// checkpoint is what is left), and stopped with SIGINT (Ctrl-C: the app saves where it stands and says how
 /// to go on). 6,000 real MNIST images, 3 epochs, batch 50, the C kernels. The signal goes 150 ms after "Epoch 2/3": it
 /// lands in epoch 2 or, where a loaded machine delays it, in epoch 3 (an epoch takes about 0.4 s here); either way the run
-/// resumes to the same end.
+/// resumes to the same end. The run never stopped is made once for both tests.
 /// </summary>
 [Collection(MnistCollection.Name)]
-public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
+public sealed class AppResumeTests(MnistFixture fixture, AppResumeTests.NeverStopped neverStopped) : IClassFixture<AppResumeTests.NeverStopped>, IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("prelu-app-resume-").FullName;
     private readonly MnistFixture _ = fixture; // MNIST is in its folder before the app starts
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private string[] Arguments(string output) =>
+    /// <summary>The run the stopped ones must end as, made on first use in a folder of its own.</summary>
+    public sealed class NeverStopped : IDisposable
+    {
+        private readonly string _folder = Directory.CreateTempSubdirectory("prelu-app-resume-whole-").FullName;
+        private Final? _final;
+
+        internal Final Final => _final ??= Finished(ChildProcess.RunApp(Arguments(_folder, "whole")), _folder, "whole");
+
+        public void Dispose() => Directory.Delete(_folder, recursive: true);
+    }
+
+    private static string[] Arguments(string folder, string output) =>
         ["--runs", "prelu", "--epochs", "3", "--train-images", "6000", "--batch-size", "50", "--backend", "native",
-         "--data", DataFolders.DefaultMnistFolder(), "--output", Path.Combine(_folder, output)];
+         "--data", DataFolders.DefaultMnistFolder(), "--output", Path.Combine(folder, output)];
+
+    private string[] Arguments(string output) => Arguments(_folder, output);
 
     [Fact]
     public void Killed_with_sigkill_mid_run_and_resumed_it_ends_as_a_run_never_stopped()
     {
-        var expected = Finished(ChildProcess.RunApp(Arguments("whole")), "whole");
+        var expected = neverStopped.Final;
 
         using (var child = ChildProcess.Start("dotnet", null, [ChildProcess.App, .. Arguments("killed")]))
         {
@@ -44,13 +57,13 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
         var (code, output) = ChildProcess.RunApp([.. Arguments("killed"), "--resume"]);
         Assert.True(code == 0, output);
         Assert.Contains("Resuming from", output, StringComparison.Ordinal);
-        AssertSame(expected, Finished((code, output), "killed"));
+        AssertSame(expected, Finished((code, output), _folder, "killed"));
     }
 
     [Fact]
     public void Stopped_with_sigint_it_saves_says_how_to_resume_and_resumed_it_ends_as_a_run_never_stopped()
     {
-        var expected = Finished(ChildProcess.RunApp(Arguments("whole")), "whole");
+        var expected = neverStopped.Final;
 
         string text;
         int code;
@@ -76,15 +89,15 @@ public sealed class AppResumeTests(MnistFixture fixture) : IDisposable
 
         var resumed = ChildProcess.RunApp([.. Arguments("stopped"), "--resume"]);
         Assert.True(resumed.Code == 0, resumed.Output);
-        AssertSame(expected, Finished(resumed, "stopped"));
+        AssertSame(expected, Finished(resumed, _folder, "stopped"));
     }
 
-    private sealed record Final(Dictionary<string, float[]> Tensors, string[] History, string Iterations);
+    internal sealed record Final(Dictionary<string, float[]> Tensors, string[] History, string Iterations);
 
-    private Final Finished((int Code, string Output) run, string output)
+    private static Final Finished((int Code, string Output) run, string folder, string output)
     {
         Assert.True(run.Code == 0, run.Output);
-        var (tensors, metadata) = SafeTensors.ReadWithMetadata(Path.Combine(_folder, output, "prelu.safetensors"));
+        var (tensors, metadata) = SafeTensors.ReadWithMetadata(Path.Combine(folder, output, "prelu.safetensors"));
         // Every figure of the history but the wall times ("epoch seconds rate name=value ...": the second and third of each line).
         var history = metadata["trainer.history"].Split('\n').Select(line => string.Join(' ', line.Split(' ').Where((_, i) => i is not (1 or 2)))).ToArray();
         return new Final(tensors.ToDictionary(t => t.Key, t => t.Value.Values), history, metadata["iterations"]);

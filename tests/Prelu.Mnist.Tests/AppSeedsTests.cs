@@ -6,27 +6,41 @@ namespace Prelu.Mnist.Tests;
 /// <summary>
 /// The study app with --seeds, in a child process on 300 real MNIST images: every configuration once per seed,
 /// results.md with the spread, the paired differences and their sentence, results.json with every run, the
-/// two plots; and a multi-seed study killed in its third run resumes there and ends as one never stopped.
+/// two plots; and a multi-seed study killed in its third run resumes there and ends as one never stopped. The study never
+/// stopped is made once for both tests.
 /// </summary>
 [Collection(MnistCollection.Name)]
-public sealed class AppSeedsTests(MnistFixture fixture) : IDisposable
+public sealed class AppSeedsTests(MnistFixture fixture, AppSeedsTests.NeverStopped neverStopped) : IClassFixture<AppSeedsTests.NeverStopped>, IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("prelu-app-seeds-").FullName;
     private readonly MnistFixture _ = fixture; // MNIST is in its folder before the app starts
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private string[] Arguments(string output) =>
+    /// <summary>The multi-seed study run whole, made on first use in a folder of its own (its output in "whole").</summary>
+    public sealed class NeverStopped : IDisposable
+    {
+        public string Folder { get; } = Directory.CreateTempSubdirectory("prelu-app-seeds-whole-").FullName;
+        private (int Code, string Output)? _run;
+
+        public (int Code, string Output) Run => _run ??= ChildProcess.RunApp(Arguments(Folder, "whole"));
+
+        public void Dispose() => Directory.Delete(Folder, recursive: true);
+    }
+
+    private static string[] Arguments(string folder, string output) =>
         ["--runs", "relu", "prelu", "--seeds", "2", "--epochs", "2", "--train-images", "300", "--batch-size", "50", "--backend", "native",
-         "--data", DataFolders.DefaultMnistFolder(), "--output", Path.Combine(_folder, output)];
+         "--data", DataFolders.DefaultMnistFolder(), "--output", Path.Combine(folder, output)];
+
+    private string[] Arguments(string output) => Arguments(_folder, output);
 
     [Fact]
     public void Every_configuration_runs_once_per_seed_and_the_report_compares_them_seed_by_seed()
     {
-        var (code, output) = ChildProcess.RunApp(Arguments("whole"));
+        var (code, output) = neverStopped.Run;
 
         Assert.True(code == 0, output);
-        string folder = Path.Combine(_folder, "whole");
+        string folder = Path.Combine(neverStopped.Folder, "whole");
         foreach (var file in new[] { "relu-seed1", "prelu-seed1", "relu-seed2", "prelu-seed2" })
         {
             Assert.True(File.Exists(Path.Combine(folder, file + ".safetensors")), file);
@@ -57,7 +71,7 @@ public sealed class AppSeedsTests(MnistFixture fixture) : IDisposable
     [Fact]
     public void A_multi_seed_study_killed_in_its_third_run_resumes_there_and_ends_as_one_never_stopped()
     {
-        var expected = Accuracies(ChildProcess.RunApp(Arguments("whole")), "whole");
+        var expected = Accuracies(neverStopped.Run, neverStopped.Folder, "whole");
 
         using (var child = ChildProcess.Start("dotnet", null, [ChildProcess.App, .. Arguments("killed")]))
         {
@@ -73,14 +87,14 @@ public sealed class AppSeedsTests(MnistFixture fixture) : IDisposable
         foreach (var file in new[] { "relu-seed1", "prelu-seed1", "relu-seed2" })
             Assert.Contains($"Resuming from {Path.Combine(_folder, "killed", file)}.safetensors", output, StringComparison.Ordinal);
         Assert.DoesNotContain($"Resuming from {Path.Combine(_folder, "killed", "prelu-seed2")}", output, StringComparison.Ordinal);
-        Assert.Equal(expected, Accuracies((code, output), "killed"));
+        Assert.Equal(expected, Accuracies((code, output), _folder, "killed"));
     }
 
     // Each run's test loss and accuracy as results.json holds them, in order.
-    private string[] Accuracies((int Code, string Output) run, string output)
+    private static string[] Accuracies((int Code, string Output) run, string folder, string output)
     {
         Assert.True(run.Code == 0, run.Output);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_folder, output, "results.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, output, "results.json")));
         return json.RootElement.GetProperty("runs").EnumerateArray()
             .Select(r => $"{r.GetProperty("name").GetString()} {r.GetProperty("seed")} {r.GetProperty("test_loss")} {r.GetProperty("test_accuracy")}").ToArray();
     }
