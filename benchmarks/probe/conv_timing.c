@@ -5,26 +5,9 @@
  * (default 10); the line printed gives the best call of each in milliseconds and the GFLOP it executed
  * (prelu_flops_executed: Winograd's transforms and products, not the direct convolution's count). */
 #include "prelu.h"
+#include "probe.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static float *filled(size_t count, unsigned multiplier) {
-    float *p = malloc(count * sizeof(float));
-    if (!p) {
-        fprintf(stderr, "prelu_conv_timing: out of memory for %zu floats\n", count);
-        exit(1);
-    }
-    for (size_t i = 0; i < count; i++) p[i] = (float)((i * multiplier) % 1000) / 1000.0f - 0.5f;
-    return p;
-}
+static float *filled(size_t count, unsigned multiplier) { return probe_filled("prelu_conv_timing", count, multiplier, 1.0f); }
 
 int main(int argc, char **argv) {
     if (argc < 8) {
@@ -50,12 +33,12 @@ int main(int argc, char **argv) {
         for (int part = 0; part < 3; part++) {
             for (size_t i = 0; i < out; i++) dy[i] = dy0[i]; /* the backward takes dy in place */
             long long before = prelu_flops_executed();
-            double start = seconds();
+            double start = probe_seconds();
             if (part == 0)
                 prelu_conv2d_forward(&s, &linear, x, kernel, NULL, NULL, NULL, y);
             else
                 prelu_conv2d_backward(&s, &linear, x, kernel, NULL, NULL, dy, part == 1 ? dx : NULL, part == 2 ? dk : NULL, NULL, NULL);
-            double took = seconds() - start;
+            double took = probe_seconds() - start;
             if (took < best[part]) best[part] = took;
             flops[part] = prelu_flops_executed() - before;
         }

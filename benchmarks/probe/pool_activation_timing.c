@@ -8,26 +8,12 @@
  * fall on all three alike; the line printed gives each one's median forward and backward in milliseconds and each
  * PReLU's against ReLU's. */
 #include "prelu.h"
+#include "probe.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static float *filled(size_t count, unsigned multiplier, float scale) {
-    float *p = malloc(count * sizeof(float));
-    if (!p) {
-        fprintf(stderr, "prelu_pool_activation_timing: out of memory for %zu floats\n", count);
-        exit(1);
-    }
-    for (size_t i = 0; i < count; i++) p[i] = scale * ((float)((i * multiplier) % 1000) / 1000.0f - 0.5f);
-    return p;
+    return probe_filled("prelu_pool_activation_timing", count, multiplier, scale);
 }
 
 static int by_value(const void *a, const void *b) {
@@ -77,13 +63,13 @@ int main(int argc, char **argv) {
         for (int a = 0; a < ACTIVATIONS; a++) {
             const float *alphas = acts[a].kind == PRELU_PRELU ? alpha : NULL;
             prelu_dropout dropout = {0.25f, 1, (uint64_t)(turn + 3), mask, dropped};
-            double start = seconds();
+            double start = probe_seconds();
             prelu_conv2d_pool_forward(&s, &acts[a], &pool, x, kernel, bias, alphas, z, y, result, &dropout);
-            double forward_took = seconds() - start;
+            double forward_took = probe_seconds() - start;
             memcpy(g, g0, pooled * sizeof(float)); /* the backward takes dL/dpooled as workspace */
-            start = seconds();
+            start = probe_seconds();
             prelu_conv2d_pool_backward(&s, &acts[a], &pool, x, kernel, alphas, z, y, g, mask, dy, dx, dk, db, alphas ? dalpha : NULL);
-            double backward_took = seconds() - start;
+            double backward_took = probe_seconds() - start;
             if (turn >= 0) {
                 forward[a * calls + turn] = forward_took;
                 backward[a * calls + turn] = backward_took;

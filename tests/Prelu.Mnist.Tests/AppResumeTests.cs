@@ -20,15 +20,10 @@ public sealed class AppResumeTests(MnistFixture fixture, AppResumeTests.NeverSto
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    /// <summary>The run the stopped ones must end as, made on first use in a folder of its own.</summary>
-    public sealed class NeverStopped : IDisposable
+    /// <summary>The run the stopped ones must end as.</summary>
+    public sealed class NeverStopped : AppRunMadeOnce
     {
-        private readonly string _folder = Directory.CreateTempSubdirectory("prelu-app-resume-whole-").FullName;
-        private Final? _final;
-
-        internal Final Final => _final ??= Finished(ChildProcess.RunApp(Arguments(_folder, "whole")), _folder, "whole");
-
-        public void Dispose() => Directory.Delete(_folder, recursive: true);
+        protected override string[] Arguments(string folder) => AppResumeTests.Arguments(folder, "whole");
     }
 
     private static string[] Arguments(string folder, string output) =>
@@ -40,7 +35,7 @@ public sealed class AppResumeTests(MnistFixture fixture, AppResumeTests.NeverSto
     [Fact]
     public void Killed_with_sigkill_mid_run_and_resumed_it_ends_as_a_run_never_stopped()
     {
-        var expected = neverStopped.Final;
+        var expected = Finished(neverStopped.Run, neverStopped.Folder, "whole");
 
         using (var child = ChildProcess.Start("dotnet", null, [ChildProcess.App, .. Arguments("killed")]))
         {
@@ -63,7 +58,7 @@ public sealed class AppResumeTests(MnistFixture fixture, AppResumeTests.NeverSto
     [Fact]
     public void Stopped_with_sigint_it_saves_says_how_to_resume_and_resumed_it_ends_as_a_run_never_stopped()
     {
-        var expected = neverStopped.Final;
+        var expected = Finished(neverStopped.Run, neverStopped.Folder, "whole");
 
         string text;
         int code;
@@ -92,7 +87,7 @@ public sealed class AppResumeTests(MnistFixture fixture, AppResumeTests.NeverSto
         AssertSame(expected, Finished(resumed, _folder, "stopped"));
     }
 
-    internal sealed record Final(Dictionary<string, float[]> Tensors, string[] History, string Iterations);
+    private sealed record Final(Dictionary<string, float[]> Tensors, string[] History, string Iterations);
 
     private static Final Finished((int Code, string Output) run, string folder, string output)
     {

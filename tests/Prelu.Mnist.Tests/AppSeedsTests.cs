@@ -17,15 +17,10 @@ public sealed class AppSeedsTests(MnistFixture fixture, AppSeedsTests.NeverStopp
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    /// <summary>The multi-seed study run whole, made on first use in a folder of its own (its output in "whole").</summary>
-    public sealed class NeverStopped : IDisposable
+    /// <summary>The multi-seed study run whole (its output in "whole").</summary>
+    public sealed class NeverStopped : AppRunMadeOnce
     {
-        public string Folder { get; } = Directory.CreateTempSubdirectory("prelu-app-seeds-whole-").FullName;
-        private (int Code, string Output)? _run;
-
-        public (int Code, string Output) Run => _run ??= ChildProcess.RunApp(Arguments(Folder, "whole"));
-
-        public void Dispose() => Directory.Delete(Folder, recursive: true);
+        protected override string[] Arguments(string folder) => AppSeedsTests.Arguments(folder, "whole");
     }
 
     private static string[] Arguments(string folder, string output) =>
