@@ -7,19 +7,20 @@ namespace Prelu.Native.OpenCL;
 // windows do not overlap; overlapping windows take the two calls (the base class's default).
 public sealed unsafe partial class OpenClBackend
 {
-    // conv_pool.cl's program for a pair of shapes, with the widths its kernels hold their outputs in.
+    // conv_pool.cl's program for a pair of shapes and the activation between them, with the widths its kernels hold their
+    // outputs in.
     // KernelGradientItems: the kernel gradient's work-items per filter and chunk of images (runs of kernel rows).
     private sealed record ConvPoolPlan(ProgramKey Program, int FilterVectorWidth, int FilterVectors, int ChannelWidth, int KernelGradientItems,
         int ChannelVectors);
 
-    private readonly Dictionary<(Conv2DShape, Pool2DShape), ConvPoolPlan> _convPoolPlans = [];
+    private readonly Dictionary<(Conv2DShape, Pool2DShape, ActivationKind), ConvPoolPlan> _convPoolPlans = [];
 
     // Whether each convolution output is in at most one pooling window: the winners' gradients then never meet.
     private static bool PoolsByWinners(in Pool2DShape pool) => pool.StrideY >= pool.PoolHeight && pool.StrideX >= pool.PoolWidth;
 
-    private ConvPoolPlan ConvPool(in Conv2DShape c, in Pool2DShape p)
+    private ConvPoolPlan ConvPool(in Conv2DShape c, in Pool2DShape p, ActivationKind kind)
     {
-        if (_convPoolPlans.TryGetValue((c, p), out var plan))
+        if (_convPoolPlans.TryGetValue((c, p, kind), out var plan))
             return plan;
         int widest = Math.Clamp(_preferredVectorWidth, 1, 8);
         int filterWidth = LargestDividing(c.Filters, widest), channelWidth = LargestDividing(c.InChannels, widest);
@@ -37,8 +38,8 @@ public sealed unsafe partial class OpenClBackend
             $"-D SY={c.StrideY} -D SX={c.StrideX} -D PT={c.PadTop} -D PL={c.PadLeft} -D OH={c.OutHeight} -D OW={c.OutWidth} " +
             $"-D PKH={p.PoolHeight} -D PKW={p.PoolWidth} -D PSY={p.StrideY} -D PSX={p.StrideX} -D PPT={p.PadTop} -D PPL={p.PadLeft} " +
             $"-D PH={p.OutHeight} -D PW={p.OutWidth} -D PADDED={(padded ? 1 : 0)} -D VW={filterWidth} -D NV={filterVectors} -D CW={channelWidth} " +
-            $"-D ROW_VECTORS={rowVectors} -D ROW_CHUNKS={rowChunks} -D KY_ROWS={kernelRows} -D CHANNEL_VECTORS={channelVectors}";
-        return _convPoolPlans[(c, p)] = new ConvPoolPlan(new ProgramKey("conv_pool.cl", defines), filterWidth, filterVectors, channelWidth,
+            $"-D ROW_VECTORS={rowVectors} -D ROW_CHUNKS={rowChunks} -D KY_ROWS={kernelRows} -D CHANNEL_VECTORS={channelVectors} -D KIND={(int)kind}";
+        return _convPoolPlans[(c, p, kind)] = new ConvPoolPlan(new ProgramKey("conv_pool.cl", defines), filterWidth, filterVectors, channelWidth,
             rowChunks * (c.KernelHeight / kernelRows), channelVectors);
     }
 
@@ -66,13 +67,13 @@ public sealed unsafe partial class OpenClBackend
             base.Conv2DPoolForwardCore(conv, activation, pool, input, kernel, bias, alpha, preActivation, output, pooled, dropout);
             return;
         }
-        var plan = ConvPool(conv, pool);
+        var plan = ConvPool(conv, pool, activation.Kind);
         int sharing = Sharing(activation, out _, out var groups);
         var z = activation.Kind == ActivationKind.Linear ? null : preActivation;
         var d = dropout ?? default;
         int filterItems = Ceiling(conv.Filters / plan.FilterVectorWidth, plan.FilterVectors);
         Run("conv_pool_forward", plan.Program).Int(conv.Batch).Buffer(input).Buffer(kernel).Buffer(bias).Int(bias is null ? 0 : 1)
-            .Int((int)activation.Kind).Float(activation.Parameter).Int(sharing).Buffer(alpha).Memory(groups?.Map ?? 0)
+            .Float(activation.Parameter).Int(sharing).Buffer(alpha).Memory(groups?.Map ?? 0)
             .Buffer(pooled).Buffer(output).Buffer(z).Int(z is null ? 0 : 1)
             .Int(dropout is null ? 0 : 1).Float(d.Rate).UInt(dropout is null ? 0 : DropoutRandom.Base(d.Seed, d.Step)).Float(1f / (1f - d.Rate))
             .Buffer(d.Mask).Buffer(d.Output)
@@ -110,14 +111,14 @@ public sealed unsafe partial class OpenClBackend
                 kernelGrad, biasGrad, alphaGrad, dropoutMask);
             return;
         }
-        var plan = ConvPool(conv, pool);
+        var plan = ConvPool(conv, pool, activation.Kind);
         int pooledLength = pool.OutputLength, pooledRows = pooledLength / conv.Filters;
         int sharing = Sharing(activation, out _, out var groups);
         var slots = output.Slice(0, pooledLength);
         var winnerGrads = outputGrad.Slice(0, pooledLength);
         var terms = alphaGrad is not null && activation.PRelu is not null ? Scratch(ScratchSlot.WinnerTerms, pooledLength) : null;
         int filterVectors = conv.Filters / plan.FilterVectorWidth;
-        Run("conv_pool_winner_gradients", plan.Program).Int((int)activation.Kind).Float(activation.Parameter).Int(sharing).Buffer(alpha)
+        Run("conv_pool_winner_gradients", plan.Program).Float(activation.Parameter).Int(sharing).Buffer(alpha)
             .Memory(groups?.Map ?? 0).Buffer(pooledGrad).Buffer(dropoutMask).Int(dropoutMask is null ? 0 : 1).Buffer(slots)
             .Buffer(activation.Kind == ActivationKind.Linear ? null : preActivation).Buffer(winnerGrads).Memory(terms is null ? 0 : B(terms).Memory)
             .Int(terms is null ? 0 : 1).Run(filterVectors, pooledRows, 1, GroupWidth(filterVectors), WindowsPerGroup(pool, filterVectors));

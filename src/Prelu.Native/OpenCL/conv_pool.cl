@@ -3,7 +3,8 @@
 // covers, pools them in registers and keeps, for every pooled element, which of its window's places won (the slot)
 // and the winner's pre-activation; the backward takes the pooled gradient to the winners alone (every other output's
 // gradient is zero) and from there to the kernel, the bias, the alphas and the input, never forming the convolution's
-// full gradient. Built once per pair of shapes, with every size a -D constant (the batch excepted, an argument):
+// full gradient. Built once per pair of shapes and activation, with every size a -D constant (the batch excepted, an
+// argument):
 //   H W C F KH KW SY SX PT PL OH OW   the convolution (input H x W x C, F filters, KH x KW windows, output OH x OW)
 //   PKH PKW PSY PSX PPT PPL PH PW     the pooling (windows, strides, padding, output), PSY >= PKH and PSX >= PKW
 //   PADDED   1 when some window of the convolution reaches outside its input
@@ -12,6 +13,10 @@
 //   ROW_VECTORS, ROW_CHUNKS  the kernel gradient's vectors of CW floats per work-item (a run of its KW * C row), and
 //            the runs a row takes; KY_ROWS, the kernel rows a work-item takes (KH where a row is a few vectors, else 1)
 //   CHANNEL_VECTORS  the input gradient's vectors of CW channels per work-item (it divides C / CW)
+//   KIND     the activation (common.cl's kinds): a constant, so that the forward's epilogue, copied for every place of
+//            the window and every vector of filters, holds one activation's code and not all eleven (PoCL took 1.6 s to
+//            compile the forward with the kind an argument, every transcendental function inlined at each copy; 0.3-0.6 s
+//            with it a constant)
 // The forward's sums are the product gemm.cl would compute (over k = (ky, kx, c) in order, fma from 0, the bias
 // after), so its pooled output has the bits of the two calls; the gradients add the same terms in another order.
 
@@ -33,7 +38,7 @@ __constant int LANE_INDEX[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 1
 // One work-item: one pooling window of one image (the second index) and NV vectors of VW filters (the first). Its
 // window's outputs are MR = WIN rows of a product whose A rows it reads from the input in place (k = (ky, kx, c)).
 __kernel void conv_pool_forward(int N, __global const float *x, int xo, __global const float *weights, int wo,
-                                __global const float *bias, int biaso, int has_bias, int kind, float leaky, int sharing,
+                                __global const float *bias, int biaso, int has_bias, float leaky, int sharing,
                                 __global const float *al, int alo, __global const int *map,
                                 __global float *pooled, int po, __global float *slots, int so, __global float *zw, int zwo, int has_z,
                                 int has_dropout, float rate, uint base, float scale, __global float *mask, int mo,
@@ -108,7 +113,7 @@ __kernel void conv_pool_forward(int N, __global const float *x, int xo, __global
             if (!inside[s]) continue;
             VT z = acc[s][v];
             if (has_bias) z += b;
-            VT y = activate_vector(z, (oy[s] * OW + ox[s]) * F + j, j, kind, leaky, sharing, al + alo, map);
+            VT y = activate_vector(z, (oy[s] * OW + ox[s]) * F + j, j, KIND, leaky, sharing, al + alo, map);
             VTI better = first ? (VTI)(-1) : (VTI)(y > best); // a vector compare gives -1 per true lane, a scalar 1: select takes either
             best = select(best, y, better);
             best_z = select(best_z, z, better);
@@ -137,30 +142,30 @@ __kernel void conv_pool_forward(int N, __global const float *x, int xo, __global
 // The gradient at each pooled element's winner: dz = g * f'(z) with g the pooled gradient (through the dropout's mask
 // first, when there is one), into d; and for PReLU, z <= 0 ? z * g : 0 (the alpha gradient's term) into terms. One
 // work-item: one pooled place (the second index) and VW filters from j (the first).
-__kernel void conv_pool_winner_gradients(int kind, float leaky, int sharing, __global const float *al, int alo, __global const int *map,
+__kernel void conv_pool_winner_gradients(float leaky, int sharing, __global const float *al, int alo, __global const int *map,
                                          __global const float *g, int go, __global const float *mask, int mo, int has_mask,
                                          __global const float *slots, int so, __global const float *zw, int zwo,
                                          __global float *d, int dof, __global float *terms, int has_terms) {
     const int j = get_global_id(0) * VW, q = get_global_id(1), i = q * F + j;
     VT gi = VLOAD(g + go + i);
     if (has_mask) gi *= VLOAD(mask + mo + i);
-    if (kind == LINEAR) {
+    if (KIND == LINEAR) {
         VSTORE(gi, d + dof + i);
         return;
     }
     VT z = VLOAD(zw + zwo + i);
-    if (kind >= SIGMOID) {
+    if (KIND >= SIGMOID) {
         float lanes_g[VW], lanes_z[VW];
         VSTORE(gi, lanes_g);
         VSTORE(z, lanes_z);
-        for (int l = 0; l < VW; l++) d[dof + i + l] = lanes_g[l] * pointwise_derivative(kind, leaky, lanes_z[l]);
+        for (int l = 0; l < VW; l++) d[dof + i + l] = lanes_g[l] * pointwise_derivative(KIND, leaky, lanes_z[l]);
         return;
     }
     VTI negative = !(z > (VT)(0.0f)); // a NaN takes the negative side, as the reference
     VT slope = (VT)(0.0f);
-    if (kind == LEAKY) {
+    if (KIND == LEAKY) {
         slope = (VT)(leaky);
-    } else if (kind == PRELU) {
+    } else if (KIND == PRELU) {
         if (sharing == CHANNEL_WISE) {
             slope = VLOAD(al + alo + j);
         } else if (sharing == SHARED) {
