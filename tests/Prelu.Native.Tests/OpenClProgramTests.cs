@@ -38,7 +38,7 @@ public sealed class OpenClProgramTests
     public void A_shape_gets_its_own_program_after_the_launches_the_property_says()
     {
         using var backend = OpenClBackend.Create();
-        Assert.Equal(16, backend.SpecialiseAfter); // the README's and docs/performance.md's figure
+        Assert.Equal(64, backend.SpecialiseAfter); // the README's and docs/performance.md's figure
         backend.SpecialiseAfter = 3;
         var pool = new Pool2DShape(2, 7, 6, 5, 2, 2);
         using var x = backend.Allocate(Det.Floats(pool.InputLength, 1));

@@ -27,11 +27,13 @@ public sealed unsafe partial class OpenClBackend
     /// <summary>
     /// How many launches a convolution's or pooling's shape makes on the shape-generic program before it gets a program
     /// of its own, its sizes as -D constants (on PoCL the generic im2col, col2im and poolings took 15-95% longer in a
-    /// training step, docs/performance.md; the build costs about half a second). A model's layers pass it within their
-    /// first steps; a shape met only a few times (a test's, a one-off Predict's) never pays the build. The kernels'
-    /// source and arithmetic are the same either way, so the same bits. A test seam: 0 gives every shape its program at once.
+    /// training step, docs/performance.md; the build costs half a second to a second of PoCL's compiler). A layer launches
+    /// its shape two or three times a training step, so a model's layers pass 64 within their first 20-30 steps, a small
+    /// share of any training run; a shape met fewer times (a test's, a short session of Predict calls) never pays the
+    /// build (with 16, the OpenCL tests built programs for shapes they then ran a few times). The kernels' source and
+    /// arithmetic are the same either way, so the same bits. A test seam: 0 gives every shape its program at once.
     /// </summary>
-    internal int SpecialiseAfter { get; set; } = 16;
+    internal int SpecialiseAfter { get; set; } = 64;
 
     /// <summary>How many programs this backend has built or loaded so far (for tests).</summary>
     internal int ProgramsBuilt => _programs.Count;
