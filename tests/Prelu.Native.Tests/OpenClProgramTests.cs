@@ -10,7 +10,8 @@ namespace Prelu.Native.Tests;
 /// few times only, so they mostly run the generic program: here every kernel of a shape's own program (im2col, col2im,
 /// the poolings' forward and both backward kernels) gives the generic program's bits, on shapes that reach every size
 /// the build fixes (strides, padding on each side, channels past one block of 16 and not a multiple of it), and the
-/// switch happens at the launch the property says.
+/// switch happens at the launch the property says. A convolution pooled in the same call (conv_pool.cl) has a program
+/// per pair of shapes and activation: each activation met runs its own.
 /// </summary>
 public sealed class OpenClProgramTests
 {
@@ -52,6 +53,46 @@ public sealed class OpenClProgramTests
         Assert.Equal(programs + 1, backend.ProgramsBuilt); // launch 4: the shape's own
         backend.MaxPool2DForward(pool, x, y);
         Assert.Equal(programs + 1, backend.ProgramsBuilt); // and kept
+    }
+
+    // conv_pool.cl's program is built per pair of shapes and activation (the activation a -D constant): one backend that
+    // pools one pair after several activations in turn runs each one's program, forward and backward, giving what a
+    // backend that met only that activation gives.
+    [Fact]
+    public void A_pooled_convolution_met_with_another_activation_gets_that_activations_program()
+    {
+        var conv = new Conv2DShape(3, 10, 10, 4, 8, 3, 3);
+        var pool = new Pool2DShape(3, conv.OutHeight, conv.OutWidth, conv.Filters, 2, 2);
+        FusedActivation[] activations = [FusedActivation.Relu, FusedActivation.Of(ActivationKind.Swish), FusedActivation.Linear, FusedActivation.Relu];
+        using var shared = OpenClBackend.Create();
+        foreach (var activation in activations)
+        {
+            using var alone = OpenClBackend.Create();
+            var expected = RunPooled(alone, conv, pool, activation);
+            var actual = RunPooled(shared, conv, pool, activation);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(expected[i].AsSpan().SequenceEqual(actual[i]), $"{activation.Kind}, result {i}: not what a backend that met only this activation gives");
+        }
+    }
+
+    // The pooled output, and the input, kernel and bias gradients of one forward and backward of the pair.
+    private static float[][] RunPooled(OpenClBackend backend, Conv2DShape conv, Pool2DShape pool, FusedActivation activation)
+    {
+        using var x = backend.Allocate(Det.Floats(conv.InputLength, 11));
+        using var k = backend.Allocate(Det.Floats(conv.KernelLength, 12, -0.5, 0.5));
+        using var b = backend.Allocate(Det.Floats(conv.BiasLength, 13));
+        using var z = backend.Allocate(conv.OutputLength);
+        using var y = backend.Allocate(conv.OutputLength);
+        using var pooled = backend.Allocate(pool.OutputLength);
+        using var dpooled = backend.Allocate(Det.Floats(pool.OutputLength, 14));
+        using var dy = backend.Allocate(conv.OutputLength);
+        using var dx = backend.Allocate(conv.InputLength);
+        using var dk = backend.Allocate(conv.KernelLength);
+        using var db = backend.Allocate(conv.BiasLength);
+        var zOrNull = activation.Kind == ActivationKind.Linear ? null : z;
+        backend.Conv2DPoolForward(conv, activation, pool, x, k, b, null, zOrNull, y, pooled);
+        backend.Conv2DPoolBackward(conv, activation, pool, x, k, null, zOrNull, y, dpooled, dy, dx, dk, db, null);
+        return [backend.ToArray(pooled), backend.ToArray(dx), backend.ToArray(dk), backend.ToArray(db)];
     }
 
     // Every result of the shape's kernels: a convolution's forward and gradients (its im2col and col2im), a pooling's
