@@ -10,8 +10,8 @@ namespace Prelu.Native.OpenCL;
 /// training step, penalties and constraints included, runs as device kernels queued without a wait.
 /// Convolutions and dense layers are register-blocked products (gemm.cl, built per set of tiles, with
 /// bias and activation in the epilogue); a convolution and the max pooling after it go by the pooling's winners
-/// (conv_pool.cl, built per pair of shapes and activation); the rest is prelu.cl, built once, and again per convolution or pooling
-/// shape once that shape has run SpecialiseAfter times.
+/// (conv_pool.cl, built per pair of shapes and activation); the rest is prelu.cl, built once, and again per
+/// convolution or pooling shape once that shape has run SpecialiseAfter times.
 /// One thread at a time may use a backend (its CL kernels hold their arguments).
 /// </summary>
 public sealed unsafe partial class OpenClBackend : Backend
