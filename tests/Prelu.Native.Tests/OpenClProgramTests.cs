@@ -55,6 +55,29 @@ public sealed class OpenClProgramTests
         Assert.Equal(programs + 1, backend.ProgramsBuilt); // and kept
     }
 
+    // Each layer launches its shape at least twice a training step (forward and backward), so SpecialiseAfter / 2 + 1 steps
+    // give every shape of a model its own program: the step benchmark warms a model up that long before it times a step.
+    // After them, steps on to twice the property build nothing (a shape launched once a step would build at its 9th).
+    [Fact]
+    public void A_models_shapes_all_have_their_own_programs_after_the_steps_the_benchmark_warms_up()
+    {
+        using var backend = OpenClBackend.Create();
+        backend.SpecialiseAfter = 8; // the property's rule at a test's size
+        const int Batch = 4;
+        using var model = new NormalizedNet(backend, Batch); // 'same' convolutions unpooled, average pooling: shape programs
+        model.Initialize(1);
+        using var input = backend.Allocate(Det.Floats(Batch * 8 * 8 * 2, 1));
+        using var labels = backend.Allocate(Det.OneHot(Batch, 3));
+        using var metrics = backend.Allocate(MetricSlot.Count);
+        int warmUp = backend.SpecialiseAfter / 2 + 1, step = 1;
+        for (; step <= warmUp; step++)
+            model.ComputeGradients(input, labels, Batch, (ulong)step, metrics);
+        int programs = backend.ProgramsBuilt;
+        for (; step <= 2 * backend.SpecialiseAfter + 1; step++)
+            model.ComputeGradients(input, labels, Batch, (ulong)step, metrics);
+        Assert.Equal(programs, backend.ProgramsBuilt);
+    }
+
     // conv_pool.cl's program is built per pair of shapes and activation (the activation a -D constant): one backend that
     // pools one pair after several activations in turn runs each one's program, forward and backward, giving what a
     // backend that met only that activation gives.

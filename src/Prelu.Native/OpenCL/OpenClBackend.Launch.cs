@@ -31,9 +31,11 @@ public sealed unsafe partial class OpenClBackend
     /// its shape two or three times a training step, so a model's layers pass 64 within their first 20-30 steps, a small
     /// share of any training run; a shape met fewer times (a test's, a short session of Predict calls) never pays the
     /// build (with 16, the OpenCL tests built programs for shapes they then ran a few times). The kernels' source and
-    /// arithmetic are the same either way, so the same bits. A test seam: 0 gives every shape its program at once.
+    /// arithmetic are the same either way, so the same bits. A benchmark warms a model up past it (a layer launches its
+    /// shape at least twice a step, forward and backward), so that no timed step builds a program or runs the generic one.
+    /// A test seam: 0 gives every shape its program at once.
     /// </summary>
-    internal int SpecialiseAfter { get; set; } = 64;
+    public int SpecialiseAfter { get; internal set; } = 64;
 
     /// <summary>How many programs this backend has built or loaded so far (for tests).</summary>
     internal int ProgramsBuilt => _programs.Count;
