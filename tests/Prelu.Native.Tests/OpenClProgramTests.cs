@@ -78,6 +78,21 @@ public sealed class OpenClProgramTests
         Assert.Equal(programs, backend.ProgramsBuilt);
     }
 
+    // `auto` times four steps (BackendChoice.TimeSteps): on OpenCL they run every layer shape's own program, built in the
+    // warm-up step, as a training run's steps soon do, and the backend keeps its threshold for what it runs afterwards.
+    [Fact]
+    public void Autos_timed_steps_run_every_shapes_own_program()
+    {
+        using var backend = OpenClBackend.Create();
+        const int Batch = 4;
+        BackendChoice.TimeSteps(backend, b => new NormalizedNet(b, Batch), Batch, 8 * 8 * 2, 3);
+        Assert.Equal(64, backend.SpecialiseAfter);
+        int programs = backend.ProgramsBuilt;
+        backend.SpecialiseAfter = 0; // every shape met from now on on its own program: none is left to build
+        BackendChoice.TimeSteps(backend, b => new NormalizedNet(b, Batch), Batch, 8 * 8 * 2, 3);
+        Assert.Equal(programs, backend.ProgramsBuilt);
+    }
+
     // conv_pool.cl's program is built per pair of shapes and activation (the activation a -D constant): one backend that
     // pools one pair after several activations in turn runs each one's program, forward and backward, giving what a
     // backend that met only that activation gives.

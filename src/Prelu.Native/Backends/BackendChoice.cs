@@ -147,9 +147,28 @@ public static class BackendChoice
     /// <summary>
     /// Seconds per training step of a model on a backend: <paramref name="create"/>
     /// builds the model there; one step warms up (kernel builds, first allocations), then the median of
-    /// three, each waited for. Inputs are random: only the time matters.
+    /// three, each waited for. Inputs are random: only the time matters. On OpenCL every layer shape gets its own
+    /// program in the warm-up step, as a training run's shapes do within its first 20-30 steps
+    /// (<see cref="OpenClBackend.SpecialiseAfter"/>): four steps would otherwise time the shape-generic programs.
     /// </summary>
     public static double TimeSteps(Backend backend, Func<Backend, Prelu.CompiledModel> create, int batch, int inputLength, int classes)
+    {
+        var opencl = backend as OpenClBackend;
+        int specialiseAfter = opencl?.SpecialiseAfter ?? 0;
+        if (opencl is not null)
+            opencl.SpecialiseAfter = 0;
+        try
+        {
+            return TimedSteps(backend, create, batch, inputLength, classes);
+        }
+        finally
+        {
+            if (opencl is not null)
+                opencl.SpecialiseAfter = specialiseAfter;
+        }
+    }
+
+    private static double TimedSteps(Backend backend, Func<Backend, Prelu.CompiledModel> create, int batch, int inputLength, int classes)
     {
         using var model = create(backend);
         model.Initialize(1);
