@@ -33,7 +33,7 @@ public sealed unsafe partial class OpenClBackend
     /// build (with 16, the OpenCL tests built programs for shapes they then ran a few times). The kernels' source and
     /// arithmetic are the same either way, so the same bits. A benchmark warms a model up past it (a layer launches its
     /// shape at least twice a step, forward and backward), so that no timed step builds a program or runs the generic one.
-    /// A test seam: 0 gives every shape its program at once.
+    /// 0 gives every shape its program at once: auto's few timed steps run with 0 (BackendChoice.TimeSteps), and tests.
     /// </summary>
     public int SpecialiseAfter { get; internal set; } = 64;
 
