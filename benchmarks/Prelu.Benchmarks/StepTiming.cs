@@ -114,9 +114,8 @@ internal static class StepTiming
     {
         const int batch = 250;
         using var backend = BackendChoice.Create(backendName, threads);
-        // Five steps before the timed ones; on OpenCL as many as every layer's shape takes to get its own program (a layer
-        // launches its shape at least twice a step), so that no timed step builds a program or runs the shape-generic one.
-        int warmUpSteps = backend is OpenClBackend device ? Math.Max(5, device.SpecialiseAfter / 2 + 1) : 5;
+        // Five steps before the timed ones; on OpenCL as many as every layer's shape takes to get its own program.
+        int warmUpSteps = backend is OpenClBackend device ? Math.Max(5, device.StepsToSpecialise) : 5;
         Console.WriteLine($"prelu {backendName}: {BackendChoice.Describe(backend)}, batch {batch}, " +
             (runLength == 1 ? "the models in turn step by step" : $"the models in turn {runLength} steps at a time, the first of each run not counted") +
             $", after {warmUpSteps} steps each to warm up");

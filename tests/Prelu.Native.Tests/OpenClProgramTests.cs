@@ -55,9 +55,9 @@ public sealed class OpenClProgramTests
         Assert.Equal(programs + 1, backend.ProgramsBuilt); // and kept
     }
 
-    // Each layer launches its shape at least twice a training step (forward and backward), so SpecialiseAfter / 2 + 1 steps
-    // give every shape of a model its own program: the step benchmark warms a model up that long before it times a step.
-    // After them, steps on to twice the property build nothing (a shape launched once a step would build at its 9th).
+    // StepsToSpecialise training steps give every shape of a model its own program (the step benchmark warms a model up that
+    // long before it times a step): after them, steps on to twice the threshold build nothing (a shape launched once a step
+    // would build at its 9th).
     [Fact]
     public void A_models_shapes_all_have_their_own_programs_after_the_steps_the_benchmark_warms_up()
     {
@@ -69,8 +69,8 @@ public sealed class OpenClProgramTests
         using var input = backend.Allocate(Det.Floats(Batch * 8 * 8 * 2, 1));
         using var labels = backend.Allocate(Det.OneHot(Batch, 3));
         using var metrics = backend.Allocate(MetricSlot.Count);
-        int warmUp = backend.SpecialiseAfter / 2 + 1, step = 1;
-        for (; step <= warmUp; step++)
+        int step = 1;
+        for (; step <= backend.StepsToSpecialise; step++)
             model.ComputeGradients(input, labels, Batch, (ulong)step, metrics);
         int programs = backend.ProgramsBuilt;
         for (; step <= 2 * backend.SpecialiseAfter + 1; step++)

@@ -153,18 +153,17 @@ public static class BackendChoice
     /// </summary>
     public static double TimeSteps(Backend backend, Func<Backend, Prelu.CompiledModel> create, int batch, int inputLength, int classes)
     {
-        var opencl = backend as OpenClBackend;
-        int specialiseAfter = opencl?.SpecialiseAfter ?? 0;
-        if (opencl is not null)
-            opencl.SpecialiseAfter = 0;
+        if (backend is not OpenClBackend opencl)
+            return TimedSteps(backend, create, batch, inputLength, classes);
+        int threshold = opencl.SpecialiseAfter;
+        opencl.SpecialiseAfter = 0;
         try
         {
             return TimedSteps(backend, create, batch, inputLength, classes);
         }
         finally
         {
-            if (opencl is not null)
-                opencl.SpecialiseAfter = specialiseAfter;
+            opencl.SpecialiseAfter = threshold;
         }
     }
 

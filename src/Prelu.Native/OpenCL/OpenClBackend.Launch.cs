@@ -31,11 +31,17 @@ public sealed unsafe partial class OpenClBackend
     /// its shape two or three times a training step, so a model's layers pass 64 within their first 20-30 steps, a small
     /// share of any training run; a shape met fewer times (a test's, a short session of Predict calls) never pays the
     /// build (with 16, the OpenCL tests built programs for shapes they then ran a few times). The kernels' source and
-    /// arithmetic are the same either way, so the same bits. A benchmark warms a model up past it (a layer launches its
-    /// shape at least twice a step, forward and backward), so that no timed step builds a program or runs the generic one.
-    /// 0 gives every shape its program at once: auto's few timed steps run with 0 (BackendChoice.TimeSteps), and tests.
+    /// arithmetic are the same either way, so the same bits. 0 gives every shape its program at once: auto's few timed
+    /// steps run with 0 (BackendChoice.TimeSteps), and tests.
     /// </summary>
     public int SpecialiseAfter { get; internal set; } = 64;
+
+    /// <summary>
+    /// The training steps after which every layer shape of a model has its own program: a layer launches its shape at
+    /// least twice a step (forward and backward), so SpecialiseAfter / 2 + 1. A benchmark warms a model up this long, so
+    /// that no timed step builds a program or runs the shape-generic one.
+    /// </summary>
+    public int StepsToSpecialise => SpecialiseAfter / 2 + 1;
 
     /// <summary>How many programs this backend has built or loaded so far (for tests).</summary>
     internal int ProgramsBuilt => _programs.Count;
