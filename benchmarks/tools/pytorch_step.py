@@ -9,7 +9,7 @@ docs/performance.md (run by benchmarks/tools/compare-with-pytorch.sh, right afte
 - bn-prelu: DeepBatchNormPRelu (src/Prelu.Mnist/Models/StudyModels.cs): four 3x3 convolutions without bias, each
   followed by BatchNormalization and channel-wise PReLU, two poolings, a batch-normalised dense layer;
 - resnet-relu, resnet-prelu: ResidualRelu and ResidualPRelu, the stem and three residual blocks with identity and
-  projection shortcuts, global average pooling and dropout (channel-wise PReLU from 0.25, or ReLU).
+  projection shortcuts and global average pooling (channel-wise PReLU from 0.25, or ReLU).
 BatchNormalization with Keras's epsilon (1e-3) and momentum (0.99, PyTorch's 0.01); Adam; batch 250; as many threads
 as asked.
 
@@ -95,7 +95,7 @@ def residual(activation):
     return nn.Sequential(
         *conv_bn(1, 32, 1, 1), act(32), nn.MaxPool2d(2),
         Block(32, 32, 1, act), Block(32, 64, 2, act), Block(64, 64, 1, act),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(64, 10))
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
 MODELS = {
