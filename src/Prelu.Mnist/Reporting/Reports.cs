@@ -90,8 +90,8 @@ public static class Reports
         }
         md.AppendLine();
         md.Append("Against ").Append(baseline.Label).AppendLine(", seed by seed (the same seed gives both the same initial-weight seed, dropout " +
-            "masks, data order and, where the run augments its images, their moves), in percentage points of test accuracy and in test loss; 95% confidence intervals from Student's t on the " +
-            "paired differences:").AppendLine();
+            "masks, data order and, where the run augments its images, their moves), in percentage points of test accuracy and in test " +
+            "loss; 95% confidence intervals from Student's t on the paired differences:").AppendLine();
         md.AppendLine("| run | accuracy difference per seed (pp) | mean (pp) | 95% CI (pp) | loss difference per seed | mean | 95% CI |");
         md.AppendLine("|---|---|---:|---:|---|---:|---:|");
         foreach (var (accuracy, loss) in comparison.Accuracy.Zip(comparison.Loss))
