@@ -8,7 +8,7 @@ docs/performance.md (run by benchmarks/tools/compare-with-pytorch.sh, right afte
   (relu(x) - alpha * relu(-x)), or ReLU;
 - bn-prelu: DeepBatchNormPRelu (src/Prelu.Mnist/Models/StudyModels.cs): four 3x3 convolutions without bias, each
   followed by BatchNormalization and channel-wise PReLU, two poolings, a batch-normalised dense layer;
-- resnet-relu, resnet-prelu: ResidualRelu and ResidualPRelu, the stem and three residual blocks with identity and
+- resnet-relu, resnet-prelu: ResidualRelu and ResidualPRelu, the stem and four residual blocks with identity and
   projection shortcuts and global average pooling (channel-wise PReLU from 0.25, or ReLU).
 BatchNormalization with Keras's epsilon (1e-3) and momentum (0.99, PyTorch's 0.01); Adam; batch 250; as many threads
 as asked.
@@ -94,7 +94,7 @@ def residual(activation):
     # pads both sides: the same output size and the same work, which is what a step's time measures.
     return nn.Sequential(
         *conv_bn(1, 32, 1, 1), act(32), nn.MaxPool2d(2),
-        Block(32, 32, 1, act), Block(32, 64, 2, act), Block(64, 64, 1, act),
+        Block(32, 32, 1, act), Block(32, 64, 2, act), Block(64, 64, 1, act), Block(64, 64, 1, act),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
