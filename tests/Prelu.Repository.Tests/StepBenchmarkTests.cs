@@ -115,10 +115,10 @@ public sealed class StepBenchmarkTests
             "dense backward 1600 -> 256", "dense forward 256 -> 10", "categorical_crossentropy", "adam",
         })
             Assert.Contains(layer, output, StringComparison.Ordinal);
-        // Layers of one shape share a line, which says how many calls it sums: the residual network's three 7 x 7 x 64
-        // convolutions (one in its second block, two in its third); a shape of one layer says nothing. A window or stride
-        // other than 3x3 and 1 is named: its stride-2 convolution and its 1x1 projection map the same shapes.
-        Assert.Matches(@"conv2d forward 7x7x64 -> 7x7x64, linear, 3 calls +[\d.]+ ms", output);
+        // Layers of one shape share a line, which says how many calls it sums: the residual network's five 7 x 7 x 64
+        // convolutions (one in its second block, two in each of its third and fourth); a shape of one layer says nothing. A
+        // window or stride other than 3x3 and 1 is named: its stride-2 convolution and its 1x1 projection map the same shapes.
+        Assert.Matches(@"conv2d forward 7x7x64 -> 7x7x64, linear, 5 calls +[\d.]+ ms", output);
         Assert.Matches(@"conv2d forward 14x14x32 -> 7x7x64, 3x3 stride 2, linear +[\d.]+ ms", output);
         Assert.Matches(@"conv2d backward 14x14x32 -> 7x7x64, 1x1 stride 2, linear +[\d.]+ ms", output);
         Assert.Matches(@"conv2d \+ maxpool backward 13x13x32 -> 11x11x64 -> 5x5x64, prelu PerElement, dropout +[\d.]+ ms +\d+ % +\d+ GFLOP/s executed " +
